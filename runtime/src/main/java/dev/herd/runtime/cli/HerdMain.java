@@ -1,0 +1,139 @@
+package dev.herd.runtime.cli;
+
+import dev.herd.runtime.launch.GuestLauncher;
+import dev.herd.runtime.launch.RunConfig;
+import dev.herd.runtime.loader.ExecFormatException;
+import dev.herd.runtime.process.LinuxKernel;
+import dev.herd.runtime.process.ProcessExit;
+import dev.herd.threads.ExecutionMode;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code herd run [--rootfs DIR] [--strace] [--mode parallel|serial] PROGRAM [ARGS...]}.
+ *
+ * <p>The guest owns stdio and the exit status (128+N when signal N ends it). Herd's own messages
+ * are single lines starting with {@code herd:}; a Java stack trace never reaches the user
+ * (set {@code HERD_DEBUG=1} to see one for an internal error).
+ */
+public final class HerdMain {
+    private static final String USAGE =
+            "usage: herd run [--rootfs DIR] [--strace] [--mode parallel|serial] PROGRAM [ARGS...]";
+
+    /** Status for a command line Herd does not understand (like a shell builtin's misuse). */
+    static final int USAGE_STATUS = 2;
+
+    private HerdMain() {}
+
+    public static void main(String[] args) {
+        int status;
+        PrintStream err = System.err;
+        try {
+            status = run(args, err);
+        } catch (Throwable t) {
+            err.println("herd: internal error: " + t);
+            if (System.getenv("HERD_DEBUG") != null) t.printStackTrace(err);
+            status = LinuxKernel.INTERNAL_ERROR_STATUS;
+        }
+        err.flush();
+        System.out.flush();
+        // halt, not exit: guest threads may still be blocked in host syscalls, and no JVM shutdown
+        // work is needed (the guest's fds are host fds the kernel closes).
+        Runtime.getRuntime().halt(status);
+    }
+
+    static int run(String[] args, PrintStream err) throws InterruptedException {
+        if (args.length == 0 || !args[0].equals("run")) {
+            err.println(USAGE);
+            return USAGE_STATUS;
+        }
+        Path rootfs = Path.of("/");
+        boolean strace = false;
+        ExecutionMode mode = ExecutionMode.PARALLEL;
+        int i = 1;
+        while (i < args.length && args[i].startsWith("--")) {
+            String option = args[i++];
+            if (option.equals("--")) break;
+            switch (option) {
+                case "--strace" -> strace = true;
+                case "--rootfs" -> {
+                    if (i >= args.length) return usage(err, "--rootfs needs a directory");
+                    String dir = args[i++];
+                    rootfs = Path.of(dir).toAbsolutePath().normalize();
+                    if (!Files.isDirectory(rootfs)) {
+                        err.println("herd: --rootfs " + dir + ": not a directory");
+                        return USAGE_STATUS;
+                    }
+                }
+                case "--mode" -> {
+                    if (i >= args.length) return usage(err, "--mode needs parallel or serial");
+                    String m = args[i++];
+                    switch (m) {
+                        case "parallel" -> mode = ExecutionMode.PARALLEL;
+                        case "serial" -> mode = ExecutionMode.SERIAL;
+                        default -> { return usage(err, "unknown mode " + m); }
+                    }
+                }
+                default -> { return usage(err, "unknown option " + option); }
+            }
+        }
+        if (i >= args.length) return usage(err, "no program given");
+        String programArg = args[i];
+        List<String> argv = new ArrayList<>(List.of(args).subList(i, args.length));
+
+        Path program = ProgramLookup.find(programArg);
+        if (program == null) {
+            err.println("herd: " + programArg + ": No such file or directory");
+            return 127;
+        }
+        if (Files.isDirectory(program)) {
+            err.println("herd: " + programArg + ": Is a directory");
+            return 126;
+        }
+        if (!Files.isReadable(program)) {
+            err.println("herd: " + programArg + ": Permission denied");
+            return 126;
+        }
+        List<String> env = new ArrayList<>();
+        for (Map.Entry<String, String> e : System.getenv().entrySet()) env.add(e.getKey() + "=" + e.getValue());
+        String cwd = guestCwd(rootfs);
+        RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err);
+        GuestLauncher.RunningGuest guest;
+        try {
+            guest = GuestLauncher.start(config);
+        } catch (ExecFormatException e) {
+            err.println("herd: " + programArg + ": " + e.getMessage());
+            return 126;
+        } catch (IOException e) {
+            err.println("herd: " + programArg + ": " + e.getMessage());
+            return 126;
+        }
+        try {
+            ProcessExit exit = guest.exit().get();
+            return exit.shellStatus();
+        } catch (java.util.concurrent.ExecutionException e) {
+            err.println("herd: internal error: " + e.getCause());
+            return LinuxKernel.INTERNAL_ERROR_STATUS;
+        }
+    }
+
+    /** The host cwd seen from inside the rootfs, or "/" when the cwd is outside it. */
+    private static String guestCwd(Path rootfs) {
+        Path cwd = Path.of("").toAbsolutePath().normalize();
+        if (!cwd.startsWith(rootfs)) return "/";
+        String rel = rootfs.relativize(cwd).toString();
+        return rel.isEmpty() ? "/" : "/" + rel;
+    }
+
+    private static int usage(PrintStream err, String problem) {
+        err.println("herd: " + problem);
+        err.println(USAGE);
+        return USAGE_STATUS;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.herd.runtime.launch;
+
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.runtime.fs.FdTable;
+import dev.herd.runtime.fs.PathResolver;
+import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.loader.ElfLoader;
+import dev.herd.runtime.loader.ExecFormatException;
+import dev.herd.runtime.loader.InitialStack;
+import dev.herd.runtime.loader.LoadedImage;
+import dev.herd.runtime.loader.StartState;
+import dev.herd.runtime.process.GuestProcess;
+import dev.herd.runtime.process.LinuxKernel;
+import dev.herd.runtime.process.ProcessExit;
+import dev.herd.runtime.syscall.Strace;
+import dev.herd.runtime.syscall.SyscallDispatcher;
+import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
+import dev.herd.threads.CpuArch;
+import dev.herd.threads.GuestThread;
+import dev.herd.threads.x86_64.CpuX86_64;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Assembles a guest process from a {@link RunConfig}: address space, loaded image, initial stack,
+ * fds, filesystem view, syscall dispatcher, and its first thread on a new platform thread.
+ */
+public final class GuestLauncher {
+    private GuestLauncher() {}
+
+    /** A started guest process. {@link #exit()} completes when it has ended. */
+    public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit) {}
+
+    public static RunningGuest start(RunConfig config) throws IOException, ExecFormatException {
+        ElfFile elf = ElfFile.read(config.program());
+        GuestAddressSpace space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
+        FdTable fds = null;
+        try {
+            LoadedImage image = ElfLoader.load(space, elf, config.program(), interp -> interpreterPath(config.rootfs(), interp));
+            StartState start = InitialStack.builder(space, image)
+                    .argv(config.argv())
+                    .env(config.env())
+                    .execFn(config.argv().isEmpty() ? config.program().toString() : config.argv().getFirst())
+                    .build();
+            fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
+            PathResolver paths = new PathResolver(config.rootfs(), config.cwd());
+            GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
+            Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
+            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
+                    SyscallNumbersX86_64::name, config.diagnostics(), strace);
+            LinuxKernel kernel = new LinuxKernel(process, dispatcher, config.diagnostics());
+            CpuArch arch = new CpuX86_64();
+            GuestThread main = new GuestThread(arch, space, kernel);
+            arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
+            FdTable ownedFds = fds;
+            CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
+                ownedFds.close();
+            });
+            Thread t = Thread.ofPlatform().name("guest-main").start(main);
+            return new RunningGuest(process, t, exit);
+        } catch (IOException | ExecFormatException | RuntimeException e) {
+            if (fds != null) fds.close();
+            space.close();
+            throw e;
+        }
+    }
+
+    /** PT_INTERP is a guest path: look it up under the rootfs. */
+    private static Path interpreterPath(Path rootfs, String interp) {
+        Path host = rootfs.resolve(interp.startsWith("/") ? interp.substring(1) : interp);
+        return Files.isRegularFile(host) ? host : null;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.herd.runtime.launch;
+
+import dev.herd.runtime.fs.FileSyscalls;
+import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.process.ProcessSyscalls;
+import dev.herd.runtime.process.TimeSyscalls;
+import dev.herd.runtime.signal.SignalStateSyscalls;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/** The full set of Linux syscall definitions Herd implements, by family. */
+public final class LinuxSyscalls {
+    private LinuxSyscalls() {}
+
+    public static SyscallTable table() {
+        SyscallTable t = new SyscallTable();
+        ProcessSyscalls.register(t);
+        TimeSyscalls.register(t);
+        MemorySyscalls.register(t);
+        SignalStateSyscalls.register(t);
+        FileSyscalls.register(t);
+        return t;
+    }
+}

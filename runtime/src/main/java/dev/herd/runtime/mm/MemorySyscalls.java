@@ -1,0 +1,73 @@
+package dev.herd.runtime.mm;
+
+import dev.herd.host.Errno;
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.memory.MapFlags;
+import dev.herd.memory.Mapping;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/**
+ * Memory syscalls: all semantics live in {@link GuestAddressSpace}; this layer translates guest fds
+ * and arguments. The calling engine picks the change up before its next guest instruction
+ * (the thread compares versions after every syscall).
+ */
+public final class MemorySyscalls {
+    private MemorySyscalls() {}
+
+    private static final int MADV_DONTNEED = 4, MADV_FREE = 8, MADV_REMOVE = 9;
+    private static final long PAGE = 4096;
+
+    public static void register(SyscallTable t) {
+        t.define("mmap", "ptr size prot mapflags fd hex", MemorySyscalls::mmap);
+        t.define("munmap", "ptr size", (ctx, addr, len, c, d, e, f) -> {
+            space(ctx).munmap(addr, len);
+            return 0;
+        });
+        t.define("mprotect", "ptr size prot", (ctx, addr, len, prot, d, e, f) -> {
+            space(ctx).mprotect(addr, len, (int) prot);
+            return 0;
+        });
+        t.define("brk", "ptr", (ctx, addr, b, c, d, e, f) -> space(ctx).brk(addr));
+        t.define("mremap", "ptr size size hex ptr", (ctx, old, oldLen, newLen, flags, newAddr, f) ->
+                space(ctx).mremap(old, oldLen, newLen, (int) flags, newAddr));
+        t.define("madvise", "ptr size int", MemorySyscalls::madvise);
+        t.define("msync", "ptr size hex", (ctx, addr, len, flags, d, e, f) -> {
+            // Shared file mappings are host MAP_SHARED mappings of the file itself, so the page cache
+            // already holds the guest's writes; what remains is validating like Linux.
+            if ((addr & (PAGE - 1)) != 0 || (flags & ~7) != 0 || (flags & 5) == 5) return -Errno.EINVAL;
+            requireMapped(ctx, addr, len);
+            return 0;
+        });
+    }
+
+    private static GuestAddressSpace space(SyscallContext ctx) { return ctx.process().addressSpace(); }
+
+    private static long mmap(SyscallContext ctx, long addr, long len, long prot, long flags, long fd, long off) {
+        int hostFd = -1;
+        if ((flags & MapFlags.ANONYMOUS) == 0) hostFd = ctx.process().fds().get((int) fd);
+        return space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off);
+    }
+
+    private static long madvise(SyscallContext ctx, long addr, long len, long advice, long d, long e, long f) {
+        if ((addr & (PAGE - 1)) != 0 || len < 0) return -Errno.EINVAL;
+        if (len == 0) return 0;
+        requireMapped(ctx, addr, len);
+        if (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE) {
+            // Private anonymous memory reads back as zero after DONTNEED, exactly as on Linux.
+            space(ctx).discard(addr, (len + PAGE - 1) & -PAGE);
+        }
+        return 0;
+    }
+
+    /** ENOMEM when part of [addr, addr+len) is not mapped, as madvise and msync report it. */
+    private static void requireMapped(SyscallContext ctx, long addr, long len) {
+        long end = addr + ((len + PAGE - 1) & -PAGE);
+        long at = addr;
+        while (at < end) {
+            Mapping m = space(ctx).find(at);
+            if (m == null) throw new dev.herd.host.ErrnoException(Errno.ENOMEM);
+            at = m.end();
+        }
+    }
+}

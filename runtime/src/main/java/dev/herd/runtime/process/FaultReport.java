@@ -1,0 +1,49 @@
+package dev.herd.runtime.process;
+
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.memory.Mapping;
+import dev.herd.signals.Signals;
+import dev.herd.threads.GuestFault;
+
+/**
+ * What an unhandled guest fault means in Linux terms: the signal the kernel would raise, its
+ * si_code, and a one-line human description naming the fault, PC and address.
+ */
+public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    public static FaultReport of(GuestFault f, GuestAddressSpace addressSpace) {
+        if (f.isMemoryAccess()) {
+            String access = switch (f.kind()) {
+                case READ_UNMAPPED, READ_PROT -> "read";
+                case WRITE_UNMAPPED, WRITE_PROT -> "write";
+                default -> "execute";
+            };
+            // Linux says SEGV_ACCERR whenever a VMA covers the address (PROT_NONE included), whatever
+            // Unicorn called it; only an address outside every mapping is SEGV_MAPERR.
+            Mapping m = addressSpace.find(f.address());
+            boolean mapped = m != null;
+            String code = mapped ? "SEGV_ACCERR" : "SEGV_MAPERR";
+            String what = access + (mapped ? " of protected" : " of unmapped") + " address 0x" + Long.toHexString(f.address());
+            return new FaultReport(Signals.SIGSEGV, code, what, f);
+        }
+        if (f.kind() == GuestFault.Kind.INVALID_INSTRUCTION) {
+            return new FaultReport(Signals.SIGILL, "ILL_ILLOPN", "invalid instruction", f);
+        }
+        return switch (f.vector()) {
+            case 0 -> new FaultReport(Signals.SIGFPE, "FPE_INTDIV", "integer divide error", f);
+            case 1, 3 -> new FaultReport(Signals.SIGTRAP, "SI_KERNEL", "breakpoint trap", f);
+            case 4 -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "overflow trap", f);
+            case 5 -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "bound range exceeded", f);
+            case 6 -> new FaultReport(Signals.SIGILL, "ILL_ILLOPN", "invalid instruction", f);
+            case 16, 19 -> new FaultReport(Signals.SIGFPE, "FPE_FLTINV", "floating-point exception", f);
+            default -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "CPU exception " + f.vector(), f);
+        };
+    }
+
+    private static final String[] NAMES = {null, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT",
+            "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV"};
+
+    /** e.g. {@code "guest fault: SIGSEGV (SEGV_MAPERR): write of unmapped address 0x0 at pc 0x401136"}. */
+    public String describe() {
+        return "guest fault: " + NAMES[signal] + " (" + code + "): " + what + " at pc 0x" + Long.toHexString(fault.pc());
+    }
+}

@@ -1,0 +1,80 @@
+package dev.herd.runtime.process;
+
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallDispatcher;
+import dev.herd.threads.GuestFault;
+import dev.herd.threads.GuestKernel;
+import dev.herd.threads.GuestThread;
+
+import java.io.PrintStream;
+
+/**
+ * The Linux side of a guest process's threads: routes syscalls through the dispatcher, turns
+ * unhandled faults into the process's death by signal with one report line, and keeps the
+ * process's thread registry.
+ */
+public final class LinuxKernel implements GuestKernel {
+    private final GuestProcess process;
+    private final SyscallDispatcher dispatcher;
+    private final PrintStream diagnostics;
+
+    public LinuxKernel(GuestProcess process, SyscallDispatcher dispatcher, PrintStream diagnostics) {
+        this.process = process;
+        this.dispatcher = dispatcher;
+        this.diagnostics = diagnostics;
+    }
+
+    public GuestProcess process() { return process; }
+    public SyscallDispatcher dispatcher() { return dispatcher; }
+
+    /** Runs {@code thread} on the calling Java thread until it ends. */
+    public void run(GuestThread thread) {
+        thread.run();
+    }
+
+    private static SyscallContext context(GuestThread thread) {
+        return (SyscallContext) thread.kernelState();
+    }
+
+    @Override
+    public void threadStarted(GuestThread thread) {
+        if (!(thread.kernelState() instanceof SyscallContext)) thread.kernelState(new SyscallContext(process, thread));
+        process.threadStarted(thread);
+        if (process.exiting()) thread.requestExit();
+    }
+
+    @Override
+    public void syscall(GuestThread thread) {
+        SyscallContext ctx = context(thread);
+        long[] args = thread.readSyscall();
+        long result = dispatcher.dispatch(ctx, args[0], args);
+        thread.arch().writeSyscallResult(thread.engine(), result);
+    }
+
+    @Override
+    public void fault(GuestThread thread, GuestFault fault) {
+        FaultReport report = FaultReport.of(fault, process.addressSpace());
+        diagnostics.println("herd: " + report.describe() + " in thread " + thread.tid());
+        diagnostics.flush();
+        process.exitGroup(ProcessExit.killed(report.signal()));
+        thread.requestExit();
+    }
+
+    @Override
+    public void internalError(GuestThread thread, Throwable error) {
+        diagnostics.println("herd: internal error in thread " + thread.tid() + ": " + error);
+        if (System.getenv("HERD_DEBUG") != null) error.printStackTrace(diagnostics);
+        diagnostics.flush();
+        process.exitGroup(ProcessExit.exited(INTERNAL_ERROR_STATUS));
+    }
+
+    /** Exit status of a run that Herd itself could not continue (sysexits' EX_SOFTWARE). */
+    public static final int INTERNAL_ERROR_STATUS = 70;
+
+    @Override
+    public void threadExited(GuestThread thread) {
+        Object state = thread.kernelState();
+        int status = state instanceof SyscallContext ctx ? ctx.exitStatus() : 0;
+        process.threadEnded(thread, status);
+    }
+}

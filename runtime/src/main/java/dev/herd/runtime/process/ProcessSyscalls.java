@@ -1,0 +1,175 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestMemory;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/**
+ * Process and thread identity, lifetime and limits: exit, exit_group, ids, uname, TLS and
+ * robust-list registration, rlimits, scheduling, randomness.
+ */
+public final class ProcessSyscalls {
+    private ProcessSyscalls() {}
+
+    private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+    private static final int PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_DUMPABLE = 3;
+
+    public static void register(SyscallTable t) {
+        t.define("exit", "int", (ctx, status, b, c, d, e, f) -> {
+            ctx.exitStatus((int) status);
+            ctx.thread().requestExit();
+            return 0;
+        });
+        t.define("exit_group", "int", (ctx, status, b, c, d, e, f) -> {
+            ctx.exitStatus((int) status);
+            ctx.process().exitGroup(ProcessExit.exited((int) status));
+            ctx.thread().requestExit();
+            return 0;
+        });
+        t.define("getpid", "", (ctx, a, b, c, d, e, f) -> ctx.process().pid());
+        t.define("gettid", "", (ctx, a, b, c, d, e, f) -> ctx.tid());
+        // The guest's parent is whoever started Herd.
+        t.define("getppid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPID));
+        t.define("getuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETUID));
+        t.define("geteuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETEUID));
+        t.define("getgid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETGID));
+        t.define("getegid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETEGID));
+        t.define("getresuid", "ptr ptr ptr", (ctx, r, e, s, d, x, f) -> passIds(ctx, HostSyscall.GETRESUID, r, e, s));
+        t.define("getresgid", "ptr ptr ptr", (ctx, r, e, s, d, x, f) -> passIds(ctx, HostSyscall.GETRESGID, r, e, s));
+        t.define("getgroups", "int ptr", (ctx, size, list, c, d, e, f) -> HostKernel.call(HostSyscall.GETGROUPS, size,
+                size <= 0 ? 0 : ctx.memory().hostAddress(list, size * 4L, Prot.WRITE)));
+        t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPGRP));
+        t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
+        t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
+        t.define("uname", "ptr", (ctx, buf, b, c, d, e, f) ->
+                HostKernel.call(HostSyscall.UNAME, ctx.memory().hostAddress(buf, 6 * 65, Prot.WRITE)));
+        t.define("arch_prctl", "hex ptr", ProcessSyscalls::archPrctl);
+        t.define("set_tid_address", "ptr", (ctx, addr, b, c, d, e, f) -> {
+            ctx.clearChildTid(addr);
+            return ctx.tid();
+        });
+        t.define("set_robust_list", "ptr size", (ctx, head, len, c, d, e, f) -> {
+            if (len != 24) return -Errno.EINVAL; // sizeof(struct robust_list_head) on 64-bit
+            ctx.robustList(head, len);
+            return 0;
+        });
+        t.define("get_robust_list", "int ptr ptr", (ctx, pid, headPtr, lenPtr, d, e, f) -> {
+            if (pid != 0 && pid != ctx.tid()) return -Errno.ESRCH;
+            ctx.memory().writeLong(headPtr, ctx.robustListHead());
+            ctx.memory().writeLong(lenPtr, ctx.robustListLength());
+            return 0;
+        });
+        t.define("prlimit64", "int int ptr ptr", ProcessSyscalls::prlimit);
+        t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> prlimit(ctx, 0, res, 0, old, 0, 0));
+        t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> prlimit(ctx, 0, res, nw, 0, 0, 0));
+        t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) ->
+                HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostAddress(buf, len, Prot.WRITE), len, flags));
+        t.define("sched_yield", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SCHED_YIELD));
+        t.define("sched_getaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
+                HostKernel.call(HostSyscall.SCHED_GETAFFINITY, hostTid(ctx, pid), len,
+                        ctx.memory().hostAddress(mask, len, Prot.WRITE)));
+        t.define("sched_setaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
+                HostKernel.call(HostSyscall.SCHED_SETAFFINITY, hostTid(ctx, pid), len,
+                        ctx.memory().hostAddress(mask, len, Prot.READ)));
+        t.define("getcpu", "ptr ptr ptr", (ctx, cpu, node, cache, d, e, f) -> HostKernel.call(HostSyscall.GETCPU,
+                cpu == 0 ? 0 : ctx.memory().hostAddress(cpu, 4, Prot.WRITE),
+                node == 0 ? 0 : ctx.memory().hostAddress(node, 4, Prot.WRITE), 0));
+        t.define("sysinfo", "ptr", (ctx, info, b, c, d, e, f) ->
+                HostKernel.call(HostSyscall.SYSINFO, ctx.memory().hostAddress(info, 112, Prot.WRITE)));
+        t.define("times", "ptr", (ctx, buf, b, c, d, e, f) ->
+                HostKernel.call(HostSyscall.TIMES, buf == 0 ? 0 : ctx.memory().hostAddress(buf, 32, Prot.WRITE)));
+        t.define("getrusage", "int ptr", (ctx, who, usage, c, d, e, f) -> {
+            // RUSAGE_SELF counts the whole JVM; RUSAGE_THREAD is exact for the calling guest thread.
+            if (who != 0 && who != 1 && who != -1 && who != -2) return -Errno.EINVAL;
+            return HostKernel.call(HostSyscall.GETRUSAGE, who == -1 ? -1 : who == 1 ? 1 : 0,
+                    ctx.memory().hostAddress(usage, 144, Prot.WRITE));
+        });
+        t.define("prctl", "int hex hex hex hex", ProcessSyscalls::prctl);
+        // Herd guests cannot have children yet (fork/clone of processes arrive with child Herd processes).
+        t.define("wait4", "int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
+        t.define("waitid", "int int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
+    }
+
+    private static long passIds(SyscallContext ctx, int nr, long r, long e, long s) {
+        GuestMemory m = ctx.memory();
+        return HostKernel.call(nr, m.hostAddress(r, 4, Prot.WRITE), m.hostAddress(e, 4, Prot.WRITE),
+                m.hostAddress(s, 4, Prot.WRITE));
+    }
+
+    /** The guest's own pid means the JVM's process for process-level queries; 0 stays 0. */
+    private static long hostPid(SyscallContext ctx, long pid) {
+        return pid == 0 || pid == ctx.process().pid() ? 0 : pid;
+    }
+
+    /** Guest TIDs are host TIDs, so thread-level calls pass them through; the pid means the main thread. */
+    private static long hostTid(SyscallContext ctx, long pid) {
+        return pid == ctx.process().pid() ? ctx.process().pid() : pid;
+    }
+
+    private static long archPrctl(SyscallContext ctx, long code, long addr, long c, long d, long e, long f) {
+        var thread = ctx.thread();
+        var regs = thread.engine();
+        switch ((int) code) {
+            case ARCH_SET_FS -> {
+                if (addr < 0) return -Errno.EPERM; // non-canonical
+                thread.arch().setThreadPointer(regs, addr);
+                return 0;
+            }
+            case ARCH_GET_FS -> {
+                ctx.memory().writeLong(addr, regs.regRead(dev.herd.unicorn.x86_64.X86Reg.FS_BASE));
+                return 0;
+            }
+            case ARCH_SET_GS -> {
+                if (addr < 0) return -Errno.EPERM;
+                regs.regWrite(dev.herd.unicorn.x86_64.X86Reg.GS_BASE, addr);
+                return 0;
+            }
+            case ARCH_GET_GS -> {
+                ctx.memory().writeLong(addr, regs.regRead(dev.herd.unicorn.x86_64.X86Reg.GS_BASE));
+                return 0;
+            }
+            default -> {
+                return -Errno.EINVAL;
+            }
+        }
+    }
+
+    private static long prlimit(SyscallContext ctx, long pid, long resource, long newLimit, long oldLimit, long e, long f) {
+        if (pid != 0 && pid != ctx.process().pid()) return -Errno.ESRCH;
+        ResourceLimits limits = ctx.process().limits();
+        int r = (int) resource;
+        GuestMemory m = ctx.memory();
+        long newSoft = 0, newHard = 0;
+        if (newLimit != 0) {
+            newSoft = m.readLong(newLimit);
+            newHard = m.readLong(newLimit + 8);
+        }
+        if (oldLimit != 0) {
+            m.writeLong(oldLimit, limits.soft(r));
+            m.writeLong(oldLimit + 8, limits.hard(r));
+        }
+        if (newLimit != 0) limits.set(r, newSoft, newHard);
+        return 0;
+    }
+
+    private static long prctl(SyscallContext ctx, long option, long a2, long a3, long a4, long a5, long f) {
+        switch ((int) option) {
+            case PR_SET_NAME, PR_GET_NAME -> {
+                // The calling guest thread is a host thread of its own, so its comm is really its name.
+                int prot = option == PR_SET_NAME ? Prot.READ : Prot.WRITE;
+                return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostAddress(a2, 16, prot));
+            }
+            case PR_GET_DUMPABLE -> {
+                return HostKernel.call(HostSyscall.PRCTL, option);
+            }
+            default -> {
+                return -Errno.EINVAL;
+            }
+        }
+    }
+
+}

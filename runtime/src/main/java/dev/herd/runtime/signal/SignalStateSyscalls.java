@@ -1,0 +1,85 @@
+package dev.herd.runtime.signal;
+
+import dev.herd.host.Errno;
+import dev.herd.memory.GuestMemory;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+import dev.herd.signals.SignalAction;
+import dev.herd.signals.ThreadSignalState;
+
+/**
+ * The state half of the signal syscalls: dispositions (rt_sigaction), per-thread masks
+ * (rt_sigprocmask), pending sets (rt_sigpending) and alternate stacks (sigaltstack). Delivery
+ * arrives with the signal manager; until then no signal is ever pending, which is what these report.
+ */
+public final class SignalStateSyscalls {
+    private SignalStateSyscalls() {}
+
+    /** The kernel's sigset_t is 64 bits; any other sigsetsize is EINVAL. */
+    private static final long SIGSET_SIZE = 8;
+
+    public static void register(SyscallTable t) {
+        t.define("rt_sigaction", "signal ptr ptr size", SignalStateSyscalls::sigaction);
+        t.define("rt_sigprocmask", "int ptr ptr size", SignalStateSyscalls::sigprocmask);
+        t.define("rt_sigpending", "ptr size", (ctx, set, size, c, d, e, f) -> {
+            if (size > SIGSET_SIZE) return -Errno.EINVAL;
+            ctx.memory().writeLong(set, 0L);
+            return 0;
+        });
+        t.define("sigaltstack", "ptr ptr", SignalStateSyscalls::sigaltstack);
+    }
+
+    private static long sigaction(SyscallContext ctx, long sig, long act, long oldAct, long size, long e, long f) {
+        if (size != SIGSET_SIZE) return -Errno.EINVAL;
+        GuestMemory m = ctx.memory();
+        SignalAction next = null;
+        if (act != 0) {
+            next = new SignalAction(m.readLong(act), m.readLong(act + 8), m.readLong(act + 16), m.readLong(act + 24));
+        }
+        var actions = ctx.process().signalActions();
+        SignalAction previous = next != null ? actions.set((int) sig, next) : actions.get((int) sig);
+        if (oldAct != 0) {
+            m.writeLong(oldAct, previous.handler());
+            m.writeLong(oldAct + 8, previous.flags());
+            m.writeLong(oldAct + 16, previous.restorer());
+            m.writeLong(oldAct + 24, previous.mask());
+        }
+        return 0;
+    }
+
+    private static long sigprocmask(SyscallContext ctx, long how, long set, long oldSet, long size, long e, long f) {
+        if (size != SIGSET_SIZE) return -Errno.EINVAL;
+        GuestMemory m = ctx.memory();
+        ThreadSignalState state = ctx.signals();
+        long old = state.blocked();
+        if (set != 0) {
+            long value = m.readLong(set);
+            if (how < 0 || how > 2) return -Errno.EINVAL;
+            if (oldSet != 0) m.writeLong(oldSet, old);
+            state.changeMask((int) how, value);
+            return 0;
+        }
+        if (oldSet != 0) m.writeLong(oldSet, old);
+        return 0;
+    }
+
+    private static long sigaltstack(SyscallContext ctx, long ss, long oldSs, long c, long d, long e, long f) {
+        GuestMemory m = ctx.memory();
+        ThreadSignalState state = ctx.signals();
+        long oldBase = state.altStackBase(), oldSize = state.altStackSize();
+        int oldFlags = state.altStackFlags();
+        if (ss != 0) {
+            long base = m.readLong(ss);
+            int flags = m.readInt(ss + 8);
+            long size = m.readLong(ss + 16);
+            state.setAltStack(base, flags, size);
+        }
+        if (oldSs != 0) {
+            m.writeLong(oldSs, oldBase);
+            m.writeInt(oldSs + 8, oldFlags);
+            m.writeInt(oldSs + 12, 0);
+            m.writeLong(oldSs + 16, oldSize);
+        }
+        return 0;
+    }
+}

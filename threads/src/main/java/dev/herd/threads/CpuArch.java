@@ -1,0 +1,41 @@
+package dev.herd.threads;
+
+import dev.herd.unicorn.Unicorn;
+
+/**
+ * What the thread layer needs to know about a guest CPU architecture: how to open an engine,
+ * where the PC and stack pointer live, the syscall ABI and the thread pointer. One small
+ * implementation per architecture ({@code x86_64}, later {@code aarch64}).
+ */
+public interface CpuArch {
+    /** Short name, e.g. {@code "x86_64"}. */
+    String name();
+
+    /** Opens a fresh engine for this architecture in its user-mode initial state. */
+    Unicorn openEngine();
+
+    int pcRegister();
+
+    int spRegister();
+
+    /** Installs the hook that calls {@code onSyscall} whenever the guest executes its syscall instruction. */
+    void hookSyscalls(Unicorn engine, Runnable onSyscall);
+
+    /**
+     * Reads the syscall number into {@code out[0]} and its six arguments into {@code out[1..6]}.
+     * Called from the syscall hook.
+     */
+    void readSyscall(Unicorn engine, long[] out);
+
+    /** Writes the syscall result register. Called from the syscall hook. */
+    void writeSyscallResult(Unicorn engine, long result);
+
+    /** Sets the thread pointer (TLS base: FS base on x86_64, TPIDR_EL0 on aarch64). */
+    void setThreadPointer(Unicorn engine, long value);
+
+    /**
+     * Sets up the registers of a new process's first thread: PC at {@code entry}, stack pointer at
+     * {@code sp}, everything else as the Linux ELF entry ABI requires.
+     */
+    void initProcessRegisters(Unicorn engine, long entry, long sp);
+}

@@ -1,0 +1,48 @@
+package dev.herd.threads.x86_64;
+
+import dev.herd.threads.CpuArch;
+import dev.herd.unicorn.Unicorn;
+import dev.herd.unicorn.x86_64.X86Reg;
+
+/** x86_64 guests: syscall instruction, args in rdi rsi rdx r10 r8 r9, number and result in rax. */
+public final class CpuX86_64 implements CpuArch {
+    private static final int[] SYSCALL_REGS = {
+            X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9};
+
+    @Override public String name() { return "x86_64"; }
+
+    @Override public Unicorn openEngine() { return Unicorn.openX86_64(); }
+
+    @Override public int pcRegister() { return X86Reg.RIP; }
+
+    @Override public int spRegister() { return X86Reg.RSP; }
+
+    @Override public void hookSyscalls(Unicorn engine, Runnable onSyscall) {
+        engine.hookSyscall(uc -> onSyscall.run());
+    }
+
+    @Override public void readSyscall(Unicorn engine, long[] out) {
+        engine.regReadBatch(SYSCALL_REGS, out);
+    }
+
+    @Override public void writeSyscallResult(Unicorn engine, long result) {
+        engine.regWrite(X86Reg.RAX, result);
+    }
+
+    @Override public void setThreadPointer(Unicorn engine, long value) {
+        engine.regWrite(X86Reg.FS_BASE, value);
+    }
+
+    @Override public void initProcessRegisters(Unicorn engine, long entry, long sp) {
+        // The ELF entry ABI (x86_64 psABI 3.4.1): rsp -> argc, rdx = function for atexit (0 here),
+        // all other GPRs unspecified; Linux zeroes them, and so do we.
+        for (int r : new int[]{X86Reg.RAX, X86Reg.RBX, X86Reg.RCX, X86Reg.RDX, X86Reg.RSI, X86Reg.RDI,
+                X86Reg.RBP, X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13,
+                X86Reg.R14, X86Reg.R15}) {
+            engine.regWrite(r, 0);
+        }
+        engine.regWrite(X86Reg.RSP, sp);
+        engine.regWrite(X86Reg.RIP, entry);
+        engine.regWrite(X86Reg.RFLAGS, 0x202);
+    }
+}
