@@ -2,6 +2,7 @@ package dev.herd.runtime.launch;
 
 import dev.herd.runtime.fs.FileSyscalls;
 import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.process.FutexSyscalls;
 import dev.herd.runtime.process.ProcessSyscalls;
 import dev.herd.runtime.process.TimeSyscalls;
 import dev.herd.runtime.signal.SignalStateSyscalls;
@@ -17,6 +18,7 @@ public final class LinuxSyscalls {
         TimeSyscalls.register(t);
         MemorySyscalls.register(t);
         SignalStateSyscalls.register(t);
+        FutexSyscalls.register(t);
         FileSyscalls.register(t);
         return t;
     }

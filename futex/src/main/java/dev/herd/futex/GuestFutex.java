@@ -1,0 +1,67 @@
+package dev.herd.futex;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestMemory;
+import dev.herd.memory.Prot;
+
+/**
+ * A guest futex is the host futex at {@code hostBase + uaddr}: the guest's memory is host memory
+ * shared by every engine, so the host kernel's futex hash, wait queues, PI chains and timeouts
+ * work unchanged, and guest TIDs (host TIDs) keep FUTEX_LOCK_PI's owner words meaningful. The call
+ * is made by the guest thread itself, so it blocks exactly that thread.
+ *
+ * <p>This class only translates pointers: which arguments are guest addresses depends on the op.
+ */
+public final class GuestFutex {
+    private GuestFutex() {}
+
+    public static final int FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_FD = 2, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4,
+            FUTEX_WAKE_OP = 5, FUTEX_LOCK_PI = 6, FUTEX_UNLOCK_PI = 7, FUTEX_TRYLOCK_PI = 8, FUTEX_WAIT_BITSET = 9,
+            FUTEX_WAKE_BITSET = 10, FUTEX_WAIT_REQUEUE_PI = 11, FUTEX_CMP_REQUEUE_PI = 12, FUTEX_LOCK_PI2 = 13;
+    public static final int FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
+    private static final int CMD_MASK = ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    private static final long TIMESPEC = 16;
+
+    /**
+     * futex(2) for a guest: returns the host result or {@code -errno}.
+     *
+     * @param timeoutOrVal2 a guest {@code struct timespec *} for waiting ops, a plain count (val2)
+     *                      for REQUEUE, CMP_REQUEUE, WAKE_OP and CMP_REQUEUE_PI
+     */
+    public static long futex(GuestMemory memory, long uaddr, int op, int val, long timeoutOrVal2, long uaddr2, int val3) {
+        int cmd = op & CMD_MASK;
+        if ((uaddr & 3) != 0) return -Errno.EINVAL;
+        long hostUaddr = memory.hostAddress(uaddr, 4, Prot.READ);
+        long arg4 = timeoutOrVal2;
+        long hostUaddr2 = 0;
+        switch (cmd) {
+            case FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_LOCK_PI2 ->
+                    arg4 = pointer(memory, timeoutOrVal2);
+            case FUTEX_WAIT_REQUEUE_PI -> {
+                arg4 = pointer(memory, timeoutOrVal2);
+                hostUaddr2 = word(memory, uaddr2);
+            }
+            case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_CMP_REQUEUE_PI -> hostUaddr2 = word(memory, uaddr2);
+            case FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI -> { }
+            // FUTEX_FD was removed from Linux in 2.6.26; the kernel answers ENOSYS too.
+            default -> { return -Errno.ENOSYS; }
+        }
+        return HostKernel.call(HostSyscall.FUTEX, hostUaddr, op, val, arg4, hostUaddr2, val3);
+    }
+
+    /** Wakes up to {@code count} waiters on the guest word at {@code uaddr} (thread exit's CLEARTID wake). */
+    public static long wake(GuestMemory memory, long uaddr, int count) {
+        return futex(memory, uaddr, FUTEX_WAKE, count, 0, 0, 0);
+    }
+
+    private static long pointer(GuestMemory memory, long timeout) {
+        return timeout == 0 ? 0 : memory.hostAddress(timeout, TIMESPEC, Prot.READ);
+    }
+
+    private static long word(GuestMemory memory, long uaddr2) {
+        if ((uaddr2 & 3) != 0) throw new dev.herd.host.ErrnoException(Errno.EINVAL);
+        return memory.hostAddress(uaddr2, 4, Prot.READ);
+    }
+}

@@ -1,0 +1,17 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.Errno;
+import dev.herd.futex.GuestFutex;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/** futex and friends, on the host kernel's own futexes (see {@link GuestFutex}). */
+public final class FutexSyscalls {
+    private FutexSyscalls() {}
+
+    public static void register(SyscallTable t) {
+        t.define("futex", "ptr hex int ptr ptr hex", (ctx, uaddr, op, val, timeout, uaddr2, val3) ->
+                GuestFutex.futex(ctx.memory(), uaddr, (int) op, (int) val, timeout, uaddr2, (int) val3));
+        // The issue allows it: futex_waitv's vector of waiters is not offered yet.
+        t.define("futex_waitv", "ptr uint hex ptr clockid", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
+    }
+}
