@@ -1,0 +1,1220 @@
+package dev.herd.unicorn;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.herd.unicorn.x86_64.X86Insn;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One Unicorn engine ({@code uc_engine}) over libunicorn.so.2 via {@code java.lang.foreign}.
+ *
+ * <h2>Thread-safety contract</h2>
+ * An engine has an <em>owning thread</em>: the one that calls {@link #emuStart} (and in whose
+ * context every hook runs). All methods except {@link #emuStop()} must be called by the owning
+ * thread, or by another thread while the engine is not running and with a happens-before edge
+ * to the owner's last use (e.g. handing the engine over through a queue or lock). Different
+ * engines may be used concurrently from different threads (DESIGN fact 1); only {@code uc_open}
+ * is serialised, by a global lock.
+ * <p>{@link #emuStop()} may be called from any thread at any time, repeatedly, even after
+ * {@link #close()} (then it does nothing). Per DESIGN fact 6 a stop issued just before
+ * {@code uc_emu_start} begins, or followed by a PC write from a hook, can be lost: callers that
+ * must stop a thread keep their own pending flag and re-issue the stop.
+ * <p>{@link #close()} must not race with a running {@link #emuStart}: stop the engine and let
+ * {@code emuStart} return first.
+ *
+ * <h2>Hooks</h2>
+ * Each hook gets its own FFM upcall stub bound to the Java hook object and allocated in the
+ * engine's shared arena, so closing the engine frees every stub. A hook that throws never lets
+ * the throwable reach native code (that would crash the JVM): the wrapper records the first
+ * throwable, calls {@code uc_emu_stop} and returns a safe value; {@link #emuStart} then throws
+ * {@link HookFailedException}.
+ *
+ * <h2>Costs</h2>
+ * Register reads/writes use per-engine scratch memory allocated once (batch scratch once per
+ * batch length) and {@code Linker.Option.critical} downcalls, so the steady state allocates
+ * nothing on the Java heap.
+ */
+public final class Unicorn implements AutoCloseable {
+    /** uc_open touches a few globals in libunicorn 2.0.1 (DESIGN fact 1): serialise it. */
+    private static final ReentrantLock OPEN_LOCK = new ReentrantLock();
+
+    // Bytes of register scratch. The widest value uc_reg_read may store is an AVX-512 ZMM
+    // register (64 bytes); round up so a wrong register id can never write past the scratch.
+    private static final int REG_SCRATCH = 128;
+    private static final int OFF_LONG = 0;       // 8-byte value slot for regRead/regWrite(long)
+    private static final int OFF_WIDE = 128;     // REG_SCRATCH bytes for the MemorySegment forms
+    private static final int OFF_OUT = 256;      // out-parameters (pointers, counts, query results)
+    private static final int SCRATCH_SIZE = 320;
+
+    private static final MethodHandle SYSCALL_TARGET;
+    private static final MethodHandle INTR_TARGET;
+    private static final MethodHandle CODE_TARGET;
+    private static final MethodHandle BLOCK_TARGET;
+    private static final MethodHandle MEM_TARGET;
+    private static final MethodHandle EVENTMEM_TARGET;
+    private static final MethodHandle INSN_INVALID_TARGET;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            SYSCALL_TARGET = l.findVirtual(SyscallStub.class, "call", Native.CB_SYSCALL.toMethodType());
+            INTR_TARGET = l.findVirtual(IntrStub.class, "call", Native.CB_INTR.toMethodType());
+            CODE_TARGET = l.findVirtual(CodeStub.class, "call", Native.CB_CODE.toMethodType());
+            BLOCK_TARGET = l.findVirtual(BlockStub.class, "call", Native.CB_CODE.toMethodType());
+            MEM_TARGET = l.findVirtual(MemStub.class, "call", Native.CB_MEM.toMethodType());
+            EVENTMEM_TARGET = l.findVirtual(EventMemStub.class, "call", Native.CB_EVENTMEM.toMethodType());
+            INSN_INVALID_TARGET = l.findVirtual(InsnInvalidStub.class, "call", Native.CB_INSN_INVALID.toMethodType());
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final UcArch arch;
+    private final int mode;
+    /** The uc_engine pointer (global scope: passing it to a downcall costs no liveness acquire). */
+    private final MemorySegment uc;
+    /** Owns upcall stubs and scratch; shared because hooks may be deleted / engine closed elsewhere. */
+    private final Arena arena;
+    /**
+     * Scratch memory, aliased with global scope so that passing it to downcalls does not
+     * acquire/release the shared arena on every call (an atomic op each); the {@link #closed}
+     * check guards against use after {@link #close()}.
+     */
+    private final MemorySegment scratch;
+    private final MemorySegment longSlot;
+    private final MemorySegment wideSlot;
+    private final MemorySegment outSlot;
+    private BatchScratch[] batches = new BatchScratch[16];
+
+    private final Object lifecycle = new Object();
+    private volatile boolean closed;
+    /** First throwable of a hook during the current emuStart; owning thread only. */
+    private Throwable hookFailure;
+    private final List<HookHandle> hooks = new ArrayList<>();
+    private final Set<UcContext> contexts = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    private Unicorn(UcArch arch, int mode, MemorySegment uc) {
+        this.arch = arch;
+        this.mode = mode;
+        this.uc = uc;
+        this.arena = Arena.ofShared();
+        MemorySegment s = arena.allocate(SCRATCH_SIZE, 64);
+        this.scratch = MemorySegment.ofAddress(s.address()).reinterpret(SCRATCH_SIZE);
+        this.longSlot = scratch.asSlice(OFF_LONG, REG_SCRATCH);
+        this.wideSlot = scratch.asSlice(OFF_WIDE, REG_SCRATCH);
+        this.outSlot = scratch.asSlice(OFF_OUT, SCRATCH_SIZE - OFF_OUT);
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /**
+     * Opens an engine ({@code uc_open}), serialised with every other open in this JVM.
+     *
+     * @param arch architecture
+     * @param mode {@link UcMode} bits
+     * @return the new engine
+     * @throws UnicornException if libunicorn refuses the arch/mode
+     */
+    public static Unicorn open(UcArch arch, int mode) {
+        int err;
+        MemorySegment engine;
+        OPEN_LOCK.lock();
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment out = tmp.allocate(ADDRESS);
+            err = (int) Native.UC_OPEN.invokeExact(arch.value(), mode, out);
+            engine = out.get(ADDRESS, 0);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        } finally {
+            OPEN_LOCK.unlock();
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_open(" + arch + ", mode=0x" + Integer.toHexString(mode) + ")");
+        }
+        try {
+            return new Unicorn(arch, mode, engine);
+        } catch (Throwable t) {
+            try {
+                int ignored = (int) Native.UC_CLOSE.invokeExact(engine);
+            } catch (Throwable t2) {
+                t.addSuppressed(t2);
+            }
+            throw t;
+        }
+    }
+
+    /**
+     * Opens an x86-64 engine ({@code UC_ARCH_X86}, {@code UC_MODE_64}).
+     *
+     * @return the new engine
+     */
+    public static Unicorn openX86_64() {
+        return open(UcArch.X86, UcMode.UC_MODE_64);
+    }
+
+    /**
+     * Opens an AArch64 engine ({@code UC_ARCH_ARM64}, {@code UC_MODE_ARM}).
+     *
+     * @return the new engine
+     */
+    public static Unicorn openAarch64() {
+        return open(UcArch.ARM64, UcMode.UC_MODE_ARM);
+    }
+
+    /**
+     * libunicorn's version ({@code uc_version}). Unicorn 2.x encodes it as
+     * {@code major << 24 | minor << 16 | patch << 8 | extra} (2.0.1 gives {@code 0x020001ff}).
+     *
+     * @return the packed version
+     */
+    public static int version() {
+        try {
+            return (int) Native.UC_VERSION.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
+     * The library this binding loaded: {@code -Dherd.libunicorn}, else {@code $HERD_LIBUNICORN},
+     * else {@code libunicorn.so.2}.
+     *
+     * @return the library name or path
+     */
+    public static String libraryName() {
+        return Native.LIBRARY;
+    }
+
+    /**
+     * Closes the engine ({@code uc_close}), frees contexts still open, then every upcall stub and
+     * scratch buffer (the engine's arena). Releases the engine's ~1 GiB code-cache reservation.
+     * Idempotent. Must not run while {@link #emuStart} is running on another thread.
+     */
+    @Override
+    public void close() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            // From here on emuStop (which takes the same lock) is a no-op, so no thread can call
+            // uc_emu_stop on a freed engine.
+            closed = true;
+        }
+        Throwable failure = null;
+        synchronized (contexts) {
+            for (UcContext c : contexts) {
+                try {
+                    freeContextPtr(c);
+                } catch (Throwable t) {
+                    failure = t;
+                }
+            }
+            contexts.clear();
+        }
+        int err;
+        try {
+            err = (int) Native.UC_CLOSE.invokeExact(uc);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        } finally {
+            hooks.clear();
+            batches = new BatchScratch[0];
+            arena.close();
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_close");
+        }
+        if (failure != null) {
+            throw unexpected(failure);
+        }
+    }
+
+    /**
+     * Whether {@link #close()} has been called.
+     *
+     * @return true once closed
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * The engine's architecture.
+     *
+     * @return the arch passed to {@link #open}
+     */
+    public UcArch arch() {
+        return arch;
+    }
+
+    /**
+     * The engine's mode bits.
+     *
+     * @return the mode passed to {@link #open}
+     */
+    public int mode() {
+        return mode;
+    }
+
+    /**
+     * The raw {@code uc_engine*}, for callers that need to compare it with the first argument of
+     * a native callback. Do not call libunicorn with it after {@link #close()}.
+     *
+     * @return the engine address
+     */
+    public long handle() {
+        return uc.address();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("Unicorn engine is closed");
+        }
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    /**
+     * Maps host memory into the guest ({@code uc_mem_map_ptr}). The host memory must stay valid
+     * and at least as accessible as {@code perms} for as long as it is mapped in this engine.
+     *
+     * @param address     guest address, page aligned
+     * @param size        size, a multiple of the page size
+     * @param perms       {@link UcProt} bits
+     * @param hostAddress host address of the backing memory
+     */
+    public void memMapPtr(long address, long size, int perms, long hostAddress) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_MAP_PTR.invokeExact(uc, address, size, perms, MemorySegment.ofAddress(hostAddress));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_map_ptr", address, size, perms);
+    }
+
+    /**
+     * Maps memory owned by libunicorn ({@code uc_mem_map}); mainly for tests and scratch.
+     *
+     * @param address guest address, page aligned
+     * @param size    size, a multiple of the page size
+     * @param perms   {@link UcProt} bits
+     */
+    public void memMap(long address, long size, int perms) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_MAP.invokeExact(uc, address, size, perms);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_map", address, size, perms);
+    }
+
+    /**
+     * Unmaps a range ({@code uc_mem_unmap}); may split regions. Does NOT drop translated code
+     * in 2.0.1 (DESIGN fact 5): call {@link #removeCache} for executable ranges.
+     *
+     * @param address guest address, page aligned
+     * @param size    size, a multiple of the page size
+     */
+    public void memUnmap(long address, long size) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_UNMAP.invokeExact(uc, address, size);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_unmap", address, size, -1);
+    }
+
+    /**
+     * Changes permissions of a range ({@code uc_mem_protect}); may split regions.
+     *
+     * @param address guest address, page aligned
+     * @param size    size, a multiple of the page size
+     * @param perms   {@link UcProt} bits
+     */
+    public void memProtect(long address, long size, int perms) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_PROTECT.invokeExact(uc, address, size, perms);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_protect", address, size, perms);
+    }
+
+    /**
+     * Lists mapped regions ({@code uc_mem_regions}), in ascending address order.
+     *
+     * @return the regions; {@link MemRegion#end()} is inclusive
+     */
+    public List<MemRegion> memRegions() {
+        checkOpen();
+        int err;
+        MemorySegment regions;
+        int count;
+        try {
+            err = (int) Native.UC_MEM_REGIONS.invokeExact(uc, outSlot, outSlot.asSlice(8));
+            regions = outSlot.get(ADDRESS, 0);
+            count = outSlot.get(JAVA_INT, 8);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_regions", 0, 0, -1);
+        // struct uc_mem_region { uint64_t begin; uint64_t end; uint32_t perms; } -> 24 bytes.
+        List<MemRegion> list = new ArrayList<>(count);
+        if (count > 0) {
+            MemorySegment r = regions.reinterpret(24L * count);
+            for (int i = 0; i < count; i++) {
+                list.add(new MemRegion(r.get(JAVA_LONG, 24L * i), r.get(JAVA_LONG, 24L * i + 8), r.get(JAVA_INT, 24L * i + 16)));
+            }
+        }
+        if (!regions.equals(MemorySegment.NULL)) {
+            try {
+                int ignored = (int) Native.UC_FREE.invokeExact(regions);
+            } catch (Throwable t) {
+                throw unexpected(t);
+            }
+        }
+        return list;
+    }
+
+    /**
+     * Reads guest memory through the engine ({@code uc_mem_read}).
+     *
+     * @param address guest address
+     * @param dst     destination (native segment)
+     */
+    public void memRead(long address, MemorySegment dst) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_READ.invokeExact(uc, address, dst, dst.byteSize());
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_read", address, dst.byteSize(), -1);
+    }
+
+    /**
+     * Reads guest memory into a new array ({@code uc_mem_read}).
+     *
+     * @param address guest address
+     * @param length  number of bytes
+     * @return the bytes
+     */
+    public byte[] memRead(long address, int length) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment seg = tmp.allocate(Math.max(1, length));
+            memRead(address, seg.asSlice(0, length));
+            return seg.asSlice(0, length).toArray(JAVA_BYTE);
+        }
+    }
+
+    /**
+     * Writes guest memory through the engine ({@code uc_mem_write}). Like any host-side write
+     * it does not invalidate this or other engines' translations (DESIGN fact 5).
+     *
+     * @param address guest address
+     * @param src     source (native segment)
+     */
+    public void memWrite(long address, MemorySegment src) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_MEM_WRITE.invokeExact(uc, address, src, src.byteSize());
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        check(err, "uc_mem_write", address, src.byteSize(), -1);
+    }
+
+    /**
+     * Writes bytes to guest memory ({@code uc_mem_write}).
+     *
+     * @param address guest address
+     * @param bytes   the bytes
+     */
+    public void memWrite(long address, byte[] bytes) {
+        try (Arena tmp = Arena.ofConfined()) {
+            MemorySegment seg = tmp.allocate(Math.max(1, bytes.length));
+            MemorySegment.copy(bytes, 0, seg, JAVA_BYTE, 0, bytes.length);
+            memWrite(address, seg.asSlice(0, bytes.length));
+        }
+    }
+
+    // ------------------------------------------------------------------ registers
+
+    /**
+     * Reads a register of at most 64 bits ({@code uc_reg_read}); narrower registers are
+     * zero-extended. For wider ones use {@link #regRead(int, MemorySegment)}.
+     *
+     * @param regId register id ({@code X86Reg}, {@code Arm64Reg})
+     * @return the value
+     */
+    public long regRead(int regId) {
+        checkOpen();
+        // Zero first: uc_reg_read stores only the register's width (4 bytes for EAX, ...).
+        longSlot.set(JAVA_LONG, 0, 0L);
+        int err;
+        try {
+            err = (int) Native.UC_REG_READ.invokeExact(uc, regId, longSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_read(reg=" + regId + ")");
+        }
+        return longSlot.get(JAVA_LONG, 0);
+    }
+
+    /**
+     * Writes a register of at most 64 bits ({@code uc_reg_write}). Per DESIGN fact 6, writing
+     * the PC from a hook clears a pending {@link #emuStop()} in 2.0.1.
+     *
+     * @param regId register id
+     * @param value the value (truncated to the register's width)
+     */
+    public void regWrite(int regId, long value) {
+        checkOpen();
+        longSlot.set(JAVA_LONG, 0, value);
+        longSlot.set(JAVA_LONG, 8, 0L);
+        int err;
+        try {
+            err = (int) Native.UC_REG_WRITE.invokeExact(uc, regId, longSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_write(reg=" + regId + ")");
+        }
+    }
+
+    /**
+     * Reads a register of any width (XMM: 16 bytes, ST/FP: 10, YMM: 32, ZMM: 64, aarch64 Q/V: 16)
+     * into {@code out}. Goes through engine scratch, so {@code out} may be any segment (heap or
+     * native) and a too-small {@code out} receives a truncated value rather than corrupting
+     * memory. For in/out registers ({@code UC_X86_REG_MSR}, {@code UC_ARM64_REG_CP_REG}) the
+     * first bytes of {@code out} are passed in as well.
+     *
+     * @param regId register id
+     * @param out   receives the value, little-endian; at most 128 bytes are used
+     */
+    public void regRead(int regId, MemorySegment out) {
+        checkOpen();
+        long n = Math.min(out.byteSize(), REG_SCRATCH);
+        wideSlot.fill((byte) 0);
+        MemorySegment.copy(out, 0, wideSlot, 0, n);
+        int err;
+        try {
+            err = (int) Native.UC_REG_READ.invokeExact(uc, regId, wideSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_read(reg=" + regId + ", wide)");
+        }
+        MemorySegment.copy(wideSlot, 0, out, 0, n);
+    }
+
+    /**
+     * Writes a register of any width from {@code in} (missing high bytes are zero).
+     *
+     * @param regId register id
+     * @param in    the value, little-endian; at most 128 bytes are used
+     */
+    public void regWrite(int regId, MemorySegment in) {
+        checkOpen();
+        long n = Math.min(in.byteSize(), REG_SCRATCH);
+        wideSlot.fill((byte) 0);
+        MemorySegment.copy(in, 0, wideSlot, 0, n);
+        int err;
+        try {
+            err = (int) Native.UC_REG_WRITE.invokeExact(uc, regId, wideSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_write(reg=" + regId + ", wide)");
+        }
+    }
+
+    /**
+     * Reads several registers of at most 64 bits each in one call ({@code uc_reg_read_batch}).
+     * Allocation-free in steady state: the native id/pointer/value arrays are allocated once per
+     * engine per batch length.
+     *
+     * @param regIds register ids
+     * @param out    receives the values (zero-extended); at least {@code regIds.length} long
+     */
+    public void regReadBatch(int[] regIds, long[] out) {
+        checkOpen();
+        int n = regIds.length;
+        if (out.length < n) {
+            throw new IllegalArgumentException("out has " + out.length + " slots for " + n + " registers");
+        }
+        BatchScratch b = batch(n);
+        MemorySegment.copy(regIds, 0, b.ids, JAVA_INT, 0, n);
+        b.vals.fill((byte) 0);
+        int err;
+        try {
+            err = (int) Native.UC_REG_READ_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_read_batch(n=" + n + ")");
+        }
+        MemorySegment.copy(b.vals, JAVA_LONG, 0, out, 0, n);
+    }
+
+    /**
+     * Writes several registers of at most 64 bits each in one call ({@code uc_reg_write_batch}).
+     *
+     * @param regIds register ids
+     * @param values the values; at least {@code regIds.length}
+     */
+    public void regWriteBatch(int[] regIds, long[] values) {
+        checkOpen();
+        int n = regIds.length;
+        if (values.length < n) {
+            throw new IllegalArgumentException("values has " + values.length + " slots for " + n + " registers");
+        }
+        BatchScratch b = batch(n);
+        MemorySegment.copy(regIds, 0, b.ids, JAVA_INT, 0, n);
+        MemorySegment.copy(values, 0, b.vals, JAVA_LONG, 0, n);
+        int err;
+        try {
+            err = (int) Native.UC_REG_WRITE_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_reg_write_batch(n=" + n + ")");
+        }
+    }
+
+    /** Native arrays for a batch call of one length: ids[n], ptrs[n] -> vals[n] (+ padding). */
+    private static final class BatchScratch {
+        final MemorySegment ids;
+        final MemorySegment ptrs;
+        final MemorySegment vals;
+
+        BatchScratch(MemorySegment ids, MemorySegment ptrs, MemorySegment vals) {
+            this.ids = ids;
+            this.ptrs = ptrs;
+            this.vals = vals;
+        }
+    }
+
+    private BatchScratch batch(int n) {
+        BatchScratch[] bs = batches;
+        if (n < bs.length) {
+            BatchScratch b = bs[n];
+            if (b != null) {
+                return b;
+            }
+        }
+        return newBatch(n);
+    }
+
+    private BatchScratch newBatch(int n) {
+        if (n >= batches.length) {
+            batches = java.util.Arrays.copyOf(batches, Math.max(n + 1, batches.length * 2));
+        }
+        // Values are 8-byte slots plus REG_SCRATCH bytes of padding so that a (wrong) wide
+        // register id in a batch writes into the padding, never outside the allocation.
+        long valsOff = align(4L * n, 8) + 8L * n;
+        long size = valsOff + 8L * n + REG_SCRATCH;
+        MemorySegment owned = arena.allocate(size, 64);
+        MemorySegment all = MemorySegment.ofAddress(owned.address()).reinterpret(size);
+        MemorySegment ids = all.asSlice(0, 4L * n);
+        MemorySegment ptrs = all.asSlice(align(4L * n, 8), 8L * n);
+        MemorySegment vals = all.asSlice(valsOff, 8L * n);
+        for (int i = 0; i < n; i++) {
+            ptrs.setAtIndex(ADDRESS, i, vals.asSlice(8L * i));
+        }
+        BatchScratch b = new BatchScratch(ids, ptrs, vals);
+        batches[n] = b;
+        return b;
+    }
+
+    private static long align(long v, long a) {
+        return (v + a - 1) & -a;
+    }
+
+    // ------------------------------------------------------------------ execution
+
+    /**
+     * Runs guest code ({@code uc_emu_start}) on the calling (owning) thread until {@code until}
+     * is reached, {@code count} instructions ran (0 = unlimited), {@code timeoutMicros} passed
+     * (0 = none), or {@link #emuStop()} is called.
+     *
+     * @param begin         start address
+     * @param until         address at which to stop (not executed)
+     * @param timeoutMicros timeout in microseconds, 0 for none
+     * @param count         instruction budget, 0 for unlimited
+     * @throws HookFailedException if a Java hook threw during the run (it is the cause)
+     * @throws UnicornException    if emulation ended with an error (unmapped access, ...)
+     */
+    public void emuStart(long begin, long until, long timeoutMicros, long count) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_EMU_START.invokeExact(uc, begin, until, timeoutMicros, count);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        Throwable failure = hookFailure;
+        if (failure != null) {
+            hookFailure = null;
+            throw new HookFailedException(err, failure);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_emu_start(begin=0x" + Long.toHexString(begin) + ", until=0x"
+                    + Long.toHexString(until) + ")");
+        }
+    }
+
+    /**
+     * Asks the engine to stop ({@code uc_emu_stop}). Safe from any thread, at any time,
+     * idempotent, and a no-op after {@link #close()}. The engine stops at the next block
+     * boundary (20-80 µs from another thread, DESIGN fact 6). Does nothing useful if the engine
+     * is not running (and a stop issued just before {@code uc_emu_start} may be lost).
+     */
+    public void emuStop() {
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            try {
+                int ignored = (int) Native.UC_EMU_STOP.invokeExact(uc);
+            } catch (Throwable t) {
+                throw unexpected(t);
+            }
+        }
+    }
+
+    /**
+     * Drops translated code for {@code [begin, end)} ({@code uc_ctl_remove_cache}). Needed after
+     * code bytes change, after unmap, and after exec permission changes (DESIGN fact 5).
+     * Call on the owning thread while the engine is stopped, or from a hook.
+     *
+     * @param begin first guest address
+     * @param end   end guest address (exclusive); must be greater than {@code begin}
+     */
+    public void removeCache(long begin, long end) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_CTL_2LONG.invokeExact(uc,
+                    Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_ctl_remove_cache(0x" + Long.toHexString(begin) + ", 0x" + Long.toHexString(end) + ")");
+        }
+    }
+
+    /** Drops all translated code of this engine ({@code uc_ctl(UC_CTL_TB_FLUSH)}). */
+    public void flushTranslations() {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_CTL_0.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_ctl(UC_CTL_TB_FLUSH)");
+        }
+    }
+
+    /**
+     * Selects the emulated CPU model ({@code uc_ctl_set_cpu_model}); must be called before the
+     * first {@link #emuStart} or register access.
+     *
+     * @param model a {@code X86Cpu}/{@code Arm64Cpu} constant
+     */
+    public void setCpuModel(int model) {
+        checkOpen();
+        int err;
+        try {
+            err = (int) Native.UC_CTL_1INT.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_ctl_set_cpu_model(" + model + ")");
+        }
+    }
+
+    /**
+     * The engine's page size ({@code uc_query(UC_QUERY_PAGE_SIZE)}); 4096 for x86-64, and 1024
+     * for aarch64 in 2.0.1 (DESIGN fact 7).
+     *
+     * @return page size in bytes
+     */
+    public int pageSize() {
+        return (int) query(UcQuery.UC_QUERY_PAGE_SIZE);
+    }
+
+    /**
+     * {@code uc_query}.
+     *
+     * @param type a {@link UcQuery} constant
+     * @return the result
+     */
+    public long query(int type) {
+        checkOpen();
+        outSlot.set(JAVA_LONG, 0, 0L);
+        int err;
+        try {
+            err = (int) Native.UC_QUERY.invokeExact(uc, type, outSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_query(" + type + ")");
+        }
+        return outSlot.get(JAVA_LONG, 0);
+    }
+
+    // ------------------------------------------------------------------ contexts
+
+    /**
+     * Saves the CPU state into a new context ({@code uc_context_alloc} + {@code uc_context_save}).
+     *
+     * @return the context; close it when done (or it is freed with the engine)
+     */
+    public UcContext contextSave() {
+        checkOpen();
+        int err;
+        MemorySegment ctx;
+        try {
+            err = (int) Native.UC_CONTEXT_ALLOC.invokeExact(uc, outSlot);
+            ctx = outSlot.get(ADDRESS, 0);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_context_alloc");
+        }
+        UcContext c = new UcContext(this, ctx);
+        synchronized (contexts) {
+            contexts.add(c);
+        }
+        contextSave(c);
+        return c;
+    }
+
+    /**
+     * Saves the CPU state into an existing context of this engine (no allocation).
+     *
+     * @param c a context from {@link #contextSave()}
+     */
+    public void contextSave(UcContext c) {
+        checkOpen();
+        MemorySegment p = live(c);
+        int err;
+        try {
+            err = (int) Native.UC_CONTEXT_SAVE.invokeExact(uc, p);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_context_save");
+        }
+    }
+
+    /**
+     * Restores CPU state from a context ({@code uc_context_restore}).
+     *
+     * @param c a context of this engine
+     */
+    public void contextRestore(UcContext c) {
+        checkOpen();
+        MemorySegment p = live(c);
+        int err;
+        try {
+            err = (int) Native.UC_CONTEXT_RESTORE.invokeExact(uc, p);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_context_restore");
+        }
+    }
+
+    private MemorySegment live(UcContext c) {
+        if (c.owner != this) {
+            throw new IllegalArgumentException("context belongs to another engine");
+        }
+        MemorySegment p = c.ptr;
+        if (p == null) {
+            throw new IllegalStateException("context is closed");
+        }
+        return p;
+    }
+
+    long contextRegRead(UcContext c, int regId) {
+        checkOpen();
+        MemorySegment p = live(c);
+        longSlot.set(JAVA_LONG, 0, 0L);
+        int err;
+        try {
+            err = (int) Native.UC_CONTEXT_REG_READ.invokeExact(p, regId, longSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_context_reg_read(reg=" + regId + ")");
+        }
+        return longSlot.get(JAVA_LONG, 0);
+    }
+
+    void contextRegWrite(UcContext c, int regId, long value) {
+        checkOpen();
+        MemorySegment p = live(c);
+        longSlot.set(JAVA_LONG, 0, value);
+        longSlot.set(JAVA_LONG, 8, 0L);
+        int err;
+        try {
+            err = (int) Native.UC_CONTEXT_REG_WRITE.invokeExact(p, regId, longSlot);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_context_reg_write(reg=" + regId + ")");
+        }
+    }
+
+    void contextFree(UcContext c) {
+        synchronized (contexts) {
+            if (c.ptr == null) {
+                return;
+            }
+            contexts.remove(c);
+            freeContextPtr(c);
+        }
+    }
+
+    private static void freeContextPtr(UcContext c) {
+        MemorySegment p = c.ptr;
+        c.ptr = null;
+        if (p != null) {
+            try {
+                int ignored = (int) Native.UC_CONTEXT_FREE.invokeExact(p);
+            } catch (Throwable t) {
+                throw unexpected(t);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ hooks
+
+    /**
+     * Hooks the x86 {@code syscall} instruction ({@code UC_HOOK_INSN} + {@code UC_X86_INS_SYSCALL}).
+     * Inside the hook RIP is the syscall instruction; after it returns execution continues with
+     * the next instruction. On aarch64 use {@link #hookInterrupt} (intno 2 is {@code svc}).
+     *
+     * @param h the hook
+     * @return its handle
+     * @throws UnsupportedOperationException if the engine is not x86
+     */
+    public HookHandle hookSyscall(SyscallHook h) {
+        if (arch != UcArch.X86) {
+            throw new UnsupportedOperationException("hookSyscall is x86 only; on " + arch + " use hookInterrupt");
+        }
+        return hookInsn(X86Insn.SYSCALL, SYSCALL_TARGET.bindTo(new SyscallStub(this, h)), Native.CB_SYSCALL);
+    }
+
+    /**
+     * Hooks interrupts and exceptions ({@code UC_HOOK_INTR}).
+     *
+     * @param h the hook
+     * @return its handle
+     */
+    public HookHandle hookInterrupt(InterruptHook h) {
+        return add(UcHook.UC_HOOK_INTR, INTR_TARGET.bindTo(new IntrStub(this, h)), Native.CB_INTR, 1, 0);
+    }
+
+    /**
+     * Hooks invalid memory accesses (any of {@link UcHook#UC_HOOK_MEM_INVALID}'s bits).
+     *
+     * @param ucHookTypes {@code UC_HOOK_MEM_*_UNMAPPED} / {@code UC_HOOK_MEM_*_PROT} bits
+     * @param h           the hook; return true if the access should be retried
+     * @return its handle
+     */
+    public HookHandle hookMemInvalid(int ucHookTypes, MemEventHook h) {
+        if (ucHookTypes == 0 || (ucHookTypes & ~UcHook.UC_HOOK_MEM_INVALID) != 0) {
+            throw new IllegalArgumentException("not invalid-access hook types: 0x" + Integer.toHexString(ucHookTypes));
+        }
+        return add(ucHookTypes, EVENTMEM_TARGET.bindTo(new EventMemStub(this, h)), Native.CB_EVENTMEM, 1, 0);
+    }
+
+    /**
+     * Hooks valid memory accesses in {@code [begin, end]} (inclusive; {@code begin > end} means
+     * everywhere). Instrumenting accesses slows the hooked code down a lot.
+     *
+     * @param ucHookTypes {@code UC_HOOK_MEM_READ/WRITE/FETCH/READ_AFTER} bits
+     * @param begin       first address
+     * @param end         last address (inclusive)
+     * @param h           the hook
+     * @return its handle
+     */
+    public HookHandle hookMem(int ucHookTypes, long begin, long end, MemAccessHook h) {
+        int valid = UcHook.UC_HOOK_MEM_VALID | UcHook.UC_HOOK_MEM_READ_AFTER;
+        if (ucHookTypes == 0 || (ucHookTypes & ~valid) != 0) {
+            throw new IllegalArgumentException("not valid-access hook types: 0x" + Integer.toHexString(ucHookTypes));
+        }
+        return add(ucHookTypes, MEM_TARGET.bindTo(new MemStub(this, h)), Native.CB_MEM, begin, end);
+    }
+
+    /**
+     * Hooks every instruction in {@code [begin, end]} ({@code UC_HOOK_CODE}; {@code begin > end}
+     * means everywhere).
+     *
+     * @param begin first address
+     * @param end   last address (inclusive)
+     * @param h     the hook
+     * @return its handle
+     */
+    public HookHandle hookCode(long begin, long end, CodeHook h) {
+        return add(UcHook.UC_HOOK_CODE, CODE_TARGET.bindTo(new CodeStub(this, h)), Native.CB_CODE, begin, end);
+    }
+
+    /**
+     * Hooks every basic block starting in {@code [begin, end]} ({@code UC_HOOK_BLOCK}).
+     *
+     * @param begin first address
+     * @param end   last address (inclusive)
+     * @param h     the hook
+     * @return its handle
+     */
+    public HookHandle hookBlock(long begin, long end, BlockHook h) {
+        return add(UcHook.UC_HOOK_BLOCK, BLOCK_TARGET.bindTo(new BlockStub(this, h)), Native.CB_CODE, begin, end);
+    }
+
+    /**
+     * Hooks invalid instructions ({@code UC_HOOK_INSN_INVALID}).
+     *
+     * @param h the hook; return true to continue
+     * @return its handle
+     */
+    public HookHandle hookInvalidInsn(InvalidInsnHook h) {
+        return add(UcHook.UC_HOOK_INSN_INVALID, INSN_INVALID_TARGET.bindTo(new InsnInvalidStub(this, h)),
+                Native.CB_INSN_INVALID, 1, 0);
+    }
+
+    /**
+     * Removes a hook ({@code uc_hook_del}); idempotent. Owning thread only (or while stopped).
+     * The stub stays allocated until {@link #close()} (libunicorn may still reference it until
+     * the current run unwinds).
+     *
+     * @param h a handle of this engine
+     */
+    public void hookDel(HookHandle h) {
+        checkOpen();
+        if (h.owner != this) {
+            throw new IllegalArgumentException("hook belongs to another engine");
+        }
+        if (h.deleted) {
+            return;
+        }
+        int err;
+        try {
+            err = (int) Native.UC_HOOK_DEL.invokeExact(uc, h.handle);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, "uc_hook_del");
+        }
+        h.deleted = true;
+        hooks.remove(h);
+    }
+
+    private HookHandle add(int type, MethodHandle target, FunctionDescriptor fd, long begin, long end) {
+        checkOpen();
+        MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);
+        int err;
+        try {
+            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, type, stub, MemorySegment.NULL, begin, end);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        return added(err, type, stub, "uc_hook_add(type=0x" + Integer.toHexString(type) + ")");
+    }
+
+    private HookHandle hookInsn(int insn, MethodHandle target, FunctionDescriptor fd) {
+        checkOpen();
+        MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);
+        int err;
+        try {
+            // begin=1 > end=0: the whole address space; the trailing int is the variadic insn id.
+            err = (int) Native.UC_HOOK_ADD_INSN.invokeExact(uc, outSlot, UcHook.UC_HOOK_INSN, stub, MemorySegment.NULL,
+                    1L, 0L, insn);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        return added(err, UcHook.UC_HOOK_INSN, stub, "uc_hook_add(UC_HOOK_INSN, insn=" + insn + ")");
+    }
+
+    private HookHandle added(int err, int type, MemorySegment stub, String what) {
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, what);
+        }
+        HookHandle h = new HookHandle(this, outSlot.get(JAVA_LONG, 0), type, stub);
+        hooks.add(h);
+        return h;
+    }
+
+    /**
+     * Called by every upcall wrapper when the Java hook threw. Must never throw itself: it runs
+     * with native frames of libunicorn below it.
+     */
+    void hookFailed(Throwable t) {
+        try {
+            Throwable first = hookFailure;
+            if (first == null) {
+                hookFailure = t;
+            } else if (first != t && first.getSuppressed().length < 8) {
+                first.addSuppressed(t);
+            }
+        } catch (Throwable ignored) {
+            // nothing safe left to do; the stop below still ends the run
+        }
+        try {
+            int ignored = (int) Native.UC_EMU_STOP.invokeExact(uc);
+        } catch (Throwable ignored) {
+            // cannot happen for a downcall with int return; never propagate into native code
+        }
+    }
+
+    // Upcall targets: one small object per hook, bound into its stub. Each catches Throwable
+    // so nothing unwinds into libunicorn.
+
+    private record SyscallStub(Unicorn uc, SyscallHook h) {
+        @SuppressWarnings("unused")
+        void call(MemorySegment engine, MemorySegment user) {
+            try {
+                h.onSyscall(uc);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+            }
+        }
+    }
+
+    private record IntrStub(Unicorn uc, InterruptHook h) {
+        @SuppressWarnings("unused")
+        void call(MemorySegment engine, int intno, MemorySegment user) {
+            try {
+                h.onInterrupt(uc, intno);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+            }
+        }
+    }
+
+    private record CodeStub(Unicorn uc, CodeHook h) {
+        @SuppressWarnings("unused")
+        void call(MemorySegment engine, long address, int size, MemorySegment user) {
+            try {
+                h.onCode(uc, address, size);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+            }
+        }
+    }
+
+    private record BlockStub(Unicorn uc, BlockHook h) {
+        @SuppressWarnings("unused")
+        void call(MemorySegment engine, long address, int size, MemorySegment user) {
+            try {
+                h.onBlock(uc, address, size);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+            }
+        }
+    }
+
+    private record MemStub(Unicorn uc, MemAccessHook h) {
+        @SuppressWarnings("unused")
+        void call(MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+            try {
+                h.onAccess(uc, type, address, size, value);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+            }
+        }
+    }
+
+    private record EventMemStub(Unicorn uc, MemEventHook h) {
+        @SuppressWarnings("unused")
+        boolean call(MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+            try {
+                return h.onInvalidAccess(uc, type, address, size, value);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+                return false;
+            }
+        }
+    }
+
+    private record InsnInvalidStub(Unicorn uc, InvalidInsnHook h) {
+        @SuppressWarnings("unused")
+        boolean call(MemorySegment engine, MemorySegment user) {
+            try {
+                return h.onInvalidInsn(uc);
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+                return false;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ errors
+
+    private static void check(int err, String call, long address, long size, int perms) {
+        if (err != UcErr.UC_ERR_OK) {
+            throw Native.error(err, call + "(0x" + Long.toHexString(address) + ", size=0x" + Long.toHexString(size)
+                    + (perms >= 0 ? ", perms=" + perms : "") + ")");
+        }
+    }
+
+    private static RuntimeException unexpected(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            return r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    @Override
+    public String toString() {
+        return "Unicorn[" + arch + ", mode=0x" + Integer.toHexString(mode) + ", uc=0x" + Long.toHexString(uc.address())
+                + (closed ? ", closed]" : "]");
+    }
+}
