@@ -93,7 +93,12 @@ public final class InitialStack {
 
     /** Starts building the stack for a loaded image in its address space. */
     public static Builder builder(GuestAddressSpace as, LoadedImage image) {
-        return new Builder(as, image);
+        return new Builder(Objects.requireNonNull(as), image);
+    }
+
+    /** A builder without an address space, for computing layouts in tests. */
+    static Builder layoutOnly(LoadedImage image) {
+        return new Builder(null, image);
     }
 
     /** Collects argv/envp and overrides; {@link #build()} maps and writes the stack. Not reusable. */
@@ -109,7 +114,7 @@ public final class InitialStack {
         private long stackTop = -1, stackSize = DEFAULT_STACK_SIZE;
 
         private Builder(GuestAddressSpace as, LoadedImage image) {
-            this.as = Objects.requireNonNull(as);
+            this.as = as; // null only for layout tests
             this.image = Objects.requireNonNull(image);
         }
 
@@ -149,12 +154,32 @@ public final class InitialStack {
          *                             of the stack), or the stack cannot be mapped
          */
         public StartState build() throws ExecFormatException {
+            Objects.requireNonNull(as, "address space");
             long top = stackTop >= 0 ? stackTop : defaultStackTop(as.size());
             if ((top & (ElfFile.PAGE_SIZE - 1)) != 0 || (stackSize & (ElfFile.PAGE_SIZE - 1)) != 0
                     || stackSize < (64 << 10) || top - stackSize < 0 || top > as.size()) {
                 throw new IllegalArgumentException("bad stack placement top=0x" + Long.toHexString(top)
                         + " size=0x" + Long.toHexString(stackSize));
             }
+            Layout l = layout(top);
+            long stackStart = top - stackSize;
+            int prot = Prot.READ | Prot.WRITE | (image.stackExecutable() ? Prot.EXEC : 0);
+            try {
+                long got = as.mmap(stackStart, stackSize, prot,
+                        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED_NOREPLACE | MapFlags.GROWSDOWN, -1, 0);
+                if (got != stackStart) throw new ErrnoException(Errno.ENOMEM);
+                as.memory().write(l.state().stackPointer(), l.bytes());
+            } catch (ErrnoException e) {
+                String why = e.errno() == Errno.EEXIST ? "it overlaps an existing mapping" : e.getMessage();
+                throw new ExecFormatException(String.format("cannot map the stack at 0x%x-0x%x: %s", stackStart, top, why));
+            }
+            return l.state();
+        }
+
+        /** The bytes of [stackPointer, top) and the resulting state; touches no guest memory. */
+        record Layout(byte[] bytes, StartState state) {}
+
+        Layout layout(long top) throws ExecFormatException {
             byte[] fn = execFn != null ? execFn : (argv.isEmpty() ? new byte[0] : argv.getFirst());
             byte[] rnd = random != null ? random : secureRandom16();
             byte[] platform = PLATFORM_X86_64.getBytes(StandardCharsets.US_ASCII);
@@ -206,19 +231,9 @@ public final class InitialStack {
             b.put((int) (execFnAddr - sp), fn);
             // NUL terminators and the end marker are the buffer's initial zeros.
 
-            long stackStart = top - stackSize;
-            int prot = Prot.READ | Prot.WRITE | (image.stackExecutable() ? Prot.EXEC : 0);
-            try {
-                long got = as.mmap(stackStart, stackSize, prot,
-                        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED_NOREPLACE | MapFlags.GROWSDOWN, -1, 0);
-                if (got != stackStart) throw new ErrnoException(Errno.ENOMEM);
-                as.memory().write(sp, b.array());
-            } catch (ErrnoException e) {
-                String why = e.errno() == Errno.EEXIST ? "it overlaps an existing mapping" : e.getMessage();
-                throw new ExecFormatException(String.format("cannot map the stack at 0x%x-0x%x: %s", stackStart, top, why));
-            }
-            return new StartState(sp, image.startPc(), stackStart, top, argvAddr, envpAddr, auxvAddr,
+            StartState st = new StartState(sp, image.startPc(), top - stackSize, top, argvAddr, envpAddr, auxvAddr,
                     execFnAddr, platformAddr, randomAddr, aux);
+            return new Layout(b.array(), st);
         }
 
         private List<Auxv.Entry> auxv(long execFnAddr, long platformAddr, long randomAddr) {
