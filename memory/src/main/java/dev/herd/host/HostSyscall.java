@@ -8,6 +8,8 @@ public final class HostSyscall {
             MUNMAP = 11, MREMAP = 25, MADVISE = 28, DUP = 32, DUP3 = 292, GETPID = 39, FCNTL = 72,
             FTRUNCATE = 77, GETTID = 186, FUTEX = 202, TGKILL = 234, OPENAT = 257, READLINKAT = 267,
             FALLOCATE = 285, MEMFD_CREATE = 319, OPENAT2 = 437, CLOSE_RANGE = 436;
+    /** Added by the memory module. */
+    public static final int PREAD64 = 17, PWRITE64 = 18;
     public static final int GETPPID = 110, GETUID = 102, GETGID = 104, GETEUID = 107, GETEGID = 108,
             PRLIMIT64 = 302, UNAME = 63, GETRANDOM = 318, CLOCK_GETTIME = 228, CLOCK_GETRES = 229,
             CLOCK_NANOSLEEP = 230, NANOSLEEP = 35, GETTIMEOFDAY = 96, SCHED_YIELD = 24, SYSINFO = 99,

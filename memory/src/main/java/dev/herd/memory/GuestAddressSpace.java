@@ -1,41 +1,772 @@
 package dev.herd.memory;
 
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostMm;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
 
 /**
- * The guest's address space: one host reservation backed by a memfd (guest g at hostBase+g),
- * the Linux mapping table, and the Unicorn region plan derived from it. Thread-safe.
- * SKELETON: bodies to be written (see docs/ARCHITECTURE.md).
+ * The guest's address space: one host reservation backed by a memfd (guest g at hostBase+g, memfd
+ * offset g), the Linux mapping table, and the Unicorn {@link RegionPlan} derived from it.
+ * Thread-safe: mutations (mmap, munmap, mprotect, mremap, brk) serialise on one lock and publish an
+ * immutable snapshot with {@code version + 1}; lookups are lock-free.
+ *
+ * <h2>Layout</h2>
+ * Guest addresses below {@link #MMAP_MIN_ADDR} are never mappable (like {@code vm.mmap_min_addr}:
+ * MAP_FIXED there is EPERM, a hint there is ignored). Non-fixed mmaps search top-down below
+ * {@link #mmapBase()} (size minus a stack gap of min(8 GiB, size/4)), falling back to the whole
+ * space; the loader places the stack above mmapBase.
+ *
+ * <h2>Host side</h2>
+ * Host protection of the guest view mirrors the region plan (W→RW, R or X→R, else PROT_NONE), so a
+ * host syscall given hostBase+g faults where Linux would. Host-side <em>increases</em> (new
+ * mappings, raised protection) are applied before a change is published; <em>reductions</em>
+ * (lowered protection, page release, removal of stale shared-file overlays) wait for
+ * {@link #releaseDeferred()}, which the caller runs once every engine has synced, and are
+ * recomputed against the then-current table.
+ *
+ * <h2>Deviations from Linux (documented choices)</h2>
+ * <ul>
+ * <li>MAP_PRIVATE file mappings are copied into the memfd at map time: later changes to the file
+ *     are not seen, and pages beyond EOF read as zero instead of raising SIGBUS. Growing such a
+ *     mapping in place with mremap yields zero pages, not more file data.</li>
+ * <li>MAP_SHARED file mappings overlay the host file on the guest view, but only up to the file's
+ *     size at map time (later pages are zero-filled memfd, not SIGBUS). Truncating the file under a
+ *     live mapping afterwards makes host accesses SIGBUS: avoid.</li>
+ * <li>MAP_PRIVATE and MAP_SHARED anonymous memory behave the same (one process).</li>
+ * <li>mremap with old_size 0 (duplicate a shared mapping) is EINVAL; moving copies bytes (identity
+ *     offsets forbid a host move), which is not atomic against other guest threads.</li>
+ * <li>mmap rejects unknown PROT bits with EINVAL (Linux ignores them).</li>
+ * </ul>
  */
 public final class GuestAddressSpace implements AutoCloseable {
     /** Default guest address-space size: 1 TiB. */
     public static final long DEFAULT_SIZE = 1L << 40;
+    /** Lowest mappable guest address (like vm.mmap_min_addr). */
+    public static final long MMAP_MIN_ADDR = 0x10000;
+    /** Guest page size. */
+    public static final long PAGE = HostArena.PAGE;
+    private static final long MAX_STACK_GAP = 8L << 30;
+    private static final int PROT_SEM = 0x8, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
+    private static final int KNOWN_MAP_FLAGS = MapFlags.TYPE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN
+            | MapFlags.DENYWRITE | MapFlags.EXECUTABLE | MapFlags.LOCKED | MapFlags.NORESERVE | MapFlags.POPULATE
+            | MapFlags.NONBLOCK | MapFlags.STACK | MapFlags.HUGETLB | MapFlags.SYNC | MapFlags.FIXED_NOREPLACE
+            | (0x3f << 26) /* MAP_HUGE_SHIFT bits */;
+    /** MAP_* bits kept in {@link Mapping#flags()}. */
+    private static final int KEPT_FLAGS = MapFlags.SHARED | MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN;
 
-    public static GuestAddressSpace create(long size) { throw new UnsupportedOperationException("TODO"); }
+    record Snapshot(long version, MappingTable table, RegionPlan plan) {}
+
+    final HostArena arena;
+    private final long mmapBase;
+    private final int regionCap;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Write-locked while host overlays are replaced or host protection is lowered; see GuestMemory. */
+    final ReentrantReadWriteLock hostLock = new ReentrantReadWriteLock();
+    private volatile Snapshot snap;
+    /** Actual host protection of the guest view (absent = PROT_NONE). Guarded by lock. */
+    private final RangeMap<Integer> hostProt = new RangeMap<>();
+    /** Live host file overlays on the guest view. Guarded by lock. */
+    final RangeMap<SharedFile> overlays = new RangeMap<>();
+    private final List<long[]> pendingPunch = new ArrayList<>();
+    private final Set<SharedFile> liveFiles = new HashSet<>();
+    final InvalidationLog invalidations = new InvalidationLog(4096);
+    private final CopyOnWriteArrayList<LongConsumer> listeners = new CopyOnWriteArrayList<>();
+    private final GuestMemory memory;
+    private long brkStart = -1, brkCur = -1;
+    private boolean closed;
+
+    private GuestAddressSpace(HostArena arena, int regionCap) {
+        this.arena = arena;
+        this.regionCap = regionCap;
+        long gap = Math.min(MAX_STACK_GAP, arena.size / 4) & -PAGE;
+        this.mmapBase = arena.size - gap;
+        this.snap = new Snapshot(0, MappingTable.EMPTY, RegionPlanner.plan(0, MappingTable.EMPTY, regionCap));
+        this.memory = new GuestMemory(this);
+    }
+
+    /** Creates an address space of {@code size} bytes (a multiple of 4096) with the default region cap. */
+    public static GuestAddressSpace create(long size) { return create(size, RegionPlanner.DEFAULT_CAP); }
+
+    /** Creates an address space with an explicit Unicorn region cap (see {@link RegionPlanner}). */
+    public static GuestAddressSpace create(long size, int regionCap) {
+        if (regionCap < 1) throw new IllegalArgumentException("regionCap");
+        return new GuestAddressSpace(HostArena.create(size), regionCap);
+    }
 
     /** Host address of guest address 0. */
-    public long hostBase() { throw new UnsupportedOperationException("TODO"); }
-    public long size() { throw new UnsupportedOperationException("TODO"); }
-    public GuestMemory memory() { throw new UnsupportedOperationException("TODO"); }
+    public long hostBase() { return arena.hostBase; }
+    public long size() { return arena.size; }
+    public GuestMemory memory() { return memory; }
+    /** Top of the area searched top-down by non-fixed mmap. */
+    public long mmapBase() { return mmapBase; }
+    /** Lowest mappable guest address. */
+    public long mmapMinAddr() { return MMAP_MIN_ADDR; }
+    /** The memfd backing guest memory (offset = guest address), e.g. for a kernel proxy to map. */
+    public int memfd() { return arena.memfd; }
+    public int regionCap() { return regionCap; }
+
+    Snapshot snapshot() { return snap; }
+
+    // ---------------------------------------------------------------- mmap
 
     /** Linux mmap; hostFd is -1 for anonymous mappings. Returns the guest address. */
-    public long mmap(long addr, long length, int prot, int flags, int hostFd, long offset) { throw new UnsupportedOperationException("TODO"); }
-    public void munmap(long addr, long length) { throw new UnsupportedOperationException("TODO"); }
-    public void mprotect(long addr, long length, int prot) { throw new UnsupportedOperationException("TODO"); }
-    public long mremap(long oldAddr, long oldSize, long newSize, int flags, long newAddr) { throw new UnsupportedOperationException("TODO"); }
+    public long mmap(long addr, long length, int prot, int flags, int hostFd, long offset) {
+        return mmap(addr, length, prot, flags, hostFd, offset, null);
+    }
+
+    /**
+     * Linux mmap with a display name for file mappings (the path, shown by {@link #mappings()}).
+     * Throws {@link ErrnoException} with Linux's errno on failure.
+     */
+    public long mmap(long addr, long length, int prot, int flags, int hostFd, long offset, String name) {
+        int type = flags & MapFlags.TYPE;
+        if (type == MapFlags.SHARED_VALIDATE) {
+            if ((flags & ~KNOWN_MAP_FLAGS) != 0) throw new ErrnoException(Errno.EOPNOTSUPP);
+            type = MapFlags.SHARED;
+        } else if (type != MapFlags.SHARED && type != MapFlags.PRIVATE) {
+            throw new ErrnoException(Errno.EINVAL);
+        }
+        if ((prot & ~7) != 0) throw new ErrnoException(Errno.EINVAL);
+        if (length == 0) throw new ErrnoException(Errno.EINVAL);
+        if ((offset & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
+        long len = pageUp(length);
+        if (len == 0 || Long.compareUnsigned(len, length) < 0 || len < 0) throw new ErrnoException(Errno.ENOMEM);
+        if (offset + len < offset) throw new ErrnoException(Errno.EOVERFLOW);
+        boolean noReplace = (flags & MapFlags.FIXED_NOREPLACE) != 0;
+        boolean fixed = noReplace || (flags & MapFlags.FIXED) != 0;
+        if (fixed && (addr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
+        boolean anon = (flags & MapFlags.ANONYMOUS) != 0;
+        boolean sharedFile = false;
+        boolean writable = false;
+        long fileSize = 0;
+        if (!anon) {
+            if (hostFd < 0) throw new ErrnoException(Errno.EBADF);
+            long[] st = HostMm.fstatModeSize(hostFd);
+            if ((st[0] & HostMm.S_IFMT) != HostMm.S_IFREG) throw new ErrnoException(Errno.ENODEV);
+            fileSize = st[1];
+            int acc = HostMm.fcntlGetFl(hostFd) & HostMm.O_ACCMODE;
+            if (acc == HostMm.O_WRONLY) throw new ErrnoException(Errno.EACCES);
+            writable = acc == HostMm.O_RDWR;
+            sharedFile = type == MapFlags.SHARED;
+            if (sharedFile && (prot & Prot.WRITE) != 0 && !writable) throw new ErrnoException(Errno.EACCES);
+        } else {
+            offset = 0;
+        }
+        int keptFlags = (flags & KEPT_FLAGS & ~MapFlags.TYPE) | type;
+        long published;
+        long start;
+        lock.lock();
+        try {
+            ensureOpen();
+            MappingTable t = snap.table();
+            if (fixed) {
+                if (Long.compareUnsigned(addr, MMAP_MIN_ADDR) < 0) throw new ErrnoException(Errno.EPERM);
+                if (addr < 0 || addr > arena.size - len) throw new ErrnoException(Errno.ENOMEM);
+                if (noReplace && t.anyMapped(addr, addr + len)) throw new ErrnoException(Errno.EEXIST);
+                start = addr;
+            } else {
+                start = findFree(t, addr, len);
+            }
+            SharedFile sf = null;
+            int kind = anon ? Vma.ANON : Vma.PRIVATE_FILE;
+            if (sharedFile) {
+                sf = new SharedFile(HostMm.dupCloexec(hostFd), writable, fileSize, name);
+                liveFiles.add(sf);
+                kind = Vma.SHARED_FILE;
+            }
+            Vma m = new Vma(start, start + len, prot, keptFlags, anon ? null : name, offset, kind, sf);
+            List<long[]> inval = new ArrayList<>();
+            logExecPieces(t, start, start + len, inval);
+            if ((prot & Prot.EXEC) != 0) inval.add(new long[] {start, start + len});
+            prepareNewRange(m, hostFd, true);
+            // replaced pages no longer need a deferred punch; the rest of the old table's pages stay
+            published = commit(t.insert(m), inval);
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(published);
+        return start;
+    }
+
+    private long findFree(MappingTable t, long hint, long len) {
+        long h = pageUp(hint);
+        if (hint != 0 && h >= MMAP_MIN_ADDR && h > 0 && h <= arena.size - len && !t.anyMapped(h, h + len)) return h;
+        long a = t.findFreeTopDown(len, MMAP_MIN_ADDR, mmapBase);
+        if (a < 0) a = t.findFreeTopDown(len, MMAP_MIN_ADDR, arena.size);
+        if (a < 0) throw new ErrnoException(Errno.ENOMEM);
+        return a;
+    }
+
+    /**
+     * Host work for a new mapping m at [m.start, m.end) before it is published: replace overlays
+     * there, zero it (punch), then fill it from the file (private) or overlay the file (shared).
+     * fd is the guest's host fd for a private file mapping (the SharedFile's own fd is used for shared).
+     */
+    private void prepareNewRange(Vma m, int fd, boolean fillPrivateFile) {
+        long s = m.start(), e = m.end();
+        boolean touchOverlays = !overlays.segments(s, e).isEmpty() || m.kind() == Vma.SHARED_FILE;
+        if (touchOverlays) hostLock.writeLock().lock();
+        try {
+            for (RangeMap.Seg<SharedFile> ov : overlays.segments(s, e)) {
+                for (RangeMap.Seg<Integer> p : hostProt.segments(ov.start(), ov.end())) {
+                    arena.mapMemfd(p.start(), p.end() - p.start(), p.value());
+                }
+                // gaps in hostProt within the overlay are PROT_NONE
+                restoreNoneGaps(ov.start(), ov.end());
+                overlays.put(ov.start(), ov.end(), null);
+            }
+            arena.punch(s, e - s);
+            if (m.kind() == Vma.PRIVATE_FILE && fillPrivateFile) {
+                arena.readFile(fd, m.fileOffset(), s, e - s);
+            } else if (m.kind() == Vma.SHARED_FILE) {
+                overlayFile(m, s, e);
+            }
+        } finally {
+            if (touchOverlays) hostLock.writeLock().unlock();
+        }
+    }
+
+    private void restoreNoneGaps(long s, long e) {
+        long pos = s;
+        for (RangeMap.Seg<Integer> p : hostProt.segments(s, e)) {
+            if (p.start() > pos) arena.mapMemfd(pos, p.start() - pos, Prot.NONE);
+            pos = p.end();
+        }
+        if (pos < e) arena.mapMemfd(pos, e - pos, Prot.NONE);
+    }
+
+    /** Overlays the file of shared-file mapping m on [s, e) ⊆ m, up to the file's EOF at map time. */
+    private void overlayFile(Vma m, long s, long e) {
+        SharedFile f = m.file();
+        long off = m.fileOffset() + (s - m.start());
+        long fileEnd = pageUp(f.sizeAtMap);
+        if (off >= fileEnd) return;
+        long oe = Math.min(e, s + (fileEnd - off));
+        int p = unionHostProt(s, oe);
+        if (!f.writable) p &= ~Prot.WRITE;
+        arena.mapFile(s, oe - s, p, f.fd, off);
+        hostProt.put(s, oe, p == 0 ? null : p);
+        overlays.put(s, oe, f);
+    }
+
+    private int unionHostProt(long s, long e) {
+        int p = 0;
+        for (RangeMap.Seg<Integer> x : hostProt.segments(s, e)) p |= x.value();
+        return p;
+    }
+
+    // ---------------------------------------------------------------- munmap / mprotect
+
+    /** Linux munmap: EINVAL for an unaligned address, zero length or a range outside the space. */
+    public void munmap(long addr, long length) {
+        if ((addr & (PAGE - 1)) != 0 || addr < 0 || addr > arena.size || length > arena.size - addr || length <= 0)
+            throw new ErrnoException(Errno.EINVAL);
+        long len = pageUp(length);
+        long published;
+        lock.lock();
+        try {
+            ensureOpen();
+            MappingTable t = snap.table();
+            if (!t.anyMapped(addr, addr + len)) return;
+            List<long[]> inval = new ArrayList<>();
+            logExecPieces(t, addr, addr + len, inval);
+            for (Vma p : t.slice(addr, addr + len)) pendingPunch.add(new long[] {p.start(), p.end()});
+            published = commit(t.remove(addr, addr + len), inval);
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(published);
+    }
+
+    /**
+     * Linux mprotect. Like Linux, the change is applied to the mapped run starting at addr and then
+     * fails with ENOMEM at the first hole (so a failure may leave a prefix changed); EACCES when
+     * adding write to a shared mapping of a read-only file.
+     */
+    public void mprotect(long addr, long length, int prot) {
+        if ((addr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
+        if ((prot & ~(7 | PROT_SEM | PROT_GROWSDOWN | PROT_GROWSUP)) != 0 || (prot & PROT_GROWSUP) != 0)
+            throw new ErrnoException(Errno.EINVAL);
+        prot &= 7;
+        long len = pageUp(length);
+        long end = addr + len;
+        if (length < 0 || end < addr || (length > 0 && len == 0)) throw new ErrnoException(Errno.ENOMEM);
+        if (len == 0) return;
+        long published;
+        ErrnoException failure = null;
+        lock.lock();
+        try {
+            ensureOpen();
+            MappingTable t = snap.table();
+            if (addr >= arena.size) throw new ErrnoException(Errno.ENOMEM);
+            long okEnd = t.mappedPrefixEnd(addr, end);
+            if (okEnd < end) failure = new ErrnoException(Errno.ENOMEM);
+            if ((prot & Prot.WRITE) != 0) {
+                for (Vma p : t.slice(addr, okEnd)) {
+                    if (p.kind() == Vma.SHARED_FILE && !p.file().writable) {
+                        okEnd = p.start();
+                        failure = new ErrnoException(Errno.EACCES);
+                        break;
+                    }
+                }
+            }
+            if (okEnd <= addr) throw failure;
+            List<long[]> inval = new ArrayList<>();
+            for (Vma p : t.slice(addr, okEnd)) {
+                if (((p.prot() ^ prot) & Prot.EXEC) != 0) inval.add(new long[] {p.start(), p.end()});
+            }
+            published = commit(t.protect(addr, okEnd, prot), inval);
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(published);
+        if (failure != null) throw failure;
+    }
+
+    // ---------------------------------------------------------------- brk
+
     /** Sets the program break start (end of the loaded image, page-aligned up by the caller or not). */
-    public void initBrk(long start) { throw new UnsupportedOperationException("TODO"); }
+    public void initBrk(long start) {
+        lock.lock();
+        try {
+            brkStart = start;
+            brkCur = start;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Current program break (-1 before {@link #initBrk}). */
+    public long currentBrk() { return brkCur; }
+
     /** Linux brk: returns the new break, or the current one when the request cannot be met. */
-    public long brk(long requested) { throw new UnsupportedOperationException("TODO"); }
+    public long brk(long requested) {
+        long published = -1;
+        long result;
+        lock.lock();
+        try {
+            ensureOpen();
+            if (brkStart < 0 || requested < brkStart || requested > arena.size) return brkCur;
+            long newTop = pageUp(requested), oldTop = pageUp(brkCur);
+            MappingTable t = snap.table();
+            if (newTop == oldTop) {
+                brkCur = requested;
+                return requested;
+            }
+            if (newTop < oldTop) {
+                List<long[]> inval = new ArrayList<>();
+                logExecPieces(t, newTop, oldTop, inval);
+                for (Vma p : t.slice(newTop, oldTop)) pendingPunch.add(new long[] {p.start(), p.end()});
+                published = commit(t.remove(newTop, oldTop), inval);
+            } else {
+                long guardEnd = Math.min(arena.size, newTop + PAGE);
+                if (t.anyMapped(oldTop, guardEnd) || oldTop < MMAP_MIN_ADDR) return brkCur;
+                Vma m = new Vma(oldTop, newTop, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS, "[heap]", 0, Vma.ANON, null);
+                prepareNewRange(m, -1, false);
+                published = commit(t.insert(m), List.of());
+            }
+            brkCur = requested;
+            result = requested;
+        } finally {
+            lock.unlock();
+        }
+        if (published >= 0) notifyListeners(published);
+        return result;
+    }
 
-    public List<Mapping> mappings() { throw new UnsupportedOperationException("TODO"); }
-    /** The mapping containing addr, or null. */
-    public Mapping find(long addr) { throw new UnsupportedOperationException("TODO"); }
-    /** Bumps on every change to the table. */
-    public long version() { throw new UnsupportedOperationException("TODO"); }
+    // ---------------------------------------------------------------- mremap
 
-    /** Applies deferred host-side reductions; call once every engine has synced. */
-    public void releaseDeferred() { throw new UnsupportedOperationException("TODO"); }
+    /** Linux mremap (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP for memfd-backed mappings). */
+    public long mremap(long oldAddr, long oldSize, long newSize, int flags, long newAddr) {
+        if ((flags & ~(MapFlags.MREMAP_MAYMOVE | MapFlags.MREMAP_FIXED | MapFlags.MREMAP_DONTUNMAP)) != 0)
+            throw new ErrnoException(Errno.EINVAL);
+        boolean mayMove = (flags & MapFlags.MREMAP_MAYMOVE) != 0;
+        boolean fixed = (flags & MapFlags.MREMAP_FIXED) != 0;
+        boolean dontUnmap = (flags & MapFlags.MREMAP_DONTUNMAP) != 0;
+        if (fixed && !mayMove) throw new ErrnoException(Errno.EINVAL);
+        if (dontUnmap && (!mayMove || oldSize != newSize)) throw new ErrnoException(Errno.EINVAL);
+        if ((oldAddr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
+        long oldLen = pageUp(oldSize), newLen = pageUp(newSize);
+        if (newLen == 0 || newSize < 0 || oldSize < 0) throw new ErrnoException(Errno.EINVAL);
+        long published;
+        long result;
+        lock.lock();
+        try {
+            ensureOpen();
+            MappingTable t = snap.table();
+            Vma vma = oldAddr >= 0 && oldAddr < arena.size ? t.find(oldAddr) : null;
+            if (vma == null) throw new ErrnoException(Errno.EFAULT);
+            if (oldLen == 0) throw new ErrnoException(Errno.EINVAL); // duplicating shared mappings is unsupported
+            List<long[]> inval = new ArrayList<>();
+            if (fixed || dontUnmap) {
+                if ((newAddr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
+                if (fixed) {
+                    if (newAddr < 0 || newLen > arena.size || newAddr > arena.size - newLen) throw new ErrnoException(Errno.EINVAL);
+                    if (oldAddr + oldLen > newAddr && newAddr + newLen > oldAddr) throw new ErrnoException(Errno.EINVAL);
+                    if (newAddr < MMAP_MIN_ADDR) throw new ErrnoException(Errno.EPERM);
+                }
+                if (dontUnmap && vma.kind() == Vma.SHARED_FILE) throw new ErrnoException(Errno.EINVAL);
+                if (fixed) {
+                    logExecPieces(t, newAddr, newAddr + newLen, inval);
+                    for (Vma p : t.slice(newAddr, newAddr + newLen)) pendingPunch.add(new long[] {p.start(), p.end()});
+                    t = t.remove(newAddr, newAddr + newLen);
+                }
+                if (oldLen > newLen) {
+                    logExecPieces(t, oldAddr + newLen, oldAddr + oldLen, inval);
+                    for (Vma p : t.slice(oldAddr + newLen, oldAddr + oldLen)) pendingPunch.add(new long[] {p.start(), p.end()});
+                    t = t.remove(oldAddr + newLen, oldAddr + oldLen);
+                    oldLen = newLen;
+                }
+                vma = t.find(oldAddr);
+                if (vma == null || oldLen > vma.end() - oldAddr) throw new ErrnoException(Errno.EFAULT);
+                long dest = fixed ? newAddr : findFree(t, newAddr, newLen);
+                t = move(t, vma.clip(oldAddr, oldAddr + oldLen), dest, newLen, dontUnmap, inval);
+                result = dest;
+            } else if (oldLen >= newLen) {
+                if (oldLen > newLen) {
+                    logExecPieces(t, oldAddr + newLen, oldAddr + oldLen, inval);
+                    for (Vma p : t.slice(oldAddr + newLen, oldAddr + oldLen)) pendingPunch.add(new long[] {p.start(), p.end()});
+                    t = t.remove(oldAddr + newLen, oldAddr + oldLen);
+                }
+                result = oldAddr;
+            } else {
+                if (oldLen > vma.end() - oldAddr) throw new ErrnoException(Errno.EFAULT);
+                long grownEnd = oldAddr + newLen;
+                if (oldAddr + oldLen == vma.end() && grownEnd <= arena.size && grownEnd > oldAddr
+                        && !t.anyMapped(vma.end(), grownEnd)) {
+                    Vma grown = vma.withRange(vma.start(), grownEnd);
+                    Vma ext = grown.clip(vma.end(), grownEnd);
+                    prepareNewRange(ext, -1, false);
+                    if ((vma.prot() & Prot.EXEC) != 0) inval.add(new long[] {vma.end(), grownEnd});
+                    t = t.insert(grown);
+                    result = oldAddr;
+                } else if (mayMove) {
+                    long dest = findFree(t, 0, newLen);
+                    t = move(t, vma.clip(oldAddr, oldAddr + oldLen), dest, newLen, false, inval);
+                    result = dest;
+                } else {
+                    throw new ErrnoException(Errno.ENOMEM);
+                }
+            }
+            published = commit(t, inval);
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(published);
+        return result;
+    }
 
-    @Override public void close() { throw new UnsupportedOperationException("TODO"); }
+    /** Moves src (one clipped entry of t) to [dest, dest+newLen); returns the new table. */
+    private MappingTable move(MappingTable t, Vma src, long dest, long newLen, boolean dontUnmap, List<long[]> inval) {
+        Vma moved = src.withRange(src.start(), src.start() + newLen); // keeps file offset of src.start
+        moved = new Vma(dest, dest + newLen, moved.prot(), moved.flags(), moved.name(), moved.fileOffset(), moved.kind(), moved.file());
+        logExecPieces(t, dest, dest + newLen, inval);
+        prepareNewRange(moved, -1, false);
+        if (moved.kind() != Vma.SHARED_FILE) arena.copySparse(src.start(), dest, Math.min(src.length(), newLen));
+        if ((src.prot() & Prot.EXEC) != 0) {
+            inval.add(new long[] {src.start(), src.end()});
+            inval.add(new long[] {dest, dest + newLen});
+        }
+        if (dontUnmap) {
+            arena.punch(src.start(), src.length());
+        } else {
+            pendingPunch.add(new long[] {src.start(), src.end()});
+            t = t.remove(src.start(), src.end());
+        }
+        return t.insert(moved);
+    }
+
+    // ---------------------------------------------------------------- privileged writes
+
+    /**
+     * Writes guest memory regardless of its protection (the loader filling read-only segments, the
+     * atomic-site patcher). Every page of the range must be mapped (any protection), else EFAULT.
+     * Writing into executable mappings logs a code invalidation and bumps the version.
+     */
+    public void writeIgnoringProtection(long g, byte[] src, int off, int len) {
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
+        privileged(g, len, (seg, pos, n) -> MemorySegment.copy(MemorySegment.ofArray(src), off + (pos - g), seg, 0, n),
+                (fd, fileOff, pos, n) -> {
+                    MemorySegment tmp = MemorySegment.ofArray(java.util.Arrays.copyOfRange(src, off + (int) (pos - g), off + (int) (pos - g + n)));
+                    pwriteAll(fd, tmp, fileOff);
+                });
+    }
+
+    /** Zeroes guest memory regardless of its protection; same rules as {@link #writeIgnoringProtection}. */
+    public void zeroIgnoringProtection(long g, long len) {
+        privileged(g, len, (seg, pos, n) -> seg.fill((byte) 0), (fd, fileOff, pos, n) -> {
+            long done = 0;
+            while (done < n) {
+                int chunk = (int) Math.min(n - done, 1 << 16);
+                pwriteAll(fd, MemorySegment.ofArray(new byte[chunk]), fileOff + done);
+                done += chunk;
+            }
+        });
+    }
+
+    private static void pwriteAll(int fd, MemorySegment heap, long fileOff) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(heap.byteSize());
+            buf.copyFrom(heap);
+            long done = 0;
+            while (done < buf.byteSize()) done += HostMm.pwrite(fd, buf.address() + done, buf.byteSize() - done, fileOff + done);
+        }
+    }
+
+    private interface MemOp { void apply(MemorySegment target, long guestPos, long n); }
+    private interface FileOp { void apply(int fd, long fileOff, long guestPos, long n); }
+
+    private void privileged(long g, long len, MemOp mem, FileOp file) {
+        if (len == 0) return;
+        long published = -1;
+        lock.lock();
+        try {
+            ensureOpen();
+            if (g < 0 || len < 0 || g > arena.size - len) throw new ErrnoException(Errno.EFAULT);
+            MappingTable t = snap.table();
+            if (!t.fullyMapped(g, g + len)) throw new ErrnoException(Errno.EFAULT);
+            boolean exec = false;
+            for (Vma p : t.slice(g, g + len)) {
+                exec |= (p.prot() & Prot.EXEC) != 0;
+                if (p.kind() != Vma.SHARED_FILE) {
+                    mem.apply(arena.alias.asSlice(p.start(), p.length()), p.start(), p.length());
+                    continue;
+                }
+                long pos = p.start();
+                for (RangeMap.Seg<SharedFile> ov : overlays.segments(p.start(), p.end())) {
+                    if (ov.start() > pos) mem.apply(arena.alias.asSlice(pos, ov.start() - pos), pos, ov.start() - pos);
+                    if (!ov.value().writable) throw new ErrnoException(Errno.EFAULT);
+                    file.apply(ov.value().fd, p.fileOffset() + (ov.start() - p.start()), ov.start(), ov.end() - ov.start());
+                    pos = ov.end();
+                }
+                if (pos < p.end()) mem.apply(arena.alias.asSlice(pos, p.end() - pos), pos, p.end() - pos);
+            }
+            if (exec) {
+                Snapshot s = snap;
+                long v = s.version() + 1;
+                snap = new Snapshot(v, s.table(), new RegionPlan(v, s.plan().regions(), s.plan().coalesced()));
+                invalidations.add(v, g & -PAGE, pageUp(g + len));
+                published = v;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (published >= 0) notifyListeners(published);
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public List<Mapping> mappings() {
+        MappingTable t = snap.table();
+        List<Mapping> out = new ArrayList<>(t.size());
+        for (int i = 0; i < t.size(); i++) out.add(t.get(i).toMapping());
+        return out;
+    }
+
+    /** The mapping containing addr, or null. Lock-free. */
+    public Mapping find(long addr) {
+        Vma v = snap.table().find(addr);
+        return v == null ? null : v.toMapping();
+    }
+
+    /** Bumps on every change to the table (and on privileged writes into executable memory). */
+    public long version() { return snap.version(); }
+
+    /** The current bounded Unicorn region plan (its version is the table version). Lock-free. */
+    public RegionPlan regionPlan() { return snap.plan(); }
+
+    /** Registers a callback run (outside the lock) with each newly published version. */
+    public void addChangeListener(LongConsumer listener) { listeners.add(listener); }
+
+    public void removeChangeListener(LongConsumer listener) { listeners.remove(listener); }
+
+    /** Actual host protection per range, for tests and diagnostics: list of {start, end, prot}. */
+    List<long[]> hostProtection() {
+        lock.lock();
+        try {
+            List<long[]> out = new ArrayList<>();
+            for (RangeMap.Seg<Integer> s : hostProt.all()) out.add(new long[] {s.start(), s.end(), s.value()});
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- deferred reductions
+
+    /**
+     * Applies deferred host-side reductions; call once every engine has synced past the changes.
+     * Computed against the current table: stale shared-file overlays on unmapped pages are replaced
+     * by the memfd, unmapped pages are released (PUNCH_HOLE), and host protection is set to exactly
+     * what the current region plan needs. Unreferenced shared-file descriptors are closed.
+     */
+    public void releaseDeferred() {
+        lock.lock();
+        hostLock.writeLock().lock();
+        try {
+            if (closed) return;
+            MappingTable t = snap.table();
+            for (RangeMap.Seg<SharedFile> ov : overlays.all()) {
+                long pos = ov.start();
+                for (Vma p : t.slice(ov.start(), ov.end())) {
+                    if (p.start() > pos) dropOverlay(pos, p.start());
+                    if (p.file() != ov.value()) dropOverlay(p.start(), p.end());
+                    pos = p.end();
+                }
+                if (pos < ov.end()) dropOverlay(pos, ov.end());
+            }
+            for (long[] r : pendingPunch) {
+                long pos = r[0];
+                for (Vma p : t.slice(r[0], r[1])) {
+                    if (p.start() > pos) arena.punch(pos, p.start() - pos);
+                    pos = p.end();
+                }
+                if (pos < r[1]) arena.punch(pos, r[1] - pos);
+            }
+            pendingPunch.clear();
+            RegionPlan plan = snap.plan();
+            for (RangeMap.Seg<Integer> a : hostProt.all()) {
+                long pos = a.start();
+                for (RegionPlan.Region r : regionsIn(plan, a.start(), a.end())) {
+                    long s = Math.max(r.start(), a.start()), e = Math.min(r.end(), a.end());
+                    if (s > pos) setHostProt(pos, s, Prot.NONE);
+                    int want = RegionPlanner.hostProt(r.perms());
+                    if (want != a.value()) setHostProt(s, e, want);
+                    pos = e;
+                }
+                if (pos < a.end()) setHostProt(pos, a.end(), Prot.NONE);
+            }
+            raiseHost(plan);
+            Set<SharedFile> referenced = new HashSet<>();
+            for (int i = 0; i < t.size(); i++) if (t.get(i).file() != null) referenced.add(t.get(i).file());
+            for (var it = liveFiles.iterator(); it.hasNext(); ) {
+                SharedFile f = it.next();
+                if (!referenced.contains(f)) {
+                    it.remove();
+                    closeFile(f);
+                }
+            }
+        } finally {
+            hostLock.writeLock().unlock();
+            lock.unlock();
+        }
+    }
+
+    private void dropOverlay(long s, long e) {
+        for (RangeMap.Seg<SharedFile> ov : overlays.segments(s, e)) {
+            arena.mapMemfd(ov.start(), ov.end() - ov.start(), Prot.NONE);
+            hostProt.put(ov.start(), ov.end(), null);
+            overlays.put(ov.start(), ov.end(), null);
+        }
+    }
+
+    private void setHostProt(long s, long e, int p) {
+        arena.protect(s, e - s, p);
+        hostProt.put(s, e, p == 0 ? null : p);
+    }
+
+    private static List<RegionPlan.Region> regionsIn(RegionPlan plan, long s, long e) {
+        List<RegionPlan.Region> rs = plan.regions();
+        int lo = 0, hi = rs.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (rs.get(mid).end() > s) hi = mid; else lo = mid + 1;
+        }
+        List<RegionPlan.Region> out = new ArrayList<>();
+        for (int i = lo; i < rs.size() && rs.get(i).start() < e; i++) out.add(rs.get(i));
+        return out;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /** Raises host protection wherever the plan needs more than the host has. */
+    private void raiseHost(RegionPlan plan) {
+        for (RegionPlan.Region r : plan.regions()) {
+            int want = RegionPlanner.hostProt(r.perms());
+            if (want == 0) continue;
+            long pos = r.start();
+            for (RangeMap.Seg<Integer> a : hostProt.segments(r.start(), r.end())) {
+                if (a.start() > pos) setHostProt(pos, a.start(), want);
+                if ((a.value() | want) != a.value()) setHostProt(a.start(), a.end(), a.value() | want);
+                pos = a.end();
+            }
+            if (pos < r.end()) setHostProt(pos, r.end(), want);
+        }
+    }
+
+    /** Plans regions for t, raises host protection, publishes; returns the new version. */
+    private long commit(MappingTable t, List<long[]> inval) {
+        long v = snap.version() + 1;
+        RegionPlan plan = RegionPlanner.plan(v, t, regionCap);
+        raiseHost(plan);
+        for (long[] r : inval) invalidations.add(v, r[0], r[1]);
+        if (pendingPunch.size() > 4096) coalescePending();
+        snap = new Snapshot(v, t, plan);
+        return v;
+    }
+
+    private void coalescePending() {
+        pendingPunch.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<long[]> out = new ArrayList<>();
+        for (long[] r : pendingPunch) {
+            if (!out.isEmpty() && out.getLast()[1] >= r[0]) out.getLast()[1] = Math.max(out.getLast()[1], r[1]);
+            else out.add(r.clone());
+        }
+        pendingPunch.clear();
+        pendingPunch.addAll(out);
+    }
+
+    private static void logExecPieces(MappingTable t, long s, long e, List<long[]> inval) {
+        for (Vma p : t.slice(s, e)) if ((p.prot() & Prot.EXEC) != 0) inval.add(new long[] {p.start(), p.end()});
+    }
+
+    private void notifyListeners(long version) {
+        for (LongConsumer l : listeners) l.accept(version);
+    }
+
+    private void ensureOpen() {
+        if (closed) throw new IllegalStateException("address space closed");
+    }
+
+    private void closeFile(SharedFile f) {
+        if (!f.closed) {
+            f.closed = true;
+            try {
+                HostMm.close(f.fd);
+            } catch (ErrnoException ignored) {
+                // already gone
+            }
+        }
+    }
+
+    static long pageUp(long x) { return (x + PAGE - 1) & -PAGE; }
+
+    /** Unmaps both host views, closes the memfd and Herd's duplicates of shared-file fds. Idempotent. */
+    @Override
+    public void close() {
+        lock.lock();
+        hostLock.writeLock().lock();
+        try {
+            if (closed) return;
+            closed = true;
+            arena.close();
+            for (SharedFile f : liveFiles) closeFile(f);
+            liveFiles.clear();
+        } finally {
+            hostLock.writeLock().unlock();
+            lock.unlock();
+        }
+    }
+
+    boolean isClosed() { return closed; }
 }

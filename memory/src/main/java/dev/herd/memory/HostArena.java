@@ -1,0 +1,110 @@
+package dev.herd.memory;
+
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostMm;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The host side of the guest address space: one memfd of {@code size} bytes, mapped
+ * {@code MAP_SHARED} twice: the guest view at {@code hostBase} (guest g = host hostBase+g = memfd
+ * offset g; protection mirrors the guest's) and a read-write alias view used for Herd's own
+ * accesses. No policy: {@link GuestAddressSpace} decides what to call when.
+ */
+final class HostArena implements AutoCloseable {
+    static final long PAGE = HostMm.PAGE_SIZE;
+
+    final long size;
+    final int memfd;
+    final long hostBase;
+    final long aliasBase;
+    /** Read-write alias of the whole memfd; never faults (memfd is ftruncated to size). */
+    final MemorySegment alias;
+    /** The guest view; only safe where the host protection allows the access. */
+    final MemorySegment guestView;
+    private boolean closed;
+
+    private HostArena(long size, int memfd, long hostBase, long aliasBase) {
+        this.size = size;
+        this.memfd = memfd;
+        this.hostBase = hostBase;
+        this.aliasBase = aliasBase;
+        this.alias = MemorySegment.ofAddress(aliasBase).reinterpret(size);
+        this.guestView = MemorySegment.ofAddress(hostBase).reinterpret(size);
+    }
+
+    static HostArena create(long size) {
+        if (size <= 0 || (size & (PAGE - 1)) != 0) throw new IllegalArgumentException("size must be a positive multiple of 4096: " + size);
+        int fd = HostMm.memfdCreate("herd-guest", HostMm.MFD_CLOEXEC);
+        long base = 0, alias = 0;
+        try {
+            HostMm.ftruncate(fd, size);
+            base = HostMm.mmap(0, size, HostMm.PROT_NONE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd, 0);
+            alias = HostMm.mmap(0, size, HostMm.PROT_READ | HostMm.PROT_WRITE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd, 0);
+            return new HostArena(size, fd, base, alias);
+        } catch (RuntimeException e) {
+            if (base != 0) HostMm.munmap(base, size);
+            HostMm.close(fd);
+            throw e;
+        }
+    }
+
+    /** Host protection of the guest view over [g, g+len). */
+    void protect(long g, long len, int hostProt) {
+        if (len > 0) HostMm.mprotect(hostBase + g, len, hostProt);
+    }
+
+    /** Releases the memfd pages of [g, g+len) so they read as zero again. */
+    void punch(long g, long len) {
+        if (len > 0) HostMm.fallocate(memfd, HostMm.FALLOC_FL_PUNCH_HOLE | HostMm.FALLOC_FL_KEEP_SIZE, g, len);
+    }
+
+    /** Maps the memfd back at [g, g+len) of the guest view (undoing a file overlay). */
+    void mapMemfd(long g, long len, int hostProt) {
+        HostMm.mmap(hostBase + g, len, hostProt, HostMm.MAP_SHARED | HostMm.MAP_FIXED | HostMm.MAP_NORESERVE, memfd, g);
+    }
+
+    /** Overlays [g, g+len) of the guest view with a shared mapping of a host file. */
+    void mapFile(long g, long len, int hostProt, int fd, long off) {
+        HostMm.mmap(hostBase + g, len, hostProt, HostMm.MAP_SHARED | HostMm.MAP_FIXED, fd, off);
+    }
+
+    /** Copies memfd bytes [src, src+len) to [dst, dst+len), skipping holes (non-overlapping ranges). */
+    void copySparse(long src, long dst, long len) {
+        long end = src + len;
+        long pos = src;
+        while (pos < end) {
+            long data = HostMm.lseekRaw(memfd, pos, HostMm.SEEK_DATA);
+            if (data < 0 || data >= end) break;
+            long hole = HostMm.lseekRaw(memfd, data, HostMm.SEEK_HOLE);
+            if (hole < 0 || hole > end) hole = end;
+            MemorySegment.copy(alias, data, alias, dst + (data - src), hole - data);
+            pos = hole;
+        }
+    }
+
+    /** Fills [g, g+len) of the memfd from a host file with pread; bytes past EOF stay as they are. Returns bytes read. */
+    long readFile(int fd, long fileOff, long g, long len) {
+        long done = 0;
+        while (done < len) {
+            long r = HostMm.pread(fd, aliasBase + g + done, len - done, fileOff + done);
+            if (r == 0) break;
+            done += r;
+        }
+        return done;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            HostMm.munmap(hostBase, size);
+            HostMm.munmap(aliasBase, size);
+        } catch (ErrnoException ignored) {
+            // nothing sensible to do
+        } finally {
+            HostMm.close(memfd);
+        }
+    }
+}
