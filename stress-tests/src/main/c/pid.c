@@ -1,0 +1,19 @@
+/* pid: relations between process and thread ids (never the values). */
+#include "guest.h"
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int main(void) {
+    pid_t pid = getpid(), ppid = getppid();
+    CHECK(pid > 0, "getpid > 0");
+    CHECK(ppid > 0, "getppid > 0");
+    CHECK(pid != ppid, "pid != ppid");
+    CHECK(getpid() == pid && getppid() == ppid, "stable across calls");
+    CHECK(gettid() == pid, "main thread: gettid == getpid");
+    CHECK(syscall(SYS_getpid) == pid, "raw syscall agrees");
+    CHECK(kill(pid, 0) == 0, "kill(self, 0) succeeds");
+    CHECK(getpgrp() > 0 && getsid(0) > 0, "pgrp and sid positive");
+    CHECK(getuid() == geteuid() && getgid() == getegid(), "real == effective ids");
+    return guest_done();
+}

@@ -1,0 +1,65 @@
+/* pipe: a pipe within one process, with poll and select. */
+#include "guest.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+int main(void) {
+    int p[2];
+    char buf[256];
+    CHECK(pipe(p) == 0, "pipe");
+    struct pollfd pf = {p[0], POLLIN, 0};
+    CHECK(poll(&pf, 1, 0) == 0, "poll on an empty pipe: nothing ready");
+    CHECK(write(p[1], "hello pipe", 10) == 10, "write 10 bytes");
+    CHECK(poll(&pf, 1, 1000) == 1 && (pf.revents & POLLIN), "poll: POLLIN");
+    struct pollfd wf = {p[1], POLLOUT, 0};
+    CHECK(poll(&wf, 1, 0) == 1 && (wf.revents & POLLOUT), "poll: write end POLLOUT");
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(p[0], &rs);
+    struct timeval tv = {1, 0};
+    CHECK(select(p[0] + 1, &rs, NULL, NULL, &tv) == 1 && FD_ISSET(p[0], &rs), "select: readable");
+    memset(buf, 0, sizeof buf);
+    CHECK(read(p[0], buf, 4) == 4 && memcmp(buf, "hell", 4) == 0, "read 4");
+    CHECK(read(p[0], buf, sizeof buf) == 6 && memcmp(buf, "o pipe", 6) == 0, "read the rest");
+    FD_ZERO(&rs);
+    FD_SET(p[0], &rs);
+    tv.tv_sec = 0; tv.tv_usec = 20000;
+    CHECK(select(p[0] + 1, &rs, NULL, NULL, &tv) == 0, "select times out on an empty pipe");
+    CHECK(poll(&pf, 1, 20) == 0, "poll times out after 20 ms");
+
+    CHECK(fcntl(p[0], F_SETFL, O_NONBLOCK) == 0, "set O_NONBLOCK");
+    errno = 0;
+    CHECK(read(p[0], buf, 1) == -1 && errno == EAGAIN, "non-blocking read of an empty pipe: EAGAIN");
+
+    /* 64 KiB through the pipe in chunks, checksummed. */
+    static char big[65536];
+    for (int i = 0; i < (int)sizeof big; i++) big[i] = (char)(i * 7);
+    CHECK(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0, "write end O_NONBLOCK");
+    size_t off = 0, got = 0;
+    unsigned sum_in = 0, sum_out = 0;
+    while (got < sizeof big) {
+        if (off < sizeof big) {
+            ssize_t w = write(p[1], big + off, sizeof big - off > 3000 ? 3000 : sizeof big - off);
+            if (w > 0) { for (ssize_t k = 0; k < w; k++) sum_in += (unsigned char)big[off + k]; off += w; }
+        }
+        ssize_t r = read(p[0], buf, sizeof buf);
+        if (r > 0) { for (ssize_t k = 0; k < r; k++) sum_out += (unsigned char)buf[k]; got += r; }
+    }
+    CHECK(sum_in == sum_out, "64 KiB checksum matches");
+
+    int q[2];
+    CHECK(pipe2(q, O_CLOEXEC) == 0 && fcntl(q[0], F_GETFD) == FD_CLOEXEC, "pipe2 O_CLOEXEC");
+    CHECK(write(q[1], "x", 1) == 1, "write 1");
+    CHECK(close(q[1]) == 0, "close write end");
+    CHECK(read(q[0], buf, sizeof buf) == 1, "read the byte");
+    pf.fd = q[0]; pf.events = POLLIN; pf.revents = 0;
+    CHECK(poll(&pf, 1, 1000) == 1 && (pf.revents & POLLHUP), "poll: POLLHUP after the writer closed");
+    CHECK(read(q[0], buf, sizeof buf) == 0, "read at EOF returns 0");
+    close(q[0]);
+    CHECK(dup2(p[0], 0) == 0, "dup2 the pipe onto stdin");
+    CHECK(write(p[1], "via stdin\n", 10) == 10, "write to the pipe");
+    CHECK(fgets(buf, sizeof buf, stdin) && strcmp(buf, "via stdin\n") == 0, "stdio reads it from stdin");
+    return guest_done();
+}

@@ -1,0 +1,46 @@
+package dev.herd.stresstests;
+
+import static dev.herd.stresstests.GuestCase.c;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The C guests of stress-tests/src/main/c, natively and under herd in every mode: stdout, stderr
+ * and exit status must be equal. One line per case; {@code status(n)} pins the native status.
+ */
+class CProgramsTest {
+
+    static final List<GuestCase> CASES = List.of(
+            c("hello").status(0),
+            c("hello", "3", "a", "b c", "").status(3),
+            c("hello", "255").status(255),
+            c("hello-static-pie", "5", "pie").status(5),
+            c("auxv").status(0),
+            c("auxv", "a b", "", "ünïcödé", "--flag=x", "*", "$HOME").status(0),
+            c("fileio", "{dir}").status(0),
+            c("malloc").status(0),
+            c("errno").status(0),
+            c("time").status(0),
+            c("pipe").status(0),
+            c("uname").status(0),
+            c("pid").status(0),
+            c("readlink").status(0),
+            c("getrandom").status(0),
+            c("mmap").status(0));
+
+    static Stream<Arguments> cases() {
+        return Differential.inAllModes(CASES);
+    }
+
+    @ParameterizedTest(name = "{0} [{1}]")
+    @MethodSource("cases")
+    void sameAsNative(GuestCase guest, Mode mode) throws IOException {
+        Differential.check(guest, mode);
+    }
+}

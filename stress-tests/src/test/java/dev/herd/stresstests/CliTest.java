@@ -1,0 +1,138 @@
+package dev.herd.stresstests;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@code bin/herd run} given something it cannot run: one line on stderr, the shell's statuses
+ * (127 not found, 126 cannot execute), never a Java stack trace.
+ */
+class CliTest {
+    private Path base;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        HerdEnv.requireHerd();
+        base = Differential.newRunDirectory("cli");
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        Differential.deleteTree(base);
+    }
+
+    private GuestRun.Result herd(String... args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(HerdEnv.HERD.toString());
+        cmd.addAll(Arrays.asList(args));
+        GuestRun.Result r = GuestRun.run(cmd, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        return r;
+    }
+
+    private static void assertOneLine(GuestRun.Result r, int status) {
+        String what = r.describe() + "\nstderr:\n" + Diff.indent(r.stderrText());
+        assertEquals(status, r.status(), "exit status: " + what);
+        assertEquals(1, r.stderrText().lines().count(), "exactly one line on stderr: " + what);
+        assertEquals("", r.stdoutText(), "nothing on stdout: " + what);
+    }
+
+    private Path executable(String name, byte[] content) throws IOException {
+        Path p = base.resolve(name);
+        Files.write(p, content);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return p;
+    }
+
+    @Test
+    void missingProgramIs127() throws IOException {
+        assertOneLine(herd("run", base.resolve("no-such-program").toString()), 127);
+    }
+
+    @Test
+    void textFileIs126() throws IOException {
+        Path p = executable("notes.txt", "just some text\nnot a program\n".getBytes());
+        assertOneLine(herd("run", p.toString()), 126);
+    }
+
+    @Test
+    void emptyFileIs126() throws IOException {
+        assertOneLine(herd("run", executable("empty", new byte[0]).toString()), 126);
+    }
+
+    @Test
+    void directoryIs126() throws IOException {
+        assertOneLine(herd("run", base.toString()), 126);
+    }
+
+    @Test
+    void elfTruncatedInTheProgramHeadersIs126() throws IOException {
+        byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));
+        assertOneLine(herd("run", executable("trunc-headers", Arrays.copyOf(hello, 100)).toString()), 126);
+    }
+
+    @Test
+    void elfTruncatedInTheSegmentsIs126() throws IOException {
+        byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));
+        assertOneLine(herd("run", executable("trunc-segments", Arrays.copyOf(hello, 3000)).toString()), 126);
+    }
+
+    /** Until aarch64 guests are supported, a foreign-architecture ELF cannot be executed. */
+    @Test
+    void aarch64ElfIs126() throws IOException {
+        assertOneLine(herd("run", HerdEnv.guest("hello-aarch64").toString()), 126);
+    }
+
+    @Test
+    void runWithoutProgramFailsCleanly() throws IOException {
+        GuestRun.Result r = herd("run");
+        assertNotEquals(0, r.status(), r.describe());
+        assertTrue(!r.stderrText().isBlank(), "a usage message on stderr: " + r.describe());
+    }
+
+    @Test
+    void unknownModeFailsCleanly() throws IOException {
+        GuestRun.Result r = herd("run", "--mode", "bogus", HerdEnv.guest("hello").toString());
+        assertNotEquals(0, r.status(), r.describe());
+        assertTrue(!r.stderrText().isBlank(), "an error message on stderr: " + r.describe());
+    }
+
+    @Test
+    void classpathListsTheRuntimeJar() throws IOException {
+        GuestRun.Result r = herd("classpath");
+        assertEquals(0, r.status(), r.describe());
+        assertTrue(r.stdoutText().contains("herd-runtime-"), r.stdoutText());
+    }
+
+    /** --strace traces to stderr; the guest's own output and status are unchanged. */
+    @ParameterizedTest(name = "--strace [{0}]")
+    @EnumSource(Mode.class)
+    void straceKeepsGuestBehaviour(Mode mode) throws IOException {
+        List<String> argv = List.of(HerdEnv.guest("hello").toString(), "4", "traced");
+        GuestRun.Result nat = GuestRun.run(argv, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, argv, "--strace"), base, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        String what = r.describe() + "\nstderr:\n" + Diff.indent(r.stderrText());
+        assertEquals(nat.status(), r.status(), what);
+        assertArrayEquals(nat.stdout(), r.stdout(), what);
+        assertTrue(r.stderrText().contains("hello on stderr"), "the guest's own stderr is kept: " + what);
+        assertTrue(r.stderrText().contains("exit_group"), "the trace shows exit_group: " + what);
+    }
+}
