@@ -1,5 +1,415 @@
 package dev.herd.runtime.fs;
 
-/** Guest paths resolved inside the rootfs. SKELETON: to be written. */
-public final class PathResolver {
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Guest paths resolved inside the rootfs, the way {@code openat2(RESOLVE_IN_ROOT)} does it:
+ * {@code ..} and symlinks (absolute ones included) cannot leave the rootfs, because every
+ * resolution is a host {@code openat2} with {@code RESOLVE_IN_ROOT} against an {@code O_PATH} fd of
+ * the rootfs. (RESOLVE_IN_ROOT also refuses procfs magic links, so the host's {@code /proc/self/fd}
+ * never leaks the JVM's files to a guest.)
+ *
+ * <p>Paths are byte strings; Java {@code String}s here carry them as ISO-8859-1 (one char per
+ * byte, lossless).
+ *
+ * <p><b>Working directory.</b> The guest cwd is a canonical absolute path string relative to the
+ * rootfs. A relative guest path is joined to it textually and resolved from the rootfs; a
+ * dirfd-relative path is joined to the dirfd's current path (readlink of
+ * {@code /proc/self/fd/N}, stripped of the rootfs prefix; a directory outside the rootfs counts as
+ * the rootfs root). Differences from Linux, which holds the directory itself rather than its name:
+ * if the cwd (or a dirfd's directory) is renamed or removed, later relative lookups follow the
+ * old name; a join longer than PATH_MAX gives ENAMETOOLONG even though the guest's own string was
+ * shorter.
+ *
+ * <p><b>Three kinds of lookup</b>, matching what Linux does with the last component:
+ * <ul>
+ * <li>{@link #openIn}: open with resolution of the final symlink (unless O_NOFOLLOW), returns a
+ *     host fd (always O_CLOEXEC). With {@code O_PATH} it is the basis of "follow" operations
+ *     (stat, chmod, chown, access, utimes, truncate, statfs, chdir) done with {@code AT_EMPTY_PATH}
+ *     or the magic link {@code /proc/self/fd/N} ({@link #procFd}) on the host.</li>
+ * <li>{@link #parent}: the (confined) parent directory plus the final name, for operations that
+ *     never follow the final component: mkdir, mknod, symlink, link (new name), unlink, rmdir,
+ *     rename. A trailing slash stays on the name so the host applies Linux's rules for it.</li>
+ * <li>{@link #noFollow}: for lookups that do not follow the final symlink (lstat, readlink,
+ *     utimensat/fchownat with AT_SYMLINK_NOFOLLOW, link's old name). With a trailing slash Linux
+ *     does follow, so this then resolves the whole path (confined) and returns it with an empty
+ *     name; the host must never see "name/" with a symlink it would follow from the host root.</li>
+ * </ul>
+ * A final component of "." or ".." is always resolved confined and returned as the directory
+ * itself with name ".", so the host never resolves ".." above the rootfs.
+ *
+ * <p><b>umask.</b> The host umask is process-wide (the JVM's), so the guest umask is kept here and
+ * applied to creation modes by Herd. When the host umask would strip bits the guest wants, files
+ * are created with O_EXCL and then fchmod'ed (a short window where the file has fewer permission
+ * bits than asked — never more).
+ *
+ * <p>Thread-safe: the cwd and umask are volatile; everything else is immutable.
+ */
+public final class PathResolver implements AutoCloseable {
+    public static final int AT_FDCWD = -100;
+    /** Linux PATH_MAX, including the terminating NUL. */
+    public static final int PATH_MAX = 4096;
+
+    static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0100, O_EXCL = 0200, O_NOCTTY = 0400, O_TRUNC = 01000,
+            O_APPEND = 02000, O_NONBLOCK = 04000, O_DSYNC = 010000, FASYNC = 020000, O_DIRECT = 040000,
+            O_LARGEFILE = 0100000, O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000, O_NOATIME = 01000000,
+            O_CLOEXEC = 02000000, O__SYNC = 04000000, O_PATH = 010000000, O__TMPFILE = 020000000;
+    /** Flags openat2 accepts (anything else open(2) silently ignores; openat2 would say EINVAL). */
+    static final int VALID_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND
+            | O_NONBLOCK | O__SYNC | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
+            | O_NOATIME | O_CLOEXEC | O__TMPFILE | O_PATH;
+    static final int RESOLVE_IN_ROOT = 0x10;
+    static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_EACCESS = 0x200, AT_REMOVEDIR = 0x200,
+            AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000;
+    static final int X_OK = 1;
+    static final int S_IFMT = 0170000, S_IFDIR = 0040000;
+
+    /** The host process umask when this class was loaded (the JVM does not change it). */
+    static final int HOST_UMASK = readHostUmask();
+
+    private final int rootFd;
+    /** Canonical host path of the rootfs without trailing slash; "" when the rootfs is "/". */
+    private final String rootPrefix;
+    private volatile String cwd;
+    private volatile int umask;
+
+    /** A resolver for the given host rootfs directory with guest cwd "/". */
+    public PathResolver(String hostRoot) {
+        this(hostRoot, "/");
+    }
+
+    /**
+     * A resolver for the given host rootfs directory and initial guest cwd (absolute, in guest
+     * terms). Throws ErrnoException when the rootfs cannot be opened or the cwd does not resolve
+     * to a searchable directory inside it.
+     */
+    public PathResolver(String hostRoot, String initialCwd) {
+        long fd;
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            fd = HostKernel.call(HostNr.OPENAT, AT_FDCWD, s.cstr(hostRoot), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        } finally {
+            s.release(m);
+        }
+        if (fd < 0) throw new ErrnoException((int) -fd, "rootfs " + hostRoot + ": " + Errno.name((int) -fd));
+        this.rootFd = (int) fd;
+        String canon = readlinkProcFd(rootFd);
+        this.rootPrefix = canon.equals("/") ? "" : canon;
+        this.umask = HOST_UMASK;
+        this.cwd = "/";
+        try {
+            chdir(AT_FDCWD, initialCwd == null || initialCwd.isEmpty() ? "/" : initialCwd);
+        } catch (ErrnoException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Host O_PATH fd of the rootfs (owned by this resolver). */
+    public int rootFd() { return rootFd; }
+
+    /** Canonical host path of the rootfs. */
+    public String rootHostPath() { return rootPrefix.isEmpty() ? "/" : rootPrefix; }
+
+    /** The guest cwd: canonical, absolute, relative to the rootfs. */
+    public String cwd() { return cwd; }
+
+    public int umask() { return umask; }
+
+    /** Linux umask: sets mask &amp; 0777, returns the previous one. */
+    public int umask(int mask) {
+        synchronized (this) {
+            int old = umask;
+            umask = mask & 0777;
+            return old;
+        }
+    }
+
+    /** "/proc/self/fd/N" for a host fd: a magic link the host follows to exactly that file. */
+    public static String procFd(int hostFd) {
+        return "/proc/self/fd/" + hostFd;
+    }
+
+    // ------------------------------------------------------------------ path strings
+
+    /** Checks a guest path string: empty → ENOENT, PATH_MAX or longer → ENAMETOOLONG. */
+    public static void checkPath(String path) {
+        if (path.isEmpty()) throw new ErrnoException(Errno.ENOENT);
+        if (path.length() >= PATH_MAX) throw new ErrnoException(Errno.ENAMETOOLONG);
+    }
+
+    /**
+     * The guest path as an absolute path relative to the rootfs (not normalised: the host
+     * resolves it). {@code hostDirFd} is AT_FDCWD or a host fd whose path is the base of a
+     * relative {@code path}.
+     */
+    public String absolute(int hostDirFd, String path) {
+        checkPath(path);
+        if (path.charAt(0) == '/') return path;
+        String base;
+        if (hostDirFd == AT_FDCWD) {
+            base = cwd;
+        } else {
+            base = guestPathOf(hostDirFd);
+            if (base == null) throw new ErrnoException(Errno.ENOTDIR); // pipe, socket, anon inode
+        }
+        String full = base.equals("/") ? "/" + path : base + "/" + path;
+        if (full.length() >= PATH_MAX) throw new ErrnoException(Errno.ENAMETOOLONG);
+        return full;
+    }
+
+    /**
+     * The guest path (relative to the rootfs) of a host fd's file, "/" when it lies outside the
+     * rootfs, or null when the fd has no path (pipe, socket, anonymous inode).
+     */
+    public String guestPathOf(int hostFd) {
+        String link = readlinkProcFd(hostFd);
+        if (link.isEmpty() || link.charAt(0) != '/') return null;
+        if (rootPrefix.isEmpty()) return link;
+        if (link.equals(rootPrefix)) return "/";
+        if (link.startsWith(rootPrefix) && link.charAt(rootPrefix.length()) == '/') {
+            return link.substring(rootPrefix.length());
+        }
+        return "/";
+    }
+
+    // ------------------------------------------------------------------ opens
+
+    /**
+     * Opens a guest path confined to the rootfs and returns a host fd (O_CLOEXEC on the host).
+     * Flags are Linux open flags (O_CLOEXEC is the caller's business on the guest side); the guest
+     * umask is applied to creation modes.
+     */
+    public int openIn(int hostDirFd, String path, int flags, int mode) {
+        return openAbs(absolute(hostDirFd, path), flags, mode);
+    }
+
+    int openAbs(String abs, int flags, int mode) {
+        flags = sanitize(flags);
+        boolean creating = (flags & O_CREAT) != 0 || (flags & O__TMPFILE) == O__TMPFILE;
+        if (!creating) return openat2(abs, flags, 0);
+        int eff = mode & 07777 & ~umask;
+        if ((eff & HOST_UMASK) == 0) return openat2(abs, flags, eff);
+        // The host umask would strip bits: create exclusively, then set the exact mode.
+        if ((flags & O__TMPFILE) == O__TMPFILE || (flags & O_EXCL) != 0) {
+            return fixMode(openat2(abs, flags, eff), eff);
+        }
+        for (int attempt = 0; attempt < 4; attempt++) {
+            try {
+                return openat2(abs, flags & ~O_CREAT, 0);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.ENOENT) throw e;
+            }
+            try {
+                return fixMode(openat2(abs, flags | O_EXCL, eff), eff);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.EEXIST) throw e;
+            }
+        }
+        // A dangling symlink as the final component (O_CREAT creates its target) or a persistent
+        // race: plain create, host umask applies.
+        return openat2(abs, flags, eff);
+    }
+
+    private static int fixMode(int fd, int mode) {
+        long r = HostKernel.call(HostNr.FCHMOD, fd, mode);
+        if (r < 0) {
+            HostKernel.call(HostNr.CLOSE, fd);
+            throw new ErrnoException((int) -r);
+        }
+        return fd;
+    }
+
+    /** Linux open(2) ignores unknown flags and, with O_PATH, all but a few; openat2 would not. */
+    static int sanitize(int flags) {
+        flags &= VALID_OPEN_FLAGS;
+        if ((flags & O_PATH) != 0) flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+        return flags | O_CLOEXEC;
+    }
+
+    /** Raw confined openat2 from the rootfs; retries the EAGAIN RESOLVE_IN_ROOT uses for races. */
+    private int openat2(String abs, int flags, int mode) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long p = s.cstr(abs);
+            long how = s.alloc(24);
+            Scratch.putLong(how, Integer.toUnsignedLong(flags));
+            Scratch.putLong(how + 8, mode);
+            Scratch.putLong(how + 16, RESOLVE_IN_ROOT);
+            long r;
+            int tries = 0;
+            do {
+                r = HostKernel.call(HostNr.OPENAT2, rootFd, p, how, 24);
+            } while (r == -Errno.EAGAIN && ++tries < 64);
+            if (r < 0) throw new ErrnoException((int) -r);
+            return (int) r;
+        } finally {
+            s.release(m);
+        }
+    }
+
+    // ------------------------------------------------------------------ targets
+
+    /**
+     * A host (dirfd, name) pair naming a guest file for a host *at() call. An empty name means
+     * "the file dirFd itself" (pass AT_EMPTY_PATH, or use {@link #procFd}). Close it after use.
+     */
+    public record Target(int dirFd, String name) implements AutoCloseable {
+        public boolean isEmptyName() { return name.isEmpty(); }
+
+        @Override public void close() { HostKernel.call(HostNr.CLOSE, dirFd); }
+    }
+
+    /** Follow lookup: an O_PATH fd of the resolved file, with an empty name. */
+    public Target follow(int hostDirFd, String path) {
+        return new Target(openIn(hostDirFd, path, O_PATH, 0), "");
+    }
+
+    /** Parent directory + final name, for operations that never follow the final component. */
+    public Target parent(int hostDirFd, String path) {
+        return split(absolute(hostDirFd, path), true);
+    }
+
+    /** Lookup that does not follow a final symlink (but does with a trailing slash, like Linux). */
+    public Target noFollow(int hostDirFd, String path) {
+        return split(absolute(hostDirFd, path), false);
+    }
+
+    private Target split(String abs, boolean keepTrailingSlash) {
+        int end = abs.length();
+        while (end > 1 && abs.charAt(end - 1) == '/') end--;
+        boolean trailing = end < abs.length();
+        String p = abs.substring(0, end);
+        if (p.equals("/")) return new Target(openAbs("/", O_PATH | O_DIRECTORY, 0), ".");
+        int slash = p.lastIndexOf('/');
+        String dir = slash == 0 ? "/" : p.substring(0, slash);
+        String name = p.substring(slash + 1);
+        if (name.equals(".") || name.equals("..")) {
+            return new Target(openAbs(p, O_PATH | O_DIRECTORY, 0), ".");
+        }
+        if (trailing && !keepTrailingSlash) return new Target(openAbs(p + "/", O_PATH, 0), "");
+        int fd = openAbs(dir, O_PATH | O_DIRECTORY, 0);
+        return new Target(fd, trailing ? name + "/" : name);
+    }
+
+    // ------------------------------------------------------------------ cwd
+
+    /** Linux chdir. */
+    public void chdir(int hostDirFd, String path) {
+        int fd = openIn(hostDirFd, path, O_PATH | O_DIRECTORY, 0);
+        try {
+            setCwdTo(fd);
+        } finally {
+            HostKernel.call(HostNr.CLOSE, fd);
+        }
+    }
+
+    /** Linux fchdir on a host fd (ENOTDIR unless it is a directory). */
+    public void fchdir(int hostFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            long r = HostKernel.call(HostNr.FSTAT, hostFd, st);
+            if (r < 0) throw new ErrnoException((int) -r);
+            if ((Scratch.getInt(st + 24) & S_IFMT) != S_IFDIR) throw new ErrnoException(Errno.ENOTDIR);
+        } finally {
+            s.release(m);
+        }
+        setCwdTo(hostFd);
+    }
+
+    private void setCwdTo(int dirFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long r = HostKernel.call(HostNr.FACCESSAT2, dirFd, s.cstr(""), X_OK, AT_EMPTY_PATH | AT_EACCESS);
+            if (r < 0) throw new ErrnoException((int) -r);
+        } finally {
+            s.release(m);
+        }
+        String p = guestPathOf(dirFd);
+        cwd = p == null ? "/" : p;
+    }
+
+    /** Linux getcwd semantics: the cwd bytes; the syscall returns length + 1 (ERANGE if too small). */
+    public byte[] getcwdBytes() {
+        return cwd.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    // ------------------------------------------------------------------ readlink
+
+    /**
+     * Linux readlink of a guest path. {@code /proc/self/exe}, {@code /proc/thread-self/exe} and
+     * {@code /proc/<pid>/exe} (pid = {@code ownPid}) answer {@code exePath} (with the rootfs prefix
+     * removed when it lies inside the rootfs).
+     */
+    public byte[] readlink(int hostDirFd, String path, String exePath, long ownPid) {
+        String abs = absolute(hostDirFd, path);
+        if (exePath != null && isOwnExe(abs, ownPid)) {
+            String e = exePath;
+            if (!rootPrefix.isEmpty() && e.startsWith(rootPrefix + "/")) e = e.substring(rootPrefix.length());
+            return e.getBytes(StandardCharsets.UTF_8);
+        }
+        try (Target t = split(abs, false)) {
+            Scratch s = Scratch.get();
+            int m = s.mark();
+            try {
+                long buf = s.alloc(PATH_MAX);
+                long r = HostKernel.call(HostNr.READLINKAT, t.dirFd(), s.cstr(t.name()), buf, PATH_MAX);
+                if (r < 0) throw new ErrnoException((int) -r);
+                return Scratch.bytes(buf, (int) r);
+            } finally {
+                s.release(m);
+            }
+        }
+    }
+
+    static boolean isOwnExe(String abs, long ownPid) {
+        String n = abs.replaceAll("/+", "/").replace("/./", "/");
+        return n.equals("/proc/self/exe") || n.equals("/proc/thread-self/exe")
+                || n.equals("/proc/" + ownPid + "/exe");
+    }
+
+    // ------------------------------------------------------------------ host helpers
+
+    /** readlink("/proc/self/fd/N") on the host (an ErrnoException if the fd is not open). */
+    static String readlinkProcFd(int hostFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long buf = s.alloc(PATH_MAX);
+            long r = HostKernel.call(HostNr.READLINKAT, AT_FDCWD, s.cstr(procFd(hostFd)), buf, PATH_MAX);
+            if (r < 0) throw new ErrnoException(r == -Errno.ENOENT ? Errno.EBADF : (int) -r);
+            return new String(Scratch.bytes(buf, (int) r), StandardCharsets.ISO_8859_1);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    private static int readHostUmask() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Umask:")) return Integer.parseInt(line.substring(6).trim(), 8);
+            }
+        } catch (IOException | NumberFormatException ignored) {
+            // fall through
+        }
+        return 022;
+    }
+
+    /** Closes the rootfs fd. */
+    @Override
+    public void close() {
+        HostKernel.call(HostNr.CLOSE, rootFd);
+    }
 }

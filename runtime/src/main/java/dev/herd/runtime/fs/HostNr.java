@@ -1,0 +1,19 @@
+package dev.herd.runtime.fs;
+
+/** Host (x86_64, asm/unistd_64.h) syscall numbers used by the file layer. */
+final class HostNr {
+    private HostNr() {}
+
+    static final int READ = 0, WRITE = 1, CLOSE = 3, FSTAT = 5, POLL = 7, LSEEK = 8, IOCTL = 16,
+            PREAD64 = 17, PWRITE64 = 18, READV = 19, WRITEV = 20, DUP = 32, SENDFILE = 40,
+            FCNTL = 72, FLOCK = 73, FSYNC = 74, FDATASYNC = 75, TRUNCATE = 76, FTRUNCATE = 77,
+            FCHMOD = 91, FCHOWN = 93, UMASK = 95, FSTATFS = 138, READAHEAD = 187, SYNC = 162,
+            FADVISE64 = 221, OPENAT = 257, MKDIRAT = 258, MKNODAT = 259, FCHOWNAT = 260,
+            NEWFSTATAT = 262, UNLINKAT = 263, RENAMEAT = 264, LINKAT = 265, SYMLINKAT = 266,
+            READLINKAT = 267, FCHMODAT = 268, FACCESSAT = 269, PSELECT6 = 270, PPOLL = 271,
+            SPLICE = 275, TEE = 276, SYNC_FILE_RANGE = 277, UTIMENSAT = 280, EVENTFD = 284,
+            FALLOCATE = 285, EVENTFD2 = 290, DUP3 = 292, PIPE2 = 293, PREADV = 295, PWRITEV = 296,
+            SYNCFS = 306, RENAMEAT2 = 316, MEMFD_CREATE = 319, COPY_FILE_RANGE = 326,
+            PREADV2 = 327, PWRITEV2 = 328, STATX = 332, CLOSE_RANGE = 436, OPENAT2 = 437,
+            FACCESSAT2 = 439, FCHMODAT2 = 452, GETDENTS64 = 217;
+}
