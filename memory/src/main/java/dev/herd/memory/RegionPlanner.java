@@ -1,17 +1,16 @@
 package dev.herd.memory;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 
 /**
  * Derives the bounded Unicorn {@link RegionPlan} from a {@link MappingTable}. Pure function.
  *
  * <p>Step 1: maximal runs of adjacent mapped pages with equal non-zero protection. Step 2, only
- * when there are more runs than {@code cap}: merge the {@code runs - cap} cheapest boundaries,
- * cheapest = smallest unmapped gap between the two runs (0 for touching runs), so touching runs
- * of different protection merge first, then the closest separated runs. A merged region gets the
+ * when there are more runs than {@code cap}: merge {@code runs - cap} boundaries, cheapest first,
+ * cheapest = smallest unmapped gap between the two runs (0 for touching runs). When touching
+ * boundaries suffice, the merged ones are spread evenly among them (O(n), local regions);
+ * otherwise all touching runs merge and then the smallest gaps. A merged region gets the
  * union of its runs' permissions. A boundary whose merge would give write permission to a
  * shared-file mapping whose file is read-only is avoided (ranked last); if it must still be
  * merged, the region loses write permission (a guest write there faults instead of the host
@@ -47,17 +46,33 @@ final class RegionPlanner {
             return new RegionPlan(version, out, false);
         }
         int n = runs.size();
-        Integer[] bounds = new Integer[n - 1];
+        int k = n - cap; // boundaries to merge
         long[] cost = new long[n - 1];
+        int zero = 0;
         for (int b = 0; b < n - 1; b++) {
             Run a = runs.get(b), c = runs.get(b + 1);
-            bounds[b] = b;
             boolean conflict = (a.noWrite && (c.perms & Prot.WRITE) != 0) || (c.noWrite && (a.perms & Prot.WRITE) != 0);
             cost[b] = (c.start - a.end) + (conflict ? (1L << 56) : 0);
+            if (cost[b] == 0) zero++;
         }
-        Arrays.sort(bounds, Comparator.<Integer>comparingLong(b -> cost[b]).thenComparingInt(b -> b));
         boolean[] merge = new boolean[n - 1];
-        for (int k = 0; k < n - cap; k++) merge[bounds[k]] = true;
+        if (zero >= k) {
+            // only touching runs merge, spread evenly over the candidates (O(n), keeps regions local)
+            int j = 0;
+            for (int b = 0; b < n - 1; b++) {
+                if (cost[b] != 0) continue;
+                if ((long) (j + 1) * k / zero > (long) j * k / zero) merge[b] = true;
+                j++;
+            }
+        } else {
+            // all touching runs, then the smallest gaps (ties: lowest address)
+            long[] sorted = cost.clone();
+            java.util.Arrays.sort(sorted);
+            long threshold = sorted[k - 1];
+            int taken = 0;
+            for (int b = 0; b < n - 1; b++) if (cost[b] < threshold) { merge[b] = true; taken++; }
+            for (int b = 0; b < n - 1 && taken < k; b++) if (cost[b] == threshold) { merge[b] = true; taken++; }
+        }
         List<RegionPlan.Region> out = new ArrayList<>(cap);
         int i = 0;
         while (i < n) {
