@@ -3,20 +3,15 @@ package dev.herd.runtime.loader;
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.memory.GuestAddressSpace;
-import dev.herd.memory.GuestMemory;
 import dev.herd.memory.MapFlags;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
 import dev.herd.runtime.loader.ElfFile.ProgramHeader;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.function.Function;
 
-import static dev.herd.runtime.loader.ElfFile.PAGE_SIZE;
 import static dev.herd.runtime.loader.ElfFile.pageDown;
 import static dev.herd.runtime.loader.ElfFile.pageUp;
 
@@ -35,21 +30,21 @@ import static dev.herd.runtime.loader.ElfFile.pageUp;
  *     raised to the largest PT_LOAD p_align, as Linux does since 5.10. Linux puts a static-PIE
  *     (ET_DYN without PT_INTERP) into the mmap region instead; Herd uses the same base for both so
  *     the program and its brk sit far from the mmap area and the stack.</li>
- * <li>Interpreter: just below the stack's reserved area ({@link InitialStack#defaultStackTop}
- *     minus the stack and a 128 MiB gap), like Linux's top-down mmap region under the stack. The
- *     address is computed, not left to the address space's mmap search, so it is deterministic and
- *     never collides with the stack mapped later.</li>
+ * <li>Interpreter: at the top of the mmap area, just below {@code GuestAddressSpace.mmapBase()},
+ *     where Linux's top-down mmap puts it; later non-fixed mmaps (the libraries ld.so loads) then
+ *     go below it. The address is computed rather than left to a non-fixed mmap so the image is
+ *     placed as a whole, aligned to its largest p_align.</li>
  * </ul>
  *
  * <h2>Mapping</h2>
- * The guest address space is one memfd arena, so a segment cannot be a private file mapping; each
- * PT_LOAD is mapped anonymous read-write, filled from the file with {@link FileChannel} reads in
- * 1 MiB chunks (never the whole file at once), and then {@code mprotect}ed to its final
- * protection. The bytes match what Linux's page-granular file mapping shows: the file's bytes from
- * the page containing p_offset, through the end of the last file page when the segment has no bss,
- * and zeros from p_filesz to the end of the last page (and whole zero pages beyond) when
- * p_memsz &gt; p_filesz. Segments sharing a page: the later one's contents and protection win that
- * page, as on Linux.
+ * Each PT_LOAD's file pages are a MAP_PRIVATE file mapping of the program (host fd opened
+ * read-only for the duration of the load; the address space copies the bytes into its arena and
+ * records name and offset for /proc/self/maps), mapped with the segment's final protection. As on
+ * Linux the guest sees whole file pages: the bytes before p_vaddr in the first page and after
+ * p_filesz in the last page come from the file, except that when p_memsz &gt; p_filesz the rest of
+ * the last file page is zeroed ({@code writeIgnoringProtection}-style, since the page may be
+ * read-only) and further bss pages are anonymous zero memory. Segments sharing a page: the later
+ * one's contents and protection win that page, as on Linux.
  *
  * <p>Thread-safety: call before any guest thread runs; not concurrently on one address space.
  */
@@ -58,9 +53,6 @@ public final class ElfLoader {
 
     /** Linux's default vm.mmap_min_addr: fixed segments below it are refused. */
     public static final long MMAP_MIN_ADDR = 0x10000;
-    /** Gap left between the interpreter and the bottom of the stack area (Linux's minimum mmap gap). */
-    public static final long INTERP_STACK_GAP = 128L << 20;
-    private static final int CHUNK = 1 << 20;
 
     /**
      * Loads a program that must be statically linked (no PT_INTERP).
@@ -142,8 +134,8 @@ public final class ElfLoader {
         if (interp != null) {
             long span = interp.imageEnd() - interp.imageStart();
             long align = interp.maxAlign();
-            long top = InitialStack.defaultStackTop(size) - InitialStack.DEFAULT_STACK_SIZE - INTERP_STACK_GAP;
-            long start = (top - span) & -align;
+            // Top of the area non-fixed mmaps search downwards, as Linux's first mmap would land.
+            long start = (as.mmapBase() - span) & -align;
             if (interp.isPositionIndependent()) {
                 if (start < imageEnd) {
                     throw new ExecFormatException("no room for the ELF interpreter in the guest address space");
@@ -183,54 +175,47 @@ public final class ElfLoader {
 
     private static void mapSegments(GuestAddressSpace as, ElfFile elf, Path hostPath, long bias)
             throws IOException, ExecFormatException {
-        try (FileChannel ch = FileChannel.open(hostPath, StandardOpenOption.READ)) {
-            if (ch.size() != elf.fileSize()) {
+        try (HostFile f = HostFile.open(hostPath)) {
+            if (f.size() != elf.fileSize()) {
                 throw new ExecFormatException("file changed size while being loaded");
             }
-            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, Math.max(PAGE_SIZE, elf.fileSize())));
             for (ProgramHeader p : elf.loads()) {
                 if (p.memsz() == 0) continue;
-                mapSegment(as, ch, elf.fileSize(), buf, p, bias);
+                mapSegment(as, f, hostPath.toString(), p, bias);
             }
         }
     }
 
-    private static void mapSegment(GuestAddressSpace as, FileChannel ch, long fileSize, ByteBuffer buf,
-                                   ProgramHeader p, long bias) throws IOException, ExecFormatException {
+    private static void mapSegment(GuestAddressSpace as, HostFile f, String name, ProgramHeader p, long bias)
+            throws ExecFormatException {
         long vaddr = bias + p.vaddr();
         long start = pageDown(vaddr);
         long end = pageUp(vaddr + p.memsz());
+        long fileEnd = vaddr + p.filesz();           // first byte not from the file
+        long filePagesEnd = p.filesz() == 0 ? start : pageUp(fileEnd);
+        int prot = (p.readable() ? Prot.READ : 0) | (p.writable() ? Prot.WRITE : 0) | (p.executable() ? Prot.EXEC : 0);
         try {
-            long got = as.mmap(start, end - start, Prot.READ | Prot.WRITE,
-                    MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED, -1, 0);
-            if (got != start) throw new ErrnoException(Errno.ENOMEM);
-
-            // File range to copy: from the page holding p_offset; through the end of that last
-            // file page if there is no bss (Linux maps whole file pages), else exactly to p_filesz
-            // (Linux zeroes the rest of the page for the bss). Anonymous pages are already zero.
-            long fileFrom = pageDown(p.offset());
-            long fileTo = p.offset() + p.filesz();
-            if (p.memsz() == p.filesz()) fileTo = Math.min(fileSize, pageUp(fileTo));
-            copy(as.memory(), ch, buf, fileFrom, fileTo, start);
-
-            int prot = (p.readable() ? Prot.READ : 0) | (p.writable() ? Prot.WRITE : 0) | (p.executable() ? Prot.EXEC : 0);
-            if (prot != (Prot.READ | Prot.WRITE)) as.mprotect(start, end - start, prot);
+            if (filePagesEnd > start) {
+                // Private file mapping of whole pages from the page holding p_offset (the address
+                // space copies the bytes in; pages past EOF read as zero). Mapped with the final
+                // protection directly, so no host-side protection reduction is left pending.
+                long got = as.mmap(start, filePagesEnd - start, prot, MapFlags.PRIVATE | MapFlags.FIXED,
+                        f.fd(), pageDown(p.offset()), name);
+                if (got != start) throw new ErrnoException(Errno.ENOMEM);
+                // The bss starts inside the last file page: Linux's padzero clears the rest of it.
+                if (p.memsz() > p.filesz() && filePagesEnd > fileEnd) {
+                    as.zeroIgnoringProtection(fileEnd, filePagesEnd - fileEnd);
+                }
+            }
+            if (end > filePagesEnd) {
+                // Whole bss pages: anonymous zero memory, as Linux's vm_brk_flags gives.
+                long got = as.mmap(filePagesEnd, end - filePagesEnd, prot,
+                        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED, -1, 0);
+                if (got != filePagesEnd) throw new ErrnoException(Errno.ENOMEM);
+            }
         } catch (ErrnoException e) {
             throw new ExecFormatException(String.format("cannot map PT_LOAD segment %d at 0x%x-0x%x: %s",
                     p.index(), start, end, e.getMessage()));
-        }
-    }
-
-    private static void copy(GuestMemory mem, FileChannel ch, ByteBuffer buf, long from, long to, long guest)
-            throws IOException, ExecFormatException {
-        long pos = from;
-        while (pos < to) {
-            buf.clear();
-            buf.limit((int) Math.min(buf.capacity(), to - pos));
-            int n = ch.read(buf, pos);
-            if (n < 0) throw new ExecFormatException("file is truncated (it changed while being loaded)");
-            mem.write(guest + (pos - from), buf.array(), 0, n);
-            pos += n;
         }
     }
 

@@ -1,0 +1,189 @@
+package dev.herd.runtime.loader;
+
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.memory.GuestMemory;
+import dev.herd.memory.MapFlags;
+import dev.herd.memory.Mapping;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.loader.ElfFile.ProgramHeader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Loads real binaries into a real {@link GuestAddressSpace} and checks memory, protections and stack. */
+class ElfLoaderTest {
+    private GuestAddressSpace as;
+
+    private GuestAddressSpace space() {
+        as = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
+        return as;
+    }
+
+    @AfterEach
+    void close() {
+        if (as != null) as.close();
+    }
+
+    @Test
+    void busybox() throws Exception {
+        Path p = TestBinaries.busybox();
+        LoadedImage img = loadAndCheck(p, null);
+        assertEquals(0, img.loadBias());
+        StartState s = stackAndCheck(img, p, List.of("busybox", "echo", "hi"), List.of("PATH=/bin", "HOME=/"));
+        assertEquals(img.entry(), s.pc());
+    }
+
+    @Test
+    void staticExecutable() throws Exception {
+        Path p = TestBinaries.staticExe();
+        LoadedImage img = loadAndCheck(p, null);
+        stackAndCheck(img, p, List.of("hello"), List.of());
+    }
+
+    @Test
+    void staticPie() throws Exception {
+        Path p = TestBinaries.staticPie();
+        LoadedImage img = loadAndCheck(p, null);
+        assertEquals(ElfLoader.dynBase(as.size()), img.loadBias(), "first PT_LOAD is at vaddr 0");
+        assertEquals(img.loadBias() + ElfFile.read(p).entry(), img.entry());
+        stackAndCheck(img, p, List.of("./hello-static-pie", "a", "b"), List.of("X=1"));
+    }
+
+    @Test
+    void executableStackRequest() throws Exception {
+        Path p = TestBinaries.execStack();
+        LoadedImage img = loadAndCheck(p, null);
+        assertTrue(img.stackExecutable());
+        StartState s = stackAndCheck(img, p, List.of("x"), List.of());
+        assertEquals(Prot.READ | Prot.WRITE | Prot.EXEC, as.find(s.stackPointer()).prot());
+    }
+
+    @Test
+    void dynamicProgramWithInterpreter() throws Exception {
+        Path p = TestBinaries.dynamicPie();
+        ElfFile elf = ElfFile.read(p);
+        Path interpHost = Path.of(elf.interpreter());
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isRegularFile(interpHost), "no host " + interpHost);
+        LoadedImage img = loadAndCheck(p, Path::of);
+        ElfFile interp = ElfFile.read(interpHost);
+        assertTrue(img.isDynamic());
+        assertEquals(img.interpreterBase() + interp.entry(), img.startPc());
+        assertTrue(img.interpreterBase() + interp.imageEnd() <= as.mmapBase(), "interpreter sits under mmapBase");
+        checkSegments(interp, interpHost, img.interpreterBase());
+        StartState s = stackAndCheck(img, p, List.of("hello-dyn"), List.of());
+        assertEquals(img.interpreterBase(), s.auxv(Auxv.AT_BASE));
+        assertEquals(img.interpreterEntry(), s.pc());
+        // The interpreter finds the program through AT_PHDR: it must point at the PT_PHDR bytes.
+        assertEquals(img.loadBias() + elf.phdrSegment().vaddr(), s.auxv(Auxv.AT_PHDR));
+    }
+
+    @Test
+    void dynamicWithoutResolverIsRefusedClearly() throws Exception {
+        ElfFile elf = ElfFile.read(TestBinaries.dynamicPie());
+        var e = assertThrows(ExecFormatException.class, () -> ElfLoader.load(space(), elf, TestBinaries.dynamicPie()));
+        assertEquals("dynamically linked programs are not supported yet (PT_INTERP " + elf.interpreter() + ")", e.getMessage());
+        var e2 = assertThrows(ExecFormatException.class, () -> ElfLoader.load(as, elf, TestBinaries.dynamicPie(), s -> null));
+        assertEquals("ELF interpreter " + elf.interpreter() + " not found", e2.getMessage());
+        var e3 = assertThrows(ExecFormatException.class,
+                () -> ElfLoader.load(as, elf, TestBinaries.dynamicPie(), s -> Path.of("/usr/bin")));
+        assertTrue(e3.getMessage().startsWith("cannot read ELF interpreter"), e3.getMessage());
+        assertTrue(as.mappings().isEmpty(), "nothing mapped when the interpreter is rejected up front");
+    }
+
+    @Test
+    void collisionsAreReportedNotOverwritten() throws Exception {
+        Path p = TestBinaries.staticExe();
+        ElfFile elf = ElfFile.read(p);
+        ElfLoader.load(space(), elf, p);
+        var e = assertThrows(ExecFormatException.class, () -> ElfLoader.load(as, elf, p));
+        assertTrue(e.getMessage().startsWith("program image 0x"), e.getMessage());
+        // A stack placed over the image is refused too (MAP_FIXED_NOREPLACE).
+        GuestAddressSpace other = GuestAddressSpace.create(1L << 36);
+        try {
+            LoadedImage img = ElfLoader.load(other, elf, p);
+            var e2 = assertThrows(ExecFormatException.class, () -> InitialStack.builder(other, img).argv(List.of("x"))
+                    .stackTop(ElfFile.pageUp(img.imageStart() + 0x1000 + InitialStack.DEFAULT_STACK_SIZE)).build());
+            assertTrue(e2.getMessage().contains("overlaps an existing mapping"), e2.getMessage());
+        } finally {
+            other.close();
+        }
+    }
+
+    // ---- helpers ----
+
+    private LoadedImage loadAndCheck(Path p, java.util.function.Function<String, Path> resolver) throws Exception {
+        ElfFile elf = ElfFile.read(p);
+        LoadedImage img = ElfLoader.load(space(), elf, p, resolver);
+        checkSegments(elf, p, img.loadBias());
+        long maxEnd = 0;
+        for (ProgramHeader ph : elf.loads()) maxEnd = Math.max(maxEnd, img.loadBias() + ph.vend());
+        assertEquals(ElfFile.pageUp(maxEnd), img.brkStart());
+        assertEquals(img.brkStart(), as.currentBrk());
+        assertEquals(img.loadBias() + elf.entry(), img.entry());
+        assertEquals(elf.phnum(), img.phnum());
+        assertEquals(56, img.phent());
+        // AT_PHDR points at bytes equal to the file's program header table.
+        assertArrayEquals(elf.programHeaderTable(), as.memory().read(img.phdrAddr(), elf.phnum() * 56));
+        return img;
+    }
+
+    private void checkSegments(ElfFile elf, Path p, long bias) throws Exception {
+        byte[] file = Files.readAllBytes(p);
+        GuestMemory mem = as.memory();
+        for (ProgramHeader ph : elf.loads()) {
+            long v = bias + ph.vaddr();
+            long start = ElfFile.pageDown(v), end = ElfFile.pageUp(v + ph.memsz());
+            // file bytes, including the leading part of the first page
+            long lead = v - start;
+            byte[] got = mem.read(start, (int) (lead + ph.filesz()));
+            byte[] want = Arrays.copyOfRange(file, (int) (ph.offset() - lead), (int) (ph.offset() + ph.filesz()));
+            assertArrayEquals(want, got, "segment " + ph.index() + " bytes");
+            // bss and the rest of the last page are zero when there is a bss
+            if (ph.memsz() > ph.filesz()) {
+                byte[] bss = mem.read(v + ph.filesz(), (int) (end - v - ph.filesz()));
+                assertArrayEquals(new byte[bss.length], bss, "segment " + ph.index() + " bss");
+            }
+            int prot = (ph.readable() ? Prot.READ : 0) | (ph.writable() ? Prot.WRITE : 0) | (ph.executable() ? Prot.EXEC : 0);
+            for (long a = start; a < end; a += 4096) {
+                Mapping m = as.find(a);
+                assertNotNull(m, "mapped at 0x" + Long.toHexString(a));
+                assertEquals(prot, m.prot(), "protection of segment " + ph.index());
+            }
+        }
+    }
+
+    private StartState stackAndCheck(LoadedImage img, Path p, List<String> argv, List<String> env) throws Exception {
+        byte[] random = new byte[16];
+        for (int i = 0; i < 16; i++) random[i] = (byte) (0xa0 + i);
+        StartState s = InitialStack.builder(as, img).argv(argv).env(env).execFn(p.toString()).random(random).build();
+        GuestMemory mem = as.memory();
+        long sp = s.stackPointer();
+        assertEquals(0, sp % 16);
+        assertEquals(InitialStack.defaultStackTop(as.size()), s.stackEnd());
+        Mapping stack = as.find(sp);
+        assertEquals(s.stackStart(), stack.start());
+        assertEquals(s.stackEnd(), stack.end());
+        assertTrue((stack.flags() & MapFlags.GROWSDOWN) != 0);
+        assertEquals(argv.size(), mem.readLong(sp));
+        for (int i = 0; i < argv.size(); i++) assertEquals(argv.get(i), mem.readCString(mem.readLong(sp + 8 + 8L * i), 4096));
+        assertEquals(0, mem.readLong(sp + 8 + 8L * argv.size()));
+        long envp = sp + 8 + 8L * (argv.size() + 1);
+        for (int i = 0; i < env.size(); i++) assertEquals(env.get(i), mem.readCString(mem.readLong(envp + 8L * i), 4096));
+        assertEquals(0, mem.readLong(envp + 8L * env.size()));
+        long auxv = envp + 8L * (env.size() + 1);
+        assertEquals(auxv, s.auxvAddress());
+        assertArrayEquals(s.auxvBytes(), mem.read(auxv, s.auxv().size() * 16));
+        assertArrayEquals(random, mem.read(s.auxv(Auxv.AT_RANDOM), 16));
+        assertEquals("x86_64", mem.readCString(s.auxv(Auxv.AT_PLATFORM), 64));
+        assertEquals(p.toString(), mem.readCString(s.auxv(Auxv.AT_EXECFN), 4096));
+        assertEquals(img.phdrAddr(), s.auxv(Auxv.AT_PHDR));
+        assertEquals(0, mem.readLong(s.stackEnd() - 8), "end marker");
+        return s;
+    }
+}
