@@ -51,8 +51,6 @@ import static dev.herd.runtime.loader.ElfFile.pageUp;
 public final class ElfLoader {
     private ElfLoader() {}
 
-    /** Linux's default vm.mmap_min_addr: fixed segments below it are refused. */
-    public static final long MMAP_MIN_ADDR = 0x10000;
 
     /**
      * Loads a program that must be statically linked (no PT_INTERP).
@@ -114,10 +112,10 @@ public final class ElfLoader {
         } else {
             bias = 0;
             for (ProgramHeader p : elf.loads()) {
-                if (p.memsz() != 0 && pageDown(p.vaddr()) < MMAP_MIN_ADDR) {
+                if (p.memsz() != 0 && pageDown(p.vaddr()) < as.mmapMinAddr()) {
                     throw new ExecFormatException(String.format(
                             "PT_LOAD segment %d at 0x%x is below the lowest mappable address 0x%x",
-                            p.index(), p.vaddr(), MMAP_MIN_ADDR));
+                            p.index(), p.vaddr(), as.mmapMinAddr()));
                 }
             }
         }
