@@ -34,10 +34,10 @@ final class Diff {
                 ops.add(" " + show(x.get(i)));
                 i++;
                 j++;
-            } else if (j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-                ops.add("+" + show(y.get(j++)));
-            } else {
+            } else if (i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1])) {
                 ops.add("-" + show(x.get(i++)));
+            } else {
+                ops.add("+" + show(y.get(j++)));
             }
         }
         // Keep changed lines with CONTEXT lines around them.
