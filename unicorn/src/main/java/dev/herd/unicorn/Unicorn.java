@@ -572,8 +572,15 @@ public final class Unicorn implements AutoCloseable {
             throw new IllegalArgumentException("out has " + out.length + " slots for " + n + " registers");
         }
         BatchScratch b = batch(n);
-        MemorySegment.copy(regIds, 0, b.ids, JAVA_INT, 0, n);
-        b.vals.fill((byte) 0);
+        MemorySegment ids = b.ids;
+        MemorySegment vals = b.vals;
+        // Element loops, not MemorySegment.copy/fill: for the usual 5-10 registers the bulk
+        // operations' setup costs more than the stores. Zeroing: narrower registers (EAX, ...)
+        // store fewer than 8 bytes.
+        for (int i = 0; i < n; i++) {
+            ids.setAtIndex(JAVA_INT, i, regIds[i]);
+            vals.setAtIndex(JAVA_LONG, i, 0L);
+        }
         int err;
         try {
             err = (int) Native.UC_REG_READ_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
@@ -583,7 +590,9 @@ public final class Unicorn implements AutoCloseable {
         if (err != UcErr.UC_ERR_OK) {
             throw Native.error(err, "uc_reg_read_batch(n=" + n + ")");
         }
-        MemorySegment.copy(b.vals, JAVA_LONG, 0, out, 0, n);
+        for (int i = 0; i < n; i++) {
+            out[i] = vals.getAtIndex(JAVA_LONG, i);
+        }
     }
 
     /**
@@ -599,8 +608,12 @@ public final class Unicorn implements AutoCloseable {
             throw new IllegalArgumentException("values has " + values.length + " slots for " + n + " registers");
         }
         BatchScratch b = batch(n);
-        MemorySegment.copy(regIds, 0, b.ids, JAVA_INT, 0, n);
-        MemorySegment.copy(values, 0, b.vals, JAVA_LONG, 0, n);
+        MemorySegment ids = b.ids;
+        MemorySegment vals = b.vals;
+        for (int i = 0; i < n; i++) {
+            ids.setAtIndex(JAVA_INT, i, regIds[i]);
+            vals.setAtIndex(JAVA_LONG, i, values[i]);
+        }
         int err;
         try {
             err = (int) Native.UC_REG_WRITE_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
