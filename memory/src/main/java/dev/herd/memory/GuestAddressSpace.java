@@ -398,8 +398,9 @@ public final class GuestAddressSpace implements AutoCloseable {
         if ((oldAddr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
         long oldLen = pageUp(oldSize), newLen = pageUp(newSize);
         if (newLen == 0 || newSize < 0 || oldSize < 0) throw new ErrnoException(Errno.EINVAL);
-        long published;
+        long published = -1;
         long result;
+        ErrnoException failure = null;
         lock.lock();
         try {
             ensureOpen();
@@ -428,7 +429,13 @@ public final class GuestAddressSpace implements AutoCloseable {
                     oldLen = newLen;
                 }
                 vma = t.find(oldAddr);
-                if (vma == null || oldLen > vma.end() - oldAddr) throw new ErrnoException(Errno.EFAULT);
+                if (vma == null || oldLen > vma.end() - oldAddr) {
+                    // like Linux, the unmaps done so far stay done
+                    if (t != snap.table()) published = commit(t, inval);
+                    else published = -1;
+                    failure = new ErrnoException(Errno.EFAULT);
+                    return -1; // unreachable result; finally block rethrows
+                }
                 long dest = fixed ? newAddr : findFree(t, newAddr, newLen);
                 t = move(t, vma.clip(oldAddr, oldAddr + oldLen), dest, newLen, dontUnmap, inval);
                 result = dest;
@@ -461,6 +468,10 @@ public final class GuestAddressSpace implements AutoCloseable {
             published = commit(t, inval);
         } finally {
             lock.unlock();
+            if (failure != null) {
+                if (published >= 0) notifyListeners(published);
+                throw failure;
+            }
         }
         notifyListeners(published);
         return result;
