@@ -44,5 +44,9 @@ public final class CpuX86_64 implements CpuArch {
         engine.regWrite(X86Reg.RSP, sp);
         engine.regWrite(X86Reg.RIP, entry);
         engine.regWrite(X86Reg.RFLAGS, 0x202);
+        // Linux starts a process with the FPU in its FNINIT state and MXCSR at its reset value
+        // (all exceptions masked); a fresh Unicorn engine has both at 0, i.e. unmasked exceptions.
+        engine.regWrite(X86Reg.FPCW, 0x37f);
+        engine.regWrite(X86Reg.MXCSR, 0x1f80);
     }
 }
