@@ -116,6 +116,12 @@ public final class FdTable implements AutoCloseable {
         return s.get(guestFd);
     }
 
+    /**
+     * Current size of the slot array (like Linux's fdtable max_fds: 64, doubling as fds are
+     * allocated). select() ignores bits at or above it, as Linux does.
+     */
+    public int capacity() { return slots.length(); }
+
     /** The soft RLIMIT_NOFILE. */
     public int limit() {
         lock.lock();

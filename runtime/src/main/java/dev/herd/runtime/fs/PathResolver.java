@@ -85,6 +85,11 @@ public final class PathResolver implements AutoCloseable {
         this(hostRoot, "/");
     }
 
+    /** A resolver for the given host rootfs directory and initial guest cwd. */
+    public PathResolver(Path hostRoot, String initialCwd) {
+        this(hostRoot.toString(), initialCwd);
+    }
+
     /**
      * A resolver for the given host rootfs directory and initial guest cwd (absolute, in guest
      * terms). Throws ErrnoException when the rootfs cannot be opened or the cwd does not resolve
@@ -228,6 +233,41 @@ public final class PathResolver implements AutoCloseable {
         return fd;
     }
 
+    /** True when the host umask would strip bits of this (guest-umasked) creation mode. */
+    static boolean hostUmaskInterferes(int effMode) {
+        return (effMode & HOST_UMASK) != 0;
+    }
+
+    /**
+     * After mkdir/mknod under a host umask stricter than the guest's: sets the exact mode on the
+     * just-created {@code name} in {@code dirFd} without following symlinks (a single-component
+     * O_NOFOLLOW lookup from a confined directory cannot leave the rootfs). The setgid bit a
+     * directory inherited from its parent is kept. Best effort: errors are ignored (the object
+     * exists; Linux would have succeeded).
+     */
+    static void fixCreatedMode(int dirFd, String name, int effMode) {
+        String n = name;
+        while (n.length() > 1 && n.endsWith("/")) n = n.substring(0, n.length() - 1);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long fd = HostKernel.call(HostNr.OPENAT, dirFd, s.cstr(n), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0) return;
+            try {
+                long st = s.alloc(144);
+                if (HostKernel.call(HostNr.FSTAT, fd, st) < 0) return;
+                int mode = Scratch.getInt(st + 24);
+                if ((mode & S_IFMT) == 0120000) return; // replaced by a symlink meanwhile
+                int keep = (mode & S_IFMT) == S_IFDIR ? mode & 02000 : 0;
+                HostKernel.call(HostNr.FCHMODAT, AT_FDCWD, s.cstr(procFd((int) fd)), effMode | keep);
+            } finally {
+                HostKernel.call(HostNr.CLOSE, fd);
+            }
+        } finally {
+            s.release(m);
+        }
+    }
+
     /** Linux open(2) ignores unknown flags and, with O_PATH, all but a few; openat2 would not. */
     static int sanitize(int flags) {
         flags &= VALID_OPEN_FLAGS;
@@ -263,10 +303,20 @@ public final class PathResolver implements AutoCloseable {
      * A host (dirfd, name) pair naming a guest file for a host *at() call. An empty name means
      * "the file dirFd itself" (pass AT_EMPTY_PATH, or use {@link #procFd}). Close it after use.
      */
-    public record Target(int dirFd, String name) implements AutoCloseable {
+    public record Target(int dirFd, String name, boolean owned) implements AutoCloseable {
+        public Target(int dirFd, String name) { this(dirFd, name, true); }
+
         public boolean isEmptyName() { return name.isEmpty(); }
 
-        @Override public void close() { HostKernel.call(HostNr.CLOSE, dirFd); }
+        /** Host *at() flag for a no-follow operation on this target. */
+        public int noFollowFlag() { return name.isEmpty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW; }
+
+        @Override public void close() { if (owned) HostKernel.call(HostNr.CLOSE, dirFd); }
+    }
+
+    /** The file a host fd refers to, borrowed (not closed by the target). */
+    public static Target ofFd(int hostFd) {
+        return new Target(hostFd, "", false);
     }
 
     /** Follow lookup: an O_PATH fd of the resolved file, with an empty name. */

@@ -1,0 +1,144 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+import java.nio.charset.StandardCharsets;
+
+import static dev.herd.runtime.fs.PathResolver.O_CLOEXEC;
+import static dev.herd.runtime.fs.PathResolver.O_CREAT;
+import static dev.herd.runtime.fs.PathResolver.O_TRUNC;
+import static dev.herd.runtime.fs.PathResolver.O_WRONLY;
+import static dev.herd.runtime.fs.Sys.AT_FDCWD;
+
+/** Syscalls that create, duplicate, close or configure fds: open*, close*, dup*, fcntl, pipe*, memfd, eventfd, flock. */
+final class FdSyscalls {
+    private FdSyscalls() {}
+
+    static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5,
+            F_SETLK = 6, F_SETLKW = 7, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38,
+            F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033,
+            F_GET_SEALS = 1034;
+    /** sizeof(struct flock) on x86_64. */
+    static final int FLOCK_SIZE = 32;
+    static final int MFD_CLOEXEC = 1, MFD_NAME_MAX_LEN = 249;
+
+    static void register(SyscallTable t) {
+        t.define("open", "path oflags mode", (ctx, path, flags, mode, d, e, f) ->
+                openat(ctx, AT_FDCWD, path, (int) flags, (int) mode));
+        t.define("openat", "dirfd path oflags mode", (ctx, dirfd, path, flags, mode, e, f) ->
+                openat(ctx, dirfd, path, (int) flags, (int) mode));
+        t.define("creat", "path mode", (ctx, path, mode, c, d, e, f) ->
+                openat(ctx, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (int) mode));
+        t.define("close", "fd", (ctx, fd, b, c, d, e, f) -> Sys.fds(ctx).close((int) fd));
+        t.define("close_range", "uint uint hex", (ctx, first, last, flags, d, e, f) -> {
+            Sys.fds(ctx).closeRange((int) first, (int) last, (int) flags);
+            return 0;
+        });
+        t.define("dup", "fd", (ctx, fd, b, c, d, e, f) -> Sys.fds(ctx).dup((int) fd));
+        t.define("dup2", "fd fd", (ctx, oldfd, newfd, c, d, e, f) -> Sys.fds(ctx).dup2((int) oldfd, (int) newfd));
+        t.define("dup3", "fd fd oflags", (ctx, oldfd, newfd, flags, d, e, f) ->
+                Sys.fds(ctx).dup3((int) oldfd, (int) newfd, (int) flags));
+        t.define("fcntl", "fd fcntlcmd hex", (ctx, fd, cmd, arg, d, e, f) -> fcntl(ctx, (int) fd, (int) cmd, arg));
+        t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> HostKernel.call(HostNr.FLOCK, Sys.fd(ctx, fd), op));
+        t.define("pipe", "ptr", (ctx, fds, b, c, d, e, f) -> pipe2(ctx, fds, 0));
+        t.define("pipe2", "ptr oflags", (ctx, fds, flags, c, d, e, f) -> pipe2(ctx, fds, (int) flags));
+        t.define("memfd_create", "str hex", (ctx, name, flags, c, d, e, f) -> memfdCreate(ctx, name, (int) flags));
+        t.define("eventfd", "uint", (ctx, init, b, c, d, e, f) -> eventfd2(ctx, init, 0));
+        t.define("eventfd2", "uint hex", (ctx, init, flags, c, d, e, f) -> eventfd2(ctx, init, (int) flags));
+    }
+
+    static long openat(SyscallContext ctx, long dirfd, long pathPtr, int flags, int mode) {
+        String path = Sys.path(ctx, pathPtr);
+        PathResolver.checkPath(path);
+        int host = Sys.paths(ctx).openIn(Sys.dirFd(ctx, dirfd, path), path, flags, mode);
+        return Sys.fds(ctx).install(host, (flags & O_CLOEXEC) != 0);
+    }
+
+    static long fcntl(SyscallContext ctx, int fd, int cmd, long arg) {
+        FdTable fds = Sys.fds(ctx);
+        int host = fds.get(fd);
+        return switch (cmd) {
+            case F_DUPFD -> fds.dupMin(fd, (int) arg, false);
+            case F_DUPFD_CLOEXEC -> fds.dupMin(fd, (int) arg, true);
+            case F_GETFD -> fds.getFdFlags(fd);
+            case F_SETFD -> {
+                fds.setCloexec(fd, (arg & FdTable.FD_CLOEXEC) != 0);
+                yield 0;
+            }
+            case F_GETFL, F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostNr.FCNTL, host, cmd);
+            case F_SETFL, F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostNr.FCNTL, host, cmd, (int) arg);
+            // struct flock has no fds inside; l_pid reads back host pids (guest pids are host tids)
+            case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostNr.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
+            case F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW ->
+                    HostKernel.call(HostNr.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
+            default -> -Errno.EINVAL;
+        };
+    }
+
+    static long pipe2(SyscallContext ctx, long fdsPtr, int flags) {
+        ctx.memory().hostAddress(fdsPtr, 8, Prot.WRITE);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        int h0, h1;
+        try {
+            long p = s.alloc(8);
+            long r = HostKernel.call(HostNr.PIPE2, p, flags | O_CLOEXEC);
+            if (r < 0) return r;
+            h0 = Scratch.getInt(p);
+            h1 = Scratch.getInt(p + 4);
+        } finally {
+            s.release(m);
+        }
+        boolean cloexec = (flags & O_CLOEXEC) != 0;
+        FdTable fds = Sys.fds(ctx);
+        int g0;
+        try {
+            g0 = fds.install(h0, cloexec);
+        } catch (ErrnoException e) {
+            HostKernel.call(HostNr.CLOSE, h1);
+            throw e;
+        }
+        int g1;
+        try {
+            g1 = fds.install(h1, cloexec);
+        } catch (ErrnoException e) {
+            fds.close(g0);
+            throw e;
+        }
+        try {
+            ctx.memory().writeInt(fdsPtr, g0);
+            ctx.memory().writeInt(fdsPtr + 4, g1);
+        } catch (ErrnoException e) {
+            fds.close(g0);
+            fds.close(g1);
+            throw e;
+        }
+        return 0;
+    }
+
+    static long memfdCreate(SyscallContext ctx, long namePtr, int flags) {
+        byte[] name;
+        try {
+            name = ctx.memory().readCStringBytes(namePtr, MFD_NAME_MAX_LEN + 1);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENAMETOOLONG) return -Errno.EINVAL;
+            throw e;
+        }
+        if (name.length > MFD_NAME_MAX_LEN) return -Errno.EINVAL;
+        long r = Sys.withCStr(new String(name, StandardCharsets.ISO_8859_1),
+                p -> HostKernel.call(HostNr.MEMFD_CREATE, p, flags | MFD_CLOEXEC));
+        if (r < 0) return r;
+        return Sys.fds(ctx).install((int) r, (flags & MFD_CLOEXEC) != 0);
+    }
+
+    static long eventfd2(SyscallContext ctx, long initval, int flags) {
+        long r = HostKernel.call(HostNr.EVENTFD2, initval & 0xffffffffL, flags | O_CLOEXEC);
+        if (r < 0) return r;
+        return Sys.fds(ctx).install((int) r, (flags & O_CLOEXEC) != 0);
+    }
+}

@@ -1,0 +1,156 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.HostKernel;
+import dev.herd.memory.GuestMemory;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+import java.util.List;
+
+/**
+ * Data transfer on open fds: read/write and their positioned and vectored forms, lseek, getdents,
+ * the sync family, truncate/fallocate on fds, sendfile/copy_file_range/splice/tee, readahead,
+ * fadvise. Data buffers go to the host kernel by address (no copying).
+ */
+final class IoSyscalls {
+    private IoSyscalls() {}
+
+    /** getdents converts through scratch memory; larger requests read at most this much. */
+    static final int GETDENTS_CHUNK = 1 << 20;
+
+    static void register(SyscallTable t) {
+        t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            long n = Sys.clampCount(count);
+            return HostKernel.call(HostNr.READ, h, Sys.out(ctx, buf, n), n);
+        });
+        t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            long n = Sys.clampCount(count);
+            return HostKernel.call(HostNr.WRITE, h, Sys.in(ctx, buf, n), n);
+        });
+        t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            long n = Sys.clampCount(count);
+            return HostKernel.call(HostNr.PREAD64, h, Sys.out(ctx, buf, n), n, off);
+        });
+        t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            long n = Sys.clampCount(count);
+            return HostKernel.call(HostNr.PWRITE64, h, Sys.in(ctx, buf, n), n, off);
+        });
+        t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
+                vectored(ctx, HostNr.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
+        t.define("writev", "fd iov_in:2 int", (ctx, fd, iov, cnt, d, e, f) ->
+                vectored(ctx, HostNr.WRITEV, fd, iov, cnt, Prot.READ, 0, 0, 0));
+        t.define("preadv", "fd iov_out:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
+                vectored(ctx, HostNr.PREADV, fd, iov, cnt, Prot.WRITE, lo, hi, 0));
+        t.define("pwritev", "fd iov_in:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
+                vectored(ctx, HostNr.PWRITEV, fd, iov, cnt, Prot.READ, lo, hi, 0));
+        // RWF_* flags are implemented by the host kernel itself, with Linux's checks.
+        t.define("preadv2", "fd iov_out:2 int int int hex", (ctx, fd, iov, cnt, lo, hi, flags) ->
+                vectored(ctx, HostNr.PREADV2, fd, iov, cnt, Prot.WRITE, lo, hi, flags));
+        t.define("pwritev2", "fd iov_in:2 int int int hex", (ctx, fd, iov, cnt, lo, hi, flags) ->
+                vectored(ctx, HostNr.PWRITEV2, fd, iov, cnt, Prot.READ, lo, hi, flags));
+        t.define("lseek", "fd int whence", (ctx, fd, off, whence, d, e, f) ->
+                HostKernel.call(HostNr.LSEEK, Sys.fd(ctx, fd), off, whence));
+        t.define("getdents64", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            long n = count & 0xffffffffL;
+            return HostKernel.call(HostNr.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
+        });
+        t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));
+        t.define("sync", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostNr.SYNC));
+        t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.SYNCFS, Sys.fd(ctx, fd)));
+        t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.FSYNC, Sys.fd(ctx, fd)));
+        t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.FDATASYNC, Sys.fd(ctx, fd)));
+        t.define("sync_file_range", "fd int int hex", (ctx, fd, off, n, flags, e, f) ->
+                HostKernel.call(HostNr.SYNC_FILE_RANGE, Sys.fd(ctx, fd), off, n, flags));
+        t.define("readahead", "fd int size", (ctx, fd, off, n, d, e, f) ->
+                HostKernel.call(HostNr.READAHEAD, Sys.fd(ctx, fd), off, n));
+        t.define("fadvise64", "fd int int int", (ctx, fd, off, len, advice, e, f) ->
+                HostKernel.call(HostNr.FADVISE64, Sys.fd(ctx, fd), off, len, advice));
+        t.define("ftruncate", "fd int", (ctx, fd, len, c, d, e, f) ->
+                HostKernel.call(HostNr.FTRUNCATE, Sys.fd(ctx, fd), len));
+        t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
+                HostKernel.call(HostNr.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
+        t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
+            int ho = Sys.fd(ctx, out), hi = Sys.fd(ctx, in);
+            return HostKernel.call(HostNr.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
+        });
+        t.define("copy_file_range", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
+            int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
+            return HostKernel.call(HostNr.COPY_FILE_RANGE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+                    Sys.inOutOrNull(ctx, offOut, 8), len, flags);
+        });
+        t.define("splice", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
+            int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
+            return HostKernel.call(HostNr.SPLICE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+                    Sys.inOutOrNull(ctx, offOut, 8), len, flags);
+        });
+        t.define("tee", "fd fd size hex", (ctx, in, out, len, flags, e, f) ->
+                HostKernel.call(HostNr.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
+    }
+
+    /** readv/writev/preadv/pwritev(2): the guest iovec array becomes a host one (same buffers). */
+    static long vectored(SyscallContext ctx, int nr, long fd, long iovPtr, long cnt, int prot,
+                         long posLo, long posHi, long flags) {
+        int h = Sys.fd(ctx, fd);
+        GuestMemory mem = ctx.memory();
+        List<GuestMemory.Iovec> iovs = mem.readIovecs(iovPtr, (int) cnt);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long arr = s.alloc(Math.max(16L, 16L * iovs.size()));
+            for (int i = 0; i < iovs.size(); i++) {
+                GuestMemory.Iovec v = iovs.get(i);
+                Scratch.putLong(arr + 16L * i, mem.hostAddress(v.base(), v.len(), prot));
+                Scratch.putLong(arr + 16L * i + 8, v.len());
+            }
+            return HostKernel.call(nr, h, arr, iovs.size(), posLo, posHi, flags);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    /**
+     * Old getdents (struct linux_dirent: d_ino, d_off, d_reclen, d_name, pad, d_type at reclen-1),
+     * converted from host getdents64 records. Both layouts give every entry the same record length
+     * (ALIGN(name + 20, 8)), so converting a buffer of count bytes yields at most count bytes and the
+     * directory offset stays exact.
+     */
+    static long getdents(SyscallContext ctx, long fd, long dirp, long count) {
+        int h = Sys.fd(ctx, fd);
+        Sys.out(ctx, dirp, count);
+        int n = (int) Math.min(count, GETDENTS_CHUNK);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long src = s.alloc(n);
+            long r = HostKernel.call(HostNr.GETDENTS64, h, src, n);
+            if (r <= 0) return r;
+            byte[] out = new byte[(int) r];
+            int pos = 0;
+            while (pos < r) {
+                long rec = src + pos;
+                long ino = Scratch.getLong(rec), off = Scratch.getLong(rec + 8);
+                int reclen = Scratch.getShort(rec + 16) & 0xffff;
+                byte type = Scratch.getByte(rec + 18);
+                int nameLen = 0;
+                while (19 + nameLen < reclen && Scratch.getByte(rec + 19 + nameLen) != 0) nameLen++;
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(out, pos, reclen).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putLong(ino).putLong(off).putShort((short) reclen);
+                byte[] name = Scratch.bytes(rec + 19, nameLen);
+                System.arraycopy(name, 0, out, pos + 18, nameLen);
+                // bytes between the name's NUL and d_type are already zero
+                out[pos + reclen - 1] = type;
+                pos += reclen;
+            }
+            ctx.memory().write(dirp, out);
+            return r;
+        } finally {
+            s.release(m);
+        }
+    }
+}

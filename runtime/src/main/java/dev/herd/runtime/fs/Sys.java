@@ -1,0 +1,101 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.memory.GuestMemory;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+
+import java.nio.charset.StandardCharsets;
+
+/** Small helpers shared by the file syscall handlers. */
+final class Sys {
+    private Sys() {}
+
+    static final int AT_FDCWD = PathResolver.AT_FDCWD;
+    static final long MAX_RW_COUNT = GuestMemory.MAX_RW_COUNT;
+
+    /** Host fd of a guest fd argument (EBADF if not open). */
+    static int fd(SyscallContext ctx, long guestFd) {
+        return ctx.process().fds().get((int) guestFd);
+    }
+
+    static FdTable fds(SyscallContext ctx) { return ctx.process().fds(); }
+
+    static PathResolver paths(SyscallContext ctx) { return ctx.process().paths(); }
+
+    /** A guest path argument: EFAULT for a bad pointer, ENAMETOOLONG past PATH_MAX - 1 bytes. */
+    static String path(SyscallContext ctx, long g) {
+        byte[] b = ctx.memory().readCStringBytes(g, PathResolver.PATH_MAX);
+        if (b.length >= PathResolver.PATH_MAX) throw new ErrnoException(Errno.ENAMETOOLONG);
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * The host dirfd to resolve {@code path} from: AT_FDCWD for absolute paths (Linux ignores the
+     * dirfd then, even a bad one) and for AT_FDCWD, else the guest dirfd's host fd (EBADF).
+     */
+    static int dirFd(SyscallContext ctx, long guestDirFd, String path) {
+        if ((int) guestDirFd == AT_FDCWD || (!path.isEmpty() && path.charAt(0) == '/')) return AT_FDCWD;
+        return fd(ctx, guestDirFd);
+    }
+
+    /** Host address of a guest buffer the host kernel will write (count clamped like Linux). */
+    static long out(SyscallContext ctx, long g, long len) {
+        return ctx.memory().hostAddress(g, len, Prot.WRITE);
+    }
+
+    /** Host address of a guest buffer the host kernel will read. */
+    static long in(SyscallContext ctx, long g, long len) {
+        return ctx.memory().hostAddress(g, len, Prot.READ);
+    }
+
+    /** Nullable in/out pointer (e.g. loff_t *). */
+    static long inOutOrNull(SyscallContext ctx, long g, long len) {
+        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.WRITE);
+    }
+
+    static long inOrNull(SyscallContext ctx, long g, long len) {
+        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.READ);
+    }
+
+    /** Linux clamps read/write counts to MAX_RW_COUNT (a negative size_t is left to fault). */
+    static long clampCount(long count) {
+        return count >= 0 && count > MAX_RW_COUNT ? MAX_RW_COUNT : count;
+    }
+
+    /** Throws the host error, or returns the result. */
+    static long check(long r) {
+        return HostKernel.check(r);
+    }
+
+    /** Host call with one scratch C string: op receives its native address. */
+    interface WithPtr {
+        long call(long p);
+    }
+
+    static long withCStr(String s, WithPtr op) {
+        Scratch sc = Scratch.get();
+        int m = sc.mark();
+        try {
+            return op.call(sc.cstr(s));
+        } finally {
+            sc.release(m);
+        }
+    }
+
+    interface WithPtr2 {
+        long call(long p, long q);
+    }
+
+    static long withCStr(String s1, String s2, WithPtr2 op) {
+        Scratch sc = Scratch.get();
+        int m = sc.mark();
+        try {
+            return op.call(sc.cstr(s1), sc.cstr(s2));
+        } finally {
+            sc.release(m);
+        }
+    }
+}
