@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Set-up command 2: installs what is missing (scripts/setup.sh), then builds everything and runs
+# the whole test suite: every module's unit tests and the differential tests of stress-tests/
+# (C guests and busybox applets natively vs under bin/herd, in parallel and serial mode).
+# Extra arguments go to Maven, e.g. scripts/test.sh -pl stress-tests -am.
+set -euo pipefail
+ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# shellcheck source=setup.sh
+. scripts/setup.sh
+exec mvn -B -ntp install "$@"
