@@ -9,4 +9,6 @@ cd "$ROOT"
 
 # shellcheck source=setup.sh
 . scripts/setup.sh
-exec mvn -B -ntp install "$@"
+# Maven's own libraries use sun.misc.Unsafe; keep JDK 24+ from warning about it on every build.
+if [ "$(herd_java_major "$JAVA_HOME")" -ge 23 ]; then export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"; fi
+exec mvn -B -ntp -Dstyle.color=never install "$@"
