@@ -54,10 +54,25 @@ public final class MemorySyscalls {
         if (len == 0) return 0;
         requireMapped(ctx, addr, len);
         if (advice == MADV_DONTNEED || advice == MADV_FREE || advice == MADV_REMOVE) {
-            // Private anonymous memory reads back as zero after DONTNEED, exactly as on Linux.
-            space(ctx).discard(addr, (len + PAGE - 1) & -PAGE);
+            discardPrivateAnonymous(ctx, addr, addr + ((len + PAGE - 1) & -PAGE));
         }
         return 0;
+    }
+
+    /**
+     * MADV_DONTNEED on private anonymous memory: it reads back as zero afterwards, as on Linux.
+     * Shared mappings keep their contents (as on Linux); private file mappings keep the guest's
+     * modified bytes instead of reverting to the file's (a documented deviation).
+     */
+    private static void discardPrivateAnonymous(SyscallContext ctx, long start, long end) {
+        long at = start;
+        while (at < end) {
+            Mapping m = space(ctx).find(at);
+            long stop = Math.min(end, m.end());
+            boolean privateAnon = (m.flags() & MapFlags.ANONYMOUS) != 0 && (m.flags() & MapFlags.TYPE) == MapFlags.PRIVATE;
+            if (privateAnon) space(ctx).zeroIgnoringProtection(at, stop - at);
+            at = stop;
+        }
     }
 
     /** ENOMEM when part of [addr, addr+len) is not mapped, as madvise and msync report it. */

@@ -63,6 +63,9 @@ public final class ProcessSyscalls {
             ctx.memory().writeLong(lenPtr, ctx.robustListLength());
             return 0;
         });
+        // Restartable sequences need the kernel to rewrite the guest's PC on preemption; Herd does
+        // not offer them, and glibc falls back cleanly on ENOSYS (no warning: this is deliberate).
+        t.define("rseq", "ptr uint hex hex", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
         t.define("prlimit64", "int int ptr ptr", ProcessSyscalls::prlimit);
         t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> prlimit(ctx, 0, res, 0, old, 0, 0));
         t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> prlimit(ctx, 0, res, nw, 0, 0, 0));
