@@ -11,9 +11,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * {@code herd run [--rootfs DIR] [--strace] [--mode parallel|serial] PROGRAM [ARGS...]}.
@@ -85,7 +83,7 @@ public final class HerdMain {
         }
         if (i >= args.length) return usage(err, "no program given");
         String programArg = args[i];
-        List<String> argv = new ArrayList<>(List.of(args).subList(i, args.length));
+        List<byte[]> argv = RawCommandLine.arguments(args).subList(i, args.length);
 
         Path program = ProgramLookup.find(programArg);
         if (program == null) {
@@ -100,8 +98,7 @@ public final class HerdMain {
             err.println("herd: " + programArg + ": Permission denied");
             return 126;
         }
-        List<String> env = new ArrayList<>();
-        for (Map.Entry<String, String> e : System.getenv().entrySet()) env.add(e.getKey() + "=" + e.getValue());
+        List<byte[]> env = RawCommandLine.environment();
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err);
         GuestLauncher.RunningGuest guest;

@@ -55,7 +55,9 @@ final class FdSyscalls {
     static long openat(SyscallContext ctx, long dirfd, long pathPtr, int flags, int mode) {
         String path = Sys.path(ctx, pathPtr);
         PathResolver.checkPath(path);
-        int host = Sys.paths(ctx).openIn(Sys.dirFd(ctx, dirfd, path), path, flags, mode);
+        // Magic links are only recognised by their absolute spelling, which is how programs use them.
+        int host = path.startsWith("/proc/") || path.startsWith("/dev/") ? ProcLinks.open(ctx, path, flags) : -1;
+        if (host < 0) host = Sys.paths(ctx).openIn(Sys.dirFd(ctx, dirfd, path), path, flags, mode);
         return Sys.fds(ctx).install(host, (flags & O_CLOEXEC) != 0);
     }
 

@@ -41,9 +41,10 @@ public final class GuestLauncher {
         try {
             LoadedImage image = ElfLoader.load(space, elf, config.program(), interp -> interpreterPath(config.rootfs(), interp));
             StartState start = InitialStack.builder(space, image)
-                    .argv(config.argv())
-                    .env(config.env())
-                    .execFn(config.argv().isEmpty() ? config.program().toString() : config.argv().getFirst())
+                    .argvBytes(config.argv())
+                    .envBytes(config.env())
+                    .execFn(config.argv().isEmpty() ? config.program().toString()
+                            : new String(config.argv().getFirst(), java.nio.charset.StandardCharsets.UTF_8))
                     .build();
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
             PathResolver paths = new PathResolver(config.rootfs(), config.cwd());

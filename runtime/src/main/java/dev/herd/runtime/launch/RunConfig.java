@@ -10,8 +10,9 @@ import java.util.List;
  * Everything needed to start one guest process.
  *
  * @param program     host path of the program file
- * @param argv        the guest's argv, argv[0] included
- * @param env         the guest's environment, "NAME=value" strings
+ * @param argv        the guest's argv, argv[0] included, as raw bytes (Linux arguments are bytes,
+ *                    not text: a Java String would lose what is not valid in the JVM's charset)
+ * @param env         the guest's environment, "NAME=value" entries as raw bytes
  * @param rootfs      host directory the guest's paths are confined to ("/" for none)
  * @param cwd         the guest's initial working directory, a guest path
  * @param mode        parallel or serial execution
@@ -21,11 +22,16 @@ import java.util.List;
  * @param stderr      host fd the guest's fd 2 duplicates
  * @param diagnostics where Herd's own messages (fault reports, warnings, strace) go
  */
-public record RunConfig(Path program, List<String> argv, List<String> env, Path rootfs, String cwd,
+public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path rootfs, String cwd,
                         ExecutionMode mode, boolean strace, int stdin, int stdout, int stderr,
                         PrintStream diagnostics) {
     public RunConfig {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
+    }
+
+    /** UTF-8 bytes of each string, for callers that have text. */
+    public static List<byte[]> utf8(List<String> strings) {
+        return strings.stream().map(s -> s.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toList();
     }
 }

@@ -25,6 +25,11 @@ public final class Strace {
     public void multiThreaded() { multiThreaded = true; }
 
     void enter(SyscallContext ctx, SyscallTable.Definition def, long[] args) {
+        if (def.name().equals("exit") || def.name().equals("exit_group")) {
+            // These never return; print now, before the process can end under us (as strace does).
+            line(ctx, def.name() + "(" + (int) args[1] + ") = ?");
+            return;
+        }
         StringBuilder sb = new StringBuilder(64);
         String[] spec = def.argSpec();
         for (int i = 0; i < spec.length; i++) {
@@ -38,7 +43,7 @@ public final class Strace {
     void exit(SyscallContext ctx, SyscallTable.Definition def, long[] args, long result) {
         String argText = pendingArgs.get();
         pendingArgs.remove();
-        if (argText == null) argText = "";
+        if (argText == null) return; // already printed at entry
         // Output arguments are decoded now that the kernel has filled them in.
         String[] spec = def.argSpec();
         for (int i = 0; i < spec.length; i++) {
@@ -65,7 +70,6 @@ public final class Strace {
     private static boolean isOutput(String spec) { return spec.startsWith("buf_out") || spec.startsWith("iov_out"); }
 
     private static String formatResult(String name, long r) {
-        if (name.equals("exit") || name.equals("exit_group")) return "?";
         if (r < 0 && r >= -4095) return "-1 " + Errno.name((int) -r);
         return switch (name) {
             case "mmap", "brk", "mremap", "shmat" -> hex(r);

@@ -1,0 +1,77 @@
+package dev.herd.runtime.cli;
+
+import java.io.IOException;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JVM's arguments and environment as the bytes the kernel gave it. Java decodes them with the
+ * locale's charset (ASCII under LANG=C), which turns "ünïcödé" into replacement characters; a guest
+ * must receive exactly what a native run would, so Herd reads {@code /proc/self/cmdline} and
+ * {@code /proc/self/environ} and only falls back to Java's strings when those cannot be matched.
+ */
+final class RawCommandLine {
+    private RawCommandLine() {}
+
+    /** Raw bytes of {@code args} (the tail of the JVM's argv), element for element. */
+    static List<byte[]> arguments(String[] args) {
+        List<byte[]> raw = entries(Path.of("/proc/self/cmdline"));
+        if (raw != null && raw.size() >= args.length) {
+            List<byte[]> tail = raw.subList(raw.size() - args.length, raw.size());
+            if (sameAsDecoded(tail, args)) return List.copyOf(tail);
+        }
+        return Arrays.stream(args).map(a -> a.getBytes(StandardCharsets.UTF_8)).toList();
+    }
+
+    /** The JVM's initial environment, raw. */
+    static List<byte[]> environment() {
+        List<byte[]> raw = entries(Path.of("/proc/self/environ"));
+        if (raw != null) return raw;
+        List<byte[]> env = new ArrayList<>();
+        for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+            env.add((e.getKey() + "=" + e.getValue()).getBytes(StandardCharsets.UTF_8));
+        }
+        return env;
+    }
+
+    private static boolean sameAsDecoded(List<byte[]> raw, String[] args) {
+        Charset jnu = jnuCharset();
+        for (int i = 0; i < args.length; i++) {
+            if (!new String(raw.get(i), jnu).equals(args[i])) return false;
+        }
+        return true;
+    }
+
+    private static Charset jnuCharset() {
+        try {
+            return Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (RuntimeException e) {
+            return StandardCharsets.UTF_8;
+        }
+    }
+
+    private static List<byte[]> entries(Path file) {
+        byte[] all;
+        try {
+            all = Files.readAllBytes(file);
+        } catch (IOException e) {
+            return null;
+        }
+        List<byte[]> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] == 0) {
+                out.add(Arrays.copyOfRange(all, start, i));
+                start = i + 1;
+            }
+        }
+        if (start < all.length) out.add(Arrays.copyOfRange(all, start, all.length));
+        return out;
+    }
+}
