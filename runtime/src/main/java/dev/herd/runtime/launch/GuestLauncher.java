@@ -38,6 +38,7 @@ public final class GuestLauncher {
         ElfFile elf = ElfFile.read(config.program());
         GuestAddressSpace space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
         FdTable fds = null;
+        PathResolver paths = null;
         try {
             LoadedImage image = ElfLoader.load(space, elf, config.program(), interp -> interpreterPath(config.rootfs(), interp));
             StartState start = InitialStack.builder(space, image)
@@ -47,8 +48,9 @@ public final class GuestLauncher {
                             : new String(config.argv().getFirst(), java.nio.charset.StandardCharsets.UTF_8))
                     .build();
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
-            PathResolver paths = new PathResolver(config.rootfs(), config.cwd());
+            paths = new PathResolver(config.rootfs(), config.cwd());
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
+            fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
@@ -57,13 +59,16 @@ public final class GuestLauncher {
             GuestThread main = new GuestThread(arch, space, kernel);
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
             FdTable ownedFds = fds;
+            PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
                 ownedFds.close();
+                ownedPaths.close();
             });
             Thread t = Thread.ofPlatform().name("guest-main").start(main);
             return new RunningGuest(process, t, exit);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
+            if (paths != null) paths.close();
             space.close();
             throw e;
         }

@@ -5,6 +5,7 @@ import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.GuestMemory;
 import dev.herd.memory.Prot;
+import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 
@@ -155,7 +156,13 @@ public final class ProcessSyscalls {
             m.writeLong(oldLimit, limits.soft(r));
             m.writeLong(oldLimit + 8, limits.hard(r));
         }
-        if (newLimit != 0) limits.set(r, newSoft, newHard);
+        if (newLimit != 0) {
+            limits.set(r, newSoft, newHard);
+            // The fd table enforces RLIMIT_NOFILE itself (EMFILE), as the kernel does.
+            if (r == ResourceLimits.RLIMIT_NOFILE) {
+                ctx.process().fds().setLimit(limits.openFilesLimit(FdTable.NR_OPEN));
+            }
+        }
         return 0;
     }
 

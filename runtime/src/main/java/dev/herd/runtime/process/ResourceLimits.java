@@ -35,6 +35,11 @@ public final class ResourceLimits {
         }
     }
 
+    /** The soft RLIMIT_NOFILE clamped to {@code max} (RLIM_INFINITY counts as infinite, not -1). */
+    public synchronized int openFilesLimit(int max) {
+        return Long.compareUnsigned(soft[RLIMIT_NOFILE], max) > 0 ? max : (int) soft[RLIMIT_NOFILE];
+    }
+
     public synchronized long soft(int resource) { check(resource); return soft[resource]; }
     public synchronized long hard(int resource) { check(resource); return hard[resource]; }
 
