@@ -123,7 +123,7 @@ for spec in "${WORKLOADS[@]}"; do
       NOTES+=("$runner on $name failed: $FAIL")
     else
       T[$name,$runner]=$RESULT
-      echo "$(fmt_s "$RESULT")" >&2
+      fmt_s "$RESULT" >&2; echo >&2
     fi
     if [ "$runner" = native ] && [ -z "$FAIL" ]; then cp "$TMP/out" "$TMP/expected-$name"; expected=$TMP/expected-$name; fi
   done

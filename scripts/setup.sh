@@ -15,7 +15,7 @@ HERD_PACKAGES=(libunicorn2 libunicorn-dev busybox-static qemu-user-static gcc-aa
                libc6-dev-arm64-cross gcc make libc6-dev strace libcapstone-dev)
 
 herd_setup() {
-  local root here sudo="" missing=() p status java_home
+  local root here sudo="" missing=() p java_home
   here=$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)
   root=$(cd "$here/.." && pwd)
   # shellcheck source=jdk.sh
