@@ -49,6 +49,7 @@ if ! make -s -C "$ROOT/benchmarks/src/main/c" OUT="$WL_DIR" >/dev/null; then
 fi
 
 HYPERFINE=$(command -v hyperfine || true)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
@@ -159,6 +160,7 @@ timer=$([ -n "$HYPERFINE" ] && echo "hyperfine, median of $RUNS runs" || echo "m
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit"
   echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, Linux $(uname -r)"
   echo "- Java: ${java_desc:-none}; qemu: $qemu_desc; timing: $timer, each after one untimed check run"
+  echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?") — other work on the machine inflates times"
   echo "- Times are wall-clock for the whole process, start-up included (see the noop row)."
   echo
   table
