@@ -63,6 +63,9 @@ public final class AtomicSitesX86_64 implements AtomicSites {
     private static final class Scratch {
         final long[] regs = new long[16];
         final long[] out = new long[4];
+        /** Last range found mapped writable, valid while the address space version is checkedVersion. */
+        long checkedVersion = -1, writableStart, writableEnd;
+        GuestAddressSpace checkedSpace;
     }
 
     private final GuestAddressSpace as;
@@ -249,7 +252,10 @@ public final class AtomicSitesX86_64 implements AtomicSites {
         if (s.addr32) ea &= 0xffffffffL;
         if (s.segSlot >= 0) ea += r[s.segSlot];
         if (kind == Site.CMPXCHG16B && (ea & 15) != 0) throw new AtomicSiteFault(0, true, true); // #GP before #PF
-        check(ea, size);
+        if (sc.checkedSpace != as || sc.checkedVersion != as.version() || ea < sc.writableStart || ea + size > sc.writableEnd
+                || ea + size < ea) {
+            check(ea, size, sc);
+        }
         long flags = s.flagsSlot >= 0 ? r[s.flagsSlot] : 0;
         long[] out = sc.out;
         switch (kind) {
@@ -326,11 +332,21 @@ public final class AtomicSitesX86_64 implements AtomicSites {
         else if (w.length > 1) uc.regWriteBatch(w, out);
     }
 
-    private void check(long ea, int size) {
+    /** Checks [ea, ea+size) is mapped writable and caches the writable mapping around ea in sc. */
+    private void check(long ea, int size, Scratch sc) {
+        long v = as.version();
         try {
             memory.hostAddress(ea, size, Prot.WRITE);
         } catch (ErrnoException e) {
             throw fault(ea, size);
+        }
+        Mapping mp = as.find(ea);
+        if (mp != null && (mp.prot() & Prot.WRITE) != 0 && ea + size <= mp.end()) {
+            // v was read before the checks: a change published since then makes the cache stale at once
+            sc.checkedSpace = as;
+            sc.checkedVersion = v;
+            sc.writableStart = mp.start();
+            sc.writableEnd = mp.end();
         }
     }
 

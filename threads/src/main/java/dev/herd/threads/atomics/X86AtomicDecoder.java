@@ -18,10 +18,21 @@ import java.util.Map;
  * <p>The sweep decodes without detail (instruction boundaries and ids only); candidates (a lockable
  * mnemonic with a LOCK prefix byte, {@code xchg}, {@code mfence}) are re-decoded with detail and
  * accepted only if they are a valid atomic form with a memory operand. Where the sweep finds an
- * undecodable byte it skips one byte, as objdump does. Linear sweep can mis-decode data placed in
- * text; the acceptance rules keep such false sites rare but not impossible.
+ * undecodable byte it skips one byte, as objdump does, and distrusts candidates in the next
+ * {@link #TAINT} bytes (the sweep is probably out of step there; real atomics in that window are
+ * missed, which leaves them torn but corrupts nothing). Linear sweep can still mis-decode data
+ * placed in text; the acceptance rules keep such false sites rare but not impossible.
  */
 final class X86AtomicDecoder implements AutoCloseable {
+    /**
+     * Candidates closer than this many bytes after an undecodable byte are rejected: there the
+     * sweep is probably out of step with the real instruction stream. Capstone 4 cannot decode
+     * AVX-512 mask instructions (kortest, kmov...), and in glibc's *_evex/*_avx512 string functions
+     * the resulting desync decodes bytes as bogus {@code xchg}/{@code lock} forms.
+     */
+    static final int TAINT = 256;
+    /** Candidates rejected because they followed an undecodable byte (diagnostics). */
+    int rejectedAfterInvalid;
     /** Bytes decoded per cs_disasm call of the sweep. */
     private static final int CHUNK = 16 * 1024;
 
@@ -128,12 +139,14 @@ final class X86AtomicDecoder implements AutoCloseable {
     List<Site> decode(byte[] code, int len, long address, int limit, int[] next) {
         List<Site> out = new ArrayList<>();
         int pos = 0;
+        long lastInvalid = Long.MIN_VALUE / 2;
         MemorySegment all = sweep.codeBuffer(code, 0, len);
         while (pos < limit) {
             int n = Math.min(CHUNK, len - pos);
             MemorySegment insns = sweep.disasm(all.asSlice(pos), n, address + pos, 0);
             int cnt = Capstone.count(insns);
             if (cnt == 0) {
+                lastInvalid = pos;
                 pos++; // undecodable byte (or a truncated instruction at the end)
                 continue;
             }
@@ -145,7 +158,9 @@ final class X86AtomicDecoder implements AutoCloseable {
                     if (id > 0 && id < kindById.length && kindById[id] >= 0) {
                         int kind = kindById[id];
                         boolean candidate = kind == Site.MFENCE || kind == Site.XCHG || hasLockPrefix(code, off, isz);
-                        if (candidate) {
+                        if (candidate && off - lastInvalid < TAINT) {
+                            rejectedAfterInvalid++;
+                        } else if (candidate) {
                             Site s = decodeOne(code, off, isz, address + off, kind);
                             if (s != null) out.add(s);
                         }
