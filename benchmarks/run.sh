@@ -33,9 +33,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# name | arguments | iterations (for the per-iteration column) | what it measures
+# name | arguments | iterations N (the argument; also run with N/10 for the per-iteration column) | what
 WORKLOADS=(
-  "noop||1|start-up and exit (subtracted in the per-iteration column)"
+  "noop||1|start-up and exit"
   "getppid|1000000|1000000|syscall round trip: getppid loop"
   "xorshift|300000000|300000000|register-only loop: xorshift64"
   "sieve|20000000|20000000|store-heavy: sieve of Eratosthenes to 20M (byte array)"
@@ -103,35 +103,42 @@ measure() {
 
 fmt_s() { awk -v t="$1" 'BEGIN { printf "%.3f s", t }'; }
 ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "—" }'; else echo "—"; fi; }
-per_iter() {  # time noop iterations -> ns per iteration with start-up subtracted
+per_iter() {  # time(N) time(N/10) N -> ns per iteration, start-up and fixed costs cancelled
   if [ -z "$1" ] || [ -z "$2" ] || [ "$3" -le 1 ]; then echo "—"; return; fi
-  awk -v t="$1" -v z="$2" -v n="$3" 'BEGIN { v = (t - z) / n * 1e9; if (v < 0) v = 0; if (v >= 100) printf "%.0f ns", v; else printf "%.1f ns", v }'
+  awk -v t="$1" -v s="$2" -v n="$3" 'BEGIN { v = (t - s) / (n - int(n / 10)) * 1e9; if (v < 0) { print "(noise)"; exit } if (v >= 100) printf "%.0f ns", v; else printf "%.1f ns", v }'
 }
 
 declare -A T F
 NOTES=()
+# One cell: KEY RUNNER NAME ARGS; native runs first and its stdout becomes the expected output.
+cell() {
+  local key=$1 runner=$2 name=$3 args=$4 expected=""
+  [ "$runner" != native ] && [ -f "$TMP/expected-$key" ] && expected=$TMP/expected-$key
+  printf '  %-18s %-7s ... ' "$name${args:+ $args}" "$runner" >&2
+  measure "$runner" "$name" "$args" "$expected"
+  if [ -n "$FAIL" ]; then
+    F[$key,$runner]=$FAIL
+    echo "failed ($FAIL)" >&2
+    NOTES+=("$runner on $name${args:+ $args} failed: $FAIL")
+  else
+    T[$key,$runner]=$RESULT
+    fmt_s "$RESULT" >&2; echo >&2
+    [ "$runner" = native ] && cp "$TMP/out" "$TMP/expected-$key"
+  fi
+}
 for spec in "${WORKLOADS[@]}"; do
   IFS='|' read -r name args iters what <<<"$spec"
   if [ ${#SELECTED[@]} -gt 0 ] && [[ " ${SELECTED[*]} " != *" $name "* ]] && [ "$name" != noop ]; then continue; fi
-  # native first: its stdout is the expected output for the others
-  expected=""
   for runner in "${RUNNERS[@]}"; do
-    printf '  %-9s %-7s ... ' "$name" "$runner" >&2
-    measure "$runner" "$name" "$args" "$expected"
-    if [ -n "$FAIL" ]; then
-      F[$name,$runner]=$FAIL
-      echo "failed ($FAIL)" >&2
-      NOTES+=("$runner on $name failed: $FAIL")
-    else
-      T[$name,$runner]=$RESULT
-      fmt_s "$RESULT" >&2; echo >&2
-    fi
-    if [ "$runner" = native ] && [ -z "$FAIL" ]; then cp "$TMP/out" "$TMP/expected-$name"; expected=$TMP/expected-$name; fi
+    cell "$name" "$runner" "$name" "$args"
+    # The same workload at a tenth of the size: the difference is the cost of 90% of the
+    # iterations with start-up and fixed costs cancelled (the per-iteration column).
+    if [ "$iters" -gt 1 ]; then cell "$name@small" "$runner" "$name" "$((iters / 10))"; fi
   done
 done
 
 table() {
-  echo "| workload | native | qemu-x86_64 | herd | qemu / native | herd / native | herd / qemu | per iteration, start-up subtracted (native / qemu / herd) |"
+  echo "| workload | native | qemu-x86_64 | herd | qemu / native | herd / native | herd / qemu | per iteration: (t(N) − t(N/10)) / 0.9 N (native / qemu / herd) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---|"
   local spec name args iters what cells runner v
   for spec in "${WORKLOADS[@]}"; do
@@ -143,7 +150,7 @@ table() {
       if [ -n "$v" ]; then cells+=" $(fmt_s "$v") |"; else cells+=" $runner: failed |"; fi
     done
     local n=${T[$name,native]:-} q=${T[$name,qemu]:-} h=${T[$name,herd]:-}
-    echo "| \`$name${args:+ $args}\` — $what |$cells $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(per_iter "$n" "${T[noop,native]:-}" "$iters") / $(per_iter "$q" "${T[noop,qemu]:-}" "$iters") / $(per_iter "$h" "${T[noop,herd]:-}" "$iters") |"
+    echo "| \`$name${args:+ $args}\` — $what |$cells $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(per_iter "$n" "${T[$name@small,native]:-}" "$iters") / $(per_iter "$q" "${T[$name@small,qemu]:-}" "$iters") / $(per_iter "$h" "${T[$name@small,herd]:-}" "$iters") |"
   done
 }
 
