@@ -24,13 +24,20 @@ trap 'rm -rf "$TMP"' EXIT
 printf 'banana\napple\ncherry\napple\n' >"$TMP/fruit.txt"
 
 matched=0 total=0
+quote() {   # shell-quote arguments for display
+  local a out=""
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./=:,+@%-]+$ ]]; then out+="$a "; else out+="'${a//\'/\'\\\'\'}' "; fi
+  done
+  printf '%s' "${out% }"
+}
 show() {   # show LABEL -- COMMAND...   (stdin from $TMP/fruit.txt)
   local label=$1; shift 2
   local st_h st_n
   total=$((total + 1))
   echo
   echo "== $label"
-  echo "\$ bin/herd run $(printf '%q ' "$@")"
+  echo "\$ bin/herd run $(quote "$@")"
   set +e
   "$ROOT/bin/herd" run "$@" <"$TMP/fruit.txt" >"$TMP/h.out" 2>"$TMP/h.err"; st_h=$?
   "$@" <"$TMP/fruit.txt" >"$TMP/n.out" 2>"$TMP/n.err"; st_n=$?
