@@ -34,6 +34,18 @@ public interface CpuArch {
     void setThreadPointer(Unicorn engine, long value);
 
     /**
+     * The PC after the syscall instruction being handled (called from the syscall hook, where the
+     * PC may still point at the instruction, as on x86_64).
+     */
+    long pcAfterSyscall(Unicorn engine);
+
+    /**
+     * Copies the user-visible register state of a thread (integer, flags, thread pointer, FP/SIMD)
+     * from one engine to another: what clone gives the child.
+     */
+    void copyThreadState(Unicorn from, Unicorn to);
+
+    /**
      * Sets up the registers of a new process's first thread: PC at {@code entry}, stack pointer at
      * {@code sp}, everything else as the Linux ELF entry ABI requires.
      */

@@ -3,6 +3,7 @@ package dev.herd.threads;
 import dev.herd.host.HostKernel;
 import dev.herd.memory.EngineMemoryView;
 import dev.herd.memory.GuestAddressSpace;
+import dev.herd.threads.atomics.AtomicSiteFault;
 import dev.herd.unicorn.HookFailedException;
 import dev.herd.unicorn.UcHook;
 import dev.herd.unicorn.UcMemType;
@@ -10,18 +11,27 @@ import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.UnicornException;
 
 /**
- * One guest thread: a Java platform thread driving its own Unicorn engine over the shared
- * address space. Syscalls are handled inside the syscall hook and return straight to the guest;
- * the engine is left ({@code uc_emu_start} returns) only when the thread must: exit, a mapping
- * change to apply, a fault.
+ * One guest thread: a Java platform thread driving its own Unicorn engine over the shared address
+ * space. Syscalls are handled inside the syscall hook and return straight to the guest; the engine
+ * is left ({@code uc_emu_start} returns) only when the thread must: exit, a memory change to
+ * apply, a fault, a kick.
  *
- * <p>Everything here runs on the thread itself except {@link #requestStop()}, which any thread may
- * call.
+ * <p><b>Coherence protocol.</b> {@link #state} says whether the engine may be executing guest code;
+ * {@link #syncedVersion} which address-space version its regions reflect. The thread publishes
+ * {@code IN_GUEST} <em>before</em> reading the address-space version, and a thread that changes
+ * memory bumps the version <em>before</em> reading other threads' states (both volatile), so either
+ * this thread sees the new version and syncs, or the changer sees {@code IN_GUEST} and kicks it
+ * ({@link GuestThreads#awaitCoherent}).
+ *
+ * <p>Everything here runs on the thread itself except {@link #kick()}, {@link #requestStop()},
+ * {@link #requestExit()} and the state queries, which any thread may call.
  */
 public final class GuestThread implements Runnable {
     /** uc_emu_start's "until" address that no guest reaches (not canonical on x86_64 or aarch64). */
     private static final long NO_UNTIL = 0xffff_ffff_ffff_fff0L;
+    private static final int OUTSIDE = 0, IN_GUEST = 1;
 
+    private final ThreadEnvironment env;
     private final CpuArch arch;
     private final GuestAddressSpace addressSpace;
     private final GuestKernel kernel;
@@ -30,21 +40,25 @@ public final class GuestThread implements Runnable {
     private final long[] syscallArgs = new long[7];
 
     private volatile int tid;
+    private volatile int state = OUTSIDE;
+    private volatile long syncedVersion = -1;
     private volatile boolean exitRequested;
     private volatile boolean stopRequested;
     private GuestFault pendingFault;
     private Object kernelState;
 
     /**
-     * Creates a thread with a fresh engine; registers must be set (through {@link #engine()}) before
-     * {@link #run()}. Call on any thread; the engine is then used only by the running thread.
+     * Creates a thread with a fresh engine, registered in its group; registers must be set (through
+     * {@link #engine()}) before {@link #run()}.
      */
-    public GuestThread(CpuArch arch, GuestAddressSpace addressSpace, GuestKernel kernel) {
-        this.arch = arch;
-        this.addressSpace = addressSpace;
-        this.kernel = kernel;
+    public GuestThread(ThreadEnvironment env) {
+        this.env = env;
+        this.arch = env.arch();
+        this.addressSpace = env.addressSpace();
+        this.kernel = env.kernel();
         this.engine = arch.openEngine();
         try {
+            engine.enableExactStops();
             this.memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, this::onSyscall);
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID, (uc, type, address, size, value) -> {
@@ -56,8 +70,10 @@ public final class GuestThread implements Runnable {
             engine.close();
             throw e;
         }
+        env.group().add(this);
     }
 
+    public ThreadEnvironment environment() { return env; }
     public CpuArch arch() { return arch; }
     public Unicorn engine() { return engine; }
     public GuestAddressSpace addressSpace() { return addressSpace; }
@@ -78,67 +94,122 @@ public final class GuestThread implements Runnable {
     public Object kernelState() { return kernelState; }
     public void kernelState(Object state) { this.kernelState = state; }
 
-    /** Ends this thread once the current syscall returns (exit, or exit_group's own thread). */
+    /** Ends this thread at its next safe point (exit, exit_group). Safe from any thread. */
     public void requestExit() {
         exitRequested = true;
-        engine.emuStop();
+        stopEngine();
+    }
+
+    public boolean exitRequested() { return exitRequested; }
+
+    /** Releases a thread that was created but whose Java thread could not be started. */
+    public void abandon() {
+        env.group().remove(this);
+        engine.close();
     }
 
     /** Makes the engine leave guest code at the next block boundary; safe from any thread. */
     public void requestStop() {
         stopRequested = true;
-        engine.emuStop();
+        stopEngine();
+    }
+
+    /**
+     * Exact stop at the next block start. Never {@code uc_emu_stop} from another thread: with
+     * libunicorn 2.0.1 that resumes at a stale PC and re-executes guest instructions
+     * ({@link Unicorn#enableExactStops()}).
+     */
+    private void stopEngine() {
+        try {
+            engine.stopAtNextBlock();
+        } catch (IllegalStateException closed) {
+            // the thread has ended and closed its engine: nothing left to stop
+        }
+    }
+
+    /** A kick: leave guest code and come back through the safe point (re-syncing memory). */
+    void kick() { requestStop(); }
+
+    /** True while the engine may execute guest code with regions older than {@code version}. */
+    boolean runsGuestCodeOlderThan(long version) {
+        return state == IN_GUEST && syncedVersion < version;
     }
 
     @Override
     public void run() {
         tid = HostKernel.gettid();
+        env.group().started(this);
         try {
             kernel.threadStarted(this);
             loop();
         } catch (Throwable t) {
             kernel.internalError(this, t instanceof HookFailedException h && h.getCause() != null ? h.getCause() : t);
         } finally {
+            state = OUTSIDE;
+            env.gate().leave(this);
+            env.group().remove(this);
             engine.close();
             kernel.threadExited(this);
         }
     }
 
     private void loop() {
+        ExecutionGate gate = env.gate();
         while (!exitRequested) {
+            gate.enter(this);
+            state = IN_GUEST;
             syncMemory();
-            long pc = engine.regRead(arch.pcRegister());
-            stopRequested = false;
-            try {
-                engine.emuStart(pc, NO_UNTIL, 0, 0);
-            } catch (HookFailedException e) {
-                throw e;
-            } catch (UnicornException e) {
-                GuestFault fault = pendingFault != null ? pendingFault : faultFromError(e);
-                pendingFault = null;
-                kernel.fault(this, fault);
-                continue;
+            GuestFault fault = null;
+            if (!exitRequested) {
+                stopRequested = false;
+                long pc = engine.regRead(arch.pcRegister());
+                try {
+                    engine.emuStart(pc, NO_UNTIL, 0, 0);
+                } catch (HookFailedException e) {
+                    throw e;
+                } catch (UnicornException e) {
+                    fault = pendingFault != null ? pendingFault : faultFromError(e);
+                }
             }
-            if (pendingFault != null) {
-                GuestFault fault = pendingFault;
-                pendingFault = null;
+            state = OUTSIDE;
+            gate.leave(this);
+            if (fault == null) fault = pendingFault;
+            pendingFault = null;
+            if (fault != null) {
+                // Leave the PC on the faulting instruction, as the kernel reports it.
+                engine.regWrite(arch.pcRegister(), fault.pc());
                 kernel.fault(this, fault);
             }
         }
     }
 
+    /** Brings this engine's regions and translations up to the address space's current version. */
     private void syncMemory() {
-        if (memoryView.syncedVersion() != addressSpace.version()) {
+        while (addressSpace.version() != syncedVersion) {
             memoryView.sync();
-            // With one engine per process today, this engine being in sync means every engine is;
-            // the threads layer will replace this with an all-engines barrier.
-            addressSpace.releaseDeferred();
+            syncedVersion = memoryView.syncedVersion();
         }
     }
 
     private void onSyscall() {
-        kernel.syscall(this);
-        if (exitRequested || memoryView.syncedVersion() != addressSpace.version()) engine.emuStop();
+        long pc = engine.regRead(arch.pcRegister());
+        try {
+            if (env.atomics().execute(engine, pc)) return;
+        } catch (AtomicSiteFault f) {
+            pendingFault = new GuestFault(f.write() ? GuestFault.Kind.WRITE_UNMAPPED : GuestFault.Kind.READ_UNMAPPED,
+                    f.address(), pc, -1);
+            stopEngine();
+            return;
+        }
+        state = OUTSIDE;
+        env.gate().leave(this);
+        try {
+            kernel.syscall(this);
+        } finally {
+            env.gate().enter(this);
+            state = IN_GUEST;
+            if (exitRequested || stopRequested || addressSpace.version() != syncedVersion) stopEngine();
+        }
     }
 
     private void onInvalidMemory(int type, long address) {
@@ -157,10 +228,12 @@ public final class GuestThread implements Runnable {
     private void onInterrupt(int intno) {
         long pc = engine.regRead(arch.pcRegister());
         pendingFault = new GuestFault(GuestFault.Kind.INTERRUPT, pc, pc, intno);
-        engine.emuStop();
+        stopEngine();
     }
 
     private GuestFault faultFromError(UnicornException e) {
+        // UC_ERR_INSN_INVALID, and any other engine error without a memory event: the guest cannot
+        // continue at this PC, and SIGILL is what Linux gives for code the CPU cannot execute.
         long pc = engine.regRead(arch.pcRegister());
         return new GuestFault(GuestFault.Kind.INVALID_INSTRUCTION, pc, pc, -1);
     }

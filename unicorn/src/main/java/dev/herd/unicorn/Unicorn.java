@@ -1067,6 +1067,51 @@ public final class Unicorn implements AutoCloseable {
         hooks.remove(h);
     }
 
+    /**
+     * Makes {@link #stopAtNextBlock()} available: installs a native block hook that stops the
+     * engine at the start of the next block when asked. Owning thread only; idempotent.
+     *
+     * <p>Why not {@link #emuStop()}: called while the engine runs on another thread, libunicorn
+     * 2.0.1 stops with a stale PC (it skips the PC sync when a stop is pending, and chained blocks
+     * do not store the PC), so resuming re-executes instructions. A stop raised inside a block hook
+     * is exact. The hook costs a few ns per block.
+     */
+    public void enableExactStops() {
+        checkOpen();
+        if (stopRequest != null) return;
+        MemorySegment request = arena.allocate(16, 8); // struct herd_stop_request {atomic_int; fnptr}
+        request.set(JAVA_LONG, 8, StopHelper.emuStopFunction().address());
+        int err;
+        try {
+            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, StopHelper.checkFunction(),
+                    request, 1L, 0L);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        added(err, UcHook.UC_HOOK_BLOCK, StopHelper.checkFunction(), "uc_hook_add(native stop check)");
+        stopRequest = request;
+    }
+
+    /**
+     * Asks the engine to stop before its next block executes, with an exact PC, from any thread.
+     * Never lost: the request waits in the engine until the next block starts, even if the engine
+     * is not running yet. Requires {@link #enableExactStops()}.
+     */
+    public void stopAtNextBlock() {
+        MemorySegment request = stopRequest;
+        if (request == null) throw new IllegalStateException("enableExactStops() was not called");
+        STOP_FLAG.setVolatile(request, 0L, 1);
+    }
+
+    /** Withdraws a pending {@link #stopAtNextBlock()} (the engine's owner, while it is stopped). */
+    public void clearStopRequest() {
+        MemorySegment request = stopRequest;
+        if (request != null) STOP_FLAG.setVolatile(request, 0L, 0);
+    }
+
+    private static final java.lang.invoke.VarHandle STOP_FLAG = JAVA_INT.varHandle();
+    private volatile MemorySegment stopRequest;
+
     private HookHandle add(int type, MethodHandle target, FunctionDescriptor fd, long begin, long end) {
         checkOpen();
         MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);

@@ -16,7 +16,16 @@ import dev.herd.runtime.syscall.Strace;
 import dev.herd.runtime.syscall.SyscallDispatcher;
 import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
 import dev.herd.threads.CpuArch;
+import dev.herd.memory.Mapping;
+import dev.herd.memory.Prot;
+import dev.herd.threads.ExecutionGate;
+import dev.herd.threads.ExecutionMode;
 import dev.herd.threads.GuestThread;
+import dev.herd.threads.SerialGate;
+import dev.herd.threads.ThreadEnvironment;
+import dev.herd.threads.atomics.AtomicSites;
+import dev.herd.threads.atomics.AtomicSitesX86_64;
+import dev.herd.threads.atomics.NoAtomicPatching;
 import dev.herd.threads.x86_64.CpuX86_64;
 
 import java.io.IOException;
@@ -56,11 +65,22 @@ public final class GuestLauncher {
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, config.diagnostics());
             CpuArch arch = new CpuX86_64();
-            GuestThread main = new GuestThread(arch, space, kernel);
+            boolean serial = config.mode() == ExecutionMode.SERIAL;
+            ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
+            // Serial mode runs one engine at a time, so guest atomics are atomic without patching.
+            AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
+                    ? new NoAtomicPatching() : new AtomicSitesX86_64(space);
+            for (Mapping m : space.mappings()) {
+                if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
+            }
+            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics);
+            GuestThread main = new GuestThread(threads);
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
+            process.threadCreated();
             FdTable ownedFds = fds;
             PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
+                gate.close();
                 ownedFds.close();
                 ownedPaths.close();
             });

@@ -4,6 +4,7 @@ import dev.herd.runtime.fs.FileSyscalls;
 import dev.herd.runtime.mm.MemorySyscalls;
 import dev.herd.runtime.process.FutexSyscalls;
 import dev.herd.runtime.process.ProcessSyscalls;
+import dev.herd.runtime.process.ThreadSyscalls;
 import dev.herd.runtime.process.TimeSyscalls;
 import dev.herd.runtime.signal.SignalStateSyscalls;
 import dev.herd.runtime.syscall.SyscallTable;
@@ -19,6 +20,7 @@ public final class LinuxSyscalls {
         MemorySyscalls.register(t);
         SignalStateSyscalls.register(t);
         FutexSyscalls.register(t);
+        ThreadSyscalls.register(t);
         FileSyscalls.register(t);
         return t;
     }

@@ -4,6 +4,8 @@ import dev.herd.host.Errno;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.memory.MapFlags;
 import dev.herd.memory.Mapping;
+import dev.herd.memory.Prot;
+import dev.herd.threads.atomics.AtomicSites;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 
@@ -21,16 +23,40 @@ public final class MemorySyscalls {
     public static void register(SyscallTable t) {
         t.define("mmap", "ptr size prot mapflags fd hex", MemorySyscalls::mmap);
         t.define("munmap", "ptr size", (ctx, addr, len, c, d, e, f) -> {
-            space(ctx).munmap(addr, len);
+            try {
+                space(ctx).munmap(addr, len);
+            } finally {
+                atomics(ctx).forget(addr, addr + pageUp(len));
+                publish(ctx);
+            }
             return 0;
         });
         t.define("mprotect", "ptr size prot", (ctx, addr, len, prot, d, e, f) -> {
-            space(ctx).mprotect(addr, len, (int) prot);
+            try {
+                space(ctx).mprotect(addr, len, (int) prot);
+            } finally {
+                // Code that just became executable is scanned before any engine can run it.
+                if ((prot & Prot.EXEC) != 0) scanExecutable(ctx, addr, addr + pageUp(len));
+                publish(ctx);
+            }
             return 0;
         });
-        t.define("brk", "ptr", (ctx, addr, b, c, d, e, f) -> space(ctx).brk(addr));
-        t.define("mremap", "ptr size size hex ptr", (ctx, old, oldLen, newLen, flags, newAddr, f) ->
-                space(ctx).mremap(old, oldLen, newLen, (int) flags, newAddr));
+        t.define("brk", "ptr", (ctx, addr, b, c, d, e, f) -> {
+            long r = space(ctx).brk(addr);
+            publish(ctx);
+            return r;
+        });
+        t.define("mremap", "ptr size size hex ptr", (ctx, old, oldLen, newLen, flags, newAddr, f) -> {
+            long r;
+            try {
+                r = space(ctx).mremap(old, oldLen, newLen, (int) flags, newAddr);
+                if (r != old) atomics(ctx).forget(old, old + pageUp(oldLen));
+                scanExecutable(ctx, r, r + pageUp(newLen));
+            } finally {
+                publish(ctx);
+            }
+            return r;
+        });
         t.define("madvise", "ptr size int", MemorySyscalls::madvise);
         t.define("msync", "ptr size hex", (ctx, addr, len, flags, d, e, f) -> {
             // Shared file mappings are host MAP_SHARED mappings of the file itself, so the page cache
@@ -46,8 +72,36 @@ public final class MemorySyscalls {
     private static long mmap(SyscallContext ctx, long addr, long len, long prot, long flags, long fd, long off) {
         int hostFd = -1;
         if ((flags & MapFlags.ANONYMOUS) == 0) hostFd = ctx.process().fds().get((int) fd);
-        return space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off);
+        long r = space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off);
+        atomics(ctx).forget(r, r + pageUp(len));
+        if ((prot & Prot.EXEC) != 0) atomics(ctx).scan(r, r + pageUp(len));
+        publish(ctx);
+        return r;
     }
+
+    /**
+     * The change is in force for every thread before this syscall returns: other engines sync (or
+     * are outside guest code and will before they re-enter), then host-side reductions apply.
+     */
+    private static void publish(SyscallContext ctx) {
+        ctx.process().threads().awaitCoherent(ctx.thread(), space(ctx).version());
+    }
+
+    private static AtomicSites atomics(SyscallContext ctx) { return ctx.thread().environment().atomics(); }
+
+    /** Scans the executable mappings within [start, end) for atomic sites. */
+    private static void scanExecutable(SyscallContext ctx, long start, long end) {
+        long at = start;
+        while (at < end) {
+            Mapping m = space(ctx).find(at);
+            if (m == null) { at += PAGE; continue; }
+            long stop = Math.min(end, m.end());
+            if ((m.prot() & Prot.EXEC) != 0) atomics(ctx).scan(at, stop);
+            at = stop;
+        }
+    }
+
+    private static long pageUp(long len) { return (len + PAGE - 1) & -PAGE; }
 
     private static long madvise(SyscallContext ctx, long addr, long len, long advice, long d, long e, long f) {
         if ((addr & (PAGE - 1)) != 0 || len < 0) return -Errno.EINVAL;

@@ -5,10 +5,10 @@ import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.fs.PathResolver;
 import dev.herd.signals.SignalActions;
 import dev.herd.threads.GuestThread;
+import dev.herd.threads.GuestThreads;
 
-import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One guest process: its address space, file descriptors, filesystem view, resource limits and
@@ -24,7 +24,9 @@ public final class GuestProcess {
     private final String exePath;
     private final ResourceLimits limits = new ResourceLimits();
     private final SignalActions signalActions = new SignalActions();
-    private final ConcurrentHashMap<Integer, GuestThread> threads = new ConcurrentHashMap<>();
+    private final GuestThreads threads;
+    /** Threads created and not yet ended; the process ends when it drops to zero. */
+    private final AtomicInteger live = new AtomicInteger();
     private final CompletableFuture<ProcessExit> exit = new CompletableFuture<>();
     private volatile int pid;
 
@@ -33,6 +35,7 @@ public final class GuestProcess {
         this.fds = fds;
         this.paths = paths;
         this.exePath = exePath;
+        this.threads = new GuestThreads(addressSpace);
     }
 
     public GuestAddressSpace addressSpace() { return addressSpace; }
@@ -46,27 +49,25 @@ public final class GuestProcess {
     /** Guest pid: the TID of the first guest thread. */
     public int pid() { return pid; }
 
+    /** A thread is about to be started (before its Java thread exists). */
+    public void threadCreated() { live.incrementAndGet(); }
+
     /** Records a thread that has started running (it knows its TID). The first one fixes the pid. */
     public void threadStarted(GuestThread thread) {
         if (pid == 0) pid = thread.tid();
-        threads.put(thread.tid(), thread);
     }
 
-    /** Forgets an ended thread; the last one ending ends the process with {@code lastStatus}. */
+    /** An ended thread; the last one ending ends the process with its exit status. */
     public void threadEnded(GuestThread thread, int lastStatus) {
-        threads.remove(thread.tid());
-        if (threads.isEmpty()) exit.complete(new ProcessExit(lastStatus & 0xff, 0));
+        if (live.decrementAndGet() == 0) exit.complete(ProcessExit.exited(lastStatus));
     }
 
-    public Collection<GuestThread> threads() { return threads.values(); }
-
-    public GuestThread thread(int tid) { return threads.get(tid); }
+    /** The process's live guest threads. */
+    public GuestThreads threads() { return threads; }
 
     /** exit_group: the first caller fixes the status; every thread is asked to stop. */
     public void exitGroup(ProcessExit how) {
-        if (exit.complete(how)) {
-            for (GuestThread t : threads.values()) t.requestExit();
-        }
+        if (exit.complete(how)) threads.exitAll();
     }
 
     public boolean exiting() { return exit.isDone(); }

@@ -1,5 +1,6 @@
 package dev.herd.runtime.process;
 
+import dev.herd.host.ErrnoException;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallDispatcher;
 import dev.herd.threads.GuestFault;
@@ -38,9 +39,30 @@ public final class LinuxKernel implements GuestKernel {
 
     @Override
     public void threadStarted(GuestThread thread) {
-        if (!(thread.kernelState() instanceof SyscallContext)) thread.kernelState(new SyscallContext(process, thread));
+        SyscallContext ctx;
+        if (thread.kernelState() instanceof SyscallContext c) {
+            ctx = c;
+        } else {
+            ctx = new SyscallContext(process, thread);
+            thread.kernelState(ctx);
+        }
         process.threadStarted(thread);
+        // CLONE_CHILD_SETTID / CLONE_PARENT_SETTID are written before the child runs and before
+        // clone returns in the parent (which waits for started()). A bad address is ignored, as Linux
+        // ignores faults on these writes.
+        writeTid(ctx.setChildTid(), thread.tid());
+        writeTid(ctx.setParentTid(), thread.tid());
+        ctx.started().complete(thread.tid());
         if (process.exiting()) thread.requestExit();
+    }
+
+    private void writeTid(long address, int tid) {
+        if (address == 0) return;
+        try {
+            process.addressSpace().memory().writeInt(address, tid);
+        } catch (ErrnoException ignored) {
+            // Linux's put_user here fails silently too.
+        }
     }
 
     @Override
@@ -73,8 +95,8 @@ public final class LinuxKernel implements GuestKernel {
 
     @Override
     public void threadExited(GuestThread thread) {
-        Object state = thread.kernelState();
-        int status = state instanceof SyscallContext ctx ? ctx.exitStatus() : 0;
-        process.threadEnded(thread, status);
+        SyscallContext ctx = (SyscallContext) thread.kernelState();
+        ThreadExit.release(ctx);
+        process.threadEnded(thread, ctx.exitStatus());
     }
 }

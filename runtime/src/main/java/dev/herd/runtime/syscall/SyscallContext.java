@@ -18,6 +18,9 @@ public final class SyscallContext {
     private long robustListHead;
     private long robustListLength;
     private int exitStatus;
+    private long setChildTid;
+    private long setParentTid;
+    private final java.util.concurrent.CompletableFuture<Integer> started = new java.util.concurrent.CompletableFuture<>();
 
     public SyscallContext(GuestProcess process, GuestThread thread) {
         this.process = process;
@@ -38,6 +41,17 @@ public final class SyscallContext {
     /** The status this thread passed to exit(2); the last thread's becomes the process's. */
     public int exitStatus() { return exitStatus; }
     public void exitStatus(int status) { this.exitStatus = status; }
+
+    /** CLONE_CHILD_SETTID / CLONE_PARENT_SETTID: where the new thread writes its TID before it runs. */
+    public void tidTargets(long childTid, long parentTid) {
+        this.setChildTid = childTid;
+        this.setParentTid = parentTid;
+    }
+    public long setChildTid() { return setChildTid; }
+    public long setParentTid() { return setParentTid; }
+
+    /** Completes with the thread's TID once it runs (what clone returns to the parent). */
+    public java.util.concurrent.CompletableFuture<Integer> started() { return started; }
 
     public long robustListHead() { return robustListHead; }
     public long robustListLength() { return robustListLength; }

@@ -1,6 +1,9 @@
 package dev.herd.threads.x86_64;
 
 import dev.herd.threads.CpuArch;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.x86_64.X86Reg;
 
@@ -31,6 +34,29 @@ public final class CpuX86_64 implements CpuArch {
 
     @Override public void setThreadPointer(Unicorn engine, long value) {
         engine.regWrite(X86Reg.FS_BASE, value);
+    }
+
+    /** The syscall hook sees RIP on the 2-byte {@code syscall} instruction itself. */
+    @Override public long pcAfterSyscall(Unicorn engine) {
+        return engine.regRead(X86Reg.RIP) + 2;
+    }
+
+    private static final int[] THREAD_STATE = {
+            X86Reg.RAX, X86Reg.RBX, X86Reg.RCX, X86Reg.RDX, X86Reg.RSI, X86Reg.RDI, X86Reg.RBP, X86Reg.RSP,
+            X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
+            X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FS_BASE, X86Reg.GS_BASE, X86Reg.MXCSR, X86Reg.FPCW};
+
+    @Override public void copyThreadState(Unicorn from, Unicorn to) {
+        long[] values = new long[THREAD_STATE.length];
+        from.regReadBatch(THREAD_STATE, values);
+        to.regWriteBatch(THREAD_STATE, values);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment xmm = arena.allocate(16, 16);
+            for (int i = 0; i < 16; i++) {
+                from.regRead(X86Reg.XMM0 + i, xmm);
+                to.regWrite(X86Reg.XMM0 + i, xmm);
+            }
+        }
     }
 
     @Override public void initProcessRegisters(Unicorn engine, long entry, long sp) {

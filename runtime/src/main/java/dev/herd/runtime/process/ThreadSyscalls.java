@@ -1,0 +1,115 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.Errno;
+import dev.herd.memory.GuestMemory;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+import dev.herd.threads.CpuArch;
+import dev.herd.threads.GuestThread;
+
+import java.util.concurrent.ExecutionException;
+
+/**
+ * clone and clone3 for threads: a new Java platform thread with its own engine, the parent's
+ * registers, the child stack and TLS. Creating processes (no CLONE_VM: fork, vfork) arrives with
+ * child Herd processes and is ENOSYS until then.
+ */
+public final class ThreadSyscalls {
+    private ThreadSyscalls() {}
+
+    static final long CSIGNAL = 0xff, CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400,
+            CLONE_SIGHAND = 0x800, CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000,
+            CLONE_THREAD = 0x10000, CLONE_NEWNS = 0x20000, CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000,
+            CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000, CLONE_DETACHED = 0x400000,
+            CLONE_UNTRACED = 0x800000, CLONE_CHILD_SETTID = 0x1000000, CLONE_IO = 0x80000000L;
+    /** What a thread must share with its creator for Herd to run it (one address space, fd table...). */
+    private static final long THREAD_REQUIRED = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+    /** Flags that may accompany a thread clone. */
+    private static final long THREAD_OPTIONAL = CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID
+            | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_PARENT | CLONE_IO;
+    /** sizeof(struct clone_args) version 0 (CLONE_ARGS_SIZE_VER0). */
+    private static final long CLONE_ARGS_VER0 = 64;
+
+    public static void register(SyscallTable t) {
+        // x86_64 argument order: flags, newsp, parent_tid, child_tid, tls.
+        t.define("clone", "hex ptr ptr ptr ptr", (ctx, flags, sp, ptid, ctid, tls, f) ->
+                cloneThread(ctx, flags, sp, ptid, ctid, tls));
+        t.define("clone3", "ptr size", ThreadSyscalls::clone3);
+        t.define("fork", "", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
+        t.define("vfork", "", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
+    }
+
+    private static long clone3(SyscallContext ctx, long argsPtr, long size, long c, long d, long e, long f) {
+        if (size < CLONE_ARGS_VER0 || size > 4096) return -Errno.EINVAL;
+        GuestMemory m = ctx.memory();
+        long flags = m.readLong(argsPtr);
+        long pidfd = m.readLong(argsPtr + 8);
+        long childTid = m.readLong(argsPtr + 16);
+        long parentTid = m.readLong(argsPtr + 24);
+        long exitSignal = m.readLong(argsPtr + 32);
+        long stack = m.readLong(argsPtr + 40);
+        long stackSize = m.readLong(argsPtr + 48);
+        long tls = m.readLong(argsPtr + 56);
+        // Larger structs are accepted only if the extra fields are zero (set_tid, cgroup: unsupported).
+        for (long off = CLONE_ARGS_VER0; off + 8 <= size; off += 8) {
+            if (m.readLong(argsPtr + off) != 0) return -Errno.EINVAL;
+        }
+        if ((exitSignal & ~CSIGNAL) != 0 || (flags & CSIGNAL) != 0) return -Errno.EINVAL;
+        if ((flags & (CLONE_THREAD | CLONE_PARENT)) != 0 && exitSignal != 0) return -Errno.EINVAL;
+        if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
+        if ((flags & CLONE_PIDFD) != 0 && pidfd == 0) return -Errno.EINVAL;
+        long sp = stack == 0 ? 0 : stack + stackSize;
+        return cloneThread(ctx, flags, sp, parentTid, childTid, tls);
+    }
+
+    private static long cloneThread(SyscallContext ctx, long flags, long newSp, long ptid, long ctid, long tls) {
+        // Combinations Linux itself rejects.
+        if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return -Errno.EINVAL;
+        if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return -Errno.EINVAL;
+        if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return -Errno.EINVAL;
+        // A new process (fork-like): not available until child Herd processes exist.
+        if ((flags & CLONE_VM) == 0) return -Errno.ENOSYS;
+        long kind = flags & ~CSIGNAL;
+        if ((kind & THREAD_REQUIRED) != THREAD_REQUIRED || (kind & ~(THREAD_REQUIRED | THREAD_OPTIONAL)) != 0) {
+            return -Errno.EINVAL;
+        }
+        GuestThread parent = ctx.thread();
+        GuestProcess process = ctx.process();
+        CpuArch arch = parent.arch();
+        GuestThread child;
+        try {
+            child = new GuestThread(parent.environment());
+        } catch (RuntimeException e) {
+            return -Errno.EAGAIN;
+        }
+        arch.copyThreadState(parent.engine(), child.engine());
+        child.engine().regWrite(arch.pcRegister(), arch.pcAfterSyscall(parent.engine()));
+        arch.writeSyscallResult(child.engine(), 0);
+        if (newSp != 0) child.engine().regWrite(arch.spRegister(), newSp);
+        if ((flags & CLONE_SETTLS) != 0) arch.setThreadPointer(child.engine(), tls);
+
+        SyscallContext childCtx = new SyscallContext(process, child);
+        childCtx.signals().setBlocked(ctx.signals().blocked());
+        if ((flags & CLONE_CHILD_CLEARTID) != 0) childCtx.clearChildTid(ctid);
+        childCtx.tidTargets((flags & CLONE_CHILD_SETTID) != 0 ? ctid : 0, (flags & CLONE_PARENT_SETTID) != 0 ? ptid : 0);
+        child.kernelState(childCtx);
+
+        process.threadCreated();
+        try {
+            Thread.ofPlatform().name("guest-thread").start(child);
+        } catch (OutOfMemoryError | RuntimeException e) {
+            // The host refused another thread: what Linux reports for thread limits.
+            process.threadEnded(child, 0);
+            child.abandon();
+            return -Errno.EAGAIN;
+        }
+        try {
+            return childCtx.started().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -Errno.EINTR;
+        } catch (ExecutionException e) {
+            return -Errno.EAGAIN;
+        }
+    }
+}

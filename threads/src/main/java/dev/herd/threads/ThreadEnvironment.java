@@ -1,0 +1,13 @@
+package dev.herd.threads;
+
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.threads.atomics.AtomicSites;
+
+/**
+ * What every guest thread of one process shares: the CPU architecture, the address space, the
+ * kernel that handles its syscalls and faults, the thread group, the execution gate (parallel or
+ * serial) and the atomic-site patcher.
+ */
+public record ThreadEnvironment(CpuArch arch, GuestAddressSpace addressSpace, GuestKernel kernel,
+                                GuestThreads group, ExecutionGate gate, AtomicSites atomics) {
+}

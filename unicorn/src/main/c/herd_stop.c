@@ -1,0 +1,31 @@
+/*
+ * Exact asynchronous stops for libunicorn 2.0.1.
+ *
+ * uc_emu_stop() from another thread leaves the engine's PC stale: cpu_tb_exec() skips
+ * synchronize_from_tb() whenever stop_request is set, and chained blocks never store the PC, so
+ * resuming re-executes already-executed instructions. A stop requested from inside a block hook
+ * is exact (the hook runs with the PC synced to the block start, before the block executes).
+ *
+ * So another thread only raises a flag; this block hook, running on the engine's own thread at
+ * the start of every block, turns the flag into a stop. It is native code because a Java upcall
+ * on every block costs ~23 ns; this costs a few. uc_emu_stop is passed in rather than linked, so
+ * the helper always calls the libunicorn that Herd loaded (HERD_LIBUNICORN may name another).
+ */
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct herd_stop_request {
+    atomic_int requested;
+    int (*emu_stop)(void *uc);
+};
+
+void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    (void)address;
+    (void)size;
+    struct herd_stop_request *request = user_data;
+    if (atomic_load_explicit(&request->requested, memory_order_relaxed)
+            && atomic_exchange_explicit(&request->requested, 0, memory_order_acquire)) {
+        request->emu_stop(uc);
+    }
+}
