@@ -135,4 +135,26 @@ class CliTest {
         assertTrue(r.stderrText().contains("hello on stderr"), "the guest's own stderr is kept: " + what);
         assertTrue(r.stderrText().contains("exit_group"), "the trace shows exit_group: " + what);
     }
+
+    /**
+     * An unknown syscall returns -ENOSYS (stdout equals the native run) and herd warns once per
+     * distinct syscall: two numbers called four times give exactly two warning lines.
+     */
+    @ParameterizedTest(name = "unknown syscall warns once [{0}]")
+    @EnumSource(Mode.class)
+    void unknownSyscallWarnsOncePerNumber(Mode mode) throws IOException {
+        List<String> argv = List.of(HerdEnv.guest("enosys").toString());
+        GuestRun.Result nat = GuestRun.run(argv, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, argv), base, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        String what = r.describe() + "\nstderr:\n" + Diff.indent(r.stderrText());
+        assertEquals(0, nat.status());
+        assertEquals(nat.status(), r.status(), what);
+        assertArrayEquals(nat.stdout(), r.stdout(), what);
+        assertEquals(List.of(
+                "herd: warning: unimplemented syscall syscall_100000 (100000), returning -ENOSYS",
+                "herd: warning: unimplemented syscall syscall_99999 (99999), returning -ENOSYS"),
+                r.stderrText().lines().toList(), what);
+    }
 }
