@@ -21,9 +21,6 @@ public final class Strace {
 
     public Strace(PrintStream out) { this.out = out; }
 
-    /** From the first thread creation on, lines carry the TID like strace -f. */
-    public void multiThreaded() { multiThreaded = true; }
-
     void enter(SyscallContext ctx, SyscallTable.Definition def, long[] args) {
         if (def.name().equals("exit") || def.name().equals("exit_group")) {
             // These never return; print now, before the process can end under us (as strace does).
@@ -62,6 +59,8 @@ public final class Strace {
     }
 
     private void line(SyscallContext ctx, String text) {
+        // From the first thread creation on, lines carry the TID, as with strace -f.
+        if (!multiThreaded && ctx.process().threads().count() > 1) multiThreaded = true;
         String prefix = multiThreaded ? "[pid " + ctx.tid() + "] " : "";
         out.println(prefix + text);
         out.flush();
