@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
 # Guest workload benchmark: each workload natively, under qemu-x86_64-static and under bin/herd,
-# in one run; prints a table of medians and ratios and rewrites the results section of
-# docs/BENCHMARKS.md (between the "benchmarks/run.sh" markers) with the exact command, the date
-# and the machine. A benchmark, not a test: it is never run by the build or the test suite.
+# in one run; prints tables of medians and ratios and rewrites the results sections of
+# docs/BENCHMARKS.md (between the "benchmarks/run.sh" markers) with the exact command, the date,
+# the machine and the load average. A benchmark, not a test: never run by the build or the tests.
 #
 #   benchmarks/run.sh [--runs N] [--timeout SEC] [--no-doc] [WORKLOAD...]
 #
-#   WORKLOAD   noop getppid xorshift sieve (default: all)
-#   --runs N   timed runs per cell, median reported (default 5; one untimed check run before)
+#   WORKLOAD   a program, a row key or a group (default: all):
+#                single    noop getppid xorshift sieve            (one guest thread; issue 2)
+#                threads   threads_cpu (rows cpu1 cpu2 cpu4 cpu8), thread_create, condvar_pingpong,
+#                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3)
+#              noop always runs (the start-up reference for both sections).
+#   --runs N   timed runs per cell, median reported (default 5 for single, 3 for threads;
+#              one untimed check run before)
+#   --timeout SEC  per process (default 300)
 #   --no-doc   print only, leave docs/BENCHMARKS.md alone
 #
-# Uses hyperfine when it is installed, else its own loop around date +%s%N. A runner that fails
-# (not installed, non-zero exit, wrong output, timeout) shows "failed" in its cell; the rest go on.
-# Prerequisites: scripts/setup.sh, and for the herd column a build (JAVA_HOME=<jdk> mvn -DskipTests package).
+# Single-thread workloads are timed with hyperfine when it is installed, else with a loop around
+# date +%s%N. Thread workloads are always timed with that loop, because each run's stderr carries
+# the workload's own in-guest measurement ("bench: seconds=S per_op=V unit=U", clock_gettime
+# around the measured region, start-up excluded), reported next to the whole-process wall time.
+# Every run's stdout is compared with the native output. A runner that fails (not installed,
+# non-zero exit, wrong output, timeout) shows "failed" in its cell; the rest go on.
+# Prerequisites: scripts/setup.sh, and for the herd columns a build (JAVA_HOME=<jdk> mvn -DskipTests package).
 set -uo pipefail
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
 CMDLINE="benchmarks/run.sh${*:+ $*}"
-RUNS=5
-TIMEOUT=600
+RUNS=""
+TIMEOUT=300
 WRITE_DOC=1
 SELECTED=()
 while [ $# -gt 0 ]; do
@@ -27,13 +37,16 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --no-doc) WRITE_DOC=0; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) SELECTED+=("$1"); shift ;;
   esac
 done
+RUNS_SINGLE=${RUNS:-5}
+RUNS_THREADS=${RUNS:-3}
 
-# name | arguments | iterations N (the argument; also run with N/10 for the per-iteration column) | what
+# Single-thread section. name | arguments | iterations N (the argument; also run with N/10 for
+# the per-iteration column) | what
 WORKLOADS=(
   "noop||1|start-up and exit"
   "getppid|1000000|1000000|syscall round trip: getppid loop"
@@ -42,6 +55,45 @@ WORKLOADS=(
 )
 RUNNERS=(native qemu herd)
 
+# Thread section. key | program | arguments | runners | what. Sizes: the in-guest region is
+# ~0.1-4 s natively and seconds under herd (far above its ~0.4 s start-up); the primitives that
+# cost milliseconds under herd (thread create) are sized so that a full run stays in minutes.
+CPU_STEPS=600000000
+THREAD_WORKLOADS=(
+  "cpu1|threads_cpu|1 $CPU_STEPS|native qemu herd herd-serial|CPU loop, 1 thread"
+  "cpu2|threads_cpu|2 $CPU_STEPS|native qemu herd herd-serial|CPU loop, 2 threads"
+  "cpu4|threads_cpu|4 $CPU_STEPS|native qemu herd|CPU loop, 4 threads"
+  "cpu8|threads_cpu|8 $CPU_STEPS|native qemu herd|CPU loop, 8 threads"
+  "create|thread_create|2000|native qemu herd|thread create + join (µs per pair)"
+  "pingpong|condvar_pingpong|100000|native qemu herd|condvar ping-pong, 2 threads (µs per round trip)"
+  "add1|atomics|add 1 20000000|native qemu herd|atomic fetch_add (lock xadd), 1 thread, uncontended (ns per op)"
+  "add2|atomics|add 2 20000000|native qemu herd|atomic fetch_add (lock xadd), 2 threads on one word (ns per op)"
+  "cas1|atomics|cas 1 20000000|native qemu herd|lock cmpxchg increment loop, 1 thread, uncontended (ns per op)"
+  "cas2|atomics|cas 2 20000000|native qemu herd|lock cmpxchg increment loop, 2 threads on one word (ns per op)"
+)
+declare -A RUNNER_TITLE=([native]=native [qemu]=qemu-x86_64 [herd]="herd (parallel)" [herd-serial]="herd --mode serial")
+
+selected() {  # key program group -> true when selected on the command line (or nothing was)
+  [ ${#SELECTED[@]} -eq 0 ] && return 0
+  local w
+  for w in "${SELECTED[@]}"; do
+    [ "$w" = "$1" ] || [ "$w" = "$2" ] || [ "$w" = "$3" ] && return 0
+  done
+  return 1
+}
+RUN_SINGLE=0 RUN_THREADS=0
+for spec in "${WORKLOADS[@]}"; do
+  IFS='|' read -r name _ <<<"$spec"
+  [ "$name" != noop ] && selected "$name" "$name" single && RUN_SINGLE=1
+done
+for spec in "${THREAD_WORKLOADS[@]}"; do
+  IFS='|' read -r key prog _ <<<"$spec"
+  selected "$key" "$prog" threads && RUN_THREADS=1
+done
+if [ $RUN_SINGLE = 0 ] && [ $RUN_THREADS = 0 ] && [ ${#SELECTED[@]} -gt 0 ] && [[ " ${SELECTED[*]} " != *" noop "* ]]; then
+  echo "run.sh: no workload matches: ${SELECTED[*]}" >&2; exit 2
+fi
+
 WL_DIR=$ROOT/benchmarks/target/workloads
 if ! make -s -C "$ROOT/benchmarks/src/main/c" OUT="$WL_DIR" >/dev/null; then
   echo "run.sh: could not build the workloads (gcc and make needed: scripts/setup.sh)" >&2
@@ -49,7 +101,9 @@ if ! make -s -C "$ROOT/benchmarks/src/main/c" OUT="$WL_DIR" >/dev/null; then
 fi
 
 HYPERFINE=$(command -v hyperfine || true)
-LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
+load1() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0; }
+LOAD_START=$(loadavg)
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
@@ -58,7 +112,8 @@ runner_cmd() {   # runner workload-path args... -> prints nothing, sets CMD arra
   case $runner in
     native) CMD=("$@") ;;
     qemu) CMD=(qemu-x86_64-static "$@") ;;
-    herd) CMD=("$ROOT/bin/herd" run "$@") ;;
+    herd) CMD=("$ROOT/bin/herd" run --mode parallel "$@") ;;   # parallel is herd's default
+    herd-serial) CMD=("$ROOT/bin/herd" run --mode serial "$@") ;;
   esac
 }
 
@@ -82,14 +137,14 @@ measure() {
   if [ -n "$HYPERFINE" ]; then
     local q="" a
     for a in timeout "$TIMEOUT" "${CMD[@]}"; do q+="$(printf '%q' "$a") "; done
-    if ! "$HYPERFINE" -N --style none --runs "$RUNS" --export-csv "$TMP/hf.csv" -- "$q" >"$TMP/hf.log" 2>&1; then
+    if ! "$HYPERFINE" -N --style none --runs "$RUNS_SINGLE" --export-csv "$TMP/hf.csv" -- "$q" >"$TMP/hf.log" 2>&1; then
       FAIL="hyperfine: $(tail -n 1 "$TMP/hf.log")"; return
     fi
     RESULT=$(awk -F, 'NR == 2 { print $4 }' "$TMP/hf.csv")   # command,mean,stddev,median,...
   else
     local i t0 t1
     : >"$TMP/times"
-    for ((i = 0; i < RUNS; i++)); do
+    for ((i = 0; i < RUNS_SINGLE; i++)); do
       t0=$(date +%s%N)
       timeout "$TIMEOUT" "${CMD[@]}" >/dev/null 2>&1 </dev/null
       st=$?
@@ -108,27 +163,87 @@ per_iter() {  # time(N) time(N/10) N -> ns per iteration, start-up and fixed cos
   awk -v t="$1" -v s="$2" -v n="$3" 'BEGIN { v = (t - s) / (n - int(n / 10)) * 1e9; if (v < 0) { print "(noise)"; exit } if (v >= 100) printf "%.0f ns", v; else printf "%.1f ns", v }'
 }
 
-declare -A T F
+# measure_guest RUNNER PROGRAM ARGS EXPECTED -> median wall time RESULT, median in-guest region
+# GSEC and per-op GPER (unit GUNIT), or FAIL. One untimed check run, then RUNS_THREADS timed
+# runs; every run's stdout must equal the native output and its stderr must carry a bench: line.
+# The 1-min load average before each run is appended to LOADS.
+measure_guest() {
+  local runner=$1 name=$2 args=$3 expected=$4
+  RESULT="" GSEC="" GPER="" GUNIT="" FAIL=""
+  local -a argv=("$WL_DIR/$name")
+  # shellcheck disable=SC2206
+  [ -n "$args" ] && argv+=($args)
+  runner_cmd "$runner" "${argv[@]}"
+  if [ "$runner" = qemu ] && ! command -v qemu-x86_64-static >/dev/null; then FAIL="qemu-x86_64-static not installed"; return; fi
+  : >"$TMP/walls"; : >"$TMP/gsecs"; : >"$TMP/gpers"
+  local i st t0 t1 line
+  for ((i = 0; i <= RUNS_THREADS; i++)); do
+    [ $i -gt 0 ] && LOADS+=" $(load1)"
+    t0=$(date +%s%N)
+    timeout "$TIMEOUT" "${CMD[@]}" >"$TMP/out" 2>"$TMP/err" </dev/null
+    st=$?
+    t1=$(date +%s%N)
+    local which=$([ $i -eq 0 ] && echo "check run" || echo "timed run $i")
+    if [ $st -eq 124 ]; then FAIL="timed out after ${TIMEOUT}s ($which)"; return; fi
+    if [ $st -ne 0 ]; then FAIL="exit $st ($which): $(grep -v '^bench: ' "$TMP/err" | head -c 300 | head -n 1)"; return; fi
+    if [ -n "$expected" ] && ! cmp -s "$TMP/out" "$expected"; then FAIL="wrong output ($which): $(head -c 200 "$TMP/out" | head -n 1)"; return; fi
+    line=$(sed -n 's/^bench: seconds=\([^ ]*\) per_op=\([^ ]*\) unit=\(.*\)$/\1 \2 \3/p' "$TMP/err" | tail -n 1)
+    if [ -z "$line" ]; then FAIL="no 'bench:' line on stderr ($which)"; return; fi
+    [ $i -eq 0 ] && continue
+    echo "$(( t1 - t0 ))" | awk '{ printf "%.6f\n", $1 / 1e9 }' >>"$TMP/walls"
+    local a b; read -r a b GUNIT <<<"$line"
+    echo "$a" >>"$TMP/gsecs"; echo "$b" >>"$TMP/gpers"
+  done
+  RESULT=$(median <"$TMP/walls"); GSEC=$(median <"$TMP/gsecs"); GPER=$(median <"$TMP/gpers")
+}
+
+declare -A T F G P L
 NOTES=()
 # One cell: KEY RUNNER NAME ARGS; native runs first and its stdout becomes the expected output.
 cell() {
   local key=$1 runner=$2 name=$3 args=$4 expected=""
   [ "$runner" != native ] && [ -f "$TMP/expected-$key" ] && expected=$TMP/expected-$key
-  printf '  %-18s %-7s ... ' "$name${args:+ $args}" "$runner" >&2
+  printf '  %-26s %-11s ... ' "$name${args:+ $args}" "$runner" >&2
+  L[$key]+=" $(load1)"
   measure "$runner" "$name" "$args" "$expected"
+  L[$key]+=" $(load1)"
   if [ -n "$FAIL" ]; then
     F[$key,$runner]=$FAIL
     echo "failed ($FAIL)" >&2
-    NOTES+=("$runner on $name${args:+ $args} failed: $FAIL")
+    NOTES+=("$runner on \`$name${args:+ $args}\` failed: $FAIL")
   else
     T[$key,$runner]=$RESULT
     fmt_s "$RESULT" >&2; echo >&2
     [ "$runner" = native ] && cp "$TMP/out" "$TMP/expected-$key"
   fi
 }
+# The same for a thread workload (in-guest measurement as well).
+gcell() {
+  local key=$1 runner=$2 name=$3 args=$4 expected=""
+  [ "$runner" != native ] && [ -f "$TMP/expected-$key" ] && expected=$TMP/expected-$key
+  printf '  %-26s %-11s ... ' "$name${args:+ $args}" "$runner" >&2
+  LOADS=""
+  measure_guest "$runner" "$name" "$args" "$expected"
+  L[$key]+="$LOADS"
+  if [ -n "$FAIL" ]; then
+    F[$key,$runner]=$FAIL
+    echo "failed ($FAIL)" >&2
+    TNOTES+=("$runner on \`$name${args:+ $args}\` failed: $FAIL")
+  else
+    T[$key,$runner]=$RESULT G[$key,$runner]=$GSEC P[$key,$runner]=$GPER
+    echo "wall $(fmt_s "$RESULT"), in guest $(fmt_s "$GSEC"), $(fmt_v "$GPER") $GUNIT (load$LOADS)" >&2
+    [ "$runner" = native ] && cp "$TMP/out" "$TMP/expected-$key"
+  fi
+}
+
+fmt_v() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'; }
+load_range() { echo "$1" | tr ' ' '\n' | awk 'NF { if (n == 0 || $1 < lo) lo = $1; if (n == 0 || $1 > hi) hi = $1; n++ } END { if (n == 0) print "—"; else if (lo == hi) print lo; else print lo "–" hi }'; }
+
+TNOTES=()
+if [ $RUN_SINGLE = 1 ] || [ $RUN_THREADS = 0 ]; then echo "Single-thread workloads ($RUNS_SINGLE timed runs each):" >&2; else echo "Start-up reference:" >&2; fi
 for spec in "${WORKLOADS[@]}"; do
   IFS='|' read -r name args iters what <<<"$spec"
-  if [ ${#SELECTED[@]} -gt 0 ] && [[ " ${SELECTED[*]} " != *" $name "* ]] && [ "$name" != noop ]; then continue; fi
+  if [ "$name" != noop ] && ! selected "$name" "$name" single; then continue; fi
   for runner in "${RUNNERS[@]}"; do
     cell "$name" "$runner" "$name" "$args"
     # The same workload at a tenth of the size: the difference is the cost of 90% of the
@@ -136,10 +251,19 @@ for spec in "${WORKLOADS[@]}"; do
     if [ "$iters" -gt 1 ]; then cell "$name@small" "$runner" "$name" "$((iters / 10))"; fi
   done
 done
+if [ $RUN_THREADS = 1 ]; then
+  echo "Thread workloads ($RUNS_THREADS timed runs each):" >&2
+  for spec in "${THREAD_WORKLOADS[@]}"; do
+    IFS='|' read -r key prog args runners what <<<"$spec"
+    selected "$key" "$prog" threads || continue
+    for runner in $runners; do gcell "$key" "$runner" "$prog" "$args"; done
+  done
+fi
+LOAD_END=$(loadavg)
 
 table() {
-  echo "| workload | native | qemu-x86_64 | herd | qemu / native | herd / native | herd / qemu | per iteration: (t(N) − t(N/10)) / 0.9 N (native / qemu / herd) |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  echo "| workload | native | qemu-x86_64 | herd | qemu / native | herd / native | herd / qemu | per iteration: (t(N) − t(N/10)) / 0.9 N (native / qemu / herd) | load (1 min) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
   local spec name args iters what cells runner v
   for spec in "${WORKLOADS[@]}"; do
     IFS='|' read -r name args iters what <<<"$spec"
@@ -150,8 +274,73 @@ table() {
       if [ -n "$v" ]; then cells+=" $(fmt_s "$v") |"; else cells+=" $runner: failed |"; fi
     done
     local n=${T[$name,native]:-} q=${T[$name,qemu]:-} h=${T[$name,herd]:-}
-    echo "| \`$name${args:+ $args}\` — $what |$cells $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(per_iter "$n" "${T[$name@small,native]:-}" "$iters") / $(per_iter "$q" "${T[$name@small,qemu]:-}" "$iters") / $(per_iter "$h" "${T[$name@small,herd]:-}" "$iters") |"
+    echo "| \`$name${args:+ $args}\` — $what |$cells $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(per_iter "$n" "${T[$name@small,native]:-}" "$iters") / $(per_iter "$q" "${T[$name@small,qemu]:-}" "$iters") / $(per_iter "$h" "${T[$name@small,herd]:-}" "$iters") | $(load_range "${L[$name]:-} ${L[$name@small]:-}") |"
   done
+}
+
+# A cell of the thread tables: VALUE-ARRAY KEY RUNNER FORMATTER
+tcell() {
+  local -n arr=$1
+  local v=${arr[$2,$3]:-}
+  if [ -n "$v" ]; then "$4" "$v"
+  elif [ -n "${F[$2,$3]:-}" ]; then echo "$3: failed"
+  else echo "—"; fi
+}
+fmt_s_short() { awk -v t="$1" 'BEGIN { printf "%.2f s", t }'; }
+spec_of() { local spec k; for spec in "${THREAD_WORKLOADS[@]}"; do IFS='|' read -r k _ <<<"$spec"; [ "$k" = "$1" ] && { echo "$spec"; return; }; done; }
+
+threads_tables() {
+  local key prog args runners what r walls
+  local scaling=0 prims=0
+  for key in cpu1 cpu2 cpu4 cpu8; do [ -n "${L[$key]:-}" ] && scaling=1; done
+  for key in create pingpong add1 add2 cas1 cas2; do [ -n "${L[$key]:-}" ] && prims=1; done
+  if [ $scaling = 1 ]; then
+    echo "**CPU loop** \`threads_cpu T $CPU_STEPS\`: T threads, each $CPU_STEPS xorshift64 steps (fixed work per thread). In-guest region (create of the first thread to join of the last, median) and, in brackets, its ratio to T = 1; on 2 cores the ideal is 1.0× for T = 2, 2.0× for T = 4, 4.0× for T = 8."
+    echo
+    echo "| T | native | qemu-x86_64 | herd (parallel) | herd --mode serial | whole process, start-up included (native / qemu / herd / herd serial) | load (1 min) |"
+    echo "|---:|---:|---:|---:|---:|---|---|"
+    for key in cpu1 cpu2 cpu4 cpu8; do
+      [ -n "${L[$key]:-}" ] || continue
+      IFS='|' read -r _ prog args runners what <<<"$(spec_of "$key")"
+      local row="| ${args%% *} |" r
+      for r in native qemu herd herd-serial; do
+        local g=${G[$key,$r]:-} g1=${G[cpu1,$r]:-}
+        if [ -n "$g" ]; then row+=" $(fmt_s_short "$g")$([ -n "$g1" ] && echo " ($(ratio "$g" "$g1"))") |"
+        elif [ -n "${F[$key,$r]:-}" ]; then row+=" $r: failed |"
+        else row+=" — |"; fi
+      done
+      walls=""
+      for r in native qemu herd herd-serial; do walls+="${walls:+ / }$(tcell T "$key" "$r" fmt_s_short)"; done
+      echo "$row $walls | $(load_range "${L[$key]}") |"
+    done
+    echo
+    if [ -n "${L[cpu1]:-}" ] && [ -n "${L[cpu2]:-}" ]; then
+      local line="**2 threads vs 1** (wall(T=2) / wall(T=1), goal for herd ≤ 1.3×): in-guest region —" sep=""
+      for r in native qemu herd herd-serial; do
+        line+="$sep ${RUNNER_TITLE[$r]} $(ratio "${G[cpu2,$r]:-}" "${G[cpu1,$r]:-}")"; sep=";"
+      done
+      line+="; whole process —"; sep=""
+      for r in native qemu herd herd-serial; do
+        line+="$sep ${RUNNER_TITLE[$r]} $(ratio "${T[cpu2,$r]:-}" "${T[cpu1,$r]:-}")"; sep=";"
+      done
+      local verdict
+      verdict=$(awk -v a="${G[cpu2,herd]:-}" -v b="${G[cpu1,herd]:-}" 'BEGIN { if (a == "" || b == "" || b <= 0) print "not measured"; else if (a / b <= 1.3) print "met"; else print "not met" }')
+      echo "$line. Goal: **$verdict**."
+      echo
+    fi
+  fi
+  if [ $prims = 1 ]; then
+    echo "**Thread primitives**: the workload's own per-operation cost (in-guest clock_gettime around the measured region, start-up excluded; median), and the whole-process wall time."
+    echo
+    echo "| workload | native | qemu-x86_64 | herd (parallel) | qemu / native | herd / native | herd / qemu | whole process, start-up included (native / qemu / herd) | load (1 min) |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+    for key in create pingpong add1 add2 cas1 cas2; do
+      [ -n "${L[$key]:-}" ] || continue
+      IFS='|' read -r _ prog args runners what <<<"$(spec_of "$key")"
+      local n=${P[$key,native]:-} q=${P[$key,qemu]:-} h=${P[$key,herd]:-}
+      echo "| \`$prog $args\` — $what | $(tcell P "$key" native fmt_v) | $(tcell P "$key" qemu fmt_v) | $(tcell P "$key" herd fmt_v) | $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(tcell T "$key" native fmt_s_short) / $(tcell T "$key" qemu fmt_s_short) / $(tcell T "$key" herd fmt_s_short) | $(load_range "${L[$key]}") |"
+    done
+  fi
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -159,40 +348,69 @@ java_desc=$(. "$ROOT/scripts/jdk.sh"; h=$(herd_find_java_home 22) && sed -n 's/^
 qemu_desc=$(qemu-x86_64-static --version 2>/dev/null | head -n 1 || echo "not installed")
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "?")
 if [ -n "$(git -C "$ROOT" status --porcelain -- . ':!docs/BENCHMARKS.md' 2>/dev/null)" ]; then commit+=" (with uncommitted changes)"; fi
-timer=$([ -n "$HYPERFINE" ] && echo "hyperfine, median of $RUNS runs" || echo "median of $RUNS runs (date +%s%N)")
 
-{
+header() {  # TIMER-DESCRIPTION
   echo "Command: \`$CMDLINE\` (from the repository root)"
   echo
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit"
   echo "- Machine: $(nproc) cores, ${cpu:-unknown CPU}, Linux $(uname -r)"
-  echo "- Java: ${java_desc:-none}; qemu: $qemu_desc; timing: $timer, each after one untimed check run"
-  echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?") — other work on the machine inflates times"
-  echo "- Times are wall-clock for the whole process, start-up included (see the noop row)."
-  echo
-  table
-  if [ ${#NOTES[@]} -gt 0 ]; then
-    echo
-    echo "Failures:"
-    for n in "${NOTES[@]}"; do echo "- $n"; done
-  fi
-} >"$TMP/section.md"
+  echo "- Java: ${java_desc:-none}; qemu: $qemu_desc; timing: $1"
+  echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $LOAD_END; the load column is the 1-min load average sampled around each measurement (min–max). Other work on the machine (2 cores, shared) inflates times, the threaded ones most."
+}
 
-echo
-cat "$TMP/section.md"
+SECTIONS=()
+if [ $RUN_SINGLE = 1 ]; then
+  {
+    header "$([ -n "$HYPERFINE" ] && echo "hyperfine, median of $RUNS_SINGLE runs" || echo "median of $RUNS_SINGLE runs (date +%s%N)"), each after one untimed check run"
+    echo "- Times are wall-clock for the whole process, start-up included (see the noop row)."
+    echo
+    table
+    if [ ${#NOTES[@]} -gt 0 ]; then
+      echo
+      echo "Failures:"
+      for n in "${NOTES[@]}"; do echo "- $n"; done
+    fi
+  } >"$TMP/section-single.md"
+  SECTIONS+=(single)
+fi
+if [ $RUN_THREADS = 1 ]; then
+  {
+    header "median of $RUNS_THREADS runs (date +%s%N around the process, clock_gettime inside the guest), each after one untimed check run"
+    echo "- Start-up of each runner (\`noop\`, median): native $(tcell T noop native fmt_s), qemu $(tcell T noop qemu fmt_s), herd $(tcell T noop herd fmt_s); the whole-process times include it, the in-guest numbers do not."
+    echo
+    threads_tables
+    if [ ${#TNOTES[@]} -gt 0 ] || [ ${#NOTES[@]} -gt 0 ]; then
+      echo
+      echo "Failures:"
+      for n in "${NOTES[@]}" "${TNOTES[@]}"; do [ -n "$n" ] && echo "- $n"; done
+    fi
+  } >"$TMP/section-threads.md"
+  SECTIONS+=(threads)
+fi
+
+for sec in "${SECTIONS[@]}"; do echo; cat "$TMP/section-$sec.md"; done
 
 if [ "$WRITE_DOC" = 1 ]; then
   doc=$ROOT/docs/BENCHMARKS.md
-  begin='<!-- benchmarks/run.sh: begin (generated, do not edit by hand) -->'
-  end='<!-- benchmarks/run.sh: end -->'
-  if [ ! -f "$doc" ] || ! grep -qF "$begin" "$doc"; then
-    { [ -f "$doc" ] && cat "$doc"; echo; echo "## Latest results"; echo; echo "$begin"; echo "$end"; } >"$TMP/doc.md"
-    cp "$TMP/doc.md" "$doc"
-  fi
-  awk -v b="$begin" -v e="$end" -v f="$TMP/section.md" '
-    $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$doc" >"$TMP/doc.md" && cp "$TMP/doc.md" "$doc"
-  echo
-  echo "Wrote the results section of docs/BENCHMARKS.md"
+  for sec in "${SECTIONS[@]}"; do
+    if [ "$sec" = single ]; then
+      begin='<!-- benchmarks/run.sh: begin (generated, do not edit by hand) -->'
+      end='<!-- benchmarks/run.sh: end -->'
+      title="Latest results: single thread"
+    else
+      begin='<!-- benchmarks/run.sh threads: begin (generated, do not edit by hand) -->'
+      end='<!-- benchmarks/run.sh threads: end -->'
+      title="Latest results: threads"
+    fi
+    if [ ! -f "$doc" ] || ! grep -qF "$begin" "$doc"; then
+      { [ -f "$doc" ] && cat "$doc"; echo; echo "## $title"; echo; echo "$begin"; echo "$end"; } >"$TMP/doc.md"
+      cp "$TMP/doc.md" "$doc"
+    fi
+    awk -v b="$begin" -v e="$end" -v f="$TMP/section-$sec.md" '
+      $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
+      $0 == e { skip = 0 }
+      !skip { print }' "$doc" >"$TMP/doc.md" && cp "$TMP/doc.md" "$doc"
+    echo
+    echo "Wrote the $sec results section of docs/BENCHMARKS.md"
+  done
 fi
