@@ -5,7 +5,6 @@ import dev.herd.memory.EngineMemoryView;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.threads.atomics.AtomicSiteFault;
 import dev.herd.unicorn.HookFailedException;
-import dev.herd.unicorn.UcHook;
 import dev.herd.unicorn.UcMemType;
 import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.UnicornException;
@@ -35,6 +34,7 @@ public final class GuestThread implements Runnable {
     private final CpuArch arch;
     private final GuestAddressSpace addressSpace;
     private final GuestKernel kernel;
+    private final EngineSlot slot;
     private final Unicorn engine;
     private final EngineMemoryView memoryView;
     private final long[] syscallArgs = new long[7];
@@ -48,28 +48,20 @@ public final class GuestThread implements Runnable {
     private Object kernelState;
 
     /**
-     * Creates a thread with a fresh engine, registered in its group; registers must be set (through
-     * {@link #engine()}) before {@link #run()}.
+     * Creates a thread on an engine from the process's pool (or a fresh one), registered in its
+     * group; registers must be set (through {@link #engine()}) before {@link #run()}: every
+     * register a pooled engine still holds from its previous thread is overwritten by
+     * {@link CpuArch#copyThreadState} or {@link CpuArch#initProcessRegisters}.
      */
     public GuestThread(ThreadEnvironment env) {
         this.env = env;
         this.arch = env.arch();
         this.addressSpace = env.addressSpace();
         this.kernel = env.kernel();
-        this.engine = arch.openEngine();
-        try {
-            engine.enableExactStops();
-            this.memoryView = new EngineMemoryView(addressSpace, engine);
-            arch.hookSyscalls(engine, this::onSyscall);
-            engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID, (uc, type, address, size, value) -> {
-                onInvalidMemory(type, address);
-                return false;
-            });
-            engine.hookInterrupt((uc, intno) -> onInterrupt(intno));
-        } catch (RuntimeException e) {
-            engine.close();
-            throw e;
-        }
+        this.slot = env.engines().take();
+        this.engine = slot.engine;
+        this.memoryView = slot.memoryView;
+        slot.attach(this);
         env.group().add(this);
     }
 
@@ -105,7 +97,7 @@ public final class GuestThread implements Runnable {
     /** Releases a thread that was created but whose Java thread could not be started. */
     public void abandon() {
         env.group().remove(this);
-        engine.close();
+        env.engines().give(slot);
     }
 
     /** Makes the engine leave guest code at the next block boundary; safe from any thread. */
@@ -137,18 +129,21 @@ public final class GuestThread implements Runnable {
 
     @Override
     public void run() {
+        boolean failed = false;
         tid = HostKernel.gettid();
         env.group().started(this);
         try {
             kernel.threadStarted(this);
             loop();
         } catch (Throwable t) {
+            failed = true;
             kernel.internalError(this, t instanceof HookFailedException h && h.getCause() != null ? h.getCause() : t);
         } finally {
             state = OUTSIDE;
             env.gate().leave(this);
             env.group().remove(this);
-            engine.close();
+            // An engine that ended in an internal error may hold a half-done state: close it.
+            if (failed) slot.close(); else env.engines().give(slot);
             kernel.threadExited(this);
         }
     }
@@ -191,7 +186,7 @@ public final class GuestThread implements Runnable {
         }
     }
 
-    private void onSyscall() {
+    void onSyscall() {
         long pc = engine.regRead(arch.pcRegister());
         try {
             if (env.atomics().execute(engine, pc)) return;
@@ -212,7 +207,7 @@ public final class GuestThread implements Runnable {
         }
     }
 
-    private void onInvalidMemory(int type, long address) {
+    void onInvalidMemory(int type, long address) {
         long pc = engine.regRead(arch.pcRegister());
         GuestFault.Kind kind = switch (type) {
             case UcMemType.UC_MEM_READ_UNMAPPED -> GuestFault.Kind.READ_UNMAPPED;
@@ -225,7 +220,7 @@ public final class GuestThread implements Runnable {
         pendingFault = new GuestFault(kind, address, pc, -1);
     }
 
-    private void onInterrupt(int intno) {
+    void onInterrupt(int intno) {
         long pc = engine.regRead(arch.pcRegister());
         pendingFault = new GuestFault(GuestFault.Kind.INTERRUPT, pc, pc, intno);
         stopEngine();

@@ -6,8 +6,8 @@ import dev.herd.threads.atomics.AtomicSites;
 /**
  * What every guest thread of one process shares: the CPU architecture, the address space, the
  * kernel that handles its syscalls and faults, the thread group, the execution gate (parallel or
- * serial) and the atomic-site patcher.
+ * serial), the atomic-site patcher and the pool of idle engines.
  */
 public record ThreadEnvironment(CpuArch arch, GuestAddressSpace addressSpace, GuestKernel kernel,
-                                GuestThreads group, ExecutionGate gate, AtomicSites atomics) {
+                                GuestThreads group, ExecutionGate gate, AtomicSites atomics, EnginePool engines) {
 }

@@ -18,6 +18,7 @@ import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
 import dev.herd.threads.CpuArch;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
+import dev.herd.threads.EnginePool;
 import dev.herd.threads.ExecutionGate;
 import dev.herd.threads.ExecutionMode;
 import dev.herd.threads.GuestThread;
@@ -73,7 +74,8 @@ public final class GuestLauncher {
             for (Mapping m : space.mappings()) {
                 if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
             }
-            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics);
+            EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY);
+            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics, engines);
             GuestThread main = new GuestThread(threads);
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
             process.threadCreated();
@@ -81,6 +83,7 @@ public final class GuestLauncher {
             PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
                 gate.close();
+                engines.close();
                 ownedFds.close();
                 ownedPaths.close();
             });

@@ -1,6 +1,7 @@
 package dev.herd.runtime.mm;
 
 import dev.herd.host.Errno;
+import dev.herd.host.HostMm;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.memory.MapFlags;
 import dev.herd.memory.Mapping;
@@ -124,7 +125,11 @@ public final class MemorySyscalls {
             Mapping m = space(ctx).find(at);
             long stop = Math.min(end, m.end());
             boolean privateAnon = (m.flags() & MapFlags.ANONYMOUS) != 0 && (m.flags() & MapFlags.TYPE) == MapFlags.PRIVATE;
-            if (privateAnon) space(ctx).zeroIgnoringProtection(at, stop - at);
+            // Anonymous memory is the memfd at offset == guest address: punching a hole drops the
+            // pages (they read back as zero) without touching them, as the kernel does.
+            if (privateAnon) {
+                HostMm.fallocate(space(ctx).memfd(), HostMm.FALLOC_FL_PUNCH_HOLE | HostMm.FALLOC_FL_KEEP_SIZE, at, stop - at);
+            }
             at = stop;
         }
     }

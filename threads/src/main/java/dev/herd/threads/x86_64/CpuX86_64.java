@@ -44,17 +44,24 @@ public final class CpuX86_64 implements CpuArch {
     private static final int[] THREAD_STATE = {
             X86Reg.RAX, X86Reg.RBX, X86Reg.RCX, X86Reg.RDX, X86Reg.RSI, X86Reg.RDI, X86Reg.RBP, X86Reg.RSP,
             X86Reg.R8, X86Reg.R9, X86Reg.R10, X86Reg.R11, X86Reg.R12, X86Reg.R13, X86Reg.R14, X86Reg.R15,
-            X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FS_BASE, X86Reg.GS_BASE, X86Reg.MXCSR, X86Reg.FPCW};
+            X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FS_BASE, X86Reg.GS_BASE, X86Reg.MXCSR, X86Reg.FPCW, X86Reg.FPSW,
+            X86Reg.FPTAG};
 
     @Override public void copyThreadState(Unicorn from, Unicorn to) {
         long[] values = new long[THREAD_STATE.length];
         from.regReadBatch(THREAD_STATE, values);
         to.regWriteBatch(THREAD_STATE, values);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment xmm = arena.allocate(16, 16);
+            MemorySegment wide = arena.allocate(16, 16);
             for (int i = 0; i < 16; i++) {
-                from.regRead(X86Reg.XMM0 + i, xmm);
-                to.regWrite(X86Reg.XMM0 + i, xmm);
+                from.regRead(X86Reg.XMM0 + i, wide);
+                to.regWrite(X86Reg.XMM0 + i, wide);
+            }
+            // x87 stack (80-bit): the child inherits it, and a pooled engine must not keep its
+            // previous thread's.
+            for (int i = 0; i < 8; i++) {
+                from.regRead(X86Reg.ST0 + i, wide);
+                to.regWrite(X86Reg.ST0 + i, wide);
             }
         }
     }

@@ -1,0 +1,60 @@
+package dev.herd.threads;
+
+import dev.herd.memory.GuestAddressSpace;
+
+import java.util.ArrayDeque;
+
+/**
+ * Idle engines of one process, kept for the next thread (see {@link EngineSlot}). Bounded: each
+ * idle engine holds ~3 MiB resident and a 1 GiB code-cache reservation.
+ */
+public final class EnginePool implements AutoCloseable {
+    /** How many idle engines to keep. */
+    public static final int DEFAULT_CAPACITY = 16;
+
+    private final CpuArch arch;
+    private final GuestAddressSpace addressSpace;
+    private final int capacity;
+    private final ArrayDeque<EngineSlot> idle = new ArrayDeque<>();
+    private boolean closed;
+
+    public EnginePool(CpuArch arch, GuestAddressSpace addressSpace, int capacity) {
+        this.arch = arch;
+        this.addressSpace = addressSpace;
+        this.capacity = capacity;
+    }
+
+    /** An idle engine, or a new one. */
+    EngineSlot take() {
+        synchronized (this) {
+            EngineSlot slot = idle.pollLast();
+            if (slot != null) return slot;
+        }
+        return new EngineSlot(arch, addressSpace);
+    }
+
+    /** Returns an engine whose thread has ended; closes it if the pool is full or closed. */
+    void give(EngineSlot slot) {
+        synchronized (this) {
+            if (!closed && idle.size() < capacity) {
+                idle.addLast(slot);
+                return;
+            }
+        }
+        slot.close();
+    }
+
+    public synchronized int idleCount() { return idle.size(); }
+
+    /** Closes every idle engine; engines given back later are closed at once. */
+    @Override
+    public void close() {
+        ArrayDeque<EngineSlot> toClose;
+        synchronized (this) {
+            closed = true;
+            toClose = new ArrayDeque<>(idle);
+            idle.clear();
+        }
+        for (EngineSlot s : toClose) s.close();
+    }
+}
