@@ -15,6 +15,13 @@ import java.util.Map;
  * every range logged as invalidated since the engine's last sync (the whole cache if the log no
  * longer reaches back that far).
  *
+ * <p><b>Lazy data regions.</b> Only executable regions are mapped eagerly. A region without EXEC is
+ * mapped when the engine first touches it ({@link #mapOnDemand}, called from the engine's
+ * unmapped-memory hook), so an engine maps the handful of regions its thread uses instead of one
+ * per thread stack of the whole process: Unicorn's map costs O(regions), so eager mapping made
+ * creating the N-th thread cost O(N²). Non-executable regions hold no translated code, so lazy
+ * mapping cannot resurrect stale translations; executable regions keep the eager rule below.
+ *
  * <p>Translation drops are issued both before and after the region changes, clipped to what is
  * mapped in the engine at that moment: {@code uc_ctl_remove_cache} in 2.0.1 translates the start
  * address through the engine's memory map and silently does nothing for an unmapped start, while
@@ -71,19 +78,50 @@ public final class EngineMemoryView {
         }
         Map<Long, RegionPlan.Region> have = new HashMap<>();
         for (RegionPlan.Region k : keep) have.put(k.start(), k);
+        List<RegionPlan.Region> mapped = new ArrayList<>();
         for (RegionPlan.Region r : plan.regions()) {
             RegionPlan.Region h = have.get(r.start());
             if (h == null) {
+                if ((r.perms() & Prot.EXEC) == 0) continue; // data: mapped on first touch
                 engine.memMapPtr(r.start(), r.length(), r.perms(), as.hostBase() + r.start());
             } else if (h.perms() != r.perms()) {
                 engine.memProtect(r.start(), r.length(), r.perms());
             }
+            mapped.add(r);
         }
-        current = plan.regions();
+        current = List.copyOf(mapped);
         if (flush) engine.flushTranslations();
         else dropClipped(drops, current);
         synced = v;
         return v;
+    }
+
+    /**
+     * Maps the current plan's region containing {@code address} into the engine, if there is one
+     * and the engine does not have it yet; returns whether it did (the access can then be retried).
+     * Called from the engine's unmapped-memory hook on the engine's own thread. The region comes
+     * from the newest plan; a concurrent change that removes it again is applied by the next
+     * {@link #sync()}, which the coherence barrier forces before host pages go away.
+     */
+    public boolean mapOnDemand(long address) {
+        RegionPlan plan = as.regionPlan();
+        RegionPlan.Region r = plan.find(address);
+        if (r == null) return false;
+        for (RegionPlan.Region m : current) {
+            if (m.start() < r.end() && r.start() < m.end()) return false; // overlaps what we have: a real fault
+        }
+        engine.memMapPtr(r.start(), r.length(), r.perms(), as.hostBase() + r.start());
+        if ((r.perms() & Prot.EXEC) != 0) {
+            // Executable regions are normally mapped eagerly at sync; one that appears between syncs
+            // may have stale translations from an earlier mapping of the same addresses.
+            engine.removeCache(r.start(), r.end());
+        }
+        List<RegionPlan.Region> next = new ArrayList<>(current.size() + 1);
+        next.addAll(current);
+        next.add(r);
+        next.sort(java.util.Comparator.comparingLong(RegionPlan.Region::start));
+        current = List.copyOf(next);
+        return true;
     }
 
     /** removeCache for each range, clipped to the given (sorted) mapped regions. */

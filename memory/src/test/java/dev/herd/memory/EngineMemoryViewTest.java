@@ -62,6 +62,12 @@ class EngineMemoryViewTest {
                 view.sync();
                 assertEquals(0x33, run(uc, code));
 
+                // data regions are mapped on first touch, not at sync
+                assertTrue(uc.memRegions().stream().noneMatch(r -> r.begin() == data), "data is lazy");
+                assertTrue(view.mapOnDemand(data + 8));
+                assertFalse(view.mapOnDemand(data + 8), "already mapped: a real fault");
+                assertFalse(view.mapOnDemand(0x100000), "nothing mapped there: a real fault");
+
                 // guest data written by the engine is visible through GuestMemory and vice versa
                 as.memory().writeLong(data, 0x1234);
                 assertArrayEquals(as.memory().read(data, 8), uc.memRead(data, 8));
@@ -69,6 +75,9 @@ class EngineMemoryViewTest {
                 // engine regions follow the plan after a split
                 as.mprotect(data + P, P, Prot.READ);
                 view.sync();
+                assertRegions(as, uc);
+                assertTrue(view.mapOnDemand(data));
+                assertTrue(view.mapOnDemand(data + P));
                 assertRegions(as, uc);
                 as.munmap(data, 2 * P);
                 view.sync();
@@ -100,9 +109,12 @@ class EngineMemoryViewTest {
         }
     }
 
+    /** The engine holds the plan's executable regions plus the data regions touched since. */
     static void assertRegions(GuestAddressSpace as, Unicorn uc) {
         List<MemRegion> got = uc.memRegions();
-        List<RegionPlan.Region> want = as.regionPlan().regions();
+        List<RegionPlan.Region> want = as.regionPlan().regions().stream()
+                .filter(r -> (r.perms() & Prot.EXEC) != 0 || got.stream().anyMatch(g -> g.begin() == r.start()))
+                .toList();
         assertEquals(want.size(), got.size(), got.toString());
         for (int i = 0; i < want.size(); i++) {
             assertEquals(want.get(i).start(), got.get(i).begin());

@@ -22,10 +22,8 @@ final class EngineSlot {
             engine.enableExactStops();
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, () -> owner.onSyscall());
-            engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID, (uc, type, address, size, value) -> {
-                owner.onInvalidMemory(type, address);
-                return false;
-            });
+            engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,
+                    (uc, type, address, size, value) -> owner.onInvalidMemory(type, address));
             engine.hookInterrupt((uc, intno) -> owner.onInterrupt(intno));
         } catch (RuntimeException e) {
             engine.close();

@@ -207,7 +207,12 @@ public final class GuestThread implements Runnable {
         }
     }
 
-    void onInvalidMemory(int type, long address) {
+    /** Returns true when the access may be retried (a data region mapped on first touch). */
+    boolean onInvalidMemory(int type, long address) {
+        if ((type == UcMemType.UC_MEM_READ_UNMAPPED || type == UcMemType.UC_MEM_WRITE_UNMAPPED
+                || type == UcMemType.UC_MEM_FETCH_UNMAPPED) && memoryView.mapOnDemand(address)) {
+            return true;
+        }
         long pc = engine.regRead(arch.pcRegister());
         GuestFault.Kind kind = switch (type) {
             case UcMemType.UC_MEM_READ_UNMAPPED -> GuestFault.Kind.READ_UNMAPPED;
@@ -218,6 +223,7 @@ public final class GuestThread implements Runnable {
             default -> GuestFault.Kind.FETCH_PROT;
         };
         pendingFault = new GuestFault(kind, address, pc, -1);
+        return false;
     }
 
     void onInterrupt(int intno) {
