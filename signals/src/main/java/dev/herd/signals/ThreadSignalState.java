@@ -7,7 +7,7 @@ import dev.herd.host.ErrnoException;
  * One guest thread's signal state: its blocked mask and alternate signal stack.
  * Owned by the thread; other threads will only read the mask (volatile).
  */
-public final class ThreadSignalState {
+public final class ThreadSignalState implements AltStack {
     public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
     public static final int SS_ONSTACK = 1, SS_DISABLE = 2, SS_AUTODISARM = 1 << 31;
     /** MINSIGSTKSZ as the x86_64 kernel checks it for sigaltstack. */
@@ -35,10 +35,16 @@ public final class ThreadSignalState {
 
     public void setBlocked(long mask) { blocked = mask & ~Signals.UNBLOCKABLE; }
 
-    public long altStackBase() { return altStackBase; }
-    public long altStackSize() { return altStackSize; }
+    @Override public long altStackBase() { return altStackBase; }
+    @Override public long altStackSize() { return altStackSize; }
     /** The flags sigaltstack reports (SS_DISABLE, or 0 / SS_AUTODISARM); SS_ONSTACK is computed by the caller. */
-    public int altStackFlags() { return altStackFlags; }
+    @Override public int altStackFlags() { return altStackFlags; }
+
+    @Override public void restoreAltStack(long base, long size, int flags) {
+        altStackBase = base;
+        altStackSize = size;
+        altStackFlags = flags;
+    }
 
     /** sigaltstack's set half: validates like Linux (EINVAL bad flags, ENOMEM too small). */
     public void setAltStack(long base, int flags, long size) {
