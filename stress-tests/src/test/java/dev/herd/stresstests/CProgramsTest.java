@@ -32,7 +32,29 @@ class CProgramsTest {
             c("pid").status(0),
             c("readlink").status(0),
             c("getrandom").status(0),
-            c("mmap").status(0));
+            c("mmap").status(0),
+            // threads (thr_*.c): every program checks itself and exits 1 on a failed check
+            c("thr_create").status(0),
+            c("thr_mutex").status(0),
+            c("thr_condvar").status(0),
+            c("thr_rwlock").status(0),
+            c("thr_sem").status(0),
+            c("thr_once").status(0),
+            c("thr_tls").status(0),
+            c("thr_detach").status(0),
+            c("thr_spin").status(0),
+            c("thr_atomic").status(0),
+            c("thr_many").status(0),
+            c("thr_malloc").status(0),
+            c("thr_jit", "block").status(0),
+            c("thr_jit", "spin").status(0),
+            c("thr_jit", "rwx").status(0),
+            c("thr_jit", "atomic").status(0),
+            c("thr_jit", "atomic-rwx").status(0),
+            c("thr_exit", "spin").status(42),
+            c("thr_exit", "block").status(43),
+            c("thr_exit", "exit").status(44),
+            c("thr_exit", "main").status(45));
 
     static Stream<Arguments> cases() {
         return Differential.inAllModes(CASES);
