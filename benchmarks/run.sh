@@ -64,7 +64,7 @@ THREAD_WORKLOADS=(
   "cpu2|threads_cpu|2 $CPU_STEPS|native qemu herd herd-serial|CPU loop, 2 threads"
   "cpu4|threads_cpu|4 $CPU_STEPS|native qemu herd|CPU loop, 4 threads"
   "cpu8|threads_cpu|8 $CPU_STEPS|native qemu herd|CPU loop, 8 threads"
-  "create|thread_create|2000|native qemu herd|thread create + join (µs per pair)"
+  "create|thread_create|10000|native qemu herd|thread create + join (µs per pair)"
   "pingpong|condvar_pingpong|100000|native qemu herd|condvar ping-pong, 2 threads (µs per round trip)"
   "add1|atomics|add 1 20000000|native qemu herd|atomic fetch_add (lock xadd), 1 thread, uncontended (ns per op)"
   "add2|atomics|add 2 20000000|native qemu herd|atomic fetch_add (lock xadd), 2 threads on one word (ns per op)"
