@@ -14,6 +14,10 @@ public final class ThreadSignalState implements AltStack {
     public static final long MIN_SIGSTKSZ = 2048;
 
     private volatile long blocked;
+    private final SignalQueue pending = new SignalQueue();
+
+    /** Thread-directed pending signals (tgkill, faults, SIGEV_THREAD_ID); guarded by the process lock. */
+    public SignalQueue pending() { return pending; }
     private long altStackBase;
     private long altStackSize;
     private int altStackFlags = SS_DISABLE;

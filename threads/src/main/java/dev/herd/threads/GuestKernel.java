@@ -15,6 +15,12 @@ public interface GuestKernel {
      */
     void syscall(GuestThread thread);
 
+    /**
+     * The thread is at its safe point because {@link GuestThread#requestSafePoint()} was called:
+     * engine stopped, outside the gate. Deliver signals, restart or fail an interrupted syscall.
+     */
+    void safePoint(GuestThread thread);
+
     /** The thread's engine stopped on a fault. Called on the thread, with the engine stopped. */
     void fault(GuestThread thread, GuestFault fault);
 

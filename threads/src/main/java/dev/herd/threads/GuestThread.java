@@ -44,7 +44,12 @@ public final class GuestThread implements Runnable {
     private volatile long syncedVersion = -1;
     private volatile boolean exitRequested;
     private volatile boolean stopRequested;
+    /** The kernel wants this thread at its safe point ({@link GuestKernel#safePoint}). */
+    private volatile boolean attention;
+    /** The thread has reached its first instruction or ended: no host call to interrupt then. */
+    private volatile boolean running;
     private GuestFault pendingFault;
+    private volatile Thread javaThread;
     private Object kernelState;
 
     /**
@@ -86,10 +91,30 @@ public final class GuestThread implements Runnable {
     public Object kernelState() { return kernelState; }
     public void kernelState(Object state) { this.kernelState = state; }
 
-    /** Ends this thread at its next safe point (exit, exit_group). Safe from any thread. */
+    /**
+     * Ends this thread at its next safe point (exit, exit_group), interrupting a blocking host
+     * syscall if it is in one. Safe from any thread.
+     */
     public void requestExit() {
         exitRequested = true;
         stopEngine();
+        if (state == OUTSIDE && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+    }
+
+    /**
+     * Brings this thread to its safe point soon: out of guest code at the next block, or out of a
+     * blocking host syscall (EINTR). The kernel's {@link GuestKernel#safePoint} then runs on the
+     * thread. Safe from any thread.
+     */
+    public void requestSafePoint() {
+        attention = true;
+        stopEngine();
+        if (state == OUTSIDE && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+    }
+
+    /** Whether a blocking host call of this thread should still be interrupted. */
+    boolean needsInterrupt() {
+        return running && state == OUTSIDE && (attention || exitRequested);
     }
 
     public boolean exitRequested() { return exitRequested; }
@@ -130,7 +155,9 @@ public final class GuestThread implements Runnable {
     @Override
     public void run() {
         boolean failed = false;
+        javaThread = Thread.currentThread();
         tid = HostKernel.gettid();
+        running = true;
         env.group().started(this);
         try {
             kernel.threadStarted(this);
@@ -139,6 +166,7 @@ public final class GuestThread implements Runnable {
             failed = true;
             kernel.internalError(this, t instanceof HookFailedException h && h.getCause() != null ? h.getCause() : t);
         } finally {
+            running = false;
             state = OUTSIDE;
             env.gate().leave(this);
             env.group().remove(this);
@@ -151,6 +179,11 @@ public final class GuestThread implements Runnable {
     private void loop() {
         ExecutionGate gate = env.gate();
         while (!exitRequested) {
+            if (attention) {
+                attention = false;
+                kernel.safePoint(this);
+                continue;
+            }
             gate.enter(this);
             state = IN_GUEST;
             syncMemory();
@@ -203,7 +236,7 @@ public final class GuestThread implements Runnable {
         } finally {
             env.gate().enter(this);
             state = IN_GUEST;
-            if (exitRequested || stopRequested || addressSpace.version() != syncedVersion) stopEngine();
+            if (exitRequested || stopRequested || attention || addressSpace.version() != syncedVersion) stopEngine();
         }
     }
 

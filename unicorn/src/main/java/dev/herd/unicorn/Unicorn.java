@@ -1080,15 +1080,15 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         if (stopRequest != null) return;
         MemorySegment request = arena.allocate(16, 8); // struct herd_stop_request {atomic_int; fnptr}
-        request.set(JAVA_LONG, 8, StopHelper.emuStopFunction().address());
+        request.set(JAVA_LONG, 8, NativeHelpers.emuStopFunction().address());
         int err;
         try {
-            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, StopHelper.checkFunction(),
+            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(),
                     request, 1L, 0L);
         } catch (Throwable t) {
             throw unexpected(t);
         }
-        added(err, UcHook.UC_HOOK_BLOCK, StopHelper.checkFunction(), "uc_hook_add(native stop check)");
+        added(err, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(), "uc_hook_add(native stop check)");
         stopRequest = request;
     }
 

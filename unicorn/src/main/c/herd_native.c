@@ -29,3 +29,28 @@ void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
         request->emu_stop(uc);
     }
 }
+
+/*
+ * Interrupting a guest thread blocked in a host syscall: Herd sends this thread one reserved host
+ * real-time signal whose handler does nothing and is installed without SA_RESTART, so the blocking
+ * call returns EINTR and the thread reaches its safe point. The handler must be native: a Java
+ * upcall from a signal handler is not async-signal-safe.
+ */
+#include <signal.h>
+#include <string.h>
+
+static void herd_interrupt_handler(int signo)
+{
+    (void)signo;
+}
+
+/* Returns 0, or -errno. */
+int herd_install_interrupt_handler(int signo)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = herd_interrupt_handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the blocked syscall must return EINTR */
+    return sigaction(signo, &sa, NULL) == 0 ? 0 : -1;
+}

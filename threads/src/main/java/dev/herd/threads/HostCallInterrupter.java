@@ -1,0 +1,71 @@
+package dev.herd.threads;
+
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.unicorn.NativeHelpers;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Gets guest threads out of blocking host syscalls when they have a safe-point request (a signal
+ * to deliver, exit_group). It sends the thread {@link #SIGNAL}, a host real-time signal whose
+ * native handler does nothing and is installed without SA_RESTART, so the call returns EINTR.
+ *
+ * <p>A signal that lands just before the thread enters its blocking call is consumed without
+ * effect (QEMU closes that window with its safe_syscall assembly). Here the request is simply
+ * re-sent every {@link #RESEND_NANOS} until the thread has reached its safe point, so the window
+ * costs at most that delay. One daemon thread per process does the re-sending.
+ */
+public final class HostCallInterrupter implements AutoCloseable {
+    /**
+     * The reserved host signal: a real-time signal above glibc's own (32-34) and used by neither
+     * the JVM (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGQUIT, SIGUSR2, SIGPIPE, SIGXFSZ) nor JNA.
+     */
+    public static final int SIGNAL = 45;
+    private static final long RESEND_NANOS = 1_000_000;
+
+    private final int hostPid = (int) HostKernel.call(HostSyscall.GETPID);
+    private final Set<GuestThread> waiting = ConcurrentHashMap.newKeySet();
+    private final Thread resender;
+    private volatile boolean closed;
+
+    public HostCallInterrupter() {
+        NativeHelpers.installInterruptHandler(SIGNAL);
+        resender = Thread.ofPlatform().daemon().name("herd-interrupter").unstarted(this::resend);
+        resender.start();
+    }
+
+    /** Interrupts {@code t}'s host call now and keeps doing so until it reaches its safe point. */
+    void interrupt(GuestThread t) {
+        signal(t);
+        waiting.add(t);
+        LockSupport.unpark(resender);
+    }
+
+    private void signal(GuestThread t) {
+        int tid = t.tid();
+        if (tid != 0) HostKernel.call(HostSyscall.TGKILL, hostPid, tid, SIGNAL);
+    }
+
+    private void resend() {
+        while (!closed) {
+            if (waiting.isEmpty()) {
+                LockSupport.park(this);
+                continue;
+            }
+            LockSupport.parkNanos(this, RESEND_NANOS);
+            for (GuestThread t : waiting) {
+                if (t.needsInterrupt()) signal(t);
+                else waiting.remove(t);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(resender);
+    }
+}
