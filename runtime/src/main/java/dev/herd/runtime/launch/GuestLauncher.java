@@ -18,7 +18,9 @@ import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
 import dev.herd.threads.CpuArch;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
+import dev.herd.runtime.signal.SignalDelivery;
 import dev.herd.threads.EnginePool;
+import dev.herd.threads.HostCallInterrupter;
 import dev.herd.threads.ExecutionGate;
 import dev.herd.threads.ExecutionMode;
 import dev.herd.threads.GuestThread;
@@ -64,7 +66,9 @@ public final class GuestLauncher {
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
-            LinuxKernel kernel = new LinuxKernel(process, dispatcher, config.diagnostics());
+            SignalDelivery delivery = new SignalDelivery(process, InterimFrames.INSTANCE, config.diagnostics());
+            process.delivery(delivery);
+            LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             CpuArch arch = new CpuX86_64();
             boolean serial = config.mode() == ExecutionMode.SERIAL;
             ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
@@ -75,7 +79,9 @@ public final class GuestLauncher {
                 if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
             }
             EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY);
-            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics, engines);
+            HostCallInterrupter interrupter = new HostCallInterrupter();
+            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
+                    engines, interrupter);
             GuestThread main = new GuestThread(threads);
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
             process.threadCreated();
@@ -83,6 +89,7 @@ public final class GuestLauncher {
             PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
                 gate.close();
+                interrupter.close();
                 engines.close();
                 ownedFds.close();
                 ownedPaths.close();

@@ -7,6 +7,7 @@ import dev.herd.runtime.process.ProcessSyscalls;
 import dev.herd.runtime.process.ThreadSyscalls;
 import dev.herd.runtime.process.TimeSyscalls;
 import dev.herd.runtime.signal.SignalStateSyscalls;
+import dev.herd.runtime.signal.SignalSyscalls;
 import dev.herd.runtime.syscall.SyscallTable;
 
 /** The full set of Linux syscall definitions Herd implements, by family. */
@@ -19,6 +20,7 @@ public final class LinuxSyscalls {
         TimeSyscalls.register(t);
         MemorySyscalls.register(t);
         SignalStateSyscalls.register(t);
+        SignalSyscalls.register(t);
         FutexSyscalls.register(t);
         ThreadSyscalls.register(t);
         FileSyscalls.register(t);

@@ -2,6 +2,7 @@ package dev.herd.runtime.process;
 
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.memory.Mapping;
+import dev.herd.signals.SigInfo;
 import dev.herd.signals.Signals;
 import dev.herd.threads.GuestFault;
 
@@ -10,6 +11,21 @@ import dev.herd.threads.GuestFault;
  * si_code, and a one-line human description naming the fault, PC and address.
  */
 public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    /** The siginfo the kernel would send: si_code and, for memory faults, si_addr. */
+    public SigInfo sigInfo() {
+        int siCode = switch (code) {
+            case "SEGV_MAPERR" -> SigInfo.SEGV_MAPERR;
+            case "SEGV_ACCERR" -> SigInfo.SEGV_ACCERR;
+            case "ILL_ILLOPN" -> SigInfo.ILL_ILLOPN;
+            case "FPE_INTDIV" -> SigInfo.FPE_INTDIV;
+            case "FPE_FLTINV" -> 7;
+            case "TRAP_BRKPT" -> SigInfo.TRAP_BRKPT;
+            default -> SigInfo.SI_KERNEL;
+        };
+        long addr = fault.isMemoryAccess() ? fault.address() : siCode == SigInfo.SI_KERNEL ? 0 : fault.pc();
+        return new SigInfo(signal, 0, siCode, 0, 0, addr, 0, 0, 0);
+    }
+
     public static FaultReport of(GuestFault f, GuestAddressSpace addressSpace) {
         if (f.isMemoryAccess()) {
             String access = switch (f.kind()) {

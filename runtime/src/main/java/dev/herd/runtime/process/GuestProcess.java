@@ -3,7 +3,7 @@ package dev.herd.runtime.process;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.fs.PathResolver;
-import dev.herd.signals.SignalActions;
+import dev.herd.signals.ProcessSignals;
 import dev.herd.threads.GuestThread;
 import dev.herd.threads.GuestThreads;
 
@@ -23,7 +23,7 @@ public final class GuestProcess {
     private final PathResolver paths;
     private final String exePath;
     private final ResourceLimits limits = new ResourceLimits();
-    private final SignalActions signalActions = new SignalActions();
+    private final ProcessSignals signals = new ProcessSignals();
     private final GuestThreads threads;
     /** Threads created and not yet ended; the process ends when it drops to zero. */
     private final AtomicInteger live = new AtomicInteger();
@@ -42,7 +42,16 @@ public final class GuestProcess {
     public FdTable fds() { return fds; }
     public PathResolver paths() { return paths; }
     public ResourceLimits limits() { return limits; }
-    public SignalActions signalActions() { return signalActions; }
+    public ProcessSignals signals() { return signals; }
+
+    private volatile dev.herd.runtime.signal.SignalDelivery delivery;
+
+    /** Signal sending and delivery for this process (set once by the launcher). */
+    public dev.herd.runtime.signal.SignalDelivery delivery() { return delivery; }
+    public void delivery(dev.herd.runtime.signal.SignalDelivery d) {
+        if (delivery != null) throw new IllegalStateException("delivery already set");
+        delivery = d;
+    }
     /** Host path of the guest program, the answer to readlink("/proc/self/exe"). */
     public String exePath() { return exePath; }
 

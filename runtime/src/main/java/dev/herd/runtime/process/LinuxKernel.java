@@ -1,6 +1,7 @@
 package dev.herd.runtime.process;
 
 import dev.herd.host.ErrnoException;
+import dev.herd.runtime.signal.SignalDelivery;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallDispatcher;
 import dev.herd.threads.GuestFault;
@@ -18,12 +19,16 @@ public final class LinuxKernel implements GuestKernel {
     private final GuestProcess process;
     private final SyscallDispatcher dispatcher;
     private final PrintStream diagnostics;
+    private final SignalDelivery signals;
 
-    public LinuxKernel(GuestProcess process, SyscallDispatcher dispatcher, PrintStream diagnostics) {
+    public LinuxKernel(GuestProcess process, SyscallDispatcher dispatcher, SignalDelivery signals, PrintStream diagnostics) {
         this.process = process;
         this.dispatcher = dispatcher;
+        this.signals = signals;
         this.diagnostics = diagnostics;
     }
+
+    public SignalDelivery signals() { return signals; }
 
     public GuestProcess process() { return process; }
     public SyscallDispatcher dispatcher() { return dispatcher; }
@@ -74,12 +79,15 @@ public final class LinuxKernel implements GuestKernel {
     }
 
     @Override
+    public void safePoint(GuestThread thread) {
+        signals.atSafePoint(context(thread));
+    }
+
+    /** A fault becomes its signal, forced as the kernel forces it; unhandled, it ends the process. */
+    @Override
     public void fault(GuestThread thread, GuestFault fault) {
         FaultReport report = FaultReport.of(fault, process.addressSpace());
-        diagnostics.println("herd: " + report.describe() + " in thread " + thread.tid());
-        diagnostics.flush();
-        process.exitGroup(ProcessExit.killed(report.signal()));
-        thread.requestExit();
+        signals.forceFault(context(thread), report.sigInfo(), report.describe() + " in thread " + thread.tid());
     }
 
     @Override

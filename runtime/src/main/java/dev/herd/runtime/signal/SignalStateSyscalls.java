@@ -9,8 +9,8 @@ import dev.herd.signals.ThreadSignalState;
 
 /**
  * The state half of the signal syscalls: dispositions (rt_sigaction), per-thread masks
- * (rt_sigprocmask), pending sets (rt_sigpending) and alternate stacks (sigaltstack). Delivery
- * arrives with the signal manager; until then no signal is ever pending, which is what these report.
+ * (rt_sigprocmask), pending sets (rt_sigpending) and alternate stacks (sigaltstack). Sending and
+ * delivery are {@link SignalSyscalls} and {@link SignalDelivery}.
  */
 public final class SignalStateSyscalls {
     private SignalStateSyscalls() {}
@@ -23,7 +23,8 @@ public final class SignalStateSyscalls {
         t.define("rt_sigprocmask", "int ptr ptr size", SignalStateSyscalls::sigprocmask);
         t.define("rt_sigpending", "ptr size", (ctx, set, size, c, d, e, f) -> {
             if (size > SIGSET_SIZE) return -Errno.EINVAL;
-            ctx.memory().writeLong(set, 0L);
+            // Pending means pending and blocked-or-not: the thread's and the process's sets.
+            ctx.memory().writeLong(set, ctx.process().delivery().pendingSet(ctx));
             return 0;
         });
         t.define("sigaltstack", "ptr ptr", SignalStateSyscalls::sigaltstack);
@@ -36,8 +37,9 @@ public final class SignalStateSyscalls {
         if (act != 0) {
             next = new SignalAction(m.readLong(act), m.readLong(act + 8), m.readLong(act + 16), m.readLong(act + 24));
         }
-        var actions = ctx.process().signalActions();
+        var actions = ctx.process().signals().actions();
         SignalAction previous = next != null ? actions.set((int) sig, next) : actions.get((int) sig);
+        if (next != null) ctx.process().delivery().discardIfIgnored((int) sig);
         if (oldAct != 0) {
             m.writeLong(oldAct, previous.handler());
             m.writeLong(oldAct + 8, previous.flags());
@@ -57,6 +59,7 @@ public final class SignalStateSyscalls {
             if (how < 0 || how > 2) return -Errno.EINVAL;
             if (oldSet != 0) m.writeLong(oldSet, old);
             state.changeMask((int) how, value);
+            ctx.process().delivery().recheck(ctx);
             return 0;
         }
         if (oldSet != 0) m.writeLong(oldSet, old);
@@ -68,7 +71,12 @@ public final class SignalStateSyscalls {
         ThreadSignalState state = ctx.signals();
         long oldBase = state.altStackBase(), oldSize = state.altStackSize();
         int oldFlags = state.altStackFlags();
+        var thread = ctx.thread();
+        long sp = thread.engine().regRead(thread.arch().spRegister());
+        boolean onStack = (oldFlags & ThreadSignalState.SS_DISABLE) == 0 && sp - oldBase < oldSize && sp >= oldBase;
+        if (onStack) oldFlags |= ThreadSignalState.SS_ONSTACK;
         if (ss != 0) {
+            if (onStack) return -Errno.EPERM; // cannot change the stack one is running on
             long base = m.readLong(ss);
             int flags = m.readInt(ss + 8);
             long size = m.readLong(ss + 16);

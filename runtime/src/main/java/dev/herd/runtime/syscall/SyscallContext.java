@@ -19,6 +19,14 @@ public final class SyscallContext {
     private long robustListLength;
     private int exitStatus;
     private long setChildTid;
+    // Signal bookkeeping between a syscall and the safe point that follows it.
+    private int restartCode;
+    private long restartNr;
+    private SyscallHandler restartBlock;
+    private boolean restoreSigmask;
+    private long savedSigmask;
+    private boolean sigreturnPending;
+    private final java.lang.foreign.MemorySegment scratch = java.lang.foreign.Arena.ofAuto().allocate(64, 16);
     private long setParentTid;
     private final java.util.concurrent.CompletableFuture<Integer> started = new java.util.concurrent.CompletableFuture<>();
 
@@ -41,6 +49,39 @@ public final class SyscallContext {
     /** The status this thread passed to exit(2); the last thread's becomes the process's. */
     public int exitStatus() { return exitStatus; }
     public void exitStatus(int status) { this.exitStatus = status; }
+
+    /**
+     * The syscall {@code nr} returned -{@code code} (ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND or
+     * ERESTART_RESTARTBLOCK): the safe point turns it into EINTR or a restart, as Linux's
+     * signal-delivery code does.
+     */
+    public void interruptedSyscall(int code, long nr) {
+        this.restartCode = code;
+        this.restartNr = nr;
+    }
+    public int restartCode() { return restartCode; }
+    public long restartNr() { return restartNr; }
+    public void clearRestart() { restartCode = 0; }
+
+    /** What restart_syscall runs (the kernel's restart_block), or null. */
+    public SyscallHandler restartBlock() { return restartBlock; }
+    public void restartBlock(SyscallHandler block) { this.restartBlock = block; }
+
+    /** sigsuspend-style temporary mask: the mask to put back (and save in the frame) afterwards. */
+    public void saveSigmaskForRestore(long mask) {
+        this.savedSigmask = mask;
+        this.restoreSigmask = true;
+    }
+    public boolean restoreSigmaskPending() { return restoreSigmask; }
+    public long savedSigmask() { return savedSigmask; }
+    public void clearRestoreSigmask() { restoreSigmask = false; }
+
+    /** rt_sigreturn was called: the safe point restores the frame. */
+    public void sigreturnPending(boolean pending) { this.sigreturnPending = pending; }
+    public boolean sigreturnPending() { return sigreturnPending; }
+
+    /** 64 bytes of native memory private to this thread, for host-call arguments (timespecs...). */
+    public java.lang.foreign.MemorySegment scratch() { return scratch; }
 
     /** CLONE_CHILD_SETTID / CLONE_PARENT_SETTID: where the new thread writes its TID before it runs. */
     public void tidTargets(long childTid, long parentTid) {

@@ -58,8 +58,32 @@ public final class SyscallDispatcher {
         } catch (ErrnoException e) {
             result = e.asSyscallResult();
         }
+        if (result == -Errno.EINTR) result = restartCode(def.name(), result);
+        if (result <= -Errno.ERESTARTSYS && result >= -Errno.ERESTART_RESTARTBLOCK) {
+            // Interrupted (a guest signal, or exit_group): the thread's safe point decides between
+            // EINTR and a restart, as the kernel's signal-delivery code does.
+            ctx.interruptedSyscall((int) -result, nr);
+            ctx.thread().requestSafePoint();
+        }
         if (strace != null) strace.exit(ctx, def, args, result);
         return result;
+    }
+
+    /**
+     * What the kernel returns internally when a blocking call is interrupted by a signal: the
+     * restart class decides, once the signal's disposition is known, whether the guest sees EINTR
+     * or the call restarts (signal(7), "Interruption of system calls").
+     */
+    private static long restartCode(String name, long eintr) {
+        return switch (name) {
+            case "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
+                    "pwritev2", "wait4", "waitid", "futex", "flock", "fcntl", "open", "openat", "creat",
+                    "accept", "accept4", "connect", "recvfrom", "recvmsg", "sendto", "sendmsg", "ioctl",
+                    "splice", "sendfile", "copy_file_range", "tee" -> -Errno.ERESTARTSYS;
+            case "pause", "rt_sigsuspend", "select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait",
+                    "epoll_pwait2" -> -Errno.ERESTARTNOHAND;
+            default -> eintr;
+        };
     }
 
     private void warnOnce(long nr) {

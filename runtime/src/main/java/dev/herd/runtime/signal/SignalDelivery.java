@@ -1,0 +1,324 @@
+package dev.herd.runtime.signal;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.runtime.process.GuestProcess;
+import dev.herd.runtime.process.ProcessExit;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.signals.ProcessSignals;
+import dev.herd.signals.SigInfo;
+import dev.herd.signals.SignalAction;
+import dev.herd.signals.SignalFrames;
+import dev.herd.signals.SignalQueue;
+import dev.herd.signals.Signals;
+import dev.herd.signals.ThreadSignalState;
+import dev.herd.threads.GuestThread;
+
+import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Linux signal semantics for one process: sending (queueing on the process or a thread and
+ * waking a thread that can take it), and delivery at a thread's safe point (default actions,
+ * handler frames, the restart or EINTR of an interrupted syscall, rt_sigreturn), following
+ * kernel/signal.c and arch/x86/kernel/signal.c.
+ *
+ * <p>All pending sets of the process are guarded by {@link ProcessSignals#lock()}. Delivery runs
+ * on the receiving thread with its engine stopped.
+ */
+public final class SignalDelivery {
+    /** restart_syscall's x86_64 number: what an ERESTART_RESTARTBLOCK restart re-executes. */
+    private static final long NR_RESTART_SYSCALL = 219;
+    private static final int MAX_FRAMES_PER_SAFE_POINT = 64;
+
+    private final GuestProcess process;
+    private final SignalFrames frames;
+    private final PrintStream diagnostics;
+    private final AtomicBoolean stopWarned = new AtomicBoolean();
+
+    public SignalDelivery(GuestProcess process, SignalFrames frames, PrintStream diagnostics) {
+        this.process = process;
+        this.frames = frames;
+        this.diagnostics = diagnostics;
+    }
+
+    private static SyscallContext ctx(GuestThread t) { return (SyscallContext) t.kernelState(); }
+
+    // ------------------------------------------------------------------ sending
+
+    /**
+     * Sends {@code info} to one thread ({@code target} non-null: tgkill, faults) or to the process
+     * (null: kill, sigqueue). Returns 0 or -EAGAIN (real-time queue limit).
+     */
+    public long send(GuestThread target, SigInfo info) {
+        int sig = info.signo();
+        if (sig == 0) return 0;
+        if (sig == Signals.SIGKILL) {
+            process.exitGroup(ProcessExit.killed(Signals.SIGKILL));
+            return 0;
+        }
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            SignalAction action = ps.actions().get(sig);
+            if (ignored(sig, action) && (target == null || (ctx(target).signals().blocked() & Signals.bit(sig)) == 0)) {
+                return 0; // an ignored, unblocked signal is discarded at once, as in the kernel
+            }
+            SignalQueue queue = target != null ? ctx(target).signals().pending() : ps.shared();
+            if (sig >= Signals.SIGRTMIN && queue.queuedRealtime() >= realtimeLimit()) return -Errno.EAGAIN;
+            queue.enqueue(info);
+            GuestThread wake = target != null ? target : chooseThread(sig);
+            if (wake != null && (ctx(wake).signals().blocked() & Signals.bit(sig)) == 0) wake.requestSafePoint();
+            return 0;
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** After a thread's mask changed: if something became deliverable, come to the safe point. */
+    public void recheck(SyscallContext ctx) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            long blocked = ctx.signals().blocked();
+            if (ctx.signals().pending().next(blocked) != 0 || ps.shared().next(blocked) != 0) {
+                ctx.thread().requestSafePoint();
+            }
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** Pending signals of the thread and the process (rt_sigpending). */
+    public long pendingSet(SyscallContext ctx) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            return ctx.signals().pending().pending() | ps.shared().pending();
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** Whether a signal outside {@code blocked} is pending for this thread. */
+    public boolean hasDeliverable(SyscallContext ctx, long blocked) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            return ctx.signals().pending().next(blocked) != 0 || ps.shared().next(blocked) != 0;
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** Dequeues a pending signal in {@code set} for this thread (sigtimedwait), or null. */
+    public SigInfo dequeueFrom(SyscallContext ctx, long set) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            long notInSet = ~set;
+            int sig = ctx.signals().pending().next(notInSet);
+            if (sig != 0) return ctx.signals().pending().dequeue(sig);
+            sig = ps.shared().next(notInSet);
+            return sig != 0 ? ps.shared().dequeue(sig) : null;
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** rt_sigaction installed SIG_IGN (or a default-ignore SIG_DFL): pending instances are dropped. */
+    public void discardIfIgnored(int sig) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            if (!ignored(sig, ps.actions().get(sig))) return;
+            ps.shared().discard(sig);
+            for (GuestThread t : process.threads().threads()) {
+                if (t.kernelState() instanceof SyscallContext c) c.signals().pending().discard(sig);
+            }
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** A thread that does not block {@code sig}: the caller's own thread first, as Linux prefers. */
+    private GuestThread chooseThread(int sig) {
+        long bit = Signals.bit(sig);
+        GuestThread main = null;
+        for (GuestThread t : process.threads().threads()) {
+            if (!(t.kernelState() instanceof SyscallContext c) || t.exitRequested()) continue;
+            if ((c.signals().blocked() & bit) != 0) continue;
+            if (t.tid() == process.pid()) return t;
+            if (main == null) main = t;
+        }
+        return main;
+    }
+
+    private long realtimeLimit() {
+        long limit = process.limits().soft(11 /* RLIMIT_SIGPENDING */);
+        return limit < 0 ? Long.MAX_VALUE : limit;
+    }
+
+    private static boolean ignored(int sig, SignalAction a) {
+        if (a.handler() == SignalAction.SIG_IGN) return true;
+        return a.handler() == SignalAction.SIG_DFL
+                && Signals.defaultAction(sig) == Signals.DefaultAction.IGNORE;
+    }
+
+    // ------------------------------------------------------------------ delivery
+
+    /** The thread's safe point: sigreturn, then signal delivery, then syscall restart. */
+    public void atSafePoint(SyscallContext ctx) {
+        GuestThread thread = ctx.thread();
+        ThreadSignalState state = ctx.signals();
+        if (ctx.sigreturnPending()) {
+            ctx.sigreturnPending(false);
+            try {
+                long mask = frames.restoreFrame(thread.engine(), ctx.memory(), state);
+                state.setBlocked(mask);
+            } catch (ErrnoException e) {
+                forceDefault(ctx, SigInfo.kernel(Signals.SIGSEGV), "bad signal frame at rt_sigreturn");
+                return;
+            }
+        }
+        for (int n = 0; n < MAX_FRAMES_PER_SAFE_POINT && !thread.exitRequested(); n++) {
+            SigInfo info = dequeueDeliverable(ctx);
+            if (info == null) break;
+            int sig = info.signo();
+            SignalAction action = process.signals().actions().get(sig);
+            if (action.handler() == SignalAction.SIG_IGN) continue;
+            if (action.handler() == SignalAction.SIG_DFL) {
+                if (!defaultAction(sig)) return;
+                continue;
+            }
+            handle(ctx, info, action);
+        }
+        finishRestart(ctx);
+    }
+
+    /**
+     * A synchronous fault (SIGSEGV, SIGILL, SIGFPE, SIGTRAP, SIGBUS) of the running thread, raised
+     * with the PC on the faulting instruction: like the kernel's force_sig_info, a blocked or
+     * ignored signal is unblocked and reset to SIG_DFL first, then it is delivered at once.
+     *
+     * @param report the one-line description printed if the fault kills the process
+     */
+    public void forceFault(SyscallContext ctx, SigInfo info, String report) {
+        int sig = info.signo();
+        ProcessSignals ps = process.signals();
+        SignalAction action;
+        ps.lock().lock();
+        try {
+            action = ps.actions().get(sig);
+            long bit = Signals.bit(sig);
+            boolean blocked = (ctx.signals().blocked() & bit) != 0;
+            if (blocked || action.handler() == SignalAction.SIG_IGN) {
+                action = SignalAction.DEFAULT;
+                ps.actions().set(sig, action);
+                if (blocked) ctx.signals().setBlocked(ctx.signals().blocked() & ~bit);
+            }
+        } finally {
+            ps.lock().unlock();
+        }
+        if (action.handler() == SignalAction.SIG_DFL) {
+            terminate(sig, report);
+            return;
+        }
+        handle(ctx, info, action);
+    }
+
+    private SigInfo dequeueDeliverable(SyscallContext ctx) {
+        ProcessSignals ps = process.signals();
+        ps.lock().lock();
+        try {
+            long blocked = ctx.signals().blocked();
+            int sig = ctx.signals().pending().next(blocked);
+            if (sig != 0) return ctx.signals().pending().dequeue(sig);
+            sig = ps.shared().next(blocked);
+            return sig != 0 ? ps.shared().dequeue(sig) : null;
+        } finally {
+            ps.lock().unlock();
+        }
+    }
+
+    /** SIG_DFL; returns false when the process is ending. */
+    private boolean defaultAction(int sig) {
+        switch (Signals.defaultAction(sig)) {
+            case IGNORE, CONTINUE -> {
+                return true;
+            }
+            case STOP -> {
+                // Stopping needs a parent to continue the process; Herd has none yet (job control
+                // arrives with child processes). Documented: stop signals are ignored.
+                if (stopWarned.compareAndSet(false, true)) {
+                    diagnostics.println("herd: warning: signal " + sig + " would stop the process; stopping is not"
+                            + " supported, the signal is ignored");
+                    diagnostics.flush();
+                }
+                return true;
+            }
+            default -> {
+                terminate(sig, null);
+                return false;
+            }
+        }
+    }
+
+    private void terminate(int sig, String report) {
+        if (report != null) {
+            diagnostics.println("herd: " + report);
+            diagnostics.flush();
+        }
+        process.exitGroup(ProcessExit.killed(sig));
+    }
+
+    /** Sets up a handler frame for {@code info}, after resolving an interrupted syscall. */
+    private void handle(SyscallContext ctx, SigInfo info, SignalAction action) {
+        ThreadSignalState state = ctx.signals();
+        int sig = info.signo();
+        int restart = ctx.restartCode();
+        if (restart != 0) {
+            ctx.clearRestart();
+            boolean again = restart == Errno.ERESTARTNOINTR
+                    || (restart == Errno.ERESTARTSYS && (action.flags() & Signals.SA_RESTART) != 0);
+            if (again) frames.restartSyscall(ctx.thread().engine(), ctx.restartNr());
+            else ctx.thread().arch().writeSyscallResult(ctx.thread().engine(), -Errno.EINTR);
+        }
+        long saved = state.blocked();
+        if (ctx.restoreSigmaskPending()) {
+            saved = ctx.savedSigmask();
+            ctx.clearRestoreSigmask();
+        }
+        try {
+            frames.setupFrame(ctx.thread().engine(), ctx.memory(), action, info, saved, state);
+        } catch (ErrnoException e) {
+            // The kernel forces SIGSEGV when it cannot write the frame (force_sigsegv).
+            forceDefault(ctx, SigInfo.kernel(Signals.SIGSEGV), "guest fault: SIGSEGV: cannot write the frame for signal "
+                    + sig + " at its stack");
+            return;
+        }
+        long blocked = state.blocked() | action.mask();
+        if ((action.flags() & Signals.SA_NODEFER) == 0) blocked |= Signals.bit(sig);
+        state.setBlocked(blocked);
+        if ((action.flags() & Signals.SA_RESETHAND) != 0) process.signals().actions().set(sig, SignalAction.DEFAULT);
+    }
+
+    /** No handler ran: an interrupted syscall restarts transparently, as in the kernel. */
+    private void finishRestart(SyscallContext ctx) {
+        int restart = ctx.restartCode();
+        if (restart != 0) {
+            ctx.clearRestart();
+            long nr = restart == Errno.ERESTART_RESTARTBLOCK ? NR_RESTART_SYSCALL : ctx.restartNr();
+            frames.restartSyscall(ctx.thread().engine(), nr);
+        }
+        if (ctx.restoreSigmaskPending()) {
+            ctx.clearRestoreSigmask();
+            ctx.signals().setBlocked(ctx.savedSigmask());
+        }
+    }
+
+    private void forceDefault(SyscallContext ctx, SigInfo info, String report) {
+        process.signals().actions().set(info.signo(), SignalAction.DEFAULT);
+        terminate(info.signo(), report);
+    }
+}

@@ -1,0 +1,145 @@
+package dev.herd.runtime.signal;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestMemory;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+import dev.herd.signals.SigInfo;
+import dev.herd.signals.SigInfoLayout;
+import dev.herd.signals.Signals;
+import dev.herd.threads.GuestThread;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Sending, waiting for and returning from signals: kill, tkill, tgkill, rt_sigqueueinfo,
+ * rt_tgsigqueueinfo, rt_sigreturn, rt_sigsuspend, pause, rt_sigtimedwait, restart_syscall.
+ * Signals to pids other than the guest's own go to the host kernel (they name real processes).
+ */
+public final class SignalSyscalls {
+    private SignalSyscalls() {}
+
+    private static final long SIGSET_SIZE = 8;
+    private static final int HOST_PAUSE = 34, HOST_KILL = 62, HOST_PPOLL = 271, CLOCK_MONOTONIC = 1;
+
+    public static void register(SyscallTable t) {
+        t.define("kill", "int signal", (ctx, pid, sig, c, d, e, f) -> kill(ctx, (int) pid, (int) sig));
+        t.define("tkill", "int signal", (ctx, tid, sig, c, d, e, f) -> tgkill(ctx, ctx.process().pid(), (int) tid, (int) sig));
+        t.define("tgkill", "int int signal", (ctx, tgid, tid, sig, d, e, f) -> tgkill(ctx, (int) tgid, (int) tid, (int) sig));
+        t.define("rt_sigqueueinfo", "int signal ptr", (ctx, pid, sig, info, d, e, f) -> sigqueue(ctx, (int) pid, 0, (int) sig, info));
+        t.define("rt_tgsigqueueinfo", "int int signal ptr", (ctx, tgid, tid, sig, info, e, f) ->
+                sigqueue(ctx, (int) tgid, (int) tid, (int) sig, info));
+        t.define("rt_sigreturn", "", (ctx, a, b, c, d, e, f) -> {
+            // Registers (rax included) come back from the frame at the safe point that follows.
+            ctx.sigreturnPending(true);
+            ctx.thread().requestSafePoint();
+            return 0;
+        });
+        t.define("rt_sigsuspend", "ptr size", SignalSyscalls::sigsuspend);
+        t.define("pause", "", (ctx, a, b, c, d, e, f) -> waitForSignal(ctx, ctx.signals().blocked()));
+        t.define("rt_sigtimedwait", "ptr ptr ptr size", SignalSyscalls::sigtimedwait);
+        t.define("restart_syscall", "", (ctx, a, b, c, d, e, f) -> {
+            var block = ctx.restartBlock();
+            ctx.restartBlock(null);
+            return block == null ? -Errno.EINTR : block.handle(ctx, 0, 0, 0, 0, 0, 0);
+        });
+    }
+
+    private static SignalDelivery delivery(SyscallContext ctx) { return ctx.process().delivery(); }
+
+    private static int uid() { return (int) HostKernel.call(HostSyscall.GETUID); }
+
+    private static long kill(SyscallContext ctx, int pid, int sig) {
+        if (!Signals.valid(sig) && sig != 0) return -Errno.EINVAL;
+        int self = ctx.process().pid();
+        if (pid == self || pid == 0 || pid == -1 || pid == -self) {
+            return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
+        }
+        return HostKernel.call(HOST_KILL, pid, sig);
+    }
+
+    private static long tgkill(SyscallContext ctx, int tgid, int tid, int sig) {
+        if (!Signals.valid(sig) && sig != 0) return -Errno.EINVAL;
+        if (tid <= 0 || (tgid <= 0 && tgid != ctx.process().pid())) return -Errno.EINVAL;
+        if (tgid != ctx.process().pid()) return -Errno.ESRCH;
+        GuestThread target = ctx.process().threads().byTid(tid);
+        if (target == null || target.exitRequested()) return -Errno.ESRCH;
+        return delivery(ctx).send(target, SigInfo.user(sig, SigInfo.SI_TKILL, ctx.process().pid(), uid()));
+    }
+
+    private static long sigqueue(SyscallContext ctx, int tgid, int tid, int sig, long infoPtr) {
+        if (!Signals.valid(sig)) return -Errno.EINVAL;
+        SigInfo given = SigInfoLayout.read(ctx.memory(), infoPtr, sig);
+        int self = ctx.process().pid();
+        if (tgid != self) return -Errno.ESRCH;
+        // Only the kernel may claim kernel si_codes for signals to others (kernel/signal.c).
+        boolean toSelf = tid == 0 ? true : tid == ctx.tid();
+        if ((given.code() >= 0 || given.code() == SigInfo.SI_TKILL) && !toSelf) return -Errno.EPERM;
+        GuestThread target = null;
+        if (tid != 0) {
+            target = ctx.process().threads().byTid(tid);
+            if (target == null) return -Errno.ESRCH;
+        }
+        return delivery(ctx).send(target, given);
+    }
+
+    private static long sigsuspend(SyscallContext ctx, long maskPtr, long size, long c, long d, long e, long f) {
+        if (size != SIGSET_SIZE) return -Errno.EINVAL;
+        long mask = ctx.memory().readLong(maskPtr) & ~Signals.UNBLOCKABLE;
+        ctx.saveSigmaskForRestore(ctx.signals().blocked());
+        ctx.signals().setBlocked(mask);
+        return waitForSignal(ctx, mask);
+    }
+
+    /**
+     * Blocks until a signal outside {@code blocked} is pending, then returns -ERESTARTNOHAND (the
+     * safe point delivers it and makes it -EINTR). The host wait is a pause that the host
+     * interrupt signal ends; one that lands before pause begins is re-sent (HostCallInterrupter).
+     */
+    private static long waitForSignal(SyscallContext ctx, long blocked) {
+        while (!delivery(ctx).hasDeliverable(ctx, blocked)) {
+            if (ctx.thread().exitRequested()) break;
+            HostKernel.call(HOST_PAUSE);
+        }
+        return -Errno.ERESTARTNOHAND;
+    }
+
+    private static long sigtimedwait(SyscallContext ctx, long setPtr, long infoPtr, long timeoutPtr, long size,
+                                     long e, long f) {
+        if (size != SIGSET_SIZE) return -Errno.EINVAL;
+        GuestMemory m = ctx.memory();
+        long set = m.readLong(setPtr) & ~Signals.UNBLOCKABLE;
+        long deadline = Long.MAX_VALUE;
+        if (timeoutPtr != 0) {
+            long sec = m.readLong(timeoutPtr), nsec = m.readLong(timeoutPtr + 8);
+            if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
+            deadline = System.nanoTime() + Math.min(sec, Long.MAX_VALUE / 2_000_000_000L) * 1_000_000_000L + nsec;
+        }
+        long old = ctx.signals().blocked();
+        try {
+            // While waiting, the awaited signals count as unblocked so that senders pick this thread.
+            ctx.signals().setBlocked(old & ~set);
+            while (true) {
+                SigInfo info = delivery(ctx).dequeueFrom(ctx, set);
+                if (info != null) {
+                    if (infoPtr != 0) SigInfoLayout.write(m, infoPtr, info);
+                    return info.signo();
+                }
+                if (delivery(ctx).hasDeliverable(ctx, old | set)) return -Errno.EINTR; // a handler runs first
+                if (ctx.thread().exitRequested()) return -Errno.EINTR;
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return -Errno.EAGAIN;
+                MemorySegment ts = ctx.scratch();
+                long wait = Math.min(left, 1_000_000_000L * 3600);
+                ts.set(ValueLayout.JAVA_LONG, 0, wait / 1_000_000_000L);
+                ts.set(ValueLayout.JAVA_LONG, 8, wait % 1_000_000_000L);
+                HostKernel.call(HOST_PPOLL, 0, 0, deadline == Long.MAX_VALUE ? 0 : ts.address(), 0, 8);
+            }
+        } finally {
+            ctx.signals().setBlocked(old);
+        }
+    }
+}
