@@ -56,7 +56,7 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    int gens = argc > 1 ? atoi(argv[1]) : 40;
+    int gens = argc > 1 ? atoi(argv[1]) : 25;
     int ok = 1;
     for (int g = 0; g < gens; g++) {
         pthread_t th[NT];

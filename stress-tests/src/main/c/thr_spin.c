@@ -59,7 +59,7 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    iters = argc > 1 ? atol(argv[1]) : 20000;
+    iters = argc > 1 ? atol(argv[1]) : 5000;
     pthread_spin_init(&pspin, PTHREAD_PROCESS_PRIVATE);
     pthread_t th[NT];
     for (int i = 0; i < NT; i++) pthread_create(&th[i], NULL, work, NULL);

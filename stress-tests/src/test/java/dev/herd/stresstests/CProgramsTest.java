@@ -47,7 +47,7 @@ class CProgramsTest {
             c("thr_many").status(0),
             c("thr_malloc").status(0),
             c("thr_jit", "block").status(0),
-            c("thr_jit", "spin").status(0),
+            c("thr_jit", "spin", "150").status(0),
             c("thr_jit", "rwx").status(0),
             c("thr_jit", "atomic").status(0),
             c("thr_jit", "atomic-rwx").status(0),

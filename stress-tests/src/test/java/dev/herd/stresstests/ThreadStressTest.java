@@ -22,11 +22,11 @@ class ThreadStressTest {
 
     static final List<GuestCase> CASES = List.of(
             c("thr_mutex", "10000").status(0),
-            c("thr_spin", "10000").status(0),
+            c("thr_spin", "4000").status(0),
             c("thr_atomic", "20000").status(0),
             c("thr_condvar", "10000").status(0),
             c("thr_jit", "block", "200").status(0),
-            c("thr_jit", "spin", "200").status(0),
+            c("thr_jit", "spin", "100").status(0),
             c("thr_jit", "atomic", "50000").status(0));
 
     static Stream<Arguments> runs() {
