@@ -23,6 +23,16 @@ public interface SignalFrames {
                     AltStack altStack);
 
     /**
+     * {@link #setupFrame} for a synchronous fault: the trap number, error code and fault address
+     * the kernel records in the thread and saves in the frame's sigcontext (x86_64: trapno, err,
+     * cr2). Architectures without such fields ignore them.
+     */
+    default void setupFaultFrame(Unicorn engine, GuestMemory memory, SignalAction action, SigInfo info, long savedMask,
+                                 AltStack altStack, long trapno, long err, long faultAddress) {
+        setupFrame(engine, memory, action, info, savedMask, altStack);
+    }
+
+    /**
      * rt_sigreturn: restores every register (general, flags, FP/SSE) from the frame at the current
      * stack pointer and returns the signal mask saved in it (the caller installs it) — also restores
      * the alternate-stack settings from uc_stack into {@code altStack}, as the kernel does.

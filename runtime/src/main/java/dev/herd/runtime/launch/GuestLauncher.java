@@ -19,6 +19,7 @@ import dev.herd.threads.CpuArch;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
 import dev.herd.runtime.signal.SignalDelivery;
+import dev.herd.signals.x86_64.SignalFrameX86_64;
 import dev.herd.threads.EnginePool;
 import dev.herd.threads.HostCallInterrupter;
 import dev.herd.threads.ExecutionGate;
@@ -66,7 +67,7 @@ public final class GuestLauncher {
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
-            SignalDelivery delivery = new SignalDelivery(process, InterimFrames.INSTANCE, config.diagnostics());
+            SignalDelivery delivery = new SignalDelivery(process, SignalFrameX86_64.INSTANCE, config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             CpuArch arch = new CpuX86_64();

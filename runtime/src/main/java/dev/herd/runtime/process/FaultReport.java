@@ -3,6 +3,7 @@ package dev.herd.runtime.process;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.memory.Mapping;
 import dev.herd.signals.SigInfo;
+import dev.herd.signals.x86_64.X86Traps;
 import dev.herd.signals.Signals;
 import dev.herd.threads.GuestFault;
 
@@ -11,6 +12,21 @@ import dev.herd.threads.GuestFault;
  * si_code, and a one-line human description naming the fault, PC and address.
  */
 public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    /**
+     * {trap number, error code, fault address} as the x86_64 kernel saves them in the frame
+     * (thread.trap_nr, thread.error_code, thread.cr2).
+     */
+    public long[] trap(GuestAddressSpace addressSpace) {
+        if (fault.isMemoryAccess()) {
+            boolean write = fault.kind() == GuestFault.Kind.WRITE_UNMAPPED || fault.kind() == GuestFault.Kind.WRITE_PROT;
+            boolean fetch = fault.kind() == GuestFault.Kind.FETCH_UNMAPPED || fault.kind() == GuestFault.Kind.FETCH_PROT;
+            boolean present = addressSpace.find(fault.address()) != null;
+            return new long[]{X86Traps.PF, X86Traps.pageFaultError(fault.address(), present, write, fetch), fault.address()};
+        }
+        if (fault.kind() == GuestFault.Kind.INVALID_INSTRUCTION) return new long[]{X86Traps.UD, 0, 0};
+        return new long[]{fault.vector(), 0, 0};
+    }
+
     /** The siginfo the kernel would send: si_code and, for memory faults, si_addr. */
     public SigInfo sigInfo() {
         int siCode = switch (code) {

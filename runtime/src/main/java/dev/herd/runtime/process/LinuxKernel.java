@@ -87,7 +87,8 @@ public final class LinuxKernel implements GuestKernel {
     @Override
     public void fault(GuestThread thread, GuestFault fault) {
         FaultReport report = FaultReport.of(fault, process.addressSpace());
-        signals.forceFault(context(thread), report.sigInfo(), report.describe() + " in thread " + thread.tid());
+        signals.forceFault(context(thread), report.sigInfo(), report.trap(process.addressSpace()),
+                report.describe() + " in thread " + thread.tid());
     }
 
     @Override

@@ -191,7 +191,7 @@ public final class SignalDelivery {
                 if (!defaultAction(sig)) return;
                 continue;
             }
-            handle(ctx, info, action);
+            handle(ctx, info, action, null);
         }
         finishRestart(ctx);
     }
@@ -201,9 +201,10 @@ public final class SignalDelivery {
      * with the PC on the faulting instruction: like the kernel's force_sig_info, a blocked or
      * ignored signal is unblocked and reset to SIG_DFL first, then it is delivered at once.
      *
+     * @param trap   {trap number, error code, fault address} for the frame's sigcontext
      * @param report the one-line description printed if the fault kills the process
      */
-    public void forceFault(SyscallContext ctx, SigInfo info, String report) {
+    public void forceFault(SyscallContext ctx, SigInfo info, long[] trap, String report) {
         int sig = info.signo();
         ProcessSignals ps = process.signals();
         SignalAction action;
@@ -224,7 +225,7 @@ public final class SignalDelivery {
             terminate(sig, report);
             return;
         }
-        handle(ctx, info, action);
+        handle(ctx, info, action, trap);
     }
 
     private SigInfo dequeueDeliverable(SyscallContext ctx) {
@@ -273,7 +274,7 @@ public final class SignalDelivery {
     }
 
     /** Sets up a handler frame for {@code info}, after resolving an interrupted syscall. */
-    private void handle(SyscallContext ctx, SigInfo info, SignalAction action) {
+    private void handle(SyscallContext ctx, SigInfo info, SignalAction action, long[] trap) {
         ThreadSignalState state = ctx.signals();
         int sig = info.signo();
         int restart = ctx.restartCode();
@@ -290,7 +291,11 @@ public final class SignalDelivery {
             ctx.clearRestoreSigmask();
         }
         try {
-            frames.setupFrame(ctx.thread().engine(), ctx.memory(), action, info, saved, state);
+            if (trap != null) {
+                frames.setupFaultFrame(ctx.thread().engine(), ctx.memory(), action, info, saved, state, trap[0], trap[1], trap[2]);
+            } else {
+                frames.setupFrame(ctx.thread().engine(), ctx.memory(), action, info, saved, state);
+            }
         } catch (ErrnoException e) {
             // The kernel forces SIGSEGV when it cannot write the frame (force_sigsegv).
             forceDefault(ctx, SigInfo.kernel(Signals.SIGSEGV), "guest fault: SIGSEGV: cannot write the frame for signal "

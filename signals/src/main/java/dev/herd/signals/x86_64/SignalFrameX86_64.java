@@ -116,6 +116,17 @@ public final class SignalFrameX86_64 implements SignalFrames {
     }
 
     /**
+     * A synchronous fault's frame: {@code trapno}, {@code err} and {@code faultAddress} (cr2) go into
+     * the sigcontext. Same as {@link #setupFrame(Unicorn, GuestMemory, SignalAction, SigInfo, long,
+     * AltStack, long, long, long)}; matches {@code SignalFrames.setupFaultFrame} (no {@code @Override}
+     * so this compiles with and without that default method).
+     */
+    public void setupFaultFrame(Unicorn engine, GuestMemory memory, SignalAction action, SigInfo info, long savedMask,
+                                AltStack altStack, long trapno, long err, long faultAddress) {
+        setupFrame(engine, memory, action, info, savedMask, altStack, trapno, err, faultAddress);
+    }
+
+    /**
      * Builds the frame as {@code x64_setup_rt_frame} + {@code handle_signal} + {@code signal_delivered}
      * (the alt-stack part) do, and points the engine at the handler.
      *
