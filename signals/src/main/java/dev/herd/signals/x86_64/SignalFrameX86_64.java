@@ -118,9 +118,9 @@ public final class SignalFrameX86_64 implements SignalFrames {
     /**
      * A synchronous fault's frame: {@code trapno}, {@code err} and {@code faultAddress} (cr2) go into
      * the sigcontext. Same as {@link #setupFrame(Unicorn, GuestMemory, SignalAction, SigInfo, long,
-     * AltStack, long, long, long)}; matches {@code SignalFrames.setupFaultFrame} (no {@code @Override}
-     * so this compiles with and without that default method).
+     * AltStack, long, long, long)}.
      */
+    @Override
     public void setupFaultFrame(Unicorn engine, GuestMemory memory, SignalAction action, SigInfo info, long savedMask,
                                 AltStack altStack, long trapno, long err, long faultAddress) {
         setupFrame(engine, memory, action, info, savedMask, altStack, trapno, err, faultAddress);
