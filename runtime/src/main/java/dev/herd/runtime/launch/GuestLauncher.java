@@ -89,6 +89,7 @@ public final class GuestLauncher {
             FdTable ownedFds = fds;
             PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
+                process.timers().close();
                 gate.close();
                 interrupter.close();
                 engines.close();

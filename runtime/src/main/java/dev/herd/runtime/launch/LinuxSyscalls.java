@@ -8,6 +8,7 @@ import dev.herd.runtime.process.ThreadSyscalls;
 import dev.herd.runtime.process.TimeSyscalls;
 import dev.herd.runtime.signal.SignalStateSyscalls;
 import dev.herd.runtime.signal.SignalSyscalls;
+import dev.herd.runtime.signal.TimerSyscalls;
 import dev.herd.runtime.syscall.SyscallTable;
 
 /** The full set of Linux syscall definitions Herd implements, by family. */
@@ -21,6 +22,7 @@ public final class LinuxSyscalls {
         MemorySyscalls.register(t);
         SignalStateSyscalls.register(t);
         SignalSyscalls.register(t);
+        TimerSyscalls.register(t);
         FutexSyscalls.register(t);
         ThreadSyscalls.register(t);
         FileSyscalls.register(t);

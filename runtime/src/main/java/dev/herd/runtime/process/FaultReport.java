@@ -20,7 +20,10 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
         if (fault.isMemoryAccess()) {
             boolean write = fault.kind() == GuestFault.Kind.WRITE_UNMAPPED || fault.kind() == GuestFault.Kind.WRITE_PROT;
             boolean fetch = fault.kind() == GuestFault.Kind.FETCH_UNMAPPED || fault.kind() == GuestFault.Kind.FETCH_PROT;
-            boolean present = addressSpace.find(fault.address()) != null;
+            // A PROT_NONE page is not present in the x86 page table either: only an accessible
+            // page makes a protection fault (P bit set).
+            var m = addressSpace.find(fault.address());
+            boolean present = m != null && m.prot() != 0;
             return new long[]{X86Traps.PF, X86Traps.pageFaultError(fault.address(), present, write, fetch), fault.address()};
         }
         if (fault.kind() == GuestFault.Kind.INVALID_INSTRUCTION) return new long[]{X86Traps.UD, 0, 0};

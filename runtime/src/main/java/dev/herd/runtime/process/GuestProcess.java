@@ -45,6 +45,10 @@ public final class GuestProcess {
     public ProcessSignals signals() { return signals; }
 
     private volatile dev.herd.runtime.signal.SignalDelivery delivery;
+    private final dev.herd.runtime.signal.ProcessTimers timers = new dev.herd.runtime.signal.ProcessTimers(this);
+
+    /** alarm, setitimer and POSIX timers of this process. */
+    public dev.herd.runtime.signal.ProcessTimers timers() { return timers; }
 
     /** Signal sending and delivery for this process (set once by the launcher). */
     public dev.herd.runtime.signal.SignalDelivery delivery() { return delivery; }

@@ -81,5 +81,8 @@ public final class CpuX86_64 implements CpuArch {
         // (all exceptions masked); a fresh Unicorn engine has both at 0, i.e. unmasked exceptions.
         engine.regWrite(X86Reg.FPCW, 0x37f);
         engine.regWrite(X86Reg.MXCSR, 0x1f80);
+        // All x87 registers empty (a fresh engine reports them all valid, which a signal frame's
+        // abridged tag word would show).
+        engine.regWrite(X86Reg.FPTAG, 0xffff);
     }
 }
