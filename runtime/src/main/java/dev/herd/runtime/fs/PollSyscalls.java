@@ -19,10 +19,8 @@ import java.lang.foreign.ValueLayout;
  * closed fds in select, select's readiness sets exactly as Linux derives them from poll bits,
  * remaining time written back for select, ppoll and pselect6 (as the raw syscalls do).
  *
- * <p><b>Partial:</b> the signal mask arguments of ppoll and pselect6 are validated (size must be
- * 8) but not applied: no mask change happens during the wait. Applying them needs the signal layer
- * (atomic mask swap around the host wait); until then a guest relying on ppoll/pselect to unblock a
- * signal only for the wait will not get that signal delivered during it.
+ * <p>The signal masks of ppoll and pselect6 are in force during the wait
+ * ({@link dev.herd.runtime.signal.SignalDelivery#withTemporaryMask}).
  */
 final class PollSyscalls {
     private PollSyscalls() {}
@@ -42,10 +40,16 @@ final class PollSyscalls {
         });
         t.define("ppoll", "ptr uint ptr ptr size", (ctx, fds, nfds, tsp, sigmask, sigsetsize, f) -> {
             if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
-            if (tsp == 0) return poll(ctx, fds, nfds, -1, 0, 0);
-            long sec = ctx.memory().readLong(tsp), nsec = ctx.memory().readLong(tsp + 8);
-            if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
-            return poll(ctx, fds, nfds, sec, nsec, tsp);
+            long sec = -1, nsec = 0;
+            if (tsp != 0) {
+                sec = ctx.memory().readLong(tsp);
+                nsec = ctx.memory().readLong(tsp + 8);
+                if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
+            }
+            long s = sec, ns = nsec;
+            if (sigmask == 0) return poll(ctx, fds, nfds, s, ns, tsp);
+            long mask = ctx.memory().readLong(sigmask);
+            return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> poll(ctx, fds, nfds, s, ns, tsp));
         });
         t.define("select", "int ptr ptr ptr ptr", (ctx, n, r, w, x, tv, f) -> {
             if (tv == 0) return select(ctx, n, r, w, x, -1, 0, 0, false);
@@ -54,14 +58,22 @@ final class PollSyscalls {
             return select(ctx, n, r, w, x, sec, usec * 1000, tv, true);
         });
         t.define("pselect6", "int ptr ptr ptr ptr ptr", (ctx, n, r, w, x, tsp, sig) -> {
+            long ss = 0;
             if (sig != 0) {
-                long ss = ctx.memory().readLong(sig), len = ctx.memory().readLong(sig + 8);
+                ss = ctx.memory().readLong(sig);
+                long len = ctx.memory().readLong(sig + 8);
                 if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
             }
-            if (tsp == 0) return select(ctx, n, r, w, x, -1, 0, 0, false);
-            long sec = ctx.memory().readLong(tsp), nsec = ctx.memory().readLong(tsp + 8);
-            if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
-            return select(ctx, n, r, w, x, sec, nsec, tsp, false);
+            long sec = -1, nsec = 0;
+            if (tsp != 0) {
+                sec = ctx.memory().readLong(tsp);
+                nsec = ctx.memory().readLong(tsp + 8);
+                if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
+            }
+            long s = sec, ns = nsec;
+            if (ss == 0) return select(ctx, n, r, w, x, s, ns, tsp, false);
+            long mask = ctx.memory().readLong(ss);
+            return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> select(ctx, n, r, w, x, s, ns, tsp, false));
         });
     }
 

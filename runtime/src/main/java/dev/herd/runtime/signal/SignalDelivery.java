@@ -89,6 +89,22 @@ public final class SignalDelivery {
         }
     }
 
+    /**
+     * Runs a wait with a temporary signal mask (ppoll, pselect6, epoll_pwait), as the kernel does:
+     * the mask is in force during the wait; if the wait is interrupted the original mask comes back
+     * only after the handler's frame has saved it (so the handler runs under the temporary mask),
+     * otherwise at once.
+     */
+    public long withTemporaryMask(SyscallContext ctx, long mask, java.util.function.LongSupplier wait) {
+        ThreadSignalState state = ctx.signals();
+        long old = state.blocked();
+        state.setBlocked(mask);
+        long r = hasDeliverable(ctx, state.blocked()) ? -Errno.EINTR : wait.getAsLong();
+        if (r == -Errno.EINTR) ctx.saveSigmaskForRestore(old);
+        else state.setBlocked(old);
+        return r;
+    }
+
     /** Pending signals of the thread and the process (rt_sigpending). */
     public long pendingSet(SyscallContext ctx) {
         ProcessSignals ps = process.signals();
