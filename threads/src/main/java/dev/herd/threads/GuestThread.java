@@ -112,6 +112,19 @@ public final class GuestThread implements Runnable {
         if (state == OUTSIDE && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
     }
 
+    private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> safePointTasks =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /**
+     * Runs {@code task} on this thread at its next safe point (engine stopped, outside the gate):
+     * how other threads change an engine (install a hook, read registers consistently). Safe from
+     * any thread; tasks run in submission order, before signal delivery.
+     */
+    public void runAtSafePoint(Runnable task) {
+        safePointTasks.add(task);
+        requestSafePoint();
+    }
+
     /** Whether a blocking host call of this thread should still be interrupted. */
     boolean needsInterrupt() {
         return running && state == OUTSIDE && (attention || exitRequested);
@@ -181,6 +194,7 @@ public final class GuestThread implements Runnable {
         while (!exitRequested) {
             if (attention) {
                 attention = false;
+                for (Runnable task; (task = safePointTasks.poll()) != null; ) task.run();
                 kernel.safePoint(this);
                 continue;
             }

@@ -36,6 +36,7 @@ public final class SyscallDispatcher {
         }
         this.warnings = warnings;
         this.strace = strace;
+        this.interceptors = new SyscallInterceptors(numberCount);
     }
 
     /** Name of syscall {@code nr} for messages, e.g. {@code "openat"} or {@code "syscall_999"}. */
@@ -43,8 +44,36 @@ public final class SyscallDispatcher {
         return nr >= 0 && nr < names.length && names[(int) nr] != null ? names[(int) nr] : "syscall_" + nr;
     }
 
+    private final SyscallInterceptors interceptors;
+
+    /** The interceptor registry of this dispatcher (the embedding API registers through it). */
+    public SyscallInterceptors interceptors() { return interceptors; }
+
     /** Runs syscall {@code nr} with {@code args[1..6]} and returns the raw result. */
     public long dispatch(SyscallContext ctx, long nr, long[] args) {
+        if (interceptors.any()) return intercepted(ctx, nr, args);
+        return run(ctx, nr, args);
+    }
+
+    private long intercepted(SyscallContext ctx, long nr, long[] args) {
+        SyscallInterceptors.Interceptor[] enter = interceptors.get(nr, SyscallInterceptors.Phase.ENTER);
+        SyscallInterceptors.Interceptor[] call = interceptors.get(nr, SyscallInterceptors.Phase.CALL);
+        SyscallInterceptors.Interceptor[] exit = interceptors.get(nr, SyscallInterceptors.Phase.EXIT);
+        if (enter == null && call == null && exit == null) return run(ctx, nr, args);
+        InterceptedCall c = new InterceptedCall(ctx, nr, name(nr), args);
+        if (enter != null) for (var i : enter) i.intercept(c);
+        if (call != null) {
+            for (var i : call) {
+                i.intercept(c);
+                if (c.resultSet()) break;
+            }
+        }
+        if (!c.resultSet()) c.resultFromCall(run(ctx, nr, args));
+        if (exit != null) for (var i : exit) i.intercept(c);
+        return c.result();
+    }
+
+    private long run(SyscallContext ctx, long nr, long[] args) {
         SyscallTable.Definition def = nr >= 0 && nr < byNumber.length ? byNumber[(int) nr] : null;
         if (def == null) {
             warnOnce(nr);
