@@ -48,6 +48,16 @@ public final class GuestLauncher {
     public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit) {}
 
     public static RunningGuest start(RunConfig config) throws IOException, ExecFormatException {
+        return start(config, null);
+    }
+
+    /**
+     * Like {@link #start(RunConfig)}, calling {@code beforeStart} with the process's kernel once
+     * everything is assembled and before the first guest thread starts (where the embedding API
+     * registers syscall interceptors and its thread observer).
+     */
+    public static RunningGuest start(RunConfig config, java.util.function.Consumer<LinuxKernel> beforeStart)
+            throws IOException, ExecFormatException {
         ElfFile elf = ElfFile.read(config.program());
         GuestAddressSpace space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
         FdTable fds = null;
@@ -83,6 +93,7 @@ public final class GuestLauncher {
             HostCallInterrupter interrupter = new HostCallInterrupter();
             ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
                     engines, interrupter);
+            if (beforeStart != null) beforeStart.accept(kernel);
             GuestThread main = new GuestThread(threads);
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
             process.threadCreated();

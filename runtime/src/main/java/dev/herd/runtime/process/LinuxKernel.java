@@ -30,6 +30,21 @@ public final class LinuxKernel implements GuestKernel {
 
     public SignalDelivery signals() { return signals; }
 
+    /**
+     * Told of every guest thread's start (on the thread, before its first guest instruction, its
+     * engine stopped) and end (on the thread, after its engine was released). The embedding API
+     * installs its engine instrumentation here. Exceptions end the run as internal errors.
+     */
+    public interface ThreadObserver {
+        void threadStarted(GuestThread thread);
+        void threadExited(GuestThread thread);
+    }
+
+    private volatile ThreadObserver observer;
+
+    /** Sets the observer (null for none); set it before the first thread starts to see every thread. */
+    public void observer(ThreadObserver observer) { this.observer = observer; }
+
     public GuestProcess process() { return process; }
     public SyscallDispatcher dispatcher() { return dispatcher; }
 
@@ -59,6 +74,8 @@ public final class LinuxKernel implements GuestKernel {
         writeTid(ctx.setParentTid(), thread.tid());
         ctx.started().complete(thread.tid());
         if (process.exiting()) thread.requestExit();
+        ThreadObserver o = observer;
+        if (o != null) o.threadStarted(thread);
     }
 
     private void writeTid(long address, int tid) {
@@ -106,6 +123,14 @@ public final class LinuxKernel implements GuestKernel {
     public void threadExited(GuestThread thread) {
         SyscallContext ctx = (SyscallContext) thread.kernelState();
         ThreadExit.release(ctx);
+        ThreadObserver o = observer;
+        if (o != null) {
+            try {
+                o.threadExited(thread);
+            } catch (RuntimeException | Error e) {
+                internalError(thread, e);
+            }
+        }
         process.threadEnded(thread, ctx.exitStatus());
     }
 }

@@ -36,9 +36,17 @@ public final class SyscallInterceptors {
         this.table = new AtomicReferenceArray<>(numberCount * 3);
     }
 
-    public Registration add(int nr, Phase phase, Interceptor interceptor) {
-        if (nr < 0 || nr >= numbers) throw new IllegalArgumentException("no syscall number " + nr);
-        int slot = phase.ordinal() * numbers + nr;
+    /**
+     * Interceptors of numbers past the architecture's table (a guest may call any number, e.g. to
+     * reach a hook-provided syscall): key {@code phase * 2^32 + nr}. Copy-on-write like the table.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<Long, Interceptor[]> beyond =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    public Registration add(long nr, Phase phase, Interceptor interceptor) {
+        if (nr < 0 || nr > 0xffff_ffffL) throw new IllegalArgumentException("no syscall number " + nr);
+        if (nr >= numbers) return addBeyond(nr, phase, interceptor);
+        int slot = phase.ordinal() * numbers + (int) nr;
         table.updateAndGet(slot, old -> {
             Interceptor[] base = old == null ? NONE : old;
             Interceptor[] next = Arrays.copyOf(base, base.length + 1);
@@ -46,26 +54,41 @@ public final class SyscallInterceptors {
             return next;
         });
         any = true;
-        return () -> table.updateAndGet(slot, old -> {
-            if (old == null) return null;
-            for (int i = 0; i < old.length; i++) {
-                if (old[i] == interceptor) {
-                    if (old.length == 1) return null;
-                    Interceptor[] next = new Interceptor[old.length - 1];
-                    System.arraycopy(old, 0, next, 0, i);
-                    System.arraycopy(old, i + 1, next, i, old.length - i - 1);
-                    return next;
-                }
-            }
-            return old;
+        return () -> table.updateAndGet(slot, old -> without(old, interceptor));
+    }
+
+    private Registration addBeyond(long nr, Phase phase, Interceptor interceptor) {
+        long key = ((long) phase.ordinal() << 32) | nr;
+        beyond.compute(key, (k, old) -> {
+            Interceptor[] base = old == null ? NONE : old;
+            Interceptor[] next = Arrays.copyOf(base, base.length + 1);
+            next[base.length] = interceptor;
+            return next;
         });
+        any = true;
+        return () -> beyond.computeIfPresent(key, (k, old) -> without(old, interceptor));
+    }
+
+    private static Interceptor[] without(Interceptor[] old, Interceptor interceptor) {
+        if (old == null) return null;
+        for (int i = 0; i < old.length; i++) {
+            if (old[i] == interceptor) {
+                if (old.length == 1) return null;
+                Interceptor[] next = new Interceptor[old.length - 1];
+                System.arraycopy(old, 0, next, 0, i);
+                System.arraycopy(old, i + 1, next, i, old.length - i - 1);
+                return next;
+            }
+        }
+        return old;
     }
 
     /** Whether any interceptor was ever registered (lets the dispatcher skip all lookups otherwise). */
     boolean any() { return any; }
 
     Interceptor[] get(long nr, Phase phase) {
-        if (nr < 0 || nr >= numbers) return null;
+        if (nr < 0) return null;
+        if (nr >= numbers) return nr > 0xffff_ffffL || beyond.isEmpty() ? null : beyond.get(((long) phase.ordinal() << 32) | nr);
         return table.get(phase.ordinal() * numbers + (int) nr);
     }
 }
