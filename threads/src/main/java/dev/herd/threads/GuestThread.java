@@ -15,11 +15,10 @@ import dev.herd.unicorn.UnicornException;
  * is left ({@code uc_emu_start} returns) only when the thread must: exit, a memory change to
  * apply, a fault, a kick.
  *
- * <p><b>Coherence protocol.</b> {@link #state} says whether the engine may be executing guest code;
- * {@link #syncedVersion} which address-space version its regions reflect. The thread publishes
- * {@code IN_GUEST} <em>before</em> reading the address-space version, and a thread that changes
- * memory bumps the version <em>before</em> reading other threads' states (both volatile), so either
- * this thread sees the new version and syncs, or the changer sees {@code IN_GUEST} and kicks it
+ * <p><b>Coherence protocol.</b> {@link SafePointHandshake} (tested with jcstress): the thread
+ * announces guest code <em>before</em> reading the address-space version, and a thread that changes
+ * memory bumps the version <em>before</em> asking whether others must be kicked, so either this
+ * thread sees the new version and syncs, or the changer sees it in guest code and kicks it
  * ({@link GuestThreads#awaitCoherent}).
  *
  * <p>Everything here runs on the thread itself except {@link #kick()}, {@link #requestStop()},
@@ -28,7 +27,6 @@ import dev.herd.unicorn.UnicornException;
 public final class GuestThread implements Runnable {
     /** uc_emu_start's "until" address that no guest reaches (not canonical on x86_64 or aarch64). */
     private static final long NO_UNTIL = 0xffff_ffff_ffff_fff0L;
-    private static final int OUTSIDE = 0, IN_GUEST = 1;
 
     private final ThreadEnvironment env;
     private final CpuArch arch;
@@ -40,8 +38,8 @@ public final class GuestThread implements Runnable {
     private final long[] syscallArgs = new long[7];
 
     private volatile int tid;
-    private volatile int state = OUTSIDE;
-    private volatile long syncedVersion = -1;
+    /** Coherence with memory changes by other threads (see {@link SafePointHandshake}). */
+    private final SafePointHandshake handshake;
     private volatile boolean exitRequested;
     private volatile boolean stopRequested;
     /** The kernel wants this thread at its safe point ({@link GuestKernel#safePoint}). */
@@ -63,6 +61,7 @@ public final class GuestThread implements Runnable {
         this.arch = env.arch();
         this.addressSpace = env.addressSpace();
         this.kernel = env.kernel();
+        this.handshake = new SafePointHandshake(addressSpace::version);
         this.slot = env.engines().take();
         this.engine = slot.engine;
         this.memoryView = slot.memoryView;
@@ -98,7 +97,7 @@ public final class GuestThread implements Runnable {
     public void requestExit() {
         exitRequested = true;
         stopEngine();
-        if (state == OUTSIDE && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+        if (!handshake.inGuest() && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
     }
 
     /**
@@ -109,7 +108,7 @@ public final class GuestThread implements Runnable {
     public void requestSafePoint() {
         attention = true;
         stopEngine();
-        if (state == OUTSIDE && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+        if (!handshake.inGuest() && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
     }
 
     private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> safePointTasks =
@@ -127,7 +126,7 @@ public final class GuestThread implements Runnable {
 
     /** Whether a blocking host call of this thread should still be interrupted. */
     boolean needsInterrupt() {
-        return running && state == OUTSIDE && (attention || exitRequested);
+        return running && !handshake.inGuest() && (attention || exitRequested);
     }
 
     public boolean exitRequested() { return exitRequested; }
@@ -162,7 +161,7 @@ public final class GuestThread implements Runnable {
 
     /** True while the engine may execute guest code with regions older than {@code version}. */
     boolean runsGuestCodeOlderThan(long version) {
-        return state == IN_GUEST && syncedVersion < version;
+        return handshake.mustKick(version);
     }
 
     @Override
@@ -180,7 +179,7 @@ public final class GuestThread implements Runnable {
             kernel.internalError(this, t instanceof HookFailedException h && h.getCause() != null ? h.getCause() : t);
         } finally {
             running = false;
-            state = OUTSIDE;
+            handshake.leaveGuest();
             env.gate().leave(this);
             env.group().remove(this);
             // An engine that ended in an internal error may hold a half-done state: close it.
@@ -199,7 +198,6 @@ public final class GuestThread implements Runnable {
                 continue;
             }
             gate.enter(this);
-            state = IN_GUEST;
             syncMemory();
             GuestFault fault = null;
             if (!exitRequested) {
@@ -213,7 +211,7 @@ public final class GuestThread implements Runnable {
                     fault = pendingFault != null ? pendingFault : faultFromError(e);
                 }
             }
-            state = OUTSIDE;
+            handshake.leaveGuest();
             gate.leave(this);
             if (fault == null) fault = pendingFault;
             pendingFault = null;
@@ -225,11 +223,14 @@ public final class GuestThread implements Runnable {
         }
     }
 
-    /** Brings this engine's regions and translations up to the address space's current version. */
+    /**
+     * Announces guest code (IN_GUEST), then brings this engine's regions and translations up to the
+     * address space's current version, in the handshake's order.
+     */
     private void syncMemory() {
-        while (addressSpace.version() != syncedVersion) {
+        while (!handshake.enterGuest()) {
             memoryView.sync();
-            syncedVersion = memoryView.syncedVersion();
+            handshake.synced(memoryView.syncedVersion());
         }
     }
 
@@ -243,14 +244,14 @@ public final class GuestThread implements Runnable {
             stopEngine();
             return;
         }
-        state = OUTSIDE;
+        handshake.leaveGuest();
         env.gate().leave(this);
         try {
             kernel.syscall(this);
         } finally {
             env.gate().enter(this);
-            state = IN_GUEST;
-            if (exitRequested || stopRequested || attention || addressSpace.version() != syncedVersion) stopEngine();
+            boolean current = handshake.enterGuest();
+            if (exitRequested || stopRequested || attention || !current) stopEngine();
         }
     }
 
