@@ -94,7 +94,9 @@ final class Capstone implements AutoCloseable {
     }
 
     private final long handle;
-    private final Arena arena = Arena.ofConfined();
+    // Shared, not confined: the owning AtomicSites serialises use (scanLock), but scans run on
+    // whichever guest thread makes code executable.
+    private final Arena arena = Arena.ofShared();
     private final MemorySegment outPtr;
     private MemorySegment code;
     private boolean closed;
