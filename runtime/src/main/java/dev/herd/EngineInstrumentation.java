@@ -23,6 +23,21 @@ final class EngineInstrumentation {
         volatile boolean removed;
 
         abstract HookHandle install(Unicorn engine, EngineState state);
+
+        /**
+         * Drops translations made before the hook was added or deleted (hooks are compiled into
+         * translated blocks). Default: the whole cache, which costs seconds on libunicorn 2.0.1.
+         */
+        void invalidate(Unicorn engine) { engine.flushTranslations(); }
+    }
+
+    /** Largest range invalidated block by block; past it the whole cache is flushed. */
+    static final long MAX_RANGE_INVALIDATION = 64L << 20;
+
+    /** Drops the translations of [start, end) (whole cache for huge ranges). */
+    static void invalidateRange(Unicorn engine, long start, long end) {
+        if (end - start <= MAX_RANGE_INVALIDATION) engine.removeCache(start, end);
+        else engine.flushTranslations();
     }
 
     /** Per engine: the installed hooks (touched only on the engine's thread) and the current thread. */
@@ -62,26 +77,32 @@ final class EngineInstrumentation {
     void apply(GuestThread thread) {
         Unicorn engine = thread.engine();
         if (engine.isClosed()) return;
-        EngineState state = engines.computeIfAbsent(engine, EngineState::new);
+        EngineState state = engines.get(engine);
+        // A new engine has translated nothing yet: hooks need no invalidation there.
+        boolean fresh = state == null;
+        if (fresh) {
+            state = new EngineState(engine);
+            engines.put(engine, state);
+        }
         state.owner = thread;
         if (specs.isEmpty() && state.installed.isEmpty()) return;
-        boolean changed = false;
+        java.util.List<Spec> changed = new java.util.ArrayList<>();
         for (Iterator<Map.Entry<Spec, HookHandle>> it = state.installed.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Spec, HookHandle> e = it.next();
             if (e.getKey().removed) {
                 engine.hookDel(e.getValue());
                 it.remove();
-                changed = true;
+                changed.add(e.getKey());
             }
         }
         for (Spec s : specs) {
             if (!s.removed && !state.installed.containsKey(s)) {
                 state.installed.put(s, s.install(engine, state));
-                changed = true;
+                changed.add(s);
             }
         }
         // Hooks are compiled into translated blocks: drop the blocks translated without them.
-        if (changed) engine.flushTranslations();
+        if (!fresh) for (Spec s : changed) s.invalidate(engine);
     }
 
     /** The guest thread currently running on {@code state}'s engine, for callbacks. */

@@ -164,6 +164,11 @@ public final class Herd implements AutoCloseable {
                     }
                 });
             }
+
+            @Override
+            void invalidate(Unicorn engine) {
+                EngineInstrumentation.invalidateRange(engine, start, end);
+            }
         });
     }
 
