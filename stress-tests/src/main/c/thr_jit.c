@@ -6,6 +6,8 @@
  *   spin   same, but the runner spins on an atomic generation counter (no syscalls while waiting)
  *   rwx    the page stays RWX and is rewritten in place with no mprotect at all (cross-modifying
  *          code as HotSpot-style JITs do); the runner spins, then serialises with cpuid
+ *   fresh  mprotect RW, write, mprotect RX, then a new thread runs the code and is joined, every
+ *          round (new threads may get pooled engines that ran the old code)
  *   atomic      generated code with a locked instruction (lock xadd) is made RX by mprotect and
  *               run by 4 threads at once: the shared counter must be exact
  *   atomic-rwx  the same code written into an RWX page (no mprotect after writing)
@@ -17,7 +19,7 @@
 
 #define PG 4096
 
-enum { BLOCK, SPIN, RWX };
+enum { BLOCK, SPIN, RWX, FRESH };
 static int variant;
 static long rounds;
 static unsigned char *page;
@@ -96,8 +98,21 @@ static void *runner(void *unused) {
     }
 }
 
+static void *fresh_runner(void *arg) {
+    long g = (long)(intptr_t)arg;
+    fn_t f = (fn_t)(void *)(page + entry);
+    result = f(arg_for(g - 1));
+    return NULL;
+}
+
 static void publish(long g) {
-    if (variant == BLOCK) {
+    if (variant == FRESH) {
+        pthread_t t;
+        if (g > 0) {
+            pthread_create(&t, NULL, fresh_runner, (void *)(intptr_t)g);
+            pthread_join(t, NULL);
+        }
+    } else if (variant == BLOCK) {
         pthread_mutex_lock(&m);
         gen = g;
         pthread_cond_broadcast(&cv);
@@ -152,13 +167,13 @@ int main(int argc, char **argv) {
         rounds = argc > 2 ? atol(argv[2]) : 100000;
         return atomic_variant(strcmp(v, "atomic-rwx") == 0);
     }
-    variant = strcmp(v, "spin") == 0 ? SPIN : strcmp(v, "rwx") == 0 ? RWX : BLOCK;
+    variant = strcmp(v, "spin") == 0 ? SPIN : strcmp(v, "rwx") == 0 ? RWX : strcmp(v, "fresh") == 0 ? FRESH : BLOCK;
     rounds = argc > 2 ? atol(argv[2]) : 300;
     int prot = variant == RWX ? PROT_READ | PROT_WRITE | PROT_EXEC : PROT_READ | PROT_WRITE;
     page = mmap(NULL, PG, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(page != MAP_FAILED, "mmap a code page (%s)", variant == RWX ? "RWX" : "RW");
     pthread_t t;
-    pthread_create(&t, NULL, runner, NULL);
+    if (variant != FRESH) pthread_create(&t, NULL, runner, NULL);
     int prot_ok = 1;
     long first_wrong = -1;
     for (long r = 0; r < rounds; r++) {
@@ -170,7 +185,7 @@ int main(int argc, char **argv) {
         if (variant != RWX) prot_ok &= mprotect(page, PG, PROT_READ | PROT_EXEC) == 0;
         __atomic_store_n(&entry, off, __ATOMIC_RELEASE);
         publish(r + 1);
-        int64_t got = variant == BLOCK ? result : __atomic_load_n(&result, __ATOMIC_RELAXED);
+        int64_t got = variant == BLOCK || variant == FRESH ? result : __atomic_load_n(&result, __ATOMIC_RELAXED);
         if (got != expect(r, arg_for(r))) {
             if (first_wrong < 0) {
                 first_wrong = r;
@@ -180,7 +195,7 @@ int main(int argc, char **argv) {
         }
     }
     publish(-1);
-    pthread_join(t, NULL);
+    if (variant != FRESH) pthread_join(t, NULL);
     CHECK(prot_ok, "every mprotect succeeded");
     CHECK(wrong == 0, "the runner thread ran the newest code in all %ld rounds", rounds);
     if (wrong) printf("%d wrong results\n", wrong);

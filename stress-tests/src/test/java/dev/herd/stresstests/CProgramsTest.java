@@ -51,6 +51,7 @@ class CProgramsTest {
             // scans only follow mmap/mprotect; see docs/ARCHITECTURE.md), so they are not run.
             c("thr_jit", "block").status(0),
             c("thr_jit", "spin", "150").status(0),
+            c("thr_jit", "fresh").status(0),
             c("thr_jit", "atomic").status(0),
             c("thr_exit", "spin").status(42),
             c("thr_exit", "block").status(43),
