@@ -72,6 +72,15 @@ public final class GuestMemory {
     /** Runs op on a checked segment for [g, g+len); returns what op returns. */
     private <T> T access(long g, long len, int need, java.util.function.Function<MemorySegment, T> op) {
         if (len == 0) return op.apply(MemorySegment.NULL);
+        try {
+            return checkedAccess(g, len, need, op);
+        } catch (IllegalStateException closed) {
+            // The address space was closed (its views' scope is gone): nothing is mapped any more.
+            throw new ErrnoException(Errno.EFAULT);
+        }
+    }
+
+    private <T> T checkedAccess(long g, long len, int need, java.util.function.Function<MemorySegment, T> op) {
         if (!check(as.snapshot().table(), g, len, need)) return op.apply(as.arena.alias.asSlice(g, len));
         var rl = as.hostLock.readLock();
         rl.lock();

@@ -3,6 +3,7 @@ package dev.herd.memory;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostMm;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -23,14 +24,20 @@ final class HostArena implements AutoCloseable {
     /** The guest view; only safe where the host protection allows the access. */
     final MemorySegment guestView;
     private boolean closed;
+    /**
+     * Scope of both views: closed before the host mappings go away, so that an access racing with
+     * (or following) close fails with IllegalStateException instead of touching unmapped memory.
+     * A shared arena's close waits until no thread is inside an access (a handshake).
+     */
+    private final Arena scope = Arena.ofShared();
 
     private HostArena(long size, int memfd, long hostBase, long aliasBase) {
         this.size = size;
         this.memfd = memfd;
         this.hostBase = hostBase;
         this.aliasBase = aliasBase;
-        this.alias = MemorySegment.ofAddress(aliasBase).reinterpret(size);
-        this.guestView = MemorySegment.ofAddress(hostBase).reinterpret(size);
+        this.alias = MemorySegment.ofAddress(aliasBase).reinterpret(size, scope, null);
+        this.guestView = MemorySegment.ofAddress(hostBase).reinterpret(size, scope, null);
     }
 
     static HostArena create(long size) {
@@ -98,6 +105,7 @@ final class HostArena implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
+        scope.close();
         try {
             HostMm.munmap(hostBase, size);
             HostMm.munmap(aliasBase, size);

@@ -27,6 +27,19 @@ class ArenaTest {
         assertEquals(before, openFds());
     }
 
+    /** After close the host mappings are gone: Java access must fail with EFAULT, never crash the JVM. */
+    @Test
+    void accessAfterCloseIsEfault() {
+        GuestAddressSpace as = GuestAddressSpace.create(1L << 36);
+        long anon = as.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0);
+        GuestMemory m = as.memory();
+        m.writeLong(anon, 42);
+        as.close();
+        var e = assertThrows(dev.herd.host.ErrnoException.class, () -> m.readLong(anon));
+        assertEquals(dev.herd.host.Errno.EFAULT, e.errno());
+        assertThrows(dev.herd.host.ErrnoException.class, () -> m.write(anon, new byte[8]));
+    }
+
     @Test
     void layout() {
         try (GuestAddressSpace as = GuestAddressSpace.create(1L << 36)) {
