@@ -3,42 +3,40 @@ package dev.herd.threads;
 import dev.herd.memory.GuestAddressSpace;
 
 import java.util.Collection;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The live guest threads of one process, and the operations that concern all of them: bringing
  * every engine in line with the address space before a memory syscall returns, and stopping them
- * all for exit_group.
+ * all for exit_group. The threads and their TIDs are kept in a {@link ThreadRegistry}, whose
+ * concurrency contract applies to {@link #byTid}, {@link #threads()} and {@link #count()}.
  */
 public final class GuestThreads {
     /** How long to wait between kicks of an engine that has not acknowledged a request yet. */
     private static final long REKICK_NANOS = 50_000;
 
     private final GuestAddressSpace addressSpace;
-    private final ConcurrentHashMap<Integer, GuestThread> byTid = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<GuestThread, Boolean> all = new ConcurrentHashMap<>();
+    private final ThreadRegistry<GuestThread> registry = new ThreadRegistry<>();
 
     public GuestThreads(GuestAddressSpace addressSpace) {
         this.addressSpace = addressSpace;
     }
 
     /** Adds a thread before it starts, so that barriers and exit_group see it from the start. */
-    void add(GuestThread t) { all.put(t, Boolean.TRUE); }
+    void add(GuestThread t) { registry.add(t); }
 
     /** Records the thread's TID once it runs. */
-    void started(GuestThread t) { byTid.put(t.tid(), t); }
+    void started(GuestThread t) { registry.started(t.tid(), t); }
 
-    void remove(GuestThread t) {
-        all.remove(t);
-        if (t.tid() != 0) byTid.remove(t.tid(), t);
-    }
+    /** Drops an ended (or never started) thread; a newer thread reusing its TID stays registered. */
+    void remove(GuestThread t) { registry.remove(t.tid(), t); }
 
-    public GuestThread byTid(int tid) { return byTid.get(tid); }
+    public GuestThread byTid(int tid) { return registry.byTid(tid); }
 
-    public Collection<GuestThread> threads() { return all.keySet(); }
+    /** The live threads: a weakly consistent, read-only view ({@link ThreadRegistry#all()}). */
+    public Collection<GuestThread> threads() { return registry.all(); }
 
-    public int count() { return all.size(); }
+    public int count() { return registry.count(); }
 
     /**
      * Returns once no engine other than {@code self}'s can execute guest code with a view of memory
@@ -48,7 +46,7 @@ public final class GuestThreads {
      * because a kick can be lost (DESIGN fact 6).
      */
     public void awaitCoherent(GuestThread self, long version) {
-        for (GuestThread t : all.keySet()) {
+        for (GuestThread t : registry.all()) {
             if (t == self) continue;
             while (t.runsGuestCodeOlderThan(version)) {
                 t.kick();
@@ -60,6 +58,6 @@ public final class GuestThreads {
 
     /** exit_group: every thread stops at its next safe point and ends. */
     public void exitAll() {
-        for (GuestThread t : all.keySet()) t.requestExit();
+        for (GuestThread t : registry.all()) t.requestExit();
     }
 }
