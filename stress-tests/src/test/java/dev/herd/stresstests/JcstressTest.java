@@ -22,7 +22,7 @@ import org.junit.jupiter.api.parallel.Isolated;
 
 /**
  * Runs the jcstress tests of Herd's own concurrent structures ({@code src/jcstress/java}: mapping
- * table updates vs lookups, the safe-point handshake, the fd table) with the jcstress runner in a
+ * table updates vs lookups, the safe-point handshake, the fd table, the TID registry) with the jcstress runner in a
  * forked JVM, and fails if any result is FORBIDDEN or any test errs.
  *
  * <p>The default budget is short ({@link #DEFAULT_ARGS}); {@code -Dherd.jcstress.args="..."}
