@@ -47,6 +47,9 @@ public final class GuestThread implements Runnable {
     /** The thread has reached its first instruction or ended: no host call to interrupt then. */
     private volatile boolean running;
     private GuestFault pendingFault;
+    private GuestFault.Kind pendingMemoryFaultKind;
+    private long pendingMemoryFaultAddress;
+    private long pendingMemoryFaultPc;
     private volatile Thread javaThread;
     private Object kernelState;
 
@@ -65,7 +68,7 @@ public final class GuestThread implements Runnable {
         this.slot = env.engines().take();
         this.engine = slot.engine;
         this.memoryView = slot.memoryView;
-        slot.attach(this);
+        slot.attach(this, env.group().preciseFaults());
         env.group().add(this);
     }
 
@@ -122,6 +125,11 @@ public final class GuestThread implements Runnable {
     public void runAtSafePoint(Runnable task) {
         safePointTasks.add(task);
         requestSafePoint();
+    }
+
+    /** Installs the exact-fault-PC hook on this thread's engine (see EngineSlot); at its safe point. */
+    void enablePreciseFaults() {
+        runAtSafePoint(slot::enablePreciseFaults);
     }
 
     /** Whether a blocking host call of this thread should still be interrupted. */
@@ -210,6 +218,12 @@ public final class GuestThread implements Runnable {
                 } catch (UnicornException e) {
                     fault = pendingFault != null ? pendingFault : faultFromError(e);
                 }
+                if (pendingMemoryFaultKind != null) {
+                    // The engine stopped on the faulting instruction; its PC is exact now.
+                    fault = new GuestFault(pendingMemoryFaultKind, pendingMemoryFaultAddress,
+                            pendingMemoryFaultPc, -1);
+                    pendingMemoryFaultKind = null;
+                }
             }
             handshake.leaveGuest();
             gate.leave(this);
@@ -235,6 +249,9 @@ public final class GuestThread implements Runnable {
     }
 
     void onSyscall() {
+        // 2.0.1 keeps executing the block after an invalid access it could not complete; a syscall
+        // (or atomic site) at its end must not run on behalf of an instruction that faulted.
+        if (pendingMemoryFaultKind != null) return;
         long pc = engine.regRead(arch.pcRegister());
         try {
             if (env.atomics().execute(engine, pc)) return;
@@ -261,8 +278,10 @@ public final class GuestThread implements Runnable {
                 || type == UcMemType.UC_MEM_FETCH_UNMAPPED) && memoryView.mapOnDemand(address)) {
             return true;
         }
-        long pc = engine.regRead(arch.pcRegister());
-        GuestFault.Kind kind = switch (type) {
+        // Only the kind and address are recorded here: libunicorn 2.0.1 restores the precise PC
+        // after this hook returns false (cpu_loop_exit_restore), and the PC read inside the hook
+        // is stale when the faulting block was entered by chaining. The loop reads it afterwards.
+        pendingMemoryFaultKind = switch (type) {
             case UcMemType.UC_MEM_READ_UNMAPPED -> GuestFault.Kind.READ_UNMAPPED;
             case UcMemType.UC_MEM_WRITE_UNMAPPED -> GuestFault.Kind.WRITE_UNMAPPED;
             case UcMemType.UC_MEM_FETCH_UNMAPPED -> GuestFault.Kind.FETCH_UNMAPPED;
@@ -270,7 +289,8 @@ public final class GuestThread implements Runnable {
             case UcMemType.UC_MEM_WRITE_PROT -> GuestFault.Kind.WRITE_PROT;
             default -> GuestFault.Kind.FETCH_PROT;
         };
-        pendingFault = new GuestFault(kind, address, pc, -1);
+        pendingMemoryFaultAddress = address;
+        pendingMemoryFaultPc = engine.regRead(arch.pcRegister());
         return false;
     }
 

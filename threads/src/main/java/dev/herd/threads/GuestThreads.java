@@ -56,6 +56,21 @@ public final class GuestThreads {
         addressSpace.releaseDeferred();
     }
 
+    private volatile boolean preciseFaults;
+
+    /** Whether engines keep the exact PC for faults (see {@link EngineSlot#enablePreciseFaults}). */
+    public boolean preciseFaults() { return preciseFaults; }
+
+    /**
+     * From now on every engine, current and future, reports faults at their exact PC: called when
+     * the guest installs a handler for a fault signal. One-way; idempotent.
+     */
+    public void enablePreciseFaults() {
+        if (preciseFaults) return;
+        preciseFaults = true;
+        for (GuestThread t : threads()) t.enablePreciseFaults();
+    }
+
     /** exit_group: every thread stops at its next safe point and ends. */
     public void exitAll() {
         for (GuestThread t : registry.all()) t.requestExit();

@@ -12,11 +12,18 @@ import dev.herd.threads.GuestFault;
  * si_code, and a one-line human description naming the fault, PC and address.
  */
 public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    /** 48-bit canonical form: bits 63..47 all equal. */
+    private static boolean canonical(long address) {
+        long top = address >> 47;
+        return top == 0 || top == -1;
+    }
+
     /**
      * {trap number, error code, fault address} as the x86_64 kernel saves them in the frame
      * (thread.trap_nr, thread.error_code, thread.cr2).
      */
     public long[] trap(GuestAddressSpace addressSpace) {
+        if (fault.isMemoryAccess() && !canonical(fault.address())) return new long[]{X86Traps.GP, 0, 0};
         if (fault.isMemoryAccess()) {
             boolean write = fault.kind() == GuestFault.Kind.WRITE_UNMAPPED || fault.kind() == GuestFault.Kind.WRITE_PROT;
             boolean fetch = fault.kind() == GuestFault.Kind.FETCH_UNMAPPED || fault.kind() == GuestFault.Kind.FETCH_PROT;
@@ -41,11 +48,16 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
             case "TRAP_BRKPT" -> SigInfo.TRAP_BRKPT;
             default -> SigInfo.SI_KERNEL;
         };
-        long addr = fault.isMemoryAccess() ? fault.address() : siCode == SigInfo.SI_KERNEL ? 0 : fault.pc();
+        long addr = siCode == SigInfo.SI_KERNEL ? 0 : fault.isMemoryAccess() ? fault.address() : fault.pc();
         return new SigInfo(signal, 0, siCode, 0, 0, addr, 0, 0, 0);
     }
 
     public static FaultReport of(GuestFault f, GuestAddressSpace addressSpace) {
+        if (f.isMemoryAccess() && !canonical(f.address())) {
+            // x86_64 raises #GP, not #PF, for a non-canonical address: SIGSEGV, SI_KERNEL, no address.
+            return new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "general protection fault (non-canonical address 0x"
+                    + Long.toHexString(f.address()) + ")", f);
+        }
         if (f.isMemoryAccess()) {
             String access = switch (f.kind()) {
                 case READ_UNMAPPED, READ_PROT -> "read";

@@ -5,6 +5,7 @@ import dev.herd.memory.GuestMemory;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 import dev.herd.signals.SignalAction;
+import dev.herd.signals.Signals;
 import dev.herd.signals.ThreadSignalState;
 
 /**
@@ -40,6 +41,11 @@ public final class SignalStateSyscalls {
         var actions = ctx.process().signals().actions();
         SignalAction previous = next != null ? actions.set((int) sig, next) : actions.get((int) sig);
         if (next != null) ctx.process().delivery().discardIfIgnored((int) sig);
+        if (next != null && next.handler() != SignalAction.SIG_DFL && next.handler() != SignalAction.SIG_IGN
+                && isFaultSignal((int) sig)) {
+            // A handler may inspect or resume the faulting instruction: engines must report its PC exactly.
+            ctx.process().threads().enablePreciseFaults();
+        }
         if (oldAct != 0) {
             m.writeLong(oldAct, previous.handler());
             m.writeLong(oldAct + 8, previous.flags());
@@ -47,6 +53,11 @@ public final class SignalStateSyscalls {
             m.writeLong(oldAct + 24, previous.mask());
         }
         return 0;
+    }
+
+    private static boolean isFaultSignal(int sig) {
+        return sig == Signals.SIGSEGV || sig == Signals.SIGBUS || sig == Signals.SIGILL || sig == Signals.SIGFPE
+                || sig == Signals.SIGTRAP;
     }
 
     private static long sigprocmask(SyscallContext ctx, long how, long set, long oldSet, long size, long e, long f) {
