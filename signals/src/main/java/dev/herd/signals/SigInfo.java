@@ -7,7 +7,14 @@ package dev.herd.signals;
  * {@code timerId}/{@code overrun}/{@code value}.
  */
 public record SigInfo(int signo, int errno, int code, int pid, int uid, long addr, long value,
-                      int timerId, int overrun) {
+                      int timerId, int overrun, byte[] raw) {
+    /**
+     * A siginfo built by Herd (raw is null: the layout follows the signal and code).
+     */
+    public SigInfo(int signo, int errno, int code, int pid, int uid, long addr, long value, int timerId, int overrun) {
+        this(signo, errno, code, pid, uid, addr, value, timerId, overrun, null);
+    }
+
     /** si_code values. */
     public static final int SI_USER = 0, SI_KERNEL = 0x80, SI_QUEUE = -1, SI_TIMER = -2, SI_TKILL = -6;
     public static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2, FPE_INTDIV = 1, TRAP_BRKPT = 1;

@@ -321,7 +321,11 @@ public final class SignalDelivery {
         long blocked = state.blocked() | action.mask();
         if ((action.flags() & Signals.SA_NODEFER) == 0) blocked |= Signals.bit(sig);
         state.setBlocked(blocked);
-        if ((action.flags() & Signals.SA_RESETHAND) != 0) process.signals().actions().set(sig, SignalAction.DEFAULT);
+        if ((action.flags() & Signals.SA_RESETHAND) != 0) {
+            // SA_RESETHAND resets the handler only; flags and mask stay as they were (get_signal()).
+            process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_DFL, action.flags(), action.restorer(),
+                    action.mask()));
+        }
     }
 
     /** No handler ran: an interrupted syscall restarts transparently, as in the kernel. */

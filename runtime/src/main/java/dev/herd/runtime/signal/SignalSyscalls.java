@@ -71,18 +71,20 @@ public final class SignalSyscalls {
     }
 
     private static long sigqueue(SyscallContext ctx, int tgid, int tid, int sig, long infoPtr) {
-        if (!Signals.valid(sig)) return -Errno.EINVAL;
+        if (!Signals.valid(sig) && sig != 0) return -Errno.EINVAL;
         SigInfo given = SigInfoLayout.read(ctx.memory(), infoPtr, sig);
         int self = ctx.process().pid();
-        if (tgid != self) return -Errno.ESRCH;
-        // Only the kernel may claim kernel si_codes for signals to others (kernel/signal.c).
-        boolean toSelf = tid == 0 ? true : tid == ctx.tid();
+        // Not even root may pretend to be the kernel or kill()/tgkill() towards another process or
+        // thread; checked before the target is looked up, as kernel/signal.c does.
+        boolean toSelf = tid == 0 ? tgid == self : tgid == self && tid == ctx.tid();
         if ((given.code() >= 0 || given.code() == SigInfo.SI_TKILL) && !toSelf) return -Errno.EPERM;
+        if (tgid != self) return -Errno.ESRCH;
         GuestThread target = null;
         if (tid != 0) {
             target = ctx.process().threads().byTid(tid);
             if (target == null) return -Errno.ESRCH;
         }
+        if (sig == 0) return 0; // existence and permission check only
         return delivery(ctx).send(target, given);
     }
 

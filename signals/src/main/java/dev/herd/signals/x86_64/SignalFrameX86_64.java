@@ -208,6 +208,11 @@ public final class SignalFrameX86_64 implements SignalFrames {
 
     /** siginfo_t: the 128 bytes are zero except the fields of the signal's layout (siginfo_layout()). */
     static void writeSigInfo(ByteBuffer f, int at, SigInfo info) {
+        if (info.raw() != null) {
+            // rt_sigqueueinfo: the kernel delivers the caller's bytes as queued.
+            f.put(at, dev.herd.signals.SigInfoLayout.bytes(info));
+            return;
+        }
         f.putInt(at + SI_SIGNO, info.signo());
         f.putInt(at + SI_ERRNO, info.errno());
         f.putInt(at + SI_CODE, info.code());
