@@ -57,7 +57,8 @@ static int itimer(void) {
     double dt = now() - t0;
     CHECK(count == 10, "10 SIGALRMs taken with sigsuspend");
     CHECK(last.si_signo == SIGALRM && last.si_code == SI_KERNEL, "si_code SI_KERNEL");
-    CHECK(dt >= 0.09 && dt < 2.0, "10 periods took about 100 ms");
+    /* a lower bound only: 10 periods cannot end sooner; an upper bound would test the machine's load */
+    CHECK(dt >= 0.09, "10 periods took at least 90 ms");
     struct itimerval off = {{0, 0}, {0, 0}}, prev;
     CHECK(setitimer(ITIMER_REAL, &off, &prev) == 0 && prev.it_interval.tv_usec == 10000, "disarm returns the old interval");
     sigprocmask(SIG_SETMASK, &old, NULL); /* a last pending SIGALRM may be delivered here */
