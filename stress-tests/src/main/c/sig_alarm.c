@@ -39,7 +39,8 @@ int main(void) {
     CHECK(r == -1 && errno == EINTR, "nanosleep(3 s) interrupted by SIGALRM: EINTR");
     CHECK(alarms == 1, "the handler ran once");
     CHECK(alarm_code == SI_KERNEL, "SIGALRM from alarm has si_code SI_KERNEL");
-    CHECK(dt >= 0.95 && dt < 2.5, "interrupted after about 1 s");
+    /* bounds from semantics, not speed: not before the alarm, and before the 3 s sleep would end */
+    CHECK(dt >= 0.95 && dt < 3.0, "interrupted after the 1 s alarm, before the 3 s sleep ended");
     CHECK((rem.tv_sec > 0 || rem.tv_nsec > 0) && rem.tv_sec < 3 && rem.tv_nsec >= 0 && rem.tv_nsec < 1000000000,
           "0 < rem < requested");
     double remd = rem.tv_sec + rem.tv_nsec / 1e9;

@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     EXPECT_ERRNO(sigtimedwait(&set, NULL, &t), EAGAIN, "sigtimedwait(50 ms) with nothing pending");
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    CHECK(dt >= 0.045 && dt < 2, "the timeout took about 50 ms");
+    CHECK(dt >= 0.045, "the timeout took at least 50 ms"); /* no upper bound: that would test the load */
     struct timespec badts = {0, 1000000000};
     EXPECT_ERRNO(sigtimedwait(&set, NULL, &badts), EINVAL, "sigtimedwait with tv_nsec = 1e9");
     return guest_done();
