@@ -56,7 +56,29 @@ class CProgramsTest {
             c("thr_exit", "spin").status(42),
             c("thr_exit", "block").status(43),
             c("thr_exit", "exit").status(44),
-            c("thr_exit", "main").status(45));
+            c("thr_exit", "main").status(45),
+            // signals (sig_*.c): self-checking, deterministic output
+            c("sig_info").status(0),
+            c("sig_coalesce").status(0),
+            c("sig_mask").status(0),
+            c("sig_pthread_kill").status(0),
+            c("sig_eintr").status(0),
+            c("sig_alarm").status(0),
+            c("sig_timer", "itimer").status(0),
+            c("sig_timer", "posix").status(0),
+            c("sig_timer", "prof").status(0),
+            c("sig_segv").status(0),
+            c("sig_altstack").status(0),
+            c("sig_altstack", "exit").status(42),
+            c("sig_rtqueue").status(0),
+            c("sig_wait").status(0),
+            c("sig_fpu", "thread").status(0),
+            c("sig_fpu", "timer").status(0),
+            c("sig_term", "kill").status(143),
+            c("sig_term", "thread").status(143),
+            c("sig_storm").status(0),
+            c("sig_traps").status(0),
+            c("sig_suspend").status(0));
 
     static Stream<Arguments> cases() {
         return Differential.inAllModes(CASES);
