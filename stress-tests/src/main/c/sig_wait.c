@@ -3,7 +3,7 @@
  * process-directed signals (sigqueue SIGRTMIN+1 with values, kill SIGUSR1 once per round after
  * the previous one was collected) and thread-directed ones to the waiter (pthread_sigqueue
  * SIGRTMIN+2). The waiter checks every value, in FIFO order per signal. argv[1]: rounds
- * (default 20). */
+ * (default 8). */
 #include "guest.h"
 #include <pthread.h>
 #include <signal.h>
@@ -58,7 +58,7 @@ static void *busy(void *arg) {
 }
 
 int main(int argc, char **argv) {
-    rounds = argc > 1 ? atoi(argv[1]) : 20;
+    rounds = argc > 1 ? atoi(argv[1]) : 8;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGRTMIN + 1);
