@@ -93,10 +93,10 @@ static int posix(void) {
     ev.sigev_signo = sig;
     ev.sigev_value.sival_int = 99;
     CHECK(timer_create(CLOCK_MONOTONIC, &ev, &t) == 0, "timer_create(CLOCK_MONOTONIC, SIGEV_SIGNAL)");
-    struct itimerspec its = {{0, 0}, {0, 20000000}}, cur;
-    CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime one-shot 20 ms");
+    struct itimerspec its = {{0, 0}, {0, 300000000}}, cur; /* long enough for a slow first run */
+    CHECK(timer_settime(t, 0, &its, NULL) == 0, "timer_settime one-shot 300 ms");
     CHECK(timer_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0, "timer_gettime: armed");
-    struct timespec ts = {1, 0};
+    struct timespec ts = {5, 0};
     int r = nanosleep(&ts, NULL);
     CHECK(r == -1 && errno == EINTR && count == 1, "the expiry interrupts nanosleep");
     CHECK(last.si_signo == sig && last.si_code == SI_TIMER, "si_code SI_TIMER");
