@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class SignalStressTest {
 
-    static final int REPEAT = Integer.getInteger("herd.signal.repeat", 3);
+    static final int REPEAT = Integer.getInteger("herd.signal.repeat", 5);
 
     static final List<GuestCase> CASES = List.of(
             c("sig_storm", "40000").status(0),
