@@ -12,6 +12,26 @@ import dev.herd.threads.GuestFault;
  * si_code, and a one-line human description naming the fault, PC and address.
  */
 public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    /** Whether the instruction at {@code pc} is div or idiv (F6/F7 with ModRM reg 6 or 7). */
+    private static boolean isDivide(GuestAddressSpace addressSpace, long pc) {
+        try {
+            byte[] b = addressSpace.memory().read(pc, 15);
+            int i = 0;
+            while (i < b.length) { // legacy prefixes, then REX
+                int x = b[i] & 0xff;
+                if (x == 0x66 || x == 0x67 || x == 0xf2 || x == 0xf3 || x == 0x2e || x == 0x3e || x == 0x26
+                        || x == 0x36 || x == 0x64 || x == 0x65) i++;
+                else break;
+            }
+            if (i < b.length && (b[i] & 0xf0) == 0x40) i++;
+            if (i + 1 >= b.length) return false;
+            int op = b[i] & 0xff, reg = (b[i + 1] >> 3) & 7;
+            return (op == 0xf6 || op == 0xf7) && (reg == 6 || reg == 7);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** 48-bit canonical form: bits 63..47 all equal. */
     private static boolean canonical(long address) {
         long top = address >> 47;
@@ -34,7 +54,7 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
             return new long[]{X86Traps.PF, X86Traps.pageFaultError(fault.address(), present, write, fetch), fault.address()};
         }
         if (fault.kind() == GuestFault.Kind.INVALID_INSTRUCTION) return new long[]{X86Traps.UD, 0, 0};
-        return new long[]{fault.vector(), 0, 0};
+        return new long[]{signal == Signals.SIGFPE && "FPE_INTDIV".equals(code) ? 0 : fault.vector(), 0, 0};
     }
 
     /** The siginfo the kernel would send: si_code and, for memory faults, si_addr. */
@@ -75,7 +95,14 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
         if (f.kind() == GuestFault.Kind.INVALID_INSTRUCTION) {
             return new FaultReport(Signals.SIGILL, "ILL_ILLOPN", "invalid instruction", f);
         }
-        return switch (f.vector()) {
+        int vector = f.vector();
+        if (vector == 8 && isDivide(addressSpace, f.pc())) {
+            // libunicorn 2.0.1 hands a first #DE to the interrupt hook as #DF (vector 8): QEMU's
+            // check_exception sees the never-reset old_exception 0 as a pending #DE. A double fault
+            // cannot happen in user mode, so a div/idiv at the PC means a divide error.
+            vector = 0;
+        }
+        return switch (vector) {
             case 0 -> new FaultReport(Signals.SIGFPE, "FPE_INTDIV", "integer divide error", f);
             case 1, 3 -> new FaultReport(Signals.SIGTRAP, "SI_KERNEL", "breakpoint trap", f);
             case 4 -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "overflow trap", f);
