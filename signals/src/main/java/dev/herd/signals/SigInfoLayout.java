@@ -30,16 +30,23 @@ public final class SigInfoLayout {
         putInt(b, 0, info.signo());
         putInt(b, 4, info.errno());
         putInt(b, 8, info.code());
-        if (isFault(info)) {
-            putLong(b, 16, info.addr());
-        } else if (info.code() == SigInfo.SI_TIMER) {
-            putInt(b, 16, info.timerId());
-            putInt(b, 20, info.overrun());
-            putLong(b, 24, info.value());
-        } else {
-            putInt(b, 16, info.pid());
-            putInt(b, 20, info.uid());
-            putLong(b, 24, info.value());
+        switch (layout(info.signo(), info.code())) {
+            case FAULT -> putLong(b, 16, info.addr());
+            case TIMER -> {
+                putInt(b, 16, info.timerId());
+                putInt(b, 20, info.overrun());
+                putLong(b, 24, info.value());
+            }
+            case RT -> {
+                putInt(b, 16, info.pid());
+                putInt(b, 20, info.uid());
+                putLong(b, 24, info.value());
+            }
+            case KILL, CHLD -> { // CHLD: pid/uid at the same offsets; status/utime/stime are not in SigInfo
+                putInt(b, 16, info.pid());
+                putInt(b, 20, info.uid());
+            }
+            default -> { } // POLL (band, fd) and SYS (call_addr, syscall, arch): not represented in SigInfo
         }
         return b;
     }
@@ -59,12 +66,32 @@ public final class SigInfoLayout {
                 memory.readLong(at + 24), 0, 0, raw);
     }
 
-    /** Faults carry si_addr: SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP raised by the kernel (code > 0). */
-    private static boolean isFault(SigInfo info) {
-        return info.code() > 0 && info.code() < SigInfo.SI_KERNEL && switch (info.signo()) {
-            case Signals.SIGSEGV, Signals.SIGBUS, Signals.SIGILL, Signals.SIGFPE, Signals.SIGTRAP -> true;
-            default -> false;
-        };
+    /** Which union member a siginfo uses. */
+    public enum Layout { KILL, TIMER, POLL, FAULT, CHLD, RT, SYS }
+
+    /** The kernel's siginfo_layout() (kernel/signal.c), without the FAULT sub-layouts (same offsets). */
+    public static Layout layout(int sig, int code) {
+        if (code > SigInfo.SI_USER && code < SigInfo.SI_KERNEL) {
+            Layout table;
+            int limit;
+            switch (sig) {
+                case Signals.SIGILL -> { table = Layout.FAULT; limit = 11; }  // NSIGILL
+                case Signals.SIGTRAP -> { table = Layout.FAULT; limit = 6; }  // NSIGTRAP
+                case Signals.SIGBUS -> { table = Layout.FAULT; limit = 5; }   // NSIGBUS
+                case Signals.SIGFPE -> { table = Layout.FAULT; limit = 15; }  // NSIGFPE
+                case Signals.SIGSEGV -> { table = Layout.FAULT; limit = 10; } // NSIGSEGV
+                case Signals.SIGCHLD -> { table = Layout.CHLD; limit = 6; }   // NSIGCHLD
+                case 29 -> { table = Layout.POLL; limit = 6; }                // SIGPOLL, NSIGPOLL
+                case Signals.SIGSYS -> { table = Layout.SYS; limit = 2; }     // NSIGSYS
+                default -> { table = Layout.KILL; limit = 0; }
+            }
+            if (code <= limit) return table;
+            return code <= 6 ? Layout.POLL : Layout.KILL;                     // si_code <= NSIGPOLL
+        }
+        if (code == SigInfo.SI_TIMER) return Layout.TIMER;
+        if (code == -5) return Layout.POLL; // SI_SIGIO
+        if (code < 0) return Layout.RT;
+        return Layout.KILL;
     }
 
     private static void putInt(byte[] b, int off, int v) {

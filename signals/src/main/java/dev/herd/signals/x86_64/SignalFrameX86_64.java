@@ -5,6 +5,7 @@ import dev.herd.host.ErrnoException;
 import dev.herd.memory.GuestMemory;
 import dev.herd.signals.AltStack;
 import dev.herd.signals.SigInfo;
+import dev.herd.signals.SigInfoLayout;
 import dev.herd.signals.SignalAction;
 import dev.herd.signals.SignalFrames;
 import dev.herd.signals.ThreadSignalState;
@@ -206,61 +207,9 @@ public final class SignalFrameX86_64 implements SignalFrames {
         resetFpu(engine); // fpu__clear_user_states(): the handler starts with a fresh FPU
     }
 
-    /** siginfo_t: the 128 bytes are zero except the fields of the signal's layout (siginfo_layout()). */
+    /** siginfo_t at {@code at}: the arch-neutral 128-byte layout of {@link SigInfoLayout}. */
     static void writeSigInfo(ByteBuffer f, int at, SigInfo info) {
-        if (info.raw() != null) {
-            // rt_sigqueueinfo: the kernel delivers the caller's bytes as queued.
-            f.put(at, dev.herd.signals.SigInfoLayout.bytes(info));
-            return;
-        }
-        f.putInt(at + SI_SIGNO, info.signo());
-        f.putInt(at + SI_ERRNO, info.errno());
-        f.putInt(at + SI_CODE, info.code());
-        switch (layout(info.signo(), info.code())) {
-            case FAULT -> f.putLong(at + SI_ADDR, info.addr());
-            case TIMER -> {
-                f.putInt(at + SI_TIMERID, info.timerId());
-                f.putInt(at + SI_OVERRUN, info.overrun());
-                f.putLong(at + SI_VALUE, info.value());
-            }
-            case RT -> {
-                f.putInt(at + SI_PID, info.pid());
-                f.putInt(at + SI_UID, info.uid());
-                f.putLong(at + SI_VALUE, info.value());
-            }
-            case KILL, CHLD -> { // CHLD: pid/uid at the same offsets; status/utime/stime are not in SigInfo
-                f.putInt(at + SI_PID, info.pid());
-                f.putInt(at + SI_UID, info.uid());
-            }
-            default -> { } // POLL (band, fd) and SYS (call_addr, syscall, arch): not represented in SigInfo
-        }
-    }
-
-    enum Layout { KILL, TIMER, POLL, FAULT, CHLD, RT, SYS }
-
-    /** The kernel's siginfo_layout() (kernel/signal.c), without the FAULT sub-layouts (same offsets here). */
-    static Layout layout(int sig, int code) {
-        if (code > SigInfo.SI_USER && code < SigInfo.SI_KERNEL) {
-            Layout table;
-            int limit;
-            switch (sig) {
-                case 4 -> { table = Layout.FAULT; limit = 11; }  // SIGILL, NSIGILL
-                case 5 -> { table = Layout.FAULT; limit = 6; }   // SIGTRAP, NSIGTRAP
-                case 7 -> { table = Layout.FAULT; limit = 5; }   // SIGBUS, NSIGBUS
-                case 8 -> { table = Layout.FAULT; limit = 15; }  // SIGFPE, NSIGFPE
-                case 11 -> { table = Layout.FAULT; limit = 10; } // SIGSEGV, NSIGSEGV
-                case 17 -> { table = Layout.CHLD; limit = 6; }   // SIGCHLD, NSIGCHLD
-                case 29 -> { table = Layout.POLL; limit = 6; }   // SIGPOLL, NSIGPOLL
-                case 31 -> { table = Layout.SYS; limit = 2; }    // SIGSYS, NSIGSYS
-                default -> { table = Layout.KILL; limit = 0; }
-            }
-            if (code <= limit) return table;
-            return code <= 6 ? Layout.POLL : Layout.KILL;        // si_code <= NSIGPOLL
-        }
-        if (code == SigInfo.SI_TIMER) return Layout.TIMER;
-        if (code == -5) return Layout.POLL; // SI_SIGIO
-        if (code < 0) return Layout.RT;
-        return Layout.KILL;
+        f.put(at, SigInfoLayout.bytes(info));
     }
 
     // ================================================================ rt_sigreturn
