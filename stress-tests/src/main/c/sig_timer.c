@@ -47,12 +47,14 @@ static int itimer(void) {
     sigaddset(&b, SIGALRM);
     sigprocmask(SIG_BLOCK, &b, &old);
     struct itimerval it = {{0, 10000}, {0, 10000}}, cur;
+    /* the clock starts before arming: the 10th expiry is 100 ms after setitimer, whatever the
+     * scheduler does to this thread between setitimer and the loop */
+    double t0 = now();
     CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer(ITIMER_REAL, 10 ms periodic)");
     CHECK(getitimer(ITIMER_REAL, &cur) == 0 && cur.it_interval.tv_sec == 0 && cur.it_interval.tv_usec == 10000,
           "getitimer: interval 10 ms");
     CHECK(cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 0 && cur.it_value.tv_usec <= 10000,
           "getitimer: 0 < value <= 10 ms");
-    double t0 = now();
     while (count < 10) sigsuspend(&old);
     double dt = now() - t0;
     CHECK(count == 10, "10 SIGALRMs taken with sigsuspend");
