@@ -78,8 +78,7 @@ class CProgramsTest {
             c("sig_term", "kill").status(143),
             c("sig_term", "thread").status(143),
             c("sig_storm").status(0),
-            // sig_traps: not run yet: libunicorn 2.0.1 reports a #DE as #DF (vector 8); Herd maps it
-            // back to SIGFPE, but a SIGFPE handler that returns does not resume correctly yet.
+            c("sig_traps").status(0),
             c("sig_suspend").status(0));
 
     static Stream<Arguments> cases() {

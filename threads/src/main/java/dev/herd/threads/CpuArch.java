@@ -50,4 +50,15 @@ public interface CpuArch {
      * {@code sp}, everything else as the Linux ELF entry ABI requires.
      */
     void initProcessRegisters(Unicorn engine, long entry, long sp);
+
+    /**
+     * Makes the engine forget a CPU exception it has just reported through the interrupt hook, so
+     * the next one is reported afresh (libunicorn's x86 CPU otherwise escalates later exceptions to
+     * #DF and a silent triple fault; see {@code ExceptionLatchX86_64}). Called on the guest thread
+     * after its engine stopped, before it runs again.
+     *
+     * @param engine the stopped engine
+     * @param vector the interrupt number the hook reported
+     */
+    default void afterException(Unicorn engine, int vector) {}
 }

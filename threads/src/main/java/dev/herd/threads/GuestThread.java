@@ -232,6 +232,7 @@ public final class GuestThread implements Runnable {
             if (fault != null) {
                 // Leave the PC on the faulting instruction, as the kernel reports it.
                 engine.regWrite(arch.pcRegister(), fault.pc());
+                if (fault.kind() == GuestFault.Kind.INTERRUPT) arch.afterException(engine, fault.vector());
                 kernel.fault(this, fault);
             }
         }

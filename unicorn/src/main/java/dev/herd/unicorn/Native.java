@@ -87,6 +87,7 @@ final class Native {
     static final MethodHandle UC_CONTEXT_ALLOC = down("uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle UC_CONTEXT_SAVE = down("uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     static final MethodHandle UC_CONTEXT_RESTORE = down("uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    static final MethodHandle UC_CONTEXT_SIZE = down("uc_context_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
     static final MethodHandle UC_CONTEXT_FREE = down("uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle UC_CONTEXT_REG_READ = down("uc_context_reg_read",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);

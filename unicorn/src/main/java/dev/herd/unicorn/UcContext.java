@@ -46,6 +46,18 @@ public final class UcContext implements AutoCloseable {
         owner.contextRegWrite(this, regId, value);
     }
 
+    /**
+     * The raw saved state ({@code uc_context_size} bytes: libunicorn's header, then the CPU state
+     * struct of its QEMU target). Its layout is private to the library build; use it only for
+     * fields located by probing that build (see {@code ExceptionLatchX86_64}). The segment is valid
+     * until the context or engine is closed.
+     *
+     * @return the context's bytes
+     */
+    public MemorySegment bytes() {
+        return owner.contextBytes(this);
+    }
+
     /** Frees the context; idempotent. */
     @Override
     public void close() {

@@ -889,6 +889,19 @@ public final class Unicorn implements AutoCloseable {
         return p;
     }
 
+    /** The saved bytes of a context ({@code uc_context_size} bytes, header included), live while it is open. */
+    MemorySegment contextBytes(UcContext c) {
+        checkOpen();
+        MemorySegment p = live(c);
+        long size;
+        try {
+            size = (long) Native.UC_CONTEXT_SIZE.invokeExact(uc);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+        return p.reinterpret(size);
+    }
+
     long contextRegRead(UcContext c, int regId) {
         checkOpen();
         MemorySegment p = live(c);

@@ -97,8 +97,10 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
         }
         int vector = f.vector();
         if (vector == 8 && isDivide(addressSpace, f.pc())) {
-            // libunicorn 2.0.1 hands a first #DE to the interrupt hook as #DF (vector 8): QEMU's
-            // check_exception sees the never-reset old_exception 0 as a pending #DE. A double fault
+            // libunicorn 2.0.1 hands a second #DE to the interrupt hook as #DF (vector 8): QEMU's
+            // check_exception sees the never-cleared old_exception 0 as a #DE in flight. The
+            // thread clears it after each exception (ExceptionLatchX86_64); should the probe for
+            // it fail on some build, this mapping keeps the signal right. A double fault
             // cannot happen in user mode, so a div/idiv at the PC means a divide error.
             vector = 0;
         }

@@ -12,7 +12,13 @@ public final class CpuX86_64 implements CpuArch {
     private static final int[] SYSCALL_REGS = {
             X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9};
 
+    private final ExceptionLatchX86_64 exceptionLatch = ExceptionLatchX86_64.probe();
+
     @Override public String name() { return "x86_64"; }
+
+    @Override public void afterException(Unicorn engine, int vector) {
+        exceptionLatch.clear(engine);
+    }
 
     @Override public Unicorn openEngine() { return Unicorn.openX86_64(); }
 
