@@ -5,7 +5,8 @@
  *           si_value, si_timerid; one-shot expiry; periodic with the signal blocked counts
  *           overruns (si_overrun == timer_getoverrun > 0); SIGEV_THREAD_ID reaches the chosen
  *           thread; TIMER_ABSTIME; SIGEV_NONE; timer_delete
- *   prof    setitimer(ITIMER_PROF) and ITIMER_VIRTUAL fire while the process computes
+ *   prof    setitimer(ITIMER_PROF) and ITIMER_VIRTUAL fire while the process computes, and not
+ *           while it sleeps
  * Prints only invariants. */
 #include "guest.h"
 #include <pthread.h>
@@ -116,18 +117,22 @@ static int posix(void) {
     timer_settime(t, 0, &per, NULL);
     struct timespec w = {0, 100000000};
     nanosleep(&w, NULL);
+    /* a marker queued behind whatever the timer queued: it comes second iff the timer queued one */
+    union sigval marker = {.sival_int = 1234};
+    sigqueue(getpid(), sig, marker);
     siginfo_t si;
     struct timespec zero = {0, 0};
     r = sigtimedwait(&b, &si, &zero);
     int overrun = timer_getoverrun(t);
-    CHECK(r == sig && si.si_code == SI_TIMER, "periodic, blocked: one signal queued");
+    CHECK(r == sig && si.si_code == SI_TIMER, "periodic, blocked: the timer's signal first");
     CHECK(si.si_overrun >= 20, "si_overrun counts the missed expiries (>= 20 of ~100)");
     CHECK(overrun == si.si_overrun, "timer_getoverrun == si_overrun");
     r = sigtimedwait(&b, &si, &zero);
-    CHECK(r == -1 && errno == EAGAIN, "no second instance queued for the same timer");
+    CHECK(r == sig && si.si_code == SI_QUEUE && si.si_value.sival_int == 1234,
+          "then the marker: no second instance was queued for the same timer");
     struct itimerspec off = {{0, 0}, {0, 0}};
     timer_settime(t, 0, &off, NULL);
-    sigtimedwait(&b, &si, &zero); /* one more may have been queued before the disarm */
+    while (sigtimedwait(&b, &si, &zero) == sig) {} /* one more may have been queued before the disarm */
     sigprocmask(SIG_SETMASK, &old, NULL);
 
     /* TIMER_ABSTIME: an absolute expiry 30 ms from now */
@@ -209,6 +214,16 @@ static int prof(void) {
     }
     CHECK(count >= 5 && last.si_signo == SIGVTALRM, "SIGVTALRM arrives while computing");
     setitimer(ITIMER_VIRTUAL, &off, NULL);
+    /* CPU time, not wall time: a sleeping process consumes none */
+    struct itimerval once = {{0, 0}, {0, 20000}}, cur;
+    count = 0;
+    setitimer(ITIMER_VIRTUAL, &once, NULL);
+    struct timespec nap = {0, 200000000};
+    nanosleep(&nap, NULL);
+    CHECK(count == 0, "no SIGVTALRM while sleeping 200 ms (20 ms of CPU time armed)");
+    CHECK(getitimer(ITIMER_VIRTUAL, &cur) == 0 && cur.it_value.tv_usec > 0 && cur.it_interval.tv_usec == 0,
+          "getitimer(ITIMER_VIRTUAL): still armed, one-shot");
+    CHECK(setitimer(ITIMER_VIRTUAL, &off, &cur) == 0 && cur.it_value.tv_usec > 0, "disarm returns the remaining time");
     return guest_done();
 }
 

@@ -60,11 +60,13 @@ public final class SignalQueue {
         return info;
     }
 
-    /** Drops every pending instance of {@code sig} (the signal became ignored). */
-    public void discard(int sig) {
-        while (dequeue(sig) != null) {
-            // keep dequeuing queued real-time instances
-        }
+    /**
+     * Drops every pending instance of {@code sig} (the signal became ignored).
+     *
+     * @param dropped told of each instance dropped (a timer's instance frees its timer to send again)
+     */
+    public void discard(int sig, java.util.function.Consumer<SigInfo> dropped) {
+        for (SigInfo info; (info = dequeue(sig)) != null; ) dropped.accept(info);
     }
 
     /** How many real-time instances are queued (for RLIMIT_SIGPENDING). */

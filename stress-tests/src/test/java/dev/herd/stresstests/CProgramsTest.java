@@ -65,9 +65,8 @@ class CProgramsTest {
             c("sig_eintr").status(0),
             c("sig_alarm").status(0),
             c("sig_timer", "itimer").status(0),
-            // Not run yet, open in Herd (see docs/ARCHITECTURE.md "Signals", not done):
-            //   sig_timer posix: timer overruns (one queued signal per timer, si_overrun) are not kept;
-            //   sig_timer prof: ITIMER_PROF/ITIMER_VIRTUAL return ENOSYS.
+            c("sig_timer", "posix").status(0),
+            c("sig_timer", "prof").status(0),
             c("sig_segv").status(0),
             c("sig_altstack").status(0),
             c("sig_altstack", "exit").status(42),

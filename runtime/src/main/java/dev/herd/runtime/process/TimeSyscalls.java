@@ -86,6 +86,12 @@ public final class TimeSyscalls {
         return new long[]{ts.get(java.lang.foreign.ValueLayout.JAVA_LONG, 16), ts.get(java.lang.foreign.ValueLayout.JAVA_LONG, 24)};
     }
 
+    /** The host clock's time in nanoseconds (CLOCK_REALTIME since the epoch), or -errno. */
+    public static long clockNanos(SyscallContext ctx, long clock) {
+        long[] t = now(ctx, clock);
+        return t == null ? -Errno.EINVAL : t[0] * NANOS + t[1];
+    }
+
     /** A valid guest timespec as {sec, nsec}, or null (EINVAL); EFAULT propagates. */
     private static long[] readTimespec(SyscallContext ctx, long g) {
         long sec = ctx.memory().readLong(g), nsec = ctx.memory().readLong(g + 8);

@@ -8,13 +8,16 @@ import dev.herd.signals.Signals;
 import dev.herd.threads.GuestThread;
 
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A process's signal-generating timers: ITIMER_REAL (alarm, setitimer) and POSIX timers
+ * A process's signal-generating timers: ITIMER_REAL (alarm, setitimer), the CPU-time itimers
+ * ({@link CpuTimeItimers}) and POSIX timers
  * (timer_create with SIGEV_SIGNAL, SIGEV_NONE or SIGEV_THREAD_ID). Expirations run on one daemon
  * thread per process, which sends the signal through {@link SignalDelivery}. Times are kept in
  * nanoseconds of {@link System#nanoTime()} (monotonic); an absolute CLOCK_REALTIME expiry is
@@ -28,11 +31,34 @@ public final class ProcessTimers implements AutoCloseable {
 
     private final GuestProcess process;
     private final Map<Integer, Timer> timers = new HashMap<>();
+    /** The pending instances of POSIX timers, by identity: a dequeued siginfo finds its timer here. */
+    private final Map<SigInfo, Timer> queuedSignals = new IdentityHashMap<>();
     private ScheduledThreadPoolExecutor executor;
     private boolean closed;
 
+    private final CpuTimeItimers cpuTimers;
+
     public ProcessTimers(GuestProcess process) {
         this.process = process;
+        this.cpuTimers = new CpuTimeItimers(process, this::sharedExecutor);
+    }
+
+    private synchronized ScheduledThreadPoolExecutor sharedExecutor() {
+        return executor();
+    }
+
+    /**
+     * setitimer(ITIMER_VIRTUAL or ITIMER_PROF): returns the old {remaining, interval} in ns.
+     *
+     * @param which {@link CpuTimeItimers#ITIMER_VIRTUAL} or {@link CpuTimeItimers#ITIMER_PROF}
+     */
+    public long[] setCpuTimer(int which, long delay, long interval) {
+        return cpuTimers.set(which, delay, interval);
+    }
+
+    /** getitimer(ITIMER_VIRTUAL or ITIMER_PROF): {remaining, interval} in ns. */
+    public long[] getCpuTimer(int which) {
+        return cpuTimers.get(which);
     }
 
     /** One timer: what it sends to whom, and its schedule. */
@@ -44,9 +70,17 @@ public final class ProcessTimers implements AutoCloseable {
         final GuestThread thread;
         long interval;
         long expiry; // System.nanoTime() of the next expiry, 0 when disarmed
-        int overrun;
-        int pendingOverrun;
+        /** The timer's one signal instance while it is pending (the kernel's preallocated sigqueue), else null. */
+        SigInfo queued;
+        /** Expirations since {@link #queued} was sent: its si_overrun when dequeued. */
+        int overrunWhileQueued;
+        /** timer_getoverrun: the overrun count of the last instance dequeued. */
+        int overrunLast;
         ScheduledFuture<?> future;
+        /** The clockid of timer_create (CLOCK_REALTIME for ITIMER_REAL). */
+        int clock;
+        /** Bumped by every arm: an expiry scheduled by an older arm does nothing. */
+        long generation;
 
         Timer(int id, int signo, int notify, long value, GuestThread thread) {
             this.id = id;
@@ -56,31 +90,73 @@ public final class ProcessTimers implements AutoCloseable {
             this.thread = thread;
         }
 
-        void fire() {
-            synchronized (ProcessTimers.this) {
-                if (future == null || closed) return;
-                if (interval > 0) {
-                    expiry += interval;
-                    long now = System.nanoTime();
-                    // Expirations missed while the signal could not be taken count as overruns.
-                    while (expiry <= now) {
+        /**
+         * One expiry. Runs under the process's signal lock and then the timers' lock (the order
+         * {@link #dequeued} takes them in), so arming, sending and dequeuing are ordered as under
+         * the kernel's timer lock: a timer disarmed or re-armed sends nothing from its old schedule.
+         */
+        void fire(long armedGeneration) {
+            ReentrantLock signalLock = process.signals().lock();
+            signalLock.lock();
+            try {
+                synchronized (ProcessTimers.this) {
+                    if (future == null || closed || generation != armedGeneration) return;
+                    int missed = 0;
+                    if (interval > 0) {
                         expiry += interval;
-                        pendingOverrun++;
+                        long now = System.nanoTime();
+                        // Expirations this thread was too late to run are overruns, as hrtimer_forward counts them.
+                        while (expiry <= now) {
+                            expiry += interval;
+                            missed++;
+                        }
+                        future = executor().schedule(() -> fire(armedGeneration), expiry - now, TimeUnit.NANOSECONDS);
+                    } else {
+                        expiry = 0;
+                        future = null;
                     }
-                    future = executor().schedule(this::fire, expiry - now, TimeUnit.NANOSECONDS);
-                } else {
-                    expiry = 0;
-                    future = null;
+                    if (notify == SIGEV_NONE) return;
+                    if (id == ITIMER_REAL_KEY) {
+                        process.delivery().post(thread, SigInfo.kernel(signo)); // coalesces like any SIGALRM
+                        return;
+                    }
+                    if (queued != null) {
+                        // The instance sent earlier is still pending: the kernel counts, it does not queue.
+                        overrunWhileQueued = saturatedAdd(overrunWhileQueued, 1 + missed);
+                        return;
+                    }
+                    SigInfo info = new SigInfo(signo, 0, SigInfo.SI_TIMER, 0, 0, 0, value, id, 0);
+                    if (process.delivery().post(thread, info) == 1) {
+                        queued = info;
+                        overrunWhileQueued = missed;
+                        queuedSignals.put(info, this);
+                    }
                 }
-                overrun = pendingOverrun;
-                pendingOverrun = 0;
+            } finally {
+                signalLock.unlock();
             }
-            if (notify == SIGEV_NONE) return;
-            SigInfo info = id == ITIMER_REAL_KEY
-                    ? SigInfo.kernel(signo)
-                    : new SigInfo(signo, 0, SigInfo.SI_TIMER, 0, 0, 0, value, id, overrun);
-            process.delivery().send(thread, info);
         }
+    }
+
+    private static int saturatedAdd(int a, int b) {
+        long sum = (long) a + b;
+        return sum > Integer.MAX_VALUE ? Integer.MAX_VALUE : (int) sum; // DELAYTIMER_MAX
+    }
+
+    /**
+     * A POSIX timer's signal instance left a pending set (delivered, taken by sigtimedwait, or
+     * dropped): returns it with {@code si_overrun} filled in, and makes that count what
+     * timer_getoverrun reports. Other SI_TIMER siginfos (sent by rt_sigqueueinfo) come back as they
+     * are. Called under the process's signal lock.
+     */
+    public synchronized SigInfo dequeued(SigInfo info) {
+        Timer t = queuedSignals.remove(info);
+        if (t == null || t.queued != info) return info;
+        t.queued = null;
+        t.overrunLast = t.overrunWhileQueued;
+        t.overrunWhileQueued = 0;
+        return new SigInfo(info.signo(), info.errno(), info.code(), info.pid(), info.uid(), info.addr(),
+                info.value(), info.timerId(), t.overrunLast);
     }
 
     private ScheduledThreadPoolExecutor executor() {
@@ -103,9 +179,10 @@ public final class ProcessTimers implements AutoCloseable {
         t.future = null;
         t.expiry = 0;
         t.interval = interval;
+        long generation = ++t.generation;
         if (delay > 0 && !closed) {
             t.expiry = now + delay;
-            t.future = executor().schedule(t::fire, delay, TimeUnit.NANOSECONDS);
+            t.future = executor().schedule(() -> t.fire(generation), delay, TimeUnit.NANOSECONDS);
         }
         return old;
     }
@@ -126,18 +203,30 @@ public final class ProcessTimers implements AutoCloseable {
     /**
      * timer_create: returns the new timer id.
      *
+     * @param clock the clockid (absolute times given to timer_settime are on it)
      * @param value the sigval to send, or null for "the timer id" (timer_create without a sigevent)
      */
-    public synchronized int create(int signo, int notify, Long value, GuestThread thread) {
+    public synchronized int create(int clock, int signo, int notify, Long value, GuestThread thread) {
         int id = 0;
         while (timers.containsKey(id)) id++;
         if (id >= MAX_TIMERS) throw new ErrnoException(Errno.EAGAIN);
-        timers.put(id, new Timer(id, signo, notify, value == null ? id : value, thread));
+        Timer t = new Timer(id, signo, notify, value == null ? id : value, thread);
+        t.clock = clock;
+        timers.put(id, t);
         return id;
     }
 
+    /** The clock a POSIX timer was created on (its TIMER_ABSTIME times are on this clock). */
+    public synchronized int clock(int id) {
+        return timer(id).clock;
+    }
+
     public synchronized long[] settime(int id, long delay, long interval) {
-        return arm(timer(id), delay, interval);
+        Timer t = timer(id);
+        // Re-arming starts the overrun count afresh (common_timer_set); a pending instance stays.
+        t.overrunWhileQueued = 0;
+        t.overrunLast = 0;
+        return arm(t, delay, interval);
     }
 
     public synchronized long[] gettime(int id) {
@@ -146,13 +235,14 @@ public final class ProcessTimers implements AutoCloseable {
     }
 
     public synchronized int overrun(int id) {
-        return timer(id).overrun;
+        return timer(id).overrunLast;
     }
 
     public synchronized void delete(int id) {
         Timer t = timer(id);
         arm(t, 0, 0);
         timers.remove(id);
+        // A pending instance stays pending (and is delivered with the overruns counted so far).
     }
 
     private Timer timer(int id) {
@@ -164,6 +254,7 @@ public final class ProcessTimers implements AutoCloseable {
     @Override
     public synchronized void close() {
         closed = true;
+        cpuTimers.close();
         for (Timer t : timers.values()) if (t.future != null) t.future.cancel(false);
         timers.clear();
         if (executor != null) executor.shutdownNow();

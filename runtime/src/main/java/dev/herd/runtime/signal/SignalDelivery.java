@@ -51,6 +51,16 @@ public final class SignalDelivery {
      * (null: kill, sigqueue). Returns 0 or -EAGAIN (real-time queue limit).
      */
     public long send(GuestThread target, SigInfo info) {
+        long r = post(target, info);
+        return r < 0 ? r : 0;
+    }
+
+    /**
+     * Like {@link #send} but tells whether {@code info} itself went into a pending set: 1 queued,
+     * 0 not (discarded as ignored, coalesced with a pending standard signal, or SIGKILL), or
+     * -EAGAIN. A POSIX timer needs to know whether its one instance is pending.
+     */
+    long post(GuestThread target, SigInfo info) {
         int sig = info.signo();
         if (sig == 0) return 0;
         if (sig == Signals.SIGKILL) {
@@ -66,10 +76,10 @@ public final class SignalDelivery {
             }
             SignalQueue queue = target != null ? ctx(target).signals().pending() : ps.shared();
             if (sig >= Signals.SIGRTMIN && queue.queuedRealtime() >= realtimeLimit()) return -Errno.EAGAIN;
-            queue.enqueue(info);
+            boolean queued = queue.enqueue(info);
             GuestThread wake = target != null ? target : chooseThread(sig);
             if (wake != null && (ctx(wake).signals().blocked() & Signals.bit(sig)) == 0) wake.requestSafePoint();
-            return 0;
+            return queued ? 1 : 0;
         } finally {
             ps.lock().unlock();
         }
@@ -134,9 +144,9 @@ public final class SignalDelivery {
         try {
             long notInSet = ~set;
             int sig = ctx.signals().pending().next(notInSet);
-            if (sig != 0) return ctx.signals().pending().dequeue(sig);
+            if (sig != 0) return dequeued(ctx.signals().pending().dequeue(sig));
             sig = ps.shared().next(notInSet);
-            return sig != 0 ? ps.shared().dequeue(sig) : null;
+            return sig != 0 ? dequeued(ps.shared().dequeue(sig)) : null;
         } finally {
             ps.lock().unlock();
         }
@@ -148,13 +158,21 @@ public final class SignalDelivery {
         ps.lock().lock();
         try {
             if (!ignored(sig, ps.actions().get(sig))) return;
-            ps.shared().discard(sig);
+            ps.shared().discard(sig, this::dequeued);
             for (GuestThread t : process.threads().threads()) {
-                if (t.kernelState() instanceof SyscallContext c) c.signals().pending().discard(sig);
+                if (t.kernelState() instanceof SyscallContext c) c.signals().pending().discard(sig, this::dequeued);
             }
         } finally {
             ps.lock().unlock();
         }
+    }
+
+    /**
+     * Every instance leaving a pending set passes here (under the signal lock): a POSIX timer's
+     * instance gets its overrun count, as the kernel fills it in when it dequeues a timer's signal.
+     */
+    private SigInfo dequeued(SigInfo info) {
+        return info != null && info.code() == SigInfo.SI_TIMER ? process.timers().dequeued(info) : info;
     }
 
     /** A thread that does not block {@code sig}: the caller's own thread first, as Linux prefers. */
@@ -250,9 +268,9 @@ public final class SignalDelivery {
         try {
             long blocked = ctx.signals().blocked();
             int sig = ctx.signals().pending().next(blocked);
-            if (sig != 0) return ctx.signals().pending().dequeue(sig);
+            if (sig != 0) return dequeued(ctx.signals().pending().dequeue(sig));
             sig = ps.shared().next(blocked);
-            return sig != 0 ? ps.shared().dequeue(sig) : null;
+            return sig != 0 ? dequeued(ps.shared().dequeue(sig)) : null;
         } finally {
             ps.lock().unlock();
         }

@@ -8,9 +8,9 @@ import dev.herd.signals.Signals;
 import dev.herd.threads.GuestThread;
 
 /**
- * alarm, setitimer/getitimer (ITIMER_REAL) and POSIX timers (timer_create, timer_settime,
- * timer_gettime, timer_getoverrun, timer_delete) on {@link ProcessTimers}. ITIMER_VIRTUAL and
- * ITIMER_PROF (CPU-time timers) and CPU-time clocks for timer_create are not offered: ENOSYS/EINVAL.
+ * alarm, setitimer/getitimer (ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF) and POSIX timers
+ * (timer_create, timer_settime, timer_gettime, timer_getoverrun, timer_delete) on
+ * {@link ProcessTimers}. CPU-time clocks for timer_create are not offered (EINVAL).
  */
 public final class TimerSyscalls {
     private TimerSyscalls() {}
@@ -27,9 +27,9 @@ public final class TimerSyscalls {
         });
         t.define("setitimer", "int ptr ptr", TimerSyscalls::setitimer);
         t.define("getitimer", "int ptr", (ctx, which, value, c, d, e, f) -> {
-            if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return -Errno.ENOSYS;
-            if (which != ITIMER_REAL) return -Errno.EINVAL;
-            writeTimeval2(ctx.memory(), value, ctx.process().timers().getRealTimer());
+            if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return -Errno.EINVAL;
+            ProcessTimers timers = ctx.process().timers();
+            writeTimeval2(ctx.memory(), value, which == ITIMER_REAL ? timers.getRealTimer() : timers.getCpuTimer((int) which));
             return 0;
         });
         t.define("timer_create", "clockid ptr ptr", TimerSyscalls::timerCreate);
@@ -46,8 +46,7 @@ public final class TimerSyscalls {
     }
 
     private static long setitimer(SyscallContext ctx, long which, long newPtr, long oldPtr, long d, long e, long f) {
-        if (which == ITIMER_VIRTUAL || which == ITIMER_PROF) return -Errno.ENOSYS;
-        if (which != ITIMER_REAL) return -Errno.EINVAL;
+        if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return -Errno.EINVAL;
         GuestMemory m = ctx.memory();
         long interval = 0, value = 0;
         if (newPtr != 0) {
@@ -56,8 +55,10 @@ public final class TimerSyscalls {
             interval = is * NANOS + iu * MICROS;
             value = vs * NANOS + vu * MICROS;
         }
-        long[] old = newPtr != 0 ? ctx.process().timers().setRealTimer(value, interval)
-                : ctx.process().timers().getRealTimer();
+        ProcessTimers timers = ctx.process().timers();
+        // A NULL new value disarms (Linux reads it as all zeros since 2.6.x, with a one-time warning).
+        long[] old = which == ITIMER_REAL ? timers.setRealTimer(value, interval)
+                : timers.setCpuTimer((int) which, value, interval);
         if (oldPtr != 0) writeTimeval2(m, oldPtr, old);
         return 0;
     }
@@ -84,7 +85,7 @@ public final class TimerSyscalls {
             }
         }
         m.hostAddress(idPtr, 4, dev.herd.memory.Prot.WRITE);
-        int id = ctx.process().timers().create(signo, notify, value, thread);
+        int id = ctx.process().timers().create((int) clock, signo, notify, value, thread);
         m.writeInt(idPtr, id);
         return 0;
     }
@@ -96,10 +97,11 @@ public final class TimerSyscalls {
         long interval = is * NANOS + ins;
         long value = vs * NANOS + vns;
         if ((flags & TIMER_ABSTIME) != 0 && value != 0) {
-            // Absolute expiry on the timer's clock: convert once to a delay (the clock of the
-            // timer is realtime or monotonic; both are read through the JVM here).
-            long nowEpoch = java.time.Instant.now().getEpochSecond() * NANOS + java.time.Instant.now().getNano();
-            value = Math.max(1, value - nowEpoch);
+            // Absolute expiry on the timer's own clock: converted once to a delay (a later step of
+            // CLOCK_REALTIME is not followed; documented in ProcessTimers).
+            long now = dev.herd.runtime.process.TimeSyscalls.clockNanos(ctx, ctx.process().timers().clock((int) id));
+            if (now < 0) return now;
+            value = Math.max(1, value - now);
         }
         long[] old = ctx.process().timers().settime((int) id, value, interval);
         if (oldPtr != 0) writeTimespec2(m, oldPtr, old);
