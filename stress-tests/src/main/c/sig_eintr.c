@@ -1,8 +1,9 @@
 /* sig_eintr: a blocking call interrupted by a handled signal (a helper thread sends it with
  * pthread_kill once main is asleep in the call). Without SA_RESTART read and sem_wait fail with
  * EINTR; with SA_RESTART they resume transparently and return what arrives later; a mutex lock
- * and a condition wait are never visibly interrupted; poll, select and nanosleep
- * fail with EINTR even with SA_RESTART; an ignored signal interrupts nothing.
+ * and a condition wait are never visibly interrupted; poll, select, epoll_wait and nanosleep
+ * fail with EINTR even with SA_RESTART; recv/read on a socket like read on a pipe; epoll_pwait's
+ * mask is in force during the wait only; an ignored signal interrupts nothing.
  * argv[1]: rounds (default 1). */
 #include "guest.h"
 #include <fcntl.h>
@@ -10,7 +11,9 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,13 +22,13 @@ static void handler(int sig) { handled++; }
 
 static pid_t main_tid;
 static pthread_t main_thread;
-static int pfd[2];
+static int pfd[2], sv[2];
 static sem_t sem;
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static volatile int predicate, done;
 
-enum after { NOTHING, WRITE_PIPE, SEM_POST, COND, UNLOCK };
+enum after { NOTHING, WRITE_PIPE, WRITE_SOCK, SEM_POST, COND, UNLOCK };
 struct job { int sig; enum after after; int repeat; };
 static volatile int helper_locked;
 
@@ -72,6 +75,7 @@ static void *helper(void *arg) {
     }
     switch (j->after) {
     case WRITE_PIPE: if (write(pfd[1], "x", 1) != 1) abort(); break;
+    case WRITE_SOCK: if (send(sv[1], "y", 1, 0) != 1) abort(); break;
     case SEM_POST: sem_post(&sem); break;
     case COND:
         pthread_mutex_lock(&m);
@@ -117,6 +121,10 @@ int main(int argc, char **argv) {
     main_tid = gettid();
     main_thread = pthread_self();
     if (pipe(pfd) != 0) return 2;
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 2;
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event want = {.events = EPOLLIN, .data.u64 = 7};
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &want) != 0) return 2;
     sem_init(&sem, 0, 0);
     char c;
     int fails = 0;
@@ -195,6 +203,44 @@ int main(int argc, char **argv) {
         finish(t);
         CHECK(n == -1 && errno == EINTR && rem.tv_sec > 0 && rem.tv_sec <= 30,
               "nanosleep, SA_RESTART: EINTR with 0 < rem <= 30 s");
+
+        install(SIGUSR1, 0);
+        t = start(SIGUSR1, NOTHING, 1);
+        errno = 0;
+        n = recv(sv[0], &c, 1, 0);
+        finish(t);
+        CHECK(n == -1 && errno == EINTR && handled >= 1, "recv on a socket, no SA_RESTART: EINTR");
+
+        install(SIGUSR1, SA_RESTART);
+        t = start(SIGUSR1, WRITE_SOCK, 0);
+        errno = 0;
+        n = read(sv[0], &c, 1);
+        finish(t);
+        CHECK(n == 1 && c == 'y' && handled == 1, "read on a socket, SA_RESTART: resumed, returns the byte sent later");
+
+        t = start(SIGUSR1, NOTHING, 1);
+        struct epoll_event got;
+        errno = 0;
+        n = epoll_wait(ep, &got, 1, -1);
+        finish(t);
+        CHECK(n == -1 && errno == EINTR, "epoll_wait, SA_RESTART: EINTR (never restarted)");
+
+        /* epoll_pwait: SIGUSR1 blocked outside, allowed by the call's mask only */
+        sigset_t usr1, during, saved;
+        sigemptyset(&usr1);
+        sigaddset(&usr1, SIGUSR1);
+        pthread_sigmask(SIG_BLOCK, &usr1, &saved);
+        sigemptyset(&during);
+        t = start(SIGUSR1, NOTHING, 1);
+        errno = 0;
+        n = epoll_pwait(ep, &got, 1, -1, &during);
+        finish(t);
+        int e = errno;
+        sigset_t now;
+        pthread_sigmask(SIG_SETMASK, NULL, &now);
+        CHECK(n == -1 && e == EINTR && handled >= 1, "epoll_pwait: a signal its mask allows interrupts it");
+        CHECK(sigismember(&now, SIGUSR1), "epoll_pwait: the old mask is back afterwards");
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
         /* ignored signals: SIG_IGN, and SIG_DFL whose default is to ignore */
         signal(SIGUSR2, SIG_IGN);

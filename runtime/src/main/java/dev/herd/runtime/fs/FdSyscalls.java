@@ -96,20 +96,27 @@ final class FdSyscalls {
         } finally {
             s.release(m);
         }
-        boolean cloexec = (flags & O_CLOEXEC) != 0;
+        return installPair(ctx, h0, h1, (flags & O_CLOEXEC) != 0, fdsPtr);
+    }
+
+    /**
+     * Installs two new host fds (pipe2, socketpair) as guest fds and stores them at {@code fdsPtr};
+     * on any failure nothing stays open. Ownership of both host fds passes here.
+     */
+    static long installPair(SyscallContext ctx, int h0, int h1, boolean cloexec, long fdsPtr) {
         FdTable fds = Sys.fds(ctx);
         int g0;
         try {
             g0 = fds.install(h0, cloexec);
         } catch (ErrnoException e) {
-            HostKernel.call(HostNr.CLOSE, h1);
+            HostKernel.call(HostNr.CLOSE, h1); // install closed h0
             throw e;
         }
         int g1;
         try {
             g1 = fds.install(h1, cloexec);
         } catch (ErrnoException e) {
-            fds.close(g0);
+            fds.close(g0); // install closed h1
             throw e;
         }
         try {

@@ -22,5 +22,7 @@ public final class FileSyscalls {
         PathSyscalls.register(t);
         IoctlSyscalls.register(t);
         PollSyscalls.register(t);
+        EpollSyscalls.register(t);
+        SocketSyscalls.register(t);
     }
 }

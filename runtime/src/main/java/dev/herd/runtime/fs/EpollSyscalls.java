@@ -1,0 +1,108 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/**
+ * epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2 on a host epoll
+ * instance.
+ *
+ * <p>The interest list holds host fds, which is what the kernel needs; the guest never sees fd
+ * numbers in results, only its own {@code epoll_data}, which passes through untouched. x86_64's
+ * {@code struct epoll_event} is packed (12 bytes) on guest and host alike, so event arrays are used
+ * in place. Closing a guest fd closes its host fd, which leaves the interest list as in Linux (when
+ * no duplicate keeps the file open). The temporary masks of epoll_pwait/epoll_pwait2 are in force
+ * during the wait, like ppoll's.
+ */
+final class EpollSyscalls {
+    private EpollSyscalls() {}
+
+    private static final int EPOLL_CLOEXEC = 02000000;
+    private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+    private static final int EVENT_SIZE = 12;
+    /** fs/eventpoll.c: EP_MAX_EVENTS = INT_MAX / sizeof(struct epoll_event). */
+    private static final int EP_MAX_EVENTS = Integer.MAX_VALUE / EVENT_SIZE;
+    private static final int SIGSET_SIZE = 8;
+    private static final long NANOS = 1_000_000_000L;
+
+    static void register(SyscallTable t) {
+        t.define("epoll_create", "int", (ctx, size, b, c, d, e, f) -> {
+            if ((int) size <= 0) return -Errno.EINVAL;
+            return create(ctx, 0);
+        });
+        t.define("epoll_create1", "hex", (ctx, flags, b, c, d, e, f) -> {
+            if ((flags & ~EPOLL_CLOEXEC) != 0) return -Errno.EINVAL;
+            return create(ctx, (int) flags);
+        });
+        t.define("epoll_ctl", "fd int fd ptr", EpollSyscalls::ctl);
+        t.define("epoll_wait", "fd ptr int int", (ctx, epfd, events, max, timeout, e, f) ->
+                wait(ctx, epfd, events, max, msToTimespec((int) timeout), 0, 0));
+        t.define("epoll_pwait", "fd ptr int int ptr size", (ctx, epfd, events, max, timeout, mask, size) ->
+                wait(ctx, epfd, events, max, msToTimespec((int) timeout), mask, size));
+        t.define("epoll_pwait2", "fd ptr int ptr ptr size", (ctx, epfd, events, max, tsp, mask, size) -> {
+            long[] ts = null;
+            if (tsp != 0) {
+                long sec = ctx.memory().readLong(tsp), nsec = ctx.memory().readLong(tsp + 8);
+                if (sec < 0 || nsec < 0 || nsec >= NANOS) return -Errno.EINVAL;
+                ts = new long[]{sec, nsec};
+            }
+            return wait(ctx, epfd, events, max, ts, mask, size);
+        });
+    }
+
+    private static long create(SyscallContext ctx, int flags) {
+        long r = HostKernel.call(HostNr.EPOLL_CREATE1, EPOLL_CLOEXEC);
+        if (r < 0) return r;
+        return Sys.fds(ctx).install((int) r, (flags & EPOLL_CLOEXEC) != 0);
+    }
+
+    private static long ctl(SyscallContext ctx, long epfd, long op, long fd, long event, long e, long f) {
+        int hostEp = Sys.fd(ctx, epfd);
+        int hostFd = Sys.fd(ctx, fd);
+        // Linux copies the event in before looking at the op (except for DEL, where it may be NULL).
+        long ev = (int) op == EPOLL_CTL_DEL ? 0 : Sys.in(ctx, event, EVENT_SIZE);
+        if ((int) op != EPOLL_CTL_ADD && (int) op != EPOLL_CTL_DEL && (int) op != EPOLL_CTL_MOD) return -Errno.EINVAL;
+        return HostKernel.call(HostNr.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+    }
+
+    /** epoll_wait's milliseconds as {sec, nsec}; null (wait forever) for a negative timeout. */
+    private static long[] msToTimespec(int ms) {
+        return ms < 0 ? null : new long[]{ms / 1000, (ms % 1000) * 1_000_000L};
+    }
+
+    private static long wait(SyscallContext ctx, long epfd, long events, long maxArg, long[] timeout,
+                             long maskPtr, long maskSize) {
+        int max = (int) maxArg;
+        if (max <= 0 || max > EP_MAX_EVENTS) return -Errno.EINVAL;
+        int hostEp = Sys.fd(ctx, epfd);
+        long out = Sys.out(ctx, events, (long) max * EVENT_SIZE);
+        if (maskPtr == 0) return hostWait(hostEp, out, max, timeout);
+        if (maskSize != SIGSET_SIZE) return -Errno.EINVAL;
+        long mask = ctx.memory().readLong(maskPtr);
+        return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> hostWait(hostEp, out, max, timeout));
+    }
+
+    private static long hostWait(int hostEp, long out, int max, long[] timeout) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long ts = 0;
+            if (timeout != null) {
+                ts = s.alloc(16);
+                Scratch.putLong(ts, timeout[0]);
+                Scratch.putLong(ts + 8, timeout[1]);
+            }
+            // epoll_pwait2 with no mask: the host's own mask stays (Herd's threads block nothing the
+            // guest cares about; guest masks are Herd's business).
+            long r = HostKernel.call(HostNr.EPOLL_PWAIT2, hostEp, out, max, ts, 0, SIGSET_SIZE);
+            if (r != -Errno.ENOSYS) return r;
+            // A host kernel before 5.11: milliseconds, rounded up as the kernel rounds timeouts.
+            long ms = timeout == null ? -1 : Math.min(Integer.MAX_VALUE, timeout[0] * 1000 + (timeout[1] + 999_999) / 1_000_000);
+            return HostKernel.call(HostNr.EPOLL_PWAIT, hostEp, out, max, ms, 0, SIGSET_SIZE);
+        } finally {
+            s.release(m);
+        }
+    }
+}

@@ -1,0 +1,357 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The BSD socket calls, passed to the host kernel on host sockets: socket, socketpair, bind,
+ * listen, accept, accept4, connect, shutdown, getsockname, getpeername, sendto, recvfrom, sendmsg,
+ * recvmsg, setsockopt, getsockopt. (The kernel proxy of the roadmap will move sockets into a helper
+ * process; this is the in-process pass-through it will replace.)
+ *
+ * <p>Translated on the way: guest fds (also those passed in SCM_RIGHTS messages, both ways); the
+ * pointers inside {@code msghdr}, its iovecs and a classic BPF program ({@code SO_ATTACH_FILTER});
+ * and the paths of AF_UNIX addresses, which name files inside {@code --rootfs} relative to the
+ * guest's cwd: a bound path's directory (or a connected socket itself) is opened inside the root and
+ * named to the host as {@code /proc/self/fd/N[/name]}. With the default root an absolute path is
+ * passed unchanged, so {@code getsockname} shows it as the guest gave it; otherwise it shows the
+ * host's spelling (documented limit). Abstract and unnamed AF_UNIX addresses and every other
+ * family pass through.
+ */
+final class SocketSyscalls {
+    private SocketSyscalls() {}
+
+    private static final int SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000;
+    private static final int AF_UNIX = 1;
+    /** sizeof(struct sockaddr_storage): the most move_addr_to_kernel accepts. */
+    private static final int SOCKADDR_MAX = 128;
+    private static final int UNIX_PATH_MAX = 108;
+    private static final int SOL_SOCKET = 1, SCM_RIGHTS = 1, SO_ATTACH_FILTER = 26, SO_ATTACH_REUSEPORT_CBPF = 51;
+    private static final int MSG_CTRUNC = 0x8, MSG_CMSG_CLOEXEC = 0x40000000;
+    private static final int UIO_MAXIOV = 1024;
+    /** Linux refuses bigger control buffers in sendmsg (sock_kmalloc against optmem_max) with ENOBUFS. */
+    private static final int CONTROL_MAX = 64 * 1024;
+    private static final int CMSG_HDR = 16;
+
+    static void register(SyscallTable t) {
+        t.define("socket", "int hex int", (ctx, domain, type, proto, d, e, f) -> {
+            long r = HostKernel.call(HostNr.SOCKET, domain, type | SOCK_CLOEXEC, proto);
+            if (r < 0) return r;
+            return Sys.fds(ctx).install((int) r, (type & SOCK_CLOEXEC) != 0);
+        });
+        t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
+        t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
+            int host = Sys.fd(ctx, fd);
+            return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.BIND, host, p, l));
+        });
+        t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
+            int host = Sys.fd(ctx, fd);
+            return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostNr.CONNECT, host, p, l));
+        });
+        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostNr.LISTEN, Sys.fd(ctx, fd), backlog));
+        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostNr.SHUTDOWN, Sys.fd(ctx, fd), how));
+        t.define("accept", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> accept4(ctx, fd, addr, len, 0));
+        t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
+        t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
+            int host = Sys.fd(ctx, fd);
+            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.GETSOCKNAME, host, p, l));
+        });
+        t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
+            int host = Sys.fd(ctx, fd);
+            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.GETPEERNAME, host, p, l));
+        });
+        t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
+            int host = Sys.fd(ctx, fd);
+            long count = Sys.clampCount(len);
+            long b = Sys.in(ctx, buf, count);
+            if (addr == 0) return HostKernel.call(HostNr.SENDTO, host, b, count, flags, 0, 0);
+            return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostNr.SENDTO, host, b, count, flags, p, l));
+        });
+        t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
+            int host = Sys.fd(ctx, fd);
+            long count = Sys.clampCount(len);
+            long b = Sys.out(ctx, buf, count);
+            return withAddressOut(ctx, addr, alen, false,
+                    (p, l) -> HostKernel.call(HostNr.RECVFROM, host, b, count, flags, p, l));
+        });
+        t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
+        t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
+            int host = Sys.fd(ctx, fd);
+            long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
+            if (lenHost == 0) return -Errno.EFAULT;
+            int len = ctx.memory().readInt(lenPtr);
+            if (len < 0) return -Errno.EINVAL;
+            long v = val == 0 || len == 0 ? val : Sys.out(ctx, val, len);
+            return HostKernel.call(HostNr.GETSOCKOPT, host, level, name, v, lenHost);
+        });
+        t.define("sendmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> sendmsg(ctx, fd, msg, flags));
+        t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
+    }
+
+    // ------------------------------------------------------------------ fds
+
+    private static long socketpair(SyscallContext ctx, long domain, long type, long proto, long sv, long e, long f) {
+        ctx.memory().hostAddress(sv, 8, dev.herd.memory.Prot.WRITE);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        int h0, h1;
+        try {
+            long p = s.alloc(8);
+            long r = HostKernel.call(HostNr.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p);
+            if (r < 0) return r;
+            h0 = Scratch.getInt(p);
+            h1 = Scratch.getInt(p + 4);
+        } finally {
+            s.release(m);
+        }
+        return FdSyscalls.installPair(ctx, h0, h1, (type & SOCK_CLOEXEC) != 0, sv);
+    }
+
+    private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {
+        if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
+        int host = Sys.fd(ctx, fd);
+        long r = withAddressOut(ctx, addr, lenPtr, true,
+                (p, l) -> HostKernel.call(HostNr.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
+        if (r < 0) return r;
+        return Sys.fds(ctx).install((int) r, (flags & SOCK_CLOEXEC) != 0); // closes r if the table is full
+    }
+
+    // ------------------------------------------------------------------ addresses
+
+    private interface AddressCall {
+        long call(long hostAddr, long len);
+    }
+
+    /**
+     * Runs {@code call} with a host copy of the guest sockaddr at {@code addr} ({@code len} bytes),
+     * an AF_UNIX path translated into the root. EINVAL for a length Linux refuses.
+     */
+    private static long withAddress(SyscallContext ctx, long addr, long lenArg, boolean binding, AddressCall call) {
+        int len = (int) lenArg;
+        if (len < 0 || len > SOCKADDR_MAX) return -Errno.EINVAL;
+        byte[] sa = len == 0 ? new byte[0] : ctx.memory().read(addr, len);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        PathResolver.Target target = null;
+        try {
+            boolean unixPath = len > 2 && sa[0] == AF_UNIX && sa[1] == 0 && sa[2] != 0;
+            if (unixPath) {
+                int end = 2;
+                while (end < len && sa[end] != 0) end++;
+                String path = new String(sa, 2, end - 2, StandardCharsets.ISO_8859_1);
+                PathResolver paths = Sys.paths(ctx);
+                if (!(path.startsWith("/") && paths.rootHostPath().equals("/"))) {
+                    target = binding ? paths.parent(Sys.AT_FDCWD, path) : paths.follow(Sys.AT_FDCWD, path);
+                    String host = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());
+                    byte[] hb = host.getBytes(StandardCharsets.ISO_8859_1);
+                    if (hb.length >= UNIX_PATH_MAX) return -Errno.ENAMETOOLONG;
+                    long p = s.alloc(2 + hb.length + 1);
+                    Scratch.putShort(p, (short) AF_UNIX);
+                    Scratch.copyIn(hb, 0, p + 2, hb.length);
+                    return call.call(p, 2 + hb.length + 1);
+                }
+            }
+            long p = s.alloc(Math.max(1, len));
+            Scratch.copyIn(sa, 0, p, len);
+            return call.call(len == 0 ? 0 : p, len);
+        } finally {
+            if (target != null) target.close();
+            s.release(m);
+        }
+    }
+
+    /**
+     * Runs {@code call} with host pointers to the guest's out-address buffer and its in/out length
+     * (accept, getsockname, recvfrom). A NULL address passes NULL for both, as the kernel ignores
+     * the length then; a negative length is EINVAL.
+     *
+     * @param lengthRequired whether a NULL length with a non-NULL address is EFAULT (true) or the
+     *                       address is ignored (recvfrom)
+     */
+    private static long withAddressOut(SyscallContext ctx, long addr, long lenPtr, boolean lengthRequired, AddressCall call) {
+        if (addr == 0 || (lenPtr == 0 && !lengthRequired)) return call.call(0, 0);
+        long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
+        if (lenHost == 0) return -Errno.EFAULT;
+        int len = ctx.memory().readInt(lenPtr);
+        if (len < 0) return -Errno.EINVAL;
+        if (len > 0) return call.call(Sys.out(ctx, addr, len), lenHost);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            return call.call(s.alloc(1), lenHost); // written nowhere: the kernel copies min(len, size) bytes
+        } finally {
+            s.release(m);
+        }
+    }
+
+    // ------------------------------------------------------------------ options
+
+    private static long setsockopt(SyscallContext ctx, long fd, long level, long name, long val, long lenArg, long f) {
+        int host = Sys.fd(ctx, fd);
+        int len = (int) lenArg;
+        if (len < 0) return -Errno.EINVAL;
+        boolean bpf = level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF);
+        if (!bpf) return HostKernel.call(HostNr.SETSOCKOPT, host, level, name, val == 0 || len == 0 ? val : Sys.in(ctx, val, len), len);
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the filter pointer is a guest pointer
+        if (len < 16) return -Errno.EINVAL;
+        int count = Short.toUnsignedInt((short) ctx.memory().readInt(val));
+        long filter = ctx.memory().readLong(val + 8);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long prog = s.alloc(16);
+            Scratch.putShort(prog, (short) count);
+            Scratch.putLong(prog + 8, count == 0 ? 0 : Sys.in(ctx, filter, count * 8L));
+            return HostKernel.call(HostNr.SETSOCKOPT, host, level, name, prog, 16);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    // ------------------------------------------------------------------ messages
+
+    /** struct msghdr offsets (x86_64). */
+    private static final int MSG_NAME = 0, MSG_NAMELEN = 8, MSG_IOV = 16, MSG_IOVLEN = 24, MSG_CONTROL = 32,
+            MSG_CONTROLLEN = 40, MSG_FLAGS = 48, MSGHDR_SIZE = 56;
+
+    /** A host msghdr in scratch memory whose iovecs point at the guest's buffers (checked). */
+    private static long hostMsghdr(SyscallContext ctx, Scratch s, long msg, boolean receiving) {
+        long iov = ctx.memory().readLong(msg + MSG_IOV);
+        long iovlen = ctx.memory().readLong(msg + MSG_IOVLEN);
+        if (Long.compareUnsigned(iovlen, UIO_MAXIOV) > 0) throw new ErrnoException(Errno.EMSGSIZE);
+        long h = s.alloc(MSGHDR_SIZE);
+        int n = (int) iovlen;
+        long hostIov = s.alloc(Math.max(16, n * 16L));
+        byte[] raw = n == 0 ? new byte[0] : ctx.memory().read(iov, n * 16);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            long base = bb.getLong(i * 16), len = bb.getLong(i * 16 + 8);
+            if (len < 0) throw new ErrnoException(Errno.EINVAL);
+            len = Math.min(len, Sys.MAX_RW_COUNT - total);
+            total += len;
+            long hb = len == 0 ? 0 : receiving ? Sys.out(ctx, base, len) : Sys.in(ctx, base, len);
+            Scratch.putLong(hostIov + i * 16L, hb);
+            Scratch.putLong(hostIov + i * 16L + 8, len);
+        }
+        Scratch.putLong(h + MSG_IOV, hostIov);
+        Scratch.putLong(h + MSG_IOVLEN, n);
+        return h;
+    }
+
+    private static long sendmsg(SyscallContext ctx, long fd, long msg, long flags) {
+        int host = Sys.fd(ctx, fd);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long h = hostMsghdr(ctx, s, msg, false);
+            long control = ctx.memory().readLong(msg + MSG_CONTROL);
+            long controllen = ctx.memory().readLong(msg + MSG_CONTROLLEN);
+            if (controllen != 0) {
+                if (Long.compareUnsigned(controllen, CONTROL_MAX) > 0) return -Errno.ENOBUFS;
+                byte[] c = ctx.memory().read(control, (int) controllen);
+                long hc = s.alloc(controllen);
+                Scratch.copyIn(c, 0, hc, c.length);
+                translateRightsOut(ctx, hc, controllen);
+                Scratch.putLong(h + MSG_CONTROL, hc);
+                Scratch.putLong(h + MSG_CONTROLLEN, controllen);
+            }
+            long name = ctx.memory().readLong(msg + MSG_NAME);
+            int namelen = ctx.memory().readInt(msg + MSG_NAMELEN);
+            if (name == 0 || namelen == 0) return HostKernel.call(HostNr.SENDMSG, host, h, flags);
+            return withAddress(ctx, name, namelen, false, (p, l) -> {
+                Scratch.putLong(h + MSG_NAME, p);
+                Scratch.putInt(h + MSG_NAMELEN, (int) l);
+                return HostKernel.call(HostNr.SENDMSG, host, h, flags);
+            });
+        } finally {
+            s.release(m);
+        }
+    }
+
+    /** SCM_RIGHTS going out: guest fds become host fds (EBADF for one that is not open). */
+    private static void translateRightsOut(SyscallContext ctx, long hc, long controllen) {
+        for (long c = hc; c + CMSG_HDR <= hc + controllen; ) {
+            long len = Scratch.getLong(c);
+            if (len < CMSG_HDR || c + len > hc + controllen) return; // the kernel rejects it (EINVAL)
+            if (Scratch.getInt(c + 8) == SOL_SOCKET && Scratch.getInt(c + 12) == SCM_RIGHTS) {
+                for (long p = c + CMSG_HDR; p + 4 <= c + len; p += 4) {
+                    Scratch.putInt(p, Sys.fd(ctx, Scratch.getInt(p)));
+                }
+            }
+            c += (len + 7) & ~7L;
+        }
+    }
+
+    private static long recvmsg(SyscallContext ctx, long fd, long msg, long flags) {
+        int host = Sys.fd(ctx, fd);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            ctx.memory().hostAddress(msg, MSGHDR_SIZE, dev.herd.memory.Prot.WRITE);
+            long h = hostMsghdr(ctx, s, msg, true);
+            long name = ctx.memory().readLong(msg + MSG_NAME);
+            int namelen = ctx.memory().readInt(msg + MSG_NAMELEN);
+            if (name != 0) {
+                if (namelen < 0) return -Errno.EINVAL;
+                Scratch.putLong(h + MSG_NAME, namelen == 0 ? s.alloc(1) : Sys.out(ctx, name, namelen));
+                Scratch.putInt(h + MSG_NAMELEN, namelen);
+            }
+            long control = ctx.memory().readLong(msg + MSG_CONTROL);
+            long controllen = ctx.memory().readLong(msg + MSG_CONTROLLEN);
+            long hc = 0;
+            if (control != 0 && controllen != 0) {
+                controllen = Math.min(controllen & 0x7fffffffL, CONTROL_MAX);
+                Sys.out(ctx, control, controllen);
+                hc = s.alloc(controllen);
+                Scratch.putLong(h + MSG_CONTROL, hc);
+                Scratch.putLong(h + MSG_CONTROLLEN, controllen);
+            }
+            long r = HostKernel.call(HostNr.RECVMSG, host, h, flags | MSG_CMSG_CLOEXEC);
+            if (r < 0) return r;
+            int outFlags = Scratch.getInt(h + MSG_FLAGS) & ~MSG_CMSG_CLOEXEC;
+            long gotControl = hc == 0 ? 0 : Scratch.getLong(h + MSG_CONTROLLEN);
+            if (gotControl > 0) {
+                if (!translateRightsIn(ctx, hc, gotControl, (flags & MSG_CMSG_CLOEXEC) != 0)) outFlags |= MSG_CTRUNC;
+                ctx.memory().write(control, Scratch.bytes(hc, (int) gotControl));
+            }
+            ctx.memory().writeInt(msg + MSG_NAMELEN, name == 0 ? 0 : Scratch.getInt(h + MSG_NAMELEN));
+            ctx.memory().writeLong(msg + MSG_CONTROLLEN, gotControl);
+            ctx.memory().writeInt(msg + MSG_FLAGS, outFlags);
+            return r;
+        } finally {
+            s.release(m);
+        }
+    }
+
+    /**
+     * SCM_RIGHTS coming in: host fds are installed as guest fds (cloexec as asked). Returns false
+     * if the guest's table was full for some (those are closed and become -1, and the caller sets
+     * MSG_CTRUNC, as the kernel does when it cannot install them).
+     */
+    private static boolean translateRightsIn(SyscallContext ctx, long hc, long controllen, boolean cloexec) {
+        boolean all = true;
+        for (long c = hc; c + CMSG_HDR <= hc + controllen; ) {
+            long len = Scratch.getLong(c);
+            if (len < CMSG_HDR || c + len > hc + controllen) break;
+            if (Scratch.getInt(c + 8) == SOL_SOCKET && Scratch.getInt(c + 12) == SCM_RIGHTS) {
+                for (long p = c + CMSG_HDR; p + 4 <= c + len; p += 4) {
+                    int hostFd = Scratch.getInt(p);
+                    try {
+                        Scratch.putInt(p, Sys.fds(ctx).install(hostFd, cloexec));
+                    } catch (ErrnoException ex) { // install closed hostFd
+                        Scratch.putInt(p, -1);
+                        all = false;
+                    }
+                }
+            }
+            c += (len + 7) & ~7L;
+        }
+        return all;
+    }
+}
