@@ -9,7 +9,8 @@
 #   WORKLOAD   a program, a row key or a group (default: all):
 #                single    noop getppid xorshift sieve            (one guest thread; issue 2)
 #                threads   threads_cpu (rows cpu1 cpu2 cpu4 cpu8), thread_create, condvar_pingpong,
-#                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3)
+#                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3),
+#                          sig_latency (rows sigrun sigblk)        (signals; issue 4)
 #              noop always runs (the start-up reference for both sections).
 #   --runs N   timed runs per cell, median reported (default 5 for single, 3 for threads;
 #              one untimed check run before)
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --no-doc) WRITE_DOC=0; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) SELECTED+=("$1"); shift ;;
   esac
@@ -70,6 +71,8 @@ THREAD_WORKLOADS=(
   "add2|atomics|add 2 20000000|native qemu herd|atomic fetch_add (lock xadd), 2 threads on one word (ns per op)"
   "cas1|atomics|cas 1 20000000|native qemu herd|lock cmpxchg increment loop, 1 thread, uncontended (ns per op)"
   "cas2|atomics|cas 2 20000000|native qemu herd|lock cmpxchg increment loop, 2 threads on one word (ns per op)"
+  "sigrun|sig_latency|running 20000|native qemu herd|pthread_kill to handler entry, target spinning (µs per signal)"
+  "sigblk|sig_latency|blocked 20000|native qemu herd|pthread_kill to handler entry, target in sigsuspend (µs per signal)"
 )
 declare -A RUNNER_TITLE=([native]=native [qemu]=qemu-x86_64 [herd]="herd (parallel)" [herd-serial]="herd --mode serial")
 
@@ -293,7 +296,7 @@ threads_tables() {
   local key prog args runners what r walls
   local scaling=0 prims=0
   for key in cpu1 cpu2 cpu4 cpu8; do [ -n "${L[$key]:-}" ] && scaling=1; done
-  for key in create pingpong add1 add2 cas1 cas2; do [ -n "${L[$key]:-}" ] && prims=1; done
+  for key in create pingpong add1 add2 cas1 cas2 sigrun sigblk; do [ -n "${L[$key]:-}" ] && prims=1; done
   if [ $scaling = 1 ]; then
     echo "**CPU loop** \`threads_cpu T $CPU_STEPS\`: T threads, each $CPU_STEPS xorshift64 steps (fixed work per thread). In-guest region (create of the first thread to join of the last, median) and, in brackets, its ratio to T = 1; on 2 cores the ideal is 1.0× for T = 2, 2.0× for T = 4, 4.0× for T = 8."
     echo
@@ -334,7 +337,7 @@ threads_tables() {
     echo
     echo "| workload | native | qemu-x86_64 | herd (parallel) | qemu / native | herd / native | herd / qemu | whole process, start-up included (native / qemu / herd) | load (1 min) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
-    for key in create pingpong add1 add2 cas1 cas2; do
+    for key in create pingpong add1 add2 cas1 cas2 sigrun sigblk; do
       [ -n "${L[$key]:-}" ] || continue
       IFS='|' read -r _ prog args runners what <<<"$(spec_of "$key")"
       local n=${P[$key,native]:-} q=${P[$key,qemu]:-} h=${P[$key,herd]:-}

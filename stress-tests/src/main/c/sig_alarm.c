@@ -28,19 +28,19 @@ int main(void) {
 
     CHECK(alarm(0) == 0, "alarm(0) with no alarm pending returns 0");
     CHECK(alarm(5) == 0, "alarm(5) returns 0");
+    double t0 = now(); /* before arming: the alarm fires 1 s after alarm(1), whatever the scheduler does */
     unsigned left = alarm(1);
     CHECK(left == 5 || left == 4, "alarm(1) returns the 5 s left of the previous alarm (rounded)");
 
     struct timespec req = {3, 0}, rem = {-1, -1};
-    double t0 = now();
     errno = 0;
     int r = nanosleep(&req, &rem);
     double dt = now() - t0;
     CHECK(r == -1 && errno == EINTR, "nanosleep(3 s) interrupted by SIGALRM: EINTR");
     CHECK(alarms == 1, "the handler ran once");
     CHECK(alarm_code == SI_KERNEL, "SIGALRM from alarm has si_code SI_KERNEL");
-    /* bounds from semantics, not speed: not before the alarm, and before the 3 s sleep would end */
-    CHECK(dt >= 0.95 && dt < 3.0, "interrupted after the 1 s alarm, before the 3 s sleep ended");
+    /* a bound from semantics, not speed: not before the alarm (EINTR above shows the sleep did not end) */
+    CHECK(dt >= 0.99, "interrupted no sooner than the 1 s alarm");
     CHECK((rem.tv_sec > 0 || rem.tv_nsec > 0) && rem.tv_sec < 3 && rem.tv_nsec >= 0 && rem.tv_nsec < 1000000000,
           "0 < rem < requested");
     double remd = rem.tv_sec + rem.tv_nsec / 1e9;

@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.HostKernel;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -53,7 +55,7 @@ final class EpollSyscalls {
     }
 
     private static long create(SyscallContext ctx, int flags) {
-        long r = HostKernel.call(HostNr.EPOLL_CREATE1, EPOLL_CLOEXEC);
+        long r = HostKernel.call(HostSyscall.EPOLL_CREATE1, EPOLL_CLOEXEC);
         if (r < 0) return r;
         return Sys.fds(ctx).install((int) r, (flags & EPOLL_CLOEXEC) != 0);
     }
@@ -64,7 +66,7 @@ final class EpollSyscalls {
         // Linux copies the event in before looking at the op (except for DEL, where it may be NULL).
         long ev = (int) op == EPOLL_CTL_DEL ? 0 : Sys.in(ctx, event, EVENT_SIZE);
         if ((int) op != EPOLL_CTL_ADD && (int) op != EPOLL_CTL_DEL && (int) op != EPOLL_CTL_MOD) return -Errno.EINVAL;
-        return HostKernel.call(HostNr.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+        return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
     }
 
     /** epoll_wait's milliseconds as {sec, nsec}; null (wait forever) for a negative timeout. */
@@ -96,11 +98,11 @@ final class EpollSyscalls {
             }
             // epoll_pwait2 with no mask: the host's own mask stays (Herd's threads block nothing the
             // guest cares about; guest masks are Herd's business).
-            long r = HostKernel.call(HostNr.EPOLL_PWAIT2, hostEp, out, max, ts, 0, SIGSET_SIZE);
+            long r = HostKernel.call(HostSyscall.EPOLL_PWAIT2, hostEp, out, max, ts, 0, SIGSET_SIZE);
             if (r != -Errno.ENOSYS) return r;
             // A host kernel before 5.11: milliseconds, rounded up as the kernel rounds timeouts.
             long ms = timeout == null ? -1 : Math.min(Integer.MAX_VALUE, timeout[0] * 1000 + (timeout[1] + 999_999) / 1_000_000);
-            return HostKernel.call(HostNr.EPOLL_PWAIT, hostEp, out, max, ms, 0, SIGSET_SIZE);
+            return HostKernel.call(HostSyscall.EPOLL_PWAIT, hostEp, out, max, ms, 0, SIGSET_SIZE);
         } finally {
             s.release(m);
         }

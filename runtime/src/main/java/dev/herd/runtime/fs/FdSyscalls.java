@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -44,7 +46,7 @@ final class FdSyscalls {
         t.define("dup3", "fd fd oflags", (ctx, oldfd, newfd, flags, d, e, f) ->
                 Sys.fds(ctx).dup3((int) oldfd, (int) newfd, (int) flags));
         t.define("fcntl", "fd fcntlcmd hex", (ctx, fd, cmd, arg, d, e, f) -> fcntl(ctx, (int) fd, (int) cmd, arg));
-        t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> HostKernel.call(HostNr.FLOCK, Sys.fd(ctx, fd), op));
+        t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> HostKernel.call(HostSyscall.FLOCK, Sys.fd(ctx, fd), op));
         t.define("pipe", "ptr", (ctx, fds, b, c, d, e, f) -> pipe2(ctx, fds, 0));
         t.define("pipe2", "ptr oflags", (ctx, fds, flags, c, d, e, f) -> pipe2(ctx, fds, (int) flags));
         t.define("memfd_create", "str hex", (ctx, name, flags, c, d, e, f) -> memfdCreate(ctx, name, (int) flags));
@@ -72,12 +74,12 @@ final class FdSyscalls {
                 fds.setCloexec(fd, (arg & FdTable.FD_CLOEXEC) != 0);
                 yield 0;
             }
-            case F_GETFL, F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostNr.FCNTL, host, cmd);
-            case F_SETFL, F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostNr.FCNTL, host, cmd, (int) arg);
+            case F_GETFL, F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
+            case F_SETFL, F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd, (int) arg);
             // struct flock has no fds inside; l_pid reads back host pids (guest pids are host tids)
-            case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostNr.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
+            case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
             case F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW ->
-                    HostKernel.call(HostNr.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
+                    HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
             default -> -Errno.EINVAL;
         };
     }
@@ -89,7 +91,7 @@ final class FdSyscalls {
         int h0, h1;
         try {
             long p = s.alloc(8);
-            long r = HostKernel.call(HostNr.PIPE2, p, flags | O_CLOEXEC);
+            long r = HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC);
             if (r < 0) return r;
             h0 = Scratch.getInt(p);
             h1 = Scratch.getInt(p + 4);
@@ -109,7 +111,7 @@ final class FdSyscalls {
         try {
             g0 = fds.install(h0, cloexec);
         } catch (ErrnoException e) {
-            HostKernel.call(HostNr.CLOSE, h1); // install closed h0
+            HostKernel.call(HostSyscall.CLOSE, h1); // install closed h0
             throw e;
         }
         int g1;
@@ -140,13 +142,13 @@ final class FdSyscalls {
         }
         if (name.length > MFD_NAME_MAX_LEN) return -Errno.EINVAL;
         long r = Sys.withCStr(new String(name, StandardCharsets.ISO_8859_1),
-                p -> HostKernel.call(HostNr.MEMFD_CREATE, p, flags | MFD_CLOEXEC));
+                p -> HostKernel.call(HostSyscall.MEMFD_CREATE, p, flags | MFD_CLOEXEC));
         if (r < 0) return r;
         return Sys.fds(ctx).install((int) r, (flags & MFD_CLOEXEC) != 0);
     }
 
     static long eventfd2(SyscallContext ctx, long initval, int flags) {
-        long r = HostKernel.call(HostNr.EVENTFD2, initval & 0xffffffffL, flags | O_CLOEXEC);
+        long r = HostKernel.call(HostSyscall.EVENTFD2, initval & 0xffffffffL, flags | O_CLOEXEC);
         if (r < 0) return r;
         return Sys.fds(ctx).install((int) r, (flags & O_CLOEXEC) != 0);
     }

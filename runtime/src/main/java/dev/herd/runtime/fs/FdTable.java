@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -72,7 +74,7 @@ public final class FdTable implements AutoCloseable {
         int[] src = {hostIn, hostOut, hostErr};
         for (int i = 0; i < 3; i++) {
             if (src[i] < 0) continue;
-            long h = HostKernel.call(HostNr.FCNTL, src[i], F_DUPFD_CLOEXEC, 0);
+            long h = HostKernel.call(HostSyscall.FCNTL, src[i], F_DUPFD_CLOEXEC, 0);
             if (h < 0) continue;
             t.installAt(i, (int) h, false);
         }
@@ -213,7 +215,7 @@ public final class FdTable implements AutoCloseable {
 
     private int dupFrom(int guestFd, int minFd, boolean cloexec, int fullErrno) {
         int host = get(guestFd);
-        long h = HostKernel.call(HostNr.FCNTL, host, F_DUPFD_CLOEXEC, 0);
+        long h = HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, 0);
         if (h < 0) throw new ErrnoException((int) -h);
         // If guestFd was closed meanwhile, we still duplicated a live file (the host refcount kept
         // it); Linux would give EBADF or the dup, depending on ordering: both are valid outcomes.
@@ -239,7 +241,7 @@ public final class FdTable implements AutoCloseable {
     private int replace(int oldFd, int newFd, boolean cloexec) {
         int host = get(oldFd);
         if (newFd < 0 || newFd >= limit()) throw new ErrnoException(Errno.EBADF);
-        long h = HostKernel.call(HostNr.FCNTL, host, F_DUPFD_CLOEXEC, 0);
+        long h = HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, 0);
         if (h < 0) throw new ErrnoException((int) -h);
         int displaced;
         boolean wasClosed;
@@ -291,7 +293,7 @@ public final class FdTable implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        long r = HostKernel.call(HostNr.CLOSE, host);
+        long r = HostKernel.call(HostSyscall.CLOSE, host);
         // Linux: the fd is gone even if close reports an error (EIO, EINTR); report it the same.
         return (int) Math.min(0, r);
     }
@@ -370,7 +372,7 @@ public final class FdTable implements AutoCloseable {
             for (int i = 0; i < s.length(); i++) {
                 int e = s.get(i);
                 if (e == FREE) continue;
-                long h = HostKernel.call(HostNr.FCNTL, e >>> 1, F_DUPFD_CLOEXEC, 0);
+                long h = HostKernel.call(HostSyscall.FCNTL, e >>> 1, F_DUPFD_CLOEXEC, 0);
                 if (h < 0) {
                     t.close();
                     throw new ErrnoException((int) -h);
@@ -457,6 +459,6 @@ public final class FdTable implements AutoCloseable {
     }
 
     private static void hostClose(int hostFd) {
-        HostKernel.call(HostNr.CLOSE, hostFd);
+        HostKernel.call(HostSyscall.CLOSE, hostFd);
     }
 }

@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.HostKernel;
 import dev.herd.memory.GuestMemory;
 import dev.herd.memory.Prot;
@@ -23,74 +25,74 @@ final class IoSyscalls {
         t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostNr.READ, h, Sys.out(ctx, buf, n), n);
+            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), n);
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostNr.WRITE, h, Sys.in(ctx, buf, n), n);
+            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), n);
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostNr.PREAD64, h, Sys.out(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), n, off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostNr.PWRITE64, h, Sys.in(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), n, off);
         });
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
-                vectored(ctx, HostNr.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
+                vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
         t.define("writev", "fd iov_in:2 int", (ctx, fd, iov, cnt, d, e, f) ->
-                vectored(ctx, HostNr.WRITEV, fd, iov, cnt, Prot.READ, 0, 0, 0));
+                vectored(ctx, HostSyscall.WRITEV, fd, iov, cnt, Prot.READ, 0, 0, 0));
         t.define("preadv", "fd iov_out:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
-                vectored(ctx, HostNr.PREADV, fd, iov, cnt, Prot.WRITE, lo, hi, 0));
+                vectored(ctx, HostSyscall.PREADV, fd, iov, cnt, Prot.WRITE, lo, hi, 0));
         t.define("pwritev", "fd iov_in:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
-                vectored(ctx, HostNr.PWRITEV, fd, iov, cnt, Prot.READ, lo, hi, 0));
+                vectored(ctx, HostSyscall.PWRITEV, fd, iov, cnt, Prot.READ, lo, hi, 0));
         // RWF_* flags are implemented by the host kernel itself, with Linux's checks.
         t.define("preadv2", "fd iov_out:2 int int int hex", (ctx, fd, iov, cnt, lo, hi, flags) ->
-                vectored(ctx, HostNr.PREADV2, fd, iov, cnt, Prot.WRITE, lo, hi, flags));
+                vectored(ctx, HostSyscall.PREADV2, fd, iov, cnt, Prot.WRITE, lo, hi, flags));
         t.define("pwritev2", "fd iov_in:2 int int int hex", (ctx, fd, iov, cnt, lo, hi, flags) ->
-                vectored(ctx, HostNr.PWRITEV2, fd, iov, cnt, Prot.READ, lo, hi, flags));
+                vectored(ctx, HostSyscall.PWRITEV2, fd, iov, cnt, Prot.READ, lo, hi, flags));
         t.define("lseek", "fd int whence", (ctx, fd, off, whence, d, e, f) ->
-                HostKernel.call(HostNr.LSEEK, Sys.fd(ctx, fd), off, whence));
+                HostKernel.call(HostSyscall.LSEEK, Sys.fd(ctx, fd), off, whence));
         t.define("getdents64", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = count & 0xffffffffL;
-            return HostKernel.call(HostNr.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
+            return HostKernel.call(HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
         });
         t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));
-        t.define("sync", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostNr.SYNC));
-        t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.SYNCFS, Sys.fd(ctx, fd)));
-        t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.FSYNC, Sys.fd(ctx, fd)));
-        t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostNr.FDATASYNC, Sys.fd(ctx, fd)));
+        t.define("sync", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SYNC));
+        t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.SYNCFS, Sys.fd(ctx, fd)));
+        t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.FSYNC, Sys.fd(ctx, fd)));
+        t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.FDATASYNC, Sys.fd(ctx, fd)));
         t.define("sync_file_range", "fd int int hex", (ctx, fd, off, n, flags, e, f) ->
-                HostKernel.call(HostNr.SYNC_FILE_RANGE, Sys.fd(ctx, fd), off, n, flags));
+                HostKernel.call(HostSyscall.SYNC_FILE_RANGE, Sys.fd(ctx, fd), off, n, flags));
         t.define("readahead", "fd int size", (ctx, fd, off, n, d, e, f) ->
-                HostKernel.call(HostNr.READAHEAD, Sys.fd(ctx, fd), off, n));
+                HostKernel.call(HostSyscall.READAHEAD, Sys.fd(ctx, fd), off, n));
         t.define("fadvise64", "fd int int int", (ctx, fd, off, len, advice, e, f) ->
-                HostKernel.call(HostNr.FADVISE64, Sys.fd(ctx, fd), off, len, advice));
+                HostKernel.call(HostSyscall.FADVISE64, Sys.fd(ctx, fd), off, len, advice));
         t.define("ftruncate", "fd int", (ctx, fd, len, c, d, e, f) ->
-                HostKernel.call(HostNr.FTRUNCATE, Sys.fd(ctx, fd), len));
+                HostKernel.call(HostSyscall.FTRUNCATE, Sys.fd(ctx, fd), len));
         t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
-                HostKernel.call(HostNr.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
+                HostKernel.call(HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
         t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
             int ho = Sys.fd(ctx, out), hi = Sys.fd(ctx, in);
-            return HostKernel.call(HostNr.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
+            return HostKernel.call(HostSyscall.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
         });
         t.define("copy_file_range", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
             int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
-            return HostKernel.call(HostNr.COPY_FILE_RANGE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+            return HostKernel.call(HostSyscall.COPY_FILE_RANGE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
                     Sys.inOutOrNull(ctx, offOut, 8), len, flags);
         });
         t.define("splice", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
             int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
-            return HostKernel.call(HostNr.SPLICE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+            return HostKernel.call(HostSyscall.SPLICE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
                     Sys.inOutOrNull(ctx, offOut, 8), len, flags);
         });
         t.define("tee", "fd fd size hex", (ctx, in, out, len, flags, e, f) ->
-                HostKernel.call(HostNr.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
+                HostKernel.call(HostSyscall.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
     }
 
     /** readv/writev/preadv/pwritev(2): the guest iovec array becomes a host one (same buffers). */
@@ -128,7 +130,7 @@ final class IoSyscalls {
         int m = s.mark();
         try {
             long src = s.alloc(n);
-            long r = HostKernel.call(HostNr.GETDENTS64, h, src, n);
+            long r = HostKernel.call(HostSyscall.GETDENTS64, h, src, n);
             if (r <= 0) return r;
             byte[] out = new byte[(int) r];
             int pos = 0;

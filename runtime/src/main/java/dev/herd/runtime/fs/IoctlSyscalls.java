@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.HostKernel;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -46,11 +48,11 @@ final class IoctlSyscalls {
                 return 0;
             }
             case TCSBRK, TCXONC, TCFLSH, TIOCSCTTY, TIOCNOTTY, TCSBRKP, TIOCSBRK, TIOCCBRK -> {
-                return HostKernel.call(HostNr.IOCTL, h, req, arg);
+                return HostKernel.call(HostSyscall.IOCTL, h, req, arg);
             }
             case TIOCGPTPEER -> {
                 int flags = (int) arg;
-                long r = HostKernel.call(HostNr.IOCTL, h, req, flags | PathResolver.O_CLOEXEC);
+                long r = HostKernel.call(HostSyscall.IOCTL, h, req, flags | PathResolver.O_CLOEXEC);
                 if (r < 0) return r;
                 return fds.install((int) r, (flags & PathResolver.O_CLOEXEC) != 0);
             }
@@ -64,7 +66,7 @@ final class IoctlSyscalls {
             case FIOQSIZE -> 8;
             default -> -1;
         };
-        if (outSize > 0) return HostKernel.call(HostNr.IOCTL, h, req, Sys.out(ctx, arg, outSize));
+        if (outSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.out(ctx, arg, outSize));
         int inSize = switch (req) {
             case TCSETS, TCSETSW, TCSETSF, TIOCSLCKTRMIOS -> TERMIOS;
             case TCSETS2, TCSETSW2, TCSETSF2 -> TERMIOS2;
@@ -72,7 +74,7 @@ final class IoctlSyscalls {
             case TIOCSPGRP, FIONBIO, FIOASYNC, TIOCSPTLCK, TIOCPKT -> 4;
             default -> -1;
         };
-        if (inSize > 0) return HostKernel.call(HostNr.IOCTL, h, req, Sys.in(ctx, arg, inSize));
+        if (inSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.in(ctx, arg, inSize));
         return -Errno.ENOTTY;
     }
 }

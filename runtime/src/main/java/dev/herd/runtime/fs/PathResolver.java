@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -100,7 +102,7 @@ public final class PathResolver implements AutoCloseable {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
-            fd = HostKernel.call(HostNr.OPENAT, AT_FDCWD, s.cstr(hostRoot), O_PATH | O_DIRECTORY | O_CLOEXEC);
+            fd = HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, s.cstr(hostRoot), O_PATH | O_DIRECTORY | O_CLOEXEC);
         } finally {
             s.release(m);
         }
@@ -225,9 +227,9 @@ public final class PathResolver implements AutoCloseable {
     }
 
     private static int fixMode(int fd, int mode) {
-        long r = HostKernel.call(HostNr.FCHMOD, fd, mode);
+        long r = HostKernel.call(HostSyscall.FCHMOD, fd, mode);
         if (r < 0) {
-            HostKernel.call(HostNr.CLOSE, fd);
+            HostKernel.call(HostSyscall.CLOSE, fd);
             throw new ErrnoException((int) -r);
         }
         return fd;
@@ -251,17 +253,17 @@ public final class PathResolver implements AutoCloseable {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
-            long fd = HostKernel.call(HostNr.OPENAT, dirFd, s.cstr(n), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            long fd = HostKernel.call(HostSyscall.OPENAT, dirFd, s.cstr(n), O_PATH | O_NOFOLLOW | O_CLOEXEC);
             if (fd < 0) return;
             try {
                 long st = s.alloc(144);
-                if (HostKernel.call(HostNr.FSTAT, fd, st) < 0) return;
+                if (HostKernel.call(HostSyscall.FSTAT, fd, st) < 0) return;
                 int mode = Scratch.getInt(st + 24);
                 if ((mode & S_IFMT) == 0120000) return; // replaced by a symlink meanwhile
                 int keep = (mode & S_IFMT) == S_IFDIR ? mode & 02000 : 0;
-                HostKernel.call(HostNr.FCHMODAT, AT_FDCWD, s.cstr(procFd((int) fd)), effMode | keep);
+                HostKernel.call(HostSyscall.FCHMODAT, AT_FDCWD, s.cstr(procFd((int) fd)), effMode | keep);
             } finally {
-                HostKernel.call(HostNr.CLOSE, fd);
+                HostKernel.call(HostSyscall.CLOSE, fd);
             }
         } finally {
             s.release(m);
@@ -288,7 +290,7 @@ public final class PathResolver implements AutoCloseable {
             long r;
             int tries = 0;
             do {
-                r = HostKernel.call(HostNr.OPENAT2, rootFd, p, how, 24);
+                r = HostKernel.call(HostSyscall.OPENAT2, rootFd, p, how, 24);
             } while (r == -Errno.EAGAIN && ++tries < 64);
             if (r < 0) throw new ErrnoException((int) -r);
             return (int) r;
@@ -311,7 +313,7 @@ public final class PathResolver implements AutoCloseable {
         /** Host *at() flag for a no-follow operation on this target. */
         public int noFollowFlag() { return name.isEmpty() ? AT_EMPTY_PATH : AT_SYMLINK_NOFOLLOW; }
 
-        @Override public void close() { if (owned) HostKernel.call(HostNr.CLOSE, dirFd); }
+        @Override public void close() { if (owned) HostKernel.call(HostSyscall.CLOSE, dirFd); }
     }
 
     /** The file a host fd refers to, borrowed (not closed by the target). */
@@ -359,7 +361,7 @@ public final class PathResolver implements AutoCloseable {
         try {
             setCwdTo(fd);
         } finally {
-            HostKernel.call(HostNr.CLOSE, fd);
+            HostKernel.call(HostSyscall.CLOSE, fd);
         }
     }
 
@@ -369,7 +371,7 @@ public final class PathResolver implements AutoCloseable {
         int m = s.mark();
         try {
             long st = s.alloc(144);
-            long r = HostKernel.call(HostNr.FSTAT, hostFd, st);
+            long r = HostKernel.call(HostSyscall.FSTAT, hostFd, st);
             if (r < 0) throw new ErrnoException((int) -r);
             if ((Scratch.getInt(st + 24) & S_IFMT) != S_IFDIR) throw new ErrnoException(Errno.ENOTDIR);
         } finally {
@@ -382,7 +384,7 @@ public final class PathResolver implements AutoCloseable {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
-            long r = HostKernel.call(HostNr.FACCESSAT2, dirFd, s.cstr(""), X_OK, AT_EMPTY_PATH | AT_EACCESS);
+            long r = HostKernel.call(HostSyscall.FACCESSAT2, dirFd, s.cstr(""), X_OK, AT_EMPTY_PATH | AT_EACCESS);
             if (r < 0) throw new ErrnoException((int) -r);
         } finally {
             s.release(m);
@@ -415,7 +417,7 @@ public final class PathResolver implements AutoCloseable {
             int m = s.mark();
             try {
                 long buf = s.alloc(PATH_MAX);
-                long r = HostKernel.call(HostNr.READLINKAT, t.dirFd(), s.cstr(t.name()), buf, PATH_MAX);
+                long r = HostKernel.call(HostSyscall.READLINKAT, t.dirFd(), s.cstr(t.name()), buf, PATH_MAX);
                 if (r < 0) throw new ErrnoException((int) -r);
                 return Scratch.bytes(buf, (int) r);
             } finally {
@@ -438,7 +440,7 @@ public final class PathResolver implements AutoCloseable {
         int m = s.mark();
         try {
             long buf = s.alloc(PATH_MAX);
-            long r = HostKernel.call(HostNr.READLINKAT, AT_FDCWD, s.cstr(procFd(hostFd)), buf, PATH_MAX);
+            long r = HostKernel.call(HostSyscall.READLINKAT, AT_FDCWD, s.cstr(procFd(hostFd)), buf, PATH_MAX);
             if (r < 0) throw new ErrnoException(r == -Errno.ENOENT ? Errno.EBADF : (int) -r);
             return new String(Scratch.bytes(buf, (int) r), StandardCharsets.ISO_8859_1);
         } finally {
@@ -460,6 +462,6 @@ public final class PathResolver implements AutoCloseable {
     /** Closes the rootfs fd. */
     @Override
     public void close() {
-        HostKernel.call(HostNr.CLOSE, rootFd);
+        HostKernel.call(HostSyscall.CLOSE, rootFd);
     }
 }

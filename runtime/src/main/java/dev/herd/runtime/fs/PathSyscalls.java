@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -41,7 +43,7 @@ final class PathSyscalls {
                 fstatat(ctx, dirfd, path, buf, (int) flags));
         t.define("fstat", "fd ptr", (ctx, fd, buf, c, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
-            return HostKernel.call(HostNr.FSTAT, h, Sys.out(ctx, buf, STAT_SIZE));
+            return HostKernel.call(HostSyscall.FSTAT, h, Sys.out(ctx, buf, STAT_SIZE));
         });
         t.define("statx", "dirfd path atflags hex ptr", (ctx, dirfd, path, flags, mask, buf, f) -> {
             int fl = (int) flags;
@@ -50,17 +52,17 @@ final class PathSyscalls {
             try (PathResolver.Target tg = target(ctx, dirfd, path, fl, (fl & AT_SYMLINK_NOFOLLOW) == 0)) {
                 int hostFlags = tg.noFollowFlag() | (fl & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
                 long p = Sys.out(ctx, buf, STATX_SIZE);
-                return Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.STATX, tg.dirFd(), n, hostFlags, mask, p));
+                return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.STATX, tg.dirFd(), n, hostFlags, mask, p));
             }
         });
         t.define("statfs", "path ptr", (ctx, path, buf, c, d, e, f) -> {
             try (PathResolver.Target tg = target(ctx, AT_FDCWD, path, 0, true)) {
-                return HostKernel.call(HostNr.FSTATFS, tg.dirFd(), Sys.out(ctx, buf, STATFS_SIZE));
+                return HostKernel.call(HostSyscall.FSTATFS, tg.dirFd(), Sys.out(ctx, buf, STATFS_SIZE));
             }
         });
         t.define("fstatfs", "fd ptr", (ctx, fd, buf, c, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
-            return HostKernel.call(HostNr.FSTATFS, h, Sys.out(ctx, buf, STATFS_SIZE));
+            return HostKernel.call(HostSyscall.FSTATFS, h, Sys.out(ctx, buf, STATFS_SIZE));
         });
 
         // ---- access
@@ -100,18 +102,18 @@ final class PathSyscalls {
         // ---- attributes
         t.define("chmod", "path mode", (ctx, path, mode, c, d, e, f) -> fchmodat(ctx, AT_FDCWD, path, mode));
         t.define("fchmod", "fd mode", (ctx, fd, mode, c, d, e, f) ->
-                HostKernel.call(HostNr.FCHMOD, Sys.fd(ctx, fd), mode & 07777));
+                HostKernel.call(HostSyscall.FCHMOD, Sys.fd(ctx, fd), mode & 07777));
         t.define("fchmodat", "dirfd path mode", (ctx, dirfd, path, mode, d, e, f) -> fchmodat(ctx, dirfd, path, mode));
         t.define("chown", "path int int", (ctx, path, uid, gid, d, e, f) -> fchownat(ctx, AT_FDCWD, path, uid, gid, 0));
         t.define("lchown", "path int int", (ctx, path, uid, gid, d, e, f) ->
                 fchownat(ctx, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW));
         t.define("fchown", "fd int int", (ctx, fd, uid, gid, d, e, f) ->
-                HostKernel.call(HostNr.FCHOWN, Sys.fd(ctx, fd), (int) uid, (int) gid));
+                HostKernel.call(HostSyscall.FCHOWN, Sys.fd(ctx, fd), (int) uid, (int) gid));
         t.define("fchownat", "dirfd path int int atflags", (ctx, dirfd, path, uid, gid, flags, f) ->
                 fchownat(ctx, dirfd, path, uid, gid, (int) flags));
         t.define("truncate", "path int", (ctx, path, len, c, d, e, f) -> {
             try (PathResolver.Target tg = target(ctx, AT_FDCWD, path, 0, true)) {
-                return Sys.withCStr(PathResolver.procFd(tg.dirFd()), p -> HostKernel.call(HostNr.TRUNCATE, p, len));
+                return Sys.withCStr(PathResolver.procFd(tg.dirFd()), p -> HostKernel.call(HostSyscall.TRUNCATE, p, len));
             }
         });
         t.define("utimensat", "dirfd path ptr atflags", (ctx, dirfd, path, times, flags, e, f) -> {
@@ -175,7 +177,7 @@ final class PathSyscalls {
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             long p = Sys.out(ctx, buf, STAT_SIZE);
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag()));
+            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag()));
         }
     }
 
@@ -184,7 +186,7 @@ final class PathSyscalls {
         if ((mode & ~7L) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             int hf = tg.noFollowFlag() | (flags & AT_EACCESS);
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.FACCESSAT2, tg.dirFd(), n, mode, hf));
+            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.FACCESSAT2, tg.dirFd(), n, mode, hf));
         }
     }
 
@@ -196,7 +198,7 @@ final class PathSyscalls {
             if ((int) dirfd == AT_FDCWD) return -Errno.ENOENT;
             int h = Sys.fd(ctx, dirfd);
             long p = Sys.out(ctx, buf, (int) size);
-            return Sys.withCStr("", n -> HostKernel.call(HostNr.READLINKAT, h, n, p, (int) size));
+            return Sys.withCStr("", n -> HostKernel.call(HostSyscall.READLINKAT, h, n, p, (int) size));
         }
         byte[] link = Sys.paths(ctx).readlink(Sys.dirFd(ctx, dirfd, path), path, ctx.process().exePath(),
                 ctx.process().pid());
@@ -208,7 +210,7 @@ final class PathSyscalls {
     static long mkdirat(SyscallContext ctx, long dirfd, long path, int mode) {
         int eff = mode & 01777 & ~Sys.paths(ctx).umask();
         try (PathResolver.Target tg = parent(ctx, dirfd, path)) {
-            long r = Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.MKDIRAT, tg.dirFd(), n, eff));
+            long r = Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.MKDIRAT, tg.dirFd(), n, eff));
             if (r == 0 && PathResolver.hostUmaskInterferes(eff)) PathResolver.fixCreatedMode(tg.dirFd(), tg.name(), eff);
             return r;
         }
@@ -228,12 +230,12 @@ final class PathSyscalls {
                 // Linux checks EEXIST before the capability: mimic with a no-follow lookup.
                 long st = Sys.withCStr(tg.name(), n -> {
                     Scratch s = Scratch.get();
-                    return HostKernel.call(HostNr.NEWFSTATAT, tg.dirFd(), n, s.alloc(STAT_SIZE), AT_SYMLINK_NOFOLLOW);
+                    return HostKernel.call(HostSyscall.NEWFSTATAT, tg.dirFd(), n, s.alloc(STAT_SIZE), AT_SYMLINK_NOFOLLOW);
                 });
                 return st == 0 ? -Errno.EEXIST : -Errno.EPERM;
             }
             int hostMode = (type == 0 ? S_IFREG : type) | eff;
-            long r = Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.MKNODAT, tg.dirFd(), n, hostMode, 0));
+            long r = Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.MKNODAT, tg.dirFd(), n, hostMode, 0));
             if (r == 0 && PathResolver.hostUmaskInterferes(eff)) PathResolver.fixCreatedMode(tg.dirFd(), tg.name(), eff);
             return r;
         }
@@ -242,14 +244,14 @@ final class PathSyscalls {
     static long unlinkat(SyscallContext ctx, long dirfd, long path, int flags) {
         if ((flags & ~AT_REMOVEDIR) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = parent(ctx, dirfd, path)) {
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostNr.UNLINKAT, tg.dirFd(), n, flags));
+            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.UNLINKAT, tg.dirFd(), n, flags));
         }
     }
 
     static long renameat2(SyscallContext ctx, long od, long o, long nd, long n, long flags) {
         try (PathResolver.Target a = parent(ctx, od, o); PathResolver.Target b = parent(ctx, nd, n)) {
             return Sys.withCStr(a.name(), b.name(),
-                    (p, q) -> HostKernel.call(HostNr.RENAMEAT2, a.dirFd(), p, b.dirFd(), q, flags));
+                    (p, q) -> HostKernel.call(HostSyscall.RENAMEAT2, a.dirFd(), p, b.dirFd(), q, flags));
         }
     }
 
@@ -261,16 +263,16 @@ final class PathSyscalls {
             if (!src.owned()) {
                 // AT_EMPTY_PATH on a guest fd: the host checks CAP_DAC_READ_SEARCH like Linux.
                 return Sys.withCStr("", dst.name(), (p, q) ->
-                        HostKernel.call(HostNr.LINKAT, src.dirFd(), p, dst.dirFd(), q, AT_EMPTY_PATH));
+                        HostKernel.call(HostSyscall.LINKAT, src.dirFd(), p, dst.dirFd(), q, AT_EMPTY_PATH));
             }
             if (src.isEmptyName()) {
                 // The resolved file itself, through its magic link (works unprivileged, like Linux's
                 // own AT_SYMLINK_FOLLOW on /proc/self/fd/N).
                 return Sys.withCStr(PathResolver.procFd(src.dirFd()), dst.name(), (p, q) ->
-                        HostKernel.call(HostNr.LINKAT, AT_FDCWD, p, dst.dirFd(), q, AT_SYMLINK_FOLLOW));
+                        HostKernel.call(HostSyscall.LINKAT, AT_FDCWD, p, dst.dirFd(), q, AT_SYMLINK_FOLLOW));
             }
             return Sys.withCStr(src.name(), dst.name(), (p, q) ->
-                    HostKernel.call(HostNr.LINKAT, src.dirFd(), p, dst.dirFd(), q, 0));
+                    HostKernel.call(HostSyscall.LINKAT, src.dirFd(), p, dst.dirFd(), q, 0));
         }
     }
 
@@ -278,14 +280,14 @@ final class PathSyscalls {
         String target = Sys.path(ctx, targetPtr);
         if (target.isEmpty()) return -Errno.ENOENT;
         try (PathResolver.Target tg = parent(ctx, dirfd, path)) {
-            return Sys.withCStr(target, tg.name(), (p, q) -> HostKernel.call(HostNr.SYMLINKAT, p, tg.dirFd(), q));
+            return Sys.withCStr(target, tg.name(), (p, q) -> HostKernel.call(HostSyscall.SYMLINKAT, p, tg.dirFd(), q));
         }
     }
 
     static long fchmodat(SyscallContext ctx, long dirfd, long path, long mode) {
         try (PathResolver.Target tg = target(ctx, dirfd, path, 0, true)) {
             return Sys.withCStr(PathResolver.procFd(tg.dirFd()),
-                    p -> HostKernel.call(HostNr.FCHMODAT, AT_FDCWD, p, mode & 07777));
+                    p -> HostKernel.call(HostSyscall.FCHMODAT, AT_FDCWD, p, mode & 07777));
         }
     }
 
@@ -293,7 +295,7 @@ final class PathSyscalls {
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             return Sys.withCStr(tg.name(), n ->
-                    HostKernel.call(HostNr.FCHOWNAT, tg.dirFd(), n, (int) uid, (int) gid, tg.noFollowFlag()));
+                    HostKernel.call(HostSyscall.FCHOWNAT, tg.dirFd(), n, (int) uid, (int) gid, tg.noFollowFlag()));
         }
     }
 
@@ -304,17 +306,17 @@ final class PathSyscalls {
             // utimensat(fd, NULL, ...) is futimens; with AT_FDCWD Linux faults on the NULL name.
             if ((int) dirfd == AT_FDCWD) return -Errno.EFAULT;
             if ((flags & AT_SYMLINK_NOFOLLOW) != 0) return -Errno.EINVAL;
-            return HostKernel.call(HostNr.UTIMENSAT, Sys.fd(ctx, dirfd), 0, hostTimes, 0);
+            return HostKernel.call(HostSyscall.UTIMENSAT, Sys.fd(ctx, dirfd), 0, hostTimes, 0);
         }
         boolean follow = (flags & AT_SYMLINK_NOFOLLOW) == 0;
         try (PathResolver.Target tg = target(ctx, dirfd, pathPtr, flags, follow)) {
-            if (!tg.owned()) return HostKernel.call(HostNr.UTIMENSAT, tg.dirFd(), 0, hostTimes, 0);
+            if (!tg.owned()) return HostKernel.call(HostSyscall.UTIMENSAT, tg.dirFd(), 0, hostTimes, 0);
             if (tg.isEmptyName()) {
                 return Sys.withCStr(PathResolver.procFd(tg.dirFd()),
-                        p -> HostKernel.call(HostNr.UTIMENSAT, AT_FDCWD, p, hostTimes, 0));
+                        p -> HostKernel.call(HostSyscall.UTIMENSAT, AT_FDCWD, p, hostTimes, 0));
             }
             return Sys.withCStr(tg.name(), n ->
-                    HostKernel.call(HostNr.UTIMENSAT, tg.dirFd(), n, hostTimes, AT_SYMLINK_NOFOLLOW));
+                    HostKernel.call(HostSyscall.UTIMENSAT, tg.dirFd(), n, hostTimes, AT_SYMLINK_NOFOLLOW));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -92,7 +94,7 @@ final class PollSyscalls {
                 Scratch.putLong(ts, sec);
                 Scratch.putLong(ts + 8, nsec);
             }
-            long r = HostKernel.call(HostNr.PPOLL, hostPfds, n, ts, 0, SIGSET_SIZE);
+            long r = HostKernel.call(HostSyscall.PPOLL, hostPfds, n, ts, 0, SIGSET_SIZE);
             if (writeBack != 0 && ts != 0) {
                 long rs = Scratch.getLong(ts), rn = Scratch.getLong(ts + 8);
                 try {

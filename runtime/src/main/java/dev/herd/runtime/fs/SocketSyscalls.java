@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostSyscall;
+
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
@@ -40,44 +42,44 @@ final class SocketSyscalls {
 
     static void register(SyscallTable t) {
         t.define("socket", "int hex int", (ctx, domain, type, proto, d, e, f) -> {
-            long r = HostKernel.call(HostNr.SOCKET, domain, type | SOCK_CLOEXEC, proto);
+            long r = HostKernel.call(HostSyscall.SOCKET, domain, type | SOCK_CLOEXEC, proto);
             if (r < 0) return r;
             return Sys.fds(ctx).install((int) r, (type & SOCK_CLOEXEC) != 0);
         });
         t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
         t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.fd(ctx, fd);
-            return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.BIND, host, p, l));
+            return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.BIND, host, p, l));
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.fd(ctx, fd);
-            return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostNr.CONNECT, host, p, l));
+            return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostSyscall.CONNECT, host, p, l));
         });
-        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostNr.LISTEN, Sys.fd(ctx, fd), backlog));
-        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostNr.SHUTDOWN, Sys.fd(ctx, fd), how));
+        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.fd(ctx, fd), backlog));
+        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.fd(ctx, fd), how));
         t.define("accept", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> accept4(ctx, fd, addr, len, 0));
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.fd(ctx, fd);
-            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.GETSOCKNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.fd(ctx, fd);
-            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostNr.GETPEERNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
             int host = Sys.fd(ctx, fd);
             long count = Sys.clampCount(len);
             long b = Sys.in(ctx, buf, count);
-            if (addr == 0) return HostKernel.call(HostNr.SENDTO, host, b, count, flags, 0, 0);
-            return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostNr.SENDTO, host, b, count, flags, p, l));
+            if (addr == 0) return HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, 0, 0);
+            return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, p, l));
         });
         t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
             int host = Sys.fd(ctx, fd);
             long count = Sys.clampCount(len);
             long b = Sys.out(ctx, buf, count);
             return withAddressOut(ctx, addr, alen, false,
-                    (p, l) -> HostKernel.call(HostNr.RECVFROM, host, b, count, flags, p, l));
+                    (p, l) -> HostKernel.call(HostSyscall.RECVFROM, host, b, count, flags, p, l));
         });
         t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
         t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
@@ -87,7 +89,7 @@ final class SocketSyscalls {
             int len = ctx.memory().readInt(lenPtr);
             if (len < 0) return -Errno.EINVAL;
             long v = val == 0 || len == 0 ? val : Sys.out(ctx, val, len);
-            return HostKernel.call(HostNr.GETSOCKOPT, host, level, name, v, lenHost);
+            return HostKernel.call(HostSyscall.GETSOCKOPT, host, level, name, v, lenHost);
         });
         t.define("sendmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> sendmsg(ctx, fd, msg, flags));
         t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
@@ -102,7 +104,7 @@ final class SocketSyscalls {
         int h0, h1;
         try {
             long p = s.alloc(8);
-            long r = HostKernel.call(HostNr.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p);
+            long r = HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p);
             if (r < 0) return r;
             h0 = Scratch.getInt(p);
             h1 = Scratch.getInt(p + 4);
@@ -116,7 +118,7 @@ final class SocketSyscalls {
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int host = Sys.fd(ctx, fd);
         long r = withAddressOut(ctx, addr, lenPtr, true,
-                (p, l) -> HostKernel.call(HostNr.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
+                (p, l) -> HostKernel.call(HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
         if (r < 0) return r;
         return Sys.fds(ctx).install((int) r, (flags & SOCK_CLOEXEC) != 0); // closes r if the table is full
     }
@@ -196,7 +198,7 @@ final class SocketSyscalls {
         int len = (int) lenArg;
         if (len < 0) return -Errno.EINVAL;
         boolean bpf = level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF);
-        if (!bpf) return HostKernel.call(HostNr.SETSOCKOPT, host, level, name, val == 0 || len == 0 ? val : Sys.in(ctx, val, len), len);
+        if (!bpf) return HostKernel.call(HostSyscall.SETSOCKOPT, host, level, name, val == 0 || len == 0 ? val : Sys.in(ctx, val, len), len);
         // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the filter pointer is a guest pointer
         if (len < 16) return -Errno.EINVAL;
         int count = Short.toUnsignedInt((short) ctx.memory().readInt(val));
@@ -207,7 +209,7 @@ final class SocketSyscalls {
             long prog = s.alloc(16);
             Scratch.putShort(prog, (short) count);
             Scratch.putLong(prog + 8, count == 0 ? 0 : Sys.in(ctx, filter, count * 8L));
-            return HostKernel.call(HostNr.SETSOCKOPT, host, level, name, prog, 16);
+            return HostKernel.call(HostSyscall.SETSOCKOPT, host, level, name, prog, 16);
         } finally {
             s.release(m);
         }
@@ -263,11 +265,11 @@ final class SocketSyscalls {
             }
             long name = ctx.memory().readLong(msg + MSG_NAME);
             int namelen = ctx.memory().readInt(msg + MSG_NAMELEN);
-            if (name == 0 || namelen == 0) return HostKernel.call(HostNr.SENDMSG, host, h, flags);
+            if (name == 0 || namelen == 0) return HostKernel.call(HostSyscall.SENDMSG, host, h, flags);
             return withAddress(ctx, name, namelen, false, (p, l) -> {
                 Scratch.putLong(h + MSG_NAME, p);
                 Scratch.putInt(h + MSG_NAMELEN, (int) l);
-                return HostKernel.call(HostNr.SENDMSG, host, h, flags);
+                return HostKernel.call(HostSyscall.SENDMSG, host, h, flags);
             });
         } finally {
             s.release(m);
@@ -312,7 +314,7 @@ final class SocketSyscalls {
                 Scratch.putLong(h + MSG_CONTROL, hc);
                 Scratch.putLong(h + MSG_CONTROLLEN, controllen);
             }
-            long r = HostKernel.call(HostNr.RECVMSG, host, h, flags | MSG_CMSG_CLOEXEC);
+            long r = HostKernel.call(HostSyscall.RECVMSG, host, h, flags | MSG_CMSG_CLOEXEC);
             if (r < 0) return r;
             int outFlags = Scratch.getInt(h + MSG_FLAGS) & ~MSG_CMSG_CLOEXEC;
             long gotControl = hc == 0 ? 0 : Scratch.getLong(h + MSG_CONTROLLEN);

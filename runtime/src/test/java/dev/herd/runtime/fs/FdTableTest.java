@@ -28,13 +28,13 @@ class FdTableTest {
 
     /** A fresh host fd (eventfd, O_CLOEXEC) the table can own. */
     static int hostFd() {
-        long r = HostKernel.call(HostNr.EVENTFD2, 0, PathResolver.O_CLOEXEC);
+        long r = HostKernel.call(dev.herd.host.HostSyscall.EVENTFD2, 0, PathResolver.O_CLOEXEC);
         assertTrue(r >= 0, "eventfd2: " + r);
         return (int) r;
     }
 
     static boolean hostOpen(int fd) {
-        return HostKernel.call(HostNr.FCNTL, fd, 1 /* F_GETFD */) >= 0;
+        return HostKernel.call(dev.herd.host.HostSyscall.FCNTL, fd, 1 /* F_GETFD */) >= 0;
     }
 
     static int errno(Runnable r) {
@@ -84,9 +84,9 @@ class FdTableTest {
         // same open file description: a write through one is read through the other
         long buf = Scratch.get().alloc(8);
         Scratch.putLong(buf, 5);
-        assertEquals(8, HostKernel.call(HostNr.WRITE, t.get(fd), buf, 8));
+        assertEquals(8, HostKernel.call(dev.herd.host.HostSyscall.WRITE, t.get(fd), buf, 8));
         Scratch.putLong(buf, 0);
-        assertEquals(8, HostKernel.call(HostNr.READ, t.get(d), buf, 8));
+        assertEquals(8, HostKernel.call(dev.herd.host.HostSyscall.READ, t.get(d), buf, 8));
         assertEquals(5, Scratch.getLong(buf));
     }
 
@@ -173,7 +173,7 @@ class FdTableTest {
             assertEquals(1, s.install(hostFd(), false));
         }
         assertTrue(hostOpen(h));
-        HostKernel.call(HostNr.CLOSE, h);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, h);
     }
 
     @Test

@@ -58,12 +58,12 @@ class PathResolverTest {
         int m = s.mark();
         try {
             long buf = s.alloc(4096);
-            long n = HostKernel.call(HostNr.READ, fd, buf, 4096);
+            long n = HostKernel.call(dev.herd.host.HostSyscall.READ, fd, buf, 4096);
             assertTrue(n >= 0, "read: " + n);
             return new String(Scratch.bytes(buf, (int) n), StandardCharsets.ISO_8859_1);
         } finally {
             s.release(m);
-            HostKernel.call(HostNr.CLOSE, fd);
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         }
     }
 
@@ -143,33 +143,33 @@ class PathResolverTest {
             assertEquals("inside\n", open(home, "../../etc/passwd"));
             assertEquals("inside\n", open(home, "/etc/passwd"));
         } finally {
-            HostKernel.call(HostNr.CLOSE, home);
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, home);
         }
         int file = r.openIn(AT_FDCWD, "/etc/passwd", 0, 0);
         try {
             assertEquals(Errno.ENOTDIR, errno(() -> r.openIn(file, "x", 0, 0)));
         } finally {
-            HostKernel.call(HostNr.CLOSE, file);
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, file);
         }
         int pipeFd = FdTableTest.hostFd(); // an eventfd: no path
         try {
             assertEquals(Errno.ENOTDIR, errno(() -> r.openIn(pipeFd, "x", 0, 0)));
         } finally {
-            HostKernel.call(HostNr.CLOSE, pipeFd);
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, pipeFd);
         }
     }
 
     @Test
     void dirfdOutsideRootfsCountsAsRoot() {
         Scratch s = Scratch.get();
-        long fd = HostKernel.call(HostNr.OPENAT, AT_FDCWD, s.cstr(tmp.toString()), PathResolver.O_PATH | PathResolver.O_CLOEXEC);
+        long fd = HostKernel.call(dev.herd.host.HostSyscall.OPENAT, AT_FDCWD, s.cstr(tmp.toString()), PathResolver.O_PATH | PathResolver.O_CLOEXEC);
         assertTrue(fd >= 0);
         try {
             assertEquals("/", r.guestPathOf((int) fd));
             assertEquals("inside\n", open((int) fd, "etc/passwd"));
             assertEquals(Errno.ENOENT, errno(() -> r.openIn((int) fd, "outside", 0, 0)));
         } finally {
-            HostKernel.call(HostNr.CLOSE, fd);
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         }
     }
 
@@ -234,21 +234,21 @@ class PathResolverTest {
     void createHonoursGuestUmaskNotHostUmask() throws IOException {
         r.umask(0);
         int fd = r.openIn(AT_FDCWD, "/home/u/new", PathResolver.O_CREAT | PathResolver.O_WRONLY, 0666);
-        HostKernel.call(HostNr.CLOSE, fd);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         assertEquals("rw-rw-rw-", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("home/u/new"))));
         r.umask(077);
         fd = r.openIn(AT_FDCWD, "/home/u/new2", PathResolver.O_CREAT | PathResolver.O_WRONLY, 0666);
-        HostKernel.call(HostNr.CLOSE, fd);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("home/u/new2"))));
         assertEquals(077, r.umask(022));
         // existing file: O_CREAT without O_EXCL opens it, mode untouched
         fd = r.openIn(AT_FDCWD, "/home/u/new2", PathResolver.O_CREAT | PathResolver.O_WRONLY, 0666);
-        HostKernel.call(HostNr.CLOSE, fd);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve("home/u/new2"))));
         // creating through an absolute symlink lands inside the rootfs
         Files.createSymbolicLink(root.resolve("dangling"), Path.of("/etc/created"));
         fd = r.openIn(AT_FDCWD, "/dangling", PathResolver.O_CREAT | PathResolver.O_WRONLY, 0644);
-        HostKernel.call(HostNr.CLOSE, fd);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         assertTrue(Files.exists(root.resolve("etc/created")));
     }
 
@@ -256,7 +256,7 @@ class PathResolverTest {
     void openFlagsOpen2WouldRejectAreIgnoredLikeOpen() {
         // O_PATH with O_RDWR|O_TRUNC: open(2) ignores the extras; mode without O_CREAT ignored too
         int fd = r.openIn(AT_FDCWD, "/etc/passwd", PathResolver.O_PATH | 2 | PathResolver.O_TRUNC, 0777);
-        HostKernel.call(HostNr.CLOSE, fd);
+        HostKernel.call(dev.herd.host.HostSyscall.CLOSE, fd);
         fd = r.openIn(AT_FDCWD, "/etc/passwd", 0x40000000 /* unknown bit */, 0);
         assertEquals("inside\n", readAll(fd));
     }
