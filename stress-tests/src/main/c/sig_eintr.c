@@ -2,11 +2,13 @@
  * pthread_kill once main is asleep in the call). Without SA_RESTART read and sem_wait fail with
  * EINTR; with SA_RESTART they resume transparently and return what arrives later; a mutex lock
  * and a condition wait are never visibly interrupted; poll, select, epoll_wait and nanosleep
- * fail with EINTR even with SA_RESTART; recv/read on a socket like read on a pipe; epoll_pwait's
+ * fail with EINTR even with SA_RESTART; recv/read on a socket and read on a pseudo-terminal like
+ * read on a pipe; epoll_pwait's
  * mask is in force during the wait only; an ignored signal interrupts nothing.
  * argv[1]: rounds (default 1). */
 #include "guest.h"
 #include <fcntl.h>
+#include <stdlib.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -22,13 +24,13 @@ static void handler(int sig) { handled++; }
 
 static pid_t main_tid;
 static pthread_t main_thread;
-static int pfd[2], sv[2];
+static int pfd[2], sv[2], pty_master = -1, pty_slave = -1;
 static sem_t sem;
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static volatile int predicate, done;
 
-enum after { NOTHING, WRITE_PIPE, WRITE_SOCK, SEM_POST, COND, UNLOCK };
+enum after { NOTHING, WRITE_PIPE, WRITE_SOCK, WRITE_PTY, SEM_POST, COND, UNLOCK };
 struct job { int sig; enum after after; int repeat; };
 static volatile int helper_locked;
 
@@ -76,6 +78,7 @@ static void *helper(void *arg) {
     switch (j->after) {
     case WRITE_PIPE: if (write(pfd[1], "x", 1) != 1) abort(); break;
     case WRITE_SOCK: if (send(sv[1], "y", 1, 0) != 1) abort(); break;
+    case WRITE_PTY: if (write(pty_master, "z\n", 2) != 2) abort(); break;
     case SEM_POST: sem_post(&sem); break;
     case COND:
         pthread_mutex_lock(&m);
@@ -125,6 +128,11 @@ int main(int argc, char **argv) {
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event want = {.events = EPOLLIN, .data.u64 = 7};
     if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &want) != 0) return 2;
+    /* a terminal: a pseudo-terminal pair, read on the slave side (canonical mode: a line) */
+    pty_master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (pty_master >= 0 && unlockpt(pty_master) == 0 && ptsname(pty_master))
+        pty_slave = open(ptsname(pty_master), O_RDWR | O_NOCTTY);
+    if (pty_slave < 0) printf("no pseudo-terminal here: terminal cases skipped\n");
     sem_init(&sem, 0, 0);
     char c;
     int fails = 0;
@@ -224,6 +232,22 @@ int main(int argc, char **argv) {
         n = epoll_wait(ep, &got, 1, -1);
         finish(t);
         CHECK(n == -1 && errno == EINTR, "epoll_wait, SA_RESTART: EINTR (never restarted)");
+
+        if (pty_slave >= 0) {
+            char line[8];
+            install(SIGUSR1, 0);
+            t = start(SIGUSR1, NOTHING, 1);
+            errno = 0;
+            n = read(pty_slave, line, sizeof line);
+            finish(t);
+            CHECK(n == -1 && errno == EINTR && handled >= 1, "read on a terminal, no SA_RESTART: EINTR");
+            install(SIGUSR1, SA_RESTART);
+            t = start(SIGUSR1, WRITE_PTY, 0);
+            errno = 0;
+            n = read(pty_slave, line, sizeof line);
+            finish(t);
+            CHECK(n == 2 && line[0] == 'z' && handled == 1, "read on a terminal, SA_RESTART: resumed, returns the line typed later");
+        }
 
         /* epoll_pwait: SIGUSR1 blocked outside, allowed by the call's mask only */
         sigset_t usr1, during, saved;
