@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -113,5 +114,29 @@ int main(int argc, char **argv) {
     CHECK(rmdir("sub") == 0, "rmdir sub");
     EXPECT_ERRNO(unlink("sub"), ENOENT, "unlink removed");
     list(".");
+    /* extended attributes: whatever the filesystem supports, the same answers natively */
+    {
+        int x = open("x.txt", O_CREAT | O_WRONLY, 0644);
+        close(x);
+        errno = 0;
+        long r = setxattr("x.txt", "user.herd", "42", 2, XATTR_CREATE);
+        int supported = r == 0;
+        printf("setxattr user.herd: %s\n", r == 0 ? "ok" : strerrorname_np(errno));
+        char v[16] = {0};
+        if (supported) {
+            CHECK(getxattr("x.txt", "user.herd", NULL, 0) == 2, "getxattr size query: 2");
+            CHECK(getxattr("x.txt", "user.herd", v, sizeof v) == 2 && !memcmp(v, "42", 2), "getxattr value");
+            CHECK(lgetxattr("x.txt", "user.herd", v, sizeof v) == 2, "lgetxattr value");
+            char names[64];
+            CHECK(listxattr("x.txt", names, sizeof names) >= 10 && !strcmp(names, "user.herd"), "listxattr names it");
+            EXPECT_ERRNO(setxattr("x.txt", "user.herd", "7", 1, XATTR_CREATE), EEXIST, "setxattr XATTR_CREATE again");
+            EXPECT_ERRNO(getxattr("x.txt", "user.herd", v, 1), ERANGE, "getxattr into a small buffer");
+            CHECK(removexattr("x.txt", "user.herd") == 0, "removexattr");
+        }
+        EXPECT_ERRNO(getxattr("x.txt", "user.none", v, sizeof v), supported ? ENODATA : errno, "getxattr of a missing name");
+        EXPECT_ERRNO(getxattr("no-such-file", "user.herd", v, sizeof v), ENOENT, "getxattr of a missing file");
+        EXPECT_ERRNO(getxattr("x.txt", "", v, sizeof v), ERANGE, "getxattr with an empty name");
+        unlink("x.txt");
+    }
     return guest_done();
 }

@@ -91,5 +91,19 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (256u << 20); i += 1u << 20) big[i] = 1;
     CHECK(big[255u << 20] == 1, "touched every MiB");
     CHECK(munmap(big, 256u << 20) == 0, "munmap 256 MiB");
+    /* mincore: a touched anonymous page is resident; unmapped range ENOMEM; unaligned EINVAL */
+    {
+        long pgsz = sysconf(_SC_PAGESIZE);
+        unsigned char vec[4];
+        char *m = mmap(NULL, 4 * pgsz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        m[0] = 1;
+        m[2 * pgsz] = 1;
+        CHECK(mincore(m, 4 * pgsz, vec) == 0 && (vec[0] & 1) && (vec[2] & 1), "mincore: touched pages are resident");
+        munmap(m + 3 * pgsz, pgsz);
+        EXPECT_ERRNO(mincore(m, 4 * pgsz, vec), ENOMEM, "mincore over an unmapped page");
+        EXPECT_ERRNO(mincore(m + 1, pgsz, vec), EINVAL, "mincore at an unaligned address");
+        EXPECT_ERRNO(mincore(m, pgsz, guest_bad_ptr(16)), EFAULT, "mincore into a bad vector");
+        munmap(m, 3 * pgsz);
+    }
     return guest_done();
 }

@@ -33,6 +33,7 @@ class CProgramsTest {
             c("readlink").status(0),
             c("getrandom").status(0),
             c("mmap").status(0),
+            c("cpu_isa").status(0),
             c("socket", "{dir}").status(0),
             c("epoll").status(0),
             // threads (thr_*.c): every program checks itself and exits 1 on a failed check

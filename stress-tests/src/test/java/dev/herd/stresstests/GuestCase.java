@@ -44,6 +44,17 @@ record GuestCase(String name, List<String> argv, String stdin, Setup setup, Inte
         return new GuestCase(nameOf(applet, args), argv, null, Fixtures::populate, null);
     }
 
+    /**
+     * An installed program of the host system (dynamically linked, from Debian packages), run in
+     * a directory holding the {@link Fixtures}: {@code sys("/usr/bin/sort", "-n", "numbers.txt")}.
+     */
+    static GuestCase sys(String path, String... args) {
+        List<String> argv = new ArrayList<>();
+        argv.add(path);
+        argv.addAll(Arrays.asList(args));
+        return new GuestCase(nameOf(Path.of(path).getFileName().toString(), args), argv, null, Fixtures::populate, null);
+    }
+
     GuestCase named(String newName) {
         return new GuestCase(newName, argv, stdin, setup, expectStatus);
     }

@@ -61,4 +61,7 @@ public interface CpuArch {
      * @param vector the interrupt number the hook reported
      */
     default void afterException(Unicorn engine, int vector) {}
+
+    /** AT_HWCAP for this CPU, as the kernel derives it (x86_64: CPUID leaf 1 EDX). */
+    long hwcap();
 }

@@ -101,6 +101,8 @@ final class Native {
     static final FunctionDescriptor CB_MEM = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
     static final FunctionDescriptor CB_EVENTMEM =
             FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+    /** uc_cb_insn_cpuid_t: int (*)(uc_engine *, void *user_data), non-zero = handled. */
+    static final FunctionDescriptor CB_CPUID = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
     static final FunctionDescriptor CB_INSN_INVALID = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, ADDRESS);
 
     /** UC_CTL_IO_WRITE/READ and the macro {@code UC_CTL(type, nr, rw)} of unicorn.h. */

@@ -66,6 +66,7 @@ public final class Unicorn implements AutoCloseable {
     private static final MethodHandle MEM_TARGET;
     private static final MethodHandle EVENTMEM_TARGET;
     private static final MethodHandle INSN_INVALID_TARGET;
+    private static final MethodHandle CPUID_TARGET;
 
     static {
         try {
@@ -77,6 +78,7 @@ public final class Unicorn implements AutoCloseable {
             MEM_TARGET = l.findVirtual(MemStub.class, "call", Native.CB_MEM.toMethodType());
             EVENTMEM_TARGET = l.findVirtual(EventMemStub.class, "call", Native.CB_EVENTMEM.toMethodType());
             INSN_INVALID_TARGET = l.findVirtual(InsnInvalidStub.class, "call", Native.CB_INSN_INVALID.toMethodType());
+            CPUID_TARGET = l.findVirtual(CpuidStub.class, "call", Native.CB_CPUID.toMethodType());
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -975,6 +977,21 @@ public final class Unicorn implements AutoCloseable {
     }
 
     /**
+     * Hooks the x86 {@code cpuid} instruction ({@code UC_HOOK_INSN} + {@code UC_X86_INS_CPUID}), so
+     * the embedder can present its own CPU identification.
+     *
+     * @param h the hook
+     * @return its handle
+     * @throws UnsupportedOperationException if the engine is not x86
+     */
+    public HookHandle hookCpuid(CpuidHook h) {
+        if (arch != UcArch.X86) {
+            throw new UnsupportedOperationException("hookCpuid is x86 only");
+        }
+        return hookInsn(X86Insn.CPUID, CPUID_TARGET.bindTo(new CpuidStub(this, h)), Native.CB_CPUID);
+    }
+
+    /**
      * Hooks interrupts and exceptions ({@code UC_HOOK_INTR}).
      *
      * @param h the hook
@@ -1248,6 +1265,18 @@ public final class Unicorn implements AutoCloseable {
             } catch (Throwable t) {
                 uc.hookFailed(t);
                 return false;
+            }
+        }
+    }
+
+    private record CpuidStub(Unicorn uc, CpuidHook h) {
+        @SuppressWarnings("unused")
+        int call(MemorySegment engine, MemorySegment user) {
+            try {
+                return h.onCpuid(uc) ? 1 : 0;
+            } catch (Throwable t) {
+                uc.hookFailed(t);
+                return 1; // the run is ending; do not execute the instruction behind the failure
             }
         }
     }

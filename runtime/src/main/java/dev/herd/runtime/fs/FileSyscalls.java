@@ -24,5 +24,6 @@ public final class FileSyscalls {
         PollSyscalls.register(t);
         EpollSyscalls.register(t);
         SocketSyscalls.register(t);
+        XattrSyscalls.register(t);
     }
 }

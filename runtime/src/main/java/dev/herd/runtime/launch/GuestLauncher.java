@@ -64,7 +64,9 @@ public final class GuestLauncher {
         PathResolver paths = null;
         try {
             LoadedImage image = ElfLoader.load(space, elf, config.program(), interp -> interpreterPath(config.rootfs(), interp));
+            CpuArch arch = new CpuX86_64();
             StartState start = InitialStack.builder(space, image)
+                    .hwcap(arch.hwcap())
                     .argvBytes(config.argv())
                     .envBytes(config.env())
                     .execFn(config.argv().isEmpty() ? config.program().toString()
@@ -80,7 +82,6 @@ public final class GuestLauncher {
             SignalDelivery delivery = new SignalDelivery(process, SignalFrameX86_64.INSTANCE, config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
-            CpuArch arch = new CpuX86_64();
             boolean serial = config.mode() == ExecutionMode.SERIAL;
             ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
             // Serial mode runs one engine at a time, so guest atomics are atomic without patching.

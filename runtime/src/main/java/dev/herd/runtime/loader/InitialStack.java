@@ -51,11 +51,11 @@ import java.util.Objects;
  * <li>no AT_SYSINFO_EHDR: Herd has no vDSO, so libc falls back to real syscalls for
  *     clock_gettime/gettimeofday/time/getcpu (which Herd handles like any other syscall);</li>
  * <li>no AT_RSEQ_FEATURE_SIZE/AT_RSEQ_ALIGN (rseq is not offered);</li>
- * <li>AT_HWCAP defaults to {@link #DEFAULT_HWCAP}, CPUID leaf 1 EDX of Unicorn 2.0.1's default
- *     x86_64 CPU, measured by executing CPUID in a fresh engine: 0x07088100 (CX8, CMOV, CLFLUSH,
- *     FXSR, SSE, SSE2). Linux reports the boot CPU's leaf-1 EDX here, so a guest that compares
- *     AT_HWCAP with its own CPUID sees the same bits. If the CPU layer selects another model, pass
- *     its leaf-1 EDX with {@link Builder#hwcap(long)};</li>
+ * <li>AT_HWCAP: Linux reports the boot CPU's CPUID leaf 1 EDX here, so the launcher passes the
+ *     leaf-1 EDX the guest's CPUID answers ({@code CpuArch.hwcap()}) with {@link Builder#hwcap(long)};
+ *     a guest that compares AT_HWCAP with its own CPUID sees the same bits. The default,
+ *     {@link #DEFAULT_HWCAP}, is libunicorn 2.0.1's raw leaf-1 EDX, 0x07088100 (CX8, CMOV, CLFLUSH,
+ *     FXSR, SSE, SSE2), for callers that build a stack without a CPU;</li>
  * <li>AT_MINSIGSTKSZ defaults to {@link #DEFAULT_MINSIGSTKSZ} = 2048 (the uapi MINSIGSTKSZ). Linux
  *     passes its computed signal frame size there (about 1 KiB for an FXSAVE-only frame, 2.5-3.5
  *     KiB with AVX/AVX-512 XSAVE state). 2048 is an upper bound for the legacy FXSAVE frame that
@@ -69,7 +69,7 @@ public final class InitialStack {
 
     /** Linux's default RLIMIT_STACK. */
     public static final long DEFAULT_STACK_SIZE = 8L << 20;
-    /** CPUID.1:EDX of Unicorn 2.0.1's default x86_64 CPU (see class comment). */
+    /** CPUID.1:EDX as libunicorn 2.0.1 itself reports it (see class comment). */
     public static final long DEFAULT_HWCAP = 0x07088100L;
     public static final long DEFAULT_MINSIGSTKSZ = 2048;
     /** Space kept free above the stack in large address spaces (see {@link #defaultStackTop}). */

@@ -59,6 +59,7 @@ public final class MemorySyscalls {
             return r;
         });
         t.define("madvise", "ptr size int", MemorySyscalls::madvise);
+        t.define("mincore", "ptr size ptr", MemorySyscalls::mincore);
         t.define("msync", "ptr size hex", (ctx, addr, len, flags, d, e, f) -> {
             // Shared file mappings are host MAP_SHARED mappings of the file itself, so the page cache
             // already holds the guest's writes; what remains is validating like Linux.
@@ -132,6 +133,21 @@ public final class MemorySyscalls {
             }
             at = stop;
         }
+    }
+
+    /**
+     * mincore: the guest's pages are the host's pages at hostBase+addr (memfd or file mappings the
+     * host mirrors), so the host kernel answers residency for them; Herd checks what Linux checks
+     * first (alignment, mapped range, the vector).
+     */
+    private static long mincore(SyscallContext ctx, long addr, long len, long vec, long d, long e, long f) {
+        if ((addr & (PAGE - 1)) != 0) return -Errno.EINVAL;
+        if (len == 0) return 0;
+        if (len < 0 || addr + len < addr) return -Errno.ENOMEM;
+        long pages = (len + PAGE - 1) / PAGE;
+        requireMapped(ctx, addr, len);
+        long out = ctx.memory().hostAddress(vec, pages, dev.herd.memory.Prot.WRITE);
+        return dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MINCORE, space(ctx).hostBase() + addr, len, out);
     }
 
     /** ENOMEM when part of [addr, addr+len) is not mapped, as madvise and msync report it. */

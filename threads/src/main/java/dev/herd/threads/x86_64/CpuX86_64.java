@@ -13,6 +13,7 @@ public final class CpuX86_64 implements CpuArch {
             X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9};
 
     private final ExceptionLatchX86_64 exceptionLatch = ExceptionLatchX86_64.probe();
+    private final CpuidX86_64 cpuid = CpuidX86_64.probe();
 
     @Override public String name() { return "x86_64"; }
 
@@ -20,7 +21,19 @@ public final class CpuX86_64 implements CpuArch {
         exceptionLatch.clear(engine);
     }
 
-    @Override public Unicorn openEngine() { return Unicorn.openX86_64(); }
+    /** An engine that answers CPUID as {@link CpuidX86_64} says. */
+    @Override public Unicorn openEngine() {
+        Unicorn engine = Unicorn.openX86_64();
+        try {
+            cpuid.install(engine);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+        return engine;
+    }
+
+    @Override public long hwcap() { return cpuid.hwcap(); }
 
     @Override public int pcRegister() { return X86Reg.RIP; }
 
