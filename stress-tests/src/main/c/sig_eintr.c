@@ -3,8 +3,8 @@
  * EINTR; with SA_RESTART they resume transparently and return what arrives later; a mutex lock
  * and a condition wait are never visibly interrupted; poll, select, epoll_wait and nanosleep
  * fail with EINTR even with SA_RESTART; recv/read on a socket and read on a pseudo-terminal like
- * read on a pipe; epoll_pwait's
- * mask is in force during the wait only; an ignored signal interrupts nothing.
+ * read on a pipe; the masks of epoll_pwait, ppoll and pselect are in force during the wait
+ * only; an ignored signal interrupts nothing.
  * argv[1]: rounds (default 1). */
 #include "guest.h"
 #include <fcntl.h>
@@ -264,6 +264,28 @@ int main(int argc, char **argv) {
         pthread_sigmask(SIG_SETMASK, NULL, &now);
         CHECK(n == -1 && e == EINTR && handled >= 1, "epoll_pwait: a signal its mask allows interrupts it");
         CHECK(sigismember(&now, SIGUSR1), "epoll_pwait: the old mask is back afterwards");
+
+        /* the same for ppoll and pselect */
+        t = start(SIGUSR1, NOTHING, 1);
+        struct pollfd ppf = {pfd[0], POLLIN, 0};
+        errno = 0;
+        n = ppoll(&ppf, 1, NULL, &during);
+        finish(t);
+        e = errno;
+        pthread_sigmask(SIG_SETMASK, NULL, &now);
+        CHECK(n == -1 && e == EINTR && handled >= 1 && sigismember(&now, SIGUSR1),
+              "ppoll: interrupted under its mask, the old mask back afterwards");
+        t = start(SIGUSR1, NOTHING, 1);
+        fd_set prs;
+        FD_ZERO(&prs);
+        FD_SET(pfd[0], &prs);
+        errno = 0;
+        n = pselect(pfd[0] + 1, &prs, NULL, NULL, NULL, &during);
+        finish(t);
+        e = errno;
+        pthread_sigmask(SIG_SETMASK, NULL, &now);
+        CHECK(n == -1 && e == EINTR && handled >= 1 && sigismember(&now, SIGUSR1),
+              "pselect: interrupted under its mask, the old mask back afterwards");
         pthread_sigmask(SIG_SETMASK, &saved, NULL);
 
         /* ignored signals: SIG_IGN, and SIG_DFL whose default is to ignore */
