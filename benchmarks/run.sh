@@ -9,9 +9,9 @@
 #   WORKLOAD   a program, a row key or a group (default: all):
 #                single    noop getppid xorshift sieve            (one guest thread; issue 2)
 #                threads   threads_cpu (rows cpu1 cpu2 cpu4 cpu8), thread_create, condvar_pingpong,
-#                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3),
-#                          sig_latency (rows sigrun sigblk)        (signals; issue 4)
-#              noop always runs (the start-up reference for both sections).
+#                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3)
+#                signals   sig_latency (rows sigrun sigblk)        (signal delivery; issue 4)
+#              noop always runs (the start-up reference for every section).
 #   --runs N   timed runs per cell, median reported (default 5 for single, 3 for threads;
 #              one untimed check run before)
 #   --timeout SEC  per process (default 300)
@@ -84,16 +84,21 @@ selected() {  # key program group -> true when selected on the command line (or 
   done
   return 1
 }
-RUN_SINGLE=0 RUN_THREADS=0
+# The thread workloads' rows fall into two sections of the report: sig* rows are "signals".
+group_of() { case $1 in sig*) echo signals ;; *) echo threads ;; esac; }
+RUN_SINGLE=0 RUN_THREADS=0 RUN_SIGNALS=0
 for spec in "${WORKLOADS[@]}"; do
   IFS='|' read -r name _ <<<"$spec"
   [ "$name" != noop ] && selected "$name" "$name" single && RUN_SINGLE=1
 done
 for spec in "${THREAD_WORKLOADS[@]}"; do
   IFS='|' read -r key prog _ <<<"$spec"
-  selected "$key" "$prog" threads && RUN_THREADS=1
+  grp=$(group_of "$key")
+  if selected "$key" "$prog" "$grp"; then
+    if [ "$grp" = signals ]; then RUN_SIGNALS=1; else RUN_THREADS=1; fi
+  fi
 done
-if [ $RUN_SINGLE = 0 ] && [ $RUN_THREADS = 0 ] && [ ${#SELECTED[@]} -gt 0 ] && [[ " ${SELECTED[*]} " != *" noop "* ]]; then
+if [ $RUN_SINGLE = 0 ] && [ $RUN_THREADS = 0 ] && [ $RUN_SIGNALS = 0 ] && [ ${#SELECTED[@]} -gt 0 ] && [[ " ${SELECTED[*]} " != *" noop "* ]]; then
   echo "run.sh: no workload matches: ${SELECTED[*]}" >&2; exit 2
 fi
 
@@ -243,7 +248,7 @@ fmt_v() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 1
 load_range() { echo "$1" | tr ' ' '\n' | awk 'NF { if (n == 0 || $1 < lo) lo = $1; if (n == 0 || $1 > hi) hi = $1; n++ } END { if (n == 0) print "—"; else if (lo == hi) print lo; else print lo "–" hi }'; }
 
 TNOTES=()
-if [ $RUN_SINGLE = 1 ] || [ $RUN_THREADS = 0 ]; then echo "Single-thread workloads ($RUNS_SINGLE timed runs each):" >&2; else echo "Start-up reference:" >&2; fi
+if [ $RUN_SINGLE = 1 ] || { [ $RUN_THREADS = 0 ] && [ $RUN_SIGNALS = 0 ]; }; then echo "Single-thread workloads ($RUNS_SINGLE timed runs each):" >&2; else echo "Start-up reference:" >&2; fi
 for spec in "${WORKLOADS[@]}"; do
   IFS='|' read -r name args iters what <<<"$spec"
   if [ "$name" != noop ] && ! selected "$name" "$name" single; then continue; fi
@@ -254,11 +259,11 @@ for spec in "${WORKLOADS[@]}"; do
     if [ "$iters" -gt 1 ]; then cell "$name@small" "$runner" "$name" "$((iters / 10))"; fi
   done
 done
-if [ $RUN_THREADS = 1 ]; then
-  echo "Thread workloads ($RUNS_THREADS timed runs each):" >&2
+if [ $RUN_THREADS = 1 ] || [ $RUN_SIGNALS = 1 ]; then
+  echo "Thread and signal workloads ($RUNS_THREADS timed runs each):" >&2
   for spec in "${THREAD_WORKLOADS[@]}"; do
     IFS='|' read -r key prog args runners what <<<"$spec"
-    selected "$key" "$prog" threads || continue
+    selected "$key" "$prog" "$(group_of "$key")" || continue
     for runner in $runners; do gcell "$key" "$runner" "$prog" "$args"; done
   done
 fi
@@ -296,7 +301,7 @@ threads_tables() {
   local key prog args runners what r walls
   local scaling=0 prims=0
   for key in cpu1 cpu2 cpu4 cpu8; do [ -n "${L[$key]:-}" ] && scaling=1; done
-  for key in create pingpong add1 add2 cas1 cas2 sigrun sigblk; do [ -n "${L[$key]:-}" ] && prims=1; done
+  for key in create pingpong add1 add2 cas1 cas2; do [ -n "${L[$key]:-}" ] && prims=1; done
   if [ $scaling = 1 ]; then
     echo "**CPU loop** \`threads_cpu T $CPU_STEPS\`: T threads, each $CPU_STEPS xorshift64 steps (fixed work per thread). In-guest region (create of the first thread to join of the last, median) and, in brackets, its ratio to T = 1; on 2 cores the ideal is 1.0× for T = 2, 2.0× for T = 4, 4.0× for T = 8."
     echo
@@ -337,13 +342,27 @@ threads_tables() {
     echo
     echo "| workload | native | qemu-x86_64 | herd (parallel) | qemu / native | herd / native | herd / qemu | whole process, start-up included (native / qemu / herd) | load (1 min) |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
-    for key in create pingpong add1 add2 cas1 cas2 sigrun sigblk; do
+    for key in create pingpong add1 add2 cas1 cas2; do
       [ -n "${L[$key]:-}" ] || continue
       IFS='|' read -r _ prog args runners what <<<"$(spec_of "$key")"
       local n=${P[$key,native]:-} q=${P[$key,qemu]:-} h=${P[$key,herd]:-}
       echo "| \`$prog $args\` — $what | $(tcell P "$key" native fmt_v) | $(tcell P "$key" qemu fmt_v) | $(tcell P "$key" herd fmt_v) | $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(tcell T "$key" native fmt_s_short) / $(tcell T "$key" qemu fmt_s_short) / $(tcell T "$key" herd fmt_s_short) | $(load_range "${L[$key]}") |"
     done
   fi
+}
+
+signals_table() {
+  echo "**Signal delivery latency** \`sig_latency MODE 20000\`: from just before \`pthread_kill\` in the sender to the first instruction of the handler in the target thread (in-guest clock_gettime on both sides; mean over 20,000 signals sent one at a time; median of the runs)."
+  echo
+  echo "| workload | native | qemu-x86_64 | herd (parallel) | qemu / native | herd / native | herd / qemu | whole process, start-up included (native / qemu / herd) | load (1 min) |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+  local key prog args runners what
+  for key in sigrun sigblk; do
+    [ -n "${L[$key]:-}" ] || continue
+    IFS='|' read -r _ prog args runners what <<<"$(spec_of "$key")"
+    local n=${P[$key,native]:-} q=${P[$key,qemu]:-} h=${P[$key,herd]:-}
+    echo "| \`$prog $args\` — $what | $(tcell P "$key" native fmt_v) | $(tcell P "$key" qemu fmt_v) | $(tcell P "$key" herd fmt_v) | $(ratio "$q" "$n") | $(ratio "$h" "$n") | $(ratio "$h" "$q") | $(tcell T "$key" native fmt_s_short) / $(tcell T "$key" qemu fmt_s_short) / $(tcell T "$key" herd fmt_s_short) | $(load_range "${L[$key]}") |"
+  done
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -391,6 +410,20 @@ if [ $RUN_THREADS = 1 ]; then
   SECTIONS+=(threads)
 fi
 
+if [ $RUN_SIGNALS = 1 ]; then
+  {
+    header "median of $RUNS_THREADS runs (date +%s%N around the process, clock_gettime inside the guest), each after one untimed check run"
+    echo
+    signals_table
+    if [ ${#TNOTES[@]} -gt 0 ]; then
+      echo
+      echo "Failures:"
+      for n in "${TNOTES[@]}"; do [ -n "$n" ] && echo "- $n"; done
+    fi
+  } >"$TMP/section-signals.md"
+  SECTIONS+=(signals)
+fi
+
 for sec in "${SECTIONS[@]}"; do echo; cat "$TMP/section-$sec.md"; done
 
 if [ "$WRITE_DOC" = 1 ]; then
@@ -400,6 +433,10 @@ if [ "$WRITE_DOC" = 1 ]; then
       begin='<!-- benchmarks/run.sh: begin (generated, do not edit by hand) -->'
       end='<!-- benchmarks/run.sh: end -->'
       title="Latest results: single thread"
+    elif [ "$sec" = signals ]; then
+      begin='<!-- benchmarks/run.sh signals: begin (generated, do not edit by hand) -->'
+      end='<!-- benchmarks/run.sh signals: end -->'
+      title="Latest results: signals"
     else
       begin='<!-- benchmarks/run.sh threads: begin (generated, do not edit by hand) -->'
       end='<!-- benchmarks/run.sh threads: end -->'
