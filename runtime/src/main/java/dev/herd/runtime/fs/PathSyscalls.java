@@ -200,8 +200,9 @@ final class PathSyscalls {
             long p = Sys.out(ctx, buf, (int) size);
             return Sys.withCStr("", n -> HostKernel.call(HostSyscall.READLINKAT, h, n, p, (int) size));
         }
-        byte[] link = Sys.paths(ctx).readlink(Sys.dirFd(ctx, dirfd, path), path, ctx.process().exePath(),
-                ctx.process().pid());
+        int dir = Sys.dirFd(ctx, dirfd, path);
+        byte[] link = ProcLinks.readlink(ctx, Sys.paths(ctx).absolute(dir, path));
+        if (link == null) link = Sys.paths(ctx).readlink(dir, path, ctx.process().exePath(), ctx.process().pid());
         int n = Math.min(link.length, (int) size);
         ctx.memory().write(buf, link, 0, n);
         return n;

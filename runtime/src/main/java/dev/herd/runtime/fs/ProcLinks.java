@@ -37,6 +37,34 @@ final class ProcLinks {
         }
     }
 
+    /**
+     * The target of a magic link as the guest's kernel would report it, or null when {@code abs}
+     * is not one Herd answers: {@code /proc/self} (the guest pid), {@code /proc/thread-self}
+     * ({@code PID/task/TID}), and {@code /proc/self/fd/N} (the file behind guest fd N, as the host
+     * names it: a path, {@code pipe:[...]}, {@code socket:[...]}). {@code /proc/self/exe} is
+     * answered by {@link PathResolver#readlink}.
+     */
+    static byte[] readlink(SyscallContext ctx, String abs) {
+        String n = abs.replaceAll("/+", "/");
+        long pid = ctx.process().pid();
+        if (n.equals("/proc/self")) return Long.toString(pid).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (n.equals("/proc/thread-self")) {
+            return (pid + "/task/" + ctx.thread().tid()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        Matcher m = FD_LINK.matcher(n);
+        if (!m.matches() || n.startsWith("/dev/")) return null;
+        if (!n.startsWith("/proc/self/") && !n.startsWith("/proc/thread-self/") && !n.startsWith("/proc/" + pid + "/")) {
+            return null;
+        }
+        int guestFd = m.group(1).length() > 9 ? -1 : Integer.parseInt(m.group(1));
+        int host = guestFd < 0 ? -1 : ctx.process().fds().hostOrMinus1(guestFd);
+        if (host < 0) throw new ErrnoException(Errno.ENOENT);
+        String target = PathResolver.readlinkProcFd(host);
+        String root = ctx.process().paths().rootHostPath();
+        if (!root.equals("/") && target.startsWith(root + "/")) target = target.substring(root.length());
+        return target.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
     private static String hostTarget(SyscallContext ctx, String abs) {
         String n = abs.replaceAll("/+", "/");
         if (PathResolver.isOwnExe(n, ctx.process().pid())) return ctx.process().exePath();
