@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Dynamically linked programs of the host's Debian system (ld.so, libc.so.6 and their libraries
  * loaded by the guest itself), natively and under herd in every mode, in a directory holding the
  * {@link Fixtures}. coreutils, grep, sed and perl-base are essential packages; a program that is not
- * installed (python3, mawk) is skipped, not failed. Programs that need fork or execve are not here
- * (Herd returns ENOSYS for them so far).
+ * installed (python3, mawk) is skipped, not failed. execve runs the new image in a child Herd (the
+ * env and bash exec cases); programs that need fork are not here (ENOSYS so far).
  */
 class DebianProgramsTest {
 
@@ -50,7 +50,10 @@ class DebianProgramsTest {
                     + "print(hashlib.sha256(text.encode()).hexdigest(), len(words), sum(i * i for i in range(10**5)))\n"
                     + "print(json.dumps(sorted(set(words))[:5]))").status(0),
             sys("/usr/bin/bash", "-c", "for i in 1 2 3; do printf '%s-' \"$i\"; done; echo; read -r l < prose.txt; echo \"${#l}\"")
-                    .status(0));
+                    .status(0),
+            sys("/usr/bin/env", "-i", "A=1", "B=two words", "/usr/bin/env").status(0),
+            sys("/usr/bin/env", "/usr/bin/false").status(1),
+            sys("/usr/bin/bash", "-c", "exec 3<words.txt; echo start; exec /usr/bin/head -n 2 /dev/fd/3").status(0));
 
     static Stream<Arguments> cases() {
         return Differential.inAllModes(CASES);

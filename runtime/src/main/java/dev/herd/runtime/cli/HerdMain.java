@@ -53,6 +53,10 @@ public final class HerdMain {
         }
         Path rootfs = Path.of("/");
         boolean strace = false;
+        // Options a parent Herd's execve passes to the child that runs the new image (ExecSyscalls).
+        String programOption = null;
+        int[] inheritFds = new int[0];
+        long sigIgnore = 0, sigMask = 0;
         ExecutionMode mode = ExecutionMode.PARALLEL;
         int i = 1;
         while (i < args.length && args[i].startsWith("--")) {
@@ -78,11 +82,34 @@ public final class HerdMain {
                         default -> { return usage(err, "unknown mode " + m); }
                     }
                 }
+                case "--program" -> {
+                    if (i >= args.length) return usage(err, "--program needs a path");
+                    programOption = args[i++];
+                }
+                case "--inherit-fds" -> {
+                    if (i >= args.length) return usage(err, "--inherit-fds needs a list");
+                    try {
+                        inheritFds = java.util.Arrays.stream(args[i++].split(",")).mapToInt(Integer::parseInt).toArray();
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--inherit-fds: not a list of fd numbers");
+                    }
+                }
+                case "--sigign", "--sigmask" -> {
+                    if (i >= args.length) return usage(err, option + " needs a hexadecimal mask");
+                    long v;
+                    try {
+                        v = Long.parseUnsignedLong(args[i++], 16);
+                    } catch (NumberFormatException e) {
+                        return usage(err, option + ": not a hexadecimal mask");
+                    }
+                    if (option.equals("--sigign")) sigIgnore = v; else sigMask = v;
+                }
                 default -> { return usage(err, "unknown option " + option); }
             }
         }
-        if (i >= args.length) return usage(err, "no program given");
-        String programArg = args[i];
+        if (programOption == null && i >= args.length) return usage(err, "no program given");
+        // With --program, every remaining argument is the guest's argv, argv[0] included.
+        String programArg = programOption != null ? programOption : args[i];
         List<byte[]> argv = RawCommandLine.arguments(args).subList(i, args.length);
 
         Path program = ProgramLookup.find(programArg);
@@ -100,7 +127,8 @@ public final class HerdMain {
         }
         List<byte[]> env = RawCommandLine.environment();
         String cwd = guestCwd(rootfs);
-        RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err);
+        RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask));
         GuestLauncher.RunningGuest guest;
         try {
             guest = GuestLauncher.start(config);

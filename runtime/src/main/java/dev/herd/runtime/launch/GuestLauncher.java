@@ -7,12 +7,16 @@ import dev.herd.runtime.loader.ElfFile;
 import dev.herd.runtime.loader.ElfLoader;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.loader.InitialStack;
+import dev.herd.runtime.process.ChildHerd;
+import dev.herd.signals.SignalAction;
+import dev.herd.signals.Signals;
 import dev.herd.runtime.loader.LoadedImage;
 import dev.herd.runtime.loader.StartState;
 import dev.herd.runtime.process.GuestProcess;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
 import dev.herd.runtime.syscall.Strace;
+import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallDispatcher;
 import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
 import dev.herd.threads.CpuArch;
@@ -73,8 +77,17 @@ public final class GuestLauncher {
                             : new String(config.argv().getFirst(), java.nio.charset.StandardCharsets.UTF_8))
                     .build();
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
+            // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
+            for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             paths = new PathResolver(config.rootfs(), config.cwd());
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
+            process.childHerd(ChildHerd.ofThisJvm(config.rootfs().toString(), config.mode() == ExecutionMode.SERIAL,
+                    config.strace()));
+            for (int sig = 1; sig <= Signals.MAX; sig++) {
+                if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
+                    process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
+                }
+            }
             fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
@@ -96,6 +109,12 @@ public final class GuestLauncher {
                     engines, interrupter);
             if (beforeStart != null) beforeStart.accept(kernel);
             GuestThread main = new GuestThread(threads);
+            if (config.inherited().blocked() != 0) {
+                // The mask survives execve: the first thread starts with the caller's.
+                SyscallContext mainContext = new SyscallContext(process, main);
+                mainContext.signals().setBlocked(config.inherited().blocked());
+                main.kernelState(mainContext);
+            }
             arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
             process.threadCreated();
             FdTable ownedFds = fds;

@@ -2,6 +2,7 @@ package dev.herd.runtime.launch;
 
 import dev.herd.runtime.fs.FileSyscalls;
 import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.process.ExecSyscalls;
 import dev.herd.runtime.process.FutexSyscalls;
 import dev.herd.runtime.process.ProcessSyscalls;
 import dev.herd.runtime.process.ThreadSyscalls;
@@ -18,6 +19,7 @@ public final class LinuxSyscalls {
     public static SyscallTable table() {
         SyscallTable t = new SyscallTable();
         ProcessSyscalls.register(t);
+        ExecSyscalls.register(t);
         TimeSyscalls.register(t);
         MemorySyscalls.register(t);
         SignalStateSyscalls.register(t);

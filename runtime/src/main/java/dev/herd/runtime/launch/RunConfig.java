@@ -21,13 +21,35 @@ import java.util.List;
  * @param stdout      host fd the guest's fd 1 duplicates
  * @param stderr      host fd the guest's fd 2 duplicates
  * @param diagnostics where Herd's own messages (fault reports, warnings, strace) go
+ * @param inherited   what an execve of a parent Herd hands over (fds, ignored signals, mask)
  */
 public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path rootfs, String cwd,
                         ExecutionMode mode, boolean strace, int stdin, int stdout, int stderr,
-                        PrintStream diagnostics) {
+                        PrintStream diagnostics, ExecInheritance inherited) {
     public RunConfig {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
+    }
+
+    /** A run that starts fresh (nothing inherited from an execve). */
+    public RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path rootfs, String cwd,
+                     ExecutionMode mode, boolean strace, int stdin, int stdout, int stderr, PrintStream diagnostics) {
+        this(program, argv, env, rootfs, cwd, mode, strace, stdin, stdout, stderr, diagnostics, ExecInheritance.NONE);
+    }
+
+    /**
+     * State an execve keeps, handed from the parent Herd to the child Herd that runs the new image.
+     *
+     * @param fds     host fds open at these numbers that are guest fds at the same numbers (beyond 0-2)
+     * @param ignored signals ignored (SIG_IGN), as a mask
+     * @param blocked the blocked mask of the thread that called execve
+     */
+    public record ExecInheritance(int[] fds, long ignored, long blocked) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0);
+
+        public ExecInheritance {
+            fds = fds.clone();
+        }
     }
 
     /** UTF-8 bytes of each string, for callers that have text. */

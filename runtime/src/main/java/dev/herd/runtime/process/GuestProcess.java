@@ -56,6 +56,12 @@ public final class GuestProcess {
         if (delivery != null) throw new IllegalStateException("delivery already set");
         delivery = d;
     }
+    private volatile ChildHerd childHerd;
+
+    /** How execve starts the new image (null: execve is not available, ENOSYS). */
+    public ChildHerd childHerd() { return childHerd; }
+    public void childHerd(ChildHerd c) { childHerd = c; }
+
     /** Host path of the guest program, the answer to readlink("/proc/self/exe"). */
     public String exePath() { return exePath; }
 

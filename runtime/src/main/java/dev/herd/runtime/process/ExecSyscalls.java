@@ -1,0 +1,267 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSpawn;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestMemory;
+import dev.herd.runtime.fs.FdTable;
+import dev.herd.runtime.fs.PathResolver;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+import dev.herd.signals.SignalAction;
+import dev.herd.signals.Signals;
+import dev.herd.threads.GuestThread;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * execve and execveat, by delegation to a child Herd process.
+ *
+ * <p>Herd checks what the kernel checks before the point of no return (the path inside the
+ * rootfs, a regular file with execute permission, an x86_64 ELF or a {@code #!} script whose
+ * interpreter is one, argv/envp readable and not too large) and returns those errors to the guest.
+ * Then it starts a new Herd JVM ({@link ChildHerd}) on the new image with the guest's argv and envp
+ * bytes, its cwd, every fd that is not close-on-exec at the same number, the ignored signals and
+ * the blocked mask; stops the guest's other threads (the kernel's de_thread) and waits for the
+ * child, whose exit status becomes this process's. Differences from the kernel, documented: the
+ * new image runs with the child's pid (the parent's wait, kill and /proc see the delegating
+ * process, which forwards only the exit status), pending signals and timers do not carry over,
+ * and interval timers are not inherited.
+ */
+public final class ExecSyscalls {
+    private ExecSyscalls() {}
+
+    private static final int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000;
+    private static final int X_OK = 1, AT_EACCESS = 0x200;
+    /** Linux's MAX_ARG_STRLEN and a total close to its default limit (a quarter of an 8 MiB stack). */
+    private static final int MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024, MAX_ARG_COUNT = 0x7FFFFFFF;
+    private static final int EM_X86_64 = 62, BINPRM_BUF_SIZE = 256;
+
+    public static void register(SyscallTable t) {
+        t.define("execve", "path ptr ptr", (ctx, path, argv, envp, d, e, f) -> execveat(ctx, AT_FDCWD, path, argv, envp, 0));
+        t.define("execveat", "dirfd path ptr ptr atflags", (ctx, dirfd, path, argv, envp, flags, f) ->
+                execveat(ctx, dirfd, path, argv, envp, flags));
+    }
+
+    private static long execveat(SyscallContext ctx, long dirfd, long pathPtr, long argvPtr, long envpPtr, long flags) {
+        if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) != 0) return -Errno.EINVAL;
+        ChildHerd child = ctx.process().childHerd();
+        if (child == null) return -Errno.ENOSYS;
+        GuestMemory mem = ctx.memory();
+        byte[] pathBytes = mem.readCStringBytes(pathPtr, PathResolver.PATH_MAX);
+        if (pathBytes.length >= PathResolver.PATH_MAX) return -Errno.ENAMETOOLONG;
+        String path = new String(pathBytes, StandardCharsets.ISO_8859_1);
+        List<byte[]> argv = strings(mem, argvPtr);
+        List<byte[]> envp = strings(mem, envpPtr);
+        long total = 0;
+        for (byte[] s : argv) total += s.length + 1;
+        for (byte[] s : envp) total += s.length + 1;
+        if (total > MAX_ARGS_TOTAL) return -Errno.E2BIG;
+        if (argv.isEmpty()) argv = List.of(new byte[0]); // Linux 5.18+: argc 0 becomes one empty argv[0]
+
+        PathResolver paths = ctx.process().paths();
+        FdTable fds = ctx.process().fds();
+        int hostDir = AT_FDCWD;
+        if (path.isEmpty()) {
+            if ((flags & AT_EMPTY_PATH) == 0) return -Errno.ENOENT;
+        } else if (path.charAt(0) != '/' && (int) dirfd != AT_FDCWD) {
+            hostDir = fds.get((int) dirfd);
+        }
+        // The image, and for a script its interpreter: both must pass the kernel's checks.
+        String program;
+        List<byte[]> finalArgv = argv;
+        if (!path.isEmpty() && (flags & AT_SYMLINK_NOFOLLOW) != 0 && isSymlink(paths, hostDir, path)) return -Errno.ELOOP;
+        try (PathResolver.Target image = path.isEmpty() ? PathResolver.ofFd(fds.get((int) dirfd)) : paths.follow(hostDir, path)) {
+            byte[] head = checkExecutable(image.dirFd());
+            if (isElf(head)) {
+                if (!isX86_64(head)) return -Errno.ENOEXEC;
+                program = hostPath(image.dirFd());
+            } else if (head.length >= 2 && head[0] == '#' && head[1] == '!') {
+                List<String> interp = interpreterLine(head);
+                if (interp.isEmpty()) return -Errno.ENOEXEC;
+                try (PathResolver.Target in = paths.follow(AT_FDCWD, interp.getFirst())) {
+                    byte[] ih = checkExecutable(in.dirFd());
+                    if (!isElf(ih) || !isX86_64(ih)) return -Errno.ENOEXEC;
+                    program = hostPath(in.dirFd());
+                }
+                // The kernel's argv for a script: interpreter, its one optional argument, the
+                // script's path as given to execve, then argv[1..].
+                List<byte[]> a = new ArrayList<>();
+                for (String s : interp) a.add(s.getBytes(StandardCharsets.ISO_8859_1));
+                a.add(path.isEmpty() ? ("/dev/fd/" + dirfd).getBytes(StandardCharsets.US_ASCII) : pathBytes);
+                a.addAll(argv.subList(1, argv.size()));
+                finalArgv = a;
+            } else {
+                return -Errno.ENOEXEC;
+            }
+        }
+        return delegate(ctx, child, program, finalArgv, envp);
+    }
+
+    /** The point of no return: start the child Herd, end this image, wait, take over the status. */
+    private static long delegate(SyscallContext ctx, ChildHerd child, String program, List<byte[]> argv, List<byte[]> envp) {
+        FdTable fds = ctx.process().fds();
+        int[] open = fds.openFds();
+        int highest = Arrays.stream(open).max().orElse(2);
+        int base = Math.max(highest + 1, 3);
+        List<HostSpawn.FdPlacement> placements = new ArrayList<>();
+        List<Integer> inherited = new ArrayList<>();
+        List<Integer> copies = new ArrayList<>();
+        try {
+            for (int g : open) {
+                if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
+                int host = fds.hostOrMinus1(g);
+                if (host < 0) continue;
+                // A copy above every target, so that no placement overwrites another's source.
+                int copy = (int) HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, base);
+                if (copy < 0) return copy;
+                copies.add(copy);
+                placements.add(new HostSpawn.FdPlacement(copy, g));
+                if (g > 2) inherited.add(g);
+            }
+            int closeFrom = copies.stream().mapToInt(Integer::intValue).max().orElse(base - 1) + 1;
+            long ignored = 0;
+            for (int s = 1; s <= Signals.MAX; s++) {
+                if (s != Signals.SIGKILL && s != Signals.SIGSTOP
+                        && ctx.process().signals().actions().get(s).handler() == SignalAction.SIG_IGN) {
+                    ignored |= Signals.bit(s);
+                }
+            }
+            List<byte[]> command = child.command(program, argv, inherited.stream().mapToInt(Integer::intValue).toArray(),
+                    ignored, ctx.signals().blocked());
+            String cwd = ctx.process().paths().cwd();
+            String root = ctx.process().paths().rootHostPath();
+            String hostCwd = root.equals("/") ? cwd : cwd.equals("/") ? root : root + cwd;
+            int pid;
+            try {
+                pid = HostSpawn.spawn(command.getFirst(), command, envp, hostCwd.getBytes(StandardCharsets.ISO_8859_1),
+                        placements, closeFrom);
+            } catch (ErrnoException e) {
+                return -e.errno();
+            }
+            endOtherThreads(ctx);
+            ProcessExit exit = waitFor(pid);
+            ctx.process().exitGroup(exit);
+            return 0;
+        } finally {
+            for (int c : copies) HostKernel.call(HostSyscall.CLOSE, c);
+        }
+    }
+
+    /** The kernel's de_thread: every other thread of the old image ends. */
+    private static void endOtherThreads(SyscallContext ctx) {
+        for (GuestThread t : ctx.process().threads().threads()) {
+            if (t != ctx.thread()) t.requestExit();
+        }
+    }
+
+    /** Waits for the child Herd; its exit status (a shell status) is this process's. */
+    private static ProcessExit waitFor(int pid) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment status = arena.allocate(4);
+            while (true) {
+                long r = HostKernel.call(HostSyscall.WAIT4, pid, status.address(), 0, 0);
+                if (r == -Errno.EINTR) continue;
+                if (r < 0) return ProcessExit.exited(LinuxKernel.INTERNAL_ERROR_STATUS);
+                int st = status.get(ValueLayout.JAVA_INT, 0);
+                int sig = st & 0x7f;
+                if (sig == 0) return ProcessExit.exited((st >> 8) & 0xff);
+                return ProcessExit.killed(sig);
+            }
+        }
+    }
+
+    /** The first bytes of the file, after the checks for a regular file with execute permission. */
+    private static byte[] checkExecutable(int oPathFd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(144);
+            MemorySegment empty = arena.allocateFrom("");
+            HostKernel.check(HostKernel.call(HostSyscall.NEWFSTATAT, oPathFd, empty.address(), st.address(), AT_EMPTY_PATH));
+            int mode = st.get(ValueLayout.JAVA_INT, 24);
+            if ((mode & S_IFMT) != S_IFREG) throw new ErrnoException(Errno.EACCES);
+            long r = HostKernel.call(HostSyscall.FACCESSAT2, oPathFd, empty.address(), X_OK, AT_EMPTY_PATH | AT_EACCESS);
+            if (r < 0) throw new ErrnoException((int) -r);
+            MemorySegment proc = arena.allocateFrom(PathResolver.procFd(oPathFd));
+            int fd = (int) HostKernel.check(HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, proc.address(), O_RDONLY | O_CLOEXEC, 0));
+            try {
+                MemorySegment buf = arena.allocate(BINPRM_BUF_SIZE);
+                long n = HostKernel.check(HostKernel.call(HostSyscall.READ, fd, buf.address(), BINPRM_BUF_SIZE));
+                return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, fd);
+            }
+        }
+    }
+
+    private static boolean isSymlink(PathResolver paths, int hostDir, String path) {
+        try (PathResolver.Target t = paths.noFollow(hostDir, path); Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(144);
+            long r = HostKernel.call(HostSyscall.NEWFSTATAT, t.dirFd(), arena.allocateFrom(t.name()).address(), st.address(),
+                    t.noFollowFlag());
+            return r == 0 && (st.get(ValueLayout.JAVA_INT, 24) & S_IFMT) == 0120000;
+        }
+    }
+
+    private static boolean isElf(byte[] h) {
+        return h.length >= 20 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
+    }
+
+    private static boolean isX86_64(byte[] h) {
+        return h[4] == 2 && h[5] == 1 && ((h[18] & 0xff) | (h[19] & 0xff) << 8) == EM_X86_64;
+    }
+
+    /** The interpreter and its optional single argument from a {@code #!} line (as Linux splits it). */
+    private static List<String> interpreterLine(byte[] head) {
+        int end = 2;
+        while (end < head.length && head[end] != '\n') end++;
+        String line = new String(head, 2, end - 2, StandardCharsets.ISO_8859_1).strip();
+        if (line.isEmpty()) return List.of();
+        int sp = 0;
+        while (sp < line.length() && line.charAt(sp) != ' ' && line.charAt(sp) != '\t') sp++;
+        String interp = line.substring(0, sp);
+        String arg = line.substring(sp).strip();
+        return arg.isEmpty() ? List.of(interp) : List.of(interp, arg);
+    }
+
+    private static String hostPath(int oPathFd) {
+        return readlinkProc(oPathFd);
+    }
+
+    private static String readlinkProc(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment p = arena.allocateFrom(PathResolver.procFd(fd));
+            MemorySegment buf = arena.allocate(PathResolver.PATH_MAX);
+            long n = HostKernel.check(HostKernel.call(HostSyscall.READLINKAT, AT_FDCWD, p.address(), buf.address(), PathResolver.PATH_MAX));
+            return new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** A NULL-terminated array of C strings in guest memory (NULL itself: an empty list). */
+    private static List<byte[]> strings(GuestMemory mem, long array) {
+        List<byte[]> out = new ArrayList<>();
+        if (array == 0) return out;
+        for (long at = array; ; at += 8) {
+            long p = mem.readLong(at);
+            if (p == 0) return out;
+            if (out.size() >= MAX_ARG_COUNT) throw new ErrnoException(Errno.E2BIG);
+            byte[] s;
+            try {
+                s = mem.readCStringBytes(p, MAX_ARG_STRLEN + 1);
+            } catch (ErrnoException e) {
+                throw e.errno() == Errno.ENAMETOOLONG ? new ErrnoException(Errno.E2BIG) : e;
+            }
+            if (s.length > MAX_ARG_STRLEN) throw new ErrnoException(Errno.E2BIG);
+            out.add(s);
+        }
+    }
+}
