@@ -43,9 +43,21 @@ public final class ProcessSyscalls {
         t.define("getresgid", "ptr ptr ptr", (ctx, r, e, s, d, x, f) -> passIds(ctx, HostSyscall.GETRESGID, r, e, s));
         t.define("getgroups", "int ptr", (ctx, size, list, c, d, e, f) -> HostKernel.call(HostSyscall.GETGROUPS, size,
                 size <= 0 ? 0 : ctx.memory().hostAddress(list, size * 4L, Prot.WRITE)));
-        t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPGRP));
-        t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
-        t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
+        // Process groups and sessions are the host's (the guest shares the JVM's); where the JVM's
+        // own pid appears as a group or session id, the guest sees its own pid instead.
+        t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP)));
+        t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) ->
+                guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid))));
+        t.define("getsid", "int", (ctx, pid, b, c, d, e, f) ->
+                guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid))));
+        t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) ->
+                HostKernel.call(HostSyscall.SETPGID, hostPid(ctx, pid), hostPgid(ctx, pgid)));
+        t.define("setsid", "", (ctx, a, b, c, d, e, f) -> guestPgid(ctx, HostKernel.call(HostSyscall.SETSID)));
+        // Priorities: PRIO_PROCESS names a thread in Linux, and guest TIDs are host TIDs.
+        t.define("getpriority", "int int", (ctx, which, who, c, d, e, f) ->
+                HostKernel.call(HostSyscall.GETPRIORITY, which, which == PRIO_PGRP ? hostPgid(ctx, who) : who));
+        t.define("setpriority", "int int int", (ctx, which, who, prio, d, e, f) ->
+                HostKernel.call(HostSyscall.SETPRIORITY, which, which == PRIO_PGRP ? hostPgid(ctx, who) : who, prio));
         t.define("uname", "ptr", (ctx, buf, b, c, d, e, f) ->
                 HostKernel.call(HostSyscall.UNAME, ctx.memory().hostAddress(buf, 6 * 65, Prot.WRITE)));
         t.define("arch_prctl", "hex ptr", ProcessSyscalls::archPrctl);
@@ -105,6 +117,20 @@ public final class ProcessSyscalls {
     }
 
     /** The guest's own pid means the JVM's process for process-level queries; 0 stays 0. */
+    private static final long PRIO_PGRP = 1;
+    /** The host process the guest lives in (the JVM): its pid is the guest's pid in group ids. */
+    private static final long JVM_PID = ProcessHandle.current().pid();
+
+    /** A group or session id the guest gave: its own pid means the JVM's. */
+    private static long hostPgid(SyscallContext ctx, long id) {
+        return id == ctx.process().pid() ? JVM_PID : id;
+    }
+
+    /** A group or session id the host returned: the JVM's pid reads as the guest's. */
+    private static long guestPgid(SyscallContext ctx, long id) {
+        return id == JVM_PID ? ctx.process().pid() : id;
+    }
+
     private static long hostPid(SyscallContext ctx, long pid) {
         return pid == 0 || pid == ctx.process().pid() ? 0 : pid;
     }
