@@ -184,7 +184,9 @@ public final class GuestAddressSpace implements AutoCloseable {
                 liveFiles.add(sf);
                 kind = Vma.SHARED_FILE;
             }
-            Vma m = new Vma(start, start + len, prot, keptFlags, anon ? null : name, offset, kind, sf);
+            // Anonymous memory keeps only the kernel's own labels ([stack], [heap]).
+            String shown = anon && (name == null || !name.startsWith("[")) ? null : name;
+            Vma m = new Vma(start, start + len, prot, keptFlags, shown, offset, kind, sf);
             List<long[]> inval = new ArrayList<>();
             logExecPieces(t, start, start + len, inval);
             if ((prot & Prot.EXEC) != 0) inval.add(new long[] {start, start + len});

@@ -177,9 +177,16 @@ public final class ElfLoader {
             if (f.size() != elf.fileSize()) {
                 throw new ExecFormatException("file changed size while being loaded");
             }
+            // The kernel names a mapping by the file's resolved path (/bin/cat shows as /usr/bin/cat).
+            String shown;
+            try {
+                shown = hostPath.toRealPath().toString();
+            } catch (java.io.IOException e) {
+                shown = hostPath.toString();
+            }
             for (ProgramHeader p : elf.loads()) {
                 if (p.memsz() == 0) continue;
-                mapSegment(as, f, hostPath.toString(), p, bias);
+                mapSegment(as, f, shown, p, bias);
             }
         }
     }

@@ -166,7 +166,7 @@ public final class InitialStack {
             int prot = Prot.READ | Prot.WRITE | (image.stackExecutable() ? Prot.EXEC : 0);
             try {
                 long got = as.mmap(stackStart, stackSize, prot,
-                        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED_NOREPLACE | MapFlags.GROWSDOWN, -1, 0);
+                        MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED_NOREPLACE | MapFlags.GROWSDOWN, -1, 0, "[stack]");
                 if (got != stackStart) throw new ErrnoException(Errno.ENOMEM);
                 as.memory().write(l.state().stackPointer(), l.bytes());
             } catch (ErrnoException e) {

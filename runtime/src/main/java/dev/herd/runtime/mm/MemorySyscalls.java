@@ -74,7 +74,8 @@ public final class MemorySyscalls {
     private static long mmap(SyscallContext ctx, long addr, long len, long prot, long flags, long fd, long off) {
         int hostFd = -1;
         if ((flags & MapFlags.ANONYMOUS) == 0) hostFd = ctx.process().fds().get((int) fd);
-        long r = space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off);
+        String name = hostFd < 0 ? null : ctx.process().paths().guestPathOf(hostFd);
+        long r = space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off, name);
         atomics(ctx).forget(r, r + pageUp(len));
         if ((prot & Prot.EXEC) != 0) atomics(ctx).scan(r, r + pageUp(len));
         publish(ctx);

@@ -1,0 +1,102 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.MapFlags;
+import dev.herd.memory.Mapping;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * {@code /proc/self/maps} (also {@code /proc/thread-self/maps} and {@code /proc/PID/maps} for the
+ * guest's own pid) as the kernel's {@code show_map_vma} prints it, from the guest's mapping table:
+ * {@code start-end perms offset major:minor inode} and, after padding to 72 characters and one
+ * space, the file path or
+ * {@code [heap]}/{@code [stack]}. The host's file is the JVM's, useless and misleading to a guest
+ * (glibc's pthread_getattr_np reads it to find the main thread's stack). The text is a snapshot
+ * taken at open, in a read-only memfd: reads and seeks behave as on a file.
+ */
+final class ProcMaps {
+    private ProcMaps() {}
+
+    private static final int O_ACCMODE = 3, O_RDONLY = 0, O_CLOEXEC = 0x80000, AT_FDCWD = -100, MFD_CLOEXEC = 1;
+    /** Kernel: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the name. */
+    private static final int NAME_COLUMN = 25 + 8 * 6 - 1;
+
+    static boolean names(String n, long pid) {
+        return n.equals("/proc/self/maps") || n.equals("/proc/thread-self/maps") || n.equals("/proc/" + pid + "/maps");
+    }
+
+    /** A host fd, read-only, holding the listing. */
+    static int open(SyscallContext ctx, int flags) {
+        if ((flags & O_ACCMODE) != O_RDONLY) throw new ErrnoException(Errno.EACCES);
+        byte[] text = listing(ctx).getBytes(StandardCharsets.ISO_8859_1);
+        try (Arena arena = Arena.ofConfined()) {
+            int memfd = (int) HostKernel.check(HostKernel.call(HostSyscall.MEMFD_CREATE,
+                    arena.allocateFrom("herd-proc-maps").address(), MFD_CLOEXEC));
+            try {
+                MemorySegment buf = arena.allocate(Math.max(1, text.length));
+                MemorySegment.copy(text, 0, buf, ValueLayout.JAVA_BYTE, 0, text.length);
+                long done = 0;
+                while (done < text.length) {
+                    long w = HostKernel.check(HostKernel.call(HostSyscall.WRITE, memfd, buf.address() + done, text.length - done));
+                    done += w;
+                }
+                // Reopened read-only: the guest cannot write into "the kernel's" file.
+                return (int) HostKernel.check(HostKernel.call(HostSyscall.OPENAT, AT_FDCWD,
+                        arena.allocateFrom(PathResolver.procFd(memfd)).address(), O_RDONLY | O_CLOEXEC, 0));
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, memfd);
+            }
+        }
+    }
+
+    static String listing(SyscallContext ctx) {
+        StringBuilder sb = new StringBuilder();
+        PathResolver paths = ctx.process().paths();
+        String root = paths.rootHostPath();
+        for (Mapping m : ctx.process().addressSpace().mappings()) {
+            String name = m.name();
+            // The loader names its mappings by host path: inside a rootfs, show the guest's.
+            if (name != null && !root.equals("/") && name.startsWith(root + "/")) name = name.substring(root.length());
+            boolean file = name != null && !name.startsWith("[");
+            long[] devIno = file ? devInode(paths, name) : new long[]{0, 0};
+            int start = sb.length();
+            sb.append(String.format("%08x-%08x %c%c%c%c %08x %02x:%02x %d",
+                    m.start(), m.end(),
+                    (m.prot() & Prot.READ) != 0 ? 'r' : '-',
+                    (m.prot() & Prot.WRITE) != 0 ? 'w' : '-',
+                    (m.prot() & Prot.EXEC) != 0 ? 'x' : '-',
+                    (m.flags() & MapFlags.TYPE) == MapFlags.SHARED ? 's' : 'p',
+                    file ? m.fileOffset() : 0,
+                    devIno[0] >>> 8 & 0xfff | (devIno[0] >>> 32 & ~0xfffL), devIno[0] & 0xff | (devIno[0] >>> 12 & ~0xffL),
+                    devIno[1]));
+            if (name != null) {
+                sb.append(" ".repeat(Math.max(0, NAME_COLUMN - (sb.length() - start)))).append(' ');
+                sb.append(name);
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    /** st_dev and st_ino of the file a mapping names (0, 0 if it is gone). */
+    private static long[] devInode(PathResolver paths, String guestPath) {
+        try (PathResolver.Target t = paths.follow(PathResolver.AT_FDCWD, guestPath); Arena arena = Arena.ofConfined()) {
+            MemorySegment st = arena.allocate(144);
+            long r = HostKernel.call(HostSyscall.NEWFSTATAT, t.dirFd(), arena.allocateFrom("").address(), st.address(),
+                    0x1000 /* AT_EMPTY_PATH */);
+            if (r < 0) return new long[]{0, 0};
+            return new long[]{st.get(ValueLayout.JAVA_LONG, 0), st.get(ValueLayout.JAVA_LONG, 8)};
+        } catch (ErrnoException e) {
+            return new long[]{0, 0};
+        }
+    }
+}
