@@ -85,6 +85,8 @@ class CProgramsTest {
             c("sig_term", "thread").status(143),
             c("sig_storm").status(0),
             c("sig_traps").status(0),
+            c("sig_pipe", "checks").status(0),
+            c("sig_pipe", "default").status(141),
             c("sig_suspend").status(0));
 
     static Stream<Arguments> cases() {

@@ -131,7 +131,8 @@ public final class HerdMain {
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask));
         GuestLauncher.RunningGuest guest;
         try {
-            guest = GuestLauncher.start(config);
+            // Forwarding is in place before the first guest instruction runs.
+            guest = GuestLauncher.start(config, kernel -> HostSignalForwarding.install(kernel.process()));
         } catch (ExecFormatException e) {
             err.println("herd: " + programArg + ": " + e.getMessage());
             return 126;

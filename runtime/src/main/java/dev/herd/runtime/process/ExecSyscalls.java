@@ -149,6 +149,14 @@ public final class ExecSyscalls {
             } catch (ErrnoException e) {
                 return -e.errno();
             }
+            // The old image is gone: nothing of it may handle or die of a signal any more; signals
+            // sent to this process from outside go to the child (HostSignalForwarding).
+            ctx.process().execChild(pid);
+            for (int s = 1; s <= Signals.MAX; s++) {
+                if (s != Signals.SIGKILL && s != Signals.SIGSTOP) {
+                    ctx.process().signals().actions().set(s, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
+                }
+            }
             endOtherThreads(ctx);
             ProcessExit exit = waitFor(pid);
             ctx.process().exitGroup(exit);

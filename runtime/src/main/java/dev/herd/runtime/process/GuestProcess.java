@@ -57,6 +57,11 @@ public final class GuestProcess {
         delivery = d;
     }
     private volatile ChildHerd childHerd;
+    private volatile int execChild;
+
+    /** The host pid of the child Herd running this process's image after an execve, else 0. */
+    public int execChild() { return execChild; }
+    public void execChild(int pid) { execChild = pid; }
 
     /** How execve starts the new image (null: execve is not available, ENOSYS). */
     public ChildHerd childHerd() { return childHerd; }

@@ -88,6 +88,7 @@ public final class SyscallDispatcher {
             result = e.asSyscallResult();
         }
         if (result == -Errno.EINTR) result = restartCode(def.name(), result);
+        if (result == -Errno.EPIPE && raisesSigpipe(def.name(), args)) sigpipe(ctx);
         if (result <= -Errno.ERESTARTSYS && result >= -Errno.ERESTART_RESTARTBLOCK) {
             // Interrupted (a guest signal, or exit_group): the thread's safe point decides between
             // EINTR and a restart, as the kernel's signal-delivery code does.
@@ -113,6 +114,30 @@ public final class SyscallDispatcher {
                     "epoll_pwait2" -> -Errno.ERESTARTNOHAND;
             default -> eintr;
         };
+    }
+
+    private static final long MSG_NOSIGNAL = 0x4000;
+
+    /**
+     * Whether an EPIPE from this call comes with SIGPIPE to the caller, as the kernel's pipe and
+     * socket write paths send it (send/sendto/sendmsg only without MSG_NOSIGNAL). The host's
+     * SIGPIPE went to the JVM, which ignores it, so Herd raises the guest's.
+     */
+    private static boolean raisesSigpipe(String name, long[] args) {
+        return switch (name) {
+            case "write", "writev", "pwrite64", "pwritev", "pwritev2", "sendfile", "splice", "tee", "vmsplice" -> true;
+            case "sendto" -> (args[4] & MSG_NOSIGNAL) == 0;
+            case "sendmsg" -> (args[3] & MSG_NOSIGNAL) == 0;
+            default -> false;
+        };
+    }
+
+    /** send_sig(SIGPIPE, current, 0): thread-directed, SI_USER from the process itself. */
+    private static void sigpipe(SyscallContext ctx) {
+        int uid = (int) dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.GETUID);
+        ctx.process().delivery().send(ctx.thread(),
+                dev.herd.signals.SigInfo.user(dev.herd.signals.Signals.SIGPIPE, dev.herd.signals.SigInfo.SI_USER,
+                        ctx.process().pid(), uid));
     }
 
     private void warnOnce(long nr) {

@@ -1,0 +1,26 @@
+/* sig_external: waits up to 10 s for a signal sent from outside the process (the test sends
+ * SIGTERM or SIGINT to bin/herd's pid once "ready" is printed). argv[1] "handle": handlers for
+ * SIGTERM and SIGINT record it and the program exits 7; otherwise the default action ends it. */
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int got;
+static void handler(int sig) { got = sig; }
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "handle")) {
+        signal(SIGTERM, handler);
+        signal(SIGINT, handler);
+    }
+    printf("ready\n");
+    fflush(stdout);
+    for (int i = 0; i < 100 && !got; i++) {
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    printf("got signal %d\n", got);
+    return got ? 7 : 0;
+}

@@ -1,0 +1,95 @@
+package dev.herd.stresstests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * A signal sent to {@code bin/herd} from outside (kill, a terminal's Ctrl-C) reaches the guest: a
+ * guest handler runs (the JVM does not shut down instead), an unhandled one ends the guest with
+ * 128+N, and after an execve it reaches the program now running in the child Herd.
+ */
+class ExternalSignalTest {
+    private Path base;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        HerdEnv.requireHerd();
+        base = Differential.newRunDirectory("external-signal");
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        Differential.deleteTree(base);
+    }
+
+    /** Runs herd on argv, sends {@code signal} once the guest printed "ready"; returns {status, output}. */
+    private Object[] runAndSignal(Mode mode, String signal, String... argv) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(GuestRun.herdCommand(mode, List.of(argv)));
+        pb.directory(base.toFile());
+        pb.environment().clear();
+        pb.environment().putAll(HerdEnv.guestEnvironment(base));
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line = r.readLine();
+            assertEquals("ready", line, "the guest starts");
+            lines.add(line);
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).inheritIO().start();
+            assertTrue(kill.waitFor(30, TimeUnit.SECONDS) && kill.exitValue() == 0, "kill -" + signal);
+            for (String l; (l = r.readLine()) != null; ) lines.add(l);
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "herd ends");
+        return new Object[]{p.exitValue(), String.join("\n", lines)};
+    }
+
+    private static String guest(String name) {
+        return HerdEnv.guest(name).toString();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void handledTermRunsTheGuestHandler(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "TERM", guest("sig_external"), "handle");
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 15", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void handledIntRunsTheGuestHandler(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "INT", guest("sig_external"), "handle");
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 2", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void unhandledTermEndsTheGuestWith143(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "TERM", guest("sig_external"));
+        assertEquals(143, r[0], (String) r[1]);
+        assertEquals("ready", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void afterExecveTheSignalReachesTheNewImage(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "TERM", "/usr/bin/env", guest("sig_external"), "handle");
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 15", r[1]);
+    }
+}
