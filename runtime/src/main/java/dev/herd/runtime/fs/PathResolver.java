@@ -435,7 +435,7 @@ public final class PathResolver implements AutoCloseable {
     // ------------------------------------------------------------------ host helpers
 
     /** readlink("/proc/self/fd/N") on the host (an ErrnoException if the fd is not open). */
-    static String readlinkProcFd(int hostFd) {
+    public static String readlinkProcFd(int hostFd) {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {

@@ -85,14 +85,14 @@ public final class ExecSyscalls {
             byte[] head = checkExecutable(image.dirFd());
             if (isElf(head)) {
                 if (!isX86_64(head)) return -Errno.ENOEXEC;
-                program = hostPath(image.dirFd());
+                program = PathResolver.readlinkProcFd(image.dirFd());
             } else if (head.length >= 2 && head[0] == '#' && head[1] == '!') {
                 List<String> interp = interpreterLine(head);
                 if (interp.isEmpty()) return -Errno.ENOEXEC;
                 try (PathResolver.Target in = paths.follow(AT_FDCWD, interp.getFirst())) {
                     byte[] ih = checkExecutable(in.dirFd());
                     if (!isElf(ih) || !isX86_64(ih)) return -Errno.ENOEXEC;
-                    program = hostPath(in.dirFd());
+                    program = PathResolver.readlinkProcFd(in.dirFd());
                 }
                 // The kernel's argv for a script: interpreter, its one optional argument, the
                 // script's path as given to execve, then argv[1..].
@@ -239,19 +239,6 @@ public final class ExecSyscalls {
         String interp = line.substring(0, sp);
         String arg = line.substring(sp).strip();
         return arg.isEmpty() ? List.of(interp) : List.of(interp, arg);
-    }
-
-    private static String hostPath(int oPathFd) {
-        return readlinkProc(oPathFd);
-    }
-
-    private static String readlinkProc(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment p = arena.allocateFrom(PathResolver.procFd(fd));
-            MemorySegment buf = arena.allocate(PathResolver.PATH_MAX);
-            long n = HostKernel.check(HostKernel.call(HostSyscall.READLINKAT, AT_FDCWD, p.address(), buf.address(), PathResolver.PATH_MAX));
-            return new String(buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.ISO_8859_1);
-        }
     }
 
     /** A NULL-terminated array of C strings in guest memory (NULL itself: an empty list). */
