@@ -67,8 +67,9 @@ public final class ThreadSyscalls {
         if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return -Errno.EINVAL;
         if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return -Errno.EINVAL;
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return -Errno.EINVAL;
-        // A new process (fork-like): not available until child Herd processes exist.
-        if ((flags & CLONE_VM) == 0) return -Errno.ENOSYS;
+        // A new process (fork-like, or vfork-like sharing memory as posix_spawn does): not
+        // available until child Herd processes exist; ENOSYS says so, EINVAL would blame the flags.
+        if ((flags & CLONE_THREAD) == 0) return -Errno.ENOSYS;
         long kind = flags & ~CSIGNAL;
         if ((kind & THREAD_REQUIRED) != THREAD_REQUIRED || (kind & ~(THREAD_REQUIRED | THREAD_OPTIONAL)) != 0) {
             return -Errno.EINVAL;
