@@ -83,6 +83,26 @@ static void pairs(void) {
     send(sv[0], "one", 3, 0);
     send(sv[0], "three", 5, 0);
     CHECK(recv(sv[1], buf, sizeof buf, 0) == 3 && recv(sv[1], buf, sizeof buf, 0) == 5, "datagrams keep their boundaries");
+
+    /* sendmmsg / recvmmsg: three datagrams in one call each way */
+    struct mmsghdr out3[3], in4[4];
+    struct iovec oio[3] = {{"a", 1}, {"bb", 2}, {"ccc", 3}};
+    char ib[4][8];
+    struct iovec iio[4];
+    memset(out3, 0, sizeof out3);
+    memset(in4, 0, sizeof in4);
+    for (int i = 0; i < 3; i++) { out3[i].msg_hdr.msg_iov = &oio[i]; out3[i].msg_hdr.msg_iovlen = 1; }
+    for (int i = 0; i < 4; i++) {
+        iio[i].iov_base = ib[i];
+        iio[i].iov_len = sizeof ib[i];
+        in4[i].msg_hdr.msg_iov = &iio[i];
+        in4[i].msg_hdr.msg_iovlen = 1;
+    }
+    CHECK(sendmmsg(sv[0], out3, 3, 0) == 3 && out3[0].msg_len == 1 && out3[2].msg_len == 3, "sendmmsg: 3 datagrams, msg_len set");
+    CHECK(recvmmsg(sv[1], in4, 4, MSG_WAITFORONE, NULL) == 3 && in4[0].msg_len == 1 && in4[1].msg_len == 2
+          && in4[2].msg_len == 3 && !memcmp(ib[2], "ccc", 3), "recvmmsg(MSG_WAITFORONE): the 3, in order");
+    errno = 0;
+    CHECK(recvmmsg(sv[1], in4, 4, MSG_DONTWAIT, NULL) == -1 && errno == EAGAIN, "recvmmsg with nothing queued: EAGAIN");
     close(sv[0]);
     close(sv[1]);
 }

@@ -13,8 +13,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The BSD socket calls, passed to the host kernel on host sockets: socket, socketpair, bind,
  * listen, accept, accept4, connect, shutdown, getsockname, getpeername, sendto, recvfrom, sendmsg,
- * recvmsg, setsockopt, getsockopt. (The kernel proxy of the roadmap will move sockets into a helper
- * process; this is the in-process pass-through it will replace.)
+ * recvmsg, sendmmsg, recvmmsg, setsockopt, getsockopt. (The kernel proxy of the roadmap will move
+ * sockets into a helper process; this is the in-process pass-through it will replace.)
  *
  * <p>Translated on the way: guest fds (also those passed in SCM_RIGHTS messages, both ways); the
  * pointers inside {@code msghdr}, its iovecs and a classic BPF program ({@code SO_ATTACH_FILTER});
@@ -93,6 +93,8 @@ final class SocketSyscalls {
         });
         t.define("sendmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> sendmsg(ctx, fd, msg, flags));
         t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
+        t.define("sendmmsg", "fd ptr uint hex", (ctx, fd, vec, vlen, flags, e, f) -> sendmmsg(ctx, fd, vec, vlen, flags));
+        t.define("recvmmsg", "fd ptr uint hex ptr", SocketSyscalls::recvmmsg);
     }
 
     // ------------------------------------------------------------------ fds
@@ -329,6 +331,69 @@ final class SocketSyscalls {
         } finally {
             s.release(m);
         }
+    }
+
+    /** struct mmsghdr: a msghdr, then the unsigned msg_len, padded to 64 bytes. */
+    private static final int MMSGHDR_SIZE = 64, MMSG_LEN = 56;
+    private static final long MSG_DONTWAIT = 0x40, MSG_WAITFORONE = 0x10000;
+
+    /**
+     * sendmmsg as the kernel does it: sendmsg per entry (at most UIO_MAXIOV), each entry's msg_len
+     * set; the count sent, or the first entry's error if none was.
+     */
+    private static long sendmmsg(SyscallContext ctx, long fd, long vec, long vlenArg, long flags) {
+        int vlen = (int) Math.min(vlenArg & 0xffffffffL, UIO_MAXIOV);
+        int done = 0;
+        for (; done < vlen; done++) {
+            long entry = vec + (long) done * MMSGHDR_SIZE;
+            long r;
+            try {
+                r = sendmsg(ctx, fd, entry, flags);
+            } catch (ErrnoException e) {
+                r = -e.errno();
+            }
+            if (r < 0) return done > 0 ? done : r;
+            ctx.memory().writeInt(entry + MMSG_LEN, (int) r);
+        }
+        return done;
+    }
+
+    /**
+     * recvmmsg: recvmsg per entry; with MSG_WAITFORONE only the first may block; the timeout, like
+     * the kernel's, is checked after each datagram. The count received, or the first error if none.
+     */
+    private static long recvmmsg(SyscallContext ctx, long fd, long vec, long vlenArg, long flags, long timeout, long f) {
+        int vlen = (int) Math.min(vlenArg & 0xffffffffL, UIO_MAXIOV);
+        long deadline = 0;
+        if (timeout != 0) {
+            long sec = ctx.memory().readLong(timeout), nsec = ctx.memory().readLong(timeout + 8);
+            if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
+            deadline = System.nanoTime() + Math.min(sec, Long.MAX_VALUE / 2_000_000_000L) * 1_000_000_000L + nsec;
+        }
+        int done = 0;
+        for (; done < vlen; done++) {
+            long entry = vec + (long) done * MMSGHDR_SIZE;
+            long each = (flags & ~MSG_WAITFORONE) | ((flags & MSG_WAITFORONE) != 0 && done > 0 ? MSG_DONTWAIT : 0);
+            long r;
+            try {
+                r = recvmsg(ctx, fd, entry, each);
+            } catch (ErrnoException e) {
+                r = -e.errno();
+            }
+            if (r < 0) return done > 0 ? done : r;
+            ctx.memory().writeInt(entry + MMSG_LEN, (int) r);
+            if (timeout != 0 && System.nanoTime() - deadline >= 0) {
+                done++;
+                break;
+            }
+        }
+        if (timeout != 0 && done > 0) {
+            // The kernel writes the time left back (zero once expired).
+            long left = Math.max(0, deadline - System.nanoTime());
+            ctx.memory().writeLong(timeout, left / 1_000_000_000L);
+            ctx.memory().writeLong(timeout + 8, left % 1_000_000_000L);
+        }
+        return done;
     }
 
     /**
