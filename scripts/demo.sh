@@ -60,6 +60,9 @@ show "a static-PIE build of the same program" -- "$G/hello-static-pie" 0 pie
 show "Debian's static busybox: sort (stdin: four fruit names)" -- /usr/bin/busybox sort
 show "busybox sha256sum of stdin" -- /usr/bin/busybox sha256sum
 show "busybox awk with floating point" -- /usr/bin/busybox awk 'BEGIN { printf "%.6f %e\n", 22 / 7, 1e21 / 3 }'
+show "a dynamically linked Debian program (coreutils sort, its ld.so and libc)" -- /usr/bin/sort -r
+show "perl (dynamic) running a one-liner over stdin" -- /usr/bin/perl -ne 'print length($_) - 1, " $_"'
+show "execve: env runs the next program in a child Herd" -- /usr/bin/env -i LANG=C /usr/bin/wc -c
 
 echo
 echo "demo: herd matched the native run in $matched of $total commands"
