@@ -1,4 +1,5 @@
-/* procmaps: /proc/self/maps describes this process's memory as the kernel prints it: the code
+/* procmaps: /proc/self/cmdline, environ and auxv are this program's (argv and envp as NUL-separated
+ * strings, the auxiliary vector getauxval reads); /proc/self/maps describes this process's memory as the kernel prints it: the code
  * of main is an executable mapping of this program (by its resolved path); a local variable lies
  * in [stack]; brk memory in [heap]; an anonymous mapping with the protection mprotect gave it; a
  * file mapping with its path and offset; glibc's pthread_getattr_np (which reads this file for the
@@ -9,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -39,7 +41,44 @@ static int find(uintptr_t addr, struct line *out) {
     return found;
 }
 
+extern char **environ;
+
+static size_t slurp(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, cap, f);
+    fclose(f);
+    return n;
+}
+
+/* argv or envp as the kernel shows it: each string and its NUL */
+static size_t joined(char **v, char *buf, size_t cap) {
+    size_t n = 0;
+    for (; *v; v++) {
+        size_t l = strlen(*v) + 1;
+        if (n + l > cap) break;
+        memcpy(buf + n, *v, l);
+        n += l;
+    }
+    return n;
+}
+
 int main(int argc, char **argv) {
+    static char got[65536], want[65536];
+    size_t g = slurp("/proc/self/cmdline", got, sizeof got), w = joined(argv, want, sizeof want);
+    CHECK(g == w && !memcmp(got, want, g), "/proc/self/cmdline is argv");
+    g = slurp("/proc/self/environ", got, sizeof got);
+    w = joined(environ, want, sizeof want);
+    CHECK(g == w && !memcmp(got, want, g), "/proc/self/environ is the initial environment");
+    unsigned long ent[2] = {0, 0};
+    int pagesz = 0, entry = 0;
+    FILE *af = fopen("/proc/self/auxv", "r");
+    while (af && fread(ent, sizeof ent, 1, af) == 1 && ent[0] != AT_NULL) {
+        if (ent[0] == AT_PAGESZ) pagesz = ent[1] == getauxval(AT_PAGESZ);
+        if (ent[0] == AT_ENTRY) entry = ent[1] == getauxval(AT_ENTRY); /* glibc rewrites its AT_HWCAP copy */
+    }
+    if (af) fclose(af);
+    CHECK(pagesz && entry, "/proc/self/auxv holds what getauxval reads (AT_PAGESZ, AT_ENTRY)");
     struct line l;
     char *self = realpath("/proc/self/exe", NULL);
     CHECK(find((uintptr_t)&main, &l) && l.perms[2] == 'x' && l.perms[3] == 'p' && self && !strcmp(l.name, self),

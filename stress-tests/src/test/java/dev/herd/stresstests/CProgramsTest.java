@@ -34,7 +34,7 @@ class CProgramsTest {
             c("getrandom").status(0),
             c("mmap").status(0),
             c("cpu_isa").status(0),
-            c("procmaps").status(0),
+            c("procmaps", "one", "two words", "").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
             c("exec", "{dir}").status(42),
             c("exec", "{dir}", "script").status(42),

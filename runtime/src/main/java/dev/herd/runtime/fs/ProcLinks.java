@@ -26,7 +26,8 @@ final class ProcLinks {
 
     /** A host fd for a magic link, or -1 when {@code abs} (a normalised guest path) is not one. */
     static int open(SyscallContext ctx, String abs, int flags) {
-        if (ProcMaps.names(abs.replaceAll("/+", "/"), ctx.process().pid())) return ProcMaps.open(ctx, flags);
+        String own = ProcFiles.names(abs.replaceAll("/+", "/"), ctx.process().pid());
+        if (own != null) return ProcFiles.open(ctx, own, flags);
         String target = hostTarget(ctx, abs);
         if (target == null) return -1;
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) throw new ErrnoException(Errno.EEXIST);

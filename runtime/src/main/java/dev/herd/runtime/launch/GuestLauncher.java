@@ -81,6 +81,7 @@ public final class GuestLauncher {
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             paths = new PathResolver(config.rootfs(), config.cwd());
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
+            process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             process.childHerd(ChildHerd.ofThisJvm(config.rootfs().toString(), config.mode() == ExecutionMode.SERIAL,
                     config.strace()));
             for (int sig = 1; sig <= Signals.MAX; sig++) {

@@ -56,6 +56,21 @@ public final class GuestProcess {
         if (delivery != null) throw new IllegalStateException("delivery already set");
         delivery = d;
     }
+    private volatile long argvAddress, envpAddress;
+    private volatile byte[] auxv = new byte[0];
+
+    /** Where the loader put argv and envp (the pointer arrays), and the auxv it gave. */
+    public void startState(long argv, long envp, byte[] auxvBytes) {
+        argvAddress = argv;
+        envpAddress = envp;
+        auxv = auxvBytes.clone();
+    }
+
+    public long argvAddress() { return argvAddress; }
+    public long envpAddress() { return envpAddress; }
+    /** The bytes of /proc/self/auxv. */
+    public byte[] auxv() { return auxv.clone(); }
+
     private volatile ChildHerd childHerd;
     private volatile int execChild;
 

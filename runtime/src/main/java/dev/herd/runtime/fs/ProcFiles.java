@@ -15,32 +15,53 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
- * {@code /proc/self/maps} (also {@code /proc/thread-self/maps} and {@code /proc/PID/maps} for the
- * guest's own pid) as the kernel's {@code show_map_vma} prints it, from the guest's mapping table:
- * {@code start-end perms offset major:minor inode} and, after padding to 72 characters and one
- * space, the file path or
- * {@code [heap]}/{@code [stack]}. The host's file is the JVM's, useless and misleading to a guest
- * (glibc's pthread_getattr_np reads it to find the main thread's stack). The text is a snapshot
- * taken at open, in a read-only memfd: reads and seeks behave as on a file.
+ * The guest's own {@code /proc/self} files that the host would answer for the JVM instead (also
+ * under {@code /proc/thread-self} and {@code /proc/PID} for the guest's pid):
+ * <ul>
+ * <li>{@code maps}, as the kernel's {@code show_map_vma} prints it, from the guest's mapping table:
+ *     {@code start-end perms offset major:minor inode} and, after padding to 72 characters and one
+ *     space, the file path or {@code [heap]}/{@code [stack]} (glibc's pthread_getattr_np reads it to
+ *     find the main thread's stack);</li>
+ * <li>{@code cmdline} and {@code environ}: the guest memory from the first argv (envp) string to
+ *     the end of the last, as the kernel reads {@code arg_start..arg_end}, so changes the program
+ *     made to those strings show;</li>
+ * <li>{@code auxv}: the auxiliary vector the loader gave the guest.</li>
+ * </ul>
+ * Each is a snapshot taken at open, in a read-only memfd: reads and seeks behave as on a file.
  */
-final class ProcMaps {
-    private ProcMaps() {}
+final class ProcFiles {
+    private ProcFiles() {}
 
     private static final int O_ACCMODE = 3, O_RDONLY = 0, O_CLOEXEC = 0x80000, AT_FDCWD = -100, MFD_CLOEXEC = 1;
     /** Kernel: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the name. */
     private static final int NAME_COLUMN = 25 + 8 * 6 - 1;
 
-    static boolean names(String n, long pid) {
-        return n.equals("/proc/self/maps") || n.equals("/proc/thread-self/maps") || n.equals("/proc/" + pid + "/maps");
+    /** The file name ("maps", "cmdline", "environ", "auxv") when {@code n} is one of ours, else null. */
+    static String names(String n, long pid) {
+        for (String dir : new String[]{"/proc/self/", "/proc/thread-self/", "/proc/" + pid + "/"}) {
+            if (n.startsWith(dir)) {
+                String f = n.substring(dir.length());
+                return switch (f) {
+                    case "maps", "cmdline", "environ", "auxv" -> f;
+                    default -> null;
+                };
+            }
+        }
+        return null;
     }
 
-    /** A host fd, read-only, holding the listing. */
-    static int open(SyscallContext ctx, int flags) {
+    /** A host fd, read-only, holding the file's contents now. */
+    static int open(SyscallContext ctx, String file, int flags) {
         if ((flags & O_ACCMODE) != O_RDONLY) throw new ErrnoException(Errno.EACCES);
-        byte[] text = listing(ctx).getBytes(StandardCharsets.ISO_8859_1);
+        byte[] text = switch (file) {
+            case "maps" -> listing(ctx).getBytes(StandardCharsets.ISO_8859_1);
+            case "auxv" -> ctx.process().auxv();
+            case "cmdline" -> strings(ctx, ctx.process().argvAddress());
+            default -> strings(ctx, ctx.process().envpAddress());
+        };
         try (Arena arena = Arena.ofConfined()) {
             int memfd = (int) HostKernel.check(HostKernel.call(HostSyscall.MEMFD_CREATE,
-                    arena.allocateFrom("herd-proc-maps").address(), MFD_CLOEXEC));
+                    arena.allocateFrom("herd-proc-" + file).address(), MFD_CLOEXEC));
             try {
                 MemorySegment buf = arena.allocate(Math.max(1, text.length));
                 MemorySegment.copy(text, 0, buf, ValueLayout.JAVA_BYTE, 0, text.length);
@@ -85,6 +106,30 @@ final class ProcMaps {
             sb.append('\n');
         }
         return sb.toString();
+    }
+
+    /**
+     * The bytes from the first string a NULL-terminated pointer array names to the end of the last
+     * (the strings lie contiguously on the initial stack); empty when the array is empty, or when
+     * the memory is no longer readable.
+     */
+    private static byte[] strings(SyscallContext ctx, long array) {
+        if (array == 0) return new byte[0];
+        try {
+            long first = ctx.memory().readLong(array);
+            if (first == 0) return new byte[0];
+            long last = first;
+            for (long at = array; ; at += 8) {
+                long p = ctx.memory().readLong(at);
+                if (p == 0) break;
+                last = p;
+            }
+            long end = last + ctx.memory().readCStringBytes(last, 1 << 20).length + 1;
+            if (end <= first || end - first > (64 << 20)) return new byte[0];
+            return ctx.memory().read(first, (int) (end - first));
+        } catch (ErrnoException e) {
+            return new byte[0];
+        }
     }
 
     /** st_dev and st_ino of the file a mapping names (0, 0 if it is gone). */
