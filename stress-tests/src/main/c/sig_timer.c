@@ -22,9 +22,11 @@ static volatile siginfo_t last;
 static volatile pid_t handler_tid;
 
 static void handler(int sig, siginfo_t *si, void *uc) {
-    count++;
+    /* count last: another thread waits for it and then reads what the handler recorded */
     memcpy((void *)&last, si, sizeof *si);
     handler_tid = gettid();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    count++;
 }
 
 static void install(int sig) {

@@ -93,34 +93,36 @@ final class CpuTimeItimers {
         return new long[]{t.remaining, t.interval};
     }
 
-    private void sample(CpuTimer t) {
-        boolean expired;
-        synchronized (this) {
-            if (t.poll == null || t.remaining == 0) return;
-            long consumed = 0;
-            Map<Integer, Long> seen = new HashMap<>();
-            for (GuestThread thread : process.threads().threads()) {
-                long now = threadClock(thread.tid(), t.clockKind());
-                if (now < 0) continue; // ended since the listing
-                consumed += Math.max(0, now - t.lastSample.getOrDefault(thread.tid(), 0L));
-                seen.put(thread.tid(), now);
-            }
-            t.lastSample.clear();
-            t.lastSample.putAll(seen);
-            expired = consumed >= t.remaining;
-            if (!expired) {
-                t.remaining -= consumed;
-            } else if (t.interval > 0) {
-                // Expirations beyond the first within one sample are not signalled separately.
-                long over = (consumed - t.remaining) % t.interval;
-                t.remaining = t.interval - over;
-            } else {
-                t.remaining = 0;
-                t.poll.cancel(false);
-                t.poll = null;
-            }
+    /**
+     * One sampling round. The signal is sent under this object's lock, so a disarm (which takes
+     * the same lock) is never followed by a signal of the old arming.
+     */
+    private synchronized void sample(CpuTimer t) {
+        if (t.poll == null || t.remaining == 0) return;
+        long consumed = 0;
+        Map<Integer, Long> seen = new HashMap<>();
+        for (GuestThread thread : process.threads().threads()) {
+            long now = threadClock(thread.tid(), t.clockKind());
+            if (now < 0) continue; // ended since the listing
+            consumed += Math.max(0, now - t.lastSample.getOrDefault(thread.tid(), 0L));
+            seen.put(thread.tid(), now);
         }
-        if (expired) process.delivery().send(null, SigInfo.kernel(t.signal()));
+        t.lastSample.clear();
+        t.lastSample.putAll(seen);
+        if (consumed < t.remaining) {
+            t.remaining -= consumed;
+            return;
+        }
+        if (t.interval > 0) {
+            // Expirations beyond the first within one sample are not signalled separately.
+            long over = (consumed - t.remaining) % t.interval;
+            t.remaining = t.interval - over;
+        } else {
+            t.remaining = 0;
+            t.poll.cancel(false);
+            t.poll = null;
+        }
+        process.delivery().send(null, SigInfo.kernel(t.signal()));
     }
 
     /** A host thread's CPU clock in ns, or -1 if the thread is gone. Called on one thread at a time. */

@@ -252,9 +252,15 @@ public final class ProcessTimers implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
+    public void close() {
+        // Outside this object's lock: the CPU timers take their own lock and then this one's
+        // (for the executor), so holding this one here could deadlock.
         cpuTimers.close();
+        closeRealAndPosixTimers();
+    }
+
+    private synchronized void closeRealAndPosixTimers() {
+        closed = true;
         for (Timer t : timers.values()) if (t.future != null) t.future.cancel(false);
         timers.clear();
         if (executor != null) executor.shutdownNow();
