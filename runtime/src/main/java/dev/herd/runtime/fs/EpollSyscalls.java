@@ -27,7 +27,6 @@ final class EpollSyscalls {
     /** fs/eventpoll.c: EP_MAX_EVENTS = INT_MAX / sizeof(struct epoll_event). */
     private static final int EP_MAX_EVENTS = Integer.MAX_VALUE / EVENT_SIZE;
     private static final int SIGSET_SIZE = 8;
-    private static final long NANOS = 1_000_000_000L;
 
     static void register(SyscallTable t) {
         t.define("epoll_create", "int", (ctx, size, b, c, d, e, f) -> {
@@ -43,15 +42,8 @@ final class EpollSyscalls {
                 wait(ctx, epfd, events, max, msToTimespec((int) timeout), 0, 0));
         t.define("epoll_pwait", "fd ptr int int ptr size", (ctx, epfd, events, max, timeout, mask, size) ->
                 wait(ctx, epfd, events, max, msToTimespec((int) timeout), mask, size));
-        t.define("epoll_pwait2", "fd ptr int ptr ptr size", (ctx, epfd, events, max, tsp, mask, size) -> {
-            long[] ts = null;
-            if (tsp != 0) {
-                long sec = ctx.memory().readLong(tsp), nsec = ctx.memory().readLong(tsp + 8);
-                if (sec < 0 || nsec < 0 || nsec >= NANOS) return -Errno.EINVAL;
-                ts = new long[]{sec, nsec};
-            }
-            return wait(ctx, epfd, events, max, ts, mask, size);
-        });
+        t.define("epoll_pwait2", "fd ptr int ptr ptr size", (ctx, epfd, events, max, tsp, mask, size) ->
+                wait(ctx, epfd, events, max, Sys.timeout(ctx, tsp), mask, size));
     }
 
     private static long create(SyscallContext ctx, int flags) {

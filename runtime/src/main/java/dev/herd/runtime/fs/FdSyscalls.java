@@ -85,27 +85,40 @@ final class FdSyscalls {
     }
 
     static long pipe2(SyscallContext ctx, long fdsPtr, int flags) {
+        return newPair(ctx, fdsPtr, (flags & O_CLOEXEC) != 0, p -> HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC));
+    }
+
+    /** A host call that stores two new fds at a host address (pipe2, socketpair). */
+    interface HostPairCall {
+        long call(long hostIntPair);
+    }
+
+    /**
+     * pipe2 and socketpair: checks the guest's int[2] first, lets the host create the pair (always
+     * close-on-exec on the host), then installs both as guest fds there.
+     */
+    static long newPair(SyscallContext ctx, long fdsPtr, boolean cloexec, HostPairCall create) {
         ctx.memory().hostAddress(fdsPtr, 8, Prot.WRITE);
         Scratch s = Scratch.get();
         int m = s.mark();
         int h0, h1;
         try {
             long p = s.alloc(8);
-            long r = HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC);
+            long r = create.call(p);
             if (r < 0) return r;
             h0 = Scratch.getInt(p);
             h1 = Scratch.getInt(p + 4);
         } finally {
             s.release(m);
         }
-        return installPair(ctx, h0, h1, (flags & O_CLOEXEC) != 0, fdsPtr);
+        return installPair(ctx, h0, h1, cloexec, fdsPtr);
     }
 
     /**
      * Installs two new host fds (pipe2, socketpair) as guest fds and stores them at {@code fdsPtr};
      * on any failure nothing stays open. Ownership of both host fds passes here.
      */
-    static long installPair(SyscallContext ctx, int h0, int h1, boolean cloexec, long fdsPtr) {
+    private static long installPair(SyscallContext ctx, int h0, int h1, boolean cloexec, long fdsPtr) {
         FdTable fds = Sys.fds(ctx);
         int g0;
         try {

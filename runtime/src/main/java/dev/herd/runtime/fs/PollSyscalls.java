@@ -42,13 +42,8 @@ final class PollSyscalls {
         });
         t.define("ppoll", "ptr uint ptr ptr size", (ctx, fds, nfds, tsp, sigmask, sigsetsize, f) -> {
             if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
-            long sec = -1, nsec = 0;
-            if (tsp != 0) {
-                sec = ctx.memory().readLong(tsp);
-                nsec = ctx.memory().readLong(tsp + 8);
-                if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
-            }
-            long s = sec, ns = nsec;
+            long[] limit = Sys.timeout(ctx, tsp);
+            long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (sigmask == 0) return poll(ctx, fds, nfds, s, ns, tsp);
             long mask = ctx.memory().readLong(sigmask);
             return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> poll(ctx, fds, nfds, s, ns, tsp));
@@ -66,13 +61,8 @@ final class PollSyscalls {
                 long len = ctx.memory().readLong(sig + 8);
                 if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
             }
-            long sec = -1, nsec = 0;
-            if (tsp != 0) {
-                sec = ctx.memory().readLong(tsp);
-                nsec = ctx.memory().readLong(tsp + 8);
-                if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
-            }
-            long s = sec, ns = nsec;
+            long[] limit = Sys.timeout(ctx, tsp);
+            long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (ss == 0) return select(ctx, n, r, w, x, s, ns, tsp, false);
             long mask = ctx.memory().readLong(ss);
             return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> select(ctx, n, r, w, x, s, ns, tsp, false));

@@ -3,6 +3,7 @@ package dev.herd.runtime.fs;
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
+import dev.herd.host.HostStat;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.MapFlags;
 import dev.herd.memory.Mapping;
@@ -134,12 +135,9 @@ final class ProcFiles {
 
     /** st_dev and st_ino of the file a mapping names (0, 0 if it is gone). */
     private static long[] devInode(PathResolver paths, String guestPath) {
-        try (PathResolver.Target t = paths.follow(PathResolver.AT_FDCWD, guestPath); Arena arena = Arena.ofConfined()) {
-            MemorySegment st = arena.allocate(144);
-            long r = HostKernel.call(HostSyscall.NEWFSTATAT, t.dirFd(), arena.allocateFrom("").address(), st.address(),
-                    0x1000 /* AT_EMPTY_PATH */);
-            if (r < 0) return new long[]{0, 0};
-            return new long[]{st.get(ValueLayout.JAVA_LONG, 0), st.get(ValueLayout.JAVA_LONG, 8)};
+        try (PathResolver.Target t = paths.follow(PathResolver.AT_FDCWD, guestPath)) {
+            HostStat st = HostStat.of(t.dirFd());
+            return new long[]{st.dev(), st.ino()};
         } catch (ErrnoException e) {
             return new long[]{0, 0};
         }

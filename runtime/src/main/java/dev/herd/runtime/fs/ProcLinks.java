@@ -53,39 +53,48 @@ final class ProcLinks {
         if (n.equals("/proc/thread-self")) {
             return (pid + "/task/" + ctx.thread().tid()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         }
-        Matcher m = FD_LINK.matcher(n);
-        if (!m.matches() || n.startsWith("/dev/")) return null;
-        if (!n.startsWith("/proc/self/") && !n.startsWith("/proc/thread-self/") && !n.startsWith("/proc/" + pid + "/")) {
-            return null;
-        }
-        int guestFd = m.group(1).length() > 9 ? -1 : Integer.parseInt(m.group(1));
-        int host = guestFd < 0 ? -1 : ctx.process().fds().hostOrMinus1(guestFd);
-        if (host < 0) throw new ErrnoException(Errno.ENOENT);
+        if (n.startsWith("/dev/")) return null; // only the /proc spellings are answered here
+        int host = hostFdOfLink(ctx, n);
+        if (host == NOT_A_LINK) return null;
         String target = PathResolver.readlinkProcFd(host);
         String root = ctx.process().paths().rootHostPath();
         if (!root.equals("/") && target.startsWith(root + "/")) target = target.substring(root.length());
         return target.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
+    private static final int NOT_A_LINK = -1;
+
+    /**
+     * The host fd behind a guest fd link ({@code /proc/self/fd/N}, thread-self, the guest's own pid,
+     * {@code /dev/fd/N}), NOT_A_LINK for any other path; ENOENT when N is not an open guest fd.
+     */
+    private static int hostFdOfLink(SyscallContext ctx, String n) {
+        Matcher m = FD_LINK.matcher(n);
+        if (!m.matches()) return NOT_A_LINK;
+        if (n.startsWith("/proc/") && !n.startsWith("/proc/self/") && !n.startsWith("/proc/thread-self/")
+                && !n.startsWith("/proc/" + ctx.process().pid() + "/")) {
+            return NOT_A_LINK;
+        }
+        if (m.group(1).length() > 9) throw new ErrnoException(Errno.ENOENT);
+        return hostFdOf(ctx, Integer.parseInt(m.group(1)));
+    }
+
+    private static int hostFdOf(SyscallContext ctx, int guestFd) {
+        int host = ctx.process().fds().hostOrMinus1(guestFd);
+        if (host < 0) throw new ErrnoException(Errno.ENOENT);
+        return host;
+    }
+
     private static String hostTarget(SyscallContext ctx, String abs) {
         String n = abs.replaceAll("/+", "/");
         if (PathResolver.isOwnExe(n, ctx.process().pid())) return ctx.process().exePath();
-        int guestFd = switch (n) {
-            case "/dev/stdin" -> 0;
-            case "/dev/stdout" -> 1;
-            case "/dev/stderr" -> 2;
-            default -> {
-                Matcher m = FD_LINK.matcher(n);
-                if (!m.matches()) yield -1;
-                if (n.startsWith("/proc/") && !n.startsWith("/proc/self/") && !n.startsWith("/proc/thread-self/")
-                        && !n.startsWith("/proc/" + ctx.process().pid() + "/")) yield -1;
-                yield m.group(1).length() > 9 ? Integer.MAX_VALUE : Integer.parseInt(m.group(1));
-            }
+        int host = switch (n) {
+            case "/dev/stdin" -> hostFdOf(ctx, 0);
+            case "/dev/stdout" -> hostFdOf(ctx, 1);
+            case "/dev/stderr" -> hostFdOf(ctx, 2);
+            default -> hostFdOfLink(ctx, n);
         };
-        if (guestFd < 0) return null;
-        if (guestFd == Integer.MAX_VALUE) throw new ErrnoException(Errno.ENOENT);
-        int host = ctx.process().fds().hostOrMinus1(guestFd);
-        if (host < 0) throw new ErrnoException(Errno.ENOENT);
+        if (host == NOT_A_LINK) return null;
         return PathResolver.procFd(host);
     }
 }

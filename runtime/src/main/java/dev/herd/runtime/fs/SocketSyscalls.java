@@ -100,20 +100,8 @@ final class SocketSyscalls {
     // ------------------------------------------------------------------ fds
 
     private static long socketpair(SyscallContext ctx, long domain, long type, long proto, long sv, long e, long f) {
-        ctx.memory().hostAddress(sv, 8, dev.herd.memory.Prot.WRITE);
-        Scratch s = Scratch.get();
-        int m = s.mark();
-        int h0, h1;
-        try {
-            long p = s.alloc(8);
-            long r = HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p);
-            if (r < 0) return r;
-            h0 = Scratch.getInt(p);
-            h1 = Scratch.getInt(p + 4);
-        } finally {
-            s.release(m);
-        }
-        return FdSyscalls.installPair(ctx, h0, h1, (type & SOCK_CLOEXEC) != 0, sv);
+        return FdSyscalls.newPair(ctx, sv, (type & SOCK_CLOEXEC) != 0,
+                p -> HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p));
     }
 
     private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {

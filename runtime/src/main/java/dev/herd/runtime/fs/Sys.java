@@ -60,6 +60,17 @@ final class Sys {
         return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.READ);
     }
 
+    /**
+     * A guest {@code struct timespec} timeout as {sec, nsec}: null for a NULL pointer (wait
+     * forever), EINVAL for a negative or out-of-range value, EFAULT for a bad pointer.
+     */
+    static long[] timeout(SyscallContext ctx, long tsp) {
+        if (tsp == 0) return null;
+        long sec = ctx.memory().readLong(tsp), nsec = ctx.memory().readLong(tsp + 8);
+        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) throw new ErrnoException(Errno.EINVAL);
+        return new long[]{sec, nsec};
+    }
+
     /** Linux clamps read/write counts to MAX_RW_COUNT (a negative size_t is left to fault). */
     static long clampCount(long count) {
         return count >= 0 && count > MAX_RW_COUNT ? MAX_RW_COUNT : count;

@@ -4,6 +4,7 @@ import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSpawn;
+import dev.herd.host.HostStat;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.GuestMemory;
 import dev.herd.runtime.fs.FdTable;
@@ -41,10 +42,9 @@ public final class ExecSyscalls {
 
     private static final int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030;
-    private static final int S_IFMT = 0170000, S_IFREG = 0100000;
     private static final int X_OK = 1, AT_EACCESS = 0x200;
     /** Linux's MAX_ARG_STRLEN and a total close to its default limit (a quarter of an 8 MiB stack). */
-    private static final int MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024, MAX_ARG_COUNT = 0x7FFFFFFF;
+    private static final int MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024;
     private static final int EM_X86_64 = 62, BINPRM_BUF_SIZE = 256;
 
     public static void register(SyscallTable t) {
@@ -61,12 +61,10 @@ public final class ExecSyscalls {
         byte[] pathBytes = mem.readCStringBytes(pathPtr, PathResolver.PATH_MAX);
         if (pathBytes.length >= PathResolver.PATH_MAX) return -Errno.ENAMETOOLONG;
         String path = new String(pathBytes, StandardCharsets.ISO_8859_1);
-        List<byte[]> argv = strings(mem, argvPtr);
-        List<byte[]> envp = strings(mem, envpPtr);
-        long total = 0;
-        for (byte[] s : argv) total += s.length + 1;
-        for (byte[] s : envp) total += s.length + 1;
-        if (total > MAX_ARGS_TOTAL) return -Errno.E2BIG;
+        // One budget for both, checked while reading: a hostile argv cannot make Herd copy more.
+        long[] budget = {MAX_ARGS_TOTAL};
+        List<byte[]> argv = strings(mem, argvPtr, budget);
+        List<byte[]> envp = strings(mem, envpPtr, budget);
         if (argv.isEmpty()) argv = List.of(new byte[0]); // Linux 5.18+: argc 0 becomes one empty argv[0]
 
         PathResolver paths = ctx.process().paths();
@@ -192,11 +190,8 @@ public final class ExecSyscalls {
     /** The first bytes of the file, after the checks for a regular file with execute permission. */
     private static byte[] checkExecutable(int oPathFd) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment st = arena.allocate(144);
+            if (HostStat.of(oPathFd).type() != HostStat.S_IFREG) throw new ErrnoException(Errno.EACCES);
             MemorySegment empty = arena.allocateFrom("");
-            HostKernel.check(HostKernel.call(HostSyscall.NEWFSTATAT, oPathFd, empty.address(), st.address(), AT_EMPTY_PATH));
-            int mode = st.get(ValueLayout.JAVA_INT, 24);
-            if ((mode & S_IFMT) != S_IFREG) throw new ErrnoException(Errno.EACCES);
             long r = HostKernel.call(HostSyscall.FACCESSAT2, oPathFd, empty.address(), X_OK, AT_EMPTY_PATH | AT_EACCESS);
             if (r < 0) throw new ErrnoException((int) -r);
             MemorySegment proc = arena.allocateFrom(PathResolver.procFd(oPathFd));
@@ -212,11 +207,10 @@ public final class ExecSyscalls {
     }
 
     private static boolean isSymlink(PathResolver paths, int hostDir, String path) {
-        try (PathResolver.Target t = paths.noFollow(hostDir, path); Arena arena = Arena.ofConfined()) {
-            MemorySegment st = arena.allocate(144);
-            long r = HostKernel.call(HostSyscall.NEWFSTATAT, t.dirFd(), arena.allocateFrom(t.name()).address(), st.address(),
-                    t.noFollowFlag());
-            return r == 0 && (st.get(ValueLayout.JAVA_INT, 24) & S_IFMT) == 0120000;
+        try (PathResolver.Target t = paths.noFollow(hostDir, path)) {
+            return HostStat.at(t.dirFd(), t.name(), t.noFollowFlag()).type() == HostStat.S_IFLNK;
+        } catch (ErrnoException e) {
+            return false; // a missing file is for the follow lookup to report
         }
     }
 
@@ -241,21 +235,24 @@ public final class ExecSyscalls {
         return arg.isEmpty() ? List.of(interp) : List.of(interp, arg);
     }
 
-    /** A NULL-terminated array of C strings in guest memory (NULL itself: an empty list). */
-    private static List<byte[]> strings(GuestMemory mem, long array) {
+    /**
+     * A NULL-terminated array of C strings in guest memory (NULL itself: an empty list); E2BIG once
+     * the strings with their NULs exceed {@code budget[0]}, which is decremented.
+     */
+    private static List<byte[]> strings(GuestMemory mem, long array, long[] budget) {
         List<byte[]> out = new ArrayList<>();
         if (array == 0) return out;
         for (long at = array; ; at += 8) {
             long p = mem.readLong(at);
             if (p == 0) return out;
-            if (out.size() >= MAX_ARG_COUNT) throw new ErrnoException(Errno.E2BIG);
             byte[] s;
             try {
                 s = mem.readCStringBytes(p, MAX_ARG_STRLEN + 1);
             } catch (ErrnoException e) {
                 throw e.errno() == Errno.ENAMETOOLONG ? new ErrnoException(Errno.E2BIG) : e;
             }
-            if (s.length > MAX_ARG_STRLEN) throw new ErrnoException(Errno.E2BIG);
+            budget[0] -= s.length + 1;
+            if (s.length > MAX_ARG_STRLEN || budget[0] < 0) throw new ErrnoException(Errno.E2BIG);
             out.add(s);
         }
     }

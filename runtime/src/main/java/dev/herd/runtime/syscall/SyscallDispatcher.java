@@ -2,6 +2,10 @@ package dev.herd.runtime.syscall;
 
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.signals.SigInfo;
+import dev.herd.signals.Signals;
 
 import java.io.PrintStream;
 import java.util.Set;
@@ -134,10 +138,8 @@ public final class SyscallDispatcher {
 
     /** send_sig(SIGPIPE, current, 0): thread-directed, SI_USER from the process itself. */
     private static void sigpipe(SyscallContext ctx) {
-        int uid = (int) dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.GETUID);
-        ctx.process().delivery().send(ctx.thread(),
-                dev.herd.signals.SigInfo.user(dev.herd.signals.Signals.SIGPIPE, dev.herd.signals.SigInfo.SI_USER,
-                        ctx.process().pid(), uid));
+        int uid = (int) HostKernel.call(HostSyscall.GETUID);
+        ctx.process().delivery().send(ctx.thread(), SigInfo.user(Signals.SIGPIPE, SigInfo.SI_USER, ctx.process().pid(), uid));
     }
 
     private void warnOnce(long nr) {

@@ -1,6 +1,5 @@
 package dev.herd.threads.x86_64;
 
-import dev.herd.unicorn.UcProt;
 import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.x86_64.X86Reg;
 
@@ -23,7 +22,7 @@ public final class CpuidX86_64 {
     /** Leaf 1 EDX: FPU, TSC, MMX. */
     static final long LEAF1_EDX_ADDED = 1 | 1 << 4 | 1 << 23;
 
-    private static final long CODE = 0x10000;
+    private static final long CODE = ScratchEngineX86_64.CODE;
     private static final byte[] CPUID = {0x0f, (byte) 0xa2};
 
     private final long[] leaf1;
@@ -34,9 +33,7 @@ public final class CpuidX86_64 {
 
     /** Reads the library's leaf 1 in a scratch engine and adds Herd's bits. */
     public static CpuidX86_64 probe() {
-        try (Unicorn e = Unicorn.openX86_64()) {
-            e.memMap(CODE, 0x1000, UcProt.ALL);
-            e.memWrite(CODE, CPUID);
+        try (Unicorn e = ScratchEngineX86_64.open(CPUID)) {
             e.regWrite(X86Reg.RAX, 1);
             e.regWrite(X86Reg.RCX, 0);
             e.emuStart(CODE, CODE + CPUID.length, 0, 1);

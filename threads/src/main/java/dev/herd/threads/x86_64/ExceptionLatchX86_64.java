@@ -1,7 +1,6 @@
 package dev.herd.threads.x86_64;
 
 import dev.herd.unicorn.UcContext;
-import dev.herd.unicorn.UcProt;
 import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.UnicornException;
 import dev.herd.unicorn.x86_64.X86Reg;
@@ -30,7 +29,7 @@ import java.util.List;
  * and Herd keeps its mapping of vector 8 at a division back to SIGFPE.
  */
 public final class ExceptionLatchX86_64 {
-    private static final long CODE = 0x10000;
+    private static final long CODE = ScratchEngineX86_64.CODE;
     /** {@code div rcx}: with rcx = 0, a divide error at CODE. */
     private static final byte[] DIV_RCX = {0x48, (byte) 0xf7, (byte) 0xf1};
     private static final int NONE = -1;
@@ -98,10 +97,7 @@ public final class ExceptionLatchX86_64 {
     }
 
     private static Unicorn scratchEngine() {
-        Unicorn e = Unicorn.openX86_64();
-        e.memMap(CODE, 0x1000, UcProt.ALL);
-        e.memWrite(CODE, DIV_RCX);
-        return e;
+        return ScratchEngineX86_64.open(DIV_RCX);
     }
 
     private static void divideByZero(Unicorn e, int[] vector) {
