@@ -76,6 +76,11 @@ static int itimer(void) {
     alarm(7);
     CHECK(getitimer(ITIMER_REAL, &cur) == 0 && cur.it_value.tv_sec >= 6 && cur.it_value.tv_sec <= 7, "alarm(7) shows in getitimer");
     CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0 && alarm(0) == 0, "setitimer disarms the alarm");
+    /* a NULL new value disarms too (Linux reads it as zeros) and still reports the old one */
+    alarm(9);
+    struct itimerval was;
+    CHECK(syscall(SYS_setitimer, ITIMER_REAL, NULL, &was) == 0 && was.it_value.tv_sec >= 8, "setitimer(NULL) returns the old value");
+    CHECK(alarm(0) == 0, "setitimer(NULL) disarmed it");
     EXPECT_ERRNO(setitimer(99, &off, NULL), EINVAL, "setitimer(99)");
     return guest_done();
 }

@@ -157,4 +157,20 @@ class CliTest {
                 "herd: warning: unimplemented syscall syscall_99999 (99999), returning -ENOSYS"),
                 r.stderrText().lines().toList(), what);
     }
+
+    /**
+     * Process creation is not offered yet: fork and posix_spawn (clone with CLONE_VM|CLONE_VFORK)
+     * fail with ENOSYS, the honest "not implemented", rather than an error that blames the call.
+     */
+    @ParameterizedTest(name = "process creation is ENOSYS [{0}]")
+    @EnumSource(Mode.class)
+    void processCreationIsEnosys(Mode mode) throws IOException {
+        List<String> argv = List.of(HerdEnv.guest("spawn").toString());
+        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, argv), base, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        String what = r.describe() + "\nstderr:\n" + Diff.indent(r.stderrText());
+        assertEquals(0, r.status(), what);
+        assertEquals("fork: ENOSYS\nposix_spawn: ENOSYS\n", r.stdoutText(), what);
+    }
 }
