@@ -34,6 +34,12 @@ class CProgramsTest {
             c("getrandom").status(0),
             c("mmap").status(0),
             c("cpu_isa").status(0),
+            // the state Linux starts a process and a thread in (registers, selectors, FPU, CR0/CR4
+            // by their effects), and again after an execve
+            c("start_state").status(0),
+            c("start_state", "exec").status(0),
+            // floating-point arguments through ld.so's lazy-binding trampoline (DESIGN fact 12)
+            c("dyn_libm").status(0),
             c("procmaps", "one", "two words", "").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
             c("exec", "{dir}").status(42),

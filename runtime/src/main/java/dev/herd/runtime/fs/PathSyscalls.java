@@ -26,7 +26,7 @@ import static dev.herd.runtime.fs.Sys.AT_FDCWD;
  * the resolved file (AT_EMPTY_PATH, or the host magic link /proc/self/fd/N where a call has no
  * AT_EMPTY_PATH); operations on the final name itself use its confined parent directory.
  */
-final class PathSyscalls {
+public final class PathSyscalls {
     private PathSyscalls() {}
 
     static final int STAT_SIZE = 144, STATX_SIZE = 256, STATFS_SIZE = 120;
@@ -164,7 +164,22 @@ final class PathSyscalls {
             return PathResolver.ofFd(Sys.fd(ctx, dirfd));
         }
         int dir = Sys.dirFd(ctx, dirfd, path);
-        return follow ? r.follow(dir, path) : r.noFollow(dir, path);
+        return follow ? follow(ctx, dir, path) : r.noFollow(dir, path);
+    }
+
+    /**
+     * A following lookup of a guest path, the kernel's magic links included: {@code /proc/self/exe},
+     * {@code /proc/self/fd/N}, {@code /dev/stdin}... name what the guest means (its program, its
+     * fds), which a confined host lookup refuses (EXDEV) or would answer for the JVM.
+     */
+    public static PathResolver.Target follow(SyscallContext ctx, int hostDirFd, String path) {
+        PathResolver r = Sys.paths(ctx);
+        String abs = r.absolute(hostDirFd, path);
+        if (abs.startsWith("/proc/") || abs.startsWith("/dev/")) {
+            int fd = ProcLinks.open(ctx, abs, PathResolver.O_PATH);
+            if (fd >= 0) return new PathResolver.Target(fd, "");
+        }
+        return r.follow(hostDirFd, path);
     }
 
     static PathResolver.Target parent(SyscallContext ctx, long dirfd, long pathPtr) {

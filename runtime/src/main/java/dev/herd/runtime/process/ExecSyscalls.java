@@ -9,6 +9,7 @@ import dev.herd.host.HostSyscall;
 import dev.herd.memory.GuestMemory;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.fs.PathResolver;
+import dev.herd.runtime.fs.PathSyscalls;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 import dev.herd.signals.SignalAction;
@@ -79,7 +80,7 @@ public final class ExecSyscalls {
         String program;
         List<byte[]> finalArgv = argv;
         if (!path.isEmpty() && (flags & AT_SYMLINK_NOFOLLOW) != 0 && isSymlink(paths, hostDir, path)) return -Errno.ELOOP;
-        try (PathResolver.Target image = path.isEmpty() ? PathResolver.ofFd(fds.get((int) dirfd)) : paths.follow(hostDir, path)) {
+        try (PathResolver.Target image = path.isEmpty() ? PathResolver.ofFd(fds.get((int) dirfd)) : PathSyscalls.follow(ctx, hostDir, path)) {
             byte[] head = checkExecutable(image.dirFd());
             if (isElf(head)) {
                 if (!isX86_64(head)) return -Errno.ENOEXEC;

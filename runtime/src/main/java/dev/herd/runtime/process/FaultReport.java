@@ -12,6 +12,9 @@ import dev.herd.threads.GuestFault;
  * si_code, and a one-line human description naming the fault, PC and address.
  */
 public record FaultReport(int signal, String code, String what, GuestFault fault) {
+    private static final String[] FPE_CODES = {null, "FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF",
+            "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV"};
+
     /** Whether the instruction at {@code pc} is div or idiv (F6/F7 with ModRM reg 6 or 7). */
     private static boolean isDivide(GuestAddressSpace addressSpace, long pc) {
         try {
@@ -64,12 +67,29 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
             case "SEGV_ACCERR" -> SigInfo.SEGV_ACCERR;
             case "ILL_ILLOPN" -> SigInfo.ILL_ILLOPN;
             case "FPE_INTDIV" -> SigInfo.FPE_INTDIV;
-            case "FPE_FLTINV" -> 7;
+            case "FPE_FLTDIV" -> X86Traps.FPE_FLTDIV;
+            case "FPE_FLTOVF" -> X86Traps.FPE_FLTOVF;
+            case "FPE_FLTUND" -> X86Traps.FPE_FLTUND;
+            case "FPE_FLTRES" -> X86Traps.FPE_FLTRES;
+            case "FPE_FLTINV" -> X86Traps.FPE_FLTINV;
             case "TRAP_BRKPT" -> SigInfo.TRAP_BRKPT;
             default -> SigInfo.SI_KERNEL;
         };
         long addr = siCode == SigInfo.SI_KERNEL ? 0 : fault.isMemoryAccess() ? fault.address() : fault.pc();
         return new SigInfo(signal, 0, siCode, 0, 0, addr, 0, 0, 0);
+    }
+
+    /**
+     * As {@link #of(GuestFault, GuestAddressSpace)}, with the x87 status and control words of the
+     * faulting thread, from which the kernel derives an #MF's si_code.
+     */
+    public static FaultReport of(GuestFault f, GuestAddressSpace addressSpace, int x87Status, int x87Control) {
+        FaultReport r = of(f, addressSpace);
+        if (f.kind() == GuestFault.Kind.INTERRUPT && f.vector() == X86Traps.MF) {
+            int code = X86Traps.x87ExceptionCode(x87Status, x87Control);
+            return new FaultReport(r.signal, code == 0 ? "SI_KERNEL" : FPE_CODES[code], r.what, f);
+        }
+        return r;
     }
 
     public static FaultReport of(GuestFault f, GuestAddressSpace addressSpace) {
@@ -110,7 +130,8 @@ public record FaultReport(int signal, String code, String what, GuestFault fault
             case 4 -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "overflow trap", f);
             case 5 -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "bound range exceeded", f);
             case 6 -> new FaultReport(Signals.SIGILL, "ILL_ILLOPN", "invalid instruction", f);
-            case 16, 19 -> new FaultReport(Signals.SIGFPE, "FPE_FLTINV", "floating-point exception", f);
+            case X86Traps.MF -> new FaultReport(Signals.SIGFPE, "FPE_FLTINV", "x87 floating-point exception", f);
+            case X86Traps.XF -> new FaultReport(Signals.SIGFPE, "FPE_FLTINV", "SIMD floating-point exception", f);
             default -> new FaultReport(Signals.SIGSEGV, "SI_KERNEL", "CPU exception " + f.vector(), f);
         };
     }

@@ -1,5 +1,7 @@
 package dev.herd.runtime.process;
 
+import dev.herd.unicorn.x86_64.X86Reg;
+
 import dev.herd.host.ErrnoException;
 import dev.herd.runtime.signal.SignalDelivery;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -103,7 +105,8 @@ public final class LinuxKernel implements GuestKernel {
     /** A fault becomes its signal, forced as the kernel forces it; unhandled, it ends the process. */
     @Override
     public void fault(GuestThread thread, GuestFault fault) {
-        FaultReport report = FaultReport.of(fault, process.addressSpace());
+        FaultReport report = FaultReport.of(fault, process.addressSpace(),
+                (int) thread.engine().regRead(X86Reg.FPSW), (int) thread.engine().regRead(X86Reg.FPCW));
         signals.forceFault(context(thread), report.sigInfo(), report.trap(process.addressSpace()),
                 report.describe() + " in thread " + thread.tid());
     }

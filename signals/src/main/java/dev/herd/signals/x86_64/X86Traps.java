@@ -28,4 +28,22 @@ public final class X86Traps {
         if (fetch) e |= PF_INSTR;
         return e;
     }
+
+    /** si_code values of SIGFPE for floating-point exceptions (asm-generic/siginfo.h). */
+    public static final int FPE_FLTDIV = 3, FPE_FLTOVF = 4, FPE_FLTUND = 5, FPE_FLTRES = 6, FPE_FLTINV = 7;
+
+    /**
+     * The si_code of the SIGFPE for an x87 #MF, as the kernel's {@code fpu__exception_code}
+     * derives it from the status word's exception flags not masked by the control word; 0 (a
+     * spurious trap) when none is left.
+     */
+    public static int x87ExceptionCode(int statusWord, int controlWord) {
+        int err = statusWord & ~controlWord;
+        if ((err & 0x001) != 0) return FPE_FLTINV;
+        if ((err & 0x004) != 0) return FPE_FLTDIV;
+        if ((err & 0x008) != 0) return FPE_FLTOVF;
+        if ((err & 0x012) != 0) return FPE_FLTUND;
+        if ((err & 0x020) != 0) return FPE_FLTRES;
+        return 0;
+    }
 }

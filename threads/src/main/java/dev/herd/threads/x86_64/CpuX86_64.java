@@ -21,10 +21,33 @@ public final class CpuX86_64 implements CpuArch {
         exceptionLatch.clear(engine);
     }
 
-    /** An engine that answers CPUID as {@link CpuidX86_64} says. */
+    /**
+     * Control bits Linux runs user code with that matter to the emulated CPU (DESIGN fact 12):
+     * CR0.MP|NE on top of libunicorn's PE|ET (NE: an unmasked x87 exception is #MF, i.e. SIGFPE,
+     * not a silent FERR#); paging stays off, as libunicorn's 64-bit mode runs without page tables.
+     */
+    public static final long USER_CR0 = X86ControlBits.CR0_PE | X86ControlBits.CR0_MP
+            | X86ControlBits.CR0_ET | X86ControlBits.CR0_NE;
+    /**
+     * CR4.OSFXSR|OSXMMEXCPT, which every Linux process runs with. libunicorn opens engines with
+     * CR4 = 0, and then fxsave/fxrstor skip the XMM registers: glibc's lazy-binding trampoline
+     * ({@code _dl_runtime_resolve_fxsave}) lost every floating-point argument of a first call.
+     */
+    public static final long USER_CR4 = X86ControlBits.CR4_OSFXSR | X86ControlBits.CR4_OSXMMEXCPT;
+
+    /**
+     * An engine in the state Linux gives user code: the control bits above, the 64-bit user
+     * selectors (CS {@code __USER_CS} 0x33, SS {@code __USER_DS} 0x2b; libunicorn leaves all
+     * selectors 0), and CPUID answered as {@link CpuidX86_64} says. The register file itself
+     * (FPU control, MXCSR, flags) is set by {@link #initProcessRegisters} or copied by clone.
+     */
     @Override public Unicorn openEngine() {
         Unicorn engine = Unicorn.openX86_64();
         try {
+            engine.regWrite(X86Reg.CR0, USER_CR0);
+            engine.regWrite(X86Reg.CR4, USER_CR4);
+            engine.regWrite(X86Reg.CS, X86ControlBits.USER_CS);
+            engine.regWrite(X86Reg.SS, X86ControlBits.USER_DS);
             cpuid.install(engine);
         } catch (RuntimeException e) {
             engine.close();
