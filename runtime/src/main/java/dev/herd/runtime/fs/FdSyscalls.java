@@ -24,7 +24,7 @@ final class FdSyscalls {
     static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5,
             F_SETLK = 6, F_SETLKW = 7, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38,
             F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033,
-            F_GET_SEALS = 1034;
+            F_GET_SEALS = 1034, F_SETSIG = 10, F_SETLEASE = 1024, F_GETLEASE = 1025, F_NOTIFY = 1026;
     /** sizeof(struct flock) on x86_64. */
     static final int FLOCK_SIZE = 32;
     static final int MFD_CLOEXEC = 1, MFD_NAME_MAX_LEN = 249;
@@ -80,6 +80,15 @@ final class FdSyscalls {
             case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
             case F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW ->
                     HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
+            case F_GETLEASE -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
+            // Directory notifications and lease breaks signal the fd's owner, which the kernel
+            // sets to the caller's process: the JVM. Their host signal is Herd's interrupt signal
+            // (a no-op handler; a blocked guest call it hits restarts), never SIGIO, whose default
+            // action would end the JVM. The registration is real; the guest gets no SIGIO for it.
+            case F_NOTIFY, F_SETLEASE -> {
+                long r = HostKernel.call(HostSyscall.FCNTL, host, F_SETSIG, dev.herd.threads.HostCallInterrupter.SIGNAL);
+                yield r < 0 ? r : HostKernel.call(HostSyscall.FCNTL, host, cmd, arg);
+            }
             default -> -Errno.EINVAL;
         };
     }

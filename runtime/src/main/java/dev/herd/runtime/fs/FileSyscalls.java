@@ -25,5 +25,6 @@ public final class FileSyscalls {
         EpollSyscalls.register(t);
         SocketSyscalls.register(t);
         XattrSyscalls.register(t);
+        NotificationFdSyscalls.register(t);
     }
 }

@@ -4,6 +4,7 @@ import dev.herd.host.HostSyscall;
 
 import dev.herd.host.Errno;
 import dev.herd.host.HostKernel;
+import dev.herd.memory.Prot;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 
@@ -32,6 +33,13 @@ final class IoctlSyscalls {
             TIOCGPTN = 0x80045430, TIOCSPTLCK = 0x40045431, TIOCGDEV = 0x80045432, TIOCGPKT = 0x80045438,
             TIOCGPTLCK = 0x80045439, FIONCLEX = 0x5450, FIOCLEX = 0x5451, FIOASYNC = 0x5452,
             TIOCGLCKTRMIOS = 0x5456, TIOCSLCKTRMIOS = 0x5457, FIOQSIZE = 0x5460;
+    // socket requests: value out, and network-interface queries on a struct ifreq (read and written)
+    static final int SIOCATMARK = 0x8905, SIOCGSTAMP = 0x8906, SIOCGSTAMPNS = 0x8907, SIOCGIFNAME = 0x8910,
+            SIOCGIFCONF = 0x8912, SIOCGIFFLAGS = 0x8913, SIOCGIFADDR = 0x8915, SIOCGIFDSTADDR = 0x8917,
+            SIOCGIFBRDADDR = 0x8919, SIOCGIFNETMASK = 0x891b, SIOCGIFMETRIC = 0x891d, SIOCGIFMTU = 0x8921,
+            SIOCGIFHWADDR = 0x8927, SIOCGIFINDEX = 0x8933, SIOCGIFTXQLEN = 0x8942, SIOCGIFMAP = 0x8970;
+    /** sizeof(struct ifreq), struct ifconf on x86_64. */
+    static final int IFREQ = 40, IFCONF = 16;
     /** sizeof(struct termios) (kernel layout, x86_64) and struct termios2. */
     static final int TERMIOS = 36, TERMIOS2 = 44, WINSIZE = 8;
 
@@ -56,6 +64,13 @@ final class IoctlSyscalls {
                 if (r < 0) return r;
                 return fds.install((int) r, (flags & PathResolver.O_CLOEXEC) != 0);
             }
+            case SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK,
+                    SIOCGIFMETRIC, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN, SIOCGIFMAP -> {
+                return HostKernel.call(HostSyscall.IOCTL, h, req, ctx.memory().hostAddress(arg, IFREQ, Prot.READ | Prot.WRITE));
+            }
+            case SIOCGIFCONF -> {
+                return ifconf(ctx, h, arg);
+            }
             default -> { }
         }
         int outSize = switch (req) {
@@ -64,6 +79,8 @@ final class IoctlSyscalls {
             case TIOCGWINSZ -> WINSIZE;
             case TIOCGPGRP, TIOCGSID, TIOCOUTQ, FIONREAD, TIOCGPTN, TIOCGDEV, TIOCGPKT, TIOCGPTLCK -> 4;
             case FIOQSIZE -> 8;
+            case SIOCATMARK -> 4;
+            case SIOCGSTAMP, SIOCGSTAMPNS -> 16;
             default -> -1;
         };
         if (outSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.out(ctx, arg, outSize));
@@ -76,5 +93,28 @@ final class IoctlSyscalls {
         };
         if (inSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.in(ctx, arg, inSize));
         return -Errno.ENOTTY;
+    }
+
+    /**
+     * SIOCGIFCONF: struct ifconf {int ifc_len; char *ifc_buf} holds a pointer, so the host gets a
+     * copy with the buffer translated (NULL asks only for the length), and ifc_len comes back.
+     */
+    private static long ifconf(SyscallContext ctx, int h, long arg) {
+        var m = ctx.memory();
+        int len = m.readInt(arg);
+        long buf = m.readLong(arg + 8);
+        Scratch s = Scratch.get();
+        int mark = s.mark();
+        try {
+            long conf = s.alloc(IFCONF);
+            Scratch.putLong(conf, Integer.toUnsignedLong(len));
+            Scratch.putLong(conf + 8, buf == 0 ? 0 : m.hostAddress(buf, Math.max(0, len), Prot.WRITE));
+            long r = HostKernel.call(HostSyscall.IOCTL, h, SIOCGIFCONF, conf);
+            if (r < 0) return r;
+            m.writeInt(arg, (int) Scratch.getInt(conf));
+            return r;
+        } finally {
+            s.release(mark);
+        }
     }
 }

@@ -1,7 +1,11 @@
 package dev.herd.runtime.launch;
 
 import dev.herd.runtime.fs.FileSyscalls;
+import dev.herd.runtime.mm.MemoryLockSyscalls;
 import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.process.CredentialSyscalls;
+import dev.herd.runtime.process.SchedulingSyscalls;
+import dev.herd.runtime.process.SysvIpcSyscalls;
 import dev.herd.runtime.process.ExecSyscalls;
 import dev.herd.runtime.process.FutexSyscalls;
 import dev.herd.runtime.process.ProcessSyscalls;
@@ -28,6 +32,11 @@ public final class LinuxSyscalls {
         FutexSyscalls.register(t);
         ThreadSyscalls.register(t);
         FileSyscalls.register(t);
+        CredentialSyscalls.register(t);
+        SchedulingSyscalls.register(t);
+        SysvIpcSyscalls.register(t);
+        MemoryLockSyscalls.register(t);
+        UnsupportedSyscalls.register(t);
         return t;
     }
 }

@@ -23,6 +23,7 @@ public final class GuestProcess {
     private final PathResolver paths;
     private final String exePath;
     private final ResourceLimits limits = new ResourceLimits();
+    private final UtsNames uts = new UtsNames();
     private final ProcessSignals signals = new ProcessSignals();
     private final GuestThreads threads;
     /** Threads created and not yet ended; the process ends when it drops to zero. */
@@ -42,6 +43,14 @@ public final class GuestProcess {
     public FdTable fds() { return fds; }
     public PathResolver paths() { return paths; }
     public ResourceLimits limits() { return limits; }
+    private volatile int personality;
+
+    /** The execution domain personality(2) set (PER_LINUX, 0, at start). */
+    public int personality() { return personality; }
+    public void personality(int p) { personality = p; }
+
+    /** The host and domain names this process set for itself. */
+    public UtsNames uts() { return uts; }
     public ProcessSignals signals() { return signals; }
 
     private volatile dev.herd.runtime.signal.SignalDelivery delivery;

@@ -58,9 +58,17 @@ public final class ProcessSyscalls {
                 HostKernel.call(HostSyscall.GETPRIORITY, which, which == PRIO_PGRP ? hostPgid(ctx, who) : who));
         t.define("setpriority", "int int int", (ctx, which, who, prio, d, e, f) ->
                 HostKernel.call(HostSyscall.SETPRIORITY, which, which == PRIO_PGRP ? hostPgid(ctx, who) : who, prio));
-        t.define("uname", "ptr", (ctx, buf, b, c, d, e, f) ->
-                HostKernel.call(HostSyscall.UNAME, ctx.memory().hostAddress(buf, 6 * 65, Prot.WRITE)));
+        t.define("uname", "ptr", ProcessSyscalls::uname);
+        t.define("sethostname", "str size", (ctx, name, len, c, d, e, f) -> setUtsName(ctx, name, len, true));
+        t.define("setdomainname", "str size", (ctx, name, len, c, d, e, f) -> setUtsName(ctx, name, len, false));
         t.define("arch_prctl", "hex ptr", ProcessSyscalls::archPrctl);
+        // The execution domain is recorded and reported; Herd applies none of its flags
+        // (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC...) to the address space.
+        t.define("personality", "hex", (ctx, persona, b, c, d, e, f) -> {
+            int old = ctx.process().personality();
+            if ((int) persona != -1) ctx.process().personality((int) persona);
+            return old;
+        });
         t.define("set_tid_address", "ptr", (ctx, addr, b, c, d, e, f) -> {
             ctx.clearChildTid(addr);
             return ctx.tid();
@@ -78,7 +86,8 @@ public final class ProcessSyscalls {
         });
         // Restartable sequences need the kernel to rewrite the guest's PC on preemption; Herd does
         // not offer them, and glibc falls back cleanly on ENOSYS (no warning: this is deliberate).
-        t.define("rseq", "ptr uint hex hex", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
+        t.unsupportedQuietly("rseq", "ptr uint hex hex",
+                "restartable sequences need the kernel to move the guest's PC on preemption; glibc falls back");
         t.define("prlimit64", "int int ptr ptr", ProcessSyscalls::prlimit);
         t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> prlimit(ctx, 0, res, 0, old, 0, 0));
         t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> prlimit(ctx, 0, res, nw, 0, 0, 0));
@@ -108,6 +117,37 @@ public final class ProcessSyscalls {
         // Herd guests cannot have children yet (fork/clone of processes arrive with child Herd processes).
         t.define("wait4", "int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
         t.define("waitid", "int int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
+    }
+
+    private static final int UTS_FIELD = 65, UTS_NODENAME = 1, UTS_DOMAINNAME = 5;
+
+    /** The host's uname with the names this process set for itself. */
+    private static long uname(SyscallContext ctx, long buf, long b, long c, long d, long e, long f) {
+        long r = HostKernel.call(HostSyscall.UNAME, ctx.memory().hostAddress(buf, 6 * UTS_FIELD, Prot.WRITE));
+        if (r < 0) return r;
+        UtsNames uts = ctx.process().uts();
+        putUtsField(ctx, buf + UTS_NODENAME * UTS_FIELD, uts.hostname());
+        putUtsField(ctx, buf + UTS_DOMAINNAME * UTS_FIELD, uts.domainname());
+        return r;
+    }
+
+    private static void putUtsField(SyscallContext ctx, long at, byte[] name) {
+        if (name == null) return;
+        ctx.memory().write(at, java.util.Arrays.copyOf(name, UTS_FIELD));
+    }
+
+    /**
+     * sethostname/setdomainname as the kernel checks them (EINVAL for a length over 64, EPERM
+     * without privilege — here: an effective uid other than root, as CAP_SYS_ADMIN goes with it —
+     * EFAULT), changing only this process's view ({@link UtsNames}).
+     */
+    private static long setUtsName(SyscallContext ctx, long name, long len, boolean host) {
+        if (len < 0 || len > UtsNames.MAX_LEN) return -Errno.EINVAL;
+        if (HostKernel.call(HostSyscall.GETEUID) != 0) return -Errno.EPERM;
+        byte[] bytes = ctx.memory().read(name, (int) len);
+        if (host) ctx.process().uts().hostname(bytes);
+        else ctx.process().uts().domainname(bytes);
+        return 0;
     }
 
     private static long passIds(SyscallContext ctx, int nr, long r, long e, long s) {

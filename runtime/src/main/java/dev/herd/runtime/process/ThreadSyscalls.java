@@ -35,8 +35,12 @@ public final class ThreadSyscalls {
         t.define("clone", "hex ptr ptr ptr ptr", (ctx, flags, sp, ptid, ctid, tls, f) ->
                 cloneThread(ctx, flags, sp, ptid, ctid, tls));
         t.define("clone3", "ptr size", ThreadSyscalls::clone3);
-        t.define("fork", "", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
-        t.define("vfork", "", (ctx, a, b, c, d, e, f) -> -Errno.ENOSYS);
+        // Guest threads are host threads of this process, so the host's barriers (and their
+        // registrations, which are per process) reach every guest thread.
+        t.passThrough("membarrier", "int hex int", (ctx, cmd, flags, cpu, d, e, f) ->
+                dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MEMBARRIER, cmd, flags, cpu));
+        t.unsupportedQuietly("fork", "", "a new process needs a child Herd that receives the guest's state (issue 13)");
+        t.unsupportedQuietly("vfork", "", "a new process needs a child Herd (issue 13)");
     }
 
     private static long clone3(SyscallContext ctx, long argsPtr, long size, long c, long d, long e, long f) {

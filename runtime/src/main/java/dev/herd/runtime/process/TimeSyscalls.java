@@ -38,6 +38,42 @@ public final class TimeSyscalls {
             // An absolute sleep simply restarts with the same deadline (ERESTARTNOHAND in the kernel).
             return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
         });
+        // Setting clocks: the kernel's argument checks, then EPERM. Herd never changes the host's
+        // clock for a guest (a sandboxed program has no CAP_SYS_TIME over its host), whoever runs it.
+        t.define("clock_settime", "clockid ptr", (ctx, clk, ts, c, d, e, f) -> {
+            if (clk >= 0 && clk != CLOCK_REALTIME) return -Errno.EINVAL; // only CLOCK_REALTIME is settable
+            long[] v = readTimespec(ctx, ts);
+            if (v == null) return -Errno.EINVAL;
+            return -Errno.EPERM;
+        });
+        t.define("settimeofday", "ptr ptr", (ctx, tv, tz, c, d, e, f) -> {
+            if (tv != 0) {
+                long sec = ctx.memory().readLong(tv), usec = ctx.memory().readLong(tv + 8);
+                if (sec < 0 || usec < 0 || usec >= 1_000_000) return -Errno.EINVAL;
+            }
+            if (tz != 0) {
+                int minutesWest = ctx.memory().readInt(tz);
+                if (minutesWest < -15 * 60 || minutesWest > 15 * 60) return -Errno.EINVAL;
+            }
+            return -Errno.EPERM;
+        });
+        // Reading the kernel's clock discipline (modes 0 or ADJ_OFFSET_SS_READ) is allowed to anyone.
+        t.define("adjtimex", "ptr", (ctx, buf, b, c, d, e, f) -> {
+            long h = ctx.memory().hostAddress(buf, TIMEX, Prot.READ | Prot.WRITE);
+            if (!readOnlyTimex(ctx.memory().readInt(buf))) return -Errno.EPERM;
+            return HostKernel.call(HostSyscall.ADJTIMEX, h);
+        });
+        t.define("clock_adjtime", "clockid ptr", (ctx, clk, buf, c, d, e, f) -> {
+            long h = ctx.memory().hostAddress(buf, TIMEX, Prot.READ | Prot.WRITE);
+            if (!readOnlyTimex(ctx.memory().readInt(buf))) return -Errno.EPERM;
+            return HostKernel.call(HostSyscall.CLOCK_ADJTIME, clk, h);
+        });
+    }
+
+    private static final int CLOCK_REALTIME = 0, TIMEX = 208, ADJ_OFFSET_SS_READ = 0xa001;
+
+    private static boolean readOnlyTimex(int modes) {
+        return modes == 0 || modes == ADJ_OFFSET_SS_READ;
     }
 
     private static final int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;

@@ -84,6 +84,7 @@ public final class SyscallDispatcher {
             if (strace != null) strace.unknown(ctx, name(nr), args);
             return -Errno.ENOSYS;
         }
+        if (def.kind() == SyscallTable.Kind.ENOSYS && !def.reason().startsWith("(quiet) ")) warnOnce(nr, def.reason());
         if (strace != null) strace.enter(ctx, def, args);
         long result;
         try {
@@ -143,8 +144,13 @@ public final class SyscallDispatcher {
     }
 
     private void warnOnce(long nr) {
+        warnOnce(nr, null);
+    }
+
+    private void warnOnce(long nr, String reason) {
         if (!warned.add(nr)) return;
-        warnings.println("herd: warning: unimplemented syscall " + name(nr) + " (" + nr + "), returning -ENOSYS");
+        warnings.println("herd: warning: unimplemented syscall " + name(nr) + " (" + nr + "), returning -ENOSYS"
+                + (reason == null ? "" : ": " + reason));
         warnings.flush();
     }
 }

@@ -14,15 +14,56 @@ import java.util.Map;
  * with the result as length.
  */
 public final class SyscallTable {
-    /** A defined syscall: its name, strace argument spec and handler. */
-    public record Definition(String name, String[] argSpec, SyscallHandler handler) {}
+    /** How Herd provides a syscall (docs/SYSCALLS.md is generated from this). */
+    public enum Kind {
+        /** Herd's own implementation (guest state, translation, emulation on top of host calls). */
+        IMPLEMENTED,
+        /** The host kernel's call with guest pointers and fds translated, semantics unchanged. */
+        PASSED_THROUGH,
+        /** Not provided: returns -ENOSYS, with the reason in {@link Definition#reason}. */
+        ENOSYS
+    }
+
+    /** A defined syscall: its name, strace argument spec, handler, kind and (for ENOSYS) why. */
+    public record Definition(String name, String[] argSpec, SyscallHandler handler, Kind kind, String reason) {}
 
     private final Map<String, Definition> byName = new HashMap<>();
 
     public void define(String name, String argSpec, SyscallHandler handler) {
+        add(name, argSpec, handler, Kind.IMPLEMENTED, null);
+    }
+
+    /** A syscall that is the host's own call with pointers and fds translated. */
+    public void passThrough(String name, String argSpec, SyscallHandler handler) {
+        add(name, argSpec, handler, Kind.PASSED_THROUGH, null);
+    }
+
+    /**
+     * A syscall Herd deliberately does not provide: it returns -ENOSYS (with one warning naming
+     * the reason), as a kernel built without it would.
+     */
+    public void unsupported(String name, String argSpec, String reason) {
+        add(name, argSpec, (ctx, a, b, c, d, e, f) -> -dev.herd.host.Errno.ENOSYS, Kind.ENOSYS, reason);
+    }
+
+    /**
+     * As {@link #unsupported}, without the warning: for calls that libc makes on its own and
+     * falls back from cleanly (rseq at start-up, fork where posix_spawn is tried), where a warning
+     * on every run would only be noise on the guest's stderr.
+     */
+    public void unsupportedQuietly(String name, String argSpec, String reason) {
+        add(name, argSpec, (ctx, a, b, c, d, e, f) -> -dev.herd.host.Errno.ENOSYS, Kind.ENOSYS, "(quiet) " + reason);
+    }
+
+    private void add(String name, String argSpec, SyscallHandler handler, Kind kind, String reason) {
         String[] spec = argSpec.isBlank() ? new String[0] : argSpec.trim().split("\\s+");
-        if (byName.putIfAbsent(name, new Definition(name, spec, handler)) != null)
+        if (byName.putIfAbsent(name, new Definition(name, spec, handler, kind, reason)) != null)
             throw new IllegalStateException("syscall defined twice: " + name);
+    }
+
+    /** Every definition, for coverage reports. */
+    public java.util.Collection<Definition> definitions() {
+        return java.util.Collections.unmodifiableCollection(byName.values());
     }
 
     public Definition lookup(String name) { return byName.get(name); }

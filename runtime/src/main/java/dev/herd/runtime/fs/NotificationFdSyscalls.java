@@ -1,0 +1,66 @@
+package dev.herd.runtime.fs;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.syscall.SyscallTable;
+
+/**
+ * File descriptors the kernel fills on its own: timerfd (expirations as counters) and inotify
+ * (file-system events). Both are host objects behind guest fds; reads, polls and epoll go through
+ * the ordinary fd paths. inotify paths are resolved inside {@code --rootfs} first and handed to
+ * the host as the resolved file ({@code /proc/self/fd/N}), so a watch cannot name a host file
+ * outside the root.
+ */
+final class NotificationFdSyscalls {
+    private NotificationFdSyscalls() {}
+
+    private static final int O_NONBLOCK = 04000, O_CLOEXEC = 02000000;
+    private static final int ITIMERSPEC = 32;
+    private static final long IN_DONT_FOLLOW = 0x02000000L;
+
+    static void register(SyscallTable t) {
+        t.passThrough("timerfd_create", "clockid hex", (ctx, clock, flags, c, d, e, f) -> {
+            if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
+            return install(ctx, HostKernel.call(HostSyscall.TIMERFD_CREATE, clock, flags | O_CLOEXEC), flags);
+        });
+        t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) ->
+                HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
+                        ctx.memory().hostAddress(nw, ITIMERSPEC, Prot.READ),
+                        old == 0 ? 0 : ctx.memory().hostAddress(old, ITIMERSPEC, Prot.WRITE)));
+        t.passThrough("timerfd_gettime", "fd ptr", (ctx, fd, cur, c, d, e, f) ->
+                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostAddress(cur, ITIMERSPEC, Prot.WRITE)));
+
+        t.passThrough("inotify_init", "", (ctx, a, b, c, d, e, f) ->
+                install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, O_CLOEXEC), 0));
+        t.passThrough("inotify_init1", "hex", (ctx, flags, b, c, d, e, f) -> {
+            if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
+            return install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, flags | O_CLOEXEC), flags);
+        });
+        t.define("inotify_add_watch", "fd path hex", NotificationFdSyscalls::addWatch);
+        t.passThrough("inotify_rm_watch", "fd int", (ctx, fd, wd, c, d, e, f) ->
+                HostKernel.call(HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
+    }
+
+    private static long install(SyscallContext ctx, long hostFd, long flags) {
+        if (hostFd < 0) return hostFd;
+        return Sys.fds(ctx).install((int) hostFd, (flags & O_CLOEXEC) != 0);
+    }
+
+    private static long addWatch(SyscallContext ctx, long fd, long pathPtr, long mask, long d, long e, long f) {
+        int inotify = Sys.fd(ctx, fd);
+        boolean follow = (mask & IN_DONT_FOLLOW) == 0;
+        try (PathResolver.Target target = PathSyscalls.target(ctx, PathResolver.AT_FDCWD, pathPtr, 0, follow)) {
+            String hostPath = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());
+            Scratch s = Scratch.get();
+            int m = s.mark();
+            try {
+                return HostKernel.call(HostSyscall.INOTIFY_ADD_WATCH, inotify, s.cstr(hostPath), mask);
+            } finally {
+                s.release(m);
+            }
+        }
+    }
+}
