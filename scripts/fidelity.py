@@ -13,6 +13,7 @@ case that passes natively passes under herd in every mode, except cases that nee
 1 otherwise, 2 on a usage or set-up error.
 """
 import argparse
+import concurrent.futures
 import datetime
 import os
 import re
@@ -182,9 +183,13 @@ def main():
         nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout)
         native_pass = {c for c, v in nv.items() if v == "ok"}
         row = {"module": entry, "native_total": len(nv), "native_pass": len(native_pass), "native_s": nsecs}
+        # the modes run at once (each herd run mostly keeps one core busy)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
+            runs = {mode: pool.submit(run_module, [a.herd, "run", "--mode", mode], module, patterns, a.timeout,
+                                      label=mode) for mode in modes}
+            results = {mode: f.result() for mode, f in runs.items()}
         for mode in modes:
-            hv, hr, hsecs, hrc = run_module([a.herd, "run", "--mode", mode], module, patterns, a.timeout,
-                                             label=mode)
+            hv, hr, hsecs, hrc = results[mode]
             herd_pass = {c for c, v in hv.items() if v == "ok"}
             row[mode] = (len(native_pass & herd_pass), hsecs)
             for case in sorted(native_pass - herd_pass):
@@ -196,11 +201,12 @@ def main():
                 entry, len(native_pass), len(nv), nsecs, mode, len(native_pass & herd_pass), hsecs),
                 file=sys.stderr, flush=True)
         rows.append(row)
-    report = render(a, entries, modes, rows, losses, fork_losses, time.time() - started)
-    if not a.no_write:
-        with open(a.out, "w") as f:
-            f.write(report)
-    else:
+        # the report is rewritten after every module, so a long run leaves what it has measured
+        report = render(a, entries, modes, rows, losses, fork_losses, time.time() - started)
+        if not a.no_write:
+            with open(a.out, "w") as f:
+                f.write(report)
+    if a.no_write:
         sys.stdout.write(report)
     for module, case, mode, verdict, why in losses:
         print("fidelity: LOST %s [%s] %s: %s" % (case, mode, verdict, why), file=sys.stderr)
@@ -225,6 +231,11 @@ def render(a, entries, modes, rows, losses, fork_losses, seconds):
         out.append("| %s | %d | %d (%.1f s) |%s" % (r["module"], r["native_total"], r["native_pass"],
                                                    r["native_s"], cells))
     total_native = sum(r["native_pass"] for r in rows)
+    done = {r["module"] for r in rows}
+    pending = [e for e in entries if e not in done]
+    if pending:
+        out.append("")
+        out.append("Not measured in this run (it ended or is still going): " + ", ".join(pending) + ".")
     out.append("")
     out.append("Cases passing natively: %d. Lost under herd (not counting fork): %d case-runs; "
                "needing fork: %d case-runs." % (total_native, len(losses), len(fork_losses)))
