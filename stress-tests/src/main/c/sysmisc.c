@@ -184,6 +184,15 @@ static void interfaces(const char *dir) {
     strcpy(r.ifr_name, "nosuchif0");
     EXPECT_ERRNO(ioctl(s, SIOCGIFINDEX, &r), ENODEV, "SIOCGIFINDEX(nosuchif0)");
     close(s);
+    /* CPython's get_cid(): the local VSOCK context id, where the machine has /dev/vsock */
+    int v = open("/dev/vsock", O_RDONLY);
+    if (v < 0) {
+        printf("/dev/vsock: %s\n", strerrorname_np(errno));
+    } else {
+        unsigned cid = 0;
+        CHECK(ioctl(v, 0x7b9 /* IOCTL_VM_SOCKETS_GET_LOCAL_CID */, &cid) == 0, "IOCTL_VM_SOCKETS_GET_LOCAL_CID");
+        close(v);
+    }
 }
 
 int main(int argc, char **argv) {

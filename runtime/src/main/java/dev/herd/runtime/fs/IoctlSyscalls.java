@@ -38,6 +38,8 @@ final class IoctlSyscalls {
             SIOCGIFCONF = 0x8912, SIOCGIFFLAGS = 0x8913, SIOCGIFADDR = 0x8915, SIOCGIFDSTADDR = 0x8917,
             SIOCGIFBRDADDR = 0x8919, SIOCGIFNETMASK = 0x891b, SIOCGIFMETRIC = 0x891d, SIOCGIFMTU = 0x8921,
             SIOCGIFHWADDR = 0x8927, SIOCGIFINDEX = 0x8933, SIOCGIFTXQLEN = 0x8942, SIOCGIFMAP = 0x8970;
+    /** /dev/vsock: the local context id (a u32 out). */
+    static final int IOCTL_VM_SOCKETS_GET_LOCAL_CID = 0x7b9;
     /** sizeof(struct ifreq), struct ifconf on x86_64. */
     static final int IFREQ = 40, IFCONF = 16;
     /** sizeof(struct termios) (kernel layout, x86_64) and struct termios2. */
@@ -79,7 +81,7 @@ final class IoctlSyscalls {
             case TIOCGWINSZ -> WINSIZE;
             case TIOCGPGRP, TIOCGSID, TIOCOUTQ, FIONREAD, TIOCGPTN, TIOCGDEV, TIOCGPKT, TIOCGPTLCK -> 4;
             case FIOQSIZE -> 8;
-            case SIOCATMARK -> 4;
+            case SIOCATMARK, IOCTL_VM_SOCKETS_GET_LOCAL_CID -> 4;
             case SIOCGSTAMP, SIOCGSTAMPNS -> 16;
             default -> -1;
         };

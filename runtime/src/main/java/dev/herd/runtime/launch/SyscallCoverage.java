@@ -97,6 +97,7 @@ public final class SyscallCoverage {
         b.append("  `SIOCGIFBRDADDR`, `SIOCGIFNETMASK`, `SIOCGIFMETRIC`, `SIOCGIFMTU`, `SIOCGIFHWADDR`, `SIOCGIFTXQLEN`,\n");
         b.append("  `SIOCGIFMAP`; `SIOCGIFCONF` (its buffer pointer translated). Interface changes (`SIOCSIF*`) are not\n");
         b.append("  forwarded: a guest must not reconfigure the host's network.\n");
+        b.append("- `/dev/vsock`: `IOCTL_VM_SOCKETS_GET_LOCAL_CID`.\n");
         b.append("- Netlink: `AF_NETLINK` sockets pass through like other sockets, so `NETLINK_ROUTE` dumps (glibc's\n");
         b.append("  `if_nameindex`, `getifaddrs`) answer with the host's interfaces.\n");
         return b.toString();
