@@ -55,6 +55,9 @@ FORK_HINTS = ("_fork_exec", "os.fork", "fork_exec", "posix_spawn", "subprocess.p
               "spawnv", "os.system", "script_helper", "os.popen", "pty.fork", "forkpty")
 
 
+SKIP_REASONS = {}
+
+
 def verdict_of(text):
     """{case id: verdict} from a verbose unittest output (worst verdict when a case shows twice)."""
     verdicts = {}
@@ -69,6 +72,8 @@ def verdict_of(text):
             if r:
                 v = r.group(1)
                 break
+        if v and v.startswith("skipped"):
+            SKIP_REASONS[case] = v
         v = "ok" if v == "ok" else ("skipped" if v and v.startswith("skipped") else (v or "no verdict"))
         old = verdicts.get(case)
         if old is None or old == "ok":
@@ -194,7 +199,8 @@ def main():
             row[mode] = (len(native_pass & herd_pass), hsecs)
             for case in sorted(native_pass - herd_pass):
                 verdict = hv.get(case, "not run")
-                why = hr.get(case) or hr.get("<module>") or ""
+                why = (hr.get(case) or next((w for k, w in hr.items() if case.startswith(k + ".")), None)
+                       or hr.get("<module>") or (SKIP_REASONS.get(case, "") if verdict == "skipped" else ""))
                 item = (module, case, mode, verdict, why)
                 (fork_losses if why.startswith("needs fork") else losses).append(item)
             print("fidelity: %-24s native %d/%d (%.0f s)  herd %s %d (%.0f s)" % (
