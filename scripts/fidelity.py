@@ -15,6 +15,7 @@ case that passes natively passes under herd in every mode, except cases that nee
 import argparse
 import concurrent.futures
 import datetime
+import json
 import os
 import re
 import shlex
@@ -96,19 +97,30 @@ def reasons_of(text):
     return out
 
 
-def run_once(argv, timeout, cwd, env):
-    """(output, status, timed out, seconds); on time-out the whole process group is killed."""
+def run_once(argv, timeout, cwd, env, idle):
+    """(output, status, timed out, seconds). The run is killed (its whole process group) when it
+    exceeds `timeout` seconds in all, or prints nothing for `idle` seconds: a case that makes no
+    progress for that long is hung, however slow the module is as a whole."""
     t0 = time.time()
     with tempfile.TemporaryFile() as out:
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
-        timed_out = False
-        try:
-            rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out, rc = True, None
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+        timed_out, rc, size, last_change = False, None, -1, time.time()
+        while True:
+            try:
+                rc = p.wait(timeout=2)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.time()
+            cur = os.fstat(out.fileno()).st_size
+            if cur != size:
+                size, last_change = cur, now
+            if now - t0 > timeout or now - last_change > idle:
+                timed_out = True
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                break
         out.seek(0)
         return out.read().decode("utf-8", "replace"), rc, timed_out, time.time() - t0
 
@@ -122,22 +134,23 @@ def save_log(module, label, attempt, text):
         f.write(text)
 
 
-def run_module(runner, module, patterns, timeout, max_hangs=3, label="native"):
+def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", idle=300):
     """Verdicts and reasons for one module under one runner, resuming past hung cases."""
     verdicts, reasons, ignores = {}, {}, []
     seconds = 0.0
     for attempt in range(max_hangs + 1):
         with tempfile.TemporaryDirectory(prefix="herd-fidelity-") as cwd:
-            argv = runner + [PYTHON, "-m", "test", "-v", module]
+            argv = runner + [PYTHON, "-u", "-m", "test", "-v", module]
             for p in patterns:
                 argv += ["-m", p]
             for p in ignores:
                 argv += ["-i", p]
             env = dict(os.environ)
             env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            env["PYTHONUNBUFFERED"] = "1"
             env.pop("PYTHONPATH", None)
             env.pop("PYTHONHOME", None)
-            text, rc, timed_out, secs = run_once(argv, timeout, cwd, env)
+            text, rc, timed_out, secs = run_once(argv, timeout, cwd, env, idle)
         seconds += secs
         save_log(module, label, attempt, text)
         v, last = verdict_of(text)
@@ -155,7 +168,7 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native"):
             reasons.setdefault("<module>", "timed out after %d s with no case running" % timeout)
             return verdicts, reasons, seconds, None
         verdicts[hung] = "hang"
-        reasons[hung] = "hung (no verdict within the module's %d s bound)" % timeout
+        reasons[hung] = "hung (no output for %d s, or the module's %d s bound)" % (idle, timeout)
         # run again without the hung case and without what already has a verdict
         ignores = sorted(c for c, vv in verdicts.items() if vv != "no verdict")
     return verdicts, reasons, seconds, None
@@ -166,12 +179,16 @@ def main():
     ap.add_argument("modules", nargs="*", help="CPython test modules (default: the issue-8 list)")
     ap.add_argument("--quick", action="store_true", help="the fast subset run by the test suite")
     ap.add_argument("--modes", default="parallel,serial")
-    ap.add_argument("--timeout", type=int, default=int(os.environ.get("HERD_FIDELITY_TIMEOUT", "1800")),
+    ap.add_argument("--timeout", type=int, default=int(os.environ.get("HERD_FIDELITY_TIMEOUT", "14400")),
                     help="bound of one module run under herd, seconds")
     ap.add_argument("--native-timeout", type=int, default=600)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "FIDELITY.md"))
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--herd", default=os.path.join(ROOT, "bin", "herd"))
+    ap.add_argument("--idle", type=int, default=int(os.environ.get("HERD_FIDELITY_IDLE", "900")),
+                    help="a herd run silent this long has a hung case, seconds")
+    ap.add_argument("--state", help="results file (default target/fidelity/results.json)")
+    ap.add_argument("--resume", action="store_true", help="skip modules the results file already has")
     a = ap.parse_args()
 
     if not os.path.exists(PYTHON) or not os.path.isdir("/usr/lib/python3.11/test/test_json"):
@@ -180,70 +197,98 @@ def main():
         return 2
     entries = QUICK if a.quick else (a.modules or DEFAULT_MODULES)
     modes = [m for m in a.modes.split(",") if m]
-    rows, losses, fork_losses, flaky = [], [], [], []
+    state_path = a.state or os.path.join(LOGS, "results-quick.json" if a.quick else "results.json")
+    state = {}
+    if os.path.exists(state_path):  # earlier modules' results stay; --resume skips them
+        with open(state_path) as f:
+            state = json.load(f)
     started = time.time()
     for entry in entries:
-        module, _, pats = entry.partition(":")
-        patterns = [p for p in pats.split(",") if p]
-        nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout)
-        native_pass = {c for c, v in nv.items() if v == "ok"}
-        row = {"module": entry, "native_total": len(nv), "native_pass": len(native_pass), "native_s": nsecs}
-        # the modes run at once (each herd run mostly keeps one core busy)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
-            runs = {mode: pool.submit(run_module, [a.herd, "run", "--mode", mode], module, patterns, a.timeout,
-                                      label=mode) for mode in modes}
-            results = {mode: f.result() for mode, f in runs.items()}
-        for mode in modes:
-            hv, hr, hsecs, hrc = results[mode]
-            herd_pass = {c for c, v in hv.items() if v == "ok"}
-            lost = sorted(native_pass - herd_pass)
-            # a case lost once is run again alone (at most 10 per module): a timing-sensitive case
-            # that passes then is reported as flaky, not as a loss
-            retry = [c for c in lost if not hr.get(c, "").startswith("needs fork") and hv.get(c) != "skipped"]
-            for case in retry[:10]:
-                rv, _, _, _ = run_module([a.herd, "run", "--mode", mode], module, [case], a.timeout, max_hangs=0,
-                                         label=mode + ".retry")
-                if rv.get(case) == "ok":
-                    herd_pass.add(case)
-                    flaky.append((module, case, mode, hv.get(case, "not run")))
-            row[mode] = (len(native_pass & herd_pass), hsecs)
-            for case in sorted(native_pass - herd_pass):
-                verdict = hv.get(case, "not run")
-                why = (hr.get(case) or next((w for k, w in hr.items() if case.startswith(k + ".")), None)
-                       or hr.get("<module>") or (SKIP_REASONS.get(case, "") if verdict == "skipped" else ""))
-                item = (module, case, mode, verdict, why)
-                (fork_losses if why.startswith("needs fork") else losses).append(item)
-            print("fidelity: %-24s native %d/%d (%.0f s)  herd %s %d (%.0f s)" % (
-                entry, len(native_pass), len(nv), nsecs, mode, len(native_pass & herd_pass), hsecs),
-                file=sys.stderr, flush=True)
-        rows.append(row)
+        if a.resume and entry in state and all(m in state[entry]["row"] for m in modes):
+            continue
+        state[entry] = measure(a, entry, modes)
+        os.makedirs(os.path.dirname(state_path), exist_ok=True)
+        with open(state_path, "w") as f:
+            json.dump(state, f, indent=1)
         # the report is rewritten after every module, so a long run leaves what it has measured
-        report = render(a, entries, modes, rows, losses, fork_losses, flaky, time.time() - started)
+        report = render(a, entries, modes, state, time.time() - started)
         if not a.no_write:
             with open(a.out, "w") as f:
                 f.write(report)
+    report = render(a, entries, modes, state, time.time() - started)
     if a.no_write:
         sys.stdout.write(report)
+    losses = [l for e in entries if e in state for l in state[e]["losses"]]
     for module, case, mode, verdict, why in losses:
         print("fidelity: LOST %s [%s] %s: %s" % (case, mode, verdict, why), file=sys.stderr)
     return 1 if losses else 0
 
 
-def render(a, entries, modes, rows, losses, fork_losses, flaky, seconds):
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL).stdout.decode().strip() or "?"
+def measure(a, entry, modes):
+    """One module (entry "MODULE[:PATTERN,...]"): native run, then each mode under herd at once."""
+    module, _, pats = entry.partition(":")
+    patterns = [p for p in pats.split(",") if p]
+    nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout, idle=a.native_timeout)
+    native_pass = {c for c, v in nv.items() if v == "ok"}
+    row = {"module": entry, "native_total": len(nv), "native_pass": len(native_pass), "native_s": nsecs}
+    losses, fork_losses, flaky = [], [], []
+    # the modes run at once (each herd run mostly keeps one core busy)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
+        runs = {mode: pool.submit(run_module, [a.herd, "run", "--mode", mode], module, patterns, a.timeout,
+                                  label=mode, idle=a.idle) for mode in modes}
+        results = {mode: f.result() for mode, f in runs.items()}
+    for mode in modes:
+        hv, hr, hsecs, hrc = results[mode]
+        herd_pass = {c for c, v in hv.items() if v == "ok"}
+        lost = sorted(native_pass - herd_pass)
+        # a case lost once is run again alone (at most 10 per module): a timing-sensitive case
+        # that passes then is reported as flaky, not as a loss
+        retry = [c for c in lost if not hr.get(c, "").startswith("needs fork") and hv.get(c) != "skipped"]
+        for case in retry[:10]:
+            rv, _, _, _ = run_module([a.herd, "run", "--mode", mode], module, [case], a.timeout, max_hangs=0,
+                                     label=mode + ".retry", idle=a.idle)
+            if rv.get(case) == "ok":
+                herd_pass.add(case)
+                flaky.append((module, case, mode, hv.get(case, "not run")))
+        row[mode] = (len(native_pass & herd_pass), hsecs)
+        for case in sorted(native_pass - herd_pass):
+            verdict = hv.get(case, "not run")
+            why = (hr.get(case) or next((w for k, w in hr.items() if case.startswith(k + ".")), None)
+                   or hr.get("<module>") or (SKIP_REASONS.get(case, "") if verdict == "skipped" else ""))
+            item = (module, case, mode, verdict, why)
+            (fork_losses if why.startswith("needs fork") else losses).append(item)
+        print("fidelity: %-24s native %d/%d (%.0f s)  herd %s %d (%.0f s)" % (
+            entry, len(native_pass), len(nv), nsecs, mode, len(native_pass & herd_pass), hsecs),
+            file=sys.stderr, flush=True)
+    return {"row": row, "losses": losses, "fork": fork_losses, "flaky": flaky,
+            "commit": git_commit(), "date": datetime.date.today().isoformat()}
+
+
+def git_commit():
+    return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL).stdout.decode().strip() or "?"
+
+
+def render(a, entries, modes, state, seconds):
+    rows = [state[e]["row"] for e in entries if e in state]
+    losses = [tuple(l) for e in entries if e in state for l in state[e]["losses"]]
+    fork_losses = [tuple(l) for e in entries if e in state for l in state[e]["fork"]]
+    flaky = [tuple(l) for e in entries if e in state for l in state[e]["flaky"]]
+    commits = sorted({state[e]["commit"] for e in entries if e in state})
     cmd = "scripts/fidelity.sh " + (" ".join(shlex.quote(x) for x in sys.argv[1:]))
     out = ["# Fidelity: CPython's regression suite under Herd", ""]
-    out.append("Generated by `%s` on %s (commit %s, %s, %d s). Each module ran as `python3.11 -m test -v "
+    out.append("Generated by `%s` on %s (commit %s, this run %d s). Each module ran as `python3.11 -u -m test -v "
                "MODULE` natively and under `bin/herd run --mode MODE` (Debian's python3.11 and "
-               "libpython3.11-testsuite, host root as rootfs); a case passes when its verdict is `ok`."
-               % (cmd.strip(), datetime.date.today().isoformat(), commit, os.uname().nodename, seconds))
+               "libpython3.11-testsuite, host root as rootfs); a case passes when its verdict is `ok`. "
+               "A herd run that prints nothing for %d s has a hung case (counted as failed; the module "
+               "goes on without it)."
+               % (cmd.strip(), datetime.date.today().isoformat(), ", ".join(commits) or "?", seconds, a.idle))
     out.append("")
     head = "| module | cases | pass natively |" + "".join(" pass under herd %s |" % m for m in modes)
     out.append(head)
     out.append("|---|---:|---:|" + "---:|" * len(modes))
     for r in rows:
-        cells = "".join(" %d (%.0f s) |" % r[m] for m in modes)
+        cells = "".join(" %d (%.0f s) |" % tuple(r[m]) if m in r else " — |" for m in modes)
         out.append("| %s | %d | %d (%.1f s) |%s" % (r["module"], r["native_total"], r["native_pass"],
                                                    r["native_s"], cells))
     total_native = sum(r["native_pass"] for r in rows)
@@ -251,7 +296,7 @@ def render(a, entries, modes, rows, losses, fork_losses, flaky, seconds):
     pending = [e for e in entries if e not in done]
     if pending:
         out.append("")
-        out.append("Not measured in this run (it ended or is still going): " + ", ".join(pending) + ".")
+        out.append("Not measured yet: " + ", ".join(pending) + ".")
     out.append("")
     out.append("Cases passing natively: %d. Lost under herd (not counting fork): %d case-runs; "
                "needing fork: %d case-runs." % (total_native, len(losses), len(fork_losses)))
