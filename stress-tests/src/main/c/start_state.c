@@ -130,6 +130,13 @@ static void *thread_state(void *arg) {
     return NULL;
 }
 
+/* Threads run one after the other, so under herd the later ones reuse the engine of an ended
+ * thread (its pool): every engine, fresh or reused, must carry the XMM state through fxsave. */
+static void *thread_fxsave(void *arg) {
+    fxsave_round_trip();
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     entry_state(argc);
     if (argc > 1 && strcmp(argv[1], "child") == 0) return guest_done();
@@ -142,6 +149,10 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, thread_state, NULL);
     pthread_join(t, NULL);
+    for (int i = 0; i < 3; i++) {
+        pthread_create(&t, NULL, thread_fxsave, NULL);
+        pthread_join(t, NULL);
+    }
     if (argc > 1 && strcmp(argv[1], "exec") == 0) {
         fflush(stdout);
         /* execve starts the new image with the default FPU state whatever the caller had */
