@@ -97,6 +97,27 @@ def reasons_of(text):
     return out
 
 
+# A case whose fork failed (ENOSYS) and that then makes no progress for this long waits for a child
+# that never ran: it is stopped then, without the full idle bound.
+FORK_IDLE = 60
+
+
+def fork_failure_in(text):
+    return ("Errno 38" in text or "Function not implemented" in text) and any(h in text for h in FORK_HINTS)
+
+
+def running_case_tail(text):
+    starts = list(CASE_START.finditer(text))
+    return text[starts[-1].end():] if starts else ""
+
+
+def running_case_hit_fork(out):
+    # pread: the child writes through the same open file description, whose offset must not move
+    size = os.fstat(out.fileno()).st_size
+    text = os.pread(out.fileno(), size, 0).decode("utf-8", "replace")
+    return fork_failure_in(running_case_tail(text))
+
+
 def run_once(argv, timeout, cwd, env, idle):
     """(output, status, timed out, seconds). The run is killed (its whole process group) when it
     exceeds `timeout` seconds in all, or prints nothing for `idle` seconds: a case that makes no
@@ -116,7 +137,8 @@ def run_once(argv, timeout, cwd, env, idle):
             cur = os.fstat(out.fileno()).st_size
             if cur != size:
                 size, last_change = cur, now
-            if now - t0 > timeout or now - last_change > idle:
+            silent = now - last_change
+            if now - t0 > timeout or silent > idle or (silent > FORK_IDLE and running_case_hit_fork(out)):
                 timed_out = True
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
@@ -168,7 +190,10 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", i
             reasons.setdefault("<module>", "timed out after %d s with no case running" % timeout)
             return verdicts, reasons, seconds, None
         verdicts[hung] = "hang"
-        reasons[hung] = "hung (no output for %d s, or the module's %d s bound)" % (idle, timeout)
+        if fork_failure_in(running_case_tail(text)):
+            reasons[hung] = "needs fork: hung after fork failed with ENOSYS (stopped after %d s without output)" % FORK_IDLE
+        else:
+            reasons[hung] = "hung (no output for %d s, or the module's %d s bound)" % (idle, timeout)
         # run again without the hung case and without what already has a verdict
         ignores = sorted(c for c, vv in verdicts.items() if vv != "no verdict")
     return verdicts, reasons, seconds, None
