@@ -31,6 +31,17 @@ public final class GuestFutex {
      *                      for REQUEUE, CMP_REQUEUE, WAKE_OP and CMP_REQUEUE_PI
      */
     public static long futex(GuestMemory memory, long uaddr, int op, int val, long timeoutOrVal2, long uaddr2, int val3) {
+        return futex(memory, uaddr, op, val, timeoutOrVal2, uaddr2, val3, 0, null);
+    }
+
+    /**
+     * As {@link #futex(GuestMemory, long, int, int, long, long, int)} for a guest whose
+     * CLOCK_REALTIME runs {@code realtimeShiftNanos} ahead of the host's: an absolute deadline on
+     * that clock (WAIT_BITSET, LOCK_PI2 and WAIT_REQUEUE_PI with FUTEX_CLOCK_REALTIME, LOCK_PI
+     * always) is moved back by the shift into {@code scratch} (16 bytes) before the host waits.
+     */
+    public static long futex(GuestMemory memory, long uaddr, int op, int val, long timeoutOrVal2, long uaddr2, int val3,
+                             long realtimeShiftNanos, java.lang.foreign.MemorySegment scratch) {
         int cmd = op & CMD_MASK;
         if ((uaddr & 3) != 0) return -Errno.EINVAL;
         long hostUaddr = memory.hostAddress(uaddr, 4, Prot.READ);
@@ -48,7 +59,27 @@ public final class GuestFutex {
             // FUTEX_FD was removed from Linux in 2.6.26; the kernel answers ENOSYS too.
             default -> { return -Errno.ENOSYS; }
         }
+        if (realtimeShiftNanos != 0 && arg4 != 0 && absoluteRealtime(cmd, op)) {
+            long sec = memory.readLong(timeoutOrVal2), nsec = memory.readLong(timeoutOrVal2 + 8);
+            if (nsec >= 0 && nsec < NANOS && sec >= 0) { // invalid values stay the host's to reject
+                long t = Math.max(0, sec * NANOS + nsec - realtimeShiftNanos);
+                scratch.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, t / NANOS);
+                scratch.set(java.lang.foreign.ValueLayout.JAVA_LONG, 8, t % NANOS);
+                arg4 = scratch.address();
+            }
+        }
         return HostKernel.call(HostSyscall.FUTEX, hostUaddr, op, val, arg4, hostUaddr2, val3);
+    }
+
+    private static final long NANOS = 1_000_000_000L;
+
+    private static boolean absoluteRealtime(int cmd, int op) {
+        boolean realtimeFlag = (op & FUTEX_CLOCK_REALTIME) != 0;
+        return switch (cmd) {
+            case FUTEX_LOCK_PI -> true;
+            case FUTEX_WAIT_BITSET, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI -> realtimeFlag;
+            default -> false;
+        };
     }
 
     /** Wakes up to {@code count} waiters on the guest word at {@code uaddr} (thread exit's CLEARTID wake). */

@@ -81,6 +81,11 @@ public final class SyscallCoverage {
         b.append("  call itself and falls back, e.g. `rseq`).\n\n");
         b.append(String.format("%d syscalls in the header: %d implemented, %d passed through, %d ENOSYS with a reason, %d missing.%n%n",
                 header.size(), implemented, passed, enosys, missing));
+        b.append("Host-wide state is never changed for a guest: `clock_settime`/`settimeofday` move this run's wall clock\n");
+        b.append("only (file and socket timestamps and absolute realtime deadlines of timerfd and POSIX timers stay the\n");
+        b.append("host's), `sethostname`/`setdomainname` this run's names; `mlockall(MCL_FUTURE)` is accepted but not\n");
+        b.append("applied to later mappings; `fcntl(F_NOTIFY)` and leases register on the host, but their signal is not\n");
+        b.append("delivered to the guest.\n\n");
         b.append("| nr | syscall | how | note |\n|---:|---|---|---|\n");
         b.append(rows);
         b.append("\n## ioctl requests\n\n");

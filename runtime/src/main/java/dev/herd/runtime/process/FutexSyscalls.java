@@ -10,7 +10,8 @@ public final class FutexSyscalls {
 
     public static void register(SyscallTable t) {
         t.define("futex", "ptr hex int ptr ptr hex", (ctx, uaddr, op, val, timeout, uaddr2, val3) ->
-                GuestFutex.futex(ctx.memory(), uaddr, (int) op, (int) val, timeout, uaddr2, (int) val3));
+                GuestFutex.futex(ctx.memory(), uaddr, (int) op, (int) val, timeout, uaddr2, (int) val3,
+                        ctx.process().clock().realtimeOffsetNanos(), ctx.scratch()));
         // The issue allows it: futex_waitv's vector of waiters is not offered yet.
         t.unsupportedQuietly("futex_waitv", "ptr uint hex ptr clockid",
                 "not yet: needs each futex_waitv entry's guest address translated (Linux 5.16; libc does not use it)");

@@ -24,6 +24,7 @@ public final class GuestProcess {
     private final String exePath;
     private final ResourceLimits limits = new ResourceLimits();
     private final UtsNames uts = new UtsNames();
+    private final GuestClock clock = new GuestClock();
     private final ProcessSignals signals = new ProcessSignals();
     private final GuestThreads threads;
     /** Threads created and not yet ended; the process ends when it drops to zero. */
@@ -48,6 +49,9 @@ public final class GuestProcess {
     /** The execution domain personality(2) set (PER_LINUX, 0, at start). */
     public int personality() { return personality; }
     public void personality(int p) { personality = p; }
+
+    /** The guest's wall clock (its offset from the host's). */
+    public GuestClock clock() { return clock; }
 
     /** The host and domain names this process set for itself. */
     public UtsNames uts() { return uts; }

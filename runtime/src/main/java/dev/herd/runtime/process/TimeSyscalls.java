@@ -17,14 +17,20 @@ public final class TimeSyscalls {
     private static final long TIMESPEC = 16;
 
     public static void register(SyscallTable t) {
-        t.define("clock_gettime", "clockid ptr", (ctx, clk, ts, c, d, e, f) ->
-                HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostAddress(ts, TIMESPEC, Prot.WRITE)));
+        t.define("clock_gettime", "clockid ptr", (ctx, clk, ts, c, d, e, f) -> {
+            long r = HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostAddress(ts, TIMESPEC, Prot.WRITE));
+            if (r == 0 && GuestClock.isRealtime(clk)) shift(ctx, ts, NANOS);
+            return r;
+        });
         t.define("clock_getres", "clockid ptr", (ctx, clk, ts, c, d, e, f) ->
                 HostKernel.call(HostSyscall.CLOCK_GETRES, clk, optional(ctx, ts, TIMESPEC, Prot.WRITE)));
-        t.define("gettimeofday", "ptr ptr", (ctx, tv, tz, c, d, e, f) ->
-                HostKernel.call(HostSyscall.GETTIMEOFDAY, optional(ctx, tv, 16, Prot.WRITE), optional(ctx, tz, 8, Prot.WRITE)));
+        t.define("gettimeofday", "ptr ptr", (ctx, tv, tz, c, d, e, f) -> {
+            long r = HostKernel.call(HostSyscall.GETTIMEOFDAY, optional(ctx, tv, 16, Prot.WRITE), optional(ctx, tz, 8, Prot.WRITE));
+            if (r == 0 && tv != 0) shift(ctx, tv, 1_000_000L);
+            return r;
+        });
         t.define("time", "ptr", (ctx, tloc, b, c, d, e, f) -> {
-            long now = HostKernel.call(HostSyscall.TIME, 0);
+            long now = Math.floorDiv(clockNanos(ctx, CLOCK_REALTIME) + ctx.process().clock().realtimeOffsetNanos(), NANOS);
             if (tloc != 0) ctx.memory().writeLong(tloc, now);
             return now;
         });
@@ -34,28 +40,39 @@ public final class TimeSyscalls {
             if ((flags & TIMER_ABSTIME) == 0) return relativeSleep(ctx, clk, req, rem);
             long[] ts = readTimespec(ctx, req);
             if (ts == null) return -Errno.EINVAL;
+            // a deadline on the guest's wall clock, in host terms
+            long offset = GuestClock.isRealtime(clk) ? ctx.process().clock().realtimeOffsetNanos() : 0;
+            if (offset != 0) {
+                long host = Math.max(0, ts[0] * NANOS + ts[1] - offset);
+                ts = new long[]{host / NANOS, host % NANOS};
+            }
             long r = sleepUntil(ctx, clk, ts[0], ts[1]);
             // An absolute sleep simply restarts with the same deadline (ERESTARTNOHAND in the kernel).
             return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
         });
-        // Setting clocks: the kernel's argument checks, then EPERM. Herd never changes the host's
-        // clock for a guest (a sandboxed program has no CAP_SYS_TIME over its host), whoever runs it.
+        // Setting clocks: the kernel's argument checks and privilege check, then the guest's own
+        // wall clock moves (GuestClock); Herd never changes the host's clock for a guest.
         t.define("clock_settime", "clockid ptr", (ctx, clk, ts, c, d, e, f) -> {
             if (clk >= 0 && clk != CLOCK_REALTIME) return -Errno.EINVAL; // only CLOCK_REALTIME is settable
             long[] v = readTimespec(ctx, ts);
             if (v == null) return -Errno.EINVAL;
-            return -Errno.EPERM;
+            if (clk < 0) return -Errno.EPERM; // CPU-time clocks cannot be set
+            return setRealtime(ctx, v[0] * NANOS + v[1]);
         });
         t.define("settimeofday", "ptr ptr", (ctx, tv, tz, c, d, e, f) -> {
+            long sec = 0, usec = 0;
             if (tv != 0) {
-                long sec = ctx.memory().readLong(tv), usec = ctx.memory().readLong(tv + 8);
+                sec = ctx.memory().readLong(tv);
+                usec = ctx.memory().readLong(tv + 8);
                 if (sec < 0 || usec < 0 || usec >= 1_000_000) return -Errno.EINVAL;
             }
             if (tz != 0) {
                 int minutesWest = ctx.memory().readInt(tz);
                 if (minutesWest < -15 * 60 || minutesWest > 15 * 60) return -Errno.EINVAL;
             }
-            return -Errno.EPERM;
+            if (HostKernel.call(HostSyscall.GETEUID) != 0) return -Errno.EPERM;
+            // the timezone argument only sets the kernel's legacy sys_tz, which Herd does not keep
+            return tv == 0 ? 0 : setRealtime(ctx, sec * NANOS + usec * 1000);
         });
         // Reading the kernel's clock discipline (modes 0 or ADJ_OFFSET_SS_READ) is allowed to anyone.
         t.define("adjtimex", "ptr", (ctx, buf, b, c, d, e, f) -> {
@@ -71,6 +88,28 @@ public final class TimeSyscalls {
     }
 
     private static final int CLOCK_REALTIME = 0, TIMEX = 208, ADJ_OFFSET_SS_READ = 0xa001;
+
+    /**
+     * Sets the guest's wall clock (a privileged operation, as on Linux: EPERM for another euid
+     * than root) by moving this run's offset from the host clock; the host clock is never set.
+     */
+    private static long setRealtime(SyscallContext ctx, long guestNanos) {
+        if (HostKernel.call(HostSyscall.GETEUID) != 0) return -Errno.EPERM;
+        long host = clockNanos(ctx, CLOCK_REALTIME);
+        if (host < 0) return host;
+        ctx.process().clock().realtimeOffsetNanos(guestNanos - host);
+        return 0;
+    }
+
+    /** Adds the guest clock's offset to a timespec (unit NANOS) or timeval (unit 1e6) the host wrote. */
+    private static void shift(SyscallContext ctx, long g, long perSecond) {
+        long offset = ctx.process().clock().realtimeOffsetNanos();
+        if (offset == 0) return;
+        long nanosPerUnit = NANOS / perSecond;
+        long t = ctx.memory().readLong(g) * NANOS + ctx.memory().readLong(g + 8) * nanosPerUnit + offset;
+        ctx.memory().writeLong(g, Math.floorDiv(t, NANOS));
+        ctx.memory().writeLong(g + 8, Math.floorMod(t, NANOS) / nanosPerUnit);
+    }
 
     private static boolean readOnlyTimex(int modes) {
         return modes == 0 || modes == ADJ_OFFSET_SS_READ;
