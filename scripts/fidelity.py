@@ -50,7 +50,7 @@ QUICK = [
 
 RESULT = re.compile(r"(ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
 CASE_START = re.compile(r"^(\w+) \(([\w.]+)\)(?:\n[^\n]*?)? \.\.\. ", re.M)
-SECTION = re.compile(r"^(ERROR|FAIL): (\w+) \(([\w.]+)\)[^\n]*\n-{20,}\n(.*?)(?=^={20,}|^-{20,}\nRan |\Z)",
+SECTION = re.compile(r"^(ERROR|FAIL): (\w+) \(([\w.]+)\)[^\n]*\n(?:[^\n-][^\n]*\n)?-{20,}\n(.*?)(?=^={20,}|^-{20,}\nRan |\Z)",
                      re.M | re.S)
 FORK_HINTS = ("_fork_exec", "os.fork", "fork_exec", "posix_spawn", "subprocess.py", "multiprocessing",
               "spawnv", "os.system", "script_helper", "os.popen", "pty.fork", "forkpty")

@@ -10,6 +10,7 @@
 #include <linux/membarrier.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
@@ -138,6 +139,27 @@ static void sysv(void) {
     CHECK(semctl(s, 0, IPC_RMID) == 0, "semctl(IPC_RMID)");
 }
 
+static volatile int usr1;
+static void on_usr1(int sig) { usr1++; }
+
+/* pidfd_send_signal on the /proc/PID directory of the process itself (CPython's test_signal) */
+static void pidfd_signal(void) {
+    signal(SIGUSR1, on_usr1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d", getpid());
+    int fd = open(path, O_DIRECTORY | O_RDONLY);
+    CHECK(fd >= 0, "open /proc/PID");
+    CHECK(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 0) == 0 && usr1 == 1, "pidfd_send_signal(/proc/PID, SIGUSR1) ran the handler");
+    CHECK(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 1 /* PIDFD_SIGNAL_THREAD */) == 0 && usr1 == 2,
+          "pidfd_send_signal(PIDFD_SIGNAL_THREAD) to the main thread");
+    EXPECT_ERRNO(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 3), EINVAL, "pidfd_send_signal(two scope flags)");
+    EXPECT_ERRNO(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 8), EINVAL, "pidfd_send_signal(unknown flag)");
+    EXPECT_ERRNO(syscall(SYS_pidfd_send_signal, 0, SIGUSR1, NULL, 0), EBADF, "pidfd_send_signal(stdin)");
+    EXPECT_ERRNO(syscall(SYS_pidfd_send_signal, 999, SIGUSR1, NULL, 0), EBADF, "pidfd_send_signal(closed fd)");
+    close(fd);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void identity(void) {
     printf("personality(0xffffffff) = %#x\n", personality(0xffffffff));
     CHECK(setresuid(-1, -1, -1) == 0 && setresgid(-1, -1, -1) == 0, "setresuid/setresgid(-1): no change");
@@ -204,6 +226,7 @@ int main(int argc, char **argv) {
     inotify(dir);
     sysv();
     identity();
+    pidfd_signal();
     interfaces(dir);
     return guest_done();
 }

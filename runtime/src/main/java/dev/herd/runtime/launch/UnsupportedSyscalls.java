@@ -52,7 +52,7 @@ final class UnsupportedSyscalls {
             t.unsupported(n, "hex hex hex", MQUEUE);
         }
         for (String n : new String[]{"add_key", "request_key", "keyctl"}) t.unsupported(n, "hex hex hex", KEYS);
-        for (String n : new String[]{"pidfd_open", "pidfd_getfd", "pidfd_send_signal", "process_mrelease"}) {
+        for (String n : new String[]{"pidfd_open", "pidfd_getfd", "process_mrelease"}) {
             t.unsupported(n, "hex hex hex", PIDFD);
         }
         for (String n : new String[]{"process_vm_readv", "process_vm_writev", "kcmp", "process_madvise"}) {
