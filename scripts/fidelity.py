@@ -181,8 +181,9 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", i
         for case, why in reasons_of(text).items():
             reasons.setdefault(case, why)
         if not timed_out:
-            if rc not in (0, 2) and not v:   # the interpreter itself died
-                tail = [l for l in text.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
+            if rc != 0 and not v:   # nothing ran: the module did not import, or the interpreter died
+                errors = [l.strip() for l in text.splitlines() if re.match(r"^\w+(Error|Exception): ", l.strip())]
+                tail = errors[-1:] or [l for l in text.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
                 reasons.setdefault("<module>", "run ended with status %s: %s" % (rc, tail[0]))
             return verdicts, reasons, seconds, rc
         hung = last if last and v.get(last) == "no verdict" else None
@@ -260,6 +261,8 @@ def measure(a, entry, modes):
     nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout, idle=a.native_timeout)
     native_pass = {c for c, v in nv.items() if v == "ok"}
     row = {"module": entry, "native_total": len(nv), "native_pass": len(native_pass), "native_s": nsecs}
+    if not nv:
+        row["native_note"] = nr.get("<module>", "no case ran natively")
     losses, fork_losses, flaky = [], [], []
     # the modes run at once (each herd run mostly keeps one core busy)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
@@ -320,6 +323,10 @@ def render(a, entries, modes, state, seconds):
         cells = "".join(" %d (%.0f s) |" % tuple(r[m]) if m in r else " — |" for m in modes)
         out.append("| %s | %d | %d (%.1f s) |%s" % (r["module"], r["native_total"], r["native_pass"],
                                                    r["native_s"], cells))
+    for r in rows:
+        if r.get("native_note"):
+            out.append("")
+            out.append("%s: no case ran natively (%s), so there is nothing to compare." % (r["module"], r["native_note"]))
     total_native = sum(r["native_pass"] for r in rows)
     done = {r["module"] for r in rows}
     pending = [e for e in entries if e not in done]
