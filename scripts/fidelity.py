@@ -156,9 +156,10 @@ def save_log(module, label, attempt, text):
         f.write(text)
 
 
-def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", idle=300):
-    """Verdicts and reasons for one module under one runner, resuming past hung cases."""
-    verdicts, reasons, ignores = {}, {}, []
+def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", idle=300, skip=()):
+    """Verdicts and reasons for one module under one runner, resuming past hung cases; the cases
+    in `skip` are not run at all."""
+    verdicts, reasons, ignores = {}, {}, list(skip)
     seconds = 0.0
     for attempt in range(max_hangs + 1):
         with tempfile.TemporaryDirectory(prefix="herd-fidelity-") as cwd:
@@ -196,7 +197,7 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", i
         else:
             reasons[hung] = "hung (no output for %d s, or the module's %d s bound)" % (idle, timeout)
         # run again without the hung case and without what already has a verdict
-        ignores = sorted(c for c, vv in verdicts.items() if vv != "no verdict")
+        ignores = sorted(set(skip) | {c for c, vv in verdicts.items() if vv != "no verdict"})
     return verdicts, reasons, seconds, None
 
 
@@ -207,7 +208,9 @@ def main():
     ap.add_argument("--modes", default="parallel,serial")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("HERD_FIDELITY_TIMEOUT", "14400")),
                     help="bound of one module run under herd, seconds")
-    ap.add_argument("--native-timeout", type=int, default=600)
+    ap.add_argument("--native-timeout", type=int, default=1800)
+    ap.add_argument("--native-idle", type=int, default=120,
+                    help="a native run silent this long has a hung case (not compared), seconds")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "FIDELITY.md"))
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--herd", default=os.path.join(ROOT, "bin", "herd"))
@@ -258,16 +261,20 @@ def measure(a, entry, modes):
     """One module (entry "MODULE[:PATTERN,...]"): native run, then each mode under herd at once."""
     module, _, pats = entry.partition(":")
     patterns = [p for p in pats.split(",") if p]
-    nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout, idle=a.native_timeout)
+    nv, nr, nsecs, nrc = run_module([], module, patterns, a.native_timeout, idle=a.native_idle)
+    # a case that hangs natively is not compared, and not run under herd (it would hang there too)
+    native_hangs = sorted(c for c, v in nv.items() if v == "hang")
     native_pass = {c for c, v in nv.items() if v == "ok"}
     row = {"module": entry, "native_total": len(nv), "native_pass": len(native_pass), "native_s": nsecs}
     if not nv:
         row["native_note"] = nr.get("<module>", "no case ran natively")
+    if native_hangs:
+        row["native_hangs"] = native_hangs
     losses, fork_losses, flaky = [], [], []
     # the modes run at once (each herd run mostly keeps one core busy)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(modes)) as pool:
         runs = {mode: pool.submit(run_module, [a.herd, "run", "--mode", mode], module, patterns, a.timeout,
-                                  label=mode, idle=a.idle) for mode in modes}
+                                  label=mode, idle=a.idle, skip=native_hangs) for mode in modes}
         results = {mode: f.result() for mode, f in runs.items()}
     for mode in modes:
         hv, hr, hsecs, hrc = results[mode]
@@ -324,6 +331,9 @@ def render(a, entries, modes, state, seconds):
         out.append("| %s | %d | %d (%.1f s) |%s" % (r["module"], r["native_total"], r["native_pass"],
                                                    r["native_s"], cells))
     for r in rows:
+        for c in r.get("native_hangs", []):
+            out.append("")
+            out.append("`%s` hangs natively on this machine; it is not compared (nor run under herd)." % c)
         if r.get("native_note"):
             out.append("")
             out.append("%s: no case ran natively (%s), so there is nothing to compare." % (r["module"], r["native_note"]))
