@@ -9,7 +9,10 @@
 #include <linux/capability.h>
 #include <linux/membarrier.h>
 #include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/inotify.h>
@@ -160,6 +163,58 @@ static void pidfd_signal(void) {
     signal(SIGUSR1, SIG_DFL);
 }
 
+/* pidfd_open on the process itself, its signals and pidfd_getfd; futex_waitv */
+struct waitv { uint64_t val, uaddr; uint32_t flags, reserved; };
+static uint32_t futex_word = 5;
+
+static void *waker(void *arg) {
+    usleep(20000);
+    __atomic_store_n(&futex_word, 6, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &futex_word, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+    return NULL;
+}
+
+static void pidfds_and_waitv(void) {
+    signal(SIGUSR1, on_usr1);
+    usr1 = 0;
+    int pfd = syscall(SYS_pidfd_open, getpid(), 0);
+    CHECK(pfd >= 0, "pidfd_open(getpid())");
+    CHECK((fcntl(pfd, F_GETFD) & FD_CLOEXEC) != 0, "a pidfd is close-on-exec");
+    struct pollfd p = {pfd, POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0, "the pidfd of a live process is not readable");
+    CHECK(syscall(SYS_pidfd_send_signal, pfd, SIGUSR1, NULL, 0) == 0 && usr1 == 1, "pidfd_send_signal(pidfd, SIGUSR1)");
+    int dupd = syscall(SYS_pidfd_getfd, pfd, 1, 0);
+    struct stat a, b;
+    CHECK(dupd >= 0 && fstat(dupd, &a) == 0 && fstat(1, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev,
+          "pidfd_getfd(self, 1) is stdout's file");
+    EXPECT_ERRNO(syscall(SYS_pidfd_getfd, pfd, 999, 0), EBADF, "pidfd_getfd(self, closed fd)");
+    close(dupd);
+    close(pfd);
+    EXPECT_ERRNO(syscall(SYS_pidfd_open, 0, 0), EINVAL, "pidfd_open(0)");
+    EXPECT_ERRNO(syscall(SYS_pidfd_open, getpid(), 1), EINVAL, "pidfd_open(bad flags)");
+    EXPECT_ERRNO(syscall(SYS_pidfd_open, 0x3fffffff, 0), ESRCH, "pidfd_open(no such pid)");
+    signal(SIGUSR1, SIG_DFL);
+
+    struct waitv w = {5, (uintptr_t)&futex_word, 2 /* FUTEX2_SIZE_U32 */, 0};
+    struct waitv other = {4, (uintptr_t)&futex_word, 2, 0};
+    EXPECT_ERRNO(syscall(SYS_futex_waitv, &other, 1, 0, NULL, CLOCK_MONOTONIC), EAGAIN, "futex_waitv(value changed)");
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_nsec += 10000000;
+    if (dl.tv_nsec >= 1000000000) { dl.tv_sec++; dl.tv_nsec -= 1000000000; }
+    EXPECT_ERRNO(syscall(SYS_futex_waitv, &w, 1, 0, &dl, CLOCK_MONOTONIC), ETIMEDOUT, "futex_waitv(10 ms deadline)");
+    struct waitv two[2] = {{0, (uintptr_t)&usr1, 2, 0}, w};
+    two[0].val = usr1;
+    pthread_t t;
+    pthread_create(&t, NULL, waker, NULL);
+    long r = syscall(SYS_futex_waitv, two, 2, 0, NULL, CLOCK_MONOTONIC);
+    pthread_join(t, NULL);
+    CHECK(r == 1, "futex_waitv woken on its second futex (returned %ld)", r);
+    struct waitv bad = {0, 16, 2, 0};
+    EXPECT_ERRNO(syscall(SYS_futex_waitv, &bad, 1, 0, NULL, CLOCK_MONOTONIC), EFAULT, "futex_waitv(bad address)");
+    EXPECT_ERRNO(syscall(SYS_futex_waitv, &w, 1, 1, NULL, CLOCK_MONOTONIC), EINVAL, "futex_waitv(flags)");
+}
+
 static void identity(void) {
     printf("personality(0xffffffff) = %#x\n", personality(0xffffffff));
     CHECK(setresuid(-1, -1, -1) == 0 && setresgid(-1, -1, -1) == 0, "setresuid/setresgid(-1): no change");
@@ -227,6 +282,7 @@ int main(int argc, char **argv) {
     sysv();
     identity();
     pidfd_signal();
+    pidfds_and_waitv();
     interfaces(dir);
     return guest_done();
 }

@@ -17,7 +17,6 @@ final class UnsupportedSyscalls {
             + "request structures, which need translating (glibc's POSIX AIO uses threads instead)";
     private static final String MQUEUE = "not yet: POSIX message queues (mq_notify would signal the JVM)";
     private static final String KEYS = "not yet: kernel keyrings";
-    private static final String PIDFD = "not yet: the guest pid is a thread of the JVM, not a host process a pidfd can name";
     private static final String OTHER_PROCESS = "reaches into other processes by host pid, which guest pids are not";
     private static final String SANDBOX = "would install a filter or sandbox on the JVM's own threads";
     private static final String HANDLES = "file handles bypass path confinement to --rootfs";
@@ -52,9 +51,7 @@ final class UnsupportedSyscalls {
             t.unsupported(n, "hex hex hex", MQUEUE);
         }
         for (String n : new String[]{"add_key", "request_key", "keyctl"}) t.unsupported(n, "hex hex hex", KEYS);
-        for (String n : new String[]{"pidfd_open", "pidfd_getfd", "process_mrelease"}) {
-            t.unsupported(n, "hex hex hex", PIDFD);
-        }
+        t.unsupported("process_mrelease", "fd hex", "releases the memory of a killed host process: never for a guest");
         for (String n : new String[]{"process_vm_readv", "process_vm_writev", "kcmp", "process_madvise"}) {
             t.unsupported(n, "hex hex hex", OTHER_PROCESS);
         }

@@ -31,6 +31,7 @@ public final class SignalSyscalls {
         t.define("tgkill", "int int signal", (ctx, tgid, tid, sig, d, e, f) -> tgkill(ctx, (int) tgid, (int) tid, (int) sig));
         t.define("rt_sigqueueinfo", "int signal ptr", (ctx, pid, sig, info, d, e, f) -> sigqueue(ctx, (int) pid, 0, (int) sig, info));
         t.define("pidfd_send_signal", "fd signal ptr hex", SignalSyscalls::pidfdSendSignal);
+        Pidfds.register(t);
         t.define("rt_tgsigqueueinfo", "int int signal ptr", (ctx, tgid, tid, sig, info, e, f) ->
                 sigqueue(ctx, (int) tgid, (int) tid, (int) sig, info));
         t.define("rt_sigreturn", "", (ctx, a, b, c, d, e, f) -> {
@@ -63,23 +64,20 @@ public final class SignalSyscalls {
     }
 
     private static final long PIDFD_SIGNAL_THREAD = 1, PIDFD_SIGNAL_PROCESS_GROUP = 4;
-    private static final java.util.regex.Pattern PROC_PID_DIR = java.util.regex.Pattern.compile("/proc/(\\d+)");
 
     /**
-     * pidfd_send_signal on a process's {@code /proc/PID} directory fd (Herd has no pidfd_open):
-     * kill's or rt_sigqueueinfo's semantics towards that process. The guest's own pid is the
-     * {@code /proc} directory of its main thread, whose signals Herd delivers; another process's
-     * directory goes to the host's call on the same fd. Any other fd is EBADF, as for the kernel.
+     * pidfd_send_signal on a pidfd or a process's {@code /proc/PID} directory fd ({@link Pidfds}):
+     * kill's or rt_sigqueueinfo's semantics towards that process. Signals to the guest itself are
+     * Herd's to deliver; another process's fd goes to the host's call on the same fd. Any other fd
+     * is EBADF, as for the kernel.
      */
     private static long pidfdSendSignal(SyscallContext ctx, long fd, long sig, long info, long flags, long e, long f) {
         // PIDFD_SIGNAL_THREAD, _THREAD_GROUP, _PROCESS_GROUP (Linux 6.9): at most one
         if ((flags & ~7L) != 0 || Long.bitCount(flags) > 1) return -Errno.EINVAL;
         int host = ctx.process().fds().hostOrMinus1((int) fd);
         if (host < 0 || (int) fd != fd) return -Errno.EBADF;
-        String target = dev.herd.runtime.fs.PathResolver.readlinkProcFd(host);
-        java.util.regex.Matcher m = PROC_PID_DIR.matcher(target);
-        if (!m.matches() || m.group(1).length() > 9) return -Errno.EBADF;
-        int pid = Integer.parseInt(m.group(1));
+        int pid = Pidfds.pidOf(ctx, host);
+        if (pid < 0) return -Errno.EBADF;
         if (pid != ctx.process().pid()) {
             return HostKernel.call(HostSyscall.PIDFD_SEND_SIGNAL, host, sig,
                     info == 0 ? 0 : ctx.memory().hostAddress(info, SigInfoLayout.SIZE, dev.herd.memory.Prot.READ), flags);
