@@ -9,6 +9,7 @@
 #include <linux/capability.h>
 #include <linux/membarrier.h>
 #include <net/if.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -215,6 +216,40 @@ static void pidfds_and_waitv(void) {
     EXPECT_ERRNO(syscall(SYS_futex_waitv, &w, 1, 1, NULL, CLOCK_MONOTONIC), EINVAL, "futex_waitv(flags)");
 }
 
+/* POSIX message queues */
+static void mqueue(void) {
+    char name[64];
+    snprintf(name, sizeof name, "/herd-sysmisc-%d", getpid());
+    struct mq_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.mq_maxmsg = 4;
+    attr.mq_msgsize = 32;
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    CHECK(q >= 0, "mq_open(O_CREAT, maxmsg 4, msgsize 32)");
+    EXPECT_ERRNO(mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr), EEXIST, "mq_open(O_EXCL) again");
+    CHECK(mq_send(q, "low", 4, 1) == 0 && mq_send(q, "high", 5, 9) == 0, "mq_send twice");
+    struct mq_attr got;
+    CHECK(mq_getattr(q, &got) == 0 && got.mq_curmsgs == 2 && got.mq_maxmsg == 4 && got.mq_msgsize == 32,
+          "mq_getattr: 2 messages, maxmsg 4, msgsize 32");
+    char buf[32];
+    unsigned prio = 0;
+    CHECK(mq_receive(q, buf, sizeof buf, &prio) == 5 && prio == 9 && strcmp(buf, "high") == 0, "mq_receive: highest priority first");
+    CHECK(mq_receive(q, buf, sizeof buf, &prio) == 4 && prio == 1, "mq_receive: then the other");
+    EXPECT_ERRNO(mq_receive(q, buf, 8, &prio), EMSGSIZE, "mq_receive(buffer below msgsize)");
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_nsec += 10000000;
+    if (dl.tv_nsec >= 1000000000) { dl.tv_sec++; dl.tv_nsec -= 1000000000; }
+    EXPECT_ERRNO(mq_timedreceive(q, buf, sizeof buf, &prio, &dl), ETIMEDOUT, "mq_timedreceive(empty, 10 ms)");
+    struct sigevent none = {0};
+    none.sigev_notify = SIGEV_NONE;
+    CHECK(mq_notify(q, &none) == 0 && mq_notify(q, NULL) == 0, "mq_notify(SIGEV_NONE), then unregister");
+    EXPECT_ERRNO(mq_send(q, guest_bad_ptr(16), 4, 0), EFAULT, "mq_send(bad pointer)");
+    mq_close(q);
+    CHECK(mq_unlink(name) == 0, "mq_unlink");
+    EXPECT_ERRNO(mq_unlink(name), ENOENT, "mq_unlink again");
+}
+
 static void identity(void) {
     printf("personality(0xffffffff) = %#x\n", personality(0xffffffff));
     CHECK(setresuid(-1, -1, -1) == 0 && setresgid(-1, -1, -1) == 0, "setresuid/setresgid(-1): no change");
@@ -283,6 +318,7 @@ int main(int argc, char **argv) {
     identity();
     pidfd_signal();
     pidfds_and_waitv();
+    mqueue();
     interfaces(dir);
     return guest_done();
 }

@@ -26,5 +26,6 @@ public final class FileSyscalls {
         SocketSyscalls.register(t);
         XattrSyscalls.register(t);
         NotificationFdSyscalls.register(t);
+        MessageQueueSyscalls.register(t);
     }
 }

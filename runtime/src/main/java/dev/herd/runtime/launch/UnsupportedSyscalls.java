@@ -15,7 +15,6 @@ final class UnsupportedSyscalls {
     private static final String NUMA = "NUMA memory policy is not modelled (guest memory is one host mapping)";
     private static final String AIO = "not yet: kernel AIO and io_uring access guest buffers asynchronously through pointers inside their "
             + "request structures, which need translating (glibc's POSIX AIO uses threads instead)";
-    private static final String MQUEUE = "not yet: POSIX message queues (mq_notify would signal the JVM)";
     private static final String KEYS = "not yet: kernel keyrings";
     private static final String OTHER_PROCESS = "reaches into other processes by host pid, which guest pids are not";
     private static final String SANDBOX = "would install a filter or sandbox on the JVM's own threads";
@@ -46,9 +45,6 @@ final class UnsupportedSyscalls {
         for (String n : new String[]{"io_setup", "io_destroy", "io_getevents", "io_submit", "io_cancel", "io_pgetevents",
                 "io_uring_setup", "io_uring_enter", "io_uring_register"}) {
             t.unsupported(n, "hex hex hex", AIO);
-        }
-        for (String n : new String[]{"mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify", "mq_getsetattr"}) {
-            t.unsupported(n, "hex hex hex", MQUEUE);
         }
         for (String n : new String[]{"add_key", "request_key", "keyctl"}) t.unsupported(n, "hex hex hex", KEYS);
         t.unsupported("process_mrelease", "fd hex", "releases the memory of a killed host process: never for a guest");
