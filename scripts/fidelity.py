@@ -38,7 +38,6 @@ test_decimal test_itertools test_sched test_concurrent_futures test_asyncio""".s
 # that take a few seconds under herd, and selected classes of bigger ones. Each entry is
 # "MODULE[:PATTERN[,PATTERN...]]", the patterns going to `-m`.
 QUICK = [
-    "test_struct",
     "test_sched",
     "test_threading_local",
     "test_json:test.test_json.test_decode.*,test.test_json.test_float.*,test.test_json.test_dump.*",
@@ -46,6 +45,7 @@ QUICK = [
     "test_float:test.test_float.GeneralFloatCases.*",
     "test_select",
     "test_fcntl",
+    "test_time",
 ]
 
 RESULT = re.compile(r"(ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
