@@ -216,7 +216,7 @@ def main():
     ap.add_argument("--herd", default=os.path.join(ROOT, "bin", "herd"))
     ap.add_argument("--idle", type=int, default=int(os.environ.get("HERD_FIDELITY_IDLE", "900")),
                     help="a herd run silent this long has a hung case, seconds")
-    ap.add_argument("--state", help="results file (default target/fidelity/results.json)")
+    ap.add_argument("--state", help="results file (default docs/fidelity-results.json; --quick: target/fidelity/)")
     ap.add_argument("--resume", action="store_true", help="skip modules the results file already has")
     ap.add_argument("--report-only", action="store_true", help="render the report from the results file; measure nothing")
     a = ap.parse_args()
@@ -227,7 +227,9 @@ def main():
         return 2
     entries = QUICK if a.quick else (a.modules or DEFAULT_MODULES)
     modes = [m for m in a.modes.split(",") if m]
-    state_path = a.state or os.path.join(LOGS, "results-quick.json" if a.quick else "results.json")
+    # full runs keep their results next to the report (docs/), so later runs can --resume them
+    state_path = a.state or (os.path.join(LOGS, "results-quick.json") if a.quick
+                             else os.path.join(ROOT, "docs", "fidelity-results.json"))
     state = {}
     if os.path.exists(state_path):  # earlier modules' results stay; --resume skips them
         with open(state_path) as f:
