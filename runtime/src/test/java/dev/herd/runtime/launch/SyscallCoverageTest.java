@@ -31,6 +31,6 @@ class SyscallCoverageTest {
         Path doc = Path.of("..", "docs", "SYSCALLS.md");
         assertTrue(Files.exists(doc), "docs/SYSCALLS.md is missing");
         assertEquals(expected, Files.readString(doc),
-                "docs/SYSCALLS.md is stale: java -cp \"$(bin/herd classpath)\" dev.herd.runtime.launch.SyscallCoverage > docs/SYSCALLS.md");
+                "docs/SYSCALLS.md is stale: \"$JAVA_HOME\"/bin/java -cp \"$(bin/herd classpath)\" dev.herd.runtime.launch.SyscallCoverage > docs/SYSCALLS.md");
     }
 }
