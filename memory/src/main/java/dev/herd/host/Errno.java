@@ -47,4 +47,19 @@ public final class Errno {
         if (errno > 0 && errno < NAMES.length && NAMES[errno] != null && !NAMES[errno].isEmpty()) return NAMES[errno];
         return "E" + errno;
     }
+
+    /** glibc's strerror text for the errors a user-facing message names, else {@link #name}. */
+    public static String describe(int errno) {
+        return switch (errno) {
+            case ENOENT -> "No such file or directory";
+            case EACCES -> "Permission denied";
+            case ENOTDIR -> "Not a directory";
+            case EISDIR -> "Is a directory";
+            case ELOOP -> "Too many levels of symbolic links";
+            case ENAMETOOLONG -> "File name too long";
+            case ENOEXEC -> "Exec format error";
+            case EXDEV -> "Invalid cross-device link";
+            default -> name(errno);
+        };
+    }
 }

@@ -81,6 +81,17 @@ class CliTest {
         assertOneLine(herd("run", base.toString()), 126);
     }
 
+    /** A FIFO is not a regular file: execve says EACCES at once (a read would wait for a writer). */
+    @Test
+    void fifoIs126AtOnce() throws IOException, InterruptedException {
+        Path fifo = base.resolve("fifo");
+        Process mk = new ProcessBuilder("mkfifo", "-m", "755", fifo.toString()).inheritIO().start();
+        assertEquals(0, mk.waitFor());
+        GuestRun.Result r = herd("run", fifo.toString());
+        assertTrue(!r.timedOut(), r.describe());
+        assertOneLine(r, 126);
+    }
+
     @Test
     void elfTruncatedInTheProgramHeadersIs126() throws IOException {
         byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));

@@ -1,8 +1,11 @@
 package dev.herd.runtime.cli;
 
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
 import dev.herd.runtime.launch.GuestLauncher;
 import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
+import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
 import dev.herd.threads.ExecutionMode;
@@ -55,6 +58,7 @@ public final class HerdMain {
         boolean strace = false;
         // Options a parent Herd's execve passes to the child that runs the new image (ExecSyscalls).
         String programOption = null;
+        int programFd = -1, envFd = -1;
         int[] inheritFds = new int[0];
         long sigIgnore = 0, sigMask = 0;
         ExecutionMode mode = ExecutionMode.PARALLEL;
@@ -86,6 +90,16 @@ public final class HerdMain {
                     if (i >= args.length) return usage(err, "--program needs a path");
                     programOption = args[i++];
                 }
+                case "--program-fd", "--env-fd" -> {
+                    if (i >= args.length) return usage(err, option + " needs an fd number");
+                    int fd;
+                    try {
+                        fd = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, option + ": not an fd number");
+                    }
+                    if (option.equals("--program-fd")) programFd = fd; else envFd = fd;
+                }
                 case "--inherit-fds" -> {
                     if (i >= args.length) return usage(err, "--inherit-fds needs a list");
                     try {
@@ -112,23 +126,43 @@ public final class HerdMain {
         String programArg = programOption != null ? programOption : args[i];
         List<byte[]> argv = RawCommandLine.arguments(args).subList(i, args.length);
 
-        Path program = ProgramLookup.find(programArg);
-        if (program == null) {
-            err.println("herd: " + programArg + ": No such file or directory");
-            return 127;
+        Path program;
+        if (programFd >= 0) {
+            // A parent Herd's execve checked the image and hands it over open: the path only names it.
+            program = Path.of(programArg);
+        } else {
+            program = ProgramLookup.find(programArg);
+            if (program == null) {
+                err.println("herd: " + programArg + ": No such file or directory");
+                return 127;
+            }
+            if (Files.isDirectory(program)) {
+                err.println("herd: " + programArg + ": Is a directory");
+                return 126;
+            }
+            // execve refuses anything but a regular file with EACCES (a FIFO would block the read).
+            if (!Files.isRegularFile(program) || !Files.isReadable(program)) {
+                err.println("herd: " + programArg + ": Permission denied");
+                return 126;
+            }
         }
-        if (Files.isDirectory(program)) {
-            err.println("herd: " + programArg + ": Is a directory");
-            return 126;
+        List<byte[]> env;
+        if (envFd >= 0) {
+            // The guest environment of a parent Herd's execve (this JVM's own environment is not it).
+            try {
+                env = ChildHerd.nulSeparated(Files.readAllBytes(Path.of("/proc/self/fd/" + envFd)));
+            } catch (IOException e) {
+                err.println("herd: --env-fd " + envFd + ": " + e.getMessage());
+                return USAGE_STATUS;
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, envFd);
+            }
+        } else {
+            env = RawCommandLine.environment();
         }
-        if (!Files.isReadable(program)) {
-            err.println("herd: " + programArg + ": Permission denied");
-            return 126;
-        }
-        List<byte[]> env = RawCommandLine.environment();
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask));
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd));
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.

@@ -63,15 +63,6 @@ final class RawCommandLine {
         } catch (IOException e) {
             return null;
         }
-        List<byte[]> out = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < all.length; i++) {
-            if (all[i] == 0) {
-                out.add(Arrays.copyOfRange(all, start, i));
-                start = i + 1;
-            }
-        }
-        if (start < all.length) out.add(Arrays.copyOfRange(all, start, all.length));
-        return out;
+        return dev.herd.runtime.process.ChildHerd.nulSeparated(all);
     }
 }

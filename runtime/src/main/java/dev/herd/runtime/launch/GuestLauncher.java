@@ -2,6 +2,11 @@ package dev.herd.runtime.launch;
 
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.runtime.fs.FdTable;
+import dev.herd.host.Errno;
+import dev.herd.host.ErrnoException;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.runtime.fs.ExecFiles;
 import dev.herd.runtime.fs.PathResolver;
 import dev.herd.runtime.loader.ElfFile;
 import dev.herd.runtime.loader.ElfLoader;
@@ -37,7 +42,8 @@ import dev.herd.threads.atomics.NoAtomicPatching;
 import dev.herd.threads.x86_64.CpuX86_64;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
@@ -47,6 +53,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class GuestLauncher {
     private GuestLauncher() {}
+
 
     /** A started guest process. {@link #exit()} completes when it has ended. */
     public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit) {}
@@ -62,12 +69,26 @@ public final class GuestLauncher {
      */
     public static RunningGuest start(RunConfig config, java.util.function.Consumer<LinuxKernel> beforeStart)
             throws IOException, ExecFormatException {
-        ElfFile elf = ElfFile.read(config.program());
-        GuestAddressSpace space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
+        // After an execve the parent hands over the image it checked as an open fd: reading it by
+        // name again would let the guest swap the file (or a directory on its path) in between.
+        int imageFd = config.inherited().programFd();
+        Path imageFile = imageFd >= 0 ? Path.of(PathResolver.procFd(imageFd)) : config.program();
+        GuestAddressSpace space = null;
         FdTable fds = null;
         PathResolver paths = null;
+        List<Integer> loaderFds = new ArrayList<>();
         try {
-            LoadedImage image = ElfLoader.load(space, elf, config.program(), interp -> interpreterPath(config.rootfs(), interp));
+            ElfFile elf = ElfFile.read(imageFile);
+            space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
+            paths = new PathResolver(config.rootfs(), config.cwd());
+            PathResolver rootPaths = paths;
+            LoadedImage image;
+            try {
+                image = ElfLoader.load(space, elf, imageFile, interp -> openInterpreter(rootPaths, interp, loaderFds));
+            } finally {
+                for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
+                if (imageFd >= 0) HostKernel.call(HostSyscall.CLOSE, imageFd);
+            }
             CpuArch arch = new CpuX86_64();
             StartState start = InitialStack.builder(space, image)
                     .hwcap(arch.hwcap())
@@ -79,7 +100,6 @@ public final class GuestLauncher {
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
             // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
-            paths = new PathResolver(config.rootfs(), config.cwd());
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             process.childHerd(ChildHerd.ofThisJvm(config.rootfs().toString(), config.mode() == ExecutionMode.SERIAL,
@@ -133,14 +153,25 @@ public final class GuestLauncher {
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
-            space.close();
+            if (space != null) space.close();
             throw e;
         }
     }
 
-    /** PT_INTERP is a guest path: look it up under the rootfs. */
-    private static Path interpreterPath(Path rootfs, String interp) {
-        Path host = rootfs.resolve(interp.startsWith("/") ? interp.substring(1) : interp);
-        return Files.isRegularFile(host) ? host : null;
+    /**
+     * PT_INTERP is a guest path: the kernel opens it as the guest's own open would (relative to the
+     * guest's cwd, symlinks resolved inside the rootfs, a regular file with execute permission).
+     * The returned path reads the open file; its fd is added to {@code opened} for the caller to
+     * close.
+     */
+    private static Path openInterpreter(PathResolver paths, String interp, List<Integer> opened)
+            throws ExecFormatException {
+        try {
+            int fd = ExecFiles.open(paths, interp);
+            opened.add(fd);
+            return Path.of(PathResolver.procFd(fd));
+        } catch (ErrnoException e) {
+            throw new ExecFormatException("ELF interpreter " + interp + ": " + Errno.describe(e.errno()));
+        }
     }
 }

@@ -43,9 +43,11 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      * @param fds     host fds open at these numbers that are guest fds at the same numbers (beyond 0-2)
      * @param ignored signals ignored (SIG_IGN), as a mask
      * @param blocked the blocked mask of the thread that called execve
+     * @param programFd a host fd of the image the parent checked, read instead of the program path
+     *                  (which then only names it); -1 for none. The launcher closes it.
      */
-    public record ExecInheritance(int[] fds, long ignored, long blocked) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0);
+    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1);
 
         public ExecInheritance {
             fds = fds.clone();

@@ -10,7 +10,6 @@ import dev.herd.runtime.loader.ElfFile.ProgramHeader;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.function.Function;
 
 import static dev.herd.runtime.loader.ElfFile.pageDown;
 import static dev.herd.runtime.loader.ElfFile.pageUp;
@@ -68,14 +67,16 @@ public final class ElfLoader {
      * @param as                  a fresh address space (nothing mapped where the image goes)
      * @param elf                 the program's validated headers (from {@link ElfFile#read(Path)})
      * @param hostPath            host path of the same file, read for segment contents
-     * @param interpreterResolver maps the PT_INTERP string (a guest path) to a host path, applying
-     *                            rootfs confinement; returns null if it does not exist. Null means
-     *                            dynamically linked programs are refused.
+     * @param interpreterResolver opens the PT_INTERP string (a guest path) the way the guest's own
+     *                            open would, confined to the rootfs, and returns a host path that
+     *                            reads that open file (a {@code /proc/self/fd/N} link, so nothing
+     *                            is looked up by name again). Null means dynamically linked
+     *                            programs are refused.
      * @throws ExecFormatException the program or its interpreter cannot be loaded (message says why)
      * @throws IOException         a file could not be read
      */
     public static LoadedImage load(GuestAddressSpace as, ElfFile elf, Path hostPath,
-                                   Function<String, Path> interpreterResolver) throws IOException, ExecFormatException {
+                                   InterpreterOpener interpreterResolver) throws IOException, ExecFormatException {
         if (elf.machine() != ElfFile.Machine.X86_64) {
             throw new ExecFormatException("ELF for " + elf.machine().linuxName() + " is not supported yet");
         }
@@ -86,10 +87,7 @@ public final class ElfLoader {
                 throw new ExecFormatException("dynamically linked programs are not supported yet (PT_INTERP "
                         + elf.interpreter() + ")");
             }
-            interpHost = interpreterResolver.apply(elf.interpreter());
-            if (interpHost == null) {
-                throw new ExecFormatException("ELF interpreter " + elf.interpreter() + " not found");
-            }
+            interpHost = interpreterResolver.open(elf.interpreter());
             try {
                 interp = ElfFile.read(interpHost);
             } catch (ExecFormatException e) {
@@ -231,6 +229,13 @@ public final class ElfLoader {
                         what, start, end, m.start(), m.end()));
             }
         }
+    }
+
+    /** Opens a PT_INTERP path for reading; see {@link #load(GuestAddressSpace, ElfFile, Path, InterpreterOpener)}. */
+    @FunctionalInterface
+    public interface InterpreterOpener {
+        /** @throws ExecFormatException the interpreter cannot be opened (message says why) */
+        Path open(String guestPath) throws ExecFormatException;
     }
 
     static long alignUp(long a, long align) { return (a + align - 1) & -align; }

@@ -1,14 +1,26 @@
 package dev.herd.runtime.process;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * How this run starts another Herd process: the JVM that runs this one (its java binary, its JVM
- * options minus debuggers and agents, its class path) with {@code HerdMain run} and this run's
- * rootfs, mode and tracing. {@code execve} uses it to run the new program image in a child Herd.
+ * options minus debuggers and agents, its class path, its own environment) with {@code HerdMain
+ * run} and this run's rootfs, mode and tracing. {@code execve} uses it to run the new program image
+ * in a child Herd.
+ *
+ * <p>Nothing the guest controls reaches the child JVM as a JVM or host-process input: the guest's
+ * environment would otherwise be the JVM's ({@code LD_PRELOAD}, {@code JAVA_TOOL_OPTIONS},
+ * {@code -Xlog:...:file=} run host code or touch host files). The child JVM gets this JVM's
+ * environment (for the first Herd the user's, for a child Herd what its parent gave it, so by
+ * induction never the guest's); the guest's environment travels in a memfd ({@code --env-fd}) and
+ * the checked image as an open fd ({@code --program-fd}), both at numbers above the guest's fds.
  *
  * @param java        the java launcher of this JVM
  * @param jvmOptions  options for the child JVM
@@ -16,12 +28,17 @@ import java.util.List;
  * @param rootfs      host path of the guest root
  * @param serial      whether the run is in serial mode
  * @param strace      whether syscalls are traced
+ * @param environment the child JVM's environment, "NAME=value" bytes
  */
 public record ChildHerd(String java, List<String> jvmOptions, String classPath, String rootfs, boolean serial,
-                        boolean strace) {
+                        boolean strace, List<byte[]> environment) {
     public ChildHerd {
         jvmOptions = List.copyOf(jvmOptions);
+        environment = List.copyOf(environment);
     }
+
+    /** Variables the JVM reads options from: their effect is already in {@link #jvmOptions}. */
+    private static final List<String> JVM_OPTION_VARIABLES = List.of("JAVA_TOOL_OPTIONS=", "JDK_JAVA_OPTIONS=", "_JAVA_OPTIONS=");
 
     /** The child description of the running JVM. */
     public static ChildHerd ofThisJvm(String rootfs, boolean serial, boolean strace) {
@@ -37,19 +54,65 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
             opts.add(o);
         }
         if (opts.stream().noneMatch(o -> o.startsWith("--enable-native-access"))) opts.add("--enable-native-access=ALL-UNNAMED");
-        return new ChildHerd(java, opts, System.getProperty("java.class.path"), rootfs, serial, strace);
+        List<byte[]> env = new ArrayList<>();
+        for (byte[] e : jvmEnvironment()) {
+            String text = new String(e, StandardCharsets.ISO_8859_1);
+            if (JVM_OPTION_VARIABLES.stream().noneMatch(text::startsWith)) env.add(e);
+        }
+        return new ChildHerd(java, opts, System.getProperty("java.class.path"), rootfs, serial, strace, env);
+    }
+
+    /** This JVM's own initial environment, raw. */
+    private static List<byte[]> jvmEnvironment() {
+        try {
+            return nulSeparated(Files.readAllBytes(Path.of("/proc/self/environ")));
+        } catch (IOException e) {
+            List<byte[]> env = new ArrayList<>();
+            System.getenv().forEach((k, v) -> env.add((k + "=" + v).getBytes(StandardCharsets.UTF_8)));
+            return env;
+        }
+    }
+
+    /** Splits NUL-terminated strings (a missing final NUL ends the last one too). */
+    public static List<byte[]> nulSeparated(byte[] all) {
+        List<byte[]> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < all.length; i++) {
+            if (all[i] == 0) {
+                out.add(Arrays.copyOfRange(all, start, i));
+                start = i + 1;
+            }
+        }
+        if (start < all.length) out.add(Arrays.copyOfRange(all, start, all.length));
+        return out;
+    }
+
+    /** The guest environment as the bytes {@code --env-fd} carries: each entry NUL-terminated. */
+    public static byte[] nulTerminated(List<byte[]> entries) {
+        int n = 0;
+        for (byte[] e : entries) n += e.length + 1;
+        byte[] out = new byte[n];
+        int at = 0;
+        for (byte[] e : entries) {
+            System.arraycopy(e, 0, out, at, e.length);
+            at += e.length + 1;
+        }
+        return out;
     }
 
     /**
      * The child's argv: {@code java OPTIONS -cp CP HerdMain run ... --program PROGRAM -- ARGV...}.
      *
-     * @param program       host path of the program image
+     * @param program       host path of the program image (names it: the child reads {@code programFd})
+     * @param programFd     the child's fd number of the open image
+     * @param envFd         the child's fd number of the memfd holding the guest's environment
      * @param guestArgv     the guest's argv, argv[0] included, as bytes
      * @param inheritedFds  guest fds the child finds open at the same numbers
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      */
-    public List<byte[]> command(String program, List<byte[]> guestArgv, int[] inheritedFds, long ignored, long blocked) {
+    public List<byte[]> command(String program, int programFd, int envFd, List<byte[]> guestArgv, int[] inheritedFds,
+                                long ignored, long blocked) {
         List<String> head = new ArrayList<>();
         head.add(java);
         head.addAll(jvmOptions);
@@ -74,6 +137,10 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(Long.toHexString(blocked));
         head.add("--program");
         head.add(program);
+        head.add("--program-fd");
+        head.add(Integer.toString(programFd));
+        head.add("--env-fd");
+        head.add(Integer.toString(envFd));
         head.add("--");
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));

@@ -7,19 +7,24 @@ import dev.herd.host.HostSpawn;
 import dev.herd.host.HostStat;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.GuestMemory;
+import dev.herd.runtime.fs.ExecFiles;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.fs.PathResolver;
 import dev.herd.runtime.fs.PathSyscalls;
+import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 import dev.herd.signals.SignalAction;
 import dev.herd.signals.Signals;
 import dev.herd.threads.GuestThread;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +36,8 @@ import java.util.List;
  * rootfs, a regular file with execute permission, an x86_64 ELF or a {@code #!} script whose
  * interpreter is one, argv/envp readable and not too large) and returns those errors to the guest.
  * Then it starts a new Herd JVM ({@link ChildHerd}) on the new image with the guest's argv and envp
- * bytes, its cwd, every fd that is not close-on-exec at the same number, the ignored signals and
+ * bytes (the environment in a memfd, never as the child JVM's own: see {@link ChildHerd}), the
+ * checked image as an open fd, its cwd, every fd that is not close-on-exec at the same number, the ignored signals and
  * the blocked mask; stops the guest's other threads (the kernel's de_thread) and waits for the
  * child, whose exit status becomes this process's. Differences from the kernel, documented: the
  * new image runs with the child's pid (the parent's wait, kill and /proc see the delegating
@@ -42,7 +48,7 @@ public final class ExecSyscalls {
     private ExecSyscalls() {}
 
     private static final int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
-    private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030;
+    private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000, F_DUPFD_CLOEXEC = 1030, MFD_CLOEXEC = 1;
     private static final int X_OK = 1, AT_EACCESS = 0x200;
     /** Linux's MAX_ARG_STRLEN and a total close to its default limit (a quarter of an 8 MiB stack). */
     private static final int MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024;
@@ -76,15 +82,22 @@ public final class ExecSyscalls {
         } else if (path.charAt(0) != '/' && (int) dirfd != AT_FDCWD) {
             hostDir = fds.get((int) dirfd);
         }
-        // The image, and for a script its interpreter: both must pass the kernel's checks.
+        // The image, and for a script its interpreter: both must pass the kernel's checks. The
+        // child reads the file opened here (imageFd), never the path again.
         String program;
+        int imageFd;
         List<byte[]> finalArgv = argv;
         if (!path.isEmpty() && (flags & AT_SYMLINK_NOFOLLOW) != 0 && isSymlink(paths, hostDir, path)) return -Errno.ELOOP;
         try (PathResolver.Target image = path.isEmpty() ? PathResolver.ofFd(fds.get((int) dirfd)) : PathSyscalls.follow(ctx, hostDir, path)) {
             byte[] head = checkExecutable(image.dirFd());
             if (isElf(head)) {
                 if (!isX86_64(head)) return -Errno.ENOEXEC;
+                // The kernel opens PT_INTERP before the point of no return: a missing or
+                // unusable interpreter is execve's error, not the new image's death.
+                long interpError = checkInterpreter(paths, image.dirFd());
+                if (interpError < 0) return interpError;
                 program = PathResolver.readlinkProcFd(image.dirFd());
+                imageFd = dupAbove(image.dirFd(), 3);
             } else if (head.length >= 2 && head[0] == '#' && head[1] == '!') {
                 List<String> interp = interpreterLine(head);
                 if (interp.isEmpty()) return -Errno.ENOEXEC;
@@ -92,6 +105,7 @@ public final class ExecSyscalls {
                     byte[] ih = checkExecutable(in.dirFd());
                     if (!isElf(ih) || !isX86_64(ih)) return -Errno.ENOEXEC;
                     program = PathResolver.readlinkProcFd(in.dirFd());
+                    imageFd = dupAbove(in.dirFd(), 3);
                 }
                 // The kernel's argv for a script: interpreter, its one optional argument, the
                 // script's path as given to execve, then argv[1..].
@@ -104,11 +118,61 @@ public final class ExecSyscalls {
                 return -Errno.ENOEXEC;
             }
         }
-        return delegate(ctx, child, program, finalArgv, envp);
+        try {
+            return delegate(ctx, child, program, imageFd, finalArgv, envp);
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, imageFd);
+        }
+    }
+
+    /** 0, or execve's error for the image's PT_INTERP (ENOEXEC for headers the loader refuses). */
+    private static long checkInterpreter(PathResolver paths, int imageFd) {
+        ElfFile elf;
+        try {
+            elf = ElfFile.read(Path.of(PathResolver.procFd(imageFd)));
+        } catch (ExecFormatException e) {
+            return -Errno.ENOEXEC;
+        } catch (IOException e) {
+            return -Errno.EIO;
+        }
+        if (!elf.isDynamic()) return 0;
+        try {
+            HostKernel.call(HostSyscall.CLOSE, ExecFiles.open(paths, elf.interpreter()));
+            return 0;
+        } catch (ErrnoException e) {
+            return -e.errno();
+        }
+    }
+
+    /** A close-on-exec copy of a host fd at {@code min} or above. */
+    private static int dupAbove(int fd, int min) {
+        return (int) HostKernel.check(HostKernel.call(HostSyscall.FCNTL, fd, F_DUPFD_CLOEXEC, min));
+    }
+
+    /** A close-on-exec memfd holding {@code bytes}. */
+    private static int memfdWith(String name, byte[] bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) HostKernel.check(HostKernel.call(HostSyscall.MEMFD_CREATE,
+                    arena.allocateFrom(name).address(), MFD_CLOEXEC));
+            MemorySegment buf = arena.allocate(Math.max(1, bytes.length));
+            MemorySegment.copy(bytes, 0, buf, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            long done = 0;
+            while (done < bytes.length) {
+                long r = HostKernel.call(HostSyscall.WRITE, fd, buf.address() + done, bytes.length - done);
+                if (r == -Errno.EINTR) continue;
+                if (r <= 0) {
+                    HostKernel.call(HostSyscall.CLOSE, fd);
+                    throw new ErrnoException(r < 0 ? (int) -r : Errno.EIO);
+                }
+                done += r;
+            }
+            return fd;
+        }
     }
 
     /** The point of no return: start the child Herd, end this image, wait, take over the status. */
-    private static long delegate(SyscallContext ctx, ChildHerd child, String program, List<byte[]> argv, List<byte[]> envp) {
+    private static long delegate(SyscallContext ctx, ChildHerd child, String program, int imageFd,
+                                 List<byte[]> argv, List<byte[]> envp) {
         FdTable fds = ctx.process().fds();
         int[] open = fds.openFds();
         int highest = Arrays.stream(open).max().orElse(2);
@@ -117,6 +181,16 @@ public final class ExecSyscalls {
         List<Integer> inherited = new ArrayList<>();
         List<Integer> copies = new ArrayList<>();
         try {
+            // The image and the guest's environment, for the child Herd only (above every guest fd).
+            int imageCopy = dupAbove(imageFd, base);
+            copies.add(imageCopy);
+            int envFd = memfdWith("herd-exec-env", ChildHerd.nulTerminated(envp));
+            try {
+                copies.add(dupAbove(envFd, base));
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, envFd);
+            }
+            int envCopy = copies.getLast();
             for (int g : open) {
                 if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
                 int host = fds.hostOrMinus1(g);
@@ -128,7 +202,11 @@ public final class ExecSyscalls {
                 placements.add(new HostSpawn.FdPlacement(copy, g));
                 if (g > 2) inherited.add(g);
             }
-            int closeFrom = copies.stream().mapToInt(Integer::intValue).max().orElse(base - 1) + 1;
+            int childImageFd = copies.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
+            int childEnvFd = childImageFd + 1;
+            placements.add(new HostSpawn.FdPlacement(imageCopy, childImageFd));
+            placements.add(new HostSpawn.FdPlacement(envCopy, childEnvFd));
+            int closeFrom = childEnvFd + 1;
             long ignored = 0;
             for (int s = 1; s <= Signals.MAX; s++) {
                 if (s != Signals.SIGKILL && s != Signals.SIGSTOP
@@ -136,14 +214,14 @@ public final class ExecSyscalls {
                     ignored |= Signals.bit(s);
                 }
             }
-            List<byte[]> command = child.command(program, argv, inherited.stream().mapToInt(Integer::intValue).toArray(),
-                    ignored, ctx.signals().blocked());
+            List<byte[]> command = child.command(program, childImageFd, childEnvFd, argv,
+                    inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked());
             String cwd = ctx.process().paths().cwd();
             String root = ctx.process().paths().rootHostPath();
             String hostCwd = root.equals("/") ? cwd : cwd.equals("/") ? root : root + cwd;
             int pid;
             try {
-                pid = HostSpawn.spawn(command.getFirst(), command, envp, hostCwd.getBytes(StandardCharsets.ISO_8859_1),
+                pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd.getBytes(StandardCharsets.ISO_8859_1),
                         placements, closeFrom);
             } catch (ErrnoException e) {
                 return -e.errno();

@@ -88,8 +88,9 @@ class ElfLoaderTest {
         ElfFile elf = ElfFile.read(TestBinaries.dynamicPie());
         var e = assertThrows(ExecFormatException.class, () -> ElfLoader.load(space(), elf, TestBinaries.dynamicPie()));
         assertEquals("dynamically linked programs are not supported yet (PT_INTERP " + elf.interpreter() + ")", e.getMessage());
-        var e2 = assertThrows(ExecFormatException.class, () -> ElfLoader.load(as, elf, TestBinaries.dynamicPie(), s -> null));
-        assertEquals("ELF interpreter " + elf.interpreter() + " not found", e2.getMessage());
+        var e2 = assertThrows(ExecFormatException.class, () -> ElfLoader.load(as, elf, TestBinaries.dynamicPie(),
+                s -> { throw new ExecFormatException("ELF interpreter " + s + ": No such file or directory"); }));
+        assertEquals("ELF interpreter " + elf.interpreter() + ": No such file or directory", e2.getMessage());
         var e3 = assertThrows(ExecFormatException.class,
                 () -> ElfLoader.load(as, elf, TestBinaries.dynamicPie(), s -> Path.of("/usr/bin")));
         assertTrue(e3.getMessage().startsWith("cannot read ELF interpreter"), e3.getMessage());
@@ -117,7 +118,7 @@ class ElfLoaderTest {
 
     // ---- helpers ----
 
-    private LoadedImage loadAndCheck(Path p, java.util.function.Function<String, Path> resolver) throws Exception {
+    private LoadedImage loadAndCheck(Path p, ElfLoader.InterpreterOpener resolver) throws Exception {
         ElfFile elf = ElfFile.read(p);
         LoadedImage img = ElfLoader.load(space(), elf, p, resolver);
         checkSegments(elf, p, img.loadBias());
