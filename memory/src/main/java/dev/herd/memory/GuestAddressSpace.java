@@ -94,6 +94,26 @@ public final class GuestAddressSpace implements AutoCloseable {
         this.memory = new GuestMemory(this);
     }
 
+    /**
+     * The largest guest space of at most {@code wanted} bytes that this process's file-size limit
+     * (RLIMIT_FSIZE, {@code ulimit -f}) lets Herd give its memfd: a power of two, or {@code wanted}
+     * itself when the limit allows it. Growing the memfd past the limit would fail with EFBIG
+     * (and raise SIGXFSZ); the limit is the guest's too, so Herd does not lift it.
+     */
+    public static long sizeWithinFileLimit(long wanted) {
+        long limit;
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment old = a.allocate(16, 8);
+            long r = dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.PRLIMIT64, 0, RLIMIT_FSIZE, 0, old.address());
+            if (r < 0) return wanted;
+            limit = old.get(java.lang.foreign.ValueLayout.JAVA_LONG, 0); // RLIM_INFINITY is -1 as a long
+        }
+        if (limit < 0 || limit >= wanted) return wanted;
+        return limit < PAGE ? 0 : Long.highestOneBit(limit);
+    }
+
+    private static final int RLIMIT_FSIZE = 1;
+
     /** Creates an address space of {@code size} bytes (a multiple of 4096) with the default region cap. */
     public static GuestAddressSpace create(long size) { return create(size, RegionPlanner.DEFAULT_CAP); }
 
@@ -388,6 +408,15 @@ public final class GuestAddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- mremap
 
+    /**
+     * The range check of Linux's munmap, which a shrinking mremap applies to the tail it drops:
+     * EINVAL past the end of the address space (Linux's TASK_SIZE; here the guest space's size),
+     * before anything changes.
+     */
+    private void requireUnmappable(long start, long len) {
+        if (start < 0 || start > arena.size || len < 0 || len > arena.size - start) throw new ErrnoException(Errno.EINVAL);
+    }
+
     /** Linux mremap (MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP for memfd-backed mappings). */
     public long mremap(long oldAddr, long oldSize, long newSize, int flags, long newAddr) {
         if ((flags & ~(MapFlags.MREMAP_MAYMOVE | MapFlags.MREMAP_FIXED | MapFlags.MREMAP_DONTUNMAP)) != 0)
@@ -425,6 +454,7 @@ public final class GuestAddressSpace implements AutoCloseable {
                     t = t.remove(newAddr, newAddr + newLen);
                 }
                 if (oldLen > newLen) {
+                    requireUnmappable(oldAddr + newLen, oldLen - newLen);
                     logExecPieces(t, oldAddr + newLen, oldAddr + oldLen, inval);
                     for (Vma p : t.slice(oldAddr + newLen, oldAddr + oldLen)) pendingPunch.add(new long[] {p.start(), p.end()});
                     t = t.remove(oldAddr + newLen, oldAddr + oldLen);
@@ -443,6 +473,7 @@ public final class GuestAddressSpace implements AutoCloseable {
                 result = dest;
             } else if (oldLen >= newLen) {
                 if (oldLen > newLen) {
+                    requireUnmappable(oldAddr + newLen, oldLen - newLen);
                     logExecPieces(t, oldAddr + newLen, oldAddr + oldLen, inval);
                     for (Vma p : t.slice(oldAddr + newLen, oldAddr + oldLen)) pendingPunch.add(new long[] {p.start(), p.end()});
                     t = t.remove(oldAddr + newLen, oldAddr + oldLen);
@@ -583,6 +614,14 @@ public final class GuestAddressSpace implements AutoCloseable {
         MappingTable t = snap.table();
         List<Mapping> out = new ArrayList<>(t.size());
         for (int i = 0; i < t.size(); i++) out.add(t.get(i).toMapping());
+        return out;
+    }
+
+    /** The mappings overlapping [start, end), clipped to it, in address order. Lock-free. */
+    public List<Mapping> mappingsIn(long start, long end) {
+        List<Mapping> out = new ArrayList<>();
+        if (start >= end) return out;
+        for (Vma v : snap.table().slice(start, end)) out.add(v.toMapping());
         return out;
     }
 

@@ -33,6 +33,8 @@ class CProgramsTest {
             c("readlink").status(0),
             c("getrandom").status(0),
             c("mmap").status(0),
+            // refused munmap/mprotect/mremap change nothing (atomic sites kept; no hang; no unmap)
+            c("mm_hostile").status(0),
             c("cpu_isa").status(0),
             // the state Linux starts a process and a thread in (registers, selectors, FPU, CR0/CR4
             // by their effects), and again after an execve

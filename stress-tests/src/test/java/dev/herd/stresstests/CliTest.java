@@ -92,6 +92,25 @@ class CliTest {
         assertOneLine(r, 126);
     }
 
+    /**
+     * Guest memory is one memfd that a file-size limit caps: a limit leaving at least 1 GiB runs
+     * (on a smaller space), a smaller one is one clear line, never an internal error.
+     */
+    @Test
+    void fileSizeLimitShrinksTheSpaceOrIsOneLine() throws IOException {
+        String hello = HerdEnv.guest("hello").toString();
+        GuestRun.Result ok = GuestRun.run(List.of("bash", "-c", "ulimit -f 4000000 && exec \"$0\" run \"$1\" 7",
+                HerdEnv.HERD.toString(), hello), base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(ok);
+        assertEquals(7, ok.status(), ok.describe() + "\n" + ok.stderrText());
+        assertEquals("hello, world\n", ok.stdoutText(), ok.describe());
+        GuestRun.Result small = GuestRun.run(List.of("bash", "-c", "ulimit -f 100000 && exec \"$0\" run \"$1\"",
+                HerdEnv.HERD.toString(), hello), base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(small);
+        assertOneLine(small, 126);
+        assertTrue(small.stderrText().contains("ulimit -f"), small.stderrText());
+    }
+
     @Test
     void elfTruncatedInTheProgramHeadersIs126() throws IOException {
         byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));

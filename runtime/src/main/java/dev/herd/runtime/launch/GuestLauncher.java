@@ -54,6 +54,12 @@ import java.util.concurrent.CompletableFuture;
 public final class GuestLauncher {
     private GuestLauncher() {}
 
+    /**
+     * The smallest guest space Herd starts with, when a file-size limit forces one below the
+     * default (the space lives in one memfd whose size the limit caps).
+     */
+    private static final long MIN_SPACE_SIZE = 1L << 30;
+
 
     /** A started guest process. {@link #exit()} completes when it has ended. */
     public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit) {}
@@ -79,7 +85,12 @@ public final class GuestLauncher {
         List<Integer> loaderFds = new ArrayList<>();
         try {
             ElfFile elf = ElfFile.read(imageFile);
-            space = GuestAddressSpace.create(GuestAddressSpace.DEFAULT_SIZE);
+            long spaceSize = GuestAddressSpace.sizeWithinFileLimit(GuestAddressSpace.DEFAULT_SIZE);
+            if (spaceSize < MIN_SPACE_SIZE) {
+                throw new ExecFormatException("the file-size limit (ulimit -f) leaves no room for guest memory: Herd's "
+                        + "memory file needs at least " + (MIN_SPACE_SIZE >> 20) + " MiB");
+            }
+            space = GuestAddressSpace.create(spaceSize);
             paths = new PathResolver(config.rootfs(), config.cwd());
             PathResolver rootPaths = paths;
             LoadedImage image;

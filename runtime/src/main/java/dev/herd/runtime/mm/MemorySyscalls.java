@@ -26,8 +26,10 @@ public final class MemorySyscalls {
         t.define("munmap", "ptr size", (ctx, addr, len, c, d, e, f) -> {
             try {
                 space(ctx).munmap(addr, len);
-            } finally {
+                // Only after a munmap that happened: a refused one (EINVAL) left the code, and its
+                // patched atomic sites, in place.
                 atomics(ctx).forget(addr, addr + pageUp(len));
+            } finally {
                 publish(ctx);
             }
             return 0;
@@ -36,8 +38,9 @@ public final class MemorySyscalls {
             try {
                 space(ctx).mprotect(addr, len, (int) prot);
             } finally {
-                // Code that just became executable is scanned before any engine can run it.
-                if ((prot & Prot.EXEC) != 0) scanExecutable(ctx, addr, addr + pageUp(len));
+                // Code that just became executable is scanned before any engine can run it (also
+                // after a failure: Linux, and Herd, change the mapped prefix before a hole).
+                if ((prot & Prot.EXEC) != 0 && len > 0) scanExecutable(ctx, addr, addr + pageUp(len));
                 publish(ctx);
             }
             return 0;
@@ -92,15 +95,14 @@ public final class MemorySyscalls {
 
     private static AtomicSites atomics(SyscallContext ctx) { return ctx.thread().environment().atomics(); }
 
-    /** Scans the executable mappings within [start, end) for atomic sites. */
+    /**
+     * Scans the executable mappings within [start, end) for atomic sites. Mapping by mapping, never
+     * page by page: the range may be a hostile length over a mostly empty address space.
+     */
     private static void scanExecutable(SyscallContext ctx, long start, long end) {
-        long at = start;
-        while (at < end) {
-            Mapping m = space(ctx).find(at);
-            if (m == null) { at += PAGE; continue; }
-            long stop = Math.min(end, m.end());
-            if ((m.prot() & Prot.EXEC) != 0) atomics(ctx).scan(at, stop);
-            at = stop;
+        if (end < start) end = Long.MAX_VALUE; // a length that wrapped: everything above start
+        for (Mapping m : space(ctx).mappingsIn(start, end)) {
+            if ((m.prot() & Prot.EXEC) != 0) atomics(ctx).scan(Math.max(start, m.start()), Math.min(end, m.end()));
         }
     }
 
