@@ -64,5 +64,21 @@ int main(void) {
     on_stack[0] = 1;
     CHECK(on_stack[0] == 1, "the stack is still there");
     check_atomics("after refused mprotect and mremap");
+
+    /* x86 has no execute-only or write-only pages: both read fine, in code and in syscalls. */
+    char *xo = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    xo[0] = 42;
+    xo[1] = 43;
+    CHECK(mprotect(xo, PAGE, PROT_EXEC) == 0, "mprotect exec-only");
+    CHECK(*(volatile char *)xo == 42, "an exec-only page reads");
+    int fds[2];
+    char got[2] = {0, 0};
+    CHECK(pipe(fds) == 0, "pipe");
+    CHECK(write(fds[1], xo, 2) == 2 && read(fds[0], got, 2) == 2 && got[1] == 43, "write() from an exec-only page");
+    CHECK(mprotect(xo, PAGE, PROT_WRITE) == 0, "mprotect write-only");
+    CHECK(*(volatile char *)xo == 42, "a write-only page reads");
+    xo[2] = 44;
+    CHECK(write(fds[1], xo + 1, 2) == 2 && read(fds[0], got, 2) == 2 && got[0] == 43 && got[1] == 44,
+          "write() from a write-only page");
     return guest_done();
 }

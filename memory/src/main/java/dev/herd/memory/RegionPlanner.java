@@ -28,7 +28,7 @@ final class RegionPlanner {
         List<Run> runs = new ArrayList<>();
         for (int i = 0; i < t.size(); i++) {
             Vma m = t.get(i);
-            int p = m.prot() & 7;
+            int p = Prot.effective(m.prot());
             if (p == 0) continue;
             boolean nw = m.kind() == Vma.SHARED_FILE && !m.file().writable;
             if (!runs.isEmpty()) {

@@ -342,18 +342,16 @@ public final class ElfFile {
     }
 
     /**
-     * Unbiased address of the program header table in the loaded image: PT_PHDR's p_vaddr if
-     * present, else the address at which the PT_LOAD covering file offset e_phoff puts it (as glibc
-     * and Linux do). Returns -1 if no segment maps the table, in which case AT_PHDR cannot be
-     * given; the loader then passes AT_PHDR 0 (only hand-made files do this).
+     * Unbiased AT_PHDR, Linux's rule (fs/binfmt_elf.c since 5.18): the address at which the PT_LOAD
+     * whose file bytes contain offset e_phoff puts it (the last such segment), whatever PT_PHDR
+     * says; 0 when no segment maps it (AT_PHDR is then the load bias, as on Linux).
      */
     public long phdrVaddr() {
-        if (phdrSegment != null) return phdrSegment.vaddr();
-        long len = (long) phnum * PHDR_SIZE;
+        long at = 0;
         for (ProgramHeader p : loads) {
-            if (phoff >= p.offset() && phoff - p.offset() <= p.filesz() - len) return p.vaddr() + (phoff - p.offset());
+            if (p.offset() <= phoff && phoff - p.offset() < p.filesz()) at = phoff - p.offset() + p.vaddr();
         }
-        return -1;
+        return at;
     }
 
     static long pageDown(long a) { return a & -PAGE_SIZE; }

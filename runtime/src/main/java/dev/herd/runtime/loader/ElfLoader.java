@@ -152,8 +152,7 @@ public final class ElfLoader {
         long brk = imageEnd;
         as.initBrk(brk);
 
-        long phdrVaddr = elf.phdrVaddr();
-        long phdrAddr = phdrVaddr < 0 ? 0 : bias + phdrVaddr;
+        long phdrAddr = bias + elf.phdrVaddr();
         return new LoadedImage(elf.machine(), bias, bias + elf.entry(), phdrAddr, elf.phnum(), elf.phentsize(),
                 imageStart, imageEnd, brk, elf.interpreter(), interpBase, interpEntry, elf.stackExecutable());
     }

@@ -56,6 +56,28 @@ class ElfFileTest {
         assertEquals(elf.phdrSegment().vaddr(), elf.phdrVaddr());
     }
 
+    /** AT_PHDR follows the PT_LOAD that maps e_phoff (Linux 5.18+), not what PT_PHDR claims. */
+    @Test
+    void phdrAddressIgnoresALyingPtPhdr() throws Exception {
+        byte[] b = validDynamic();
+        ElfFile honest = ElfFile.read(new ByteArrayChannel(b), "honest");
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long phoff = bb.getLong(32);
+        int phnum = bb.getShort(56);
+        for (int i = 0; i < phnum; i++) {
+            int at = (int) phoff + i * 56;
+            if (bb.getInt(at) == 6 /* PT_PHDR */) bb.putLong(at + 16, 0x123000);
+        }
+        ElfFile lying = ElfFile.read(new ByteArrayChannel(b), "lying");
+        assertEquals(0x123000, lying.phdrSegment().vaddr());
+        assertEquals(honest.phdrVaddr(), lying.phdrVaddr());
+        // No PT_LOAD maps the table: 0, so AT_PHDR is the load bias, as on Linux.
+        byte[] moved = java.util.Arrays.copyOf(b, b.length + 56 * phnum);
+        System.arraycopy(b, (int) phoff, moved, b.length, 56 * phnum);
+        java.nio.ByteBuffer.wrap(moved).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(32, b.length);
+        assertEquals(0, ElfFile.read(new ByteArrayChannel(moved), "unmapped").phdrVaddr());
+    }
+
     @Test
     void busyboxMatchesReadelf() throws Exception {
         Path p = TestBinaries.busybox();
