@@ -80,5 +80,14 @@ int main(void) {
     xo[2] = 44;
     CHECK(write(fds[1], xo + 1, 2) == 2 && read(fds[0], got, 2) == 2 && got[0] == 43 && got[1] == 44,
           "write() from a write-only page");
+
+    /* A 1 GiB RWX heap, as JITs reserve: nothing in it to scan for atomics until code is written. */
+    char *heap = mmap(NULL, 1UL << 30, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(heap != MAP_FAILED, "mmap a 1 GiB RWX heap");
+    heap[12345] = 1;
+    CHECK(mprotect(heap, 1UL << 30, PROT_READ | PROT_WRITE) == 0 && mprotect(heap, 1UL << 30, PROT_READ | PROT_EXEC) == 0,
+          "mprotect it RW, then RX again");
+    CHECK(heap[12345] == 1 && munmap(heap, 1UL << 30) == 0, "read and unmap it");
+    check_atomics("after the RWX heap");
     return guest_done();
 }

@@ -625,6 +625,38 @@ public final class GuestAddressSpace implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The parts of [start, end) whose bytes may be non-zero, in address order: all of a host-file
+     * overlay (a MAP_SHARED file mapping), and elsewhere only the memfd's data extents (memory
+     * nobody wrote is a hole there and reads as zero). Lets a scan of new executable memory skip a
+     * huge fresh RWX mapping in O(extents) instead of reading it. Lock-free; a snapshot.
+     */
+    public List<long[]> possiblyNonZero(long start, long end) {
+        List<long[]> out = new ArrayList<>();
+        if (start >= end) return out;
+        for (Vma v : snap.table().slice(start, end)) {
+            if (v.kind() == Vma.SHARED_FILE) {
+                add(out, v.start(), v.end());
+                continue;
+            }
+            long pos = v.start();
+            while (pos < v.end()) {
+                long data = HostMm.lseekRaw(arena.memfd, pos, HostMm.SEEK_DATA);
+                if (data < 0 || data >= v.end()) break; // ENXIO: no data after pos
+                long hole = HostMm.lseekRaw(arena.memfd, data, HostMm.SEEK_HOLE);
+                if (hole < 0 || hole > v.end()) hole = v.end();
+                add(out, data, hole);
+                pos = hole;
+            }
+        }
+        return out;
+    }
+
+    private static void add(List<long[]> runs, long s, long e) {
+        if (!runs.isEmpty() && runs.getLast()[1] == s) runs.getLast()[1] = e;
+        else runs.add(new long[] {s, e});
+    }
+
     /** The mapping containing addr, or null. Lock-free. */
     public Mapping find(long addr) {
         Vma v = snap.table().find(addr);

@@ -129,16 +129,13 @@ public final class AtomicSitesX86_64 implements AtomicSites {
         }
     }
 
-    /** Maximal runs of mapped pages in [start,end) (mapping boundaries inside a run are ignored). */
+    /**
+     * Runs of mapped bytes in [start,end) that can hold code: memory never written (a fresh
+     * anonymous mapping, even a 1 GiB RWX JIT heap) reads as zero and holds no atomic site, so only
+     * the extents with data are read and decoded.
+     */
     private List<long[]> mappedRuns(long start, long end) {
-        List<long[]> runs = new ArrayList<>();
-        for (Mapping m : as.mappings()) {
-            if (m.end() <= start || m.start() >= end) continue;
-            long s = Math.max(start, m.start()), e = Math.min(end, m.end());
-            if (!runs.isEmpty() && runs.getLast()[1] == s) runs.getLast()[1] = e;
-            else runs.add(new long[] {s, e});
-        }
-        return runs;
+        return as.possiblyNonZero(start, end);
     }
 
     private void sweep(long start, long end, List<Site> out) {
