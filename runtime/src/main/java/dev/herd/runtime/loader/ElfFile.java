@@ -136,13 +136,35 @@ public final class ElfFile {
             throw new ExecFormatException("not an ELF file");
         }
         if (eh.limit() < 16) throw new ExecFormatException("truncated ELF header");
-        int cls = eh.get(4), data = eh.get(5), identVersion = eh.get(6);
-        if (cls == 1) throw new ExecFormatException("32-bit ELF (ELFCLASS32) is not supported, expected 64-bit");
-        if (cls != 2) throw new ExecFormatException("invalid ELF class " + cls);
-        if (data == 2) throw new ExecFormatException("big-endian ELF is not supported, expected little-endian");
-        if (data != 1) throw new ExecFormatException("invalid ELF data encoding " + data);
-        if (identVersion != 1) throw new ExecFormatException("invalid ELF version " + identVersion);
-        if (eh.limit() < EHDR_SIZE) throw new ExecFormatException("truncated ELF header");
+        // Linux's load_elf_binary checks the magic, e_type and e_machine (elf_check_arch) and never
+        // looks at EI_CLASS, EI_DATA, EI_VERSION or e_version: an x86_64 file with odd ident bytes
+        // runs. So does it under Herd. For any other machine the ident bytes give the clearest
+        // message (a real 32-bit or big-endian file); for x86_64 they only do if the file then
+        // fails to parse as ELF64 with EI_CLASS or EI_DATA unusual (a real x32 file, say).
+        String identProblem = identProblem(eh.get(4), eh.get(5), eh.get(6));
+        boolean x86_64 = eh.limit() >= 20 && Short.toUnsignedInt(eh.getShort(18)) == EM_X86_64;
+        if (identProblem != null && !x86_64) throw new ExecFormatException(identProblem);
+        if (eh.limit() < EHDR_SIZE) throw new ExecFormatException(identProblem != null ? identProblem : "truncated ELF header");
+        try {
+            return readElf64(ch, name, size, eh);
+        } catch (ExecFormatException e) {
+            int cls = eh.get(4), data = eh.get(5);
+            if (cls != 2 || data != 1) throw new ExecFormatException(identProblem);
+            throw e;
+        }
+    }
+
+    private static String identProblem(int cls, int data, int identVersion) {
+        if (cls == 1) return "32-bit ELF (ELFCLASS32) is not supported, expected 64-bit";
+        if (cls != 2) return "invalid ELF class " + cls;
+        if (data == 2) return "big-endian ELF is not supported, expected little-endian";
+        if (data != 1) return "invalid ELF data encoding " + data;
+        if (identVersion != 1) return "invalid ELF version " + identVersion;
+        return null;
+    }
+
+    private static ElfFile readElf64(SeekableByteChannel ch, String name, long size, ByteBuffer eh)
+            throws IOException, ExecFormatException {
 
         int type = Short.toUnsignedInt(eh.getShort(16));
         int machineCode = Short.toUnsignedInt(eh.getShort(18));
