@@ -259,10 +259,8 @@ public final class ElfFile {
             throw new ExecFormatException(String.format(
                     "%s: address 0x%x and file offset 0x%x are not congruent modulo the page size", what, p.vaddr(), p.offset()));
         }
-        long align = p.align();
-        if (align != 0 && align != 1 && (Long.bitCount(align) != 1 || align < 0)) {
-            throw new ExecFormatException(what + " has an alignment that is not a power of two (0x" + Long.toHexString(align) + ")");
-        }
+        // p_align is not checked: Linux ignores an alignment that is not a power of two
+        // (maximum_alignment in binfmt_elf.c), see maxAlign().
         if (previous != null) {
             if (p.vaddr() < previous.vaddr()) throw new ExecFormatException("PT_LOAD segments are not sorted by address");
             // Segments may share a page (the later one wins that page, as on Linux), but not bytes.
@@ -356,10 +354,18 @@ public final class ElfFile {
         for (ProgramHeader p : loads) end = Math.max(end, p.vend());
         return pageUp(end);
     }
-    /** Largest PT_LOAD p_align, at least the page size. */
+    /**
+     * Largest PT_LOAD p_align that is a power of two, at least the page size; alignments that are
+     * not powers of two are ignored, as Linux's {@code maximum_alignment} does. May be
+     * {@code Long.MIN_VALUE} (2^63, as unsigned) for an absurd p_align: callers check it against
+     * the address space.
+     */
     public long maxAlign() {
         long a = PAGE_SIZE;
-        for (ProgramHeader p : loads) if (p.align() > a) a = p.align();
+        for (ProgramHeader p : loads) {
+            long al = p.align();
+            if (Long.bitCount(al) == 1 && Long.compareUnsigned(al, a) > 0) a = al;
+        }
         return a;
     }
 
