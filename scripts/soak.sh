@@ -5,7 +5,7 @@
 #   scripts/soak.sh [--mode parallel|serial|both] [--scale F] [WORKLOAD...]
 #
 # Workloads (C guests stress-tests/src/main/c/soak_*.c, built by the Maven build):
-#   threads   create/join 20,000 threads in batches of 50         (soak_threads)
+#   threads   create/join 10,000 threads in batches of 50         (soak_threads)
 #   signals   100,000 signals: kill, pthread_kill, raise, handlers (soak_signals)
 #   mmap      4 threads x 5,000 mmap/mprotect/munmap rounds        (soak_mmap)
 #   fds       20,000 rounds of open/dup/dup2/pipe/socketpair/close (soak_fds)
@@ -53,7 +53,7 @@ export HERD_JAVA_OPTS=${HERD_SOAK_JAVA_OPTS:--Xms128m -Xmx128m -XX:+AlwaysPreTou
 n() { awk -v a="$1" -v s="$scale" 'BEGIN { v = int(a * s); print (v < 1 ? 1 : v) }'; }
 args_for() {
   case $1 in
-    threads) echo "$(n 1000) $(n 20000) 50" ;;
+    threads) echo "$(n 1000) $(n 10000) 50" ;;
     signals) echo "$(n 2000) $(n 100000) 4" ;;
     mmap)    echo "$(n 200) $(n 5000) 4" ;;
     fds)     echo "$(n 500) $(n 20000)" ;;

@@ -1,5 +1,5 @@
 /* soak_threads [WARMUP] [TOTAL] [BATCH]: creates and joins TOTAL threads in batches of BATCH
- * (default 20000 in batches of 50) after a warm-up of WARMUP (default 1000). See soak.h. */
+ * (default 10000 in batches of 50) after a warm-up of WARMUP (default 1000). See soak.h. */
 #include <pthread.h>
 #include "soak.h"
 
@@ -24,7 +24,7 @@ static long churn(long total, long batch) {
 }
 
 int main(int argc, char **argv) {
-    long warm = soak_arg(argc, argv, 1, 1000), total = soak_arg(argc, argv, 2, 20000), batch = soak_arg(argc, argv, 3, 50);
+    long warm = soak_arg(argc, argv, 1, 1000), total = soak_arg(argc, argv, 2, 10000), batch = soak_arg(argc, argv, 3, 50);
     churn(warm, batch);
     soak_pause("READY");
     printf("threads created and joined: %ld\n", churn(total, batch));

@@ -17,7 +17,7 @@ import dev.herd.stresstests.fuzz.ElfFuzzer;
  * hello-static-pie and /usr/bin/true run natively and under {@code bin/herd run}; fails on a JVM
  * crash, a Java stack trace, an internal error, a hang, a refusal that is not one "herd:" line
  * with status 126/127, or an outcome class that differs from Linux's (see ElfFuzzer#verdict).
- * Seed and count: {@code -Dherd.fuzz.seed=} (default 9), {@code -Dherd.fuzz.count=} (default 120).
+ * Seed and count: {@code -Dherd.fuzz.seed=} (default 9), {@code -Dherd.fuzz.count=} (default 60).
  * Each failure prints the command that reproduces it.
  */
 class ElfFuzzTest {
@@ -29,7 +29,7 @@ class ElfFuzzTest {
         Path work = Differential.newRunDirectory("elf-fuzz");
         ElfFuzzer.Config cfg = new ElfFuzzer.Config(HerdEnv.ROOT, HerdEnv.GUESTS.resolve("exec_raw"),
                 java.util.List.of(HerdEnv.guest("hello"), HerdEnv.guest("hello-static-pie"), Path.of("/usr/bin/true")),
-                Long.getLong("herd.fuzz.seed", 9), 0, Integer.getInteger("herd.fuzz.count", 120), 2,
+                Long.getLong("herd.fuzz.seed", 9), 0, Integer.getInteger("herd.fuzz.count", 60), 2,
                 Duration.ofSeconds(30), Duration.ofSeconds(10), work, "parallel", false, System.out);
         ElfFuzzer.Summary s = new ElfFuzzer(cfg).run();
         assertEquals(0, s.bad(), s.bad() + " of " + s.cases() + " mutants had a bad outcome (case directories kept in "

@@ -134,12 +134,15 @@ public final class ElfFuzzer {
         Map<String, Integer> verdicts = new TreeMap<>();
         List<String> badLines = new ArrayList<>();
         int done = 0;
-        try (PrintStream tsv = new PrintStream(Files.newOutputStream(report), true, StandardCharsets.UTF_8)) {
+        try (pool; PrintStream tsv = new PrintStream(Files.newOutputStream(report), true, StandardCharsets.UTF_8)) {
             tsv.println("index\tseed_file\tmutation\tnative\therd\tverdict\tnative_ms\therd_ms");
             for (Future<CaseResult> f : futures) {
                 CaseResult r;
                 try {
                     r = f.get();
+                } catch (InterruptedException e) { // e.g. the JUnit timeout: drop the queued cases
+                    pool.shutdownNow();
+                    throw e;
                 } catch (java.util.concurrent.ExecutionException e) {
                     throw new IOException("fuzzer failure: " + e.getCause(), e.getCause());
                 }
@@ -161,7 +164,6 @@ public final class ElfFuzzer {
                 if (done % 100 == 0) cfg.out().printf("elf-fuzz: %d/%d done, %d bad%n", done, cfg.count(), badLines.size());
             }
         }
-        pool.awaitTermination(1, TimeUnit.MINUTES);
         cfg.out().println("elf-fuzz: " + done + " mutants, " + badLines.size() + " bad; verdicts:");
         verdicts.forEach((k, v) -> cfg.out().printf("  %6d  %s%n", v, k));
         return new Summary(done, badLines.size(), verdicts, badLines);
