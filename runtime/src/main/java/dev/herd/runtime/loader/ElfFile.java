@@ -213,21 +213,12 @@ public final class ElfFile {
                     checkLoad(p, size, loads.isEmpty() ? null : loads.getLast());
                     loads.add(p);
                 }
-                case PT_INTERP -> {
-                    if (interp != null) throw new ExecFormatException("more than one PT_INTERP program header");
-                    interp = p;
-                }
-                case PT_TLS -> {
-                    if (tls != null) throw new ExecFormatException("more than one PT_TLS program header");
-                    if (Long.compareUnsigned(p.filesz(), p.memsz()) > 0) {
-                        throw new ExecFormatException("PT_TLS segment " + i + " has a file size larger than its memory size");
-                    }
-                    tls = p;
-                }
-                case PT_PHDR -> {
-                    if (phdrSeg != null) throw new ExecFormatException("more than one PT_PHDR program header");
-                    phdrSeg = p;
-                }
+                // Linux reads the first PT_INTERP and ignores any later one; it never looks at
+                // PT_TLS (the C library does, through AT_PHDR) and does not refuse a second
+                // PT_PHDR. So the first of each counts and duplicates are not refused.
+                case PT_INTERP -> { if (interp == null) interp = p; }
+                case PT_TLS -> { if (tls == null) tls = p; }
+                case PT_PHDR -> { if (phdrSeg == null) phdrSeg = p; }
                 // Linux uses the last PT_GNU_STACK it sees; so do we.
                 case PT_GNU_STACK -> gnuStack = p;
                 default -> { }

@@ -251,6 +251,44 @@ class ElfFileTest {
         }
     }
 
+    /**
+     * A second PT_TLS, PT_PHDR or PT_INTERP, or a PT_TLS whose file size exceeds its memory size:
+     * Linux runs such a file (it reads the first PT_INTERP only and never validates PT_TLS), so
+     * Herd accepts it and uses the first of each (found by the ELF fuzzer).
+     */
+    @Test
+    void duplicateHeadersAreAcceptedFirstWinsLikeLinux() throws Exception {
+        byte[] bytes = validDynamic();
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int n = b.getShort(56), interp = -1, note = -1;
+        for (int i = 0; i < n; i++) {
+            int t = b.getInt(ph(b, i));
+            if (t == ElfFile.PT_INTERP) interp = i;
+            if (t == ElfFile.PT_NOTE && note < 0) note = i;
+        }
+        assertTrue(interp >= 0 && note > interp, "test binary has PT_INTERP before a PT_NOTE");
+        String first = ElfFile.read(new ByteArrayChannel(bytes.clone()), "x").interpreter();
+        // The PT_NOTE becomes a second PT_INTERP pointing at a different string (the note's bytes).
+        b.putInt(ph(b, note), ElfFile.PT_INTERP);
+        assertEquals(first, ElfFile.read(new ByteArrayChannel(bytes.clone()), "x").interpreter());
+
+        byte[] st = validStatic();
+        ByteBuffer sb = ByteBuffer.wrap(st).order(ByteOrder.LITTLE_ENDIAN);
+        int tls = -1;
+        for (int i = 0; i < sb.getShort(56); i++) if (sb.getInt(ph(sb, i)) == ElfFile.PT_TLS) tls = i;
+        assertTrue(tls >= 0);
+        long tlsVaddr = sb.getLong(ph(sb, tls) + 16);
+        int other = loadIndex(sb, 0);
+        for (int copy = 0; copy < 2; copy++) { // a second PT_TLS after the first, then one with filesz > memsz
+            int target = sb.getShort(56) - 1 - copy;
+            sb.put(ph(sb, target), st, ph(sb, tls), 56);
+            if (copy == 1) sb.putLong(ph(sb, target) + 32, 1 << 20).putLong(ph(sb, target) + 40, 1);
+        }
+        assertTrue(other >= 0);
+        ElfFile elf = ElfFile.read(new ByteArrayChannel(st), "tls");
+        assertEquals(tlsVaddr, elf.tls().vaddr());
+    }
+
     @Test
     void emptyAndTextFiles() throws Exception {
         assertEquals("not an ELF file (the file is empty)", expectFailure(new byte[0]));
