@@ -106,6 +106,10 @@ wait_line() {
   done
 }
 
+ended_or_slow() {  # why a marker did not come: the guest ended, or the bound ran out
+  if kill -0 "$1" 2>/dev/null; then echo "not within ${BOUND} s"; else echo "herd ended early"; fi
+}
+
 failed=0 results=()
 for w in "${workloads[@]}"; do
   for mode in "${modes[@]}"; do
@@ -117,12 +121,12 @@ for w in "${workloads[@]}"; do
     coproc GUEST { exec "$HERD" run --mode "$mode" "$G/soak_$w" "${args[@]}" 2>"$err"; }
     pid=$GUEST_PID in=${GUEST[1]} out=${GUEST[0]}
     verdict=ok
-    if ! wait_line "$out" READY "$deadline"; then verdict="FAIL (no SOAK READY within ${BOUND} s)"; fi
+    if ! wait_line "$out" READY "$deadline"; then verdict="FAIL (no SOAK READY: $(ended_or_slow "$pid"))"; fi
     if [ "$verdict" = ok ]; then
       t_ready=$SECONDS
       read -r -a before <<<"$(sample "$pid")"
       echo >&"$in"
-      if ! wait_line "$out" DONE "$deadline"; then verdict="FAIL (no SOAK DONE within ${BOUND} s)"; fi
+      if ! wait_line "$out" DONE "$deadline"; then verdict="FAIL (no SOAK DONE: $(ended_or_slow "$pid"))"; fi
     fi
     if [ "$verdict" = ok ]; then
       t_done=$SECONDS
