@@ -95,19 +95,21 @@ kill_tree() {
 }
 
 # wait_line FD WORD DEADLINE: reads guest output lines until one is "SOAK WORD"; echoes the others.
+# Returns 1 when the deadline passed, 2 when herd's stdout ended (herd exited).
 wait_line() {
   local fd=$1 word=$2 deadline=$3 line left
   while :; do
     left=$((deadline - SECONDS))
     [ "$left" -gt 0 ] || return 1
-    IFS= read -r -t "$left" line <&"$fd" || return 1
+    IFS= read -r -t "$left" line <&"$fd"
+    case $? in 0) ;; 1) return 2 ;; *) return 1 ;; esac   # 1: EOF (herd ended), >128: timeout
     [ "$line" = "SOAK $word" ] && return 0
     printf '    guest: %s\n' "$line"
   done
 }
 
-ended_or_slow() {  # why a marker did not come: the guest ended, or the bound ran out
-  if kill -0 "$1" 2>/dev/null; then echo "not within ${BOUND} s"; else echo "herd ended early"; fi
+ended_or_slow() {  # why a marker did not come (wait_line's status $1)
+  if [ "$1" = 2 ]; then echo "herd ended early"; else echo "not within ${BOUND} s"; fi
 }
 
 failed=0 results=()
@@ -121,12 +123,14 @@ for w in "${workloads[@]}"; do
     coproc GUEST { exec "$HERD" run --mode "$mode" "$G/soak_$w" "${args[@]}" 2>"$err"; }
     pid=$GUEST_PID in=${GUEST[1]} out=${GUEST[0]}
     verdict=ok
-    if ! wait_line "$out" READY "$deadline"; then verdict="FAIL (no SOAK READY: $(ended_or_slow "$pid"))"; fi
+    wait_line "$out" READY "$deadline"; w=$?
+    [ $w = 0 ] || verdict="FAIL (no SOAK READY: $(ended_or_slow $w))"
     if [ "$verdict" = ok ]; then
       t_ready=$SECONDS
       read -r -a before <<<"$(sample "$pid")"
       echo >&"$in"
-      if ! wait_line "$out" DONE "$deadline"; then verdict="FAIL (no SOAK DONE: $(ended_or_slow "$pid"))"; fi
+      wait_line "$out" DONE "$deadline"; w=$?
+      [ $w = 0 ] || verdict="FAIL (no SOAK DONE: $(ended_or_slow $w))"
     fi
     if [ "$verdict" = ok ]; then
       t_done=$SECONDS
