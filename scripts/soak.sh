@@ -123,14 +123,14 @@ for w in "${workloads[@]}"; do
     coproc GUEST { exec "$HERD" run --mode "$mode" "$G/soak_$w" "${args[@]}" 2>"$err"; }
     pid=$GUEST_PID in=${GUEST[1]} out=${GUEST[0]}
     verdict=ok
-    wait_line "$out" READY "$deadline"; w=$?
-    [ $w = 0 ] || verdict="FAIL (no SOAK READY: $(ended_or_slow $w))"
+    wait_line "$out" READY "$deadline"; ws=$?
+    [ $ws = 0 ] || verdict="FAIL (no SOAK READY: $(ended_or_slow $ws))"
     if [ "$verdict" = ok ]; then
       t_ready=$SECONDS
       read -r -a before <<<"$(sample "$pid")"
       echo >&"$in"
-      wait_line "$out" DONE "$deadline"; w=$?
-      [ $w = 0 ] || verdict="FAIL (no SOAK DONE: $(ended_or_slow $w))"
+      wait_line "$out" DONE "$deadline"; ws=$?
+      [ $ws = 0 ] || verdict="FAIL (no SOAK DONE: $(ended_or_slow $ws))"
     fi
     if [ "$verdict" = ok ]; then
       t_done=$SECONDS
