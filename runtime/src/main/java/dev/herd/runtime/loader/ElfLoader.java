@@ -86,7 +86,13 @@ public final class ElfLoader {
                 throw new ExecFormatException("dynamically linked programs are not supported yet (PT_INTERP "
                         + elf.interpreter() + ")");
             }
-            interpHost = interpreterResolver.apply(elf.interpreter());
+            try {
+                interpHost = interpreterResolver.apply(elf.interpreter());
+            } catch (java.nio.file.InvalidPathException e) {
+                // Bytes the host's file-name encoding cannot express (any non-ASCII byte under
+                // LANG=C): no such file can exist, as Linux's ENOENT says (found by the ELF fuzzer).
+                interpHost = null;
+            }
             if (interpHost == null) {
                 throw new ExecFormatException("ELF interpreter " + elf.interpreter() + " not found");
             }
