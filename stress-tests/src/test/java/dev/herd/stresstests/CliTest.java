@@ -123,6 +123,26 @@ class CliTest {
         assertOneLine(herd("run", executable("trunc-segments", Arrays.copyOf(hello, 3000)).toString()), 126);
     }
 
+    /**
+     * A PT_INTERP with bytes the host's file-name encoding cannot express (here 0xff 0xfe under
+     * LANG=C): Linux fails the exec with ENOENT; herd refuses with one line and 126, not an
+     * internal error (found by the ELF fuzzer, scripts/fuzz.sh --seed 1 --case 1624).
+     */
+    @Test
+    void interpreterPathWithUnmappableBytesIs126() throws IOException {
+        byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(hello).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        int phoff = (int) b.getLong(32), note = -1;
+        for (int i = 0; i < b.getShort(56); i++) if (b.getInt(phoff + i * 56) == 4 && note < 0) note = phoff + i * 56;
+        assertTrue(note > 0, "hello has a PT_NOTE");
+        byte[] path = {'/', 'l', 'i', 'b', '/', (byte) 0xff, (byte) 0xfe, 0};
+        byte[] bytes = Arrays.copyOf(hello, hello.length + path.length);
+        System.arraycopy(path, 0, bytes, hello.length, path.length);
+        b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(note, 3).putLong(note + 8, hello.length).putLong(note + 32, path.length).putLong(note + 40, path.length);
+        assertOneLine(herd("run", executable("bad-interp", bytes).toString()), 126);
+    }
+
     /** Until aarch64 guests are supported, a foreign-architecture ELF cannot be executed. */
     @Test
     void aarch64ElfIs126() throws IOException {

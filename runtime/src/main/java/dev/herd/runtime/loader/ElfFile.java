@@ -136,13 +136,35 @@ public final class ElfFile {
             throw new ExecFormatException("not an ELF file");
         }
         if (eh.limit() < 16) throw new ExecFormatException("truncated ELF header");
-        int cls = eh.get(4), data = eh.get(5), identVersion = eh.get(6);
-        if (cls == 1) throw new ExecFormatException("32-bit ELF (ELFCLASS32) is not supported, expected 64-bit");
-        if (cls != 2) throw new ExecFormatException("invalid ELF class " + cls);
-        if (data == 2) throw new ExecFormatException("big-endian ELF is not supported, expected little-endian");
-        if (data != 1) throw new ExecFormatException("invalid ELF data encoding " + data);
-        if (identVersion != 1) throw new ExecFormatException("invalid ELF version " + identVersion);
-        if (eh.limit() < EHDR_SIZE) throw new ExecFormatException("truncated ELF header");
+        // Linux's load_elf_binary checks the magic, e_type and e_machine (elf_check_arch) and never
+        // looks at EI_CLASS, EI_DATA, EI_VERSION or e_version: an x86_64 file with odd ident bytes
+        // runs. So does it under Herd. For any other machine the ident bytes give the clearest
+        // message (a real 32-bit or big-endian file); for x86_64 they only do if the file then
+        // fails to parse as ELF64 with EI_CLASS or EI_DATA unusual (a real x32 file, say).
+        String identProblem = identProblem(eh.get(4), eh.get(5), eh.get(6));
+        boolean x86_64 = eh.limit() >= 20 && Short.toUnsignedInt(eh.getShort(18)) == EM_X86_64;
+        if (identProblem != null && !x86_64) throw new ExecFormatException(identProblem);
+        if (eh.limit() < EHDR_SIZE) throw new ExecFormatException(identProblem != null ? identProblem : "truncated ELF header");
+        try {
+            return readElf64(ch, name, size, eh);
+        } catch (ExecFormatException e) {
+            int cls = eh.get(4), data = eh.get(5);
+            if (cls != 2 || data != 1) throw new ExecFormatException(identProblem);
+            throw e;
+        }
+    }
+
+    private static String identProblem(int cls, int data, int identVersion) {
+        if (cls == 1) return "32-bit ELF (ELFCLASS32) is not supported, expected 64-bit";
+        if (cls != 2) return "invalid ELF class " + cls;
+        if (data == 2) return "big-endian ELF is not supported, expected little-endian";
+        if (data != 1) return "invalid ELF data encoding " + data;
+        if (identVersion != 1) return "invalid ELF version " + identVersion;
+        return null;
+    }
+
+    private static ElfFile readElf64(SeekableByteChannel ch, String name, long size, ByteBuffer eh)
+            throws IOException, ExecFormatException {
 
         int type = Short.toUnsignedInt(eh.getShort(16));
         int machineCode = Short.toUnsignedInt(eh.getShort(18));
@@ -191,21 +213,12 @@ public final class ElfFile {
                     checkLoad(p, size, loads.isEmpty() ? null : loads.getLast());
                     loads.add(p);
                 }
-                case PT_INTERP -> {
-                    if (interp != null) throw new ExecFormatException("more than one PT_INTERP program header");
-                    interp = p;
-                }
-                case PT_TLS -> {
-                    if (tls != null) throw new ExecFormatException("more than one PT_TLS program header");
-                    if (Long.compareUnsigned(p.filesz(), p.memsz()) > 0) {
-                        throw new ExecFormatException("PT_TLS segment " + i + " has a file size larger than its memory size");
-                    }
-                    tls = p;
-                }
-                case PT_PHDR -> {
-                    if (phdrSeg != null) throw new ExecFormatException("more than one PT_PHDR program header");
-                    phdrSeg = p;
-                }
+                // Linux reads the first PT_INTERP and ignores any later one; it never looks at
+                // PT_TLS (the C library does, through AT_PHDR) and does not refuse a second
+                // PT_PHDR. So the first of each counts and duplicates are not refused.
+                case PT_INTERP -> { if (interp == null) interp = p; }
+                case PT_TLS -> { if (tls == null) tls = p; }
+                case PT_PHDR -> { if (phdrSeg == null) phdrSeg = p; }
                 // Linux uses the last PT_GNU_STACK it sees; so do we.
                 case PT_GNU_STACK -> gnuStack = p;
                 default -> { }
@@ -237,10 +250,8 @@ public final class ElfFile {
             throw new ExecFormatException(String.format(
                     "%s: address 0x%x and file offset 0x%x are not congruent modulo the page size", what, p.vaddr(), p.offset()));
         }
-        long align = p.align();
-        if (align != 0 && align != 1 && (Long.bitCount(align) != 1 || align < 0)) {
-            throw new ExecFormatException(what + " has an alignment that is not a power of two (0x" + Long.toHexString(align) + ")");
-        }
+        // p_align is not checked: Linux ignores an alignment that is not a power of two
+        // (maximum_alignment in binfmt_elf.c), see maxAlign().
         if (previous != null) {
             if (p.vaddr() < previous.vaddr()) throw new ExecFormatException("PT_LOAD segments are not sorted by address");
             // Segments may share a page (the later one wins that page, as on Linux), but not bytes.
@@ -334,10 +345,18 @@ public final class ElfFile {
         for (ProgramHeader p : loads) end = Math.max(end, p.vend());
         return pageUp(end);
     }
-    /** Largest PT_LOAD p_align, at least the page size. */
+    /**
+     * Largest PT_LOAD p_align that is a power of two, at least the page size; alignments that are
+     * not powers of two are ignored, as Linux's {@code maximum_alignment} does. May be
+     * {@code Long.MIN_VALUE} (2^63, as unsigned) for an absurd p_align: callers check it against
+     * the address space.
+     */
     public long maxAlign() {
         long a = PAGE_SIZE;
-        for (ProgramHeader p : loads) if (p.align() > a) a = p.align();
+        for (ProgramHeader p : loads) {
+            long al = p.align();
+            if (Long.bitCount(al) == 1 && Long.compareUnsigned(al, a) > 0) a = al;
+        }
         return a;
     }
 

@@ -106,6 +106,7 @@ public final class ElfLoader {
         long size = as.size();
         long bias;
         if (elf.isPositionIndependent()) {
+            requireAlignmentFits(elf, size, "PT_LOAD alignment");
             bias = alignUp(dynBase(size), elf.maxAlign()) - elf.imageStart();
         } else {
             bias = 0;
@@ -129,6 +130,7 @@ public final class ElfLoader {
         long interpBase = 0, interpEntry = 0;
         if (interp != null) {
             long span = interp.imageEnd() - interp.imageStart();
+            requireAlignmentFits(interp, size, "ELF interpreter " + elf.interpreter() + ": PT_LOAD alignment");
             long align = interp.maxAlign();
             // Top of the area non-fixed mmaps search downwards, as Linux's first mmap would land.
             long start = (as.mmapBase() - span) & -align;
@@ -218,6 +220,15 @@ public final class ElfLoader {
         } catch (ErrnoException e) {
             throw new ExecFormatException(String.format("cannot map PT_LOAD segment %d at 0x%x-0x%x: %s",
                     p.index(), start, end, e.getMessage()));
+        }
+    }
+
+    /** An alignment beyond the guest space cannot be honoured (Linux's mapping fails too). */
+    private static void requireAlignmentFits(ElfFile elf, long size, String what) throws ExecFormatException {
+        long align = elf.maxAlign();
+        if (align <= 0 || align >= size) {
+            throw new ExecFormatException(String.format("%s 0x%x does not fit in the guest address space (size 0x%x)",
+                    what, align, size));
         }
     }
 
