@@ -188,6 +188,27 @@ public final class GuestMemory {
         return as.arena.hostBase + g;
     }
 
+    /** Linux x86_64 TASK_SIZE_MAX: the kernel refuses (EFAULT) any user pointer range past it. */
+    public static final long TASK_SIZE_MAX = 0x7ffffffff000L;
+
+    /**
+     * The host address of a guest buffer that only the <em>host kernel</em> will access (never Java):
+     * no up-front check. Host protection mirrors guest protection, so the host kernel faults exactly
+     * where Linux would, at the moment Linux would: after its other argument checks, and with a
+     * short read or write up to the first bad page where Linux does one. Pointers Linux refuses
+     * outright (at or past {@link #TASK_SIZE_MAX}, kernel halves, non-canonical) are passed on
+     * unchanged, so the host refuses them the same way. Ranges that would leave Herd's reservation
+     * (guest addresses Herd never maps: above the arena) still fail here with EFAULT, because the
+     * host could reach JVM memory past it; a zero length never fails.
+     */
+    public long hostPointer(long g, long len) {
+        long size = as.arena.size;
+        if (g < 0 || g >= TASK_SIZE_MAX) return g;
+        if (len == 0) return as.arena.hostBase + Math.min(g, size);
+        if (len > 0 && g <= size - len) return as.arena.hostBase + g;
+        throw new ErrnoException(Errno.EFAULT);
+    }
+
     /**
      * A checked view of [g, g+len) for struct access, read-only unless prot includes WRITE. For
      * memfd-backed memory the view is on the memfd alias and stays safe forever; for a range that

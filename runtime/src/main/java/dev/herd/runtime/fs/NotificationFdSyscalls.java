@@ -28,10 +28,10 @@ final class NotificationFdSyscalls {
         });
         t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) ->
                 HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
-                        ctx.memory().hostAddress(nw, ITIMERSPEC, Prot.READ),
-                        old == 0 ? 0 : ctx.memory().hostAddress(old, ITIMERSPEC, Prot.WRITE)));
+                        ctx.memory().hostPointer(nw, ITIMERSPEC),
+                        old == 0 ? 0 : ctx.memory().hostPointer(old, ITIMERSPEC)));
         t.passThrough("timerfd_gettime", "fd ptr", (ctx, fd, cur, c, d, e, f) ->
-                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostAddress(cur, ITIMERSPEC, Prot.WRITE)));
+                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostPointer(cur, ITIMERSPEC)));
 
         t.passThrough("inotify_init", "", (ctx, a, b, c, d, e, f) ->
                 install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, O_CLOEXEC), 0));

@@ -41,8 +41,9 @@ final class PollSyscalls {
             return poll(ctx, fds, nfds, ms / 1000, (ms % 1000) * 1_000_000L, 0);
         });
         t.define("ppoll", "ptr uint ptr ptr size", (ctx, fds, nfds, tsp, sigmask, sigsetsize, f) -> {
-            if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
+            // Linux's order: the timeout (EFAULT, EINVAL), then the mask's size, then the fds.
             long[] limit = Sys.timeout(ctx, tsp);
+            if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
             long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (sigmask == 0) return poll(ctx, fds, nfds, s, ns, tsp);
             long mask = ctx.memory().readLong(sigmask);

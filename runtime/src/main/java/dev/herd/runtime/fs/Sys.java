@@ -41,23 +41,27 @@ final class Sys {
         return fd(ctx, guestDirFd);
     }
 
-    /** Host address of a guest buffer the host kernel will write (count clamped like Linux). */
+    /**
+     * Host address of a guest buffer the host kernel will write. Not checked here: the host kernel
+     * faults where Linux would, after the checks Linux makes first, and writes up to the fault
+     * where Linux does (GuestMemory#hostPointer). Never for buffers Java itself accesses.
+     */
     static long out(SyscallContext ctx, long g, long len) {
-        return ctx.memory().hostAddress(g, len, Prot.WRITE);
+        return ctx.memory().hostPointer(g, len);
     }
 
-    /** Host address of a guest buffer the host kernel will read. */
+    /** Host address of a guest buffer the host kernel will read (not checked here, as {@link #out}). */
     static long in(SyscallContext ctx, long g, long len) {
-        return ctx.memory().hostAddress(g, len, Prot.READ);
+        return ctx.memory().hostPointer(g, len);
     }
 
-    /** Nullable in/out pointer (e.g. loff_t *). */
+    /** Nullable in/out pointer (e.g. loff_t *), passed to the host kernel as {@link #out}. */
     static long inOutOrNull(SyscallContext ctx, long g, long len) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.WRITE);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 
     static long inOrNull(SyscallContext ctx, long g, long len) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.READ);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 
     /**

@@ -42,7 +42,7 @@ public final class FutexSyscalls {
             MemorySegment.copy(MemorySegment.ofArray(raw), 0, copy, 0, raw.length);
             for (int i = 0; i < count; i++) {
                 long uaddr = copy.get(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8);
-                copy.set(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8, m.hostAddress(uaddr, 4, Prot.READ));
+                copy.set(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8, m.hostPointer(uaddr, 4));
             }
             long ts = 0;
             if (timeout != 0) {

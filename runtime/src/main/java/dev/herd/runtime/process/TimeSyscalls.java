@@ -18,7 +18,7 @@ public final class TimeSyscalls {
 
     public static void register(SyscallTable t) {
         t.define("clock_gettime", "clockid ptr", (ctx, clk, ts, c, d, e, f) -> {
-            long r = HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostAddress(ts, TIMESPEC, Prot.WRITE));
+            long r = HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostPointer(ts, TIMESPEC));
             if (r == 0 && GuestClock.isRealtime(clk)) shift(ctx, ts, NANOS);
             return r;
         });
@@ -175,6 +175,6 @@ public final class TimeSyscalls {
     }
 
     private static long optional(SyscallContext ctx, long g, long len, int prot) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, prot);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 }
