@@ -94,6 +94,8 @@ final class FdSyscalls {
     }
 
     static long pipe2(SyscallContext ctx, long fdsPtr, int flags) {
+        // Linux checks the flags first (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOTIFICATION_PIPE)
+        if ((flags & ~(0x80000 | 0x800 | 0x4000 | 0x80)) != 0) return -Errno.EINVAL;
         return newPair(ctx, fdsPtr, (flags & O_CLOEXEC) != 0, p -> HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC));
     }
 
@@ -107,7 +109,7 @@ final class FdSyscalls {
      * close-on-exec on the host), then installs both as guest fds there.
      */
     static long newPair(SyscallContext ctx, long fdsPtr, boolean cloexec, HostPairCall create) {
-        ctx.memory().hostAddress(fdsPtr, 8, Prot.WRITE);
+        // the int[2] is checked when the pair is stored (installPair), after the kernel's own checks
         Scratch s = Scratch.get();
         int m = s.mark();
         int h0, h1;

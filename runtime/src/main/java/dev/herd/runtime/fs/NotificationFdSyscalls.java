@@ -50,6 +50,10 @@ final class NotificationFdSyscalls {
     }
 
     private static long addWatch(SyscallContext ctx, long fd, long pathPtr, long mask, long d, long e, long f) {
+        // Linux's order: the mask (EINVAL), the fd (EBADF), then the path (EFAULT, ENOENT...)
+        long all = 0xfffL | 0xe000L | 0x01000000L | 0x02000000L | 0x04000000L | 0x10000000L | 0x20000000L | 0x40000000L | 0x80000000L;
+        if ((mask & all & 0xffffffffL) == 0) return -Errno.EINVAL;
+        if ((mask & 0x20000000L) != 0 && (mask & 0x10000000L) != 0) return -Errno.EINVAL;
         int inotify = Sys.fd(ctx, fd);
         boolean follow = (mask & IN_DONT_FOLLOW) == 0;
         try (PathResolver.Target target = PathSyscalls.target(ctx, PathResolver.AT_FDCWD, pathPtr, 0, follow)) {

@@ -48,34 +48,34 @@ final class SocketSyscalls {
         });
         t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
         t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.BIND, host, p, l));
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostSyscall.CONNECT, host, p, l));
         });
-        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.fd(ctx, fd), backlog));
-        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.fd(ctx, fd), how));
+        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.socket(ctx, fd), backlog));
+        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.socket(ctx, fd), how));
         t.define("accept", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> accept4(ctx, fd, addr, len, 0));
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             long count = Sys.clampCount(len);
             long b = Sys.in(ctx, buf, count);
             if (addr == 0) return HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, 0, 0);
             return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, p, l));
         });
         t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             long count = Sys.clampCount(len);
             long b = Sys.out(ctx, buf, count);
             return withAddressOut(ctx, addr, alen, false,
@@ -83,7 +83,7 @@ final class SocketSyscalls {
         });
         t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
         t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
             if (lenHost == 0) return -Errno.EFAULT;
             int len = ctx.memory().readInt(lenPtr);
@@ -106,7 +106,7 @@ final class SocketSyscalls {
 
     private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         long r = withAddressOut(ctx, addr, lenPtr, true,
                 (p, l) -> HostKernel.call(HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
         if (r < 0) return r;
@@ -184,7 +184,7 @@ final class SocketSyscalls {
     // ------------------------------------------------------------------ options
 
     private static long setsockopt(SyscallContext ctx, long fd, long level, long name, long val, long lenArg, long f) {
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         int len = (int) lenArg;
         if (len < 0) return -Errno.EINVAL;
         boolean bpf = level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF);
@@ -237,7 +237,7 @@ final class SocketSyscalls {
     }
 
     private static long sendmsg(SyscallContext ctx, long fd, long msg, long flags) {
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
@@ -281,7 +281,7 @@ final class SocketSyscalls {
     }
 
     private static long recvmsg(SyscallContext ctx, long fd, long msg, long flags) {
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
         try {

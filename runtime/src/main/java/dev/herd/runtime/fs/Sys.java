@@ -21,6 +21,25 @@ final class Sys {
         return ctx.process().fds().get((int) guestFd);
     }
 
+    /**
+     * Host fd of a guest fd argument that must be a socket: EBADF if not open, ENOTSOCK if not a
+     * socket, checked before any pointer as the kernel's sockfd_lookup does.
+     */
+    static int socket(SyscallContext ctx, long guestFd) {
+        int h = fd(ctx, guestFd);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            if (HostKernel.call(dev.herd.host.HostSyscall.FSTAT, h, st) == 0 && (Scratch.getInt(st + 24) & 0170000) != 0140000) {
+                throw new ErrnoException(Errno.ENOTSOCK);
+            }
+        } finally {
+            s.release(m);
+        }
+        return h;
+    }
+
     static FdTable fds(SyscallContext ctx) { return ctx.process().fds(); }
 
     static PathResolver paths(SyscallContext ctx) { return ctx.process().paths(); }

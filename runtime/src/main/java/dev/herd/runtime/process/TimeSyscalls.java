@@ -127,7 +127,7 @@ public final class TimeSyscalls {
     private static long relativeSleep(SyscallContext ctx, long clock, long req, long rem) {
         long[] ts = readTimespec(ctx, req);
         if (ts == null) return -Errno.EINVAL;
-        if (rem != 0) ctx.memory().hostAddress(rem, TIMESPEC, Prot.WRITE);
+        // rem is written only when a signal interrupts the sleep (EFAULT then), as Linux does
         long[] now = now(ctx, clock);
         if (now == null) return -Errno.EINVAL;
         long sec = now[0] + ts[0], nsec = now[1] + ts[1];
