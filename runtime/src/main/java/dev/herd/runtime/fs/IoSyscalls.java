@@ -78,6 +78,7 @@ final class IoSyscalls {
         t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
                 HostKernel.call(HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
         t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
+            if (offp != 0) ctx.memory().readLong(offp); // Linux copies the offset in before the fds
             int ho = Sys.fd(ctx, out), hi = Sys.fd(ctx, in);
             return HostKernel.call(HostSyscall.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
         });

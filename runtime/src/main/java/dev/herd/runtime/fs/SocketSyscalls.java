@@ -68,15 +68,17 @@ final class SocketSyscalls {
             return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
+            long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
+            Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
             int host = Sys.socket(ctx, fd);
-            long count = Sys.clampCount(len);
             long b = Sys.in(ctx, buf, count);
             if (addr == 0) return HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, 0, 0);
             return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, p, l));
         });
         t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
+            long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
+            Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
             int host = Sys.socket(ctx, fd);
-            long count = Sys.clampCount(len);
             long b = Sys.out(ctx, buf, count);
             return withAddressOut(ctx, addr, alen, false,
                     (p, l) -> HostKernel.call(HostSyscall.RECVFROM, host, b, count, flags, p, l));
@@ -100,6 +102,9 @@ final class SocketSyscalls {
     // ------------------------------------------------------------------ fds
 
     private static long socketpair(SyscallContext ctx, long domain, long type, long proto, long sv, long e, long f) {
+        // Linux: the type's flags (EINVAL), then both fds stored (EFAULT), then the sockets made
+        if ((((int) type & ~0xf) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
+        ctx.memory().hostAddress(sv, 8, dev.herd.memory.Prot.WRITE);
         return FdSyscalls.newPair(ctx, sv, (type & SOCK_CLOEXEC) != 0,
                 p -> HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p));
     }

@@ -40,6 +40,18 @@ final class Sys {
         return h;
     }
 
+    /**
+     * Linux's access_ok: EFAULT unless [g, g+len) lies below the top of the user address space
+     * (nothing about what is mapped there). For calls that range-check a buffer before anything
+     * else.
+     */
+    static void accessOk(long g, long len) {
+        long sum = g + len;
+        if (Long.compareUnsigned(sum, GuestMemory.TASK_SIZE_MAX) > 0 || Long.compareUnsigned(sum, g) < 0) {
+            throw new ErrnoException(Errno.EFAULT);
+        }
+    }
+
     static FdTable fds(SyscallContext ctx) { return ctx.process().fds(); }
 
     static PathResolver paths(SyscallContext ctx) { return ctx.process().paths(); }

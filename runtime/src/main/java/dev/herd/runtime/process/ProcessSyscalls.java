@@ -91,15 +91,20 @@ public final class ProcessSyscalls {
         t.define("prlimit64", "int int ptr ptr", ProcessSyscalls::prlimit);
         t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> getrlimit(ctx, res, old));
         t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> setrlimit(ctx, res, nw));
-        t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) ->
-                HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostPointer(buf, len), len, flags));
+        t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) -> {
+            // the flags first (GRND_NONBLOCK|GRND_RANDOM|GRND_INSECURE, not RANDOM with INSECURE),
+            // then a length clamped to INT_MAX, then the buffer, filled up to a fault
+            if ((flags & ~7L) != 0 || (flags & 6) == 6) return -Errno.EINVAL;
+            long n = Long.compareUnsigned(len, Integer.MAX_VALUE) > 0 ? Integer.MAX_VALUE : len;
+            return HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostPointer(buf, Math.min(n, 1L << 20)), n, flags);
+        });
         t.define("sched_yield", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SCHED_YIELD));
         t.define("sched_getaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_GETAFFINITY, hostTid(ctx, pid), len,
-                        ctx.memory().hostPointer(mask, len)));
+                        ctx.memory().hostPointer(mask, Math.min(len & 0xffffffffL, AFFINITY_BYTES))));
         t.define("sched_setaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_SETAFFINITY, hostTid(ctx, pid), len,
-                        ctx.memory().hostPointer(mask, len)));
+                        ctx.memory().hostPointer(mask, Math.min(len & 0xffffffffL, AFFINITY_BYTES))));
         t.define("getcpu", "ptr ptr ptr", (ctx, cpu, node, cache, d, e, f) -> HostKernel.call(HostSyscall.GETCPU,
                 cpu == 0 ? 0 : ctx.memory().hostPointer(cpu, 4),
                 node == 0 ? 0 : ctx.memory().hostPointer(node, 4), 0));
@@ -115,9 +120,25 @@ public final class ProcessSyscalls {
         });
         t.define("prctl", "int hex hex hex hex", ProcessSyscalls::prctl);
         // Herd guests cannot have children yet (fork/clone of processes arrive with child Herd processes).
-        t.define("wait4", "int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
-        t.define("waitid", "int int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
+        // Their checks are Linux's: options (EINVAL), which/pid (EINVAL, ESRCH), then ECHILD; waitid
+        // then stores a zeroed siginfo head whatever the result (EFAULT for a bad infop).
+        t.define("wait4", "int ptr hex ptr", (ctx, pid, status, options, ru, e, f) -> {
+            if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0x80000000L)) != 0) return -Errno.EINVAL;
+            if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
+            return -Errno.ECHILD;
+        });
+        t.define("waitid", "int int ptr hex ptr", (ctx, which, id, infop, options, ru, f) -> {
+            long r = -Errno.ECHILD;
+            long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0x80000000L;
+            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
+            else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
+            if (infop != 0) ctx.memory().write(infop, new byte[28]);
+            return r;
+        });
     }
+
+    /** The most a cpumask can be (8192 CPUs): the kernel copies at most this much. */
+    private static final long AFFINITY_BYTES = 1024;
 
     private static final int UTS_FIELD = 65, UTS_NODENAME = 1, UTS_DOMAINNAME = 5;
 

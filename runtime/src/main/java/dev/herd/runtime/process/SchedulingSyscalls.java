@@ -34,6 +34,7 @@ public final class SchedulingSyscalls {
         t.passThrough("sched_rr_get_interval", "int ptr", (ctx, pid, ts, c, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_RR_GET_INTERVAL, pid, ctx.memory().hostPointer(ts, TIMESPEC)));
         t.passThrough("sched_setattr", "int ptr hex", (ctx, pid, attr, flags, d, e, f) -> {
+            if (attr == 0 || (int) pid < 0 || flags != 0) return -Errno.EINVAL; // before the copy, as Linux
             GuestMemory m = ctx.memory();
             int size = m.readInt(attr);
             long len = size == 0 ? SCHED_ATTR_SIZE_VER0 : Math.min(Math.max(size, 4), PAGE);

@@ -61,6 +61,7 @@ public final class SysvIpcSyscalls {
     }
 
     private static long semtimedop(SyscallContext ctx, long id, long sops, long n, long timeout) {
+        if (timeout != 0) ctx.memory().read(timeout, 16); // Linux copies the timeout in first
         if (n <= 0 || n > 4096) return n == 0 ? -Errno.EINVAL : -Errno.E2BIG; // SEMOPM bound
         GuestMemory m = ctx.memory();
         return HostKernel.call(HostSyscall.SEMTIMEDOP, id, m.hostPointer(sops, n * SEMBUF), n,
