@@ -55,6 +55,11 @@ final class FdSyscalls {
     }
 
     static long openat(SyscallContext ctx, long dirfd, long pathPtr, int flags, int mode) {
+        // build_open_flags comes before the path: O_TMPFILE needs O_DIRECTORY, no O_CREAT, and write access
+        // (O_PATH keeps only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC: no O_TMPFILE then)
+        if ((flags & 0x200000) == 0 && (flags & 0x400000) != 0 && ((flags & 0x410040) != 0x410000 || (flags & 3) == 0)) {
+            return -Errno.EINVAL;
+        }
         String path = Sys.path(ctx, pathPtr);
         PathResolver.checkPath(path);
         // Magic links are only recognised by their absolute spelling, which is how programs use them.
@@ -157,6 +162,9 @@ final class FdSyscalls {
     }
 
     static long memfdCreate(SyscallContext ctx, long namePtr, int flags) {
+        // the flags first (MFD_CLOEXEC|ALLOW_SEALING|HUGETLB|NOEXEC_SEAL|EXEC, huge-page sizes with HUGETLB)
+        int allowed = 0x1f | ((flags & 4) != 0 ? 0x3f << 26 : 0);
+        if ((flags & ~allowed) != 0 || ((flags & 0x10) != 0 && (flags & 8) != 0)) return -Errno.EINVAL;
         byte[] name;
         try {
             name = ctx.memory().readCStringBytes(namePtr, MFD_NAME_MAX_LEN + 1);

@@ -78,9 +78,17 @@ final class IoSyscalls {
         t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
                 HostKernel.call(HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
         t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
-            if (offp != 0) ctx.memory().readLong(offp); // Linux copies the offset in before the fds
-            int ho = Sys.fd(ctx, out), hi = Sys.fd(ctx, in);
-            return HostKernel.call(HostSyscall.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
+            // Linux copies the offset in before the fds and stores it back whatever the result
+            if (offp == 0) return HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), 0, count);
+            long pos = ctx.memory().readLong(offp);
+            long r;
+            try {
+                r = HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), Sys.inOutOrNull(ctx, offp, 8), count);
+            } catch (dev.herd.host.ErrnoException err) {
+                r = err.asSyscallResult();
+            }
+            if (r < 0) ctx.memory().writeLong(offp, pos);
+            return r;
         });
         t.define("copy_file_range", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
             int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
@@ -101,7 +109,15 @@ final class IoSyscalls {
                          long posLo, long posHi, long flags) {
         int h = Sys.fd(ctx, fd);
         GuestMemory mem = ctx.memory();
-        List<GuestMemory.Iovec> iovs = mem.readIovecs(iovPtr, (int) cnt);
+        List<GuestMemory.Iovec> iovs;
+        try {
+            iovs = mem.readIovecs(iovPtr, (int) cnt);
+        } catch (dev.herd.host.ErrnoException e) {
+            // Linux reads the iovec array after its own checks (fd mode, ESPIPE, flags): let the host
+            // make them and then fail the same way, with an array it cannot read (EFAULT) or a
+            // negative length (EINVAL).
+            return replayBadIovec(nr, h, cnt, posLo, posHi, flags, e.errno());
+        }
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
@@ -112,6 +128,23 @@ final class IoSyscalls {
                 Scratch.putLong(arr + 16L * i + 8, v.len());
             }
             return HostKernel.call(nr, h, arr, iovs.size(), posLo, posHi, flags);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    private static long replayBadIovec(int nr, int h, long cnt, long posLo, long posHi, long flags, int errno) {
+        if (errno == dev.herd.host.Errno.EFAULT) return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags);
+        if (errno != dev.herd.host.Errno.EINVAL || cnt < 0 || cnt > GuestMemory.IOV_MAX) {
+            return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags); // the host refuses cnt first
+        }
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long arr = s.alloc(16);
+            Scratch.putLong(arr, 0);
+            Scratch.putLong(arr + 8, -1);
+            return HostKernel.call(nr, h, arr, 1, posLo, posHi, flags);
         } finally {
             s.release(m);
         }

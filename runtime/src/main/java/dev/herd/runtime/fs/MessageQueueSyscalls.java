@@ -57,10 +57,12 @@ final class MessageQueueSyscalls {
                 withDeadline(ctx, timeout, ts -> HostKernel.call(HostSyscall.MQ_TIMEDRECEIVE, Sys.fd(ctx, fd),
                         ctx.memory().hostPointer(msg, len), len,
                         prio == 0 ? 0 : ctx.memory().hostPointer(prio, 4), ts)));
-        t.passThrough("mq_getsetattr", "fd ptr ptr", (ctx, fd, nw, old, d, e, f) ->
-                HostKernel.call(HostSyscall.MQ_GETSETATTR, Sys.fd(ctx, fd),
-                        nw == 0 ? 0 : ctx.memory().hostPointer(nw, MQ_ATTR),
-                        old == 0 ? 0 : ctx.memory().hostPointer(old, MQ_ATTR)));
+        t.passThrough("mq_getsetattr", "fd ptr ptr", (ctx, fd, nw, old, d, e, f) -> {
+            if (nw != 0) ctx.memory().read(nw, MQ_ATTR); // the new attributes are copied in before the fd
+            return HostKernel.call(HostSyscall.MQ_GETSETATTR, Sys.fd(ctx, fd),
+                    nw == 0 ? 0 : ctx.memory().hostPointer(nw, MQ_ATTR),
+                    old == 0 ? 0 : ctx.memory().hostPointer(old, MQ_ATTR));
+        });
         t.passThrough("mq_notify", "fd ptr", MessageQueueSyscalls::notify);
     }
 
@@ -87,6 +89,7 @@ final class MessageQueueSyscalls {
 
     /** struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4), ... (64 bytes). */
     private static long notify(SyscallContext ctx, long fd, long sevp, long c, long d, long e, long f) {
+        if (sevp != 0) ctx.memory().read(sevp, SIGEVENT); // the sigevent is copied in before the fd
         int host = Sys.fd(ctx, fd);
         if (sevp == 0) return HostKernel.call(HostSyscall.MQ_NOTIFY, host, 0);
         GuestMemory m = ctx.memory();

@@ -44,6 +44,15 @@ final class NotificationFdSyscalls {
                 HostKernel.call(HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
     }
 
+    private static boolean isInotify(int hostFd) {
+        try {
+            return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + hostFd)).toString()
+                    .equals("anon_inode:inotify");
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return true; // let the host decide
+        }
+    }
+
     private static long install(SyscallContext ctx, long hostFd, long flags) {
         if (hostFd < 0) return hostFd;
         return Sys.fds(ctx).install((int) hostFd, (flags & O_CLOEXEC) != 0);
@@ -55,6 +64,7 @@ final class NotificationFdSyscalls {
         if ((mask & all & 0xffffffffL) == 0) return -Errno.EINVAL;
         if ((mask & 0x20000000L) != 0 && (mask & 0x10000000L) != 0) return -Errno.EINVAL;
         int inotify = Sys.fd(ctx, fd);
+        if (!isInotify(inotify)) return -Errno.EINVAL; // not an inotify fd: before the path
         boolean follow = (mask & IN_DONT_FOLLOW) == 0;
         try (PathResolver.Target target = PathSyscalls.target(ctx, PathResolver.AT_FDCWD, pathPtr, 0, follow)) {
             String hostPath = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());

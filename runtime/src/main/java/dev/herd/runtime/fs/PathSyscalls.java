@@ -117,6 +117,7 @@ public final class PathSyscalls {
             }
         });
         t.define("utimensat", "dirfd path ptr atflags", (ctx, dirfd, path, times, flags, e, f) -> {
+            if (times != 0) ctx.memory().read(times, 32); // Linux copies the times in first
             long hostTimes = Sys.inOrNull(ctx, times, 32);
             return utimens(ctx, dirfd, path, hostTimes, (int) flags);
         });
@@ -198,10 +199,10 @@ public final class PathSyscalls {
 
     static long faccessat(SyscallContext ctx, long dirfd, long path, long mode, int flags) {
         if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
-        if ((mode & ~7L) != 0) return -Errno.EINVAL;
+        if (((int) mode & ~7) != 0) return -Errno.EINVAL; // mode is an int
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             int hf = tg.noFollowFlag() | (flags & AT_EACCESS);
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.FACCESSAT2, tg.dirFd(), n, mode, hf));
+            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.FACCESSAT2, tg.dirFd(), n, (int) mode, hf));
         }
     }
 
@@ -265,6 +266,9 @@ public final class PathSyscalls {
     }
 
     static long renameat2(SyscallContext ctx, long od, long o, long nd, long n, long flags) {
+        // the flags before the paths (RENAME_NOREPLACE 1, EXCHANGE 2, WHITEOUT 4)
+        int fl = (int) flags;
+        if ((fl & ~7) != 0 || ((fl & 5) != 0 && (fl & 2) != 0)) return -Errno.EINVAL;
         try (PathResolver.Target a = parent(ctx, od, o); PathResolver.Target b = parent(ctx, nd, n)) {
             return Sys.withCStr(a.name(), b.name(),
                     (p, q) -> HostKernel.call(HostSyscall.RENAMEAT2, a.dirFd(), p, b.dirFd(), q, flags));

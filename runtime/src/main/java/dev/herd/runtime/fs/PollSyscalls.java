@@ -56,13 +56,14 @@ final class PollSyscalls {
             return select(ctx, n, r, w, x, sec, usec * 1000, tv, true);
         });
         t.define("pselect6", "int ptr ptr ptr ptr ptr", (ctx, n, r, w, x, tsp, sig) -> {
-            long ss = 0;
+            // Linux: the {sigset, size} pack (EFAULT), the timeout (EFAULT, EINVAL), then the size
+            long ss = 0, len = SIGSET_SIZE;
             if (sig != 0) {
                 ss = ctx.memory().readLong(sig);
-                long len = ctx.memory().readLong(sig + 8);
-                if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
+                len = ctx.memory().readLong(sig + 8);
             }
             long[] limit = Sys.timeout(ctx, tsp);
+            if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
             long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (ss == 0) return select(ctx, n, r, w, x, s, ns, tsp, false);
             long mask = ctx.memory().readLong(ss);

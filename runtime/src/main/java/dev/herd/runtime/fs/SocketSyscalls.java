@@ -52,6 +52,10 @@ final class SocketSyscalls {
             return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.BIND, host, p, l));
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
+            // Linux: the fd (EBADF), the address copied in (EINVAL, EFAULT), then ENOTSOCK
+            Sys.fd(ctx, fd);
+            if ((int) len < 0 || (int) len > SOCKADDR_MAX) return -Errno.EINVAL;
+            if ((int) len > 0) ctx.memory().read(addr, (int) len);
             int host = Sys.socket(ctx, fd);
             return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostSyscall.CONNECT, host, p, l));
         });
@@ -356,6 +360,7 @@ final class SocketSyscalls {
      * the kernel's, is checked after each datagram. The count received, or the first error if none.
      */
     private static long recvmmsg(SyscallContext ctx, long fd, long vec, long vlenArg, long flags, long timeout, long f) {
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
         int vlen = (int) Math.min(vlenArg & 0xffffffffL, UIO_MAXIOV);
         long deadline = 0;
         if (timeout != 0) {

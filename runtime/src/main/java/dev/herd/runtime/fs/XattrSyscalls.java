@@ -44,10 +44,14 @@ final class XattrSyscalls {
         t.define("setxattr", "path str ptr size hex", (ctx, p, n, v, s, fl, f) -> set(ctx, p, n, v, s, fl, false));
         t.define("lsetxattr", "path str ptr size hex", (ctx, p, n, v, s, fl, f) -> set(ctx, p, n, v, s, fl, true));
         t.define("fsetxattr", "fd str ptr size hex", (ctx, fd, n, v, s, fl, f) -> {
-            int host = Sys.fd(ctx, fd);
+            // setxattr_copy (flags, name, size, value) before the fd, as for the path variants
+            if (((int) fl & ~(XATTR_CREATE | XATTR_REPLACE)) != 0) return -Errno.EINVAL;
+            String name = name(ctx, n);
             long r = checkSet(s, fl);
             if (r != 0) return r;
-            return withName(ctx, n, name -> HostKernel.call(HostSyscall.FSETXATTR, host, name, buffer(ctx, v, s, false), s, fl));
+            if (s != 0) ctx.memory().read(v, (int) s);
+            int host = Sys.fd(ctx, fd);
+            return Sys.withCStr(name, np -> HostKernel.call(HostSyscall.FSETXATTR, host, np, buffer(ctx, v, s, false), s, fl));
         });
         t.define("removexattr", "path str", (ctx, p, n, c, d, e, f) -> remove(ctx, p, n, false));
         t.define("lremovexattr", "path str", (ctx, p, n, c, d, e, f) -> remove(ctx, p, n, true));

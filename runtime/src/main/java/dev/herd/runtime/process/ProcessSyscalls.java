@@ -114,8 +114,9 @@ public final class ProcessSyscalls {
                 HostKernel.call(HostSyscall.TIMES, buf == 0 ? 0 : ctx.memory().hostPointer(buf, 32)));
         t.define("getrusage", "int ptr", (ctx, who, usage, c, d, e, f) -> {
             // RUSAGE_SELF counts the whole JVM; RUSAGE_THREAD is exact for the calling guest thread.
-            if (who != 0 && who != 1 && who != -1 && who != -2) return -Errno.EINVAL;
-            return HostKernel.call(HostSyscall.GETRUSAGE, who == -1 ? -1 : who == 1 ? 1 : 0,
+            int w = (int) who; // RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD only
+            if (w != 0 && w != 1 && w != -1) return -Errno.EINVAL;
+            return HostKernel.call(HostSyscall.GETRUSAGE, w,
                     ctx.memory().hostPointer(usage, 144));
         });
         t.define("prctl", "int hex hex hex hex", ProcessSyscalls::prctl);

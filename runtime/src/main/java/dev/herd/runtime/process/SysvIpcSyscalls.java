@@ -36,6 +36,7 @@ public final class SysvIpcSyscalls {
     public static void register(SyscallTable t) {
         t.passThrough("msgget", "int hex", (ctx, key, flags, c, d, e, f) -> HostKernel.call(HostSyscall.MSGGET, key, flags));
         t.passThrough("msgsnd", "int ptr size hex", (ctx, id, msgp, size, flags, e, f) -> {
+            ctx.memory().readLong(msgp); // Linux reads mtype first (EFAULT)
             if (size < 0 || size > MSGMAX_BOUND) return -Errno.EINVAL;
             return HostKernel.call(HostSyscall.MSGSND, id, ctx.memory().hostPointer(msgp, 8 + size), size, flags);
         });

@@ -35,8 +35,13 @@ public final class TimeSyscalls {
             return now;
         });
         t.define("nanosleep", "ptr ptr", (ctx, req, rem, c, d, e, f) -> relativeSleep(ctx, CLOCK_MONOTONIC, req, rem));
-        t.define("clock_nanosleep", "clockid hex ptr ptr", (ctx, clk, flags, req, rem, e, f) -> {
-            if ((flags & ~TIMER_ABSTIME) != 0) return -Errno.EINVAL;
+        t.define("clock_nanosleep", "clockid hex ptr ptr", (ctx, clk, flagsArg, req, rem, e, f) -> {
+            // Linux: the clock (EINVAL, EOPNOTSUPP for clocks that cannot sleep), then the request;
+            // flags other than TIMER_ABSTIME are ignored
+            int c = (int) clk;
+            if (c == 10 || c > 11) return -Errno.EINVAL;
+            if (c >= 4 && c <= 6) return -Errno.EOPNOTSUPP;
+            long flags = flagsArg & TIMER_ABSTIME;
             if ((flags & TIMER_ABSTIME) == 0) return relativeSleep(ctx, clk, req, rem);
             long[] ts = readTimespec(ctx, req);
             if (ts == null) return -Errno.EINVAL;
