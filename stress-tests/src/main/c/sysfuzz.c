@@ -380,6 +380,14 @@ static void reset_signals(void) {
         if (s == 32 || s == 33) continue; /* glibc's own */
         sigaction(s, &sa, NULL);
     }
+    /* faults stay fatal: a fault the fuzzer did not expect must end the run (status 128+N), not
+     * spin through a handler that returns onto the faulting instruction */
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGBUS, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    signal(SIGTRAP, SIG_DFL);
+    signal(SIGSYS, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTSTP, SIG_IGN);
     signal(SIGTTIN, SIG_IGN);

@@ -288,6 +288,14 @@ public final class ProcessSyscalls {
             case PR_GET_DUMPABLE -> {
                 return HostKernel.call(HostSyscall.PRCTL, option);
             }
+            // Read-only queries of the calling (host) thread, answered by the host with Linux's checks;
+            // PDEATHSIG, TSC and CHILD_SUBREAPER store an int at arg2.
+            case 2, 25, 37 -> {
+                return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostPointer(a2, 4), a3, a4, a5);
+            }
+            case 5, 7, 9, 11, 13, 19, 21, 23, 27, 30, 34, 39, 42, 52, 56, 58 -> {
+                return HostKernel.call(HostSyscall.PRCTL, option, a2, a3, a4, a5);
+            }
             default -> {
                 return -Errno.EINVAL;
             }
