@@ -74,6 +74,7 @@ final class MessageQueueSyscalls {
     private static long withDeadline(SyscallContext ctx, long timeout, HostCall call) {
         if (timeout == 0) return call.call(0);
         GuestMemory m = ctx.memory();
+        m.read(timeout, (int) TIMESPEC); // Linux copies the timeout in before it looks at the fd
         long shift = ctx.process().clock().realtimeOffsetNanos();
         if (shift == 0) return call.call(m.hostPointer(timeout, TIMESPEC));
         long sec = m.readLong(timeout), nsec = m.readLong(timeout + 8);

@@ -290,6 +290,10 @@ public final class ProcessSyscalls {
             }
             // Read-only queries of the calling (host) thread, answered by the host with Linux's checks;
             // PDEATHSIG, TSC and CHILD_SUBREAPER store an int at arg2.
+            case 40 -> { // PR_GET_TID_ADDRESS: the guest's clear_child_tid (the kernel's put_user)
+                ctx.memory().writeLong(a2, ctx.clearChildTid());
+                return 0;
+            }
             case 2, 25, 37 -> {
                 return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostPointer(a2, 4), a3, a4, a5);
             }
