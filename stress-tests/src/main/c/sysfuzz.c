@@ -722,6 +722,12 @@ static void do_call(long nr, const char *name, const char *sig, int round, uint6
         break;
     }
     case 455: a[1] = 0x5a5a5a5a; break;
+    case 141: case 142: case 144: case 251: case 314: { /* never this process's own priority or */
+        /* policy: SCHED_IDLE or nice 19 starve the run on a loaded machine, unprivileged for good */
+        int pi = nr == 141 || nr == 251 ? 1 : 0;
+        if ((int)a[pi] == 0 || (int)a[pi] == getpid()) a[pi] = 0x3ffffff;
+        break;
+    }
     case 230: /* clock_nanosleep: no CPU-time clocks (a sleeping process's own never advances) */
         if ((int)a[0] == 2 || ((int)a[0] < 0 && (int)a[0] != -1)) a[0] = CLOCK_MONOTONIC;
         break; /* futex_wait: val never equals a word here */
