@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class SysFuzzTest {
     /** Calls per syscall number and seed (about 430 numbers are called). */
-    static final int ROUNDS = Integer.getInteger("herd.sysfuzz.rounds", 3);
+    static final int ROUNDS = Integer.getInteger("herd.sysfuzz.rounds", 2);
 
     // Seeds that find open bugs are not here until they are fixed (docs/SECURITY.md): 3 hangs herd
     // in mprotect (a failed mprotect with PROT_EXEC scans a 2^62-byte range page by page,
