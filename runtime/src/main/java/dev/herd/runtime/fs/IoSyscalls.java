@@ -25,22 +25,26 @@ final class IoSyscalls {
         t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), n);
+            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
+            // range past the user space), and it copies at most the clamped n bytes
+            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), count);
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), n);
+            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
+            // range past the user space), and it copies at most the clamped n bytes
+            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), count);
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), count, off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), count, off);
         });
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
                 vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));

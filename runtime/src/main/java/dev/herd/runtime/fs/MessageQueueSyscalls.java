@@ -30,6 +30,7 @@ final class MessageQueueSyscalls {
 
     static void register(SyscallTable t) {
         t.passThrough("mq_open", "str hex mode ptr", (ctx, name, oflag, mode, attr, e, f) -> {
+            if (attr != 0) ctx.memory().read(attr, MQ_ATTR); // copied in first, O_CREAT or not
             Scratch s = Scratch.get();
             int m = s.mark();
             try {

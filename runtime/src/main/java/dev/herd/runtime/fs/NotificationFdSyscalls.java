@@ -26,10 +26,12 @@ final class NotificationFdSyscalls {
             if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
             return install(ctx, HostKernel.call(HostSyscall.TIMERFD_CREATE, clock, flags | O_CLOEXEC), flags);
         });
-        t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) ->
-                HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
-                        ctx.memory().hostPointer(nw, ITIMERSPEC),
-                        old == 0 ? 0 : ctx.memory().hostPointer(old, ITIMERSPEC)));
+        t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) -> {
+            ctx.memory().read(nw, ITIMERSPEC); // Linux copies the new value in before the fd
+            return HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
+                    ctx.memory().hostPointer(nw, ITIMERSPEC),
+                    old == 0 ? 0 : ctx.memory().hostPointer(old, ITIMERSPEC));
+        });
         t.passThrough("timerfd_gettime", "fd ptr", (ctx, fd, cur, c, d, e, f) ->
                 HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostPointer(cur, ITIMERSPEC)));
 

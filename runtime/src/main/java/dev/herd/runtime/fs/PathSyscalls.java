@@ -49,6 +49,7 @@ public final class PathSyscalls {
             int fl = (int) flags;
             if ((fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) != 0
                     || (fl & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE) return -Errno.EINVAL;
+            if ((mask & 0x80000000L) != 0) return -Errno.EINVAL; // STATX__RESERVED, before the path
             try (PathResolver.Target tg = target(ctx, dirfd, path, fl, (fl & AT_SYMLINK_NOFOLLOW) == 0)) {
                 int hostFlags = tg.noFollowFlag() | (fl & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
                 long p = Sys.out(ctx, buf, STATX_SIZE);
@@ -112,6 +113,7 @@ public final class PathSyscalls {
         t.define("fchownat", "dirfd path int int atflags", (ctx, dirfd, path, uid, gid, flags, f) ->
                 fchownat(ctx, dirfd, path, uid, gid, (int) flags));
         t.define("truncate", "path int", (ctx, path, len, c, d, e, f) -> {
+            if (len < 0) return -Errno.EINVAL; // before the path, as Linux
             try (PathResolver.Target tg = target(ctx, AT_FDCWD, path, 0, true)) {
                 return Sys.withCStr(PathResolver.procFd(tg.dirFd()), p -> HostKernel.call(HostSyscall.TRUNCATE, p, len));
             }

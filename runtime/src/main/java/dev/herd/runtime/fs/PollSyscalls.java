@@ -108,6 +108,7 @@ final class PollSyscalls {
         if (nfds > fds.limit()) return -Errno.EINVAL;
         int n = (int) nfds;
         GuestMemory mem = ctx.memory();
+        if (n == 0) Sys.accessOk(gPfds, 0); // Linux's zero-length copy still range-checks the pointer
         byte[] in = n == 0 ? new byte[0] : mem.read(gPfds, n * 8);
         MemorySegment src = MemorySegment.ofArray(in);
         Scratch s = Scratch.get();

@@ -246,6 +246,7 @@ final class SocketSyscalls {
     }
 
     private static long sendmsg(SyscallContext ctx, long fd, long msg, long flags) {
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
         int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
@@ -290,6 +291,7 @@ final class SocketSyscalls {
     }
 
     private static long recvmsg(SyscallContext ctx, long fd, long msg, long flags) {
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
         int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();

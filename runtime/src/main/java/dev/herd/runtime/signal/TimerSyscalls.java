@@ -95,6 +95,7 @@ public final class TimerSyscalls {
     }
 
     private static long timerSettime(SyscallContext ctx, long id, long flags, long newPtr, long oldPtr, long e, long f) {
+        if (newPtr == 0) return -Errno.EINVAL; // Linux refuses a NULL new value before copying
         GuestMemory m = ctx.memory();
         long is = m.readLong(newPtr), ins = m.readLong(newPtr + 8), vs = m.readLong(newPtr + 16), vns = m.readLong(newPtr + 24);
         if (is < 0 || ins < 0 || ins >= NANOS || vs < 0 || vns < 0 || vns >= NANOS) return -Errno.EINVAL;
