@@ -43,8 +43,9 @@ public final class GuestFutex {
     public static long futex(GuestMemory memory, long uaddr, int op, int val, long timeoutOrVal2, long uaddr2, int val3,
                              long realtimeShiftNanos, java.lang.foreign.MemorySegment scratch) {
         int cmd = op & CMD_MASK;
-        if ((uaddr & 3) != 0) return -Errno.EINVAL;
-        long hostUaddr = memory.hostAddress(uaddr, 4, Prot.READ);
+        // Pointers go to the host unchecked (GuestMemory#hostPointer: host protection mirrors the
+        // guest's), so the host kernel checks op, alignment and addresses in Linux's order.
+        long hostUaddr = memory.hostPointer(uaddr, 4);
         long arg4 = timeoutOrVal2;
         long hostUaddr2 = 0;
         switch (cmd) {
@@ -56,8 +57,8 @@ public final class GuestFutex {
             }
             case FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP, FUTEX_CMP_REQUEUE_PI -> hostUaddr2 = word(memory, uaddr2);
             case FUTEX_WAKE, FUTEX_WAKE_BITSET, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI -> { }
-            // FUTEX_FD was removed from Linux in 2.6.26; the kernel answers ENOSYS too.
-            default -> { return -Errno.ENOSYS; }
+            // FUTEX_FD (removed in 2.6.26) and unknown commands: the host answers (ENOSYS, EINVAL)
+            default -> { }
         }
         if (realtimeShiftNanos != 0 && arg4 != 0 && absoluteRealtime(cmd, op)) {
             long sec = memory.readLong(timeoutOrVal2), nsec = memory.readLong(timeoutOrVal2 + 8);
@@ -88,11 +89,10 @@ public final class GuestFutex {
     }
 
     private static long pointer(GuestMemory memory, long timeout) {
-        return timeout == 0 ? 0 : memory.hostAddress(timeout, TIMESPEC, Prot.READ);
+        return timeout == 0 ? 0 : memory.hostPointer(timeout, TIMESPEC);
     }
 
     private static long word(GuestMemory memory, long uaddr2) {
-        if ((uaddr2 & 3) != 0) throw new dev.herd.host.ErrnoException(Errno.EINVAL);
-        return memory.hostAddress(uaddr2, 4, Prot.READ);
+        return memory.hostPointer(uaddr2, 4);
     }
 }

@@ -53,9 +53,11 @@ final class EpollSyscalls {
     }
 
     private static long ctl(SyscallContext ctx, long epfd, long op, long fd, long event, long e, long f) {
+        // Linux copies the event in before looking at the fds or the op (except for DEL, where it
+        // may be NULL).
+        if ((int) op != EPOLL_CTL_DEL) ctx.memory().read(event, EVENT_SIZE);
         int hostEp = Sys.fd(ctx, epfd);
         int hostFd = Sys.fd(ctx, fd);
-        // Linux copies the event in before looking at the op (except for DEL, where it may be NULL).
         long ev = (int) op == EPOLL_CTL_DEL ? 0 : Sys.in(ctx, event, EVENT_SIZE);
         if ((int) op != EPOLL_CTL_ADD && (int) op != EPOLL_CTL_DEL && (int) op != EPOLL_CTL_MOD) return -Errno.EINVAL;
         return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);

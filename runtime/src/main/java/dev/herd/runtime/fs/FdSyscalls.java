@@ -55,6 +55,11 @@ final class FdSyscalls {
     }
 
     static long openat(SyscallContext ctx, long dirfd, long pathPtr, int flags, int mode) {
+        // build_open_flags comes before the path: O_TMPFILE needs O_DIRECTORY, no O_CREAT, and write access
+        // (O_PATH keeps only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC: no O_TMPFILE then)
+        if ((flags & 0x200000) == 0 && (flags & 0x400000) != 0 && ((flags & 0x410040) != 0x410000 || (flags & 3) == 0)) {
+            return -Errno.EINVAL;
+        }
         String path = Sys.path(ctx, pathPtr);
         PathResolver.checkPath(path);
         // Magic links are only recognised by their absolute spelling, which is how programs use them.
@@ -94,6 +99,8 @@ final class FdSyscalls {
     }
 
     static long pipe2(SyscallContext ctx, long fdsPtr, int flags) {
+        // Linux checks the flags first (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOTIFICATION_PIPE)
+        if ((flags & ~(0x80000 | 0x800 | 0x4000 | 0x80)) != 0) return -Errno.EINVAL;
         return newPair(ctx, fdsPtr, (flags & O_CLOEXEC) != 0, p -> HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC));
     }
 
@@ -107,7 +114,7 @@ final class FdSyscalls {
      * close-on-exec on the host), then installs both as guest fds there.
      */
     static long newPair(SyscallContext ctx, long fdsPtr, boolean cloexec, HostPairCall create) {
-        ctx.memory().hostAddress(fdsPtr, 8, Prot.WRITE);
+        // the int[2] is checked when the pair is stored (installPair), after the kernel's own checks
         Scratch s = Scratch.get();
         int m = s.mark();
         int h0, h1;
@@ -155,6 +162,9 @@ final class FdSyscalls {
     }
 
     static long memfdCreate(SyscallContext ctx, long namePtr, int flags) {
+        // the flags first (MFD_CLOEXEC|ALLOW_SEALING|HUGETLB|NOEXEC_SEAL|EXEC, huge-page sizes with HUGETLB)
+        int allowed = 0x1f | ((flags & 4) != 0 ? 0x3f << 26 : 0);
+        if ((flags & ~allowed) != 0 || ((flags & 0x10) != 0 && (flags & 8) != 0)) return -Errno.EINVAL;
         byte[] name;
         try {
             name = ctx.memory().readCStringBytes(namePtr, MFD_NAME_MAX_LEN + 1);

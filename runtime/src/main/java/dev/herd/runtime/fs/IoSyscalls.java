@@ -25,22 +25,26 @@ final class IoSyscalls {
         t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), n);
+            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
+            // range past the user space), and it copies at most the clamped n bytes
+            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), count);
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), n);
+            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
+            // range past the user space), and it copies at most the clamped n bytes
+            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), count);
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), count, off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), n, off);
+            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), count, off);
         });
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
                 vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
@@ -78,8 +82,17 @@ final class IoSyscalls {
         t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
                 HostKernel.call(HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
         t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
-            int ho = Sys.fd(ctx, out), hi = Sys.fd(ctx, in);
-            return HostKernel.call(HostSyscall.SENDFILE, ho, hi, Sys.inOutOrNull(ctx, offp, 8), count);
+            // Linux copies the offset in before the fds and stores it back whatever the result
+            if (offp == 0) return HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), 0, count);
+            long pos = ctx.memory().readLong(offp);
+            long r;
+            try {
+                r = HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), Sys.inOutOrNull(ctx, offp, 8), count);
+            } catch (dev.herd.host.ErrnoException err) {
+                r = err.asSyscallResult();
+            }
+            if (r < 0) ctx.memory().writeLong(offp, pos);
+            return r;
         });
         t.define("copy_file_range", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
             int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
@@ -100,17 +113,42 @@ final class IoSyscalls {
                          long posLo, long posHi, long flags) {
         int h = Sys.fd(ctx, fd);
         GuestMemory mem = ctx.memory();
-        List<GuestMemory.Iovec> iovs = mem.readIovecs(iovPtr, (int) cnt);
+        List<GuestMemory.Iovec> iovs;
+        try {
+            iovs = mem.readIovecs(iovPtr, (int) cnt);
+        } catch (dev.herd.host.ErrnoException e) {
+            // Linux reads the iovec array after its own checks (fd mode, ESPIPE, flags): let the host
+            // make them and then fail the same way, with an array it cannot read (EFAULT) or a
+            // negative length (EINVAL).
+            return replayBadIovec(nr, h, cnt, posLo, posHi, flags, e.errno());
+        }
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
             long arr = s.alloc(Math.max(16L, 16L * iovs.size()));
             for (int i = 0; i < iovs.size(); i++) {
                 GuestMemory.Iovec v = iovs.get(i);
-                Scratch.putLong(arr + 16L * i, mem.hostAddress(v.base(), v.len(), prot));
+                Scratch.putLong(arr + 16L * i, mem.hostPointer(v.base(), v.len()));
                 Scratch.putLong(arr + 16L * i + 8, v.len());
             }
             return HostKernel.call(nr, h, arr, iovs.size(), posLo, posHi, flags);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    private static long replayBadIovec(int nr, int h, long cnt, long posLo, long posHi, long flags, int errno) {
+        if (errno == dev.herd.host.Errno.EFAULT) return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags);
+        if (errno != dev.herd.host.Errno.EINVAL || cnt < 0 || cnt > GuestMemory.IOV_MAX) {
+            return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags); // the host refuses cnt first
+        }
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long arr = s.alloc(16);
+            Scratch.putLong(arr, 0);
+            Scratch.putLong(arr + 8, -1);
+            return HostKernel.call(nr, h, arr, 1, posLo, posHi, flags);
         } finally {
             s.release(m);
         }
@@ -124,7 +162,7 @@ final class IoSyscalls {
      */
     static long getdents(SyscallContext ctx, long fd, long dirp, long count) {
         int h = Sys.fd(ctx, fd);
-        Sys.out(ctx, dirp, count);
+        // the buffer is checked when the converted records are written (Linux: EFAULT if the first does not fit)
         int n = (int) Math.min(count, GETDENTS_CHUNK);
         Scratch s = Scratch.get();
         int m = s.mark();

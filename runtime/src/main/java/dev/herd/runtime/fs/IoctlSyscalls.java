@@ -68,7 +68,7 @@ final class IoctlSyscalls {
             }
             case SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK,
                     SIOCGIFMETRIC, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN, SIOCGIFMAP -> {
-                return HostKernel.call(HostSyscall.IOCTL, h, req, ctx.memory().hostAddress(arg, IFREQ, Prot.READ | Prot.WRITE));
+                return HostKernel.call(HostSyscall.IOCTL, h, req, ctx.memory().hostPointer(arg, IFREQ));
             }
             case SIOCGIFCONF -> {
                 return ifconf(ctx, h, arg);
@@ -110,7 +110,7 @@ final class IoctlSyscalls {
         try {
             long conf = s.alloc(IFCONF);
             Scratch.putLong(conf, Integer.toUnsignedLong(len));
-            Scratch.putLong(conf + 8, buf == 0 ? 0 : m.hostAddress(buf, Math.max(0, len), Prot.WRITE));
+            Scratch.putLong(conf + 8, buf == 0 ? 0 : m.hostPointer(buf, Math.max(0, len)));
             long r = HostKernel.call(HostSyscall.IOCTL, h, SIOCGIFCONF, conf);
             if (r < 0) return r;
             m.writeInt(arg, (int) Scratch.getInt(conf));

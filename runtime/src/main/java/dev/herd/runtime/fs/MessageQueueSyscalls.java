@@ -30,10 +30,11 @@ final class MessageQueueSyscalls {
 
     static void register(SyscallTable t) {
         t.passThrough("mq_open", "str hex mode ptr", (ctx, name, oflag, mode, attr, e, f) -> {
+            if (attr != 0) ctx.memory().read(attr, MQ_ATTR); // copied in first, O_CREAT or not
             Scratch s = Scratch.get();
             int m = s.mark();
             try {
-                long hostAttr = (oflag & O_CREAT) != 0 && attr != 0 ? ctx.memory().hostAddress(attr, MQ_ATTR, Prot.READ) : 0;
+                long hostAttr = (oflag & O_CREAT) != 0 && attr != 0 ? ctx.memory().hostPointer(attr, MQ_ATTR) : 0;
                 long r = HostKernel.call(HostSyscall.MQ_OPEN, s.cstr(Sys.path(ctx, name)), oflag | O_CLOEXEC, mode, hostAttr);
                 if (r < 0) return r;
                 return Sys.fds(ctx).install((int) r, (oflag & O_CLOEXEC) != 0);
@@ -52,15 +53,17 @@ final class MessageQueueSyscalls {
         });
         t.passThrough("mq_timedsend", "fd ptr size int ptr", (ctx, fd, msg, len, prio, timeout, f) ->
                 withDeadline(ctx, timeout, ts -> HostKernel.call(HostSyscall.MQ_TIMEDSEND, Sys.fd(ctx, fd),
-                        ctx.memory().hostAddress(msg, len, Prot.READ), len, prio, ts)));
+                        ctx.memory().hostPointer(msg, len), len, prio, ts)));
         t.passThrough("mq_timedreceive", "fd ptr size ptr ptr", (ctx, fd, msg, len, prio, timeout, f) ->
                 withDeadline(ctx, timeout, ts -> HostKernel.call(HostSyscall.MQ_TIMEDRECEIVE, Sys.fd(ctx, fd),
-                        ctx.memory().hostAddress(msg, len, Prot.WRITE), len,
-                        prio == 0 ? 0 : ctx.memory().hostAddress(prio, 4, Prot.WRITE), ts)));
-        t.passThrough("mq_getsetattr", "fd ptr ptr", (ctx, fd, nw, old, d, e, f) ->
-                HostKernel.call(HostSyscall.MQ_GETSETATTR, Sys.fd(ctx, fd),
-                        nw == 0 ? 0 : ctx.memory().hostAddress(nw, MQ_ATTR, Prot.READ),
-                        old == 0 ? 0 : ctx.memory().hostAddress(old, MQ_ATTR, Prot.WRITE)));
+                        ctx.memory().hostPointer(msg, len), len,
+                        prio == 0 ? 0 : ctx.memory().hostPointer(prio, 4), ts)));
+        t.passThrough("mq_getsetattr", "fd ptr ptr", (ctx, fd, nw, old, d, e, f) -> {
+            if (nw != 0) ctx.memory().read(nw, MQ_ATTR); // the new attributes are copied in before the fd
+            return HostKernel.call(HostSyscall.MQ_GETSETATTR, Sys.fd(ctx, fd),
+                    nw == 0 ? 0 : ctx.memory().hostPointer(nw, MQ_ATTR),
+                    old == 0 ? 0 : ctx.memory().hostPointer(old, MQ_ATTR));
+        });
         t.passThrough("mq_notify", "fd ptr", MessageQueueSyscalls::notify);
     }
 
@@ -72,10 +75,11 @@ final class MessageQueueSyscalls {
     private static long withDeadline(SyscallContext ctx, long timeout, HostCall call) {
         if (timeout == 0) return call.call(0);
         GuestMemory m = ctx.memory();
+        m.read(timeout, (int) TIMESPEC); // Linux copies the timeout in before it looks at the fd
         long shift = ctx.process().clock().realtimeOffsetNanos();
-        if (shift == 0) return call.call(m.hostAddress(timeout, TIMESPEC, Prot.READ));
+        if (shift == 0) return call.call(m.hostPointer(timeout, TIMESPEC));
         long sec = m.readLong(timeout), nsec = m.readLong(timeout + 8);
-        if (sec < 0 || nsec < 0 || nsec >= NANOS) return call.call(m.hostAddress(timeout, TIMESPEC, Prot.READ));
+        if (sec < 0 || nsec < 0 || nsec >= NANOS) return call.call(m.hostPointer(timeout, TIMESPEC));
         long host = Math.max(0, sec * NANOS + nsec - shift);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment ts = arena.allocate(TIMESPEC, 8);
@@ -87,6 +91,7 @@ final class MessageQueueSyscalls {
 
     /** struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4), ... (64 bytes). */
     private static long notify(SyscallContext ctx, long fd, long sevp, long c, long d, long e, long f) {
+        if (sevp != 0) ctx.memory().read(sevp, SIGEVENT); // the sigevent is copied in before the fd
         int host = Sys.fd(ctx, fd);
         if (sevp == 0) return HostKernel.call(HostSyscall.MQ_NOTIFY, host, 0);
         GuestMemory m = ctx.memory();
@@ -102,7 +107,7 @@ final class MessageQueueSyscalls {
                     // glibc: sigev_signo is a netlink socket, sigev_value the cookie it receives
                     copy.set(ValueLayout.JAVA_INT, 8, Sys.fd(ctx, given.get(ValueLayout.JAVA_INT_UNALIGNED, 8)));
                     long cookie = given.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
-                    copy.set(ValueLayout.JAVA_LONG, 0, m.hostAddress(cookie, NOTIFY_COOKIE_LEN, Prot.READ));
+                    copy.set(ValueLayout.JAVA_LONG, 0, m.hostPointer(cookie, NOTIFY_COOKIE_LEN));
                 }
                 case SIGEV_SIGNAL -> { return -Errno.ENOSYS; }
                 default -> { return -Errno.EINVAL; }

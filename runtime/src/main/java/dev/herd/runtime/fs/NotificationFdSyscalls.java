@@ -26,12 +26,14 @@ final class NotificationFdSyscalls {
             if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
             return install(ctx, HostKernel.call(HostSyscall.TIMERFD_CREATE, clock, flags | O_CLOEXEC), flags);
         });
-        t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) ->
-                HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
-                        ctx.memory().hostAddress(nw, ITIMERSPEC, Prot.READ),
-                        old == 0 ? 0 : ctx.memory().hostAddress(old, ITIMERSPEC, Prot.WRITE)));
+        t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) -> {
+            ctx.memory().read(nw, ITIMERSPEC); // Linux copies the new value in before the fd
+            return HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
+                    ctx.memory().hostPointer(nw, ITIMERSPEC),
+                    old == 0 ? 0 : ctx.memory().hostPointer(old, ITIMERSPEC));
+        });
         t.passThrough("timerfd_gettime", "fd ptr", (ctx, fd, cur, c, d, e, f) ->
-                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostAddress(cur, ITIMERSPEC, Prot.WRITE)));
+                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostPointer(cur, ITIMERSPEC)));
 
         t.passThrough("inotify_init", "", (ctx, a, b, c, d, e, f) ->
                 install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, O_CLOEXEC), 0));
@@ -44,13 +46,27 @@ final class NotificationFdSyscalls {
                 HostKernel.call(HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
     }
 
+    private static boolean isInotify(int hostFd) {
+        try {
+            return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + hostFd)).toString()
+                    .equals("anon_inode:inotify");
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return true; // let the host decide
+        }
+    }
+
     private static long install(SyscallContext ctx, long hostFd, long flags) {
         if (hostFd < 0) return hostFd;
         return Sys.fds(ctx).install((int) hostFd, (flags & O_CLOEXEC) != 0);
     }
 
     private static long addWatch(SyscallContext ctx, long fd, long pathPtr, long mask, long d, long e, long f) {
+        // Linux's order: the mask (EINVAL), the fd (EBADF), then the path (EFAULT, ENOENT...)
+        long all = 0xfffL | 0xe000L | 0x01000000L | 0x02000000L | 0x04000000L | 0x10000000L | 0x20000000L | 0x40000000L | 0x80000000L;
+        if ((mask & all & 0xffffffffL) == 0) return -Errno.EINVAL;
+        if ((mask & 0x20000000L) != 0 && (mask & 0x10000000L) != 0) return -Errno.EINVAL;
         int inotify = Sys.fd(ctx, fd);
+        if (!isInotify(inotify)) return -Errno.EINVAL; // not an inotify fd: before the path
         boolean follow = (mask & IN_DONT_FOLLOW) == 0;
         try (PathResolver.Target target = PathSyscalls.target(ctx, PathResolver.AT_FDCWD, pathPtr, 0, follow)) {
             String hostPath = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());

@@ -49,6 +49,7 @@ public final class PathSyscalls {
             int fl = (int) flags;
             if ((fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE)) != 0
                     || (fl & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE) return -Errno.EINVAL;
+            if ((mask & 0x80000000L) != 0) return -Errno.EINVAL; // STATX__RESERVED, before the path
             try (PathResolver.Target tg = target(ctx, dirfd, path, fl, (fl & AT_SYMLINK_NOFOLLOW) == 0)) {
                 int hostFlags = tg.noFollowFlag() | (fl & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
                 long p = Sys.out(ctx, buf, STATX_SIZE);
@@ -112,11 +113,13 @@ public final class PathSyscalls {
         t.define("fchownat", "dirfd path int int atflags", (ctx, dirfd, path, uid, gid, flags, f) ->
                 fchownat(ctx, dirfd, path, uid, gid, (int) flags));
         t.define("truncate", "path int", (ctx, path, len, c, d, e, f) -> {
+            if (len < 0) return -Errno.EINVAL; // before the path, as Linux
             try (PathResolver.Target tg = target(ctx, AT_FDCWD, path, 0, true)) {
                 return Sys.withCStr(PathResolver.procFd(tg.dirFd()), p -> HostKernel.call(HostSyscall.TRUNCATE, p, len));
             }
         });
         t.define("utimensat", "dirfd path ptr atflags", (ctx, dirfd, path, times, flags, e, f) -> {
+            if (times != 0) ctx.memory().read(times, 32); // Linux copies the times in first
             long hostTimes = Sys.inOrNull(ctx, times, 32);
             return utimens(ctx, dirfd, path, hostTimes, (int) flags);
         });
@@ -198,10 +201,10 @@ public final class PathSyscalls {
 
     static long faccessat(SyscallContext ctx, long dirfd, long path, long mode, int flags) {
         if ((flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
-        if ((mode & ~7L) != 0) return -Errno.EINVAL;
+        if (((int) mode & ~7) != 0) return -Errno.EINVAL; // mode is an int
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             int hf = tg.noFollowFlag() | (flags & AT_EACCESS);
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.FACCESSAT2, tg.dirFd(), n, mode, hf));
+            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.FACCESSAT2, tg.dirFd(), n, (int) mode, hf));
         }
     }
 
@@ -265,6 +268,9 @@ public final class PathSyscalls {
     }
 
     static long renameat2(SyscallContext ctx, long od, long o, long nd, long n, long flags) {
+        // the flags before the paths (RENAME_NOREPLACE 1, EXCHANGE 2, WHITEOUT 4)
+        int fl = (int) flags;
+        if ((fl & ~7) != 0 || ((fl & 5) != 0 && (fl & 2) != 0)) return -Errno.EINVAL;
         try (PathResolver.Target a = parent(ctx, od, o); PathResolver.Target b = parent(ctx, nd, n)) {
             return Sys.withCStr(a.name(), b.name(),
                     (p, q) -> HostKernel.call(HostSyscall.RENAMEAT2, a.dirFd(), p, b.dirFd(), q, flags));

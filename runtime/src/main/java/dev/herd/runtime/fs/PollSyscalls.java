@@ -41,8 +41,9 @@ final class PollSyscalls {
             return poll(ctx, fds, nfds, ms / 1000, (ms % 1000) * 1_000_000L, 0);
         });
         t.define("ppoll", "ptr uint ptr ptr size", (ctx, fds, nfds, tsp, sigmask, sigsetsize, f) -> {
-            if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
+            // Linux's order: the timeout (EFAULT, EINVAL), then the mask's size, then the fds.
             long[] limit = Sys.timeout(ctx, tsp);
+            if (sigmask != 0 && sigsetsize != SIGSET_SIZE) return -Errno.EINVAL;
             long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (sigmask == 0) return poll(ctx, fds, nfds, s, ns, tsp);
             long mask = ctx.memory().readLong(sigmask);
@@ -55,13 +56,14 @@ final class PollSyscalls {
             return select(ctx, n, r, w, x, sec, usec * 1000, tv, true);
         });
         t.define("pselect6", "int ptr ptr ptr ptr ptr", (ctx, n, r, w, x, tsp, sig) -> {
-            long ss = 0;
+            // Linux: the {sigset, size} pack (EFAULT), the timeout (EFAULT, EINVAL), then the size
+            long ss = 0, len = SIGSET_SIZE;
             if (sig != 0) {
                 ss = ctx.memory().readLong(sig);
-                long len = ctx.memory().readLong(sig + 8);
-                if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
+                len = ctx.memory().readLong(sig + 8);
             }
             long[] limit = Sys.timeout(ctx, tsp);
+            if (ss != 0 && len != SIGSET_SIZE) return -Errno.EINVAL;
             long s = limit == null ? -1 : limit[0], ns = limit == null ? 0 : limit[1];
             if (ss == 0) return select(ctx, n, r, w, x, s, ns, tsp, false);
             long mask = ctx.memory().readLong(ss);
@@ -106,6 +108,7 @@ final class PollSyscalls {
         if (nfds > fds.limit()) return -Errno.EINVAL;
         int n = (int) nfds;
         GuestMemory mem = ctx.memory();
+        if (n == 0) Sys.accessOk(gPfds, 0); // Linux's zero-length copy still range-checks the pointer
         byte[] in = n == 0 ? new byte[0] : mem.read(gPfds, n * 8);
         MemorySegment src = MemorySegment.ofArray(in);
         Scratch s = Scratch.get();

@@ -48,42 +48,48 @@ final class SocketSyscalls {
         });
         t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
         t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.BIND, host, p, l));
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            // Linux: the fd (EBADF), the address copied in (EINVAL, EFAULT), then ENOTSOCK
+            Sys.fd(ctx, fd);
+            if ((int) len < 0 || (int) len > SOCKADDR_MAX) return -Errno.EINVAL;
+            if ((int) len > 0) ctx.memory().read(addr, (int) len);
+            int host = Sys.socket(ctx, fd);
             return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostSyscall.CONNECT, host, p, l));
         });
-        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.fd(ctx, fd), backlog));
-        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.fd(ctx, fd), how));
+        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.socket(ctx, fd), backlog));
+        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.socket(ctx, fd), how));
         t.define("accept", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> accept4(ctx, fd, addr, len, 0));
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
-            int host = Sys.fd(ctx, fd);
-            long count = Sys.clampCount(len);
+            long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
+            Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
+            int host = Sys.socket(ctx, fd);
             long b = Sys.in(ctx, buf, count);
             if (addr == 0) return HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, 0, 0);
             return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, p, l));
         });
         t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
-            int host = Sys.fd(ctx, fd);
-            long count = Sys.clampCount(len);
+            long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
+            Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
+            int host = Sys.socket(ctx, fd);
             long b = Sys.out(ctx, buf, count);
             return withAddressOut(ctx, addr, alen, false,
                     (p, l) -> HostKernel.call(HostSyscall.RECVFROM, host, b, count, flags, p, l));
         });
         t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
         t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
-            int host = Sys.fd(ctx, fd);
+            int host = Sys.socket(ctx, fd);
             long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
             if (lenHost == 0) return -Errno.EFAULT;
             int len = ctx.memory().readInt(lenPtr);
@@ -100,13 +106,16 @@ final class SocketSyscalls {
     // ------------------------------------------------------------------ fds
 
     private static long socketpair(SyscallContext ctx, long domain, long type, long proto, long sv, long e, long f) {
+        // Linux: the type's flags (EINVAL), then both fds stored (EFAULT), then the sockets made
+        if ((((int) type & ~0xf) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
+        ctx.memory().hostAddress(sv, 8, dev.herd.memory.Prot.WRITE);
         return FdSyscalls.newPair(ctx, sv, (type & SOCK_CLOEXEC) != 0,
                 p -> HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p));
     }
 
     private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         long r = withAddressOut(ctx, addr, lenPtr, true,
                 (p, l) -> HostKernel.call(HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
         if (r < 0) return r;
@@ -184,7 +193,7 @@ final class SocketSyscalls {
     // ------------------------------------------------------------------ options
 
     private static long setsockopt(SyscallContext ctx, long fd, long level, long name, long val, long lenArg, long f) {
-        int host = Sys.fd(ctx, fd);
+        int host = Sys.socket(ctx, fd);
         int len = (int) lenArg;
         if (len < 0) return -Errno.EINVAL;
         boolean bpf = level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF);
@@ -237,7 +246,8 @@ final class SocketSyscalls {
     }
 
     private static long sendmsg(SyscallContext ctx, long fd, long msg, long flags) {
-        int host = Sys.fd(ctx, fd);
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
+        int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
@@ -281,7 +291,8 @@ final class SocketSyscalls {
     }
 
     private static long recvmsg(SyscallContext ctx, long fd, long msg, long flags) {
-        int host = Sys.fd(ctx, fd);
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
+        int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
@@ -351,6 +362,7 @@ final class SocketSyscalls {
      * the kernel's, is checked after each datagram. The count received, or the first error if none.
      */
     private static long recvmmsg(SyscallContext ctx, long fd, long vec, long vlenArg, long flags, long timeout, long f) {
+        if ((flags & 0x80000000L) != 0) return -Errno.EINVAL; // MSG_CMSG_COMPAT, refused first
         int vlen = (int) Math.min(vlenArg & 0xffffffffL, UIO_MAXIOV);
         long deadline = 0;
         if (timeout != 0) {

@@ -21,6 +21,37 @@ final class Sys {
         return ctx.process().fds().get((int) guestFd);
     }
 
+    /**
+     * Host fd of a guest fd argument that must be a socket: EBADF if not open, ENOTSOCK if not a
+     * socket, checked before any pointer as the kernel's sockfd_lookup does.
+     */
+    static int socket(SyscallContext ctx, long guestFd) {
+        int h = fd(ctx, guestFd);
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            if (HostKernel.call(dev.herd.host.HostSyscall.FSTAT, h, st) == 0 && (Scratch.getInt(st + 24) & 0170000) != 0140000) {
+                throw new ErrnoException(Errno.ENOTSOCK);
+            }
+        } finally {
+            s.release(m);
+        }
+        return h;
+    }
+
+    /**
+     * Linux's access_ok: EFAULT unless [g, g+len) lies below the top of the user address space
+     * (nothing about what is mapped there). For calls that range-check a buffer before anything
+     * else.
+     */
+    static void accessOk(long g, long len) {
+        long sum = g + len;
+        if (Long.compareUnsigned(sum, GuestMemory.TASK_SIZE_MAX) > 0 || Long.compareUnsigned(sum, g) < 0) {
+            throw new ErrnoException(Errno.EFAULT);
+        }
+    }
+
     static FdTable fds(SyscallContext ctx) { return ctx.process().fds(); }
 
     static PathResolver paths(SyscallContext ctx) { return ctx.process().paths(); }
@@ -41,23 +72,27 @@ final class Sys {
         return fd(ctx, guestDirFd);
     }
 
-    /** Host address of a guest buffer the host kernel will write (count clamped like Linux). */
+    /**
+     * Host address of a guest buffer the host kernel will write. Not checked here: the host kernel
+     * faults where Linux would, after the checks Linux makes first, and writes up to the fault
+     * where Linux does (GuestMemory#hostPointer). Never for buffers Java itself accesses.
+     */
     static long out(SyscallContext ctx, long g, long len) {
-        return ctx.memory().hostAddress(g, len, Prot.WRITE);
+        return ctx.memory().hostPointer(g, len);
     }
 
-    /** Host address of a guest buffer the host kernel will read. */
+    /** Host address of a guest buffer the host kernel will read (not checked here, as {@link #out}). */
     static long in(SyscallContext ctx, long g, long len) {
-        return ctx.memory().hostAddress(g, len, Prot.READ);
+        return ctx.memory().hostPointer(g, len);
     }
 
-    /** Nullable in/out pointer (e.g. loff_t *). */
+    /** Nullable in/out pointer (e.g. loff_t *), passed to the host kernel as {@link #out}. */
     static long inOutOrNull(SyscallContext ctx, long g, long len) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.WRITE);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 
     static long inOrNull(SyscallContext ctx, long g, long len) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, Prot.READ);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 
     /**

@@ -32,17 +32,17 @@ public final class CredentialSyscalls {
         t.passThrough("setgroups", "int ptr", (ctx, size, list, c, d, e, f) -> {
             if (size < 0 || size > 65536) return -Errno.EINVAL; // NGROUPS_MAX
             return HostKernel.call(HostSyscall.SETGROUPS, size,
-                    size == 0 ? 0 : ctx.memory().hostAddress(list, size * 4L, Prot.READ));
+                    size == 0 ? 0 : ctx.memory().hostPointer(list, size * 4L));
         });
         t.passThrough("capget", "ptr ptr", (ctx, hdr, data, c, d, e, f) -> {
             GuestMemory m = ctx.memory();
-            long h = m.hostAddress(hdr, CAP_HEADER, Prot.READ | Prot.WRITE);
-            return HostKernel.call(HostSyscall.CAPGET, h, data == 0 ? 0 : m.hostAddress(data, capDataSize(m, hdr), Prot.WRITE));
+            long h = m.hostPointer(hdr, CAP_HEADER);
+            return HostKernel.call(HostSyscall.CAPGET, h, data == 0 ? 0 : m.hostPointer(data, capDataSize(m, hdr)));
         });
         t.passThrough("capset", "ptr ptr", (ctx, hdr, data, c, d, e, f) -> {
             GuestMemory m = ctx.memory();
-            long h = m.hostAddress(hdr, CAP_HEADER, Prot.READ | Prot.WRITE);
-            return HostKernel.call(HostSyscall.CAPSET, h, m.hostAddress(data, capDataSize(m, hdr), Prot.READ));
+            long h = m.hostPointer(hdr, CAP_HEADER);
+            return HostKernel.call(HostSyscall.CAPSET, h, m.hostPointer(data, capDataSize(m, hdr)));
         });
     }
 

@@ -33,8 +33,9 @@ public final class FutexSyscalls {
      * addresses are translated (a bad one is EFAULT, as the kernel's copy would be); an absolute
      * CLOCK_REALTIME timeout is moved into host terms like the other realtime deadlines.
      */
-    private static long futexWaitv(SyscallContext ctx, long waiters, long count, long flags, long timeout, long clock, long f) {
-        if (flags != 0 || count == 0 || count > FUTEX_WAITV_MAX) return -Errno.EINVAL;
+    private static long futexWaitv(SyscallContext ctx, long waiters, long countArg, long flags, long timeout, long clock, long f) {
+        long count = countArg & 0xffffffffL; // an unsigned int: a negative long was an internal error
+        if ((int) flags != 0 || waiters == 0 || count == 0 || count > FUTEX_WAITV_MAX) return -Errno.EINVAL;
         GuestMemory m = ctx.memory();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment copy = arena.allocate(count * WAITV_ENTRY, 8);
@@ -42,7 +43,7 @@ public final class FutexSyscalls {
             MemorySegment.copy(MemorySegment.ofArray(raw), 0, copy, 0, raw.length);
             for (int i = 0; i < count; i++) {
                 long uaddr = copy.get(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8);
-                copy.set(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8, m.hostAddress(uaddr, 4, Prot.READ));
+                copy.set(ValueLayout.JAVA_LONG, i * (long) WAITV_ENTRY + 8, m.hostPointer(uaddr, 4));
             }
             long ts = 0;
             if (timeout != 0) {

@@ -42,7 +42,7 @@ public final class ProcessSyscalls {
         t.define("getresuid", "ptr ptr ptr", (ctx, r, e, s, d, x, f) -> passIds(ctx, HostSyscall.GETRESUID, r, e, s));
         t.define("getresgid", "ptr ptr ptr", (ctx, r, e, s, d, x, f) -> passIds(ctx, HostSyscall.GETRESGID, r, e, s));
         t.define("getgroups", "int ptr", (ctx, size, list, c, d, e, f) -> HostKernel.call(HostSyscall.GETGROUPS, size,
-                size <= 0 ? 0 : ctx.memory().hostAddress(list, size * 4L, Prot.WRITE)));
+                size <= 0 ? 0 : ctx.memory().hostPointer(list, size * 4L)));
         // Process groups and sessions are the host's (the guest shares the JVM's); where the JVM's
         // own pid appears as a group or session id, the guest sees its own pid instead.
         t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP)));
@@ -89,41 +89,63 @@ public final class ProcessSyscalls {
         t.unsupportedQuietly("rseq", "ptr uint hex hex",
                 "restartable sequences need the kernel to move the guest's PC on preemption; glibc falls back");
         t.define("prlimit64", "int int ptr ptr", ProcessSyscalls::prlimit);
-        t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> prlimit(ctx, 0, res, 0, old, 0, 0));
-        t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> prlimit(ctx, 0, res, nw, 0, 0, 0));
-        t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) ->
-                HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostAddress(buf, len, Prot.WRITE), len, flags));
+        t.define("getrlimit", "int ptr", (ctx, res, old, c, d, e, f) -> getrlimit(ctx, res, old));
+        t.define("setrlimit", "int ptr", (ctx, res, nw, c, d, e, f) -> setrlimit(ctx, res, nw));
+        t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) -> {
+            // the flags first (GRND_NONBLOCK|GRND_RANDOM|GRND_INSECURE, not RANDOM with INSECURE),
+            // then a length clamped to INT_MAX, then the buffer, filled up to a fault
+            if ((flags & ~7L) != 0 || (flags & 6) == 6) return -Errno.EINVAL;
+            long n = Long.compareUnsigned(len, Integer.MAX_VALUE) > 0 ? Integer.MAX_VALUE : len;
+            return HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostPointer(buf, Math.min(n, 1L << 20)), n, flags);
+        });
         t.define("sched_yield", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SCHED_YIELD));
         t.define("sched_getaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_GETAFFINITY, hostTid(ctx, pid), len,
-                        ctx.memory().hostAddress(mask, len, Prot.WRITE)));
+                        ctx.memory().hostPointer(mask, Math.min(len & 0xffffffffL, AFFINITY_BYTES))));
         t.define("sched_setaffinity", "int size ptr", (ctx, pid, len, mask, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_SETAFFINITY, hostTid(ctx, pid), len,
-                        ctx.memory().hostAddress(mask, len, Prot.READ)));
+                        ctx.memory().hostPointer(mask, Math.min(len & 0xffffffffL, AFFINITY_BYTES))));
         t.define("getcpu", "ptr ptr ptr", (ctx, cpu, node, cache, d, e, f) -> HostKernel.call(HostSyscall.GETCPU,
-                cpu == 0 ? 0 : ctx.memory().hostAddress(cpu, 4, Prot.WRITE),
-                node == 0 ? 0 : ctx.memory().hostAddress(node, 4, Prot.WRITE), 0));
+                cpu == 0 ? 0 : ctx.memory().hostPointer(cpu, 4),
+                node == 0 ? 0 : ctx.memory().hostPointer(node, 4), 0));
         t.define("sysinfo", "ptr", (ctx, info, b, c, d, e, f) ->
-                HostKernel.call(HostSyscall.SYSINFO, ctx.memory().hostAddress(info, 112, Prot.WRITE)));
+                HostKernel.call(HostSyscall.SYSINFO, ctx.memory().hostPointer(info, 112)));
         t.define("times", "ptr", (ctx, buf, b, c, d, e, f) ->
-                HostKernel.call(HostSyscall.TIMES, buf == 0 ? 0 : ctx.memory().hostAddress(buf, 32, Prot.WRITE)));
+                HostKernel.call(HostSyscall.TIMES, buf == 0 ? 0 : ctx.memory().hostPointer(buf, 32)));
         t.define("getrusage", "int ptr", (ctx, who, usage, c, d, e, f) -> {
             // RUSAGE_SELF counts the whole JVM; RUSAGE_THREAD is exact for the calling guest thread.
-            if (who != 0 && who != 1 && who != -1 && who != -2) return -Errno.EINVAL;
-            return HostKernel.call(HostSyscall.GETRUSAGE, who == -1 ? -1 : who == 1 ? 1 : 0,
-                    ctx.memory().hostAddress(usage, 144, Prot.WRITE));
+            int w = (int) who; // RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD only
+            if (w != 0 && w != 1 && w != -1) return -Errno.EINVAL;
+            return HostKernel.call(HostSyscall.GETRUSAGE, w,
+                    ctx.memory().hostPointer(usage, 144));
         });
         t.define("prctl", "int hex hex hex hex", ProcessSyscalls::prctl);
         // Herd guests cannot have children yet (fork/clone of processes arrive with child Herd processes).
-        t.define("wait4", "int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
-        t.define("waitid", "int int ptr hex ptr", (ctx, a, b, c, d, e, f) -> -Errno.ECHILD);
+        // Their checks are Linux's: options (EINVAL), which/pid (EINVAL, ESRCH), then ECHILD; waitid
+        // then stores a zeroed siginfo head whatever the result (EFAULT for a bad infop).
+        t.define("wait4", "int ptr hex ptr", (ctx, pid, status, options, ru, e, f) -> {
+            if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0x80000000L)) != 0) return -Errno.EINVAL;
+            if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
+            return -Errno.ECHILD;
+        });
+        t.define("waitid", "int int ptr hex ptr", (ctx, which, id, infop, options, ru, f) -> {
+            long r = -Errno.ECHILD;
+            long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0x80000000L;
+            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
+            else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
+            if (infop != 0) ctx.memory().write(infop, new byte[28]);
+            return r;
+        });
     }
+
+    /** The most a cpumask can be (8192 CPUs): the kernel copies at most this much. */
+    private static final long AFFINITY_BYTES = 1024;
 
     private static final int UTS_FIELD = 65, UTS_NODENAME = 1, UTS_DOMAINNAME = 5;
 
     /** The host's uname with the names this process set for itself. */
     private static long uname(SyscallContext ctx, long buf, long b, long c, long d, long e, long f) {
-        long r = HostKernel.call(HostSyscall.UNAME, ctx.memory().hostAddress(buf, 6 * UTS_FIELD, Prot.WRITE));
+        long r = HostKernel.call(HostSyscall.UNAME, ctx.memory().hostPointer(buf, 6 * UTS_FIELD));
         if (r < 0) return r;
         UtsNames uts = ctx.process().uts();
         putUtsField(ctx, buf + UTS_NODENAME * UTS_FIELD, uts.hostname());
@@ -152,8 +174,8 @@ public final class ProcessSyscalls {
 
     private static long passIds(SyscallContext ctx, int nr, long r, long e, long s) {
         GuestMemory m = ctx.memory();
-        return HostKernel.call(nr, m.hostAddress(r, 4, Prot.WRITE), m.hostAddress(e, 4, Prot.WRITE),
-                m.hostAddress(s, 4, Prot.WRITE));
+        return HostKernel.call(nr, m.hostPointer(r, 4), m.hostPointer(e, 4),
+                m.hostPointer(s, 4));
     }
 
     /** The guest's own pid means the JVM's process for process-level queries; 0 stays 0. */
@@ -208,28 +230,52 @@ public final class ProcessSyscalls {
         }
     }
 
+    /**
+     * prlimit64, getrlimit and setrlimit in the kernel's order: the new limit is copied in first
+     * (EFAULT, even for NULL in setrlimit), then the pid (ESRCH), the resource (EINVAL) and the
+     * change (EINVAL, EPERM) are checked, and only a successful call copies the old limit out
+     * (EFAULT, even for NULL in getrlimit).
+     */
     private static long prlimit(SyscallContext ctx, long pid, long resource, long newLimit, long oldLimit, long e, long f) {
-        if (pid != 0 && pid != ctx.process().pid()) return -Errno.ESRCH;
-        ResourceLimits limits = ctx.process().limits();
-        int r = (int) resource;
         GuestMemory m = ctx.memory();
         long newSoft = 0, newHard = 0;
         if (newLimit != 0) {
-            newSoft = m.readLong(newLimit);
-            newHard = m.readLong(newLimit + 8);
+            byte[] b = m.read(newLimit, 16);
+            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            newSoft = bb.getLong();
+            newHard = bb.getLong();
         }
-        if (oldLimit != 0) {
-            m.writeLong(oldLimit, limits.soft(r));
-            m.writeLong(oldLimit + 8, limits.hard(r));
-        }
-        if (newLimit != 0) {
+        if ((int) pid != 0 && (int) pid != ctx.process().pid()) return -Errno.ESRCH;
+        return rlimit(ctx, (int) resource, newLimit != 0, newSoft, newHard, oldLimit != 0, oldLimit);
+    }
+
+    private static long rlimit(SyscallContext ctx, int r, boolean set, long newSoft, long newHard, boolean get, long oldLimit) {
+        ResourceLimits limits = ctx.process().limits();
+        if (r < 0 || r >= 16) return -Errno.EINVAL;
+        long oldSoft = limits.soft(r), oldHard = limits.hard(r);
+        if (set) {
             limits.set(r, newSoft, newHard);
             // The fd table enforces RLIMIT_NOFILE itself (EMFILE), as the kernel does.
             if (r == ResourceLimits.RLIMIT_NOFILE) {
                 ctx.process().fds().setLimit(limits.openFilesLimit(FdTable.NR_OPEN));
             }
         }
+        if (get) {
+            byte[] b = new byte[16];
+            java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(oldSoft).putLong(oldHard);
+            ctx.memory().write(oldLimit, b);
+        }
         return 0;
+    }
+
+    private static long getrlimit(SyscallContext ctx, long resource, long old) {
+        return rlimit(ctx, (int) resource, false, 0, 0, true, old);
+    }
+
+    private static long setrlimit(SyscallContext ctx, long resource, long nw) {
+        byte[] b = ctx.memory().read(nw, 16);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return rlimit(ctx, (int) resource, true, bb.getLong(), bb.getLong(), false, 0);
     }
 
     private static long prctl(SyscallContext ctx, long option, long a2, long a3, long a4, long a5, long f) {
@@ -237,10 +283,22 @@ public final class ProcessSyscalls {
             case PR_SET_NAME, PR_GET_NAME -> {
                 // The calling guest thread is a host thread of its own, so its comm is really its name.
                 int prot = option == PR_SET_NAME ? Prot.READ : Prot.WRITE;
-                return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostAddress(a2, 16, prot));
+                return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostPointer(a2, 16));
             }
             case PR_GET_DUMPABLE -> {
                 return HostKernel.call(HostSyscall.PRCTL, option);
+            }
+            // Read-only queries of the calling (host) thread, answered by the host with Linux's checks;
+            // PDEATHSIG, TSC and CHILD_SUBREAPER store an int at arg2.
+            case 40 -> { // PR_GET_TID_ADDRESS: the guest's clear_child_tid (the kernel's put_user)
+                ctx.memory().writeLong(a2, ctx.clearChildTid());
+                return 0;
+            }
+            case 2, 25, 37 -> {
+                return HostKernel.call(HostSyscall.PRCTL, option, ctx.memory().hostPointer(a2, 4), a3, a4, a5);
+            }
+            case 5, 7, 9, 11, 13, 19, 21, 23, 27, 30, 34, 39, 42, 52, 56, 58 -> {
+                return HostKernel.call(HostSyscall.PRCTL, option, a2, a3, a4, a5);
             }
             default -> {
                 return -Errno.EINVAL;

@@ -32,16 +32,17 @@ public final class SchedulingSyscalls {
         t.passThrough("sched_setparam", "int ptr", (ctx, pid, param, c, d, e, f) ->
                 HostKernel.call(HostSyscall.SCHED_SETPARAM, pid, param(ctx.memory(), param, Prot.READ)));
         t.passThrough("sched_rr_get_interval", "int ptr", (ctx, pid, ts, c, d, e, f) ->
-                HostKernel.call(HostSyscall.SCHED_RR_GET_INTERVAL, pid, ctx.memory().hostAddress(ts, TIMESPEC, Prot.WRITE)));
+                HostKernel.call(HostSyscall.SCHED_RR_GET_INTERVAL, pid, ctx.memory().hostPointer(ts, TIMESPEC)));
         t.passThrough("sched_setattr", "int ptr hex", (ctx, pid, attr, flags, d, e, f) -> {
+            if (attr == 0 || (int) pid < 0 || flags != 0) return -Errno.EINVAL; // before the copy, as Linux
             GuestMemory m = ctx.memory();
             int size = m.readInt(attr);
             long len = size == 0 ? SCHED_ATTR_SIZE_VER0 : Math.min(Math.max(size, 4), PAGE);
-            return HostKernel.call(HostSyscall.SCHED_SETATTR, pid, m.hostAddress(attr, len, Prot.READ | Prot.WRITE), flags);
+            return HostKernel.call(HostSyscall.SCHED_SETATTR, pid, m.hostPointer(attr, len), flags);
         });
         t.passThrough("sched_getattr", "int ptr size hex", (ctx, pid, attr, size, flags, e, f) -> {
             if (size < SCHED_ATTR_SIZE_VER0 || size > PAGE) return -Errno.EINVAL;
-            return HostKernel.call(HostSyscall.SCHED_GETATTR, pid, ctx.memory().hostAddress(attr, size, Prot.WRITE), size, flags);
+            return HostKernel.call(HostSyscall.SCHED_GETATTR, pid, ctx.memory().hostPointer(attr, size), size, flags);
         });
         // A process group's I/O priority: the guest's own pid as a group id is the JVM's group.
         t.passThrough("ioprio_get", "int int", (ctx, which, who, c, d, e, f) ->
@@ -53,6 +54,6 @@ public final class SchedulingSyscalls {
 
     /** struct sched_param; NULL stays NULL (the kernel's EINVAL). */
     private static long param(GuestMemory m, long g, int prot) {
-        return g == 0 ? 0 : m.hostAddress(g, SCHED_PARAM, prot);
+        return g == 0 ? 0 : m.hostPointer(g, SCHED_PARAM);
     }
 }

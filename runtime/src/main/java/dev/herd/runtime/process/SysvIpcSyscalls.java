@@ -36,21 +36,22 @@ public final class SysvIpcSyscalls {
     public static void register(SyscallTable t) {
         t.passThrough("msgget", "int hex", (ctx, key, flags, c, d, e, f) -> HostKernel.call(HostSyscall.MSGGET, key, flags));
         t.passThrough("msgsnd", "int ptr size hex", (ctx, id, msgp, size, flags, e, f) -> {
+            ctx.memory().readLong(msgp); // Linux reads mtype first (EFAULT)
             if (size < 0 || size > MSGMAX_BOUND) return -Errno.EINVAL;
-            return HostKernel.call(HostSyscall.MSGSND, id, ctx.memory().hostAddress(msgp, 8 + size, Prot.READ), size, flags);
+            return HostKernel.call(HostSyscall.MSGSND, id, ctx.memory().hostPointer(msgp, 8 + size), size, flags);
         });
         t.passThrough("msgrcv", "int ptr size int hex", (ctx, id, msgp, size, type, flags, f) -> {
             if (size < 0 || size > MSGMAX_BOUND) return -Errno.EINVAL;
-            return HostKernel.call(HostSyscall.MSGRCV, id, ctx.memory().hostAddress(msgp, 8 + size, Prot.WRITE), size, type, flags);
+            return HostKernel.call(HostSyscall.MSGRCV, id, ctx.memory().hostPointer(msgp, 8 + size), size, type, flags);
         });
         t.passThrough("msgctl", "int int ptr", (ctx, id, cmd, buf, d, e, f) -> {
             int c = (int) cmd & ~IPC_64;
             GuestMemory m = ctx.memory();
             return switch (c) {
                 case IPC_RMID -> HostKernel.call(HostSyscall.MSGCTL, id, c, 0);
-                case IPC_SET -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostAddress(buf, MSQID_DS, Prot.READ));
-                case IPC_STAT, MSG_STAT, MSG_STAT_ANY -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostAddress(buf, MSQID_DS, Prot.WRITE));
-                case IPC_INFO, MSG_INFO -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostAddress(buf, MSGINFO, Prot.WRITE));
+                case IPC_SET -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostPointer(buf, MSQID_DS));
+                case IPC_STAT, MSG_STAT, MSG_STAT_ANY -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostPointer(buf, MSQID_DS));
+                case IPC_INFO, MSG_INFO -> HostKernel.call(HostSyscall.MSGCTL, id, c, m.hostPointer(buf, MSGINFO));
                 default -> -Errno.EINVAL;
             };
         });
@@ -61,10 +62,11 @@ public final class SysvIpcSyscalls {
     }
 
     private static long semtimedop(SyscallContext ctx, long id, long sops, long n, long timeout) {
+        if (timeout != 0) ctx.memory().read(timeout, 16); // Linux copies the timeout in first
         if (n <= 0 || n > 4096) return n == 0 ? -Errno.EINVAL : -Errno.E2BIG; // SEMOPM bound
         GuestMemory m = ctx.memory();
-        return HostKernel.call(HostSyscall.SEMTIMEDOP, id, m.hostAddress(sops, n * SEMBUF, Prot.READ), n,
-                timeout == 0 ? 0 : m.hostAddress(timeout, 16, Prot.READ));
+        return HostKernel.call(HostSyscall.SEMTIMEDOP, id, m.hostPointer(sops, n * SEMBUF), n,
+                timeout == 0 ? 0 : m.hostPointer(timeout, 16));
     }
 
     private static long semctl(SyscallContext ctx, long id, long num, long cmd, long arg, long e, long f) {
@@ -72,14 +74,14 @@ public final class SysvIpcSyscalls {
         GuestMemory m = ctx.memory();
         return switch (c) {
             case IPC_RMID, GETPID, GETVAL, GETNCNT, GETZCNT, SETVAL -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, arg);
-            case IPC_SET -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostAddress(arg, SEMID_DS, Prot.READ));
-            case IPC_STAT, SEM_STAT, SEM_STAT_ANY -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostAddress(arg, SEMID_DS, Prot.WRITE));
-            case IPC_INFO, SEM_INFO -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostAddress(arg, SEMINFO, Prot.WRITE));
+            case IPC_SET -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMID_DS));
+            case IPC_STAT, SEM_STAT, SEM_STAT_ANY -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMID_DS));
+            case IPC_INFO, SEM_INFO -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMINFO));
             case GETALL, SETALL -> {
                 long nsems = semCount(id);
                 if (nsems < 0) yield nsems;
                 yield HostKernel.call(HostSyscall.SEMCTL, id, num, c,
-                        m.hostAddress(arg, Math.max(1, nsems) * 2, c == GETALL ? Prot.WRITE : Prot.READ));
+                        m.hostPointer(arg, Math.max(1, nsems) * 2));
             }
             default -> -Errno.EINVAL;
         };

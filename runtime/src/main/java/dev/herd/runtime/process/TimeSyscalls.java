@@ -18,7 +18,7 @@ public final class TimeSyscalls {
 
     public static void register(SyscallTable t) {
         t.define("clock_gettime", "clockid ptr", (ctx, clk, ts, c, d, e, f) -> {
-            long r = HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostAddress(ts, TIMESPEC, Prot.WRITE));
+            long r = HostKernel.call(HostSyscall.CLOCK_GETTIME, clk, ctx.memory().hostPointer(ts, TIMESPEC));
             if (r == 0 && GuestClock.isRealtime(clk)) shift(ctx, ts, NANOS);
             return r;
         });
@@ -35,8 +35,13 @@ public final class TimeSyscalls {
             return now;
         });
         t.define("nanosleep", "ptr ptr", (ctx, req, rem, c, d, e, f) -> relativeSleep(ctx, CLOCK_MONOTONIC, req, rem));
-        t.define("clock_nanosleep", "clockid hex ptr ptr", (ctx, clk, flags, req, rem, e, f) -> {
-            if ((flags & ~TIMER_ABSTIME) != 0) return -Errno.EINVAL;
+        t.define("clock_nanosleep", "clockid hex ptr ptr", (ctx, clk, flagsArg, req, rem, e, f) -> {
+            // Linux: the clock (EINVAL, EOPNOTSUPP for clocks that cannot sleep), then the request;
+            // flags other than TIMER_ABSTIME are ignored
+            int c = (int) clk;
+            if (c == 10 || c > 11) return -Errno.EINVAL;
+            if (c >= 4 && c <= 6) return -Errno.EOPNOTSUPP;
+            long flags = flagsArg & TIMER_ABSTIME;
             if ((flags & TIMER_ABSTIME) == 0) return relativeSleep(ctx, clk, req, rem);
             long[] ts = readTimespec(ctx, req);
             if (ts == null) return -Errno.EINVAL;
@@ -127,7 +132,7 @@ public final class TimeSyscalls {
     private static long relativeSleep(SyscallContext ctx, long clock, long req, long rem) {
         long[] ts = readTimespec(ctx, req);
         if (ts == null) return -Errno.EINVAL;
-        if (rem != 0) ctx.memory().hostAddress(rem, TIMESPEC, Prot.WRITE);
+        // rem is written only when a signal interrupts the sleep (EFAULT then), as Linux does
         long[] now = now(ctx, clock);
         if (now == null) return -Errno.EINVAL;
         long sec = now[0] + ts[0], nsec = now[1] + ts[1];
@@ -175,6 +180,6 @@ public final class TimeSyscalls {
     }
 
     private static long optional(SyscallContext ctx, long g, long len, int prot) {
-        return g == 0 ? 0 : ctx.memory().hostAddress(g, len, prot);
+        return g == 0 ? 0 : ctx.memory().hostPointer(g, len);
     }
 }

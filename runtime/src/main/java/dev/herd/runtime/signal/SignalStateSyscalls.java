@@ -23,9 +23,13 @@ public final class SignalStateSyscalls {
         t.define("rt_sigaction", "signal ptr ptr size", SignalStateSyscalls::sigaction);
         t.define("rt_sigprocmask", "int ptr ptr size", SignalStateSyscalls::sigprocmask);
         t.define("rt_sigpending", "ptr size", (ctx, set, size, c, d, e, f) -> {
-            if (size > SIGSET_SIZE) return -Errno.EINVAL;
-            // Pending means pending and blocked-or-not: the thread's and the process's sets.
-            ctx.memory().writeLong(set, ctx.process().delivery().pendingSet(ctx));
+            if (Long.compareUnsigned(size, SIGSET_SIZE) > 0) return -Errno.EINVAL;
+            // Pending means pending and blocked-or-not: the thread's and the process's sets. Linux
+            // copies out only sigsetsize bytes (none for 0, so even NULL is fine then).
+            long pending = ctx.process().delivery().pendingSet(ctx);
+            byte[] bytes = new byte[(int) size];
+            for (int i = 0; i < bytes.length; i++) bytes[i] = (byte) (pending >>> (8 * i));
+            ctx.memory().write(set, bytes);
             return 0;
         });
         t.define("sigaltstack", "ptr ptr", SignalStateSyscalls::sigaltstack);

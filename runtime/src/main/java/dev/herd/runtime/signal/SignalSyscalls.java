@@ -80,7 +80,7 @@ public final class SignalSyscalls {
         if (pid < 0) return -Errno.EBADF;
         if (pid != ctx.process().pid()) {
             return HostKernel.call(HostSyscall.PIDFD_SEND_SIGNAL, host, sig,
-                    info == 0 ? 0 : ctx.memory().hostAddress(info, SigInfoLayout.SIZE, dev.herd.memory.Prot.READ), flags);
+                    info == 0 ? 0 : ctx.memory().hostPointer(info, SigInfoLayout.SIZE), flags);
         }
         if (flags == PIDFD_SIGNAL_THREAD) {  // the thread whose TID is the pid: the main thread
             return info == 0 ? tgkill(ctx, pid, pid, (int) sig) : sigqueue(ctx, pid, pid, (int) sig, info);

@@ -26,7 +26,8 @@ public final class TimerSyscalls {
             return old[0] == 0 ? 0 : Math.max(1, (old[0] + NANOS / 2) / NANOS);
         });
         t.define("setitimer", "int ptr ptr", TimerSyscalls::setitimer);
-        t.define("getitimer", "int ptr", (ctx, which, value, c, d, e, f) -> {
+        t.define("getitimer", "int ptr", (ctx, whichArg, value, c, d, e, f) -> {
+            int which = (int) whichArg;
             if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return -Errno.EINVAL;
             ProcessTimers timers = ctx.process().timers();
             writeTimeval2(ctx.memory(), value, which == ITIMER_REAL ? timers.getRealTimer() : timers.getCpuTimer((int) which));
@@ -45,9 +46,11 @@ public final class TimerSyscalls {
         });
     }
 
-    private static long setitimer(SyscallContext ctx, long which, long newPtr, long oldPtr, long d, long e, long f) {
-        if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return -Errno.EINVAL;
+    private static long setitimer(SyscallContext ctx, long whichArg, long newPtr, long oldPtr, long d, long e, long f) {
+        int which = (int) whichArg;
         GuestMemory m = ctx.memory();
+        if (newPtr != 0) m.read(newPtr, 32); // Linux copies the new value in first (EFAULT)
+        if (which != ITIMER_REAL && which != ITIMER_VIRTUAL && which != ITIMER_PROF) return -Errno.EINVAL;
         long interval = 0, value = 0;
         if (newPtr != 0) {
             long is = m.readLong(newPtr), iu = m.readLong(newPtr + 8), vs = m.readLong(newPtr + 16), vu = m.readLong(newPtr + 24);
@@ -64,6 +67,7 @@ public final class TimerSyscalls {
     }
 
     private static long timerCreate(SyscallContext ctx, long clock, long sevp, long idPtr, long d, long e, long f) {
+        if (sevp != 0) ctx.memory().read(sevp, 64); // Linux copies the sigevent in first (EFAULT)
         if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC && clock != CLOCK_BOOTTIME) return -Errno.EINVAL;
         GuestMemory m = ctx.memory();
         int signo = Signals.SIGALRM, notify = ProcessTimers.SIGEV_SIGNAL;
@@ -91,6 +95,7 @@ public final class TimerSyscalls {
     }
 
     private static long timerSettime(SyscallContext ctx, long id, long flags, long newPtr, long oldPtr, long e, long f) {
+        if (newPtr == 0) return -Errno.EINVAL; // Linux refuses a NULL new value before copying
         GuestMemory m = ctx.memory();
         long is = m.readLong(newPtr), ins = m.readLong(newPtr + 8), vs = m.readLong(newPtr + 16), vns = m.readLong(newPtr + 24);
         if (is < 0 || ins < 0 || ins >= NANOS || vs < 0 || vns < 0 || vns >= NANOS) return -Errno.EINVAL;

@@ -1,0 +1,103 @@
+/* efault: where Linux checks (or does not check) user pointers, compared with native (issue 9).
+ * Every line prints the call's result and errno; the native run is the oracle. Cases: NULL to
+ * getrlimit/setrlimit, zero lengths with bad pointers, buffers Linux shortens or never touches
+ * (size queries, unused remainders, short reads/writes up to a fault), and the order of checks
+ * (another error or EFAULT first). */
+#include "guest.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define R(what, expr) do { errno = 0; long r_ = (long)(expr); int e_ = errno; \
+        printf("%-58s ret=%ld errno=%s\n", what, r_, r_ < 0 ? strerrorname_np(e_) : "0"); } while (0)
+
+int main(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    /* two pages: the first read-write, the second PROT_NONE; `edge` = 16 valid bytes before it */
+    char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED, "mmap two pages");
+    mprotect(map + page, page, PROT_NONE);
+    char *edge = map + page - 16;
+    memset(map, 'e', page);
+    void *bad = guest_bad_ptr(8), *kernel = guest_bad_ptr(0xffffffff81000000UL);
+    int fd = open("/proc/self/exe", O_RDONLY);
+    char name[] = "/tmp/herd-efault-XXXXXX";
+    int wfd = mkstemp(name);
+    CHECK(fd >= 0 && wfd >= 0, "open a file and a scratch file");
+    int p[2];
+    CHECK(pipe(p) == 0, "pipe");
+
+    /* NULL where Linux copies a struct in or out: EFAULT */
+    R("getrlimit(NOFILE, NULL)", syscall(SYS_getrlimit, RLIMIT_NOFILE, NULL));
+    R("setrlimit(NOFILE, NULL)", syscall(SYS_setrlimit, RLIMIT_NOFILE, NULL));
+    R("getrlimit(99, NULL)", syscall(SYS_getrlimit, 99, NULL));
+    R("setrlimit(99, NULL)", syscall(SYS_setrlimit, 99, NULL));
+    R("prlimit64(0, NOFILE, NULL, NULL)", syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, NULL));
+    R("prlimit64(0, 99, bad, NULL)", syscall(SYS_prlimit64, 0, 99, bad, NULL));
+    R("prlimit64(0, 99, NULL, bad)", syscall(SYS_prlimit64, 0, 99, NULL, bad));
+
+    /* zero lengths with bad pointers */
+    R("mincore(map, 0, NULL)", syscall(SYS_mincore, map, 0, NULL));
+    R("mincore(map, 0, bad)", syscall(SYS_mincore, map, 0, bad));
+    R("poll(NULL, 0, 0)", syscall(SYS_poll, NULL, 0, 0));
+    R("poll(bad, 0, 0)", syscall(SYS_poll, bad, 0, 0));
+    struct timespec zero = {0, 0};
+    R("ppoll(NULL, 0, {0,0}, NULL, 8)", syscall(SYS_ppoll, NULL, 0, &zero, NULL, 8));
+    R("read(file, NULL, 0)", syscall(SYS_read, fd, NULL, 0));
+    R("read(file, bad, 0)", syscall(SYS_read, fd, bad, 0));
+    R("read(file, kernel, 0)", syscall(SYS_read, fd, kernel, 0));
+    R("read(pipe, NULL, 0)", syscall(SYS_read, p[0], NULL, 0));
+    R("pread64(file, NULL, 0, 0)", syscall(SYS_pread64, fd, NULL, 0, 0));
+    R("pread64(file, kernel, 0, 0)", syscall(SYS_pread64, fd, kernel, 0, 0));
+    R("write(file, NULL, 0)", syscall(SYS_write, wfd, NULL, 0));
+    R("write(file, kernel, 0)", syscall(SYS_write, wfd, kernel, 0));
+
+    /* buffers Linux never touches, or only in part */
+    R("listxattr(file, NULL, 0)", syscall(SYS_listxattr, name, NULL, 0));
+    R("llistxattr(file, NULL, 0)", syscall(SYS_llistxattr, name, NULL, 0));
+    R("flistxattr(fd, NULL, 0)", syscall(SYS_flistxattr, wfd, NULL, 0));
+    R("flistxattr(fd, bad, 0)", syscall(SYS_flistxattr, wfd, bad, 0));
+    R("getxattr(file, user.none, NULL, 0)", syscall(SYS_getxattr, name, "user.none", NULL, 0));
+    R("getgroups(0, NULL)", syscall(SYS_getgroups, 0, NULL));
+    R("getrandom(NULL, 0, 0)", syscall(SYS_getrandom, NULL, 0, 0));
+    R("getrandom(edge, 64, 0): 16 bytes mapped", syscall(SYS_getrandom, edge, 64, 0));
+    R("getrandom(edge, 64, bad flags)", syscall(SYS_getrandom, edge, 64, 0x1000));
+    struct timespec short_sleep = {0, 1000};
+    R("nanosleep(1us, bad rem): rem unused", syscall(SYS_nanosleep, &short_sleep, bad));
+    R("clock_nanosleep(MONO, 0, 1us, bad rem)", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &short_sleep, bad) == 0 ? 0 : -1);
+    R("read(file, edge, 64): short read", syscall(SYS_read, fd, edge, 64));
+    R("pread64(file, edge, 64, 0): short read", syscall(SYS_pread64, fd, edge, 64, 0));
+    R("write(file, edge, 64): short write", syscall(SYS_write, wfd, edge, 64));
+    R("pwrite64(file, edge, 64, 0): short write", syscall(SYS_pwrite64, wfd, edge, 64, 0));
+    struct iovec iov[2] = {{edge, 16}, {map + page, 16}};
+    R("readv(file, [edge 16, none 16]): short", syscall(SYS_readv, fd, iov, 2));
+    R("writev(file, [edge 16, none 16]): short", syscall(SYS_writev, wfd, iov, 2));
+    R("rt_sigpending(NULL, 0)", syscall(SYS_rt_sigpending, NULL, 0));
+    R("rt_sigpending(edge+12, 4)", syscall(SYS_rt_sigpending, edge + 12, 4));
+    R("rt_sigpending(edge+12, 8)", syscall(SYS_rt_sigpending, edge + 12, 8));
+    R("sched_getaffinity(0, 1024, edge-8): copies the kernel size", syscall(SYS_sched_getaffinity, 0, 1024, map + page - 8));
+    R("splice(pipe, bad off, file, NULL, 8, 0): ESPIPE first", syscall(SYS_splice, p[0], bad, wfd, NULL, 8, 0));
+    R("splice(file, NULL, pipe, bad off, 8, 0): ESPIPE first", syscall(SYS_splice, fd, NULL, p[1], bad, 8, 0));
+
+    /* the order of checks: another error, or EFAULT first */
+    R("epoll_ctl(-1, ADD, 0, bad): event copied first", syscall(SYS_epoll_ctl, -1, EPOLL_CTL_ADD, 0, bad));
+    R("timer_create(99, bad, bad): sigevent copied first", syscall(SYS_timer_create, 99, bad, bad));
+    R("getitimer(1<<32, bad): which is an int", syscall(SYS_getitimer, 1L << 32, bad));
+    R("accept(file, bad, bad): ENOTSOCK first", syscall(SYS_accept, fd, bad, bad));
+    R("getsockname(file, bad, bad): ENOTSOCK first", syscall(SYS_getsockname, fd, bad, bad));
+    R("pipe2(NULL, bad flags): flags first", syscall(SYS_pipe2, NULL, 0x12345));
+    R("getrandom(bad, 8, bad flags): flags first", syscall(SYS_getrandom, bad, 8, 0x1000));
+    R("sched_setaffinity(0, -1, bad)", syscall(SYS_sched_setaffinity, 0, -1L, bad));
+    R("ppoll(NULL, 1, kernel, NULL, 9): timeout first", syscall(SYS_ppoll, NULL, 1, kernel, NULL, 9));
+    R("inotify_add_watch(file, bad, 0): mask first", syscall(SYS_inotify_add_watch, fd, bad, 0));
+    unlink(name);
+    return guest_done();
+}
