@@ -196,35 +196,20 @@ public final class GuestMemory {
      * no up-front check. Host protection mirrors guest protection, so the host kernel faults exactly
      * where Linux would, at the moment Linux would: after its other argument checks, and with a
      * short read or write up to the first bad page where Linux does one. Pointers Linux refuses
-     * outright (at or past {@link #TASK_SIZE_MAX}, kernel halves, non-canonical) are passed on
-     * unchanged, so the host refuses them the same way. A range running past the end of the arena
-     * (a huge or negative length) is passed on only when an inaccessible page lies between its
-     * start and the arena's end, where the host's sequential copy stops as Linux's would;
-     * otherwise it fails here with EFAULT, because the host could reach JVM memory past the arena.
-     * Guest addresses above the arena (never mapped) fail here; a zero length never fails.
+     * outright (at or past {@link #TASK_SIZE_MAX}, kernel halves, non-canonical) are turned into
+     * kernel-half addresses, which every host refuses the same way (an LA57 host would otherwise
+     * accept some of them as its own user addresses). A range may run past the end of the guest
+     * space by up to {@link HostArena#GUARD} bytes, which the host reserves inaccessible behind
+     * it; a longer overrun fails here with EFAULT, because the host could reach JVM memory.
+     * Guest addresses above the space (never mapped) fail here; a zero length never fails.
      */
     public long hostPointer(long g, long len) {
         long size = as.arena.size;
-        if (g < 0 || g >= TASK_SIZE_MAX) return g;
+        if (g < 0 || g >= TASK_SIZE_MAX) return g | Long.MIN_VALUE;
         if (len == 0) return as.arena.hostBase + Math.min(g, size);
         if (g >= size) throw new ErrnoException(Errno.EFAULT);
-        if (len > 0 && g <= size - len) return as.arena.hostBase + g;
-        if (hasHole(as.snapshot().table(), g, size)) return as.arena.hostBase + g;
+        if (len > 0 && len - (size - g) <= HostArena.GUARD) return as.arena.hostBase + g;
         throw new ErrnoException(Errno.EFAULT);
-    }
-
-    /** Whether [g, end) has an unmapped or PROT_NONE page (where a host access faults). */
-    private static boolean hasHole(MappingTable t, long g, long end) {
-        int i = t.firstEndingAfter(g);
-        long pos = g;
-        while (pos < end) {
-            if (i >= t.size()) return true;
-            Vma v = t.get(i);
-            if (v.start() > pos || (v.prot() & 7) == 0) return true;
-            pos = v.end();
-            i++;
-        }
-        return false;
     }
 
     /**

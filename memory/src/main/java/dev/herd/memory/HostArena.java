@@ -15,6 +15,15 @@ import java.lang.foreign.MemorySegment;
 final class HostArena implements AutoCloseable {
     static final long PAGE = HostMm.PAGE_SIZE;
 
+    /**
+     * Inaccessible host address space right behind the guest view (reserved, never backed): a host
+     * syscall given a guest buffer that runs past the end of the guest space faults there instead
+     * of reaching whatever the JVM mapped next, in whatever order the kernel touches the buffer.
+     * 4 GiB covers every single copy Linux makes (read/write-style calls clamp to MAX_RW_COUNT,
+     * just under 2 GiB); {@link GuestMemory#hostPointer} refuses longer overruns itself.
+     */
+    static final long GUARD = 4L << 30;
+
     final long size;
     final int memfd;
     final long hostBase;
@@ -46,11 +55,15 @@ final class HostArena implements AutoCloseable {
         long base = 0, alias = 0;
         try {
             HostMm.ftruncate(fd, size);
-            base = HostMm.mmap(0, size, HostMm.PROT_NONE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd, 0);
+            // One reservation for the guest view and the guard behind it, then the memfd over the
+            // first part: the guard stays PROT_NONE for the arena's whole life.
+            base = HostMm.mmap(0, size + GUARD, HostMm.PROT_NONE,
+                    HostMm.MAP_PRIVATE | HostMm.MAP_ANONYMOUS | HostMm.MAP_NORESERVE, -1, 0);
+            HostMm.mmap(base, size, HostMm.PROT_NONE, HostMm.MAP_SHARED | HostMm.MAP_FIXED | HostMm.MAP_NORESERVE, fd, 0);
             alias = HostMm.mmap(0, size, HostMm.PROT_READ | HostMm.PROT_WRITE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd, 0);
             return new HostArena(size, fd, base, alias);
         } catch (RuntimeException e) {
-            if (base != 0) HostMm.munmap(base, size);
+            if (base != 0) HostMm.munmap(base, size + GUARD);
             HostMm.close(fd);
             throw e;
         }
@@ -107,7 +120,7 @@ final class HostArena implements AutoCloseable {
         closed = true;
         scope.close();
         try {
-            HostMm.munmap(hostBase, size);
+            HostMm.munmap(hostBase, size + GUARD);
             HostMm.munmap(aliasBase, size);
         } catch (ErrnoException ignored) {
             // nothing sensible to do
