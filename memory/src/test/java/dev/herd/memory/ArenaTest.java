@@ -27,6 +27,33 @@ class ArenaTest {
         assertEquals(before, openFds());
     }
 
+    /**
+     * Host syscalls get guest buffers unchecked (hostPointer): behind the guest view lies a guard
+     * the host can never access, and an overrun longer than the guard is refused up front.
+     */
+    @Test
+    void guardBehindTheGuestViewAndHostPointerBounds() throws Exception {
+        try (GuestAddressSpace as = GuestAddressSpace.create(1L << 36)) {
+            long end = as.hostBase() + as.size();
+            String guard = null;
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
+                String[] range = line.split(" ")[0].split("-");
+                long s = Long.parseUnsignedLong(range[0], 16), e = Long.parseUnsignedLong(range[1], 16);
+                if (s <= end && end < e) guard = line;
+            }
+            assertNotNull(guard, "a mapping right behind the guest view");
+            assertTrue(guard.split(" ")[1].startsWith("---"), "inaccessible: " + guard);
+            GuestMemory m = as.memory();
+            long top = as.size() - 4096;
+            assertEquals(as.hostBase() + top, m.hostPointer(top, 4096 + HostArena.GUARD));
+            var e = assertThrows(dev.herd.host.ErrnoException.class, () -> m.hostPointer(top, 4096 + HostArena.GUARD + 1));
+            assertEquals(dev.herd.host.Errno.EFAULT, e.errno());
+            assertThrows(dev.herd.host.ErrnoException.class, () -> m.hostPointer(as.size(), 1));
+            assertTrue(m.hostPointer(GuestMemory.TASK_SIZE_MAX, 8) < 0, "past the user range: a kernel-half address");
+            assertTrue(m.hostPointer(1L << 62, 8) < 0);
+        }
+    }
+
     /** After close the host mappings are gone: Java access must fail with EFAULT, never crash the JVM. */
     @Test
     void accessAfterCloseIsEfault() {
