@@ -140,7 +140,7 @@ public final class ElfFile {
         // looks at EI_CLASS, EI_DATA, EI_VERSION or e_version: an x86_64 file with odd ident bytes
         // runs. So does it under Herd. For any other machine the ident bytes give the clearest
         // message (a real 32-bit or big-endian file); for x86_64 they only do if the file then
-        // fails to parse as ELF64 with EI_CLASS or EI_DATA unusual (a real x32 file, say).
+        // fails to parse as ELF64 with EI_CLASS 32-bit (a real x32 file, say).
         String identProblem = identProblem(eh.get(4), eh.get(5), eh.get(6));
         boolean x86_64 = eh.limit() >= 20 && Short.toUnsignedInt(eh.getShort(18)) == EM_X86_64;
         if (identProblem != null && !x86_64) throw new ExecFormatException(identProblem);
@@ -148,8 +148,10 @@ public final class ElfFile {
         try {
             return readElf64(ch, name, size, eh);
         } catch (ExecFormatException e) {
-            int cls = eh.get(4), data = eh.get(5);
-            if (cls != 2 || data != 1) throw new ExecFormatException(identProblem);
+            // Only a 32-bit class makes the ELF64 reading meaningless (a real x32 file); for any
+            // other odd ident byte the ELF64 problem is the real reason (Linux would say ENOEXEC
+            // for it too).
+            if (eh.get(4) == 1) throw new ExecFormatException(identProblem);
             throw e;
         }
     }

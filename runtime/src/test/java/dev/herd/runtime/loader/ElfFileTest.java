@@ -311,6 +311,18 @@ class ElfFileTest {
         assertEquals(tlsVaddr, elf.tls().vaddr());
     }
 
+    /**
+     * An x86_64 file with an odd EI_DATA that fails as ELF64 for another reason is refused for
+     * that reason, not for its ident byte (found by the ELF fuzzer, seed 2 case 175).
+     */
+    @Test
+    void oddIdentDoesNotHideTheRealProblem() throws Exception {
+        byte[] bytes = validStatic();
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(5, (byte) 0).putShort(54, (short) 32);
+        assertEquals("invalid program header entry size 32 (expected 56)", expectFailure(bytes));
+    }
+
     @Test
     void emptyAndTextFiles() throws Exception {
         assertEquals("not an ELF file (the file is empty)", expectFailure(new byte[0]));
