@@ -19,7 +19,7 @@ class SysFuzzTest {
     /** Calls per syscall number and seed (about 430 numbers are called). */
     static final int ROUNDS = Integer.getInteger("herd.sysfuzz.rounds", 2);
 
-    // Seeds that find open bugs are not here until they are fixed (docs/SECURITY.md): 3 hangs herd
+    // Seeds that find open bugs are not here until they are fixed (docs/SECURITY.md): 3 (and 13) hang herd
     // in mprotect (a failed mprotect with PROT_EXEC scans a 2^62-byte range page by page,
     // mm/MemorySyscalls); 7 ends in SIGSEGV at pc -ENOSYS after its last call in parallel mode.
     @ParameterizedTest(name = "seed {0}")
