@@ -200,16 +200,18 @@ public final class GuestMemory {
      * kernel-half addresses, which every host refuses the same way (an LA57 host would otherwise
      * accept some of them as its own user addresses). A range may run past the end of the guest
      * space by up to {@link HostArena#GUARD} bytes, which the host reserves inaccessible behind
-     * it; a longer overrun fails here with EFAULT, because the host could reach JVM memory.
-     * Guest addresses above the space (never mapped) fail here; a zero length never fails.
+     * it. A guest address above the space, or a longer overrun, is what Linux's {@code access_ok}
+     * refuses for a range past the top of user space (the guest space is Herd's TASK_SIZE): it
+     * also becomes a kernel-half address, so the host makes its other checks first (EBADF,
+     * ESPIPE, EINVAL, ...) and then says EFAULT, as Linux does, and never reaches JVM memory. A
+     * zero length never fails.
      */
     public long hostPointer(long g, long len) {
         long size = as.arena.size;
         if (g < 0 || g >= TASK_SIZE_MAX) return g | Long.MIN_VALUE;
         if (len == 0) return as.arena.hostBase + Math.min(g, size);
-        if (g >= size) throw new ErrnoException(Errno.EFAULT);
-        if (len > 0 && len - (size - g) <= HostArena.GUARD) return as.arena.hostBase + g;
-        throw new ErrnoException(Errno.EFAULT);
+        if (g < size && len > 0 && len - (size - g) <= HostArena.GUARD) return as.arena.hostBase + g;
+        return g | Long.MIN_VALUE;
     }
 
     /**
