@@ -5,6 +5,8 @@
  *   threads N K      N threads each call getpid K times; print "threads done"
  *   echo             for each stdin line: getppid, then print "got LINE"
  *   spin             loop forever calling sched_yield (to be stopped)
+ *   stores N         print the address of a page-aligned 4 KiB buffer, then for each stdin line:
+ *                    N 8-byte stores into it, then print "stored"
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 static long k_calls;
+static volatile long store_buf[512] __attribute__((aligned(4096)));
 
 static void *worker(void *arg) {
     for (long i = 0; i < k_calls; i++) syscall(SYS_getpid);
@@ -57,6 +60,14 @@ int main(int argc, char **argv) {
     } else if (strcmp(argv[1], "spin") == 0) {
         printf("spinning\n");
         for (;;) syscall(SYS_sched_yield);
+    } else if (strcmp(argv[1], "stores") == 0 && argc > 2) {
+        long n = atol(argv[2]);
+        char line[256];
+        printf("buf=%p\n", (void *)store_buf);
+        while (fgets(line, sizeof line, stdin)) {
+            for (long i = 0; i < n; i++) store_buf[(i * 7) % 512] = i;
+            printf("stored\n");
+        }
     } else {
         return 2;
     }

@@ -330,6 +330,40 @@ class HerdApiTest {
         }
     }
 
+    /**
+     * The store fast path (DESIGN fact 11) must not hide stores from a memory-write hook, also on a
+     * page that the guest's engine already filled fast before the hook was added.
+     */
+    @Test
+    void aWriteHookAddedLaterSeesEveryStoreToAnAlreadyWrittenPage() throws Exception {
+        Capture out = new Capture();
+        PipedOutputStream toGuest = new PipedOutputStream();
+        PipedInputStream guestIn = new PipedInputStream(toGuest);
+        int stores = 5000;
+        java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong();
+        try (Herd herd = probe(out, "stores", "" + stores).stdin(guestIn).build()) {
+            HerdRun run = herd.start();
+            toGuest.write("1\n".getBytes());
+            toGuest.flush();
+            out.await("stored\n", WAIT);
+            java.util.regex.Matcher at = java.util.regex.Pattern.compile("buf=0x([0-9a-f]+)").matcher(out.text());
+            assertTrue(at.find(), out.text());
+            long buf = Long.parseUnsignedLong(at.group(1), 16);
+            HookRegistration reg = herd.hookMemory(MemoryAccess.WRITE, buf, buf + 4096, (ctx, write, a, size, v) -> {
+                if (write && size == 8) seen.incrementAndGet();
+            });
+            toGuest.write("2\n".getBytes());
+            toGuest.flush();
+            out.await("stored\nstored\n", WAIT);
+            assertEquals(stores, seen.get(), "stores seen by the hook");
+            reg.remove();
+            toGuest.write("3\n".getBytes());
+            toGuest.close();
+            assertEquals(0, run.await(WAIT));
+        }
+        assertEquals(stores, seen.get(), "no stores seen after the hook was removed");
+    }
+
     @Test
     void aThrowingCodeHookIsAClearError() throws Exception {
         Capture out = new Capture();

@@ -34,6 +34,7 @@ public final class EngineMemoryView {
     private final Unicorn engine;
     private List<RegionPlan.Region> current = List.of();
     private long synced = -1;
+    private long[] fastPairs = new long[32];
 
     public EngineMemoryView(GuestAddressSpace as, Unicorn engine) {
         this.as = as;
@@ -90,6 +91,7 @@ public final class EngineMemoryView {
             mapped.add(r);
         }
         current = List.copyOf(mapped);
+        publishFastStores();
         if (flush) engine.flushTranslations();
         else dropClipped(drops, current);
         synced = v;
@@ -121,7 +123,31 @@ public final class EngineMemoryView {
         next.add(r);
         next.sort(java.util.Comparator.comparingLong(RegionPlan.Region::start));
         current = List.copyOf(next);
+        publishFastStores();
         return true;
+    }
+
+    /**
+     * Tells the engine which pages may take the store fast path (DESIGN fact 11): those in its
+     * mapped regions that are writable and not executable. The engine's own regions are the right
+     * source: they never allow more than the host pages do (host reductions wait until every engine
+     * synced), and executable pages must keep the slow path that catches self-modifying code.
+     */
+    private void publishFastStores() {
+        if (!engine.fastStoresEnabled()) return;
+        int n = 0;
+        for (RegionPlan.Region r : current) {
+            if ((r.perms() & Prot.WRITE) == 0 || (r.perms() & Prot.EXEC) != 0) continue;
+            if (n > 0 && fastPairs[2 * n - 1] == r.start()) {
+                fastPairs[2 * n - 1] = r.end();
+                continue;
+            }
+            if (2 * n + 2 > fastPairs.length) fastPairs = java.util.Arrays.copyOf(fastPairs, fastPairs.length * 2);
+            fastPairs[2 * n] = r.start();
+            fastPairs[2 * n + 1] = r.end();
+            n++;
+        }
+        engine.setFastStoreRanges(fastPairs, n);
     }
 
     /** removeCache for each range, clipped to the given (sorted) mapped regions. */

@@ -37,6 +37,8 @@ class CProgramsTest {
             c("mmap").status(0),
             // refused munmap/mprotect/mremap change nothing (atomic sites kept; no hang; no unmap)
             c("mm_hostile").status(0),
+            // the store fast path's rules: read-only/unmapped after fast stores, self-modifying code
+            c("fast_stores").status(0),
             c("cpu_isa").status(0),
             // the state Linux starts a process and a thread in (registers, selectors, FPU, CR0/CR4
             // by their effects), and again after an execve

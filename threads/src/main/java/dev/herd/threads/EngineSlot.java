@@ -20,6 +20,7 @@ final class EngineSlot {
         engine = arch.openEngine();
         try {
             engine.enableExactStops();
+            engine.enableFastStores(); // false: this libunicorn keeps every store on the slow path
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, () -> owner.onSyscall());
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,

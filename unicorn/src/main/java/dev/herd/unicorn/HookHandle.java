@@ -15,6 +15,8 @@ public final class HookHandle {
     // Strong reference so the stub's target (the Java hook) is reachable as long as the handle is.
     final MemorySegment stub;
     boolean deleted;
+    /** A memory hook that can see guest stores (the engine's store fast path is off while it exists). */
+    boolean seesGuestWrites;
 
     HookHandle(Unicorn owner, long handle, int type, MemorySegment stub) {
         this.owner = owner;

@@ -75,6 +75,81 @@ public final class NativeHelpers {
         if (r != 0) throw new IllegalStateException("sigaction(" + signo + ") failed");
     }
 
+    /**
+     * The store fast path (herd_native.c, DESIGN fact 11): the TLB fill of libunicorn interposed
+     * once per process, at first use. Bit 0: x86_64 engines, bit 1: aarch64 engines; 0 when the
+     * library lacks the symbols or the PLT relocations, or {@code HERD_FAST_STORES=0} asked for the
+     * stock slow path. Process-wide by nature (it patches the one libunicorn of the process); a
+     * fill only takes the fast path for an engine started through {@link #emuStartHandle()} with
+     * its own permission state, so runs sharing a JVM stay independent.
+     */
+    static int fastStoreTargets() { return FastStores.TARGETS; }
+
+    /** herd_emu_start(state, uc_emu_start, uc, begin, until, timeout, count). */
+    static java.lang.invoke.MethodHandle emuStartHandle() { return FastStores.EMU_START; }
+
+    /** herd_fast_stores_flush(state). */
+    static java.lang.invoke.MethodHandle flushHandle() { return FastStores.FLUSH; }
+
+    /** Address of libunicorn's {@code uc_emu_start}. */
+    static MemorySegment emuStartFunction() { return FastStores.UC_EMU_START; }
+
+    private static final class FastStores {
+        static final MemorySegment UC_EMU_START = Native.LOOKUP.find("uc_emu_start").orElseThrow();
+        static final java.lang.invoke.MethodHandle EMU_START = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                Loaded.LIBRARY.find("herd_emu_start").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
+                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG,
+                        java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_LONG,
+                        java.lang.foreign.ValueLayout.JAVA_LONG));
+        static final java.lang.invoke.MethodHandle FLUSH = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                Loaded.LIBRARY.find("herd_fast_stores_flush").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
+        static final int TARGETS = install();
+
+        private static int install() {
+            if ("0".equals(System.getenv("HERD_FAST_STORES"))) {
+                debug("store fast path off (HERD_FAST_STORES=0)");
+                return 0;
+            }
+            MemorySegment none = MemorySegment.NULL;
+            java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
+            int r;
+            try {
+                java.lang.invoke.MethodHandle install = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                        Loaded.LIBRARY.find("herd_fast_stores_install").orElseThrow(),
+                        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                                java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
+                                java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
+                                java.lang.foreign.ValueLayout.ADDRESS));
+                r = (int) install.invokeExact(UC_EMU_START,
+                        lib.find("tlb_set_dirty_x86_64").orElse(none), lib.find("tlb_flush_x86_64").orElse(none),
+                        lib.find("tlb_set_dirty_aarch64").orElse(none), lib.find("tlb_flush_aarch64").orElse(none));
+            } catch (Throwable t) {
+                debug("store fast path unavailable: " + t);
+                return 0;
+            }
+            if (r < 0) {
+                debug("store fast path unavailable in " + Native.LIBRARY + ": " + switch (r) {
+                    case -1 -> "library not found among the loaded modules";
+                    case -2 -> "no PLT relocations";
+                    default -> "cannot write its GOT";
+                });
+                return 0;
+            }
+            if ((r & 1) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
+                    + " has no PLT-called tlb_set_page_with_attrs_x86_64 or no tlb_set_dirty_x86_64");
+            if ((r & 2) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
+                    + " has no PLT-called tlb_set_page_with_attrs_aarch64 or no tlb_set_dirty_aarch64");
+            return r;
+        }
+
+        private static void debug(String message) {
+            if (System.getenv("HERD_DEBUG") != null) System.err.println("herd: " + message);
+        }
+    }
+
     /** Address of libunicorn's {@code uc_emu_stop}, handed to the helper so it calls the library Herd loaded. */
     static MemorySegment emuStopFunction() {
         return Native.LOOKUP.find("uc_emu_stop").orElseThrow();

@@ -694,7 +694,15 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_EMU_START.invokeExact(uc, begin, until, timeoutMicros, count);
+            if (NativeHelpers.fastStoreTargets() != 0) {
+                // Through herd_emu_start even without fast stores of our own: a nested run (a scratch
+                // engine inside a hook) must not be taken for the outer engine by the fill wrapper.
+                MemorySegment state = fastStores == null ? MemorySegment.NULL : fastStores;
+                err = (int) NativeHelpers.emuStartHandle().invokeExact(state,
+                        NativeHelpers.emuStartFunction(), uc, begin, until, timeoutMicros, count);
+            } else {
+                err = (int) Native.UC_EMU_START.invokeExact(uc, begin, until, timeoutMicros, count);
+            }
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1030,7 +1038,12 @@ public final class Unicorn implements AutoCloseable {
         if (ucHookTypes == 0 || (ucHookTypes & ~valid) != 0) {
             throw new IllegalArgumentException("not valid-access hook types: 0x" + Integer.toHexString(ucHookTypes));
         }
-        return add(ucHookTypes, MEM_TARGET.bindTo(new MemStub(this, h)), Native.CB_MEM, begin, end);
+        HookHandle handle = add(ucHookTypes, MEM_TARGET.bindTo(new MemStub(this, h)), Native.CB_MEM, begin, end);
+        if (seesGuestWrites(ucHookTypes, begin, end)) {
+            handle.seesGuestWrites = true;
+            guestWriteHookCount(1);
+        }
+        return handle;
     }
 
     /**
@@ -1095,6 +1108,7 @@ public final class Unicorn implements AutoCloseable {
         }
         h.deleted = true;
         hooks.remove(h);
+        if (h.seesGuestWrites) guestWriteHookCount(-1);
     }
 
     /**
@@ -1137,6 +1151,97 @@ public final class Unicorn implements AutoCloseable {
     public void clearStopRequest() {
         MemorySegment request = stopRequest;
         if (request != null) STOP_FLAG.setVolatile(request, 0L, 0);
+    }
+
+    // ------------------------------------------------------------------ store fast path
+
+    /** struct herd_fast_stores: ranges pointer, count, disabled, cpu, flush (herd_native.c). */
+    private static final long FS_RANGES = 0, FS_COUNT = 8, FS_DISABLED = 12, FS_SIZE = 32;
+    private MemorySegment fastStores;
+    private MemorySegment fastRanges = MemorySegment.NULL;
+    private int fastRangeCapacity;
+    private boolean fastRangesEmpty = true;
+    /** Memory-write hooks whose range can reach guest addresses (the fast path is off while any exists). */
+    private int guestWriteHooks;
+
+    /**
+     * Lets guest stores into pages this engine may write and cannot execute skip libunicorn 2.0.1's
+     * per-store slow path (DESIGN fact 11). Which pages those are is the caller's to say with
+     * {@link #setFastStoreRanges}; until then no page is fast. Owning thread only; idempotent.
+     *
+     * @return false when the loaded libunicorn does not allow it (then stores stay on the slow path)
+     */
+    public boolean enableFastStores() {
+        checkOpen();
+        if (fastStores != null) return true;
+        int bit = switch (arch) {
+            case X86 -> 1;
+            case ARM64 -> 2;
+            default -> 0;
+        };
+        if ((NativeHelpers.fastStoreTargets() & bit) == 0) return false;
+        MemorySegment s = arena.allocate(FS_SIZE, 8);
+        fastStores = MemorySegment.ofAddress(s.address()).reinterpret(FS_SIZE);
+        fastStores.set(JAVA_INT, FS_DISABLED, guestWriteHooks > 0 ? 1 : 0);
+        return true;
+    }
+
+    /** Whether {@link #enableFastStores()} succeeded on this engine. */
+    public boolean fastStoresEnabled() { return fastStores != null; }
+
+    /**
+     * Sets the guest ranges whose pages may take the store fast path: {@code count} sorted,
+     * disjoint, non-adjacent {@code [start, end)} pairs in {@code pairs}. Every page in them must be
+     * writable by the guest in this engine's regions and not executable, and its host page
+     * writable. Ranges that shrink are flushed from the engine's TLB here. Owning thread only
+     * (also from inside a hook). No effect unless {@link #enableFastStores()} succeeded.
+     */
+    public void setFastStoreRanges(long[] pairs, int count) {
+        MemorySegment s = fastStores;
+        if (s == null) return;
+        checkOpen();
+        if (count > fastRangeCapacity) {
+            int cap = Math.max(16, Integer.highestOneBit(count) << 1);
+            MemorySegment a = arena.allocate(16L * cap, 8);
+            fastRanges = MemorySegment.ofAddress(a.address()).reinterpret(16L * cap);
+            fastRangeCapacity = cap;
+        }
+        // Same thread as every fill that reads it, so plain stores suffice. Count first to 0, so a
+        // fill can never see a count above the pairs written.
+        boolean wasEmpty = fastRangesEmpty;
+        s.set(JAVA_INT, FS_COUNT, 0);
+        MemorySegment.copy(pairs, 0, fastRanges, JAVA_LONG, 0, 2 * count);
+        s.set(ADDRESS, FS_RANGES, fastRanges);
+        s.set(JAVA_INT, FS_COUNT, count);
+        fastRangesEmpty = count == 0;
+        // Pages that left the set may still have fast entries when Unicorn's own regions did not
+        // change (uc_mem_protect / uc_mem_unmap flush by themselves): flush unless nothing was fast.
+        if (!wasEmpty) flushFastStores();
+    }
+
+    private void flushFastStores() {
+        MemorySegment s = fastStores;
+        if (s == null) return;
+        try {
+            NativeHelpers.flushHandle().invokeExact(s);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    private void guestWriteHookCount(int delta) {
+        guestWriteHooks += delta;
+        MemorySegment s = fastStores;
+        if (s == null) return;
+        s.set(JAVA_INT, FS_DISABLED, guestWriteHooks > 0 ? 1 : 0);
+        if (delta > 0) flushFastStores(); // entries filled fast before the hook existed must go
+    }
+
+    /** Whether a memory-access hook of these types and range can see guest stores. */
+    private static boolean seesGuestWrites(int types, long begin, long end) {
+        if ((types & UcHook.UC_HOOK_MEM_WRITE) == 0) return false;
+        // begin > end (unsigned) is "everywhere"; otherwise guests live in the lower half.
+        return Long.compareUnsigned(begin, end) > 0 || begin >= 0;
     }
 
     private static final java.lang.invoke.VarHandle STOP_FLAG = JAVA_INT.varHandle();
