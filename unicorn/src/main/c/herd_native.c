@@ -56,31 +56,16 @@ int herd_install_interrupt_handler(int signo)
 }
 
 /*
- * The store fast path (DESIGN fact 11).
+ * Per-engine state for the two libunicorn wrappers below, and how a wrapper finds it.
  *
- * libunicorn 2.0.1 marks every writable TLB entry TLB_NOTDIRTY (cpu_physical_memory_is_clean() is
- * a constant true there), so every guest store takes notdirty_write(), which allocates and frees a
- * page collection per store: ~300 ns instead of a few. The fill, tlb_set_page_with_attrs_<arch>,
- * is called through the library's PLT, so Herd rewrites that GOT slot to a wrapper which calls the
- * real fill and then clears the flag with the library's own tlb_set_dirty_<arch> — but only for
- * pages that the engine currently running on this thread may write and cannot execute:
- *  - Unicorn checks region permissions only in the slow path; a store into a read-only page with
- *    the flag cleared would reach the host page (read-only in Herd: a JVM crash).
- *  - Executable pages keep the slow path, which is what notices self-modifying code.
- *  - The fill's prot argument cannot decide it: x86 runs without paging, every page arrives RWX.
- * So the permission comes from Herd's own state: each engine that wants fast stores owns a
- * struct herd_fast_stores holding the ranges its current memory view allows (writable, not
- * executable), written by Java on the engine's own thread whenever the view changes. Which
- * engine a fill belongs to is known from a thread-local set around uc_emu_start
- * (herd_emu_start): fills happen only while an engine runs, on the thread that runs it, and a
- * nested run of another engine (a scratch engine inside a hook) saves and restores it. A fill
- * on a thread with no struct (any engine Herd did not start through herd_emu_start) keeps the
- * flag: the stock behaviour.
- *
- * Reductions need no extra work: uc_mem_protect and uc_mem_unmap flush the engine's TLB
- * (measured), and Herd lowers host protection only after every engine synced its view.
- * herd_fast_stores_flush exists for changes Unicorn does not see (a memory-write hook added, a
- * range dropped from the struct without a region change).
+ * Both wrappers replace a function that libunicorn calls through its own PLT (the library is
+ * BIND_NOW with full RELRO, so Herd rewrites the GOT slot once per process). A wrapper acts only
+ * for an engine that Herd started through herd_emu_start, which sets a thread-local pointer to the
+ * engine's struct herd_engine_state for the duration of the run: fills and translations happen
+ * only while an engine runs, on the thread that runs it, and a nested run of another engine (a
+ * scratch engine inside a hook) saves and restores the pointer. For any other engine (no state
+ * on this thread) the wrappers just call the real function. Java writes the struct on the
+ * engine's own thread, so the wrappers read it without synchronisation.
  */
 #include <elf.h>
 #include <link.h>
@@ -95,34 +80,66 @@ int herd_install_interrupt_handler(int signo)
 #error "unsupported host architecture"
 #endif
 
-struct herd_fast_stores {
-    const uint64_t *ranges;   /* [start, end) pairs, sorted, disjoint */
+struct herd_engine_state {
+    const uint64_t *ranges;   /* fast stores: [start, end) pairs, sorted, disjoint */
     uint32_t count;
-    uint32_t disabled;        /* non-zero: keep the slow path (e.g. a memory-write hook is installed) */
+    uint32_t stores_disabled; /* non-zero: keep the slow path (a memory-write hook is installed) */
     void *cpu;                /* the engine's CPUState, learned at its first fill (for flushes) */
     void (*flush)(void *cpu); /* tlb_flush_<arch> of that CPUState's target */
+    void *uc;                 /* the engine (translator atomics check it against the CPUState) */
+    uint32_t parallel;        /* translator atomics wanted */
+    uint32_t parallel_misses; /* translations where the layout check failed (ran without the flag) */
+    uint32_t exclusive;       /* the engine stopped before an instruction it could not make atomic */
+    uint32_t unused;
+    atomic_int *stop_flag;    /* the engine's herd_stop_request.requested (for the exact stop) */
+    uint64_t pass_pc;         /* translate the block at this PC once without the flag (Herd could not patch it) */
 };
 
+static __thread struct herd_engine_state *herd_running;
+
+/* uc_emu_start(uc, begin, until, timeout, count) with `s` as the running engine's state. */
+int herd_emu_start(struct herd_engine_state *s, int (*emu_start)(void *, uint64_t, uint64_t, uint64_t, size_t),
+                   void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
+{
+    struct herd_engine_state *outer = herd_running;
+    herd_running = s;
+    int r = emu_start(uc, begin, until, timeout, count);
+    herd_running = outer;
+    return r;
+}
+
+/*
+ * The store fast path (DESIGN fact 11).
+ *
+ * libunicorn 2.0.1 marks every writable TLB entry TLB_NOTDIRTY (cpu_physical_memory_is_clean() is
+ * a constant true there), so every guest store takes notdirty_write(), which allocates and frees a
+ * page collection per store: ~300 ns instead of a few. The wrapper around the TLB fill
+ * (tlb_set_page_with_attrs_<arch>) calls the real fill and then clears the flag with the library's
+ * own tlb_set_dirty_<arch> — only for pages the running engine may write and cannot execute:
+ *  - Unicorn checks region permissions in the slow path (a read-only region measured to refuse
+ *    stores even with the flag cleared, but the host page behind it is read-only, so Herd does
+ *    not rely on that);
+ *  - executable pages keep the slow path, which is what notices self-modifying code;
+ *  - the fill's prot argument cannot decide it: x86 runs without paging, every page arrives RWX.
+ * The ranges come from the engine's own memory view (Java). Reductions need no extra work:
+ * uc_mem_protect and uc_mem_unmap flush the engine's TLB (measured), and Herd lowers host
+ * protection only after every engine synced its view. herd_engine_flush_tlb exists for changes
+ * Unicorn does not see (a memory-write hook added, ranges dropped without a region change).
+ */
 typedef void (*herd_fill_fn)(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t attrs, int prot,
                              int mmu_idx, uint64_t size);
 typedef void (*herd_dirty_fn)(void *cpu, uint64_t vaddr);
 typedef void (*herd_flush_fn)(void *cpu);
 
-static __thread struct herd_fast_stores *herd_running;
-
-struct herd_target {
-    const char *fill_name;
+struct herd_fill_target {
     herd_fill_fn real_fill;
     herd_dirty_fn set_dirty;
     herd_flush_fn flush;
 };
 
-static struct herd_target herd_targets[2] = {
-    { "tlb_set_page_with_attrs_x86_64", 0, 0, 0 },
-    { "tlb_set_page_with_attrs_aarch64", 0, 0, 0 },
-};
+static struct herd_fill_target herd_fill_targets[2];
 
-static int herd_fast_writable(const struct herd_fast_stores *s, uint64_t start, uint64_t end)
+static int herd_fast_writable(const struct herd_engine_state *s, uint64_t start, uint64_t end)
 {
     uint32_t lo = 0, hi = s->count;
     while (lo < hi) { /* first range whose end is above start */
@@ -132,13 +149,13 @@ static int herd_fast_writable(const struct herd_fast_stores *s, uint64_t start, 
     return lo < s->count && s->ranges[2 * lo] <= start && end <= s->ranges[2 * lo + 1];
 }
 
-static inline void herd_after_fill(struct herd_target *t, void *cpu, uint64_t vaddr, uint64_t size)
+static inline void herd_after_fill(struct herd_fill_target *t, void *cpu, uint64_t vaddr, uint64_t size)
 {
-    struct herd_fast_stores *s = herd_running;
+    struct herd_engine_state *s = herd_running;
     if (s == NULL) return;
     s->cpu = cpu;
     s->flush = t->flush;
-    if (s->disabled || size == 0 || (size & (size - 1)) != 0) return;
+    if (s->stores_disabled || size == 0 || (size & (size - 1)) != 0) return;
     uint64_t page = vaddr & ~(size - 1);
     if (page + size > page && herd_fast_writable(s, page, page + size)) t->set_dirty(cpu, page);
 }
@@ -146,29 +163,120 @@ static inline void herd_after_fill(struct herd_target *t, void *cpu, uint64_t va
 static void herd_fill_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t attrs, int prot,
                              int mmu_idx, uint64_t size)
 {
-    herd_targets[0].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
-    herd_after_fill(&herd_targets[0], cpu, vaddr, size);
+    herd_fill_targets[0].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+    herd_after_fill(&herd_fill_targets[0], cpu, vaddr, size);
 }
 
 static void herd_fill_aarch64(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t attrs, int prot,
                               int mmu_idx, uint64_t size)
 {
-    herd_targets[1].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
-    herd_after_fill(&herd_targets[1], cpu, vaddr, size);
+    herd_fill_targets[1].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
+    herd_after_fill(&herd_fill_targets[1], cpu, vaddr, size);
 }
 
-static const herd_fill_fn herd_wrappers[2] = { herd_fill_x86_64, herd_fill_aarch64 };
+/* Drops every TLB entry of the engine (so the next fills decide again). On the engine's thread, stopped or in a hook. */
+void herd_engine_flush_tlb(struct herd_engine_state *s)
+{
+    if (s->cpu != NULL && s->flush != NULL) s->flush(s->cpu);
+}
 
-struct herd_module_search {
+/*
+ * Translator atomics (DESIGN fact 13).
+ *
+ * 2.0.1's translator emits host atomics for lock-prefixed instructions, xchg, cmpxchg8b/16b, LSE
+ * and exclusive pairs, and barriers for mfence/dmb, only when tcg_ctx->tb_cflags has CF_PARALLEL;
+ * Unicorn never sets it, so guest atomics are torn across engines. The wrapper around
+ * gen_intermediate_code_<arch> sets the flag for the duration of one translation and restores it
+ * (the TB's own cflags, used for lookup, stay as they are). The structure offsets are private to
+ * the library build, so they are pinned to its GNU build id (checked at install) and checked again
+ * at every translation: CPUState.uc must be the running engine, and tcg_ctx->tb_cflags must equal
+ * the TB's cflags (as it does on entry for every translation measured). A failed check translates
+ * without the flag and counts a miss; Herd's atomic self-test then decides.
+ */
+#define HERD_CF_PARALLEL 0x00080000u
+
+/* Debian bookworm libunicorn2 2.0.1.post1-1+b1, x86_64 host, read with gdb from the same source. */
+static const unsigned char herd_pinned_build_id[20] = {
+    0xf4, 0x39, 0xd3, 0xd0, 0x9a, 0x3f, 0xef, 0xbc, 0xc7, 0xd4,
+    0x01, 0x4b, 0xd3, 0xf6, 0x7c, 0x12, 0xd5, 0x59, 0x57, 0xe6,
+};
+enum { HERD_OFF_CPU_UC = 33192, HERD_OFF_UC_TCG_CTX = 704, HERD_OFF_TCG_TB_CFLAGS = 100, HERD_OFF_TB_CFLAGS = 24 };
+
+typedef void (*herd_gen_fn)(void *cpu, void *tb, int max_insns);
+static herd_gen_fn herd_real_gen[2];
+
+static inline void herd_translate(int t, void *cpu, void *tb, int max_insns)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s != NULL && s->parallel && s->pass_pc != 0 && *(const uint64_t *)tb == s->pass_pc) {
+        s->pass_pc = 0; /* TB.pc is the first field */
+    } else if (s != NULL && s->parallel && s->uc != NULL
+            && *(void *const *)((const char *)cpu + HERD_OFF_CPU_UC) == s->uc) {
+        char *tcg = *(char *const *)((const char *)s->uc + HERD_OFF_UC_TCG_CTX);
+        uint32_t *flags = tcg == NULL ? NULL : (uint32_t *)(tcg + HERD_OFF_TCG_TB_CFLAGS);
+        if (flags != NULL && *flags == *(const uint32_t *)((const char *)tb + HERD_OFF_TB_CFLAGS)) {
+            uint32_t saved = *flags;
+            *flags = saved | HERD_CF_PARALLEL;
+            herd_real_gen[t](cpu, tb, max_insns);
+            *flags = saved;
+            return;
+        }
+        s->parallel_misses++;
+    }
+    herd_real_gen[t](cpu, tb, max_insns);
+}
+
+static void herd_gen_x86_64(void *cpu, void *tb, int max_insns) { herd_translate(0, cpu, tb, max_insns); }
+static void herd_gen_aarch64(void *cpu, void *tb, int max_insns) { herd_translate(1, cpu, tb, max_insns); }
+
+/*
+ * An instruction that has no host atomic form in translated code (a misaligned operand, ...) makes
+ * the parallel block call cpu_loop_exit_atomic(), which QEMU answers with cpu_exec_step_atomic():
+ * the instruction alone, with the other vCPUs stopped. 2.0.1 has no such step: its loop just runs
+ * the block again, forever (measured: a misaligned lock add took ~0.1 s per execution, spinning in
+ * cpu_exec). So the wrapper marks the engine and raises its exact-stop flag; the state restore in
+ * the real function puts the PC on the instruction, the next block starts there and its stop hook
+ * stops the engine before it runs. Herd then patches the instruction to its trap (a host atomic in
+ * the handler) and drops the block.
+ */
+typedef void (*herd_exit_atomic_fn)(void *cpu, uintptr_t retaddr);
+static herd_exit_atomic_fn herd_real_exit_atomic[2];
+
+static inline void herd_mark_exclusive(void)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s != NULL && s->parallel && s->stop_flag != NULL) {
+        s->exclusive = 1;
+        atomic_store_explicit(s->stop_flag, 1, memory_order_release);
+    }
+}
+
+static void herd_exit_atomic_x86_64(void *cpu, uintptr_t retaddr)
+{
+    herd_mark_exclusive();
+    herd_real_exit_atomic[0](cpu, retaddr);
+}
+
+static void herd_exit_atomic_aarch64(void *cpu, uintptr_t retaddr)
+{
+    herd_mark_exclusive();
+    herd_real_exit_atomic[1](cpu, retaddr);
+}
+
+/* ---------------------------------------------------------------- installing the wrappers */
+
+struct herd_module {
     uintptr_t inside;          /* an address inside the wanted module */
     uintptr_t base;
     const ElfW(Dyn) *dynamic;
+    const ElfW(Phdr) *phdr;
+    int phnum;
 };
 
 static int herd_find_module(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    struct herd_module_search *m = data;
+    struct herd_module *m = data;
     int contains = 0;
     const ElfW(Dyn) *dynamic = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -180,75 +288,107 @@ static int herd_find_module(struct dl_phdr_info *info, size_t size, void *data)
     if (!contains) return 0;
     m->base = info->dlpi_addr;
     m->dynamic = dynamic;
+    m->phdr = info->dlpi_phdr;
+    m->phnum = info->dlpi_phnum;
     return 1;
 }
 
 /* A dynamic-section address: glibc relocates most of them in place, but not on every target. */
 static uintptr_t herd_dyn_ptr(uintptr_t base, uintptr_t p) { return p < base ? p + base : p; }
 
-/*
- * Interposes the TLB fill of each target whose symbols are given (non-NULL set_dirty/flush) in the
- * libunicorn that contains `inside` (any of its functions). Idempotent. Returns a bit mask of the
- * targets now interposed (bit 0 x86_64, bit 1 aarch64), or a negative reason:
- * -1 module not found, -2 no PLT relocations (not a lazily or BIND_NOW-linked PLT), -3 mprotect failed.
- */
-int herd_fast_stores_install(void *inside, void *dirty_x86_64, void *flush_x86_64,
-                             void *dirty_aarch64, void *flush_aarch64)
+/* The GOT slot of `name`'s JUMP_SLOT relocation in module m, or NULL. */
+static void **herd_plt_slot(const struct herd_module *m, const char *name)
 {
-    void *dirty[2] = { dirty_x86_64, dirty_aarch64 };
-    void *flush[2] = { flush_x86_64, flush_aarch64 };
-    struct herd_module_search m = { (uintptr_t)inside, 0, NULL };
-    if (!dl_iterate_phdr(herd_find_module, &m) || m.dynamic == NULL) return -1;
     const ElfW(Rela) *jmprel = NULL;
     size_t relsz = 0;
     const ElfW(Sym) *symtab = NULL;
     const char *strtab = NULL;
-    for (const ElfW(Dyn) *d = m.dynamic; d->d_tag != DT_NULL; d++) {
-        if (d->d_tag == DT_JMPREL) jmprel = (const void *)herd_dyn_ptr(m.base, d->d_un.d_ptr);
+    for (const ElfW(Dyn) *d = m->dynamic; d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_JMPREL) jmprel = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
         else if (d->d_tag == DT_PLTRELSZ) relsz = d->d_un.d_val;
-        else if (d->d_tag == DT_SYMTAB) symtab = (const void *)herd_dyn_ptr(m.base, d->d_un.d_ptr);
-        else if (d->d_tag == DT_STRTAB) strtab = (const void *)herd_dyn_ptr(m.base, d->d_un.d_ptr);
+        else if (d->d_tag == DT_SYMTAB) symtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
+        else if (d->d_tag == DT_STRTAB) strtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
     }
-    if (jmprel == NULL || symtab == NULL || strtab == NULL) return -2;
-    long pagesize = sysconf(_SC_PAGESIZE);
-    int done = 0;
+    if (jmprel == NULL || symtab == NULL || strtab == NULL) return NULL;
     for (size_t i = 0; i < relsz / sizeof *jmprel; i++) {
         const ElfW(Rela) *r = &jmprel[i];
         if (ELF64_R_TYPE(r->r_info) != HERD_JUMP_SLOT) continue;
-        const char *name = strtab + symtab[ELF64_R_SYM(r->r_info)].st_name;
-        for (int t = 0; t < 2; t++) {
-            if (dirty[t] == NULL || flush[t] == NULL || strcmp(name, herd_targets[t].fill_name) != 0) continue;
-            void **slot = (void **)(m.base + r->r_offset);
-            herd_fill_fn current = (herd_fill_fn)__atomic_load_n(slot, __ATOMIC_ACQUIRE);
-            if (current != herd_wrappers[t]) {
-                herd_targets[t].real_fill = current;
-                herd_targets[t].set_dirty = (herd_dirty_fn)dirty[t];
-                herd_targets[t].flush = (herd_flush_fn)flush[t];
-                uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
-                /* The slot is in RELRO (read-only after relocation): open it for the one store. */
-                if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return -3;
-                __atomic_store_n(slot, (void *)herd_wrappers[t], __ATOMIC_RELEASE);
-                mprotect((void *)page, (size_t)pagesize, PROT_READ);
-            }
-            done |= 1 << t;
+        if (strcmp(strtab + symtab[ELF64_R_SYM(r->r_info)].st_name, name) == 0) return (void **)(m->base + r->r_offset);
+    }
+    return NULL;
+}
+
+/*
+ * Points the slot at `wrapper`, after saving the function it pointed at in *real (so a concurrent
+ * call through the slot never finds *real unset). Returns 1 when the wrapper is installed.
+ */
+static int herd_redirect(void **slot, void *wrapper, void **real)
+{
+    void *current = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (current == wrapper) return *real != NULL; /* installed before: idempotent */
+    __atomic_store_n(real, current, __ATOMIC_RELEASE);
+    long pagesize = sysconf(_SC_PAGESIZE);
+    uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
+    /* The slot is in RELRO (read-only after relocation): open it for the one store. */
+    if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return 0;
+    __atomic_store_n(slot, wrapper, __ATOMIC_RELEASE);
+    mprotect((void *)page, (size_t)pagesize, PROT_READ);
+    return 1;
+}
+
+static int herd_build_id_matches(const struct herd_module *m)
+{
+    for (int i = 0; i < m->phnum; i++) {
+        const ElfW(Phdr) *p = &m->phdr[i];
+        if (p->p_type != PT_NOTE) continue;
+        const unsigned char *at = (const unsigned char *)(m->base + p->p_vaddr), *end = at + p->p_memsz;
+        while (at + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)at;
+            const unsigned char *desc = at + sizeof *n + ((n->n_namesz + 3) & ~3u);
+            if (n->n_type == NT_GNU_BUILD_ID && n->n_descsz == sizeof herd_pinned_build_id && desc + n->n_descsz <= end)
+                return memcmp(desc, herd_pinned_build_id, sizeof herd_pinned_build_id) == 0;
+            at = desc + ((n->n_descsz + 3) & ~3u);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Installs the wrappers in the libunicorn containing `inside` (any of its functions). Idempotent.
+ * dirty_* and flush_* are that library's tlb_set_dirty_<arch> and tlb_flush_<arch> (NULL: absent).
+ * Returns a bit mask: bit 0/1 store fast path for x86_64/aarch64 engines, bit 2/3 translator
+ * atomics (translation and atomic-exit wrappers) for x86_64/aarch64 engines, bit 4 the library's build id is not the pinned one (so no
+ * translator atomics); or -1 when the module or its dynamic section is not found.
+ */
+int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, void *dirty_aarch64, void *flush_aarch64)
+{
+    static const char *fills[2] = { "tlb_set_page_with_attrs_x86_64", "tlb_set_page_with_attrs_aarch64" };
+    static const char *gens[2] = { "gen_intermediate_code_x86_64", "gen_intermediate_code_aarch64" };
+    static const herd_fill_fn fill_wrappers[2] = { herd_fill_x86_64, herd_fill_aarch64 };
+    static const herd_gen_fn gen_wrappers[2] = { herd_gen_x86_64, herd_gen_aarch64 };
+    static const char *exits[2] = { "cpu_loop_exit_atomic_x86_64", "cpu_loop_exit_atomic_aarch64" };
+    static const herd_exit_atomic_fn exit_wrappers[2] = { herd_exit_atomic_x86_64, herd_exit_atomic_aarch64 };
+    void *dirty[2] = { dirty_x86_64, dirty_aarch64 };
+    void *flush[2] = { flush_x86_64, flush_aarch64 };
+    struct herd_module m = { (uintptr_t)inside, 0, NULL, NULL, 0 };
+    if (!dl_iterate_phdr(herd_find_module, &m) || m.dynamic == NULL) return -1;
+    int pinned = herd_build_id_matches(&m);
+    int done = pinned ? 0 : 16;
+    for (int t = 0; t < 2; t++) {
+        void **slot = herd_plt_slot(&m, fills[t]);
+        if (slot != NULL && dirty[t] != NULL && flush[t] != NULL) {
+            herd_fill_targets[t].set_dirty = (herd_dirty_fn)dirty[t];
+            herd_fill_targets[t].flush = (herd_flush_fn)flush[t];
+            if (herd_redirect(slot, (void *)fill_wrappers[t], (void **)&herd_fill_targets[t].real_fill)) done |= 1 << t;
+        }
+        /* Translator atomics need both: the flag, and the exit of what cannot be done with it. */
+        slot = pinned ? herd_plt_slot(&m, gens[t]) : NULL;
+        void **exit_slot = pinned ? herd_plt_slot(&m, exits[t]) : NULL;
+        if (slot != NULL && exit_slot != NULL
+                && herd_redirect(exit_slot, (void *)exit_wrappers[t], (void **)&herd_real_exit_atomic[t])
+                && herd_redirect(slot, (void *)gen_wrappers[t], (void **)&herd_real_gen[t])) {
+            done |= 4 << t;
         }
     }
     return done;
-}
-
-/* uc_emu_start(uc, begin, until, timeout, count) with `s` as the running engine's fast-store state. */
-int herd_emu_start(struct herd_fast_stores *s, int (*emu_start)(void *, uint64_t, uint64_t, uint64_t, size_t),
-                   void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
-{
-    struct herd_fast_stores *outer = herd_running;
-    herd_running = s;
-    int r = emu_start(uc, begin, until, timeout, count);
-    herd_running = outer;
-    return r;
-}
-
-/* Drops every TLB entry of the engine (so the next fills re-decide). On the engine's thread, stopped or in a hook. */
-void herd_fast_stores_flush(struct herd_fast_stores *s)
-{
-    if (s->cpu != NULL && s->flush != NULL) s->flush(s->cpu);
 }

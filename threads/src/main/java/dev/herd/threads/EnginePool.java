@@ -15,10 +15,16 @@ public final class EnginePool implements AutoCloseable {
     private final CpuArch arch;
     private final GuestAddressSpace addressSpace;
     private final int capacity;
+    private final boolean translatorAtomics;
     private final ArrayDeque<EngineSlot> idle = new ArrayDeque<>();
     private boolean closed;
 
-    public EnginePool(CpuArch arch, GuestAddressSpace addressSpace, int capacity) {
+    /**
+     * @param translatorAtomics open engines with translator atomics ({@code Unicorn.enableTranslatorAtomics},
+     *                          DESIGN fact 13): guest atomics are then host atomics and need no site patching
+     */
+    public EnginePool(CpuArch arch, GuestAddressSpace addressSpace, int capacity, boolean translatorAtomics) {
+        this.translatorAtomics = translatorAtomics;
         this.arch = arch;
         this.addressSpace = addressSpace;
         this.capacity = capacity;
@@ -30,7 +36,7 @@ public final class EnginePool implements AutoCloseable {
             EngineSlot slot = idle.pollLast();
             if (slot != null) return slot;
         }
-        return new EngineSlot(arch, addressSpace);
+        return new EngineSlot(arch, addressSpace, translatorAtomics);
     }
 
     /** Returns an engine whose thread has ended; closes it if the pool is full or closed. */

@@ -16,11 +16,14 @@ final class EngineSlot {
     final EngineMemoryView memoryView;
     private GuestThread owner;
 
-    EngineSlot(CpuArch arch, GuestAddressSpace addressSpace) {
+    EngineSlot(CpuArch arch, GuestAddressSpace addressSpace, boolean translatorAtomics) {
         engine = arch.openEngine();
         try {
             engine.enableExactStops();
             engine.enableFastStores(); // false: this libunicorn keeps every store on the slow path
+            if (translatorAtomics && !engine.enableTranslatorAtomics()) {
+                throw new IllegalStateException("translator atomics were chosen but this libunicorn refuses them");
+            }
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, () -> owner.onSyscall());
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,

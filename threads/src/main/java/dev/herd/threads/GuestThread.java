@@ -225,6 +225,15 @@ public final class GuestThread implements Runnable {
                     pendingMemoryFaultKind = null;
                 }
             }
+            if (engine.takeExclusiveStep()) {
+                // Translator atomics: the engine stopped before an instruction the translator cannot
+                // make a host atomic (DESIGN fact 13). Patch it to the trap and re-translate (other
+                // engines that meet it stop the same way); one that is not a known atomic site runs
+                // as libunicorn does it, atomic only within this engine.
+                long at = engine.regRead(arch.pcRegister());
+                if (env.atomics().patchInstruction(at)) engine.removeCache(at, at + 16);
+                else engine.passExclusiveStep(at);
+            }
             handshake.leaveGuest();
             gate.leave(this);
             if (fault == null) fault = pendingFault;

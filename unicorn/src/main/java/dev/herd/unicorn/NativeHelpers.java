@@ -75,26 +75,31 @@ public final class NativeHelpers {
         if (r != 0) throw new IllegalStateException("sigaction(" + signo + ") failed");
     }
 
+    /** {@link #wrapperTargets()} bits: the store fast path for x86_64 / aarch64 engines. */
+    static final int FAST_STORES_X86_64 = 1, FAST_STORES_AARCH64 = 2;
+    /** {@link #wrapperTargets()} bits: translator atomics for x86_64 / aarch64 engines. */
+    static final int PARALLEL_X86_64 = 4, PARALLEL_AARCH64 = 8;
+
     /**
-     * The store fast path (herd_native.c, DESIGN fact 11): the TLB fill of libunicorn interposed
-     * once per process, at first use. Bit 0: x86_64 engines, bit 1: aarch64 engines; 0 when the
-     * library lacks the symbols or the PLT relocations, or {@code HERD_FAST_STORES=0} asked for the
-     * stock slow path. Process-wide by nature (it patches the one libunicorn of the process); a
-     * fill only takes the fast path for an engine started through {@link #emuStartHandle()} with
-     * its own permission state, so runs sharing a JVM stay independent.
+     * The libunicorn wrappers of herd_native.c (store fast path, DESIGN fact 11; translator atomics,
+     * fact 13), installed once per process at first use: the bits above for what is in place, 0
+     * when nothing is. {@code HERD_FAST_STORES=0} and {@code HERD_TRANSLATOR_ATOMICS=0} leave the
+     * respective wrapper out. Process-wide by nature (they patch the one libunicorn of the process);
+     * a wrapper only acts for an engine run through {@link #emuStartHandle()} with its own state,
+     * so runs sharing a JVM stay independent.
      */
-    static int fastStoreTargets() { return FastStores.TARGETS; }
+    static int wrapperTargets() { return Wrappers.TARGETS; }
 
     /** herd_emu_start(state, uc_emu_start, uc, begin, until, timeout, count). */
-    static java.lang.invoke.MethodHandle emuStartHandle() { return FastStores.EMU_START; }
+    static java.lang.invoke.MethodHandle emuStartHandle() { return Wrappers.EMU_START; }
 
-    /** herd_fast_stores_flush(state). */
-    static java.lang.invoke.MethodHandle flushHandle() { return FastStores.FLUSH; }
+    /** herd_engine_flush_tlb(state). */
+    static java.lang.invoke.MethodHandle flushTlbHandle() { return Wrappers.FLUSH_TLB; }
 
     /** Address of libunicorn's {@code uc_emu_start}. */
-    static MemorySegment emuStartFunction() { return FastStores.UC_EMU_START; }
+    static MemorySegment emuStartFunction() { return Wrappers.UC_EMU_START; }
 
-    private static final class FastStores {
+    private static final class Wrappers {
         static final MemorySegment UC_EMU_START = Native.LOOKUP.find("uc_emu_start").orElseThrow();
         static final java.lang.invoke.MethodHandle EMU_START = java.lang.foreign.Linker.nativeLinker().downcallHandle(
                 Loaded.LIBRARY.find("herd_emu_start").orElseThrow(),
@@ -103,22 +108,23 @@ public final class NativeHelpers {
                         java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG,
                         java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_LONG,
                         java.lang.foreign.ValueLayout.JAVA_LONG));
-        static final java.lang.invoke.MethodHandle FLUSH = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_fast_stores_flush").orElseThrow(),
+        static final java.lang.invoke.MethodHandle FLUSH_TLB = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                Loaded.LIBRARY.find("herd_engine_flush_tlb").orElseThrow(),
                 java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
         static final int TARGETS = install();
 
         private static int install() {
-            if ("0".equals(System.getenv("HERD_FAST_STORES"))) {
-                debug("store fast path off (HERD_FAST_STORES=0)");
-                return 0;
-            }
+            boolean stores = !"0".equals(System.getenv("HERD_FAST_STORES"));
+            boolean parallel = !"0".equals(System.getenv("HERD_TRANSLATOR_ATOMICS"));
+            if (!stores) debug("store fast path off (HERD_FAST_STORES=0)");
+            if (!parallel) debug("translator atomics off (HERD_TRANSLATOR_ATOMICS=0)");
+            if (!stores && !parallel) return 0;
             MemorySegment none = MemorySegment.NULL;
             java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
             int r;
             try {
                 java.lang.invoke.MethodHandle install = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                        Loaded.LIBRARY.find("herd_fast_stores_install").orElseThrow(),
+                        Loaded.LIBRARY.find("herd_wrappers_install").orElseThrow(),
                         java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
                                 java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
                                 java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
@@ -127,22 +133,24 @@ public final class NativeHelpers {
                         lib.find("tlb_set_dirty_x86_64").orElse(none), lib.find("tlb_flush_x86_64").orElse(none),
                         lib.find("tlb_set_dirty_aarch64").orElse(none), lib.find("tlb_flush_aarch64").orElse(none));
             } catch (Throwable t) {
-                debug("store fast path unavailable: " + t);
+                debug("libunicorn wrappers unavailable: " + t);
                 return 0;
             }
             if (r < 0) {
-                debug("store fast path unavailable in " + Native.LIBRARY + ": " + switch (r) {
-                    case -1 -> "library not found among the loaded modules";
-                    case -2 -> "no PLT relocations";
-                    default -> "cannot write its GOT";
-                });
+                debug("libunicorn wrappers unavailable: " + Native.LIBRARY + " not found among the loaded modules");
                 return 0;
             }
-            if ((r & 1) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
+            // The wrappers cannot be installed separately; a switched-off one is simply never used.
+            int mask = (stores ? FAST_STORES_X86_64 | FAST_STORES_AARCH64 : 0) | (parallel ? PARALLEL_X86_64 | PARALLEL_AARCH64 : 0);
+            if (stores && (r & FAST_STORES_X86_64) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_x86_64 or no tlb_set_dirty_x86_64");
-            if ((r & 2) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
+            if (stores && (r & FAST_STORES_AARCH64) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_aarch64 or no tlb_set_dirty_aarch64");
-            return r;
+            if (parallel && (r & 16) != 0) debug("translator atomics unavailable: " + Native.LIBRARY
+                    + " is not the build whose structure offsets Herd knows (Debian 2.0.1.post1-1+b1); atomic sites are patched");
+            else if (parallel && (r & (PARALLEL_X86_64 | PARALLEL_AARCH64)) != (PARALLEL_X86_64 | PARALLEL_AARCH64))
+                debug("translator atomics unavailable for some targets: no PLT-called gen_intermediate_code_<arch>");
+            return r & mask & 15;
         }
 
         private static void debug(String message) {

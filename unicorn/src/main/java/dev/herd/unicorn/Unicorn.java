@@ -694,10 +694,10 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            if (NativeHelpers.fastStoreTargets() != 0) {
+            if (NativeHelpers.wrapperTargets() != 0) {
                 // Through herd_emu_start even without fast stores of our own: a nested run (a scratch
                 // engine inside a hook) must not be taken for the outer engine by the fill wrapper.
-                MemorySegment state = fastStores == null ? MemorySegment.NULL : fastStores;
+                MemorySegment state = wrapperState == null ? MemorySegment.NULL : wrapperState;
                 err = (int) NativeHelpers.emuStartHandle().invokeExact(state,
                         NativeHelpers.emuStartFunction(), uc, begin, until, timeoutMicros, count);
             } else {
@@ -1153,16 +1153,40 @@ public final class Unicorn implements AutoCloseable {
         if (request != null) STOP_FLAG.setVolatile(request, 0L, 0);
     }
 
-    // ------------------------------------------------------------------ store fast path
+    // ------------------------------------------------------------------ libunicorn wrappers
 
-    /** struct herd_fast_stores: ranges pointer, count, disabled, cpu, flush (herd_native.c). */
-    private static final long FS_RANGES = 0, FS_COUNT = 8, FS_DISABLED = 12, FS_SIZE = 32;
-    private MemorySegment fastStores;
+    /**
+     * struct herd_engine_state (herd_native.c): fast-store ranges pointer, count, disabled, cpu,
+     * flush, uc, parallel, parallel misses.
+     */
+    private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
+            ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_STOP_FLAG = 56, ST_PASS_PC = 64, ST_SIZE = 72;
+    /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
+    private MemorySegment wrapperState;
+    private boolean fastStores;
     private MemorySegment fastRanges = MemorySegment.NULL;
     private int fastRangeCapacity;
     private boolean fastRangesEmpty = true;
     /** Memory-write hooks whose range can reach guest addresses (the fast path is off while any exists). */
     private int guestWriteHooks;
+
+    private boolean wrapperAvailable(int x86Bit, int arm64Bit) {
+        int bit = switch (arch) {
+            case X86 -> x86Bit;
+            case ARM64 -> arm64Bit;
+            default -> 0;
+        };
+        return (NativeHelpers.wrapperTargets() & bit) != 0;
+    }
+
+    private MemorySegment wrapperState() {
+        if (wrapperState == null) {
+            MemorySegment s = arena.allocate(ST_SIZE, 8);
+            wrapperState = MemorySegment.ofAddress(s.address()).reinterpret(ST_SIZE);
+            wrapperState.set(ADDRESS, ST_UC, uc);
+        }
+        return wrapperState;
+    }
 
     /**
      * Lets guest stores into pages this engine may write and cannot execute skip libunicorn 2.0.1's
@@ -1173,46 +1197,91 @@ public final class Unicorn implements AutoCloseable {
      */
     public boolean enableFastStores() {
         checkOpen();
-        if (fastStores != null) return true;
-        int bit = switch (arch) {
-            case X86 -> 1;
-            case ARM64 -> 2;
-            default -> 0;
-        };
-        if ((NativeHelpers.fastStoreTargets() & bit) == 0) return false;
-        MemorySegment s = arena.allocate(FS_SIZE, 8);
-        fastStores = MemorySegment.ofAddress(s.address()).reinterpret(FS_SIZE);
-        fastStores.set(JAVA_INT, FS_DISABLED, guestWriteHooks > 0 ? 1 : 0);
+        if (fastStores) return true;
+        if (!wrapperAvailable(NativeHelpers.FAST_STORES_X86_64, NativeHelpers.FAST_STORES_AARCH64)) return false;
+        wrapperState().set(JAVA_INT, ST_STORES_DISABLED, guestWriteHooks > 0 ? 1 : 0);
+        fastStores = true;
         return true;
     }
 
     /** Whether {@link #enableFastStores()} succeeded on this engine. */
-    public boolean fastStoresEnabled() { return fastStores != null; }
+    public boolean fastStoresEnabled() { return fastStores; }
+
+    /**
+     * Makes the translator emit host atomics for guest atomic instructions and barriers from now on
+     * (DESIGN fact 13: the parallel flag during translation), so they are atomic across engines
+     * sharing memory. Blocks translated before stay as they are: call before the first run or flush
+     * translations. Owning thread only; idempotent. Whether it then works is for an atomic
+     * self-test to say: a translation whose layout check fails runs without the flag (see
+     * {@link #translatorAtomicMisses()}).
+     *
+     * @return false when the loaded libunicorn is not a build Herd knows the layout of
+     */
+    public boolean enableTranslatorAtomics() {
+        checkOpen();
+        if (!wrapperAvailable(NativeHelpers.PARALLEL_X86_64, NativeHelpers.PARALLEL_AARCH64)) return false;
+        if (stopRequest == null) throw new IllegalStateException("enableExactStops() first: an exclusive step must stop exactly");
+        wrapperState().set(ADDRESS, ST_STOP_FLAG, stopRequest);
+        wrapperState().set(JAVA_INT, ST_PARALLEL, 1);
+        return true;
+    }
+
+    /**
+     * With translator atomics: whether the engine stopped (as by {@link #stopAtNextBlock()}) before
+     * an instruction the translator could not make a host atomic (libunicorn's EXCP_ATOMIC, e.g. a
+     * misaligned operand, which 2.0.1 would retry forever); clears it. The PC register is on that
+     * instruction. The caller makes it atomic another way (patches it to a trap) and drops the
+     * translations of its address before resuming, or calls {@link #passExclusiveStep}.
+     * Owning thread only.
+     */
+    public boolean takeExclusiveStep() {
+        MemorySegment s = wrapperState;
+        if (s == null || s.get(JAVA_INT, ST_EXCLUSIVE) == 0) return false;
+        s.set(JAVA_INT, ST_EXCLUSIVE, 0);
+        return true;
+    }
+
+    /**
+     * For an instruction at {@code pc} that could not be made atomic another way: the next block
+     * translated at {@code pc} is translated without translator atomics, so it runs (atomic only
+     * within this engine) instead of stopping again. Drops the translations at {@code pc} itself.
+     * That block then stays translated so in this engine. Owning thread only, engine stopped.
+     */
+    public void passExclusiveStep(long pc) {
+        if (wrapperState == null) return;
+        wrapperState.set(JAVA_LONG, ST_PASS_PC, pc);
+        removeCache(pc, pc + 1);
+    }
+
+    /** Translations since {@link #enableTranslatorAtomics()} that ran without the flag (layout check failed). */
+    public int translatorAtomicMisses() {
+        MemorySegment s = wrapperState;
+        return s == null ? 0 : s.get(JAVA_INT, ST_PARALLEL_MISSES);
+    }
 
     /**
      * Sets the guest ranges whose pages may take the store fast path: {@code count} sorted,
-     * disjoint, non-adjacent {@code [start, end)} pairs in {@code pairs}. Every page in them must be
-     * writable by the guest in this engine's regions and not executable, and its host page
-     * writable. Ranges that shrink are flushed from the engine's TLB here. Owning thread only
-     * (also from inside a hook). No effect unless {@link #enableFastStores()} succeeded.
+     * disjoint {@code [start, end)} pairs in {@code pairs}. Every page in them must be writable by
+     * the guest in this engine's regions and not executable, and its host page writable. Pages
+     * that leave the set are flushed from the engine's TLB here. Owning thread only (also from
+     * inside a hook). No effect unless {@link #enableFastStores()} succeeded.
      */
     public void setFastStoreRanges(long[] pairs, int count) {
-        MemorySegment s = fastStores;
-        if (s == null) return;
+        if (!fastStores) return;
         checkOpen();
+        MemorySegment s = wrapperState;
         if (count > fastRangeCapacity) {
             int cap = Math.max(16, Integer.highestOneBit(count) << 1);
             MemorySegment a = arena.allocate(16L * cap, 8);
             fastRanges = MemorySegment.ofAddress(a.address()).reinterpret(16L * cap);
             fastRangeCapacity = cap;
         }
-        // Same thread as every fill that reads it, so plain stores suffice. Count first to 0, so a
-        // fill can never see a count above the pairs written.
+        // Same thread as every fill that reads it, so plain stores suffice.
         boolean wasEmpty = fastRangesEmpty;
-        s.set(JAVA_INT, FS_COUNT, 0);
+        s.set(JAVA_INT, ST_COUNT, 0);
         MemorySegment.copy(pairs, 0, fastRanges, JAVA_LONG, 0, 2 * count);
-        s.set(ADDRESS, FS_RANGES, fastRanges);
-        s.set(JAVA_INT, FS_COUNT, count);
+        s.set(ADDRESS, ST_RANGES, fastRanges);
+        s.set(JAVA_INT, ST_COUNT, count);
         fastRangesEmpty = count == 0;
         // Pages that left the set may still have fast entries when Unicorn's own regions did not
         // change (uc_mem_protect / uc_mem_unmap flush by themselves): flush unless nothing was fast.
@@ -1220,10 +1289,9 @@ public final class Unicorn implements AutoCloseable {
     }
 
     private void flushFastStores() {
-        MemorySegment s = fastStores;
-        if (s == null) return;
+        if (!fastStores) return;
         try {
-            NativeHelpers.flushHandle().invokeExact(s);
+            NativeHelpers.flushTlbHandle().invokeExact(wrapperState);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1231,9 +1299,8 @@ public final class Unicorn implements AutoCloseable {
 
     private void guestWriteHookCount(int delta) {
         guestWriteHooks += delta;
-        MemorySegment s = fastStores;
-        if (s == null) return;
-        s.set(JAVA_INT, FS_DISABLED, guestWriteHooks > 0 ? 1 : 0);
+        if (!fastStores) return;
+        wrapperState.set(JAVA_INT, ST_STORES_DISABLED, guestWriteHooks > 0 ? 1 : 0);
         if (delta > 0) flushFastStores(); // entries filled fast before the hook existed must go
     }
 

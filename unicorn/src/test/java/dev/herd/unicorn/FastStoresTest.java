@@ -62,7 +62,7 @@ class FastStoresTest {
 
     @Test
     void debiansLibraryIsInterposedForBothTargets() {
-        assertEquals(3, NativeHelpers.fastStoreTargets() & 3,
+        assertEquals(3, NativeHelpers.wrapperTargets() & 3,
                 "tlb_set_page_with_attrs_{x86_64,aarch64} called through the PLT and tlb_set_dirty_* exported");
     }
 

@@ -129,13 +129,15 @@ public final class GuestLauncher {
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             boolean serial = config.mode() == ExecutionMode.SERIAL;
             ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
-            // Serial mode runs one engine at a time, so guest atomics are atomic without patching.
-            AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
-                    ? new NoAtomicPatching() : new AtomicSitesX86_64(space);
+            // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
+            // in parallel mode the translator makes them host atomics where it can (DESIGN fact 13).
+            boolean translatorAtomics = !serial && AtomicSupport.translatorAtomics();
+            AtomicSites atomics = serial && !AtomicSupport.forced()
+                    ? new NoAtomicPatching() : new AtomicSitesX86_64(space, translatorAtomics);
             for (Mapping m : space.mappings()) {
                 if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
             }
-            EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY);
+            EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics);
             HostCallInterrupter interrupter = new HostCallInterrupter();
             ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
                     engines, interrupter);

@@ -29,11 +29,29 @@ public final class AtomicSelfTest {
      */
     public static boolean unicornAtomicsAreAtomic() {
         if (Runtime.getRuntime().availableProcessors() < 2) return false;
-        return lostUpdates(ITERATIONS) == 0;
+        return lostUpdates(ITERATIONS, false) == 0;
     }
 
-    /** Runs the two-engine lock-add race and returns how many of the 2*n updates were lost. */
-    static long lostUpdates(int n) {
+    /**
+     * The same race with translator atomics enabled on both engines ({@link Unicorn#enableTranslatorAtomics},
+     * DESIGN fact 13): true iff the library allows them, every translation passed the layout check,
+     * and no update was lost. Engines that then get translator atomics need no site patching.
+     */
+    public static boolean translatorAtomicsAreAtomic() {
+        if (Runtime.getRuntime().availableProcessors() < 2) return false;
+        try (Unicorn probe = Unicorn.openX86_64()) {
+            probe.enableExactStops();
+            if (!probe.enableTranslatorAtomics()) return false;
+        }
+        return lostUpdates(ITERATIONS, true) == 0;
+    }
+
+    /**
+     * Runs the two-engine lock-add race and returns how many of the 2*n updates were lost; with
+     * {@code translator}, on engines with translator atomics (a translation that missed the flag
+     * counts as n lost updates, so the answer cannot be "atomic" by luck).
+     */
+    static long lostUpdates(int n, boolean translator) {
         byte[] code = {
             (byte) 0xb9, (byte) n, (byte) (n >>> 8), (byte) (n >>> 16), (byte) (n >>> 24), // mov ecx, n
             (byte) 0xf0, 0x48, (byte) 0x83, 0x05, 0, 0, 0, 0, 0x01,                      // L: lock add qword [rip+d], 1
@@ -49,9 +67,12 @@ public final class AtomicSelfTest {
             CountDownLatch ready = new CountDownLatch(2), go = new CountDownLatch(1);
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread[] ts = new Thread[2];
+            java.util.concurrent.atomic.AtomicLong misses = new java.util.concurrent.atomic.AtomicLong();
             for (int t = 0; t < 2; t++) {
                 ts[t] = new Thread(() -> {
                     try (Unicorn u = Unicorn.openX86_64()) {
+                        u.enableExactStops();
+                        if (translator && !u.enableTranslatorAtomics()) misses.addAndGet(n);
                         u.memMapPtr(CODE, 0x2000, UcProt.ALL, mem.address());
                         u.regWrite(X86Reg.RSP, DATA + 0x800);
                         u.emuStart(CODE, CODE + 5, 0, 0); // warm up: translate before the race
@@ -59,6 +80,7 @@ public final class AtomicSelfTest {
                         ready.countDown();
                         go.await();
                         u.emuStart(CODE + 5, end, 0, 0);
+                        if (u.translatorAtomicMisses() != 0) misses.addAndGet(n);
                     } catch (Throwable e) {
                         failure.compareAndSet(null, e);
                         ready.countDown();
@@ -76,7 +98,7 @@ public final class AtomicSelfTest {
                 throw new IllegalStateException("interrupted", e);
             }
             if (failure.get() != null) throw new IllegalStateException("atomic self-test failed to run", failure.get());
-            return 2L * n - mem.get(ValueLayout.JAVA_LONG, DATA - CODE);
+            return 2L * n - mem.get(ValueLayout.JAVA_LONG, DATA - CODE) + misses.get();
         }
     }
 }

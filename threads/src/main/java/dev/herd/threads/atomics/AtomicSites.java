@@ -40,6 +40,14 @@ public interface AtomicSites {
      */
     boolean execute(Unicorn engine, long pc);
 
+    /**
+     * Engines with translator atomics (DESIGN fact 13) stop before an instruction the translator
+     * cannot make a host atomic (EXCP_ATOMIC, e.g. a misaligned operand): patch it to the trap.
+     * Returns whether {@code pc} is a patched site now (false: not an atomic site this patcher
+     * knows, or no patching at all).
+     */
+    boolean patchInstruction(long pc);
+
     /** Number of patched sites currently known. */
     int siteCount();
 }

@@ -78,7 +78,20 @@ public final class AtomicSitesX86_64 implements AtomicSites {
     private X86AtomicDecoder decoder; // guarded by scanLock, created lazily
     private volatile SiteMap sites = SiteMap.EMPTY;
 
+    /** Patch only on request ({@link #patchInstruction}); {@link #scan} does nothing. */
+    private final boolean lazy;
+
     public AtomicSitesX86_64(GuestAddressSpace as) {
+        this(as, false);
+    }
+
+    /**
+     * @param lazy for engines with translator atomics (DESIGN fact 13): no code is decoded when it
+     *             becomes executable; only instructions the translator cannot make atomic are
+     *             patched, when they are reached ({@link #patchInstruction})
+     */
+    public AtomicSitesX86_64(GuestAddressSpace as, boolean lazy) {
+        this.lazy = lazy;
         this.as = as;
         this.memory = as.memory();
         this.host = MemorySegment.ofAddress(as.hostBase()).reinterpret(as.size());
@@ -89,18 +102,56 @@ public final class AtomicSitesX86_64 implements AtomicSites {
 
     @Override
     public void scan(long start, long end) {
-        if (end <= start) return;
+        if (end <= start || lazy) return;
         scanLock.lock();
         try {
             if (decoder == null) decoder = new X86AtomicDecoder();
+            List<Site> found = new ArrayList<>();
+            for (long[] run : mappedRuns(start, end)) sweep(run[0], run[1], found);
+            add(found, start, end);
+        } finally {
+            scanLock.unlock();
+        }
+    }
+
+    /**
+     * Patches the one instruction at {@code pc} if it is an atomic site: for the translator-atomics
+     * configuration, where the translator reported that this instruction cannot be done with a
+     * host atomic in translated code (EXCP_ATOMIC: e.g. a misaligned operand). Decodes exactly at
+     * {@code pc}, an instruction boundary the CPU reached, so no sweep can be out of step.
+     * Returns whether the instruction is a patched site now.
+     */
+    @Override
+    public boolean patchInstruction(long pc) {
+        scanLock.lock();
+        try {
+            if (sites.get(pc) != null) return true;
+            if (decoder == null) decoder = new X86AtomicDecoder();
+            byte[] code;
+            try {
+                code = memory.read(pc, 16);
+            } catch (RuntimeException e) {
+                return false;
+            }
+            int[] next = new int[1];
+            List<Site> found = new ArrayList<>();
+            for (Site s : decoder.decode(code, code.length, pc, 1, next)) if (s.pc == pc) found.add(s);
+            add(found, pc, pc + 1);
+            return sites.get(pc) != null;
+        } finally {
+            scanLock.unlock();
+        }
+    }
+
+    /** Publishes and patches the sites found in [start, end); scanLock held. */
+    private void add(List<Site> found, long start, long end) {
+        {
             Map<Long, Site> all = new HashMap<>();
             for (Site s : sites.sites()) all.put(s.pc, s);
             // sites already known in the range stay only if their patch is still there
             for (Site s : sites.sites()) {
                 if (s.pc >= start && s.pc < end && !stillPatched(s)) all.remove(s.pc);
             }
-            List<Site> found = new ArrayList<>();
-            for (long[] run : mappedRuns(start, end)) sweep(run[0], run[1], found);
             List<Site> fresh = new ArrayList<>();
             for (Site s : found) {
                 if (!all.containsKey(s.pc)) {
@@ -116,8 +167,6 @@ public final class AtomicSitesX86_64 implements AtomicSites {
                 for (Site s : failed) all.remove(s.pc);
                 sites = SiteMap.of(all.values());
             }
-        } finally {
-            scanLock.unlock();
         }
     }
 

@@ -22,5 +22,8 @@ public final class NoAtomicPatching implements AtomicSites {
     public boolean execute(Unicorn engine, long pc) { return false; }
 
     @Override
+    public boolean patchInstruction(long pc) { return false; }
+
+    @Override
     public int siteCount() { return 0; }
 }
