@@ -99,18 +99,39 @@ public final class EngineMemoryView {
     }
 
     /**
-     * Maps the current plan's region containing {@code address} into the engine, if there is one
-     * and the engine does not have it yet; returns whether it did (the access can then be retried).
-     * Called from the engine's unmapped-memory hook on the engine's own thread. The region comes
-     * from the newest plan; a concurrent change that removes it again is applied by the next
-     * {@link #sync()}, which the coherence barrier forces before host pages go away.
+     * Maps the current plan's region containing {@code address} into the engine, if there is one;
+     * returns whether it did (the access can then be retried). Called from the engine's
+     * unmapped-memory hook on the engine's own thread, so the engine has no region at
+     * {@code address}. The region comes from the newest plan; a concurrent change that removes it
+     * again is applied by the next {@link #sync()}, which the coherence barrier forces before host
+     * pages go away.
+     *
+     * <p><b>Stale neighbours.</b> The engine may run with regions older than the newest plan (a
+     * change by another thread is published before that thread kicks this engine to sync). Plan
+     * regions are maximal runs of equal protection, so such a change can move region boundaries
+     * around pages that did not change: the newest region containing {@code address} may then
+     * overlap a region the engine still holds from an older plan (e.g. the engine holds
+     * {@code [a, b)}, a neighbour's mprotect makes {@code [a, c)} one region, and the thread touches
+     * {@code [b, c)}). Such an overlapping region cannot be in the newest plan (plan regions are
+     * disjoint, and the engine does not hold {@code address}), so it is stale: it is dropped
+     * (with its translations, if executable) and the newest region is mapped in its place. The
+     * engine's regions stay within what the newest plan allows, so host protection still covers
+     * them. Refusing instead made the access a spurious SIGSEGV on mapped memory (issue 9).
      */
     public boolean mapOnDemand(long address) {
         RegionPlan plan = as.regionPlan();
         RegionPlan.Region r = plan.find(address);
         if (r == null) return false;
+        List<RegionPlan.Region> next = new ArrayList<>(current.size() + 1);
         for (RegionPlan.Region m : current) {
-            if (m.start() < r.end() && r.start() < m.end()) return false; // overlaps what we have: a real fault
+            if (m.start() < r.end() && r.start() < m.end()) {
+                if (m.start() <= address && address < m.end()) return false; // bookkeeping disagrees with the engine: not ours to fix here
+                // remove_cache is a no-op for an unmapped start and unmap keeps translations (DESIGN fact 5)
+                if ((m.perms() & Prot.EXEC) != 0) engine.removeCache(m.start(), m.end());
+                engine.memUnmap(m.start(), m.length());
+                continue;
+            }
+            next.add(m);
         }
         engine.memMapPtr(r.start(), r.length(), r.perms(), as.hostBase() + r.start());
         if ((r.perms() & Prot.EXEC) != 0) {
@@ -118,8 +139,6 @@ public final class EngineMemoryView {
             // may have stale translations from an earlier mapping of the same addresses.
             engine.removeCache(r.start(), r.end());
         }
-        List<RegionPlan.Region> next = new ArrayList<>(current.size() + 1);
-        next.addAll(current);
         next.add(r);
         next.sort(java.util.Comparator.comparingLong(RegionPlan.Region::start));
         current = List.copyOf(next);

@@ -109,6 +109,48 @@ class EngineMemoryViewTest {
         }
     }
 
+    /**
+     * Issue 9: a stale engine (another thread's change is published, the kick not yet taken) touches
+     * a page whose newest region was merged with a region the engine still holds. The stale region
+     * is replaced by the newest one instead of the access becoming a spurious fault.
+     */
+    @Test
+    void mapOnDemandReplacesStaleOverlappingRegions() {
+        try (GuestAddressSpace as = GuestAddressSpace.create(1L << 36)) {
+            Unicorn uc = Unicorn.openX86_64();
+            try {
+                EngineMemoryView view = new EngineMemoryView(as, uc);
+                long data = as.mmap(0, 3 * P, Prot.READ | Prot.WRITE, ANON, -1, 0);
+                as.mprotect(data + P, P, Prot.NONE);             // [data RW][none][data+2P RW]
+                view.sync();
+                assertTrue(view.mapOnDemand(data + 8));          // the engine holds [data, data+P)
+                as.mprotect(data + P, P, Prot.READ | Prot.WRITE); // one region [data, data+3P) now
+                assertTrue(view.isStale());
+                assertTrue(view.mapOnDemand(data + 2 * P + 8), "stale neighbour: map the newest region");
+                assertEquals(List.of(new MemRegion(data, data + 3 * P - 1, Prot.READ | Prot.WRITE)), uc.memRegions());
+                assertEquals(List.of(new RegionPlan.Region(data, data + 3 * P, Prot.READ | Prot.WRITE)), view.regions());
+                view.sync();
+                assertRegions(as, uc);
+
+                // the same with executable code: the stale region's translations go with it
+                long code = as.mmap(0x400000, 2 * P, Prot.READ | Prot.EXEC, ANON | MapFlags.FIXED, -1, 0);
+                as.mprotect(code + P, P, Prot.READ);
+                program(as, code, 0x44);
+                view.sync();
+                assertEquals(0x44, run(uc, code));
+                as.mprotect(code + P, P, Prot.READ | Prot.EXEC);  // [code, code+2P) RX now
+                patch(as, code, 0x55);                            // and the code changed
+                assertTrue(view.mapOnDemand(code + P + 8));
+                assertEquals(0x55, run(uc, code));
+                view.sync();
+                assertRegions(as, uc);
+                assertEquals(0x55, run(uc, code));
+            } finally {
+                uc.close();
+            }
+        }
+    }
+
     /** The engine holds the plan's executable regions plus the data regions touched since. */
     static void assertRegions(GuestAddressSpace as, Unicorn uc) {
         List<MemRegion> got = uc.memRegions();

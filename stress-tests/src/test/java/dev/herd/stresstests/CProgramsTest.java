@@ -68,6 +68,9 @@ class CProgramsTest {
             c("thr_atomic").status(0),
             c("thr_many").status(0),
             c("thr_malloc").status(0),
+            // a thread touching its pages while another flips the pages between them: region
+            // boundaries move under an engine that has not re-synced yet (issue 9)
+            c("thr_mmrace").status(0),
             // thr_jit's "rwx" and "atomic-rwx" variants rewrite code in an RWX page with no
             // mprotect: Herd does not support that yet (per-engine translations and atomic-site
             // scans only follow mmap/mprotect; see docs/ARCHITECTURE.md), so they are not run.

@@ -27,7 +27,8 @@ class ThreadStressTest {
             c("thr_condvar", "10000").status(0),
             c("thr_jit", "block", "200").status(0),
             c("thr_jit", "spin", "100").status(0),
-            c("thr_jit", "atomic", "50000").status(0));
+            c("thr_jit", "atomic", "50000").status(0),
+            c("thr_mmrace").status(0));
 
     static Stream<Arguments> runs() {
         return CASES.stream().flatMap(c -> Stream.of(Mode.values())
