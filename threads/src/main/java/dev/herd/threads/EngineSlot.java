@@ -21,9 +21,7 @@ final class EngineSlot {
         try {
             engine.enableExactStops();
             engine.enableFastStores(); // false: this libunicorn keeps every store on the slow path
-            if (translatorAtomics && !engine.enableTranslatorAtomics()) {
-                throw new IllegalStateException("translator atomics were chosen but this libunicorn refuses them");
-            }
+            if (translatorAtomics) engine.enableTranslatorAtomics(); // false: this libunicorn has no such wrapper
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, () -> owner.onSyscall());
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,

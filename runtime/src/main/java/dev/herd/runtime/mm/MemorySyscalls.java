@@ -46,8 +46,9 @@ public final class MemorySyscalls {
             return 0;
         });
         t.define("brk", "ptr", (ctx, addr, b, c, d, e, f) -> {
+            long before = space(ctx).brk(0); // brk(0) only reads
             long r = space(ctx).brk(addr);
-            publish(ctx);
+            if (r < before) publish(ctx); // growth only adds addresses: see publish
             return r;
         });
         t.define("mremap", "ptr size size hex ptr", (ctx, old, oldLen, newLen, flags, newAddr, f) -> {
@@ -78,16 +79,25 @@ public final class MemorySyscalls {
         int hostFd = -1;
         if ((flags & MapFlags.ANONYMOUS) == 0) hostFd = ctx.process().fds().get((int) fd);
         String name = hostFd < 0 ? null : ctx.process().paths().guestPathOf(hostFd);
+        // Without MAP_FIXED (or with MAP_FIXED_NOREPLACE, or over nothing) a mapping only adds
+        // addresses; MAP_FIXED over existing mappings replaces them, which is a reduction.
+        boolean replaces = (flags & MapFlags.FIXED) != 0 && (flags & MapFlags.FIXED_NOREPLACE) == 0
+                && len > 0 && addr + pageUp(len) > addr && !space(ctx).mappingsIn(addr, addr + pageUp(len)).isEmpty();
         long r = space(ctx).mmap(addr, len, (int) prot, (int) flags, hostFd, off, name);
         atomics(ctx).forget(r, r + pageUp(len));
         if ((prot & Prot.EXEC) != 0) atomics(ctx).scan(r, r + pageUp(len));
-        publish(ctx);
+        if (replaces) publish(ctx);
         return r;
     }
 
     /**
      * The change is in force for every thread before this syscall returns: other engines sync (or
      * are outside guest code and will before they re-enter), then host-side reductions apply.
+     * Needed for every change that removes or lowers access, and for protection increases (another
+     * engine's stale region would refuse an access the guest may now make). A change that only adds
+     * addresses (a fresh mmap, brk growth) skips it: no engine has regions there, and the first
+     * touch maps the newest plan's region (EngineMemoryView.mapOnDemand, which also replaces a stale
+     * neighbour region the new plan merged it with); host protection was raised before publishing.
      */
     private static void publish(SyscallContext ctx) {
         ctx.process().threads().awaitCoherent(ctx.thread(), space(ctx).version());
