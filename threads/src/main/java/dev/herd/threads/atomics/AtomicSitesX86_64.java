@@ -90,8 +90,19 @@ public final class AtomicSitesX86_64 implements AtomicSites {
     @Override
     public void scan(long start, long end) {
         if (end <= start) return;
+        long t0 = dev.herd.host.StartupTrace.enabled() ? System.nanoTime() : 0;
         scanLock.lock();
         try {
+            scanRange(start, end);
+        } finally {
+            scanLock.unlock();
+            if (t0 != 0) dev.herd.host.StartupTrace.mark(String.format("atomic-site scan of %#x-%#x: %.1f ms",
+                    start, end, (System.nanoTime() - t0) / 1e6));
+        }
+    }
+
+    private void scanRange(long start, long end) {
+        {
             if (decoder == null) decoder = new X86AtomicDecoder();
             Map<Long, Site> all = new HashMap<>();
             for (Site s : sites.sites()) all.put(s.pc, s);
@@ -116,8 +127,6 @@ public final class AtomicSitesX86_64 implements AtomicSites {
                 for (Site s : failed) all.remove(s.pc);
                 sites = SiteMap.of(all.values());
             }
-        } finally {
-            scanLock.unlock();
         }
     }
 
