@@ -4,7 +4,8 @@ import dev.herd.threads.atomics.AtomicSelfTest;
 
 /**
  * Whether the loaded libunicorn already executes guest atomics atomically across engines, asked
- * once per JVM (the library is loaded once per JVM too, so the answer cannot change). Set
+ * once per JVM (the library is loaded once per JVM too, so the answer cannot change) and kept per
+ * library build in the user's cache directory ({@code dev.herd.threads.LibraryFacts}). Set
  * {@code HERD_ATOMIC_PATCHING=always} to patch without asking (skipping the ~50 ms self-test),
  * or {@code never} to trust the library.
  */
@@ -18,7 +19,7 @@ final class AtomicSupport {
             String setting = System.getenv("HERD_ATOMIC_PATCHING");
             if ("always".equals(setting)) return false;
             if ("never".equals(setting)) return true;
-            return AtomicSelfTest.unicornAtomicsAreAtomic();
+            return AtomicSelfTest.unicornAtomicsAreAtomicCached();
         }
     }
 
