@@ -122,15 +122,16 @@ public final class GuestLauncher {
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
-            process.childHerd(ChildHerd.ofThisJvm(config.rootfs().toString(), config.mode() == ExecutionMode.SERIAL,
-                    config.strace()));
+            String childRootfs = config.rootfs().toString();
+            boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
+            process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace));
             for (int sig = 1; sig <= Signals.MAX; sig++) {
                 if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
                     process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
                 }
             }
             fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
-            dev.herd.host.StartupTrace.mark("process state (fds, signals, child Herd)");
+            dev.herd.host.StartupTrace.mark("process state (fds, signals)");
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
