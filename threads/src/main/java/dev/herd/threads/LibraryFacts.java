@@ -19,11 +19,12 @@ import java.util.Properties;
  * only the first run after a library or Herd update pays for the probes (scratch engines, the
  * ~50 ms two-engine atomic self-test).
  *
- * <p>The file is {@code ${XDG_CACHE_HOME:-~/.cache}/herd/unicorn-KEY.properties}; KEY hashes the
- * loaded library file (its real path, size and modification time, as {@code /proc/self/maps}
- * names it) and the Herd jars that hold the probes (a changed probe invalidates its answers). It
- * is written to a temporary file that is renamed into place, and anything unreadable, malformed
- * or missing counts as not known: the caller probes again. {@code HERD_PROBE_CACHE=off} disables
+ * <p>The file is {@code ${XDG_CACHE_HOME:-~/.cache}/herd/unicorn-KEY.properties}, KEY a hash of
+ * the loaded library's path as {@code /proc/self/maps} names it. Its facts hold only while the
+ * identity stored with them matches: the library file's path, size, modification time and inode,
+ * and the same of the Herd jars that hold the probes (a changed probe invalidates its answers).
+ * It is written to a temporary file that is renamed into place, and anything unreadable,
+ * malformed, missing or of another identity counts as not known: the caller probes again. {@code HERD_PROBE_CACHE=off} disables
  * it. Values are lists of longs.
  */
 public final class LibraryFacts {
@@ -109,8 +110,10 @@ public final class LibraryFacts {
             identify(key, codeSource(Unicorn.class));
             identify(key, codeSource(LibraryFacts.class));
             identity = key.toString();
+            // One file per library path (a rebuilt Herd overwrites its facts instead of adding a
+            // file); the identity stored inside decides whether they still hold.
             long h = 0xcbf29ce484222325L;   // FNV-1a (MessageDigest would load the security providers)
-            for (byte b : identity.getBytes(java.nio.charset.StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
+            for (byte b : lib.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
             String home = System.getenv("XDG_CACHE_HOME");
             Path dir = home != null && home.startsWith("/") ? Path.of(home)
                     : Path.of(System.getProperty("user.home"), ".cache");
