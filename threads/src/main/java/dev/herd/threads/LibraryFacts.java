@@ -115,8 +115,9 @@ public final class LibraryFacts {
             long h = 0xcbf29ce484222325L;   // FNV-1a (MessageDigest would load the security providers)
             for (byte b : lib.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
             String home = System.getenv("XDG_CACHE_HOME");
-            Path dir = home != null && home.startsWith("/") ? Path.of(home)
-                    : Path.of(System.getProperty("user.home"), ".cache");
+            String user = System.getProperty("user.home", "");
+            if ((home == null || !home.startsWith("/")) && !user.startsWith("/")) return null;   // never relative to the cwd
+            Path dir = home != null && home.startsWith("/") ? Path.of(home) : Path.of(user, ".cache");
             return dir.resolve("herd").resolve("unicorn-" + HexFormat.of().toHexDigits(h) + ".properties");
         } catch (Exception e) {
             return null;
