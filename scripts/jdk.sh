@@ -12,7 +12,13 @@ herd_java_major() {
   [ -x "$home/bin/java" ] || return 1
   if [ "${HERD_NEED_JAVAC:-0}" = 1 ] && [ ! -x "$home/bin/javac" ]; then return 1; fi
   if [ -r "$home/release" ]; then
-    v=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$home/release" | head -n 1)
+    # bash builtins only: bin/herd runs this on every start (forks cost ~1-2 ms each)
+    local line
+    while IFS= read -r line || [ -n "$line" ]; do
+      case $line in
+        JAVA_VERSION=\"*) v=${line#JAVA_VERSION=\"}; v=${v%%\"*}; break ;;
+      esac
+    done <"$home/release"
   fi
   if [ -z "$v" ]; then
     # No release file: ask the JVM itself (slow, ~50 ms, so only as a fallback).

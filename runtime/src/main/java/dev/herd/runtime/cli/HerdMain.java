@@ -33,6 +33,7 @@ public final class HerdMain {
     private HerdMain() {}
 
     public static void main(String[] args) {
+        dev.herd.host.StartupTrace.mark("HerdMain.main");
         int status;
         PrintStream err = System.err;
         try {
@@ -42,6 +43,7 @@ public final class HerdMain {
             if (System.getenv("HERD_DEBUG") != null) t.printStackTrace(err);
             status = LinuxKernel.INTERNAL_ERROR_STATUS;
         }
+        dev.herd.host.StartupTrace.mark("guest ended, halting");
         err.flush();
         System.out.flush();
         // halt, not exit: guest threads may still be blocked in host syscalls, and no JVM shutdown
@@ -160,6 +162,7 @@ public final class HerdMain {
         } else {
             env = RawCommandLine.environment();
         }
+        dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd));

@@ -85,12 +85,14 @@ public final class GuestLauncher {
         List<Integer> loaderFds = new ArrayList<>();
         try {
             ElfFile elf = ElfFile.read(imageFile);
+            dev.herd.host.StartupTrace.mark("ELF header read");
             long spaceSize = GuestAddressSpace.sizeWithinFileLimit(GuestAddressSpace.DEFAULT_SIZE);
             if (spaceSize < MIN_SPACE_SIZE) {
                 throw new ExecFormatException("the file-size limit (ulimit -f) leaves no room for guest memory: Herd's "
                         + "memory file needs at least " + (MIN_SPACE_SIZE >> 20) + " MiB");
             }
             space = GuestAddressSpace.create(spaceSize);
+            dev.herd.host.StartupTrace.mark("guest address space created");
             paths = new PathResolver(config.rootfs(), config.cwd());
             PathResolver rootPaths = paths;
             LoadedImage image;
@@ -100,7 +102,13 @@ public final class GuestLauncher {
                 for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
                 if (imageFd >= 0) HostKernel.call(HostSyscall.CLOSE, imageFd);
             }
+            dev.herd.host.StartupTrace.mark("ELF loaded");
+            if (dev.herd.host.StartupTrace.enabled()) {
+                dev.herd.unicorn.Unicorn.version();
+                dev.herd.host.StartupTrace.mark("libunicorn loaded (FFM binding)");
+            }
             CpuArch arch = new CpuX86_64();
+            dev.herd.host.StartupTrace.mark("CPU probes (exception latch, CPUID)");
             StartState start = InitialStack.builder(space, image)
                     .hwcap(arch.hwcap())
                     .argvBytes(config.argv())
@@ -108,41 +116,50 @@ public final class GuestLauncher {
                     .execFn(config.argv().isEmpty() ? config.program().toString()
                             : new String(config.argv().getFirst(), java.nio.charset.StandardCharsets.UTF_8))
                     .build();
+            dev.herd.host.StartupTrace.mark("initial stack built");
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
             // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
-            process.childHerd(ChildHerd.ofThisJvm(config.rootfs().toString(), config.mode() == ExecutionMode.SERIAL,
-                    config.strace()));
+            String childRootfs = config.rootfs().toString();
+            boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
+            process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace));
             for (int sig = 1; sig <= Signals.MAX; sig++) {
                 if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
                     process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
                 }
             }
             fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
+            dev.herd.host.StartupTrace.mark("process state (fds, signals)");
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
                     SyscallNumbersX86_64::name, config.diagnostics(), strace);
             SignalDelivery delivery = new SignalDelivery(process, SignalFrameX86_64.INSTANCE, config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
+            dev.herd.host.StartupTrace.mark("syscall table and kernel");
             boolean serial = config.mode() == ExecutionMode.SERIAL;
             ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
             // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
-            // in parallel mode the translator makes them host atomics where it can (DESIGN fact 13).
-            boolean translatorAtomics = !serial && AtomicSupport.translatorAtomics();
-            AtomicSites atomics = serial && !AtomicSupport.forced()
+            // in parallel mode a libunicorn that is atomic already needs none, and translator atomics
+            // (opt-in, DESIGN fact 13) patch only what the translator cannot do.
+            boolean translatorAtomics = !serial && !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
+            AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
                     ? new NoAtomicPatching() : new AtomicSitesX86_64(space, translatorAtomics);
+            dev.herd.host.StartupTrace.mark(atomics instanceof NoAtomicPatching ? "atomic self-test (answer: no patching)"
+                    : translatorAtomics ? "atomic self-test (answer: translator atomics)" : "atomic self-test (answer: patching)");
             for (Mapping m : space.mappings()) {
                 if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
             }
+            dev.herd.host.StartupTrace.mark("atomic-site scan of executable mappings");
             EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics);
             HostCallInterrupter interrupter = new HostCallInterrupter();
             ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
                     engines, interrupter);
             if (beforeStart != null) beforeStart.accept(kernel);
             GuestThread main = new GuestThread(threads);
+            dev.herd.host.StartupTrace.mark("first engine created");
             if (config.inherited().blocked() != 0) {
                 // The mask survives execve: the first thread starts with the caller's.
                 SyscallContext mainContext = new SyscallContext(process, main);
@@ -161,6 +178,7 @@ public final class GuestLauncher {
                 ownedFds.close();
                 ownedPaths.close();
             });
+            dev.herd.host.StartupTrace.mark("registers set");
             Thread t = Thread.ofPlatform().name("guest-main").start(main);
             return new RunningGuest(process, t, exit);
         } catch (IOException | ExecFormatException | RuntimeException e) {

@@ -51,6 +51,11 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
                     || o.startsWith("-Xdebug") || o.startsWith("-Xrunjdwp")) {
                 continue;
             }
+            // A training run (scripts/aot-cache.sh) records this JVM only: a child writing the same
+            // cache file would race with it. The child uses a cache (-XX:AOTCache) like its parent.
+            if (o.startsWith("-XX:AOTCacheOutput") || o.startsWith("-XX:AOTConfiguration") || o.startsWith("-XX:AOTMode")) {
+                continue;
+            }
             opts.add(o);
         }
         if (opts.stream().noneMatch(o -> o.startsWith("--enable-native-access"))) opts.add("--enable-native-access=ALL-UNNAMED");

@@ -91,9 +91,33 @@ public final class GuestProcess {
     public int execChild() { return execChild; }
     public void execChild(int pid) { execChild = pid; }
 
+    private volatile java.util.function.Supplier<ChildHerd> childHerdSource;
+
     /** How execve starts the new image (null: execve is not available, ENOSYS). */
-    public ChildHerd childHerd() { return childHerd; }
-    public void childHerd(ChildHerd c) { childHerd = c; }
+    public ChildHerd childHerd() {
+        ChildHerd c = childHerd;
+        if (c != null) return c;
+        java.util.function.Supplier<ChildHerd> source = childHerdSource;
+        if (source == null) return null;
+        synchronized (this) {
+            if (childHerd == null) childHerd = source.get();
+            return childHerd;
+        }
+    }
+
+    public void childHerd(ChildHerd c) {
+        childHerdSource = null;
+        childHerd = c;
+    }
+
+    /**
+     * Like {@link #childHerd(ChildHerd)}, computed at the first execve: describing this JVM asks
+     * the management API for its options, which costs start-up time most runs never need back.
+     */
+    public void childHerd(java.util.function.Supplier<ChildHerd> source) {
+        childHerd = null;
+        childHerdSource = source;
+    }
 
     /** Host path of the guest program, the answer to readlink("/proc/self/exe"). */
     public String exePath() { return exePath; }

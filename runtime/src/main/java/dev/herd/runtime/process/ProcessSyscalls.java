@@ -26,6 +26,7 @@ public final class ProcessSyscalls {
             return 0;
         });
         t.define("exit_group", "int", (ctx, status, b, c, d, e, f) -> {
+            dev.herd.host.StartupTrace.mark("guest called exit_group (the guest's own run since the first syscall)");
             ctx.exitStatus((int) status);
             ctx.process().exitGroup(ProcessExit.exited((int) status));
             ctx.thread().requestExit();

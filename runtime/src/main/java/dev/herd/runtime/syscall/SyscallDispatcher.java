@@ -55,8 +55,17 @@ public final class SyscallDispatcher {
 
     /** Runs syscall {@code nr} with {@code args[1..6]} and returns the raw result. */
     public long dispatch(SyscallContext ctx, long nr, long[] args) {
+        if (dev.herd.host.StartupTrace.enabled()) firstSyscall();
         if (interceptors.any()) return intercepted(ctx, nr, args);
         return run(ctx, nr, args);
+    }
+
+    private boolean firstSyscallSeen;
+
+    private void firstSyscall() {
+        if (firstSyscallSeen) return;
+        firstSyscallSeen = true;
+        dev.herd.host.StartupTrace.mark("first guest syscall (guest thread started, engine ran)");
     }
 
     private long intercepted(SyscallContext ctx, long nr, long[] args) {

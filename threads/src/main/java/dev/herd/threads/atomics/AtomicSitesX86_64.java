@@ -103,6 +103,7 @@ public final class AtomicSitesX86_64 implements AtomicSites {
     @Override
     public void scan(long start, long end) {
         if (end <= start || lazy) return;
+        long t0 = dev.herd.host.StartupTrace.enabled() ? System.nanoTime() : 0;
         scanLock.lock();
         try {
             if (decoder == null) decoder = new X86AtomicDecoder();
@@ -111,6 +112,8 @@ public final class AtomicSitesX86_64 implements AtomicSites {
             add(found, start, end);
         } finally {
             scanLock.unlock();
+            if (t0 != 0) dev.herd.host.StartupTrace.mark(String.format("atomic-site scan of %#x-%#x: %.1f ms",
+                    start, end, (System.nanoTime() - t0) / 1e6));
         }
     }
 

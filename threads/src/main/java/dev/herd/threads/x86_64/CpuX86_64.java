@@ -12,8 +12,9 @@ public final class CpuX86_64 implements CpuArch {
     private static final int[] SYSCALL_REGS = {
             X86Reg.RAX, X86Reg.RDI, X86Reg.RSI, X86Reg.RDX, X86Reg.R10, X86Reg.R8, X86Reg.R9};
 
-    private final ExceptionLatchX86_64 exceptionLatch = ExceptionLatchX86_64.probe();
-    private final CpuidX86_64 cpuid = CpuidX86_64.probe();
+    // Both probe scratch engines; the answers are kept per library build (LibraryFacts).
+    private final ExceptionLatchX86_64 exceptionLatch = ExceptionLatchX86_64.probeCached();
+    private final CpuidX86_64 cpuid = CpuidX86_64.probeCached();
 
     @Override public String name() { return "x86_64"; }
 

@@ -31,6 +31,20 @@ public final class CpuidX86_64 {
         this.leaf1 = leaf1;
     }
 
+    /**
+     * {@link #probe()}, remembered per library build ({@link dev.herd.threads.LibraryFacts}): the
+     * emulated CPU's answer is a property of the library, so only a first run probes.
+     */
+    public static CpuidX86_64 probeCached() {
+        long[] known = dev.herd.threads.LibraryFacts.get(FACT);
+        if (known != null && known.length == 4) return new CpuidX86_64(known);
+        CpuidX86_64 c = probe();
+        dev.herd.threads.LibraryFacts.put(FACT, c.leaf1);
+        return c;
+    }
+
+    private static final String FACT = "x86_64.cpuidLeaf1";
+
     /** Reads the library's leaf 1 in a scratch engine and adds Herd's bits. */
     public static CpuidX86_64 probe() {
         try (Unicorn e = ScratchEngineX86_64.open(CPUID)) {

@@ -41,6 +41,22 @@ public final class ExceptionLatchX86_64 {
     }
 
     /**
+     * {@link #probe()}, remembered per library build ({@link dev.herd.threads.LibraryFacts}): the
+     * offset is a property of the library's binary, so only a first run probes.
+     */
+    public static ExceptionLatchX86_64 probeCached() {
+        long[] known = dev.herd.threads.LibraryFacts.get(FACT);
+        if (known != null && known.length == 1 && (known[0] == NONE || (known[0] >= 0 && known[0] % 4 == 0))) {
+            return new ExceptionLatchX86_64(known[0]);
+        }
+        ExceptionLatchX86_64 latch = probe();
+        dev.herd.threads.LibraryFacts.put(FACT, latch.offset);
+        return latch;
+    }
+
+    private static final String FACT = "x86_64.exceptionLatchOffset";
+
+    /**
      * Probes the loaded libunicorn for the field's offset (a few scratch engines, about a millisecond
      * each).
      *
