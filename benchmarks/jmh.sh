@@ -81,6 +81,9 @@ section() {
   echo "- Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r); Java ${java_desc:-?}"
   echo "- JMH settings: ${DEFAULTS[*]}${EXTRA[*]:+ ${EXTRA[*]}}; average time per operation, ± the 99.9% confidence half-width JMH reports (NaN with fewer than 2 iterations)"
   echo "- Load average (1/5/15 min) at start: $LOAD_START, at end: $LOAD_END. Other work on the machine (2 cores, shared) inflates times, the two-thread benchmarks (FutexBench.pingPongRoundTrip, SafePointBench round trips) most."
+  if awk -v a="${LOAD_START%% *}" -v b="${LOAD_END%% *}" -v c="$(nproc)" 'BEGIN { exit !(a >= c || b >= c) }'; then
+    echo "- **Loaded machine (1-min load ≥ the core count): read these numbers as a smoke test, not as results.**"
+  fi
   echo
   echo "| benchmark | ns per op | ± (99.9%) | samples |"
   echo "|---|---:|---:|---:|"

@@ -30,85 +30,124 @@ import org.openjdk.jmh.annotations.TearDown;
  *     has left {@code uc_emu_start}, noted the stop and re-entered: kick → exact stop → restart,
  *     the core of every safe point (signal delivery, mapping change) of a thread in guest code.</li>
  * </ul>
+ * The waiting benchmark thread spins, then yields (Herd's {@code GuestThreads.awaitCoherent} parks
+ * between re-kicks instead). Both round trips need two threads on CPU at once: on a loaded 2-core
+ * machine they measure the scheduler (milliseconds; DESIGN fact 6 measured 20-80 µs for a stop),
+ * so read them only from a quiet machine.
  */
-@State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class SafePointBench {
-    volatile long published = 1;
-    volatile boolean kick, stop;
-    volatile long engineStops;
-    SafePointHandshake own, guest;
-    Thread guestThread, engineThread;
-    volatile Unicorn engine;
+    /** The guest thread's own handshake, no other thread (enterLeave). */
+    @State(Scope.Thread)
+    public static class Own {
+        long published = 1;
+        SafePointHandshake handshake;
 
-    @Setup(Level.Trial)
-    public void setUp() throws InterruptedException {
-        own = new SafePointHandshake(() -> published);
-        own.synced(published);
-        guest = new SafePointHandshake(() -> published);
-        guestThread = new Thread(() -> {
-            while (!stop) {
-                if (!guest.enterGuest()) { guest.synced(published); continue; }
-                while (!kick && !stop) Thread.onSpinWait();     // "in guest code"
-                kick = false;
-                guest.leaveGuest();
-            }
-        }, "simulated-guest");
-        guestThread.setDaemon(true);
-        guestThread.start();
-
-        CountDownLatch ready = new CountDownLatch(1);
-        engineThread = new Thread(() -> {
-            Unicorn u = Code.privateEngine();
-            u.enableExactStops();
-            engine = u;
-            ready.countDown();
-            try {
-                while (!stop) {
-                    u.emuStart(Code.SPIN.address(), 0, 0, 0);   // returns at the stop request
-                    engineStops++;
-                }
-            } finally {
-                u.close();
-            }
-        }, "engine");
-        engineThread.setDaemon(true);
-        engineThread.start();
-        ready.await();
+        @Setup(Level.Trial)
+        public void setUp() {
+            handshake = new SafePointHandshake(() -> published);
+            handshake.synced(published);
+        }
     }
 
-    @TearDown(Level.Trial)
-    public void close() throws InterruptedException {
-        stop = true;
-        engine.stopAtNextBlock();
-        guestThread.join(5_000);
-        engineThread.join(5_000);
+    /** A second Java thread playing a guest thread in guest code (handshakeRoundTrip). */
+    @State(Scope.Thread)
+    public static class SimulatedGuest {
+        volatile long published = 1;
+        volatile boolean kick, stop;
+        SafePointHandshake guest;
+        Thread thread;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            guest = new SafePointHandshake(() -> published);
+            thread = new Thread(() -> {
+                while (!stop) {
+                    if (!guest.enterGuest()) { guest.synced(published); continue; }
+                    while (!kick && !stop) Thread.onSpinWait();     // "in guest code"
+                    kick = false;
+                    guest.leaveGuest();
+                }
+            }, "simulated-guest");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws InterruptedException {
+            stop = true;
+            thread.join(5_000);
+        }
+    }
+
+    /** A real engine spinning in guest code on its own thread (engineStopRoundTrip). */
+    @State(Scope.Thread)
+    public static class SpinningEngine {
+        volatile boolean stop;
+        volatile long engineStops;
+        volatile Unicorn engine;
+        Thread thread;
+
+        @Setup(Level.Trial)
+        public void setUp() throws InterruptedException {
+            CountDownLatch ready = new CountDownLatch(1);
+            thread = new Thread(() -> {
+                Unicorn u = Code.privateEngine();
+                u.enableExactStops();
+                engine = u;
+                ready.countDown();
+                try {
+                    while (!stop) {
+                        u.emuStart(Code.SPIN.address(), 0, 0, 0);   // returns at the stop request
+                        engineStops++;
+                    }
+                } finally {
+                    u.close();
+                }
+            }, "engine");
+            thread.setDaemon(true);
+            thread.start();
+            ready.await();
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws InterruptedException {
+            stop = true;
+            engine.stopAtNextBlock();
+            thread.join(5_000);
+        }
     }
 
     @Benchmark
-    public boolean enterLeave() {
-        boolean current = own.enterGuest();
-        own.leaveGuest();
+    public boolean enterLeave(Own s) {
+        boolean current = s.handshake.enterGuest();
+        s.handshake.leaveGuest();
         return current;
     }
 
     @Benchmark
-    public long handshakeRoundTrip() {
-        long v = ++published;     // single writer: the benchmark thread
-        while (guest.mustKick(v)) {
-            kick = true;
-            Thread.onSpinWait();
+    public long handshakeRoundTrip(SimulatedGuest s) {
+        long v = ++s.published;     // single writer: the benchmark thread
+        for (int spins = 0; s.guest.mustKick(v); spins++) {
+            s.kick = true;
+            pause(spins);
         }
         return v;
     }
 
     @Benchmark
-    public long engineStopRoundTrip() {
-        long before = engineStops;
-        engine.stopAtNextBlock();
+    public long engineStopRoundTrip(SpinningEngine s) {
+        long before = s.engineStops;
+        s.engine.stopAtNextBlock();
         long now;
-        while ((now = engineStops) == before) Thread.onSpinWait();
+        for (int spins = 0; (now = s.engineStops) == before; spins++) pause(spins);
         return now;
+    }
+
+    /** Spin first (a quiet machine: µs round trips), then yield (a busy one: let the other thread run). */
+    private static void pause(int spins) {
+        if (spins < 20_000) Thread.onSpinWait();
+        else Thread.yield();
     }
 }
