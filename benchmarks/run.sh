@@ -281,7 +281,7 @@ fmt_v() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 1
 load_range() { echo "$1" | tr ' ' '\n' | awk 'NF { if (n == 0 || $1 < lo) lo = $1; if (n == 0 || $1 > hi) hi = $1; n++ } END { if (n == 0) print "—"; else if (lo == hi) print lo; else print lo "–" hi }'; }
 
 TNOTES=()
-if [ $RUN_SINGLE = 1 ] || { [ $RUN_THREADS = 0 ] && [ $RUN_SIGNALS = 0 ]; }; then echo "Single-thread workloads ($RUNS_SINGLE timed runs each):" >&2; else echo "Start-up reference:" >&2; fi
+if [ $RUN_SINGLE = 1 ] || { [ $RUN_THREADS = 0 ] && [ $RUN_SIGNALS = 0 ] && [ $RUN_PROGRAMS = 0 ]; }; then echo "Single-thread workloads ($RUNS_SINGLE timed runs each):" >&2; else echo "Start-up reference:" >&2; fi
 for spec in "${WORKLOADS[@]}"; do
   IFS='|' read -r name args iters what <<<"$spec"
   if [ "$name" != noop ] && ! selected "$name" "$name" single; then continue; fi
