@@ -9,11 +9,12 @@
 # Debian packages: libunicorn2 libunicorn-dev (the CPU emulator), libcapstone-dev (decoder),
 # gcc make libc6-dev (static C guests), gcc-aarch64-linux-gnu libc6-dev-arm64-cross (aarch64
 # guests), busybox-static and qemu-user-static (test oracles), python3.11 and
-# libpython3.11-testsuite (CPython's regression suite as an oracle, scripts/fidelity.sh), strace, maven; a JDK >= 22 if none
+# libpython3.11-testsuite (CPython's regression suite as an oracle, scripts/fidelity.sh), strace,
+# gnuplot-nox (benchmark plots, benchmarks/plot.sh), maven; a JDK >= 22 if none
 # is installed. Uses sudo only when not root. `apt-get update` runs only if an install fails.
 
 HERD_PACKAGES=(libunicorn2 libunicorn-dev busybox-static qemu-user-static gcc-aarch64-linux-gnu libpython3.11-testsuite python3.11
-               libc6-dev-arm64-cross gcc make libc6-dev strace libcapstone-dev)
+               libc6-dev-arm64-cross gcc make libc6-dev strace libcapstone-dev gnuplot-nox)
 
 herd_setup() {
   local root here sudo="" missing=() p java_home

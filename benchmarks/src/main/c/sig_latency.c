@@ -2,20 +2,25 @@
  * N signals (default 20,000), one at a time. MODE running: the target spins in user code;
  * MODE blocked: the target sleeps in sigsuspend. The sender timestamps just before pthread_kill;
  * the handler timestamps on entry; per_op is the mean of the differences (µs), so the sender's
- * own wait for the handler is not counted. */
+ * own wait for the handler is not counted. Each signal's latency is also kept and their
+ * distribution printed (bench.h's dist: line, µs). */
 #include "bench.h"
 #include <signal.h>
 #include <string.h>
 #include <stdatomic.h>
 
 static atomic_long handled;
-static double sent_at, total;
+static double sent_at, total, *samples;
 static volatile int stop;
 static int blocked_mode;
+static long sample_cap;
 
 static void handler(int sig) {
     (void)sig;
-    total += bench_now() - sent_at;
+    double d = bench_now() - sent_at;
+    total += d;
+    long k = atomic_load(&handled);
+    if (samples && k < sample_cap) samples[k] = d;
     atomic_fetch_add(&handled, 1);
 }
 
@@ -43,6 +48,8 @@ int main(int argc, char **argv) {
     }
     blocked_mode = !strcmp(argv[1], "blocked");
     long n = argc > 2 ? atol(argv[2]) : 20000;
+    samples = malloc((n > 0 ? n : 1) * sizeof *samples);
+    sample_cap = samples ? n : 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = handler;
@@ -68,5 +75,6 @@ int main(int argc, char **argv) {
     bench_check(pthread_join(tid, NULL), "pthread_join");
     printf("sig_latency %s: %ld signals handled\n", argv[1], n);
     bench_report(s_total, total * 1e6 / n, "us/signal");
+    bench_dist(samples, n < sample_cap ? n : sample_cap, 1e6, "us/signal");
     return atomic_load(&handled) >= n ? 0 : 1;
 }
