@@ -29,25 +29,26 @@ public final class NativeHelpers {
         private static SymbolLookup load() {
             URL url = NativeHelpers.class.getResource(RESOURCE);
             if (url == null) throw new IllegalStateException("native helper " + RESOURCE + " missing from the build");
-            Path file;
             try {
-                if ("file".equals(url.getProtocol())) {
-                    file = Path.of(url.toURI());
-                } else {
-                    Path dir = Files.createTempDirectory("herd-native");
-                    file = dir.resolve("libherd-native.so");
+                if ("file".equals(url.getProtocol())) return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
+                // Unpacked to a private temporary file, loaded, and deleted at once: the loaded
+                // mapping outlives the name (deleteOnExit would never run, Herd halts the JVM).
+                Path dir = Files.createTempDirectory("herd-native");
+                Path file = dir.resolve("libherd-native.so");
+                try {
                     try (InputStream in = url.openStream()) {
                         Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
                     }
-                    file.toFile().deleteOnExit();
-                    dir.toFile().deleteOnExit();
+                    return SymbolLookup.libraryLookup(file, Arena.global());
+                } finally {
+                    Files.deleteIfExists(file);
+                    Files.deleteIfExists(dir);
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot unpack " + RESOURCE, e);
             } catch (java.net.URISyntaxException e) {
                 throw new IllegalStateException(e);
             }
-            return SymbolLookup.libraryLookup(file, Arena.global());
         }
     }
 
