@@ -67,8 +67,10 @@ int herd_install_interrupt_handler(int signo)
  * on this thread) the wrappers just call the real function. Java writes the struct on the
  * engine's own thread, so the wrappers read it without synchronisation.
  */
+#include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -267,6 +269,7 @@ static void herd_exit_atomic_aarch64(void *cpu, uintptr_t retaddr)
 
 struct herd_module {
     uintptr_t inside;          /* an address inside the wanted module */
+    const char *name;          /* its path, as the dynamic loader has it */
     uintptr_t base;
     const ElfW(Dyn) *dynamic;
     const ElfW(Phdr) *phdr;
@@ -287,6 +290,7 @@ static int herd_find_module(struct dl_phdr_info *info, size_t size, void *data)
     }
     if (!contains) return 0;
     m->base = info->dlpi_addr;
+    m->name = info->dlpi_name;
     m->dynamic = dynamic;
     m->phdr = info->dlpi_phdr;
     m->phnum = info->dlpi_phnum;
@@ -354,6 +358,116 @@ static int herd_build_id_matches(const struct herd_module *m)
 }
 
 /*
+ * 2.0.1's xchg helpers are not atomic. Under CF_PARALLEL the translator calls
+ * helper_atomic_xchg{b,w_le,l_le,q_le}_<arch> for x86 xchg with memory and AArch64 SWP, and in
+ * this build they compile to a plain load and a plain store (objdump: `mov (%rax),%rdx;
+ * mov %rbx,(%rax)`; measured: a token passed between two engines by xchg got lost), while the
+ * cmpxchg helpers use `lock cmpxchg`. So Herd replaces them, in the library's GOT and in its
+ * helper table (both are relocations against the helper's symbol, rewritten before any engine is
+ * opened: each engine indexes its helper table at uc_open), by a compare-and-swap loop over the
+ * library's own helper_atomic_cmpxchg*_mmu_<arch>, which takes the guest return address
+ * explicitly (this wrapper's caller is the translated block, as for the original's GETPC()).
+ */
+typedef uint32_t (*herd_cas32_fn)(void *env, uint64_t addr, uint32_t cmpv, uint32_t newv, uint32_t oi, uintptr_t ra);
+typedef uint64_t (*herd_cas64_fn)(void *env, uint64_t addr, uint64_t cmpv, uint64_t newv, uint32_t oi, uintptr_t ra);
+static herd_cas32_fn herd_cas8[2], herd_cas16[2], herd_cas32[2];
+static herd_cas64_fn herd_cas64[2];
+
+#define HERD_XCHG(NAME, TYPE, CAS, T)                                                        \
+    __attribute__((noinline)) static TYPE NAME(void *env, uint64_t addr, TYPE val, uint32_t oi) \
+    {                                                                                        \
+        uintptr_t ra = (uintptr_t)__builtin_return_address(0);                               \
+        TYPE old = CAS[T](env, addr, 0, 0, oi, ra); /* reads; stores 0 only over 0 */        \
+        for (;;) {                                                                           \
+            TYPE prev = CAS[T](env, addr, old, val, oi, ra);                                 \
+            if (prev == old) return old;                                                     \
+            old = prev;                                                                      \
+        }                                                                                    \
+    }
+
+HERD_XCHG(herd_xchgb_x86_64, uint32_t, herd_cas8, 0)
+HERD_XCHG(herd_xchgw_x86_64, uint32_t, herd_cas16, 0)
+HERD_XCHG(herd_xchgl_x86_64, uint32_t, herd_cas32, 0)
+HERD_XCHG(herd_xchgq_x86_64, uint64_t, herd_cas64, 0)
+HERD_XCHG(herd_xchgb_aarch64, uint32_t, herd_cas8, 1)
+HERD_XCHG(herd_xchgw_aarch64, uint32_t, herd_cas16, 1)
+HERD_XCHG(herd_xchgl_aarch64, uint32_t, herd_cas32, 1)
+HERD_XCHG(herd_xchgq_aarch64, uint64_t, herd_cas64, 1)
+
+/* Rewrites every GLOB_DAT, 64-bit and JUMP_SLOT relocation against `name` in m to `to`; returns how many. */
+static int herd_retarget_symbol(const struct herd_module *m, const char *name, void *to)
+{
+    const ElfW(Rela) *rela = NULL;
+    size_t relasz = 0;
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = m->dynamic; d->d_tag != DT_NULL; d++) {
+        if (d->d_tag == DT_RELA) rela = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
+        else if (d->d_tag == DT_RELASZ) relasz = d->d_un.d_val;
+        else if (d->d_tag == DT_SYMTAB) symtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
+        else if (d->d_tag == DT_STRTAB) strtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
+    }
+    if (rela == NULL || symtab == NULL || strtab == NULL) return 0;
+    long pagesize = sysconf(_SC_PAGESIZE);
+    int n = 0;
+    for (size_t i = 0; i < relasz / sizeof *rela; i++) {
+        const ElfW(Rela) *r = &rela[i];
+        unsigned type = ELF64_R_TYPE(r->r_info);
+        if (ELF64_R_SYM(r->r_info) == 0 || (type != R_X86_64_GLOB_DAT && type != R_X86_64_64)) continue;
+        if (strcmp(strtab + symtab[ELF64_R_SYM(r->r_info)].st_name, name) != 0) continue;
+        void **slot = (void **)(m->base + r->r_offset);
+        uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
+        if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return -1;
+        __atomic_store_n(slot, to, __ATOMIC_RELEASE);
+        mprotect((void *)page, (size_t)pagesize, PROT_READ);
+        n++;
+    }
+    void **plt = herd_plt_slot(m, name);
+    if (plt != NULL) {
+        uintptr_t page = (uintptr_t)plt & ~(uintptr_t)(pagesize - 1);
+        if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return -1;
+        __atomic_store_n(plt, to, __ATOMIC_RELEASE);
+        mprotect((void *)page, (size_t)pagesize, PROT_READ);
+        n++;
+    }
+    return n;
+}
+
+/* Replaces the xchg helpers of both targets; returns 1 if every one was replaced. */
+static int herd_fix_xchg(const struct herd_module *m)
+{
+    static const char *targets[2] = { "x86_64", "aarch64" };
+    static const char *sizes[4] = { "b", "w_le", "l_le", "q_le" };
+    void *replacements[2][4] = {
+        { (void *)herd_xchgb_x86_64, (void *)herd_xchgw_x86_64, (void *)herd_xchgl_x86_64, (void *)herd_xchgq_x86_64 },
+        { (void *)herd_xchgb_aarch64, (void *)herd_xchgw_aarch64, (void *)herd_xchgl_aarch64, (void *)herd_xchgq_aarch64 },
+    };
+    void *lib = dlopen(m->name, RTLD_NOW | RTLD_NOLOAD);
+    if (lib == NULL) return 0;
+    int ok = 1;
+    char name[64];
+    for (int t = 0; t < 2 && ok; t++) {
+        for (int z = 0; z < 4; z++) {
+            snprintf(name, sizeof name, "helper_atomic_cmpxchg%s_mmu_%s", sizes[z], targets[t]);
+            void *cas = dlsym(lib, name);
+            if (cas == NULL) { ok = 0; break; }
+            if (z == 0) herd_cas8[t] = (herd_cas32_fn)cas;
+            else if (z == 1) herd_cas16[t] = (herd_cas32_fn)cas;
+            else if (z == 2) herd_cas32[t] = (herd_cas32_fn)cas;
+            else herd_cas64[t] = (herd_cas64_fn)cas;
+        }
+    }
+    for (int t = 0; t < 2 && ok; t++) {
+        for (int z = 0; z < 4; z++) {
+            snprintf(name, sizeof name, "helper_atomic_xchg%s_%s", sizes[z], targets[t]);
+            if (herd_retarget_symbol(m, name, replacements[t][z]) <= 0) { ok = 0; break; }
+        }
+    }
+    dlclose(lib);
+    return ok;
+}
+
+/*
  * Installs the wrappers in the libunicorn containing `inside` (any of its functions). Idempotent.
  * dirty_* and flush_* are that library's tlb_set_dirty_<arch> and tlb_flush_<arch> (NULL: absent).
  * Returns a bit mask: bit 0/1 store fast path for x86_64/aarch64 engines, bit 2/3 translator
@@ -370,10 +484,12 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     static const herd_exit_atomic_fn exit_wrappers[2] = { herd_exit_atomic_x86_64, herd_exit_atomic_aarch64 };
     void *dirty[2] = { dirty_x86_64, dirty_aarch64 };
     void *flush[2] = { flush_x86_64, flush_aarch64 };
-    struct herd_module m = { (uintptr_t)inside, 0, NULL, NULL, 0 };
+    struct herd_module m = { (uintptr_t)inside, NULL, 0, NULL, NULL, 0 };
     if (!dl_iterate_phdr(herd_find_module, &m) || m.dynamic == NULL) return -1;
     int pinned = herd_build_id_matches(&m);
     int done = pinned ? 0 : 16;
+    /* Before any translator-atomics wrapper: without atomic xchg helpers they would be wrong. */
+    int xchg_fixed = pinned && herd_fix_xchg(&m);
     for (int t = 0; t < 2; t++) {
         void **slot = herd_plt_slot(&m, fills[t]);
         if (slot != NULL && dirty[t] != NULL && flush[t] != NULL) {
@@ -382,8 +498,8 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
             if (herd_redirect(slot, (void *)fill_wrappers[t], (void **)&herd_fill_targets[t].real_fill)) done |= 1 << t;
         }
         /* Translator atomics need both: the flag, and the exit of what cannot be done with it. */
-        slot = pinned ? herd_plt_slot(&m, gens[t]) : NULL;
-        void **exit_slot = pinned ? herd_plt_slot(&m, exits[t]) : NULL;
+        slot = xchg_fixed ? herd_plt_slot(&m, gens[t]) : NULL;
+        void **exit_slot = xchg_fixed ? herd_plt_slot(&m, exits[t]) : NULL;
         if (slot != NULL && exit_slot != NULL
                 && herd_redirect(exit_slot, (void *)exit_wrappers[t], (void **)&herd_real_exit_atomic[t])
                 && herd_redirect(slot, (void *)gen_wrappers[t], (void **)&herd_real_gen[t])) {

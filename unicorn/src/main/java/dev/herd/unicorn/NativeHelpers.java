@@ -148,7 +148,7 @@ public final class NativeHelpers {
             if (stores && (r & FAST_STORES_AARCH64) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_aarch64 or no tlb_set_dirty_aarch64");
             if (parallel && (r & 16) != 0) debug("translator atomics unavailable: " + Native.LIBRARY
-                    + " is not the build whose structure offsets Herd knows (Debian 2.0.1.post1-1+b1); atomic sites are patched");
+                    + " is not the build whose structure offsets and helper bugs Herd knows (Debian 2.0.1.post1-1+b1); atomic sites are patched");
             else if (parallel && (r & (PARALLEL_X86_64 | PARALLEL_AARCH64)) != (PARALLEL_X86_64 | PARALLEL_AARCH64))
                 debug("translator atomics unavailable for some targets: no PLT-called gen_intermediate_code_<arch>");
             return r & mask & 15;

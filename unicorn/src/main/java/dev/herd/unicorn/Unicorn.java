@@ -131,6 +131,9 @@ public final class Unicorn implements AutoCloseable {
      * @throws UnicornException if libunicorn refuses the arch/mode
      */
     public static Unicorn open(UcArch arch, int mode) {
+        // The libunicorn wrappers go in before the first engine exists: each engine indexes the
+        // library's helper table at uc_open, and the xchg helpers are among those replaced.
+        NativeHelpers.wrapperTargets();
         int err;
         MemorySegment engine;
         OPEN_LOCK.lock();

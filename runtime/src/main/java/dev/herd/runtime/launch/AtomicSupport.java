@@ -8,12 +8,10 @@ import dev.herd.threads.atomics.AtomicSelfTest;
  * the user's cache directory ({@code dev.herd.threads.LibraryFacts}).
  * <ul>
  * <li>A libunicorn whose stock atomics are atomic needs nothing ({@link #engineAtomicsAreAtomic}).</li>
- * <li>Translator atomics (the translator's parallel flag, DESIGN fact 13) are opt-in with
- *     {@code HERD_TRANSLATOR_ATOMICS=1} and then used if their self-test confirms them: measured on
- *     2026-12-03, they make {@code lock} read-modify-writes exact but {@code xchg} still loses updates
- *     between engines (thr_atomic's exchange chain, glibc mutexes), for a reason not yet found, so
- *     they are not the default.</li>
- * <li>Otherwise atomic sites are patched.</li>
+ * <li>Else translator atomics (the translator's parallel flag, DESIGN fact 13, with the library's
+ *     non-atomic xchg helpers replaced) when their self-test confirms them;
+ *     {@code HERD_TRANSLATOR_ATOMICS=0} opts out.</li>
+ * <li>Else atomic sites are patched.</li>
  * </ul>
  * {@code HERD_ATOMIC_PATCHING=always} patches without asking; {@code never} trusts the library.
  */
@@ -32,7 +30,7 @@ final class AtomicSupport {
     }
 
     private static final class Translator {
-        static final boolean WORKS = "1".equals(System.getenv("HERD_TRANSLATOR_ATOMICS"))
+        static final boolean WORKS = !"0".equals(System.getenv("HERD_TRANSLATOR_ATOMICS"))
                 && !"always".equals(System.getenv("HERD_ATOMIC_PATCHING"))
                 && AtomicSelfTest.translatorAtomicsAreAtomic();
     }
@@ -40,7 +38,7 @@ final class AtomicSupport {
     /** Whether the loaded libunicorn's own atomics are atomic across engines (no patching needed). */
     static boolean engineAtomicsAreAtomic() { return Answer.ATOMIC; }
 
-    /** Whether parallel engines get translator atomics (opted in and confirmed by the self-test). */
+    /** Whether parallel engines get translator atomics (not opted out, confirmed by the self-test). */
     static boolean translatorAtomics() { return Translator.WORKS; }
 
     /** {@code HERD_ATOMIC_PATCHING=always}: patch in serial mode too. */
