@@ -322,6 +322,17 @@ static void **herd_plt_slot(const struct herd_module *m, const char *name)
     return NULL;
 }
 
+/* Stores `value` in a RELRO slot (read-only after relocation): opens its page for the one store. */
+static int herd_write_slot(void **slot, void *value)
+{
+    long pagesize = sysconf(_SC_PAGESIZE);
+    uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
+    if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return 0;
+    __atomic_store_n(slot, value, __ATOMIC_RELEASE);
+    mprotect((void *)page, (size_t)pagesize, PROT_READ);
+    return 1;
+}
+
 /*
  * Points the slot at `wrapper`, after saving the function it pointed at in *real (so a concurrent
  * call through the slot never finds *real unset). Returns 1 when the wrapper is installed.
@@ -331,13 +342,7 @@ static int herd_redirect(void **slot, void *wrapper, void **real)
     void *current = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (current == wrapper) return *real != NULL; /* installed before: idempotent */
     __atomic_store_n(real, current, __ATOMIC_RELEASE);
-    long pagesize = sysconf(_SC_PAGESIZE);
-    uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
-    /* The slot is in RELRO (read-only after relocation): open it for the one store. */
-    if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return 0;
-    __atomic_store_n(slot, wrapper, __ATOMIC_RELEASE);
-    mprotect((void *)page, (size_t)pagesize, PROT_READ);
-    return 1;
+    return herd_write_slot(slot, wrapper);
 }
 
 static int herd_build_id_matches(const struct herd_module *m)
@@ -408,26 +413,18 @@ static int herd_retarget_symbol(const struct herd_module *m, const char *name, v
         else if (d->d_tag == DT_STRTAB) strtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
     }
     if (rela == NULL || symtab == NULL || strtab == NULL) return 0;
-    long pagesize = sysconf(_SC_PAGESIZE);
     int n = 0;
     for (size_t i = 0; i < relasz / sizeof *rela; i++) {
         const ElfW(Rela) *r = &rela[i];
         unsigned type = ELF64_R_TYPE(r->r_info);
         if (ELF64_R_SYM(r->r_info) == 0 || (type != R_X86_64_GLOB_DAT && type != R_X86_64_64)) continue;
         if (strcmp(strtab + symtab[ELF64_R_SYM(r->r_info)].st_name, name) != 0) continue;
-        void **slot = (void **)(m->base + r->r_offset);
-        uintptr_t page = (uintptr_t)slot & ~(uintptr_t)(pagesize - 1);
-        if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return -1;
-        __atomic_store_n(slot, to, __ATOMIC_RELEASE);
-        mprotect((void *)page, (size_t)pagesize, PROT_READ);
+        if (!herd_write_slot((void **)(m->base + r->r_offset), to)) return -1;
         n++;
     }
     void **plt = herd_plt_slot(m, name);
     if (plt != NULL) {
-        uintptr_t page = (uintptr_t)plt & ~(uintptr_t)(pagesize - 1);
-        if (mprotect((void *)page, (size_t)pagesize, PROT_READ | PROT_WRITE) != 0) return -1;
-        __atomic_store_n(plt, to, __ATOMIC_RELEASE);
-        mprotect((void *)page, (size_t)pagesize, PROT_READ);
+        if (!herd_write_slot(plt, to)) return -1;
         n++;
     }
     return n;
