@@ -98,6 +98,15 @@ int main(void) {
     R("sched_setaffinity(0, -1, bad)", syscall(SYS_sched_setaffinity, 0, -1L, bad));
     R("ppoll(NULL, 1, kernel, NULL, 9): timeout first", syscall(SYS_ppoll, NULL, 1, kernel, NULL, 9));
     R("inotify_add_watch(file, bad, 0): mask first", syscall(SYS_inotify_add_watch, fd, bad, 0));
+
+    /* arch_prctl's xstate and CPUID codes: the value written differs by CPU, the checks do not */
+    R("arch_prctl(GET_XCOMP_SUPP, bad)", syscall(SYS_arch_prctl, 0x1021, bad));
+    R("arch_prctl(GET_XCOMP_PERM, edge+12): crosses into PROT_NONE", syscall(SYS_arch_prctl, 0x1022, edge + 12));
+    R("arch_prctl(GET_XCOMP_GUEST_PERM, map)", syscall(SYS_arch_prctl, 0x1024, map));
+    R("arch_prctl(REQ_XCOMP_PERM, 1): SSE is not requestable", syscall(SYS_arch_prctl, 0x1023, 1));
+    R("arch_prctl(REQ_XCOMP_PERM, 99)", syscall(SYS_arch_prctl, 0x1023, 99));
+    R("arch_prctl(GET_CPUID, bad)", syscall(SYS_arch_prctl, 0x1011, bad));
+    R("arch_prctl(0x9999, bad)", syscall(SYS_arch_prctl, 0x9999, bad));
     unlink(name);
     return guest_done();
 }

@@ -17,6 +17,13 @@ public final class ProcessSyscalls {
     private ProcessSyscalls() {}
 
     private static final int ARCH_SET_GS = 0x1001, ARCH_SET_FS = 0x1002, ARCH_GET_FS = 0x1003, ARCH_GET_GS = 0x1004;
+    private static final int ARCH_GET_CPUID = 0x1011, ARCH_SET_CPUID = 0x1012;
+    private static final int ARCH_GET_XCOMP_SUPP = 0x1021, ARCH_GET_XCOMP_PERM = 0x1022, ARCH_REQ_XCOMP_PERM = 0x1023,
+            ARCH_GET_XCOMP_GUEST_PERM = 0x1024, ARCH_REQ_XCOMP_GUEST_PERM = 0x1025;
+    /** x87 and SSE: the xstate components of the emulated CPU, which has no XSAVE (Linux's legacy set). */
+    private static final long XFEATURES_FP_SSE = 0x3;
+    /** Linux 6.18's XFEATURE_MAX: larger component numbers are EINVAL, the rest EOPNOTSUPP (no AMX). */
+    private static final int XFEATURE_MAX = 20;
     private static final int PR_SET_NAME = 15, PR_GET_NAME = 16, PR_GET_DUMPABLE = 3;
 
     public static void register(SyscallTable t) {
@@ -224,6 +231,22 @@ public final class ProcessSyscalls {
             case ARCH_GET_GS -> {
                 ctx.memory().writeLong(addr, regs.regRead(dev.herd.unicorn.x86_64.X86Reg.GS_BASE));
                 return 0;
+            }
+            // CPUID is never made to fault: the answer of a kernel on a CPU without CPUID faulting.
+            case ARCH_GET_CPUID -> {
+                return 1;
+            }
+            case ARCH_SET_CPUID -> {
+                return -Errno.ENODEV;
+            }
+            // The xstate permission calls (AMX) as Linux answers them for a CPU without XSAVE: the
+            // supported and permitted sets are x87|SSE, and no component can be requested.
+            case ARCH_GET_XCOMP_SUPP, ARCH_GET_XCOMP_PERM, ARCH_GET_XCOMP_GUEST_PERM -> {
+                ctx.memory().writeLong(addr, XFEATURES_FP_SSE);
+                return 0;
+            }
+            case ARCH_REQ_XCOMP_PERM, ARCH_REQ_XCOMP_GUEST_PERM -> {
+                return Long.compareUnsigned(addr, XFEATURE_MAX) >= 0 ? -Errno.EINVAL : -Errno.EOPNOTSUPP;
             }
             default -> {
                 return -Errno.EINVAL;
