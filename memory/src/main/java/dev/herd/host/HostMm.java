@@ -31,6 +31,14 @@ public final class HostMm {
         }
     }
 
+    /** A new read-only, close-on-exec descriptor of fd's file (through /proc/self/fd). */
+    public static int reopenReadOnly(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment path = a.allocateFrom("/proc/self/fd/" + fd);
+            return (int) HostKernel.check(HostKernel.call(HostSyscall.OPENAT, -100, path.address(), O_RDONLY | 02000000));
+        }
+    }
+
     public static void ftruncate(int fd, long size) {
         HostKernel.check(HostKernel.call(HostSyscall.FTRUNCATE, fd, size));
     }
@@ -95,7 +103,8 @@ public final class HostMm {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(144, 8);
             HostKernel.check(HostKernel.call(HostSyscall.FSTAT, fd, st.address()));
-            return new long[] {Integer.toUnsignedLong(st.get(ValueLayout.JAVA_INT, 24)), st.get(ValueLayout.JAVA_LONG, 48)};
+            return new long[] {Integer.toUnsignedLong(st.get(ValueLayout.JAVA_INT, 24)), st.get(ValueLayout.JAVA_LONG, 48),
+                    st.get(ValueLayout.JAVA_LONG, 8)};
         }
     }
 }

@@ -168,12 +168,13 @@ public final class GuestAddressSpace implements AutoCloseable {
         boolean anon = (flags & MapFlags.ANONYMOUS) != 0;
         boolean sharedFile = false;
         boolean writable = false;
-        long fileSize = 0;
+        long fileSize = 0, inode = 0;
         if (!anon) {
             if (hostFd < 0) throw new ErrnoException(Errno.EBADF);
             long[] st = HostMm.fstatModeSize(hostFd);
             if ((st[0] & HostMm.S_IFMT) != HostMm.S_IFREG) throw new ErrnoException(Errno.ENODEV);
             fileSize = st[1];
+            inode = st[2];
             int acc = HostMm.fcntlGetFl(hostFd) & HostMm.O_ACCMODE;
             if (acc == HostMm.O_WRONLY) throw new ErrnoException(Errno.EACCES);
             writable = acc == HostMm.O_RDWR;
@@ -200,7 +201,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             SharedFile sf = null;
             int kind = anon ? Vma.ANON : Vma.PRIVATE_FILE;
             if (sharedFile) {
-                sf = new SharedFile(HostMm.dupCloexec(hostFd), writable, fileSize, name);
+                sf = new SharedFile(HostMm.dupCloexec(hostFd), writable, fileSize, name, inode);
                 liveFiles.add(sf);
                 kind = Vma.SHARED_FILE;
             }
@@ -655,6 +656,16 @@ public final class GuestAddressSpace implements AutoCloseable {
     private static void add(List<long[]> runs, long s, long e) {
         if (!runs.isEmpty() && runs.getLast()[1] == s) runs.getLast()[1] = e;
         else runs.add(new long[] {s, e});
+    }
+
+    /**
+     * The host inode of the file behind the MAP_SHARED file mapping containing addr, or -1 (no
+     * mapping there, or not a shared file mapping). Lock-free. System V shared memory tells its
+     * segments' attachments apart by it.
+     */
+    public long sharedFileInode(long addr) {
+        Vma v = snap.table().find(addr);
+        return v == null || v.kind() != Vma.SHARED_FILE ? -1 : v.file().inode;
     }
 
     /** The mapping containing addr, or null. Lock-free. */

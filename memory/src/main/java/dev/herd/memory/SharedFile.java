@@ -11,13 +11,16 @@ final class SharedFile {
     final boolean writable;
     final long sizeAtMap;
     final String path;
+    /** The host file's inode: tells the mappings of one file apart (System V segments are memfds). */
+    final long inode;
     boolean closed;
 
-    SharedFile(int fd, boolean writable, long sizeAtMap, String path) {
+    SharedFile(int fd, boolean writable, long sizeAtMap, String path, long inode) {
         this.fd = fd;
         this.writable = writable;
         this.sizeAtMap = sizeAtMap;
         this.path = path;
+        this.inode = inode;
     }
 
     @Override public String toString() { return "SharedFile[fd=" + fd + (writable ? ",rw" : ",ro") + "]"; }

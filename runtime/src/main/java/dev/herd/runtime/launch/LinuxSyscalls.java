@@ -3,6 +3,7 @@ package dev.herd.runtime.launch;
 import dev.herd.runtime.fs.FileSyscalls;
 import dev.herd.runtime.mm.MemoryLockSyscalls;
 import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.mm.SysvSharedMemorySyscalls;
 import dev.herd.runtime.process.CredentialSyscalls;
 import dev.herd.runtime.process.SchedulingSyscalls;
 import dev.herd.runtime.process.SysvIpcSyscalls;
@@ -35,6 +36,7 @@ public final class LinuxSyscalls {
         CredentialSyscalls.register(t);
         SchedulingSyscalls.register(t);
         SysvIpcSyscalls.register(t);
+        SysvSharedMemorySyscalls.register(t);
         MemoryLockSyscalls.register(t);
         UnsupportedSyscalls.register(t);
         return t;

@@ -87,6 +87,9 @@ public final class SyscallCoverage {
         b.append("host's), `sethostname`/`setdomainname` this run's names; `mlockall(MCL_FUTURE)` is accepted but not\n");
         b.append("applied to later mappings; `fcntl(F_NOTIFY)` and leases register on the host, but their signal is not\n");
         b.append("delivered to the guest.\n\n");
+        b.append("System V shared-memory segments (`shmget`...) are this run's own, each a memfd attached as a shared\n");
+        b.append("mapping: keys, ids, permissions, nattch and the errors follow Linux, but a host process asking for the\n");
+        b.append("same key gets the host's segment, not the guest's (message queues and semaphores are the host's).\n\n");
         b.append("| nr | syscall | how | note |\n|---:|---|---|---|\n");
         b.append(rows);
         b.append("\n## ioctl requests\n\n");

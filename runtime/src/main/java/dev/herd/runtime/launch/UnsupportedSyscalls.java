@@ -64,10 +64,6 @@ final class UnsupportedSyscalls {
         t.unsupported("fanotify_mark", "fd hex hex dirfd path", "not yet: fanotify reports host paths and pids");
         t.unsupported("signalfd", "fd ptr size", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("signalfd4", "fd ptr size hex", "not yet: needs Herd's guest signal queues behind an fd");
-        t.unsupported("shmget", "int size hex", "not yet: attaching System V segments into the memfd-backed guest address space");
-        t.unsupported("shmat", "int ptr hex", "not yet: attaching System V segments into the memfd-backed guest address space");
-        t.unsupported("shmdt", "ptr", "not yet: attaching System V segments into the memfd-backed guest address space");
-        t.unsupported("shmctl", "int int ptr", "not yet: attaching System V segments into the memfd-backed guest address space");
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
         t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated nonlinear mappings (emulated by Linux); not yet");
         t.unsupported("vmsplice", "fd ptr size hex", "not yet: splicing guest pages into pipes");

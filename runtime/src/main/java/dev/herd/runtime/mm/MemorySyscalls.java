@@ -24,14 +24,7 @@ public final class MemorySyscalls {
     public static void register(SyscallTable t) {
         t.define("mmap", "ptr size prot mapflags fd hex", MemorySyscalls::mmap);
         t.define("munmap", "ptr size", (ctx, addr, len, c, d, e, f) -> {
-            try {
-                space(ctx).munmap(addr, len);
-                // Only after a munmap that happened: a refused one (EINVAL) left the code, and its
-                // patched atomic sites, in place.
-                atomics(ctx).forget(addr, addr + pageUp(len));
-            } finally {
-                publish(ctx);
-            }
+            unmap(ctx, addr, len);
             return 0;
         });
         t.define("mprotect", "ptr size prot", (ctx, addr, len, prot, d, e, f) -> {
@@ -79,6 +72,23 @@ public final class MemorySyscalls {
         int hostFd = -1;
         if ((flags & MapFlags.ANONYMOUS) == 0) hostFd = ctx.process().fds().get((int) fd);
         String name = hostFd < 0 ? null : ctx.process().paths().guestPathOf(hostFd);
+        return map(ctx, addr, len, prot, flags, hostFd, off, name);
+    }
+
+    /** munmap, also System V shmdt's. */
+    static void unmap(SyscallContext ctx, long addr, long len) {
+        try {
+            space(ctx).munmap(addr, len);
+            // Only after a munmap that happened: a refused one (EINVAL) left the code, and its
+            // patched atomic sites, in place.
+            atomics(ctx).forget(addr, addr + pageUp(len));
+        } finally {
+            publish(ctx);
+        }
+    }
+
+    /** mmap of a host fd (or anonymous memory: hostFd -1), shown as name; also System V shmat's path. */
+    static long map(SyscallContext ctx, long addr, long len, long prot, long flags, int hostFd, long off, String name) {
         // Without MAP_FIXED (or with MAP_FIXED_NOREPLACE, or over nothing) a mapping only adds
         // addresses; MAP_FIXED over existing mappings replaces them, which is a reduction.
         boolean replaces = (flags & MapFlags.FIXED) != 0 && (flags & MapFlags.FIXED_NOREPLACE) == 0

@@ -26,6 +26,7 @@ public final class GuestProcess {
     private final UtsNames uts = new UtsNames();
     private final GuestClock clock = new GuestClock();
     private final ProcessSignals signals = new ProcessSignals();
+    private final SysvSharedSegments sysvShm = new SysvSharedSegments();
     private final GuestThreads threads;
     /** Threads created and not yet ended; the process ends when it drops to zero. */
     private final AtomicInteger live = new AtomicInteger();
@@ -55,6 +56,7 @@ public final class GuestProcess {
 
     /** The host and domain names this process set for itself. */
     public UtsNames uts() { return uts; }
+    public SysvSharedSegments sysvShm() { return sysvShm; }
     public ProcessSignals signals() { return signals; }
 
     private volatile dev.herd.runtime.signal.SignalDelivery delivery;

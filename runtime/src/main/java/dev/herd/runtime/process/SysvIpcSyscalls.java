@@ -15,9 +15,9 @@ import java.lang.foreign.ValueLayout;
 /**
  * System V message queues and semaphores: kernel objects named by global ids, used through the
  * host's calls with the guest's buffers translated (x86_64 layouts: msqid64_ds 120 bytes, msginfo
- * 32, semid64_ds 104, seminfo 40, sembuf 6). Shared-memory segments are not provided: attaching
- * one would have to place a host SysV segment inside the guest's memfd-backed address space
- * (listed in docs/SYSCALLS.md).
+ * 32, semid64_ds 104, seminfo 40, sembuf 6). Shared-memory segments are Herd's own, because an
+ * attachment must be a mapping of the guest's address space: see
+ * {@link dev.herd.runtime.mm.SysvSharedMemorySyscalls}.
  */
 public final class SysvIpcSyscalls {
     private SysvIpcSyscalls() {}
