@@ -114,6 +114,11 @@ int main(void) {
     R("shmget(other key, no IPC_CREAT)", shmget(key ^ 0x10000, page, 0));
     R("shmget(IPC_PRIVATE, 0)", shmget(IPC_PRIVATE, 0, 0600));
     R("shmget(IPC_PRIVATE, huge)", shmget(IPC_PRIVATE, (size_t)-1 / 2, 0600));
+    R("shmget(SHM_HUGETLB, 1 MiB pages: no such size)", shmget(IPC_PRIVATE, page, SHM_HUGETLB | (20 << 26) | 0600));
+    R("shmget(SHM_HUGETLB, all flag bits)", shmget(IPC_PRIVATE, page, -1));
+    int huge; /* the host's pool decides, for both */
+    R("shmget(SHM_HUGETLB, default size)", huge = shmget(IPC_PRIVATE, page, SHM_HUGETLB | 0600));
+    if (huge >= 0) shmctl(huge, IPC_RMID, NULL);
     CHECK(stat_of(k).shm_perm.__key == key, "IPC_STAT shows the key");
 
     /* IPC_RMID while attached: the segment lives on, its key is gone */

@@ -37,7 +37,7 @@ public final class SysvSharedMemorySyscalls {
     private static final int IPC_RMID = 0, IPC_SET = 1, IPC_STAT = 2, IPC_INFO = 3;
     private static final int SHM_LOCK = 11, SHM_UNLOCK = 12, SHM_STAT = 13, SHM_INFO = 14, SHM_STAT_ANY = 15;
     private static final int IPC_64 = 0x100;
-    private static final int SHM_NORESERVE = 010000;
+    private static final int SHM_NORESERVE = 010000, SHM_HUGETLB = 04000, SHM_HUGE_SHIFT = 26, SHM_HUGE_MASK = 0x3f;
     private static final int SHM_RDONLY = 010000, SHM_RND = 020000, SHM_REMAP = 040000, SHM_EXEC = 0100000;
     private static final int SHMID_DS = 112, SHMINFO = 72, SHM_INFO_SIZE = 48;
     private static final long PAGE = 4096;
@@ -86,10 +86,22 @@ public final class SysvSharedMemorySyscalls {
             return -Errno.ENOSPC;
         int maxSegments = (int) Math.min(1 << SysvSharedSegments.INDEX_BITS, sysctl("kernel/shmmni", DEFAULT_SHMMNI));
         if (table.highestIndex() + 1 >= maxSegments && table.usage()[0] >= maxSegments) return -Errno.ENOSPC;
-        // Linux charges the segment to the commit limit (unless SHM_NORESERVE): with the default
-        // heuristic, more pages than RAM and swap together is ENOMEM.
-        if ((flg & SHM_NORESERVE) == 0 && sysctl("vm/overcommit_memory", 0) != 1
-                && Long.compareUnsigned(pages, ramAndSwapPages()) > 0) return -Errno.ENOMEM;
+        if ((flg & SHM_HUGETLB) != 0) {
+            // Linux reserves hugetlbfs pages at creation: EINVAL for a size the host has no pool
+            // for, ENOMEM when its pool has too few free pages. The segment itself is ordinary
+            // pages: the guest view is mapped at page granularity.
+            int log2 = (flg >>> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
+            long hugePage = log2 == 0 ? defaultHugePageSize() : 1L << log2;
+            Path pool = hugePagePool(hugePage);
+            if (pool == null) return -Errno.EINVAL;
+            long need = Long.divideUnsigned(size + hugePage - 1, hugePage);
+            if (Long.compareUnsigned(need, sysfsNumber(pool.resolve("free_hugepages"))) > 0) return -Errno.ENOMEM;
+        } else if ((flg & SHM_NORESERVE) == 0 && sysctl("vm/overcommit_memory", 0) != 1
+                && Long.compareUnsigned(pages, ramAndSwapPages()) > 0) {
+            // Linux charges the segment to the commit limit: with the default heuristic, more
+            // pages than RAM and swap together is ENOMEM.
+            return -Errno.ENOMEM;
+        }
         int fd = HostMm.memfdCreate(String.format("SYSV%08x", key), HostMm.MFD_CLOEXEC);
         long inode;
         try {
@@ -346,6 +358,33 @@ public final class SysvSharedMemorySyscalls {
             return Long.parseUnsignedLong(in.readLine().trim());
         } catch (IOException | NumberFormatException | NullPointerException e) {
             return fallback;
+        }
+    }
+
+    /** The host's pool directory for huge pages of this size, or null. */
+    private static Path hugePagePool(long size) {
+        if (size < 4096 || Long.bitCount(size) != 1) return null;
+        Path p = Path.of("/sys/kernel/mm/hugepages/hugepages-" + (size >> 10) + "kB");
+        return Files.isDirectory(p) ? p : null;
+    }
+
+    /** Hugepagesize of /proc/meminfo in bytes, or 0. */
+    private static long defaultHugePageSize() {
+        try (var in = Files.newBufferedReader(Path.of("/proc/meminfo"))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("Hugepagesize:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    private static long sysfsNumber(Path p) {
+        try (var in = Files.newBufferedReader(p)) {
+            return Long.parseLong(in.readLine().trim());
+        } catch (IOException | NumberFormatException | NullPointerException e) {
+            return 0;
         }
     }
 
