@@ -1,5 +1,6 @@
 /* pipe: a pipe within one process, with poll and select. */
 #include "guest.h"
+#include <sys/uio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/select.h>
@@ -61,5 +62,26 @@ int main(void) {
     CHECK(dup2(p[0], 0) == 0, "dup2 the pipe onto stdin");
     CHECK(write(p[1], "via stdin\n", 10) == 10, "write to the pipe");
     CHECK(fgets(buf, sizeof buf, stdin) && strcmp(buf, "via stdin\n") == 0, "stdio reads it from stdin");
+
+    /* vmsplice: guest pages into a pipe, and out of one into guest memory */
+    {
+        int v[2];
+        CHECK(pipe(v) == 0, "pipe for vmsplice");
+        static char page_buf[8192] __attribute__((aligned(4096)));
+        strcpy(page_buf, "spliced from guest memory");
+        struct iovec iov[2] = {{page_buf, 10}, {page_buf + 10, 16}};
+        CHECK(vmsplice(v[1], iov, 2, 0) == 26, "vmsplice 26 bytes into the pipe");
+        char back[64] = {0};
+        struct iovec out = {back, sizeof back};
+        CHECK(vmsplice(v[0], &out, 1, 0) == 26 && strcmp(back, "spliced from guest memory") == 0,
+              "vmsplice from the read end copies them out");
+        EXPECT_ERRNO(vmsplice(v[1], guest_bad_ptr(8), 1, 0), EFAULT, "vmsplice(bad iovec)");
+        struct iovec bad = {guest_bad_ptr(8), 4};
+        EXPECT_ERRNO(vmsplice(v[1], &bad, 1, 0), EFAULT, "vmsplice(iovec with a bad buffer)");
+        EXPECT_ERRNO(vmsplice(v[1], iov, 1, 0x100), EINVAL, "vmsplice(unknown flag)");
+        EXPECT_ERRNO(vmsplice(99, iov, 1, 0), EBADF, "vmsplice(bad fd)");
+        close(v[0]);
+        close(v[1]);
+    }
     return guest_done();
 }

@@ -106,6 +106,10 @@ final class IoSyscalls {
         });
         t.define("tee", "fd fd size hex", (ctx, in, out, len, flags, e, f) ->
                 HostKernel.call(HostSyscall.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
+        // The guest's pages are host pages of the memfd, so the pipe references them as Linux's
+        // does a process's pages (a later guest write may show in unread pipe data, as there).
+        t.define("vmsplice", "fd ptr size hex", (ctx, fd, iov, n, flags, e, f) ->
+                vectored(ctx, HostSyscall.VMSPLICE, fd, iov, n, 0, flags, 0, 0));
     }
 
     /** readv/writev/preadv/pwritev(2): the guest iovec array becomes a host one (same buffers). */

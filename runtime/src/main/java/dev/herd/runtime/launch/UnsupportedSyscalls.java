@@ -15,7 +15,7 @@ final class UnsupportedSyscalls {
     private static final String NUMA = "NUMA memory policy is not modelled (guest memory is one host mapping)";
     private static final String AIO = "not yet: kernel AIO and io_uring access guest buffers asynchronously through pointers inside their "
             + "request structures, which need translating (glibc's POSIX AIO uses threads instead)";
-    private static final String KEYS = "not yet: kernel keyrings";
+    private static final String KEYS = "the host's keyrings hold the user's credentials (session and user keyrings), which a guest must not reach; Herd keeps no keyring of its own";
     private static final String OTHER_PROCESS = "reaches into other processes by host pid, which guest pids are not";
     private static final String SANDBOX = "would install a filter or sandbox on the JVM's own threads";
     private static final String HANDLES = "file handles bypass path confinement to --rootfs";
@@ -59,14 +59,13 @@ final class UnsupportedSyscalls {
         t.unsupported("ptrace", "int int ptr ptr", "Herd does not emulate ptrace; instrument guests with Herd's Java API (hooks)");
         t.unsupported("perf_event_open", "ptr int int int hex", "hardware counters would measure the emulator, not the guest");
         t.unsupported("bpf", "int ptr size", "eBPF programs run in the host kernel: never loaded for a guest");
-        t.unsupported("userfaultfd", "hex", "not yet: guest page faults are Unicorn's, not the host's");
-        t.unsupported("fanotify_init", "hex hex", "not yet: fanotify reports host paths and pids");
-        t.unsupported("fanotify_mark", "fd hex hex dirfd path", "not yet: fanotify reports host paths and pids");
+        t.unsupported("userfaultfd", "hex", "guest page faults are taken by Unicorn's soft MMU, not the host's: a host userfaultfd would only ever see Herd's own accesses");
+        t.unsupported("fanotify_init", "hex hex", "fanotify watches whole host mounts and reports host paths and pids (outside --rootfs); it needs CAP_SYS_ADMIN");
+        t.unsupported("fanotify_mark", "fd hex hex dirfd path", "fanotify watches whole host mounts and reports host paths and pids (outside --rootfs); it needs CAP_SYS_ADMIN");
         t.unsupported("signalfd", "fd ptr size", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("signalfd4", "fd ptr size hex", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
         t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated nonlinear mappings (emulated by Linux); not yet");
-        t.unsupported("vmsplice", "fd ptr size hex", "not yet: splicing guest pages into pipes");
         t.unsupported("openat2", "dirfd path ptr size", "not yet: RESOLVE_* flags on top of Herd's own confined lookup");
         for (String n : new String[]{"pkey_mprotect", "pkey_alloc", "pkey_free"}) {
             t.unsupported(n, "hex hex hex", "memory protection keys: the emulated CPU has no PKU");
