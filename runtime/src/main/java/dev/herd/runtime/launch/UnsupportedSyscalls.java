@@ -65,7 +65,7 @@ final class UnsupportedSyscalls {
         t.unsupported("signalfd", "fd ptr size", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("signalfd4", "fd ptr size hex", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
-        t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated nonlinear mappings (emulated by Linux); not yet");
+        t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated since Linux 3.16, which emulates it with mmap; not implemented: Herd's shared anonymous memory has no file to remap");
         t.unsupported("openat2", "dirfd path ptr size", "not yet: RESOLVE_* flags on top of Herd's own confined lookup");
         for (String n : new String[]{"pkey_mprotect", "pkey_alloc", "pkey_free"}) {
             t.unsupported(n, "hex hex hex", "memory protection keys: the emulated CPU has no PKU");
