@@ -205,8 +205,8 @@ public final class GuestAddressSpace implements AutoCloseable {
                 liveFiles.add(sf);
                 kind = Vma.SHARED_FILE;
             }
-            // Anonymous memory keeps only the kernel's own labels ([stack], [heap]).
-            String shown = anon && (name == null || !name.startsWith("[")) ? null : name;
+            // Anonymous memory keeps only the kernel's own labels ([stack], [heap], /[aio] (deleted)).
+            String shown = anon && (name == null || !(name.startsWith("[") || name.startsWith("/["))) ? null : name;
             Vma m = new Vma(start, start + len, prot, keptFlags, shown, offset, kind, sf);
             List<long[]> inval = new ArrayList<>();
             logExecPieces(t, start, start + len, inval);

@@ -37,6 +37,8 @@ class CProgramsTest {
             c("mmap").status(0),
             // System V shared memory: attachments, nattch, shmdt's fragment rule, IPC_RMID (issue 8)
             c("sysv_shm").status(0),
+            // Linux native AIO on the host's: translated iocbs, events mapped back (issue 8)
+            c("aio").status(0),
             // refused munmap/mprotect/mremap change nothing (atomic sites kept; no hang; no unmap)
             c("mm_hostile").status(0),
             // the store fast path's rules: read-only/unmapped after fast stores, self-modifying code

@@ -27,5 +27,6 @@ public final class FileSyscalls {
         XattrSyscalls.register(t);
         NotificationFdSyscalls.register(t);
         MessageQueueSyscalls.register(t);
+        AioSyscalls.register(t);
     }
 }

@@ -76,7 +76,7 @@ public final class MemorySyscalls {
     }
 
     /** munmap, also System V shmdt's. */
-    static void unmap(SyscallContext ctx, long addr, long len) {
+    public static void unmap(SyscallContext ctx, long addr, long len) {
         try {
             space(ctx).munmap(addr, len);
             // Only after a munmap that happened: a refused one (EINVAL) left the code, and its
@@ -88,7 +88,7 @@ public final class MemorySyscalls {
     }
 
     /** mmap of a host fd (or anonymous memory: hostFd -1), shown as name; also System V shmat's path. */
-    static long map(SyscallContext ctx, long addr, long len, long prot, long flags, int hostFd, long off, String name) {
+    public static long map(SyscallContext ctx, long addr, long len, long prot, long flags, int hostFd, long off, String name) {
         // Without MAP_FIXED (or with MAP_FIXED_NOREPLACE, or over nothing) a mapping only adds
         // addresses; MAP_FIXED over existing mappings replaces them, which is a reduction.
         boolean replaces = (flags & MapFlags.FIXED) != 0 && (flags & MapFlags.FIXED_NOREPLACE) == 0

@@ -27,6 +27,7 @@ public final class GuestProcess {
     private final GuestClock clock = new GuestClock();
     private final ProcessSignals signals = new ProcessSignals();
     private final SysvSharedSegments sysvShm = new SysvSharedSegments();
+    private final AioContexts aio = new AioContexts();
     private final GuestThreads threads;
     /** Threads created and not yet ended; the process ends when it drops to zero. */
     private final AtomicInteger live = new AtomicInteger();
@@ -57,6 +58,7 @@ public final class GuestProcess {
     /** The host and domain names this process set for itself. */
     public UtsNames uts() { return uts; }
     public SysvSharedSegments sysvShm() { return sysvShm; }
+    public AioContexts aio() { return aio; }
     public ProcessSignals signals() { return signals; }
 
     private volatile dev.herd.runtime.signal.SignalDelivery delivery;

@@ -123,7 +123,7 @@ public final class SyscallDispatcher {
             case "read", "readv", "pread64", "preadv", "preadv2", "write", "writev", "pwrite64", "pwritev",
                     "pwritev2", "wait4", "waitid", "futex", "flock", "fcntl", "open", "openat", "creat",
                     "accept", "accept4", "connect", "recvfrom", "recvmsg", "sendto", "sendmsg", "ioctl",
-                    "splice", "sendfile", "copy_file_range", "tee" -> -Errno.ERESTARTSYS;
+                    "splice", "sendfile", "copy_file_range", "tee", "vmsplice" -> -Errno.ERESTARTSYS;
             case "pause", "rt_sigsuspend", "select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait",
                     "epoll_pwait2" -> -Errno.ERESTARTNOHAND;
             default -> eintr;
