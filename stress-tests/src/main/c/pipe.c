@@ -80,6 +80,7 @@ int main(void) {
         EXPECT_ERRNO(vmsplice(v[1], &bad, 1, 0), EFAULT, "vmsplice(iovec with a bad buffer)");
         EXPECT_ERRNO(vmsplice(v[1], iov, 1, 0x100), EINVAL, "vmsplice(unknown flag)");
         EXPECT_ERRNO(vmsplice(99, iov, 1, 0), EBADF, "vmsplice(bad fd)");
+        EXPECT_ERRNO(vmsplice(99, iov, 1, 0x100), EINVAL, "vmsplice(bad fd, unknown flag): flags first");
         close(v[0]);
         close(v[1]);
     }

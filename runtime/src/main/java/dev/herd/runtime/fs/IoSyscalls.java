@@ -1,5 +1,6 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.Errno;
 import dev.herd.host.HostSyscall;
 
 import dev.herd.host.HostKernel;
@@ -20,6 +21,9 @@ final class IoSyscalls {
 
     /** getdents converts through scratch memory; larger requests read at most this much. */
     static final int GETDENTS_CHUNK = 1 << 20;
+
+    /** SPLICE_F_MOVE | NONBLOCK | MORE | GIFT. */
+    private static final long SPLICE_F_ALL = 0xf;
 
     static void register(SyscallTable t) {
         t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
@@ -108,8 +112,10 @@ final class IoSyscalls {
                 HostKernel.call(HostSyscall.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
         // The guest's pages are host pages of the memfd, so the pipe references them as Linux's
         // does a process's pages (a later guest write may show in unread pipe data, as there).
-        t.define("vmsplice", "fd ptr size hex", (ctx, fd, iov, n, flags, e, f) ->
-                vectored(ctx, HostSyscall.VMSPLICE, fd, iov, n, 0, flags, 0, 0));
+        t.define("vmsplice", "fd ptr size hex", (ctx, fd, iov, n, flags, e, f) -> {
+            if ((flags & 0xffffffffL & ~SPLICE_F_ALL) != 0) return -Errno.EINVAL; // before the fd
+            return vectored(ctx, HostSyscall.VMSPLICE, fd, iov, n, 0, flags & 0xffffffffL, 0, 0);
+        });
     }
 
     /** readv/writev/preadv/pwritev(2): the guest iovec array becomes a host one (same buffers). */
