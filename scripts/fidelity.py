@@ -49,7 +49,8 @@ QUICK = [
 ]
 
 RESULT = re.compile(r"(ok|FAIL|ERROR|skipped.*|expected failure|unexpected success)\s*$")
-CASE_START = re.compile(r"^(\w+) \(([\w.]+)\)(?:\n[^\n]*?)? \.\.\. ", re.M)
+# A case's line may follow the previous case's duration on the same line ("0.13s test_x (...) ... ok").
+CASE_START = re.compile(r"^(?:\d+(?:\.\d+)?s )?(\w+) \(([\w.]+)\)(?:\n[^\n]*?)? \.\.\. ", re.M)
 SECTION = re.compile(r"^(ERROR|FAIL): (\w+) \(([\w.]+)\)[^\n]*\n(?:[^\n-][^\n]*\n)?-{20,}\n(.*?)(?=^={20,}|^-{20,}\nRan |\Z)",
                      re.M | re.S)
 FORK_HINTS = ("_fork_exec", "os.fork", "fork_exec", "posix_spawn", "subprocess.py", "multiprocessing",
