@@ -56,6 +56,9 @@ public final class SyscallDispatcher {
     /** Runs syscall {@code nr} with {@code args[1..6]} and returns the raw result. */
     public long dispatch(SyscallContext ctx, long nr, long[] args) {
         if (dev.herd.host.StartupTrace.enabled()) firstSyscall();
+        // Linux takes the number from the low 32 bits of the register (x86_64 and arm64 alike):
+        // 0x1_0000_0027 is getpid there.
+        nr = (int) nr;
         if (interceptors.any()) return intercepted(ctx, nr, args);
         return run(ctx, nr, args);
     }
