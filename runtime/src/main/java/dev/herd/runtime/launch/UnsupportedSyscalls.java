@@ -62,8 +62,6 @@ final class UnsupportedSyscalls {
         t.unsupported("userfaultfd", "hex", "not yet: guest page faults are Unicorn's, not the host's");
         t.unsupported("fanotify_init", "hex hex", "not yet: fanotify reports host paths and pids");
         t.unsupported("fanotify_mark", "fd hex hex dirfd path", "not yet: fanotify reports host paths and pids");
-        t.unsupported("signalfd", "fd ptr size", "not yet: needs Herd's guest signal queues behind an fd");
-        t.unsupported("signalfd4", "fd ptr size hex", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("shmget", "int size hex", "not yet: attaching System V segments into the memfd-backed guest address space");
         t.unsupported("shmat", "int ptr hex", "not yet: attaching System V segments into the memfd-backed guest address space");
         t.unsupported("shmdt", "ptr", "not yet: attaching System V segments into the memfd-backed guest address space");
