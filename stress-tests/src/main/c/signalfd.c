@@ -2,7 +2,8 @@
  * (EINVAL size and flags, EFAULT mask, EBADF/EINVAL for a bad fd to update), then, with SIGUSR1,
  * SIGUSR2 and SIGRTMIN blocked: records of raise (SI_TKILL), kill (SI_USER) and sigqueue
  * (SI_QUEUE with a value), several in one read, a too-small read (EINVAL), a non-blocking read
- * with nothing pending (EAGAIN), poll/select/epoll readiness before and after, updating the mask
+ * with nothing pending (EAGAIN), poll/select/epoll readiness before and after (level and
+ * edge-triggered), updating the mask
  * of an existing fd, dup, thread-directed signals (pthread_kill) to the reading thread and to
  * another thread, process-directed signals from another thread, blocking reads woken by a second
  * thread (kill and pthread_kill), a blocking epoll_wait woken the same way, and a blocking read
@@ -193,6 +194,20 @@ int main(void) {
     CHECK(read_records(sfd, 1, "updated") == 1, "SIGUSR2 read after the update");
     CHECK(fcntl(sfd, F_GETFL) & O_NONBLOCK, "update keeps O_NONBLOCK (flags of an update are ignored)");
     CHECK(signalfd(sfd, &mask, 0) == sfd, "mask back to {SIGUSR1, SIGRTMIN}");
+
+    /* edge-triggered epoll: a new event for every signal queued, none without one */
+    int et = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event eev = {.events = EPOLLIN | EPOLLET, .data.u32 = 77};
+    CHECK(epoll_ctl(et, EPOLL_CTL_ADD, sfd, &eev) == 0, "epoll_ctl ADD signalfd, EPOLLET");
+    CHECK(!epoll_in(et, 0), "EPOLLET: no event before a signal");
+    CHECK(kill(getpid(), SIGUSR1) == 0, "kill(SIGUSR1)");
+    CHECK(epoll_in(et, 0), "EPOLLET: an event for the first signal");
+    CHECK(!epoll_in(et, 0), "EPOLLET: no second event without a new signal");
+    CHECK(sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = 7}) == 0, "sigqueue(SIGRTMIN, 7)");
+    CHECK(epoll_in(et, 0), "EPOLLET: an event for the second signal while readable");
+    CHECK(read_records(sfd, 8, "EPOLLET") == 2, "both read");
+    CHECK(!epoll_in(et, 0), "EPOLLET: no event after the read");
+    close(et);
 
     /* dup: the same signalfd; it survives closing the original */
     int d = dup(sfd);

@@ -82,7 +82,7 @@ public final class SignalDelivery {
             SignalQueue queue = target != null ? ctx(target).signals().pending() : ps.shared();
             if (sig >= Signals.SIGRTMIN && queue.queuedRealtime() >= realtimeLimit()) return -Errno.EAGAIN;
             boolean queued = queue.enqueue(info);
-            if (queued) signalFds.changedLocked();
+            if (queued) signalFds.changedLocked(sig);
             GuestThread wake = target != null ? target : chooseThread(sig);
             if (wake != null && (ctx(wake).signals().blocked() & Signals.bit(sig)) == 0) wake.requestSafePoint();
             return queued ? 1 : 0;

@@ -4,6 +4,7 @@ import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestMemory;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.process.GuestProcess;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -30,7 +31,9 @@ import java.util.List;
  * host pipe whose readability Herd keeps equal to "a signal in the fd's mask is pending": one byte
  * sits in the pipe while that holds, none otherwise. {@link SignalDelivery} calls
  * {@link #changedLocked} under the signal lock after every enqueue and dequeue, which writes or
- * drains that byte. So poll, select, epoll (level and edge triggered), close, dup, fcntl and
+ * drains that byte (and adds one for each further matching signal queued while it is readable, so
+ * that edge-triggered epoll sees an event per signal, as Linux wakes signalfd waiters on each
+ * one). So poll, select, epoll (level and edge triggered), close, dup, fcntl and
  * O_NONBLOCK all work on the ordinary host fd with no special case anywhere in Herd's fd code; only
  * {@code read} is intercepted ({@link #read}): it dequeues from the calling thread's queue and the
  * process's, as sigtimedwait does, and writes {@code struct signalfd_siginfo} records.
@@ -235,6 +238,15 @@ public final class SignalFds {
      * its mask is pending for the process or one of its threads". Caller holds the signal lock.
      */
     void changedLocked() {
+        changedLocked(0);
+    }
+
+    /**
+     * {@link #changedLocked()} after {@code queued} (a signal number) went into a pending set: a
+     * signalfd that was readable already gets one more byte, so that epoll in edge-triggered mode
+     * sees a new event for every signal queued, as Linux's signalfd_notify wakes it each time.
+     */
+    void changedLocked(int queued) {
         if (!active || entries.isEmpty()) return;
         long pending = signals().shared().pending();
         for (GuestThread t : process.threads().threads()) {
@@ -243,7 +255,8 @@ public final class SignalFds {
         for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
             Entry e = it.next();
             boolean want = (pending & e.mask) != 0;
-            if (want == e.ready) continue;
+            boolean edge = want && e.ready && queued != 0 && (e.mask & Signals.bit(queued)) != 0;
+            if (want == e.ready && !edge) continue;
             if (want) {
                 MemorySegment b = BUFFER.get();
                 b.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
@@ -264,10 +277,10 @@ public final class SignalFds {
     private static void drain(Entry e) {
         MemorySegment b = BUFFER.get();
         byte[] path = ("/proc/self/fd/" + e.writeFd + "\0").getBytes(StandardCharsets.US_ASCII);
-        MemorySegment.copy(path, 0, b, ValueLayout.JAVA_BYTE, 128, path.length);
-        long fd = HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, b.address() + 128, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        MemorySegment.copy(path, 0, b, ValueLayout.JAVA_BYTE, 192, path.length);
+        long fd = HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, b.address() + 192, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
         if (fd < 0) return; // stays readable: a read then finds nothing (EAGAIN, or it waits)
-        while (HostKernel.call(HostSyscall.READ, (int) fd, b.address(), 64) > 0) { }
+        while (HostKernel.call(HostSyscall.READ, (int) fd, b.address(), 192) > 0) { }
         HostKernel.call(HostSyscall.CLOSE, (int) fd);
         e.ready = false;
     }
@@ -285,6 +298,11 @@ public final class SignalFds {
         Entry e = find(hostFd);
         if (e == null) return NOT_A_SIGNALFD;
         int size = SigInfoLayout.SIGNALFD_SIZE;
+        // vfs_read's access_ok comes first: a range beyond the user address space is EFAULT
+        long end = buf + count;
+        if (Long.compareUnsigned(end, GuestMemory.TASK_SIZE_MAX) > 0 || Long.compareUnsigned(end, buf) < 0) {
+            return -Errno.EFAULT;
+        }
         if (Long.compareUnsigned(count, size) < 0) return -Errno.EINVAL;
         long max = Math.min(Long.divideUnsigned(count, size), 1 << 16);
         long flags = HostKernel.call(HostSyscall.FCNTL, hostFd, F_GETFL, 0);
