@@ -2,13 +2,12 @@
  * (EINVAL size and flags, EFAULT mask, EBADF/EINVAL for a bad fd to update), then, with SIGUSR1,
  * SIGUSR2 and SIGRTMIN blocked: records of raise (SI_TKILL), kill (SI_USER) and sigqueue
  * (SI_QUEUE with a value), several in one read, a too-small read (EINVAL), a non-blocking read
- * with nothing pending (EAGAIN), poll/select/epoll readiness before and after (level and
- * edge-triggered), updating the mask
- * of an existing fd, dup, thread-directed signals (pthread_kill) to the reading thread and to
- * another thread, process-directed signals from another thread, blocking reads woken by a second
- * thread (kill and pthread_kill), a blocking epoll_wait woken the same way, and a blocking read
- * interrupted by a handled signal (EINTR) or restarted (SA_RESTART). Only booleans are printed
- * for pids and uids. */
+ * with nothing pending (EAGAIN), readv across two iovecs, poll/select/epoll readiness before and
+ * after (level and edge-triggered), updating the mask of an existing fd, dup, thread-directed
+ * signals (pthread_kill) to the reading thread and to another thread, process-directed signals
+ * from another thread, blocking reads woken by a second thread (kill and pthread_kill), a blocking
+ * epoll_wait woken the same way, and a blocking read interrupted by a handled signal (EINTR) or
+ * restarted (SA_RESTART). Only booleans are printed for pids and uids. */
 #include "guest.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +18,7 @@
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -194,6 +194,21 @@ int main(void) {
     CHECK(read_records(sfd, 1, "updated") == 1, "SIGUSR2 read after the update");
     CHECK(fcntl(sfd, F_GETFL) & O_NONBLOCK, "update keeps O_NONBLOCK (flags of an update are ignored)");
     CHECK(signalfd(sfd, &mask, 0) == sfd, "mask back to {SIGUSR1, SIGRTMIN}");
+
+    /* readv: a record may span two iovecs; fewer than 128 bytes in all is EINVAL */
+    {
+        unsigned char rec[256];
+        struct iovec iov[2] = {{rec, 100}, {rec + 100, 156}};
+        CHECK(sigqueue(getpid(), SIGRTMIN, (union sigval){.sival_int = 9}) == 0, "sigqueue(SIGRTMIN, 9)");
+        struct iovec small[2] = {{rec, 60}, {rec + 60, 60}};
+        EXPECT_ERRNO(readv(sfd, small, 2), EINVAL, "readv of 120 bytes in two iovecs");
+        ssize_t r = readv(sfd, iov, 2);
+        struct signalfd_siginfo s;
+        memcpy(&s, rec, sizeof s);
+        CHECK(r == 128, "readv of 256 bytes in two iovecs returns one record");
+        print_record("readv", &s);
+        EXPECT_ERRNO(readv(sfd, iov, 2), EAGAIN, "readv with nothing pending");
+    }
 
     /* edge-triggered epoll: a new event for every signal queued, none without one */
     int et = epoll_create1(EPOLL_CLOEXEC);

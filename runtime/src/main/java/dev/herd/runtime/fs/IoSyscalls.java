@@ -126,6 +126,10 @@ final class IoSyscalls {
             // negative length (EINVAL).
             return replayBadIovec(nr, h, cnt, posLo, posHi, flags, e.errno());
         }
+        if (nr == HostSyscall.READV && ctx.process().delivery() != null) {
+            long sfd = ctx.process().delivery().signalFds().readv(ctx, h, iovs);
+            if (sfd != SignalFds.NOT_A_SIGNALFD) return sfd;
+        }
         Scratch s = Scratch.get();
         int m = s.mark();
         try {

@@ -28,8 +28,8 @@ import java.util.List;
  *
  * <p><b>Design.</b> Guest signals are Herd's (queued in {@link ProcessSignals}, never host
  * signals), so no host signalfd can see them. Each guest signalfd is instead the read end of a
- * host pipe whose readability Herd keeps equal to "a signal in the fd's mask is pending": one byte
- * sits in the pipe while that holds, none otherwise. {@link SignalDelivery} calls
+ * host pipe whose readability Herd keeps equal to "a signal in the fd's mask is pending": bytes
+ * sit in the pipe while that holds, none otherwise. {@link SignalDelivery} calls
  * {@link #changedLocked} under the signal lock after every enqueue and dequeue, which writes or
  * drains that byte (and adds one for each further matching signal queued while it is readable, so
  * that edge-triggered epoll sees an event per signal, as Linux wakes signalfd waiters on each
@@ -53,8 +53,8 @@ import java.util.List;
  *       private queue only. A blocking read by a thread that sees the fd readable because of another
  *       thread's private signal waits in short sleeps until something it can dequeue arrives.</li>
  *   <li>fstat shows a FIFO, {@code /proc/self/fd} a pipe, F_GETFL O_RDONLY (Linux: an anonymous
- *       inode "[signalfd]", O_RDWR); write(2) fails with EBADF instead of EINVAL; readv is not
- *       intercepted (it would read the pipe's marker byte).</li>
+ *       inode "[signalfd]", O_RDWR); write(2) fails with EBADF instead of EINVAL; pread and
+ *       preadv fail with ESPIPE.</li>
  *   <li>A signalfd inherited by another Herd process (execve) is a plain empty pipe there.</li>
  * </ul>
  */
@@ -194,19 +194,22 @@ public final class SignalFds {
     private void sweep() {
         signals().lock().lock();
         try {
-            if (entries.isEmpty()) return;
             MemorySegment b = BUFFER.get();
-            int n = Math.min(entries.size(), 256 / 8);
-            for (int i = 0; i < n; i++) {
-                b.set(ValueLayout.JAVA_INT, i * 8L, entries.get(i).writeFd);
-                b.set(ValueLayout.JAVA_SHORT, i * 8L + 4, POLLOUT);
-                b.set(ValueLayout.JAVA_SHORT, i * 8L + 6, (short) 0);
-            }
-            MemorySegment ts = Arena.ofAuto().allocate(16, 8); // zero timeout
-            if (HostKernel.call(HostSyscall.PPOLL, b.address(), n, ts.address(), 0, SIGSET_SIZE) < 0) return;
+            MemorySegment ts = b.asSlice(240, 16); // a zero timeout
+            ts.fill((byte) 0);
+            int batch = 240 / 8;
             List<Entry> dead = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                if ((b.get(ValueLayout.JAVA_SHORT, i * 8L + 6) & POLLERR) != 0) dead.add(entries.get(i));
+            for (int from = 0; from < entries.size(); from += batch) {
+                int n = Math.min(batch, entries.size() - from);
+                for (int i = 0; i < n; i++) {
+                    b.set(ValueLayout.JAVA_INT, i * 8L, entries.get(from + i).writeFd);
+                    b.set(ValueLayout.JAVA_SHORT, i * 8L + 4, POLLOUT);
+                    b.set(ValueLayout.JAVA_SHORT, i * 8L + 6, (short) 0);
+                }
+                if (HostKernel.call(HostSyscall.PPOLL, b.address(), n, ts.address(), 0, SIGSET_SIZE) < 0) return;
+                for (int i = 0; i < n; i++) {
+                    if ((b.get(ValueLayout.JAVA_SHORT, i * 8L + 6) & POLLERR) != 0) dead.add(entries.get(from + i));
+                }
             }
             for (Entry e : dead) forget(e);
         } finally {
@@ -287,6 +290,17 @@ public final class SignalFds {
 
     // ------------------------------------------------------------------ read
 
+    /** Where records go: {@code b} at byte offset {@code off} of the caller's buffer (or iovecs). */
+    private interface Sink {
+        void put(long off, byte[] b);
+    }
+
+    /** access_ok: the range lies in the user address space (EFAULT otherwise, before anything else). */
+    private static boolean userRange(long base, long len) {
+        long end = base + len;
+        return Long.compareUnsigned(end, GuestMemory.TASK_SIZE_MAX) <= 0 && Long.compareUnsigned(end, base) >= 0;
+    }
+
     /**
      * read(2) on host fd {@code hostFd}: if it is a signalfd, dequeues pending signals of its mask
      * (the caller's own queue first, then the process's) as {@code struct signalfd_siginfo}
@@ -297,12 +311,40 @@ public final class SignalFds {
         if (!active) return NOT_A_SIGNALFD;
         Entry e = find(hostFd);
         if (e == null) return NOT_A_SIGNALFD;
-        int size = SigInfoLayout.SIGNALFD_SIZE;
         // vfs_read's access_ok comes first: a range beyond the user address space is EFAULT
-        long end = buf + count;
-        if (Long.compareUnsigned(end, GuestMemory.TASK_SIZE_MAX) > 0 || Long.compareUnsigned(end, buf) < 0) {
-            return -Errno.EFAULT;
+        if (!userRange(buf, count)) return -Errno.EFAULT;
+        return records(ctx, e, hostFd, count, (off, b) -> ctx.memory().write(buf + off, b));
+    }
+
+    /** readv(2): {@link #read} into the iovecs (a record may span two of them, as copy_to_iter does). */
+    public long readv(SyscallContext ctx, int hostFd, List<GuestMemory.Iovec> iovs) {
+        if (!active) return NOT_A_SIGNALFD;
+        Entry e = find(hostFd);
+        if (e == null) return NOT_A_SIGNALFD;
+        long total = 0;
+        for (GuestMemory.Iovec v : iovs) {
+            if (!userRange(v.base(), v.len())) return -Errno.EFAULT;
+            total += v.len();
         }
+        return records(ctx, e, hostFd, total, (off, b) -> {
+            long skip = off;
+            int done = 0;
+            for (GuestMemory.Iovec v : iovs) {
+                if (done == b.length) break;
+                if (skip >= v.len()) {
+                    skip -= v.len();
+                    continue;
+                }
+                int n = (int) Math.min(v.len() - skip, b.length - done);
+                ctx.memory().write(v.base() + skip, b, done, n);
+                done += n;
+                skip = 0;
+            }
+        });
+    }
+
+    private long records(SyscallContext ctx, Entry e, int hostFd, long count, Sink sink) {
+        int size = SigInfoLayout.SIGNALFD_SIZE;
         if (Long.compareUnsigned(count, size) < 0) return -Errno.EINVAL;
         long max = Math.min(Long.divideUnsigned(count, size), 1 << 16);
         long flags = HostKernel.call(HostSyscall.FCNTL, hostFd, F_GETFL, 0);
@@ -320,7 +362,7 @@ public final class SignalFds {
                 continue;
             }
             try {
-                ctx.memory().write(buf + got * size, SigInfoLayout.signalfdBytes(info));
+                sink.put(got * size, SigInfoLayout.signalfdBytes(info));
             } catch (ErrnoException err) {
                 // Linux: the dequeued signal is lost; what was copied before counts
                 return got > 0 ? got * size : -Errno.EFAULT;
