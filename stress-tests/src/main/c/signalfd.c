@@ -6,8 +6,9 @@
  * after (level and edge-triggered), updating the mask of an existing fd, dup, thread-directed
  * signals (pthread_kill) to the reading thread and to another thread, process-directed signals
  * from another thread, blocking reads woken by a second thread (kill and pthread_kill), a blocking
- * epoll_wait woken the same way, and a blocking read interrupted by a handled signal (EINTR) or
- * restarted (SA_RESTART). Only booleans are printed for pids and uids. */
+ * epoll_wait woken the same way, a blocking read interrupted by a handled signal (EINTR) or
+ * restarted (SA_RESTART), and a POSIX timer's signal (SI_TIMER). Only booleans are printed for
+ * pids and uids. */
 #include "guest.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -293,6 +294,27 @@ int main(void) {
     CHECK(kill(getpid(), SIGUSR1) == 0, "kill(SIGUSR1)");
     EXPECT_ERRNO(read(sfd, guest_bad_ptr(8), 128), EFAULT, "read into a bad buffer");
     CHECK(!poll_in(sfd), "the signal is gone");
+
+    /* a POSIX timer's signal: SI_TIMER with the timer id and value */
+    {
+        sigset_t tm;
+        sigemptyset(&tm);
+        sigaddset(&tm, SIGRTMIN + 1);
+        CHECK(sigprocmask(SIG_BLOCK, &tm, NULL) == 0, "block SIGRTMIN+1");
+        int tf = signalfd(-1, &tm, SFD_CLOEXEC);
+        struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMIN + 1, .sigev_value.sival_int = 5};
+        timer_t tid;
+        CHECK(timer_create(CLOCK_MONOTONIC, &sev, &tid) == 0, "timer_create(SIGRTMIN+1, value 5)");
+        struct itimerspec its = {.it_value = {0, 20000000}};
+        CHECK(timer_settime(tid, 0, &its, NULL) == 0, "timer_settime(20 ms, one shot)");
+        struct signalfd_siginfo s;
+        CHECK(read(tf, &s, sizeof s) == sizeof s, "blocking read of the timer's signal");
+        printf("timer: signo_ok=%d code_is_SI_TIMER=%d int=%d ptr=%llu tid_is_timer=%d overrun=%u\n",
+               (int)s.ssi_signo == SIGRTMIN + 1, s.ssi_code == SI_TIMER, s.ssi_int, (unsigned long long)s.ssi_ptr,
+               s.ssi_tid == (uint32_t)(intptr_t)tid, s.ssi_overrun);
+        timer_delete(tid);
+        close(tf);
+    }
 
     /* many fds made and closed */
     for (int i = 0; i < 40; i++) {
