@@ -115,11 +115,12 @@ public final class SignalFds {
 
     // ------------------------------------------------------------------ creation
 
-    private long signalfd4(SyscallContext ctx, int ufd, long maskPtr, long size, long flags) {
+    private long signalfd4(SyscallContext ctx, int ufd, long maskPtr, long size, long flagsArg) {
+        int flags = (int) flagsArg; // an int in the kernel
         // fs/signalfd.c's order: the size, the mask's copy, the flags, then the fd
         if (size != SIGSET_SIZE) return -Errno.EINVAL;
         long mask = ctx.memory().readLong(maskPtr);
-        if ((flags & ~(long) (O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
+        if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
         mask &= ~Signals.UNBLOCKABLE;
         FdTable fds = ctx.process().fds();
         if (ufd != -1) {
