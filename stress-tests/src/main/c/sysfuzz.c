@@ -355,7 +355,7 @@ static void make_fds(void) {
     sigemptyset(&none);
     sigaddset(&none, SIGUSR2);
     fd = signalfd(-1, &none, SFD_NONBLOCK);
-    put_fd(fd >= 0 ? fd : eventfd(0, EFD_NONBLOCK), 13); /* herd: signalfd is ENOSYS */
+    put_fd(fd >= 0 ? fd : eventfd(0, EFD_NONBLOCK), 13);
     put_fd(inotify_init1(IN_NONBLOCK), 14);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

@@ -66,6 +66,82 @@ public final class SigInfoLayout {
                 memory.readLong(at + 24), 0, 0, raw);
     }
 
+    /** sizeof(struct signalfd_siginfo) (uapi linux/signalfd.h; the same on every architecture). */
+    public static final int SIGNALFD_SIZE = 128;
+
+    /**
+     * The {@code struct signalfd_siginfo} a signalfd read returns for {@code info}, field by field
+     * from the siginfo's union member as fs/signalfd.c copies it (ssi_signo 0, ssi_errno 4,
+     * ssi_code 8, ssi_pid 12, ssi_uid 16, ssi_fd 20, ssi_tid 24, ssi_band 28, ssi_overrun 32,
+     * ssi_trapno 36, ssi_status 40, ssi_int 44, ssi_ptr 48, ssi_utime 56, ssi_stime 64,
+     * ssi_addr 72, ssi_addr_lsb 80, ssi_syscall 84, ssi_call_addr 88, ssi_arch 96). Architectures
+     * without a trap number in siginfo (x86_64, aarch64) leave ssi_trapno zero.
+     */
+    public static byte[] signalfdBytes(SigInfo info) {
+        byte[] si = bytes(info);
+        byte[] b = new byte[SIGNALFD_SIZE];
+        int code = getInt(si, 8);
+        putInt(b, 0, info.signo());
+        putInt(b, 4, getInt(si, 4));
+        putInt(b, 8, code);
+        switch (layout(info.signo(), code)) {
+            case KILL -> {
+                putInt(b, 12, getInt(si, 16));      // si_pid
+                putInt(b, 16, getInt(si, 20));      // si_uid
+            }
+            case TIMER -> {
+                putInt(b, 24, getInt(si, 16));      // si_tid (the timer id)
+                putInt(b, 32, getInt(si, 20));      // si_overrun
+                putLong(b, 48, getLong(si, 24));    // si_ptr
+                putInt(b, 44, getInt(si, 24));      // si_int
+            }
+            case POLL -> {
+                putInt(b, 28, (int) getLong(si, 16)); // si_band
+                putInt(b, 20, getInt(si, 24));        // si_fd
+            }
+            case FAULT -> {
+                putLong(b, 72, getLong(si, 16));    // si_addr
+                if (info.signo() == Signals.SIGBUS && (code == 4 || code == 5)) { // BUS_MCEERR_AR/AO
+                    putShort(b, 80, (short) getInt(si, 24)); // si_addr_lsb
+                }
+            }
+            case CHLD -> {
+                putInt(b, 12, getInt(si, 16));
+                putInt(b, 16, getInt(si, 20));
+                putInt(b, 40, getInt(si, 24));      // si_status
+                putLong(b, 56, getLong(si, 32));    // si_utime
+                putLong(b, 64, getLong(si, 40));    // si_stime
+            }
+            case RT -> {
+                putInt(b, 12, getInt(si, 16));
+                putInt(b, 16, getInt(si, 20));
+                putLong(b, 48, getLong(si, 24));    // si_ptr
+                putInt(b, 44, getInt(si, 24));      // si_int
+            }
+            case SYS -> {
+                putLong(b, 88, getLong(si, 16));    // si_call_addr
+                putInt(b, 84, getInt(si, 24));      // si_syscall
+                putInt(b, 96, getInt(si, 28));      // si_arch
+            }
+        }
+        return b;
+    }
+
+    private static int getInt(byte[] b, int off) {
+        int v = 0;
+        for (int i = 3; i >= 0; i--) v = (v << 8) | (b[off + i] & 0xff);
+        return v;
+    }
+
+    private static long getLong(byte[] b, int off) {
+        return (getInt(b, off) & 0xffffffffL) | ((long) getInt(b, off + 4) << 32);
+    }
+
+    private static void putShort(byte[] b, int off, short v) {
+        b[off] = (byte) v;
+        b[off + 1] = (byte) (v >>> 8);
+    }
+
     /** Which union member a siginfo uses. */
     public enum Layout { KILL, TIMER, POLL, FAULT, CHLD, RT, SYS }
 

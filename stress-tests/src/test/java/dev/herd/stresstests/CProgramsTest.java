@@ -101,6 +101,7 @@ class CProgramsTest {
             c("sig_altstack", "exit").status(42),
             c("sig_rtqueue").status(0),
             c("sig_wait").status(0),
+            c("signalfd").status(0),
             c("sig_fpu", "thread").status(0),
             c("sig_fpu", "timer").status(0),
             c("sig_term", "kill").status(143),

@@ -6,6 +6,7 @@ import dev.herd.host.HostSyscall;
 import dev.herd.host.HostKernel;
 import dev.herd.memory.GuestMemory;
 import dev.herd.memory.Prot;
+import dev.herd.runtime.signal.SignalFds;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallTable;
 
@@ -28,6 +29,9 @@ final class IoSyscalls {
     static void register(SyscallTable t) {
         t.define("read", "fd buf_out:ret size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
+            var delivery = ctx.process().delivery(); // a signalfd: Herd's signal queues, not the pipe
+            long sfd = delivery == null ? SignalFds.NOT_A_SIGNALFD : delivery.signalFds().read(ctx, h, buf, count);
+            if (sfd != SignalFds.NOT_A_SIGNALFD) return sfd;
             long n = Sys.clampCount(count);
             // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
             // range past the user space), and it copies at most the clamped n bytes
@@ -131,6 +135,10 @@ final class IoSyscalls {
             // make them and then fail the same way, with an array it cannot read (EFAULT) or a
             // negative length (EINVAL).
             return replayBadIovec(nr, h, cnt, posLo, posHi, flags, e.errno());
+        }
+        if (nr == HostSyscall.READV && ctx.process().delivery() != null) {
+            long sfd = ctx.process().delivery().signalFds().readv(ctx, h, iovs);
+            if (sfd != SignalFds.NOT_A_SIGNALFD) return sfd;
         }
         Scratch s = Scratch.get();
         int m = s.mark();

@@ -172,6 +172,7 @@ public final class GuestLauncher {
             PathResolver ownedPaths = paths;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
                 process.timers().close();
+                delivery.signalFds().close();
                 gate.close();
                 interrupter.close();
                 engines.close();

@@ -62,8 +62,6 @@ final class UnsupportedSyscalls {
         t.unsupported("userfaultfd", "hex", "guest page faults are taken by Unicorn's soft MMU, not the host's: a host userfaultfd would only ever see Herd's own accesses");
         t.unsupported("fanotify_init", "hex hex", "fanotify watches whole host mounts and reports host paths and pids (outside --rootfs); it needs CAP_SYS_ADMIN");
         t.unsupported("fanotify_mark", "fd hex hex dirfd path", "fanotify watches whole host mounts and reports host paths and pids (outside --rootfs); it needs CAP_SYS_ADMIN");
-        t.unsupported("signalfd", "fd ptr size", "not yet: needs Herd's guest signal queues behind an fd");
-        t.unsupported("signalfd4", "fd ptr size hex", "not yet: needs Herd's guest signal queues behind an fd");
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
         t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated since Linux 3.16, which emulates it with mmap; not implemented: Herd's shared anonymous memory has no file to remap");
         t.unsupported("openat2", "dirfd path ptr size", "not yet: RESOLVE_* flags on top of Herd's own confined lookup");

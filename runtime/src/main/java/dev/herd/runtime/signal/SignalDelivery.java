@@ -35,12 +35,17 @@ public final class SignalDelivery {
     private final SignalFrames frames;
     private final PrintStream diagnostics;
     private final AtomicBoolean stopWarned = new AtomicBoolean();
+    private final SignalFds signalFds;
 
     public SignalDelivery(GuestProcess process, SignalFrames frames, PrintStream diagnostics) {
         this.process = process;
         this.frames = frames;
         this.diagnostics = diagnostics;
+        this.signalFds = new SignalFds(process, this);
     }
+
+    /** The process's signalfds (their readiness follows every pending set here). */
+    public SignalFds signalFds() { return signalFds; }
 
     private static SyscallContext ctx(GuestThread t) { return (SyscallContext) t.kernelState(); }
 
@@ -77,6 +82,7 @@ public final class SignalDelivery {
             SignalQueue queue = target != null ? ctx(target).signals().pending() : ps.shared();
             if (sig >= Signals.SIGRTMIN && queue.queuedRealtime() >= realtimeLimit()) return -Errno.EAGAIN;
             boolean queued = queue.enqueue(info);
+            if (queued) signalFds.changedLocked(sig);
             GuestThread wake = target != null ? target : chooseThread(sig);
             if (wake != null && (ctx(wake).signals().blocked() & Signals.bit(sig)) == 0) wake.requestSafePoint();
             return queued ? 1 : 0;
@@ -144,9 +150,15 @@ public final class SignalDelivery {
         try {
             long notInSet = ~set;
             int sig = ctx.signals().pending().next(notInSet);
-            if (sig != 0) return dequeued(ctx.signals().pending().dequeue(sig));
-            sig = ps.shared().next(notInSet);
-            return sig != 0 ? dequeued(ps.shared().dequeue(sig)) : null;
+            SigInfo info = null;
+            if (sig != 0) {
+                info = dequeued(ctx.signals().pending().dequeue(sig));
+            } else {
+                sig = ps.shared().next(notInSet);
+                if (sig != 0) info = dequeued(ps.shared().dequeue(sig));
+            }
+            if (info != null) signalFds.changedLocked();
+            return info;
         } finally {
             ps.lock().unlock();
         }
@@ -162,6 +174,7 @@ public final class SignalDelivery {
             for (GuestThread t : process.threads().threads()) {
                 if (t.kernelState() instanceof SyscallContext c) c.signals().pending().discard(sig, this::dequeued);
             }
+            signalFds.changedLocked();
         } finally {
             ps.lock().unlock();
         }
@@ -268,9 +281,15 @@ public final class SignalDelivery {
         try {
             long blocked = ctx.signals().blocked();
             int sig = ctx.signals().pending().next(blocked);
-            if (sig != 0) return dequeued(ctx.signals().pending().dequeue(sig));
-            sig = ps.shared().next(blocked);
-            return sig != 0 ? dequeued(ps.shared().dequeue(sig)) : null;
+            SigInfo info = null;
+            if (sig != 0) {
+                info = dequeued(ctx.signals().pending().dequeue(sig));
+            } else {
+                sig = ps.shared().next(blocked);
+                if (sig != 0) info = dequeued(ps.shared().dequeue(sig));
+            }
+            if (info != null) signalFds.changedLocked();
+            return info;
         } finally {
             ps.lock().unlock();
         }

@@ -32,6 +32,7 @@ public final class SignalSyscalls {
         t.define("rt_sigqueueinfo", "int signal ptr", (ctx, pid, sig, info, d, e, f) -> sigqueue(ctx, (int) pid, 0, (int) sig, info));
         t.define("pidfd_send_signal", "fd signal ptr hex", SignalSyscalls::pidfdSendSignal);
         Pidfds.register(t);
+        SignalFds.register(t);
         t.define("rt_tgsigqueueinfo", "int int signal ptr", (ctx, tgid, tid, sig, info, e, f) ->
                 sigqueue(ctx, (int) tgid, (int) tid, (int) sig, info));
         t.define("rt_sigreturn", "", (ctx, a, b, c, d, e, f) -> {
