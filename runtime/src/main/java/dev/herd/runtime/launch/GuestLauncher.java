@@ -94,6 +94,8 @@ public final class GuestLauncher {
             space = GuestAddressSpace.create(spaceSize);
             dev.herd.host.StartupTrace.mark("guest address space created");
             paths = new PathResolver(config.rootfs(), config.cwd());
+            // After a parent Herd's execve in a chroot: the same guest root, found confined again.
+            if (!config.inherited().chroot().equals("/")) paths.chrootTo(config.inherited().chroot());
             PathResolver rootPaths = paths;
             LoadedImage image;
             try {

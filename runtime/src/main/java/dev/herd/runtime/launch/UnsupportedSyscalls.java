@@ -37,7 +37,6 @@ final class UnsupportedSyscalls {
         for (String n : new String[]{"open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick"}) {
             t.unsupported(n, "hex hex hex", FSMOUNT);
         }
-        t.unsupported("chroot", "path", "not yet: the guest's root is fixed per run (--rootfs)");
         for (String n : new String[]{"mbind", "set_mempolicy", "get_mempolicy", "migrate_pages", "move_pages",
                 "set_mempolicy_home_node"}) {
             t.unsupported(n, "hex hex hex", NUMA);
@@ -71,7 +70,6 @@ final class UnsupportedSyscalls {
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
         t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated nonlinear mappings (emulated by Linux); not yet");
         t.unsupported("vmsplice", "fd ptr size hex", "not yet: splicing guest pages into pipes");
-        t.unsupported("openat2", "dirfd path ptr size", "not yet: RESOLVE_* flags on top of Herd's own confined lookup");
         for (String n : new String[]{"pkey_mprotect", "pkey_alloc", "pkey_free"}) {
             t.unsupported(n, "hex hex hex", "memory protection keys: the emulated CPU has no PKU");
         }
