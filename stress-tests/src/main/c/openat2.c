@@ -2,7 +2,8 @@
  * RESOLVE_* flag on a small tree in a scratch directory (a file, a subdirectory, a relative
  * symlink, an absolute one, symlinks leading above the directory, a magic link), then chroot into
  * the scratch directory: "/" is that directory, ".." at the root stays there, and an fd opened
- * before the chroot leads back out (as on Linux). Without CAP_SYS_CHROOT, chroot is EPERM. Every
+ * before the chroot leads back out (as on Linux); execve in a chroot finds the program there and
+ * the new image keeps the root. Without CAP_SYS_CHROOT, chroot is EPERM. Every
  * line is the same natively and under Herd; nothing printed names the random scratch path. */
 #include "guest.h"
 #include <dirent.h>
@@ -326,16 +327,72 @@ static void chroot_checks(void) {
     close(oldcwd);
 }
 
+/* A copy of this program inside the scratch directory, for the execve in the chroot. */
+static int copy_self(void) {
+    int in = open("/proc/self/exe", O_RDONLY), o = openat(dfd, "self", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char buf[65536];
+    ssize_t n;
+    int ok = in >= 0 && o >= 0;
+    while (ok && (n = read(in, buf, sizeof buf)) > 0) ok = write(o, buf, n) == n;
+    if (in >= 0) close(in);
+    if (o >= 0) close(o);
+    return ok;
+}
+
+/* execve("/self") inside the chroot; the new image (in_chroot) goes on from there. */
+static void exec_in_chroot(void) {
+    CHECK(copy_self(), "copy of this program in the scratch directory");
+    int oldroot = open("/", O_RDONLY | O_DIRECTORY); /* inherited by the new image */
+    if (chroot(dir) != 0) {
+        printf("chroot for execve: %s\n", strerrorname_np(errno));
+        close(oldroot);
+        return;
+    }
+    CHECK(chdir("/") == 0, "chdir / before execve");
+    char fdarg[16];
+    snprintf(fdarg, sizeof fdarg, "%d", oldroot);
+    char *argv[] = {"openat2", "in-chroot", fdarg, dir, NULL};
+    execv("/self", argv);
+    printf("execve /self in the chroot: %s\n", strerrorname_np(errno));
+    CHECK(fchdir(oldroot) == 0 && chroot(".") == 0, "back to the old root");
+    close(oldroot);
+}
+
+static void cleanup(void);
+
+/* The new image after execve in the chroot: the root is still the scratch directory. */
+static int in_chroot(int oldroot, const char *scratch) {
+    snprintf(dir, sizeof dir, "%s", scratch);
+    char cwd[256];
+    printf("after execve: getcwd %s\n", getcwd(cwd, sizeof cwd) ? cwd : strerrorname_np(errno));
+    list_root("after execve: ls /", "/");
+    list_root("after execve: ls /..", "/..");
+    show("after execve: open /file", open("/file", O_RDONLY));
+    char link[256];
+    ssize_t n = readlink("/proc/self/root", link, sizeof link - 1);
+    /* natively the chroot has no /proc (ENOENT); Herd answers the link itself: "/" */
+    if (n >= 0) link[n] = 0;
+    printf("after execve: readlink /proc/self/root %s\n",
+           (n < 0 && errno == ENOENT) || (n == 1 && link[0] == '/') ? "\"/\" or absent" : n < 0 ? strerrorname_np(errno) : link);
+    CHECK(fchdir(oldroot) == 0 && chroot(".") == 0, "after execve: back to the old root");
+    close(oldroot);
+    dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    CHECK(dfd >= 0, "after execve: open the scratch directory");
+    cleanup();
+    return guest_done();
+}
+
 static void cleanup(void) {
-    const char *files[] = {"sub/new", "sub/f2", "sub/up", "rel", "abs", "above", "toroot", "sublink", "file"};
+    const char *files[] = {"sub/new", "sub/f2", "sub/up", "rel", "abs", "above", "toroot", "sublink", "file", "self"};
     for (unsigned i = 0; i < sizeof files / sizeof *files; i++) unlinkat(dfd, files[i], 0);
     unlinkat(dfd, "sub", AT_REMOVEDIR);
     unlinkat(dfd, "locked", AT_REMOVEDIR);
     CHECK(rmdir(dir) == 0, "scratch directory removed");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 4 && strcmp(argv[1], "in-chroot") == 0) return in_chroot(atoi(argv[2]), argv[3]);
     snprintf(dir, sizeof dir, "/tmp/herd-openat2.XXXXXX");
     if (!mkdtemp(dir)) {
         printf("mkdtemp: %s\n", strerrorname_np(errno));
@@ -347,6 +404,7 @@ int main(void) {
     how_checks();
     resolve_checks();
     chroot_checks();
+    exec_in_chroot();
     cleanup();
     return guest_done();
 }
