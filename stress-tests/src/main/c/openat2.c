@@ -137,7 +137,15 @@ static void how_checks(void) {
     show("bad dirfd, absolute, IN_ROOT", o2(1000, "/file", O_RDONLY, 0, RESOLVE_IN_ROOT));
     int f = openat(dfd, "file", O_RDONLY);
     show("dirfd is a file, BENEATH", o2(f, "x", O_RDONLY, 0, RESOLVE_BENEATH));
+    show("dirfd is a file, IN_ROOT", o2(f, "x", O_RDONLY, 0, RESOLVE_IN_ROOT));
+    show("dirfd is a file, NO_XDEV", o2(f, "x", O_RDONLY, 0, RESOLVE_NO_XDEV));
     close(f);
+    int pp[2];
+    CHECK(pipe(pp) == 0, "pipe");
+    show("dirfd is a pipe, BENEATH", o2(pp[0], "x", O_RDONLY, 0, RESOLVE_BENEATH));
+    show("dirfd is a pipe, NO_SYMLINKS", o2(pp[0], "x", O_RDONLY, 0, RESOLVE_NO_SYMLINKS));
+    close(pp[0]);
+    close(pp[1]);
 
     /* O_CREAT with a mode (umask 022) under RESOLVE_BENEATH; O_EXCL on it again */
     umask(022);
@@ -200,6 +208,7 @@ static void resolve_checks(void) {
     show("magic link, plain", o2(AT_FDCWD, p, O_RDONLY, 0, 0));
     show("magic link, NO_MAGICLINKS", o2(AT_FDCWD, p, O_RDONLY, 0, RESOLVE_NO_MAGICLINKS));
     show("magic link, NO_SYMLINKS", o2(AT_FDCWD, p, O_RDONLY, 0, RESOLVE_NO_SYMLINKS));
+    show("magic link, NO_XDEV", o2(AT_FDCWD, p, O_RDONLY, 0, RESOLVE_NO_XDEV));
     show("magic link, BENEATH", o2(dfd, p, O_RDONLY, 0, RESOLVE_BENEATH));
     show("magic link, IN_ROOT", o2(dfd, p, O_RDONLY, 0, RESOLVE_IN_ROOT));
     close(f);

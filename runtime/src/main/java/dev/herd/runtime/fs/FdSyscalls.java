@@ -120,7 +120,9 @@ final class FdSyscalls {
         int host = -1;
         // Herd's own magic links (/proc/self/fd/N, /dev/stdin...) for an unscoped lookup that may
         // follow them; a scoped one refuses them on the host as Linux does.
-        if (!scoped && absolute && (path.startsWith("/proc/") || path.startsWith("/dev/"))) {
+        // (RESOLVE_NO_XDEV: the host's walk says EXDEV where it enters the /proc or /dev mount.)
+        if (!scoped && absolute && (resolve & PathResolver.RESOLVE_NO_XDEV) == 0
+                && (path.startsWith("/proc/") || path.startsWith("/dev/"))) {
             if ((resolve & (PathResolver.RESOLVE_NO_MAGICLINKS | PathResolver.RESOLVE_NO_SYMLINKS)) == 0) {
                 host = ProcLinks.open(ctx, path, f);
             } else if (ProcLinks.isMagic(ctx, path)) {

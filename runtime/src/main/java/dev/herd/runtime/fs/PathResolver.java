@@ -356,7 +356,7 @@ public final class PathResolver implements AutoCloseable {
                     start = openIn(AT_FDCWD, ".", O_PATH | O_DIRECTORY, 0);
                     owned = true;
                 } else {
-                    start = insideRootfs(hostDirFd) ? hostDirFd : rootFd;
+                    start = scopedStart(hostDirFd);
                 }
                 int dir = start;
                 return openWith((f, md) -> hostOpenat2(dir, path, f, md, resolve), flags, mode);
@@ -395,6 +395,25 @@ public final class PathResolver implements AutoCloseable {
         }
         String abs = absolute(hostDirFd, path);
         return openWith((f, md) -> openat2(abs, f, md, extra), flags, mode);
+    }
+
+    /**
+     * The host fd a scoped lookup starts from for a guest dirfd: the fd itself when it is a
+     * directory inside the rootfs, or anything but a directory (the host then says ENOTDIR, as
+     * Linux does); the rootfs root for a directory outside the rootfs.
+     */
+    private int scopedStart(int hostDirFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            long r = HostKernel.call(HostSyscall.FSTAT, hostDirFd, st);
+            if (r < 0) throw new ErrnoException((int) -r);
+            if ((Scratch.getInt(st + 24) & S_IFMT) != S_IFDIR) return hostDirFd;
+        } finally {
+            s.release(m);
+        }
+        return insideRootfs(hostDirFd) ? hostDirFd : rootFd;
     }
 
     /** True when a host fd names a file inside the rootfs (by its /proc/self/fd link). */
