@@ -332,6 +332,11 @@ static void chroot_checks(void) {
     CHECK(fstat(oldroot, &o) == 0 && stat("/", &a) == 0 && a.st_ino == o.st_ino && a.st_dev == o.st_dev, "the old root is / again");
     snprintf(p, sizeof p, "%s/file", dir);
     show("open DIR/file after the way back", open(p, O_RDONLY));
+    /* chroot through the magic link of a directory fd */
+    snprintf(p, sizeof p, "/proc/self/fd/%d", dfd);
+    printf("chroot /proc/self/fd/N: %s\n", chroot(p) == 0 ? "ok" : strerrorname_np(errno));
+    list_root("ls / after it", "/");
+    CHECK(fchdir(oldroot) == 0 && chroot(".") == 0 && fchdir(oldcwd) == 0, "back to the old root again");
     close(oldroot);
     close(oldcwd);
 }

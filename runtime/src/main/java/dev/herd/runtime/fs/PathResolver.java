@@ -30,6 +30,15 @@ import java.nio.file.Path;
  * old name; a join longer than PATH_MAX gives ENAMETOOLONG even though the guest's own string was
  * shorter.
  *
+ * <p><b>chroot.</b> The guest's root is a second canonical path relative to the rootfs ("/" until
+ * the guest calls chroot): absolute guest paths, and relative ones from a cwd or dirfd below it,
+ * resolve with RESOLVE_IN_ROOT from that directory, so {@code ..} and absolute symlinks stop there.
+ * A cwd or dirfd left outside it (Linux's classic chroot escape) resolves from the rootfs instead,
+ * marked {@link #OUTSIDE} in internal paths: it climbs past the chroot as on Linux, never past the
+ * rootfs.
+ *
+ * <p><b>openat2.</b> {@link #openResolve} maps the guest's RESOLVE_* flags onto these walks.
+ *
  * <p><b>Three kinds of lookup</b>, matching what Linux does with the last component:
  * <ul>
  * <li>{@link #openIn}: open with resolution of the final symlink (unless O_NOFOLLOW), returns a
@@ -52,7 +61,7 @@ import java.nio.file.Path;
  * are created with O_EXCL and then fchmod'ed (a short window where the file has fewer permission
  * bits than asked — never more).
  *
- * <p>Thread-safe: the cwd and umask are volatile; everything else is immutable.
+ * <p>Thread-safe: the cwd, chroot and umask are volatile; everything else is immutable.
  */
 public final class PathResolver implements AutoCloseable {
     public static final int AT_FDCWD = -100;
@@ -543,11 +552,6 @@ public final class PathResolver implements AutoCloseable {
         }
     }
 
-    /** An O_PATH fd of the guest's root directory (close it after use). */
-    int openGuestRoot() {
-        return openat2("/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-    }
-
     /**
      * Raw host openat2 from {@code dirFd}; retries the EAGAIN RESOLVE_IN_ROOT and RESOLVE_BENEATH
      * use for races, unless the caller asked for RESOLVE_CACHED (then EAGAIN is the answer).
@@ -612,8 +616,7 @@ public final class PathResolver implements AutoCloseable {
 
     private Target split(String abs, boolean keepTrailingSlash) {
         if (!abs.isEmpty() && abs.charAt(0) == OUTSIDE) {
-            Target t = split(abs.substring(1), keepTrailingSlash, String.valueOf(OUTSIDE));
-            return t;
+            return split(abs.substring(1), keepTrailingSlash, String.valueOf(OUTSIDE));
         }
         return split(abs, keepTrailingSlash, "");
     }

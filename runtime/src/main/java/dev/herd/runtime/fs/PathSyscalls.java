@@ -143,12 +143,10 @@ public final class PathSyscalls {
         });
         t.define("chroot", "path", (ctx, path, b, c, d, e, f) -> {
             String p = Sys.path(ctx, path);
-            PathResolver r = Sys.paths(ctx);
-            int fd = r.openIn(AT_FDCWD, p, PathResolver.O_PATH | PathResolver.O_DIRECTORY, 0);
-            try {
-                r.chroot(fd, hasCapability(CAP_SYS_CHROOT));
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, fd);
+            PathResolver.checkPath(p);
+            // a following lookup (the guest's magic links too); the new root must lie in the rootfs
+            try (PathResolver.Target tg = follow(ctx, AT_FDCWD, p)) {
+                Sys.paths(ctx).chroot(tg.dirFd(), hasCapability(CAP_SYS_CHROOT));
             }
             return 0;
         });
