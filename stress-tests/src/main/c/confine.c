@@ -12,7 +12,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,98 @@ static void probe_open(const char *name, int dirfd, const char *path, int flags)
         verdict(name, reads_secret(fd), "(opened something inside)");
     }
     close(fd);
+}
+
+/* openat2 with RESOLVE_* flags: the same, for the lookups Herd builds on its confined one. */
+static void probe_openat2(const char *name, int dirfd, const char *path, uint64_t flags, uint64_t resolve) {
+    struct open_how how = {.flags = flags, .mode = (flags & O_CREAT) ? 0644 : 0, .resolve = resolve};
+    int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    if (fd < 0) {
+        verdict(name, 0, strerror(errno));
+        return;
+    }
+    verdict(name, reads_secret(fd), "(opened something inside)");
+    close(fd);
+}
+
+static void openat2_probes(void) {
+    char p[8192], dots[512] = "";
+    for (int i = 0; i < 40; i++) strcat(dots, "/..");
+    int rootfd = open("/", O_RDONLY | O_DIRECTORY);
+    static const struct { const char *name; uint64_t resolve; } modes[] = {
+        {"NO_XDEV", RESOLVE_NO_XDEV}, {"NO_SYMLINKS", RESOLVE_NO_SYMLINKS}, {"NO_MAGICLINKS", RESOLVE_NO_MAGICLINKS},
+        {"IN_ROOT", RESOLVE_IN_ROOT}, {"BENEATH", RESOLVE_BENEATH}, {"CACHED", RESOLVE_CACHED},
+    };
+    char name[256];
+    for (unsigned m = 0; m < sizeof modes / sizeof *modes; m++) {
+        snprintf(p, sizeof p, "%s/secret", out);
+        snprintf(name, sizeof name, "openat2 %s absolute host path", modes[m].name);
+        probe_openat2(name, AT_FDCWD, p, O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "%s%s/secret", dots, out);
+        snprintf(name, sizeof name, "openat2 %s dot-dot from /", modes[m].name);
+        probe_openat2(name, rootfd, p, O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "..%s%s/secret", dots, out);
+        snprintf(name, sizeof name, "openat2 %s dot-dot from a root dirfd", modes[m].name);
+        probe_openat2(name, rootfd, p, O_RDONLY, modes[m].resolve);
+        snprintf(name, sizeof name, "openat2 %s dot-dot from the cwd", modes[m].name);
+        probe_openat2(name, AT_FDCWD, p, O_RDONLY, modes[m].resolve);
+        snprintf(name, sizeof name, "openat2 %s absolute symlink, relative", modes[m].name);
+        probe_openat2(name, rootfd, "lnk_abs", O_RDONLY, modes[m].resolve);
+        snprintf(name, sizeof name, "openat2 %s relative symlink, relative", modes[m].name);
+        probe_openat2(name, rootfd, "lnk_rel", O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "lnk_root/..%s%s/secret", dots, out);
+        snprintf(name, sizeof name, "openat2 %s symlink to / then ..", modes[m].name);
+        probe_openat2(name, rootfd, p, O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "/proc/self/root%s/secret", out);
+        snprintf(name, sizeof name, "openat2 %s /proc/self/root", modes[m].name);
+        probe_openat2(name, AT_FDCWD, p, O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "/proc/self/fd/%d%s%s/secret", rootfd, dots, out);
+        snprintf(name, sizeof name, "openat2 %s /proc/self/fd/N/..", modes[m].name);
+        probe_openat2(name, AT_FDCWD, p, O_RDONLY, modes[m].resolve);
+        snprintf(p, sizeof p, "..%s%s/pwned", dots, out);
+        snprintf(name, sizeof name, "openat2 %s creat(../../OUT/pwned)", modes[m].name);
+        probe_openat2(name, rootfd, p, O_WRONLY | O_CREAT, modes[m].resolve & ~(uint64_t)RESOLVE_CACHED);
+    }
+    close(rootfd);
+}
+
+/* chroot into a directory of the root, then the ways out of a chroot (which Linux allows) must
+ * still end inside the root. Without CAP_SYS_CHROOT: EPERM, one line. */
+static void chroot_probes(void) {
+    char p[8192], dots[512] = "";
+    for (int i = 0; i < 40; i++) strcat(dots, "/..");
+    mkdir("/jail", 0755);
+    mkdir("/jail/inner", 0755);
+    int outer = open("/", O_RDONLY | O_DIRECTORY), cwd = open(".", O_RDONLY | O_DIRECTORY);
+    if (chroot("/jail") != 0) {
+        verdict("chroot(/jail)", 0, strerror(errno));
+        close(outer);
+        close(cwd);
+        return;
+    }
+    snprintf(p, sizeof p, "..%s%s/secret", dots, out);
+    probe_open("chroot: dot-dot from a cwd left outside", AT_FDCWD, p, O_RDONLY);
+    snprintf(p, sizeof p, "%s%s/secret", dots, out);
+    probe_open("chroot: dot-dot from the new /", AT_FDCWD, p, O_RDONLY);
+    snprintf(p, sizeof p, "..%s%s/secret", dots, out);
+    probe_open("chroot: openat from an fd of before", outer, p, O_RDONLY);
+    probe_openat2("chroot: openat2 NO_XDEV from an fd of before", outer, p, O_RDONLY, RESOLVE_NO_XDEV);
+    probe_openat2("chroot: openat2 IN_ROOT from an fd of before", outer, p, O_RDONLY, RESOLVE_IN_ROOT);
+    (void)chroot("/inner"); /* nested, then back out through the fd */
+    (void)!fchdir(outer);
+    for (int i = 0; i < 40; i++) (void)!chdir("..");
+    int r = chroot(".");
+    snprintf(p, sizeof p, "%s/secret", out);
+    probe_open(r == 0 ? "chroot: fchdir, chdir .. forty times, chroot ." : "chroot: fchdir (chroot . refused)",
+               AT_FDCWD, p, O_RDONLY);
+    snprintf(p, sizeof p, "%s%s/secret", dots, out);
+    probe_open("chroot: dot-dot after the way out", AT_FDCWD, p, O_RDONLY);
+    /* the root the guest started with, again */
+    (void)!fchdir(outer);
+    (void)chroot(".");
+    (void)!fchdir(cwd);
+    close(outer);
+    close(cwd);
 }
 
 static void path_probes(void) {
@@ -275,6 +369,8 @@ int main(int argc, char **argv, char **envp) {
         return 1;
     }
     path_probes();
+    openat2_probes();
+    chroot_probes();
     leak_probes();
     socket_probes();
     race_probe();

@@ -63,6 +63,7 @@ public final class HerdMain {
         int programFd = -1, envFd = -1;
         int[] inheritFds = new int[0];
         long sigIgnore = 0, sigMask = 0;
+        String chroot = "/";
         ExecutionMode mode = ExecutionMode.PARALLEL;
         int i = 1;
         while (i < args.length && args[i].startsWith("--")) {
@@ -109,6 +110,11 @@ public final class HerdMain {
                     } catch (NumberFormatException e) {
                         return usage(err, "--inherit-fds: not a list of fd numbers");
                     }
+                }
+                case "--chroot" -> {
+                    if (i >= args.length) return usage(err, "--chroot needs a path inside the rootfs");
+                    chroot = args[i++];
+                    if (!chroot.startsWith("/")) return usage(err, "--chroot: not an absolute path");
                 }
                 case "--sigign", "--sigmask" -> {
                     if (i >= args.length) return usage(err, option + " needs a hexadecimal mask");
@@ -165,7 +171,7 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd));
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot));
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.

@@ -34,6 +34,8 @@ final class FdSyscalls {
                 openat(ctx, AT_FDCWD, path, (int) flags, (int) mode));
         t.define("openat", "dirfd path oflags mode", (ctx, dirfd, path, flags, mode, e, f) ->
                 openat(ctx, dirfd, path, (int) flags, (int) mode));
+        t.define("openat2", "dirfd path ptr size", (ctx, dirfd, path, how, size, e, f) ->
+                openat2(ctx, dirfd, path, how, size));
         t.define("creat", "path mode", (ctx, path, mode, c, d, e, f) ->
                 openat(ctx, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, (int) mode));
         t.define("close", "fd", (ctx, fd, b, c, d, e, f) -> Sys.fds(ctx).close((int) fd));
@@ -66,6 +68,80 @@ final class FdSyscalls {
         int host = path.startsWith("/proc/") || path.startsWith("/dev/") ? ProcLinks.open(ctx, path, flags) : -1;
         if (host < 0) host = Sys.paths(ctx).openIn(Sys.dirFd(ctx, dirfd, path), path, flags, mode);
         return Sys.fds(ctx).install(host, (flags & O_CLOEXEC) != 0);
+    }
+
+    static final int OPEN_HOW_SIZE_VER0 = 24, PAGE_SIZE = 4096;
+    static final int O_PATH_FLAGS = PathResolver.O_DIRECTORY | PathResolver.O_NOFOLLOW | PathResolver.O_PATH | O_CLOEXEC;
+
+    /**
+     * openat2: Linux's copy_struct_from_user of the open_how (EINVAL below version 0's 24 bytes,
+     * E2BIG above a page or for non-zero bytes past the fields Linux knows), its build_open_flags
+     * checks (before the path is read), then a confined lookup with the RESOLVE_* flags
+     * ({@link PathResolver#openResolve}). Without RESOLVE_* flags it is openat.
+     */
+    static long openat2(SyscallContext ctx, long dirfd, long pathPtr, long howPtr, long usize) {
+        if (Long.compareUnsigned(usize, OPEN_HOW_SIZE_VER0) < 0) return -Errno.EINVAL;
+        if (Long.compareUnsigned(usize, PAGE_SIZE) > 0) return -Errno.E2BIG;
+        dev.herd.memory.GuestMemory mem = ctx.memory();
+        if (usize > OPEN_HOW_SIZE_VER0) {
+            for (byte b : mem.read(howPtr + OPEN_HOW_SIZE_VER0, (int) usize - OPEN_HOW_SIZE_VER0)) {
+                if (b != 0) return -Errno.E2BIG;
+            }
+        }
+        byte[] how = mem.read(howPtr, OPEN_HOW_SIZE_VER0);
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(how).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long flags = bb.getLong(0), mode = bb.getLong(8), resolve = bb.getLong(16);
+        // build_open_flags
+        long fl = flags & ~(long) O_CLOEXEC;
+        if ((fl & ~Integer.toUnsignedLong(PathResolver.VALID_OPEN_FLAGS)) != 0) return -Errno.EINVAL;
+        if ((resolve & ~PathResolver.VALID_RESOLVE_FLAGS) != 0) return -Errno.EINVAL;
+        if ((resolve & PathResolver.RESOLVE_BENEATH) != 0 && (resolve & PathResolver.RESOLVE_IN_ROOT) != 0) return -Errno.EINVAL;
+        int f = (int) flags;
+        if ((f & (O_CREAT | PathResolver.O__TMPFILE)) != 0) {
+            if ((mode & ~07777L) != 0) return -Errno.EINVAL;
+        } else if (mode != 0) {
+            return -Errno.EINVAL;
+        }
+        if ((f & PathResolver.O__TMPFILE) != 0) {
+            int mask = PathResolver.O__TMPFILE | PathResolver.O_DIRECTORY | O_CREAT;
+            if ((f & mask) != (PathResolver.O__TMPFILE | PathResolver.O_DIRECTORY)) return -Errno.EINVAL;
+            if ((f & PathResolver.O_ACCMODE) == PathResolver.O_RDONLY) return -Errno.EINVAL; // no write access
+        }
+        if ((f & PathResolver.O_PATH) != 0 && (f & ~O_PATH_FLAGS) != 0) return -Errno.EINVAL;
+        if ((resolve & PathResolver.RESOLVE_CACHED) != 0 && (f & (O_TRUNC | O_CREAT | PathResolver.O__TMPFILE)) != 0) {
+            return -Errno.EAGAIN;
+        }
+        if (resolve == 0) return openat(ctx, dirfd, pathPtr, f, (int) mode);
+        String path = Sys.path(ctx, pathPtr);
+        PathResolver.checkPath(path);
+        PathResolver r = Sys.paths(ctx);
+        boolean scoped = (resolve & (PathResolver.RESOLVE_BENEATH | PathResolver.RESOLVE_IN_ROOT)) != 0;
+        boolean absolute = path.charAt(0) == '/';
+        int host = -1;
+        // Herd's own magic links (/proc/self/fd/N, /dev/stdin...) for an unscoped lookup that may
+        // follow them; a scoped one refuses them on the host as Linux does.
+        // (RESOLVE_NO_XDEV: the host's walk says EXDEV where it enters the /proc or /dev mount.)
+        if (!scoped && absolute && (resolve & PathResolver.RESOLVE_NO_XDEV) == 0
+                && (path.startsWith("/proc/") || path.startsWith("/dev/"))) {
+            if ((resolve & (PathResolver.RESOLVE_NO_MAGICLINKS | PathResolver.RESOLVE_NO_SYMLINKS)) == 0) {
+                host = ProcLinks.open(ctx, path, f);
+            } else if (ProcLinks.isMagic(ctx, path)) {
+                // the guest's own magic links, which the host would answer for the JVM
+                return -Errno.ELOOP;
+            }
+        }
+        if (host < 0) {
+            int dir;
+            if ((int) dirfd == AT_FDCWD) {
+                dir = AT_FDCWD;
+            } else if (absolute && (!scoped || (resolve & PathResolver.RESOLVE_BENEATH) != 0)) {
+                dir = AT_FDCWD; // the dirfd is not looked at (BENEATH: EXDEV)
+            } else {
+                dir = Sys.fd(ctx, dirfd);
+            }
+            host = r.openResolve(dir, path, f, (int) mode, resolve);
+        }
+        return Sys.fds(ctx).install(host, (f & O_CLOEXEC) != 0);
     }
 
     static long fcntl(SyscallContext ctx, int fd, int cmd, long arg) {

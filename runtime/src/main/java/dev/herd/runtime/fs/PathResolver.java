@@ -30,6 +30,15 @@ import java.nio.file.Path;
  * old name; a join longer than PATH_MAX gives ENAMETOOLONG even though the guest's own string was
  * shorter.
  *
+ * <p><b>chroot.</b> The guest's root is a second canonical path relative to the rootfs ("/" until
+ * the guest calls chroot): absolute guest paths, and relative ones from a cwd or dirfd below it,
+ * resolve with RESOLVE_IN_ROOT from that directory, so {@code ..} and absolute symlinks stop there.
+ * A cwd or dirfd left outside it (Linux's classic chroot escape) resolves from the rootfs instead,
+ * marked {@link #OUTSIDE} in internal paths: it climbs past the chroot as on Linux, never past the
+ * rootfs.
+ *
+ * <p><b>openat2.</b> {@link #openResolve} maps the guest's RESOLVE_* flags onto these walks.
+ *
  * <p><b>Three kinds of lookup</b>, matching what Linux does with the last component:
  * <ul>
  * <li>{@link #openIn}: open with resolution of the final symlink (unless O_NOFOLLOW), returns a
@@ -52,7 +61,7 @@ import java.nio.file.Path;
  * are created with O_EXCL and then fchmod'ed (a short window where the file has fewer permission
  * bits than asked — never more).
  *
- * <p>Thread-safe: the cwd and umask are volatile; everything else is immutable.
+ * <p>Thread-safe: the cwd, chroot and umask are volatile; everything else is immutable.
  */
 public final class PathResolver implements AutoCloseable {
     public static final int AT_FDCWD = -100;
@@ -67,7 +76,16 @@ public final class PathResolver implements AutoCloseable {
     static final int VALID_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND
             | O_NONBLOCK | O__SYNC | O_DSYNC | FASYNC | O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW
             | O_NOATIME | O_CLOEXEC | O__TMPFILE | O_PATH;
-    static final int RESOLVE_IN_ROOT = 0x10;
+    static final int RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
+            RESOLVE_BENEATH = 0x08, RESOLVE_IN_ROOT = 0x10, RESOLVE_CACHED = 0x20;
+    /** The RESOLVE_* flags Linux knows (anything else: openat2 says EINVAL). */
+    static final long VALID_RESOLVE_FLAGS = 0x3f;
+    /**
+     * Marks an internal path (see {@link #absolute}) that is relative to the rootfs rather than to
+     * the guest's root: a relative lookup from a cwd or dirfd outside the guest's chroot. A NUL
+     * never occurs in a guest path.
+     */
+    static final char OUTSIDE = '\0';
     static final int AT_SYMLINK_NOFOLLOW = 0x100, AT_EACCESS = 0x200, AT_REMOVEDIR = 0x200,
             AT_SYMLINK_FOLLOW = 0x400, AT_NO_AUTOMOUNT = 0x800, AT_EMPTY_PATH = 0x1000;
     static final int X_OK = 1;
@@ -80,6 +98,12 @@ public final class PathResolver implements AutoCloseable {
     /** Canonical host path of the rootfs without trailing slash; "" when the rootfs is "/". */
     private final String rootPrefix;
     private volatile String cwd;
+    /**
+     * The guest's root directory (chroot): a canonical absolute path relative to the rootfs, "/"
+     * until the guest calls chroot. Held by name, like the cwd (a renamed chroot directory makes
+     * later lookups fail rather than follow it).
+     */
+    private volatile String chroot = "/";
     private volatile int umask;
 
     /** A resolver for the given host rootfs directory with guest cwd "/". */
@@ -129,6 +153,110 @@ public final class PathResolver implements AutoCloseable {
     /** The guest cwd: canonical, absolute, relative to the rootfs. */
     public String cwd() { return cwd; }
 
+    /** The guest's root directory (chroot), canonical, absolute, relative to the rootfs. */
+    public String chrootPath() { return chroot; }
+
+    /** Host path of the guest's root directory: the rootfs, or the directory the guest chrooted to. */
+    public String guestRootHostPath() {
+        String c = chroot;
+        if (c.equals("/")) return rootHostPath();
+        return rootPrefix + c;
+    }
+
+    /**
+     * A rootfs-relative path as the guest sees it from its root: the part below the guest's chroot,
+     * or null when the path lies outside it.
+     */
+    public String guestView(String rootfsPath) {
+        String c = chroot;
+        if (c.equals("/")) return rootfsPath;
+        if (rootfsPath.equals(c)) return "/";
+        if (rootfsPath.startsWith(c) && rootfsPath.length() > c.length() && rootfsPath.charAt(c.length()) == '/') {
+            return rootfsPath.substring(c.length());
+        }
+        return null;
+    }
+
+    /**
+     * A host path as the guest names it: below its root, the path from there; inside the rootfs
+     * but outside a chroot, the rootfs-relative path (as Linux shows what is unreachable from a
+     * process's root: from the real root); outside the rootfs, unchanged.
+     */
+    public String guestNameOfHostPath(String hostPath) {
+        String rel;
+        if (rootPrefix.isEmpty()) {
+            if (!hostPath.startsWith("/")) return hostPath;
+            rel = hostPath;
+        } else if (hostPath.equals(rootPrefix)) {
+            rel = "/";
+        } else if (hostPath.startsWith(rootPrefix + "/")) {
+            rel = hostPath.substring(rootPrefix.length());
+        } else {
+            return hostPath;
+        }
+        String v = guestView(rel);
+        return v != null ? v : rel;
+    }
+
+    /**
+     * Linux chroot on a resolved O_PATH directory fd inside the rootfs (the caller checked the
+     * capability): later absolute lookups and {@code ..} at the root stop at it. The cwd is left
+     * alone, as Linux does. Linux's order: ENOTDIR, EACCES (search permission), then EPERM
+     * unless {@code capable} (CAP_SYS_CHROOT).
+     */
+    public void chroot(int dirFd, boolean capable) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            long r = HostKernel.call(HostSyscall.FSTAT, dirFd, st);
+            if (r < 0) throw new ErrnoException((int) -r);
+            if ((Scratch.getInt(st + 24) & S_IFMT) != S_IFDIR) throw new ErrnoException(Errno.ENOTDIR);
+            r = HostKernel.call(HostSyscall.FACCESSAT2, dirFd, s.cstr(""), X_OK, AT_EMPTY_PATH | AT_EACCESS);
+            if (r < 0) throw new ErrnoException((int) -r);
+        } finally {
+            s.release(m);
+        }
+        if (!capable) throw new ErrnoException(Errno.EPERM);
+        chroot = checkedRootfsPath(dirFd);
+    }
+
+    /** Sets the guest's root to a path inside the rootfs (a child Herd after execve in a chroot). */
+    public void chrootTo(String rootfsPath) {
+        int fd = openat2(OUTSIDE + rootfsPath, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        try {
+            chroot(fd, true);
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+    }
+
+    /**
+     * The rootfs-relative path of a directory fd that must lie inside the rootfs (Herd resolved it
+     * confined, so a path outside means it moved out meanwhile: ENOENT).
+     */
+    private String checkedRootfsPath(int dirFd) {
+        String link = readlinkProcFd(dirFd);
+        if (rootPrefix.isEmpty()) {
+            if (link.startsWith("/")) return link;
+        } else if (link.equals(rootPrefix)) {
+            return "/";
+        } else if (link.startsWith(rootPrefix + "/")) {
+            return link.substring(rootPrefix.length());
+        }
+        throw new ErrnoException(Errno.ENOENT);
+    }
+
+    /**
+     * The bytes of the guest's getcwd: the cwd as seen from the guest's root, or, for a cwd
+     * outside its chroot, "(unreachable)" and the rootfs-relative path, as Linux says.
+     */
+    private String guestCwd() {
+        String c = cwd;
+        String v = guestView(c);
+        return v != null ? v : "(unreachable)" + c;
+    }
+
     public int umask() { return umask; }
 
     /** Linux umask: sets mask &amp; 0777, returns the previous one. */
@@ -168,9 +296,15 @@ public final class PathResolver implements AutoCloseable {
             base = guestPathOf(hostDirFd);
             if (base == null) throw new ErrnoException(Errno.ENOTDIR); // pipe, socket, anon inode
         }
-        String full = base.equals("/") ? "/" + path : base + "/" + path;
+        // The base is rootfs-relative: seen from the guest's root when it lies below it, else (a cwd
+        // or dirfd left outside a chroot) marked OUTSIDE and resolved from the rootfs itself, where
+        // ".." climbs past the chroot as on Linux, but never past the rootfs.
+        String view = guestView(base);
+        String prefix = view == null ? String.valueOf(OUTSIDE) : "";
+        if (view == null) view = base;
+        String full = view.equals("/") ? "/" + path : view + "/" + path;
         if (full.length() >= PATH_MAX) throw new ErrnoException(Errno.ENAMETOOLONG);
-        return full;
+        return prefix + full;
     }
 
     /**
@@ -200,30 +334,150 @@ public final class PathResolver implements AutoCloseable {
     }
 
     int openAbs(String abs, int flags, int mode) {
+        return openWith((f, md) -> openat2(abs, f, md), flags, mode);
+    }
+
+    /**
+     * Guest openat2 with RESOLVE_* flags (validated by the caller; {@code resolve != 0}).
+     * {@code hostDirFd} is AT_FDCWD or the host fd of the guest's dirfd, for absolute paths too.
+     *
+     * <p>Scoped lookups (RESOLVE_BENEATH, RESOLVE_IN_ROOT) are the host's own openat2 with the
+     * guest's flags from the dirfd: a directory inside the rootfs (a dirfd outside it counts as the
+     * rootfs root, as elsewhere in Herd), so the walk cannot leave the rootfs. Unscoped ones add the
+     * guest's flags to Herd's RESOLVE_IN_ROOT lookup from the guest's root; for a relative
+     * RESOLVE_NO_XDEV lookup from a directory on another mount than that root, the textual path
+     * from the root would cross that mount, so the walk starts at the directory itself, where
+     * RESOLVE_NO_XDEV alone keeps it inside that mount (mounted below the root). With the host's
+     * "/" as the guest's root, a relative RESOLVE_NO_XDEV lookup is the host's unscoped one too, so
+     * it keeps Linux's rule that an absolute symlink met before any ".." is EXDEV (the kernel has
+     * not set the walk's root yet). Elsewhere Herd's walk always has a root: such a symlink is
+     * followed when it stays on the same mount.
+     */
+    public int openResolve(int hostDirFd, String path, int flags, int mode, long resolve) {
+        checkPath(path);
+        boolean absolutePath = path.charAt(0) == '/';
+        if ((resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) != 0) {
+            if (absolutePath && (resolve & RESOLVE_BENEATH) != 0) throw new ErrnoException(Errno.EXDEV);
+            int start = -1;
+            boolean owned = false;
+            try {
+                if (hostDirFd == AT_FDCWD) {
+                    start = openIn(AT_FDCWD, ".", O_PATH | O_DIRECTORY, 0);
+                    owned = true;
+                } else {
+                    start = scopedStart(hostDirFd);
+                }
+                int dir = start;
+                return openWith((f, md) -> hostOpenat2(dir, path, f, md, resolve), flags, mode);
+            } finally {
+                if (owned) HostKernel.call(HostSyscall.CLOSE, start);
+            }
+        }
+        long extra = resolve & (RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_CACHED);
+        if (!absolutePath && (resolve & RESOLVE_NO_XDEV) != 0) {
+            int base = hostDirFd == AT_FDCWD ? openIn(AT_FDCWD, ".", O_PATH | O_DIRECTORY, 0) : -1;
+            try {
+                int dir = base >= 0 ? base : hostDirFd;
+                if (insideRootfs(dir)) {
+                    String abs = absolute(hostDirFd, path);
+                    boolean outside = abs.charAt(0) == OUTSIDE;
+                    // The walk's root is the host's own "/": nothing to confine, the host's walk is Linux's.
+                    boolean hostRoot = rootPrefix.isEmpty() && (outside || chroot.equals("/"));
+                    long startMount = 0, dirMount = 0;
+                    if (!hostRoot) {
+                        int start = openAbs(outside ? String.valueOf(OUTSIDE) + "/" : "/", O_PATH | O_DIRECTORY, 0);
+                        try {
+                            startMount = mountId(start);
+                            dirMount = mountId(dir);
+                        } finally {
+                            HostKernel.call(HostSyscall.CLOSE, start);
+                        }
+                    }
+                    if (hostRoot || startMount != dirMount) {
+                        long hostResolve = extra | RESOLVE_NO_MAGICLINKS;
+                        return openWith((f, md) -> hostOpenat2(dir, path, f, md, hostResolve), flags, mode);
+                    }
+                }
+            } finally {
+                if (base >= 0) HostKernel.call(HostSyscall.CLOSE, base);
+            }
+        }
+        String abs = absolute(hostDirFd, path);
+        return openWith((f, md) -> openat2(abs, f, md, extra), flags, mode);
+    }
+
+    /**
+     * The host fd a scoped lookup starts from for a guest dirfd: the fd itself when it is a
+     * directory inside the rootfs, or anything but a directory (the host then says ENOTDIR, as
+     * Linux does); the rootfs root for a directory outside the rootfs.
+     */
+    private int scopedStart(int hostDirFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(144);
+            long r = HostKernel.call(HostSyscall.FSTAT, hostDirFd, st);
+            if (r < 0) throw new ErrnoException((int) -r);
+            if ((Scratch.getInt(st + 24) & S_IFMT) != S_IFDIR) return hostDirFd;
+        } finally {
+            s.release(m);
+        }
+        return insideRootfs(hostDirFd) ? hostDirFd : rootFd;
+    }
+
+    /** True when a host fd names a file inside the rootfs (by its /proc/self/fd link). */
+    private boolean insideRootfs(int hostFd) {
+        String link = readlinkProcFd(hostFd);
+        if (link.isEmpty() || link.charAt(0) != '/') return false;
+        return rootPrefix.isEmpty() || link.equals(rootPrefix) || link.startsWith(rootPrefix + "/");
+    }
+
+    /** The mount id of a host fd's file (statx STATX_MNT_ID). */
+    private static long mountId(int hostFd) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long buf = s.alloc(256);
+            long r = HostKernel.call(HostSyscall.STATX, hostFd, s.cstr(""), AT_EMPTY_PATH, 0x1000, buf);
+            if (r < 0) throw new ErrnoException((int) -r);
+            return Scratch.getLong(buf + 144);
+        } finally {
+            s.release(m);
+        }
+    }
+
+    /** One host open attempt with the given (sanitized) flags and mode. */
+    @FunctionalInterface
+    interface Opener {
+        int open(int flags, int mode);
+    }
+
+    /** Linux open semantics (the guest umask applied to creation modes) on top of raw host opens. */
+    private int openWith(Opener o, int flags, int mode) {
         flags = sanitize(flags);
         boolean creating = (flags & O_CREAT) != 0 || (flags & O__TMPFILE) == O__TMPFILE;
-        if (!creating) return openat2(abs, flags, 0);
+        if (!creating) return o.open(flags, 0);
         int eff = mode & 07777 & ~umask;
-        if ((eff & HOST_UMASK) == 0) return openat2(abs, flags, eff);
+        if ((eff & HOST_UMASK) == 0) return o.open(flags, eff);
         // The host umask would strip bits: create exclusively, then set the exact mode.
         if ((flags & O__TMPFILE) == O__TMPFILE || (flags & O_EXCL) != 0) {
-            return fixMode(openat2(abs, flags, eff), eff);
+            return fixMode(o.open(flags, eff), eff);
         }
         for (int attempt = 0; attempt < 4; attempt++) {
             try {
-                return openat2(abs, flags & ~O_CREAT, 0);
+                return o.open(flags & ~O_CREAT, 0);
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.ENOENT) throw e;
             }
             try {
-                return fixMode(openat2(abs, flags | O_EXCL, eff), eff);
+                return fixMode(o.open(flags | O_EXCL, eff), eff);
             } catch (ErrnoException e) {
                 if (e.errno() != Errno.EEXIST) throw e;
             }
         }
         // A dangling symlink as the final component (O_CREAT creates its target) or a persistent
         // race: plain create, host umask applies.
-        return openat2(abs, flags, eff);
+        return o.open(flags, eff);
     }
 
     private static int fixMode(int fd, int mode) {
@@ -277,21 +531,45 @@ public final class PathResolver implements AutoCloseable {
         return flags | O_CLOEXEC;
     }
 
-    /** Raw confined openat2 from the rootfs; retries the EAGAIN RESOLVE_IN_ROOT uses for races. */
+    /** Confined openat2 of an internal path (see {@link #absolute}) from the guest's root. */
     private int openat2(String abs, int flags, int mode) {
+        return openat2(abs, flags, mode, 0);
+    }
+
+    /**
+     * Confined openat2 of an internal path with extra host RESOLVE_* flags (never scoping ones):
+     * RESOLVE_IN_ROOT from the guest's root, or from the rootfs for an OUTSIDE path.
+     */
+    private int openat2(String abs, int flags, int mode, long resolve) {
+        if (!abs.isEmpty() && abs.charAt(0) == OUTSIDE) return hostOpenat2(rootFd, abs.substring(1), flags, mode, RESOLVE_IN_ROOT | resolve);
+        String c = chroot;
+        if (c.equals("/")) return hostOpenat2(rootFd, abs, flags, mode, RESOLVE_IN_ROOT | resolve);
+        int dir = hostOpenat2(rootFd, c, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+        try {
+            return hostOpenat2(dir, abs, flags, mode, RESOLVE_IN_ROOT | resolve);
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, dir);
+        }
+    }
+
+    /**
+     * Raw host openat2 from {@code dirFd}; retries the EAGAIN RESOLVE_IN_ROOT and RESOLVE_BENEATH
+     * use for races, unless the caller asked for RESOLVE_CACHED (then EAGAIN is the answer).
+     */
+    static int hostOpenat2(int dirFd, String path, int flags, int mode, long resolve) {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
-            long p = s.cstr(abs);
+            long p = s.cstr(path);
             long how = s.alloc(24);
             Scratch.putLong(how, Integer.toUnsignedLong(flags));
             Scratch.putLong(how + 8, mode);
-            Scratch.putLong(how + 16, RESOLVE_IN_ROOT);
+            Scratch.putLong(how + 16, resolve);
             long r;
             int tries = 0;
             do {
-                r = HostKernel.call(HostSyscall.OPENAT2, rootFd, p, how, 24);
-            } while (r == -Errno.EAGAIN && ++tries < 64);
+                r = HostKernel.call(HostSyscall.OPENAT2, dirFd, p, how, 24);
+            } while (r == -Errno.EAGAIN && (resolve & RESOLVE_CACHED) == 0 && ++tries < 64);
             if (r < 0) throw new ErrnoException((int) -r);
             return (int) r;
         } finally {
@@ -337,19 +615,26 @@ public final class PathResolver implements AutoCloseable {
     }
 
     private Target split(String abs, boolean keepTrailingSlash) {
+        if (!abs.isEmpty() && abs.charAt(0) == OUTSIDE) {
+            return split(abs.substring(1), keepTrailingSlash, String.valueOf(OUTSIDE));
+        }
+        return split(abs, keepTrailingSlash, "");
+    }
+
+    private Target split(String abs, boolean keepTrailingSlash, String mark) {
         int end = abs.length();
         while (end > 1 && abs.charAt(end - 1) == '/') end--;
         boolean trailing = end < abs.length();
         String p = abs.substring(0, end);
-        if (p.equals("/")) return new Target(openAbs("/", O_PATH | O_DIRECTORY, 0), ".");
+        if (p.equals("/")) return new Target(openAbs(mark + "/", O_PATH | O_DIRECTORY, 0), ".");
         int slash = p.lastIndexOf('/');
         String dir = slash == 0 ? "/" : p.substring(0, slash);
         String name = p.substring(slash + 1);
         if (name.equals(".") || name.equals("..")) {
-            return new Target(openAbs(p, O_PATH | O_DIRECTORY, 0), ".");
+            return new Target(openAbs(mark + p, O_PATH | O_DIRECTORY, 0), ".");
         }
-        if (trailing && !keepTrailingSlash) return new Target(openAbs(p + "/", O_PATH, 0), "");
-        int fd = openAbs(dir, O_PATH | O_DIRECTORY, 0);
+        if (trailing && !keepTrailingSlash) return new Target(openAbs(mark + p + "/", O_PATH, 0), "");
+        int fd = openAbs(mark + dir, O_PATH | O_DIRECTORY, 0);
         return new Target(fd, trailing ? name + "/" : name);
     }
 
@@ -395,7 +680,7 @@ public final class PathResolver implements AutoCloseable {
 
     /** Linux getcwd semantics: the cwd bytes; the syscall returns length + 1 (ERANGE if too small). */
     public byte[] getcwdBytes() {
-        return cwd.getBytes(StandardCharsets.ISO_8859_1);
+        return guestCwd().getBytes(StandardCharsets.ISO_8859_1);
     }
 
     // ------------------------------------------------------------------ readlink
@@ -410,6 +695,10 @@ public final class PathResolver implements AutoCloseable {
         if (exePath != null && isOwnExe(abs, ownPid)) {
             String e = exePath;
             if (!rootPrefix.isEmpty() && e.startsWith(rootPrefix + "/")) e = e.substring(rootPrefix.length());
+            if (rootPrefix.isEmpty() || exePath.startsWith(rootPrefix + "/")) {
+                String v = guestView(e);
+                if (v != null) e = v;
+            }
             return e.getBytes(StandardCharsets.UTF_8);
         }
         try (Target t = split(abs, false)) {

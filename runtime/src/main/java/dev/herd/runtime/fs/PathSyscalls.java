@@ -141,6 +141,15 @@ public final class PathSyscalls {
             Sys.paths(ctx).fchdir(Sys.fd(ctx, fd));
             return 0;
         });
+        t.define("chroot", "path", (ctx, path, b, c, d, e, f) -> {
+            String p = Sys.path(ctx, path);
+            PathResolver.checkPath(p);
+            // a following lookup (the guest's magic links too); the new root must lie in the rootfs
+            try (PathResolver.Target tg = follow(ctx, AT_FDCWD, p)) {
+                Sys.paths(ctx).chroot(tg.dirFd(), hasCapability(CAP_SYS_CHROOT));
+            }
+            return 0;
+        });
         t.define("getcwd", "ptr size", (ctx, buf, size, c, d, e, f) -> {
             byte[] cwd = Sys.paths(ctx).getcwdBytes();
             if (Long.compareUnsigned(size, cwd.length + 1L) < 0) return -Errno.ERANGE;
@@ -149,6 +158,28 @@ public final class PathSyscalls {
             return z.length;
         });
         t.define("umask", "mode", (ctx, mask, b, c, d, e, f) -> Sys.paths(ctx).umask((int) mask));
+    }
+
+    static final int CAP_SYS_CHROOT = 18;
+    private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+    /**
+     * Whether the calling guest thread has a capability in its effective set. Guest credentials are
+     * the host thread's (CredentialSyscalls), so this is the host's capget on this thread.
+     */
+    static boolean hasCapability(int cap) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long hdr = s.alloc(8), data = s.alloc(24);
+            Scratch.putInt(hdr, LINUX_CAPABILITY_VERSION_3);
+            Scratch.putInt(hdr + 4, 0);
+            if (HostKernel.call(HostSyscall.CAPGET, hdr, data) < 0) return false;
+            int effective = Scratch.getInt(data + (cap / 32) * 12L);
+            return (effective >>> (cap % 32) & 1) != 0;
+        } finally {
+            s.release(m);
+        }
     }
 
     // ------------------------------------------------------------------ targets

@@ -83,11 +83,10 @@ final class ProcFiles {
     static String listing(SyscallContext ctx) {
         StringBuilder sb = new StringBuilder();
         PathResolver paths = ctx.process().paths();
-        String root = paths.rootHostPath();
         for (Mapping m : ctx.process().addressSpace().mappings()) {
             String name = m.name();
             // The loader names its mappings by host path: inside a rootfs, show the guest's.
-            if (name != null && !root.equals("/") && name.startsWith(root + "/")) name = name.substring(root.length());
+            if (name != null && name.startsWith("/")) name = paths.guestNameOfHostPath(name);
             boolean file = name != null && !name.startsWith("[");
             long[] devIno = file ? devInode(paths, name) : new long[]{0, 0};
             int start = sb.length();

@@ -28,6 +28,11 @@ final class ProcLinks {
     static int open(SyscallContext ctx, String abs, int flags) {
         String own = ProcFiles.names(abs.replaceAll("/+", "/"), ctx.process().pid());
         if (own != null) return ProcFiles.open(ctx, own, flags);
+        String dirLink = ownDirLink(abs.replaceAll("/+", "/"), ctx.process().pid());
+        if (dirLink != null) {
+            // The guest's root and cwd, resolved confined (the host's links name the JVM's).
+            return ctx.process().paths().openIn(AT_FDCWD, dirLink.equals("root") ? "/" : ".", flags, 0);
+        }
         String target = hostTarget(ctx, abs);
         if (target == null) return -1;
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) throw new ErrnoException(Errno.EEXIST);
@@ -54,15 +59,43 @@ final class ProcLinks {
             return (pid + "/task/" + ctx.thread().tid()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         }
         if (n.startsWith("/dev/")) return null; // only the /proc spellings are answered here
+        String own = ownDirLink(n, pid);
+        if (own != null) {
+            // Seen from the process itself: its root is "/", its cwd what getcwd says.
+            return own.equals("root") ? new byte[]{'/'} : ctx.process().paths().getcwdBytes();
+        }
         int host = hostFdOfLink(ctx, n);
         if (host == NOT_A_LINK) return null;
-        String target = PathResolver.readlinkProcFd(host);
-        String root = ctx.process().paths().rootHostPath();
-        if (!root.equals("/") && target.startsWith(root + "/")) target = target.substring(root.length());
+        String target = ctx.process().paths().guestNameOfHostPath(PathResolver.readlinkProcFd(host));
         return target.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
     private static final int NOT_A_LINK = -1;
+
+    /**
+     * Whether {@code abs} is one of the magic links Herd answers for the guest (its exe, fd, root
+     * and cwd links, /dev/fd/N, /dev/std*), which RESOLVE_NO_MAGICLINKS refuses with ELOOP.
+     */
+    static boolean isMagic(SyscallContext ctx, String abs) {
+        String n = abs.replaceAll("/+", "/");
+        long pid = ctx.process().pid();
+        if (PathResolver.isOwnExe(n, pid) || ownDirLink(n, pid) != null) return true;
+        if (n.equals("/dev/stdin") || n.equals("/dev/stdout") || n.equals("/dev/stderr")) return true;
+        Matcher m = FD_LINK.matcher(n);
+        if (!m.matches()) return false;
+        return !n.startsWith("/proc/") || n.startsWith("/proc/self/") || n.startsWith("/proc/thread-self/")
+                || n.startsWith("/proc/" + pid + "/");
+    }
+    private static final Pattern DIR_LINK = Pattern.compile("/proc/(self|thread-self|\\d+)/(root|cwd)");
+
+    /** "root" or "cwd" for the process's own /proc/PID/root and /proc/PID/cwd links, else null. */
+    private static String ownDirLink(String n, long pid) {
+        Matcher m = DIR_LINK.matcher(n);
+        if (!m.matches()) return null;
+        String who = m.group(1);
+        if (!who.equals("self") && !who.equals("thread-self") && !who.equals(Long.toString(pid))) return null;
+        return m.group(2);
+    }
 
     /**
      * The host fd behind a guest fd link ({@code /proc/self/fd/N}, thread-self, the guest's own pid,

@@ -146,7 +146,7 @@ final class SocketSyscalls {
                 while (end < len && sa[end] != 0) end++;
                 String path = new String(sa, 2, end - 2, StandardCharsets.ISO_8859_1);
                 PathResolver paths = Sys.paths(ctx);
-                if (!(path.startsWith("/") && paths.rootHostPath().equals("/"))) {
+                if (!(path.startsWith("/") && paths.guestRootHostPath().equals("/"))) {
                     target = binding ? paths.parent(Sys.AT_FDCWD, path) : paths.follow(Sys.AT_FDCWD, path);
                     String host = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());
                     byte[] hb = host.getBytes(StandardCharsets.ISO_8859_1);

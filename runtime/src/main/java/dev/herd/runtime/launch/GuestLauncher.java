@@ -94,6 +94,14 @@ public final class GuestLauncher {
             space = GuestAddressSpace.create(spaceSize);
             dev.herd.host.StartupTrace.mark("guest address space created");
             paths = new PathResolver(config.rootfs(), config.cwd());
+            // After a parent Herd's execve in a chroot: the same guest root, found confined again.
+            if (!config.inherited().chroot().equals("/")) {
+                try {
+                    paths.chrootTo(config.inherited().chroot());
+                } catch (ErrnoException e) {
+                    throw new IOException("the guest's root " + config.inherited().chroot() + ": " + Errno.describe(e.errno()));
+                }
+            }
             PathResolver rootPaths = paths;
             LoadedImage image;
             try {

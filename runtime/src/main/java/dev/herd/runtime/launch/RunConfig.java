@@ -45,12 +45,19 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      * @param blocked the blocked mask of the thread that called execve
      * @param programFd a host fd of the image the parent checked, read instead of the program path
      *                  (which then only names it); -1 for none. The launcher closes it.
+     * @param chroot    the guest's root directory (chroot) as a path inside the rootfs, "/" for none:
+     *                  resolved confined to the rootfs by the child, like any guest path
      */
-    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1);
+    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/");
 
         public ExecInheritance {
             fds = fds.clone();
+            if (chroot == null || chroot.isEmpty()) chroot = "/";
+        }
+
+        public ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
+            this(fds, ignored, blocked, programFd, "/");
         }
     }
 

@@ -38,7 +38,6 @@ final class UnsupportedSyscalls {
         for (String n : new String[]{"open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick"}) {
             t.unsupported(n, "hex hex hex", FSMOUNT);
         }
-        t.unsupported("chroot", "path", "not yet: the guest's root is fixed per run (--rootfs)");
         for (String n : new String[]{"mbind", "set_mempolicy", "get_mempolicy", "migrate_pages", "move_pages",
                 "set_mempolicy_home_node"}) {
             t.unsupported(n, "hex hex hex", NUMA);
@@ -64,7 +63,6 @@ final class UnsupportedSyscalls {
         t.unsupported("fanotify_mark", "fd hex hex dirfd path", "fanotify watches whole host mounts and reports host paths and pids (outside --rootfs); it needs CAP_SYS_ADMIN");
         t.unsupported("memfd_secret", "hex", "secret memory cannot be mapped into the engines' view of guest memory");
         t.unsupported("remap_file_pages", "ptr size hex hex hex", "deprecated since Linux 3.16, which emulates it with mmap; not implemented: Herd's shared anonymous memory has no file to remap");
-        t.unsupported("openat2", "dirfd path ptr size", "not yet: RESOLVE_* flags on top of Herd's own confined lookup");
         for (String n : new String[]{"pkey_mprotect", "pkey_alloc", "pkey_free"}) {
             t.unsupported(n, "hex hex hex", "memory protection keys: the emulated CPU has no PKU");
         }

@@ -115,9 +115,10 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param inheritedFds  guest fds the child finds open at the same numbers
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
+     * @param chroot        the guest's root directory inside the rootfs ("/" for none)
      */
     public List<byte[]> command(String program, int programFd, int envFd, List<byte[]> guestArgv, int[] inheritedFds,
-                                long ignored, long blocked) {
+                                long ignored, long blocked, String chroot) {
         List<String> head = new ArrayList<>();
         head.add(java);
         head.addAll(jvmOptions);
@@ -130,6 +131,10 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add("--mode");
         head.add(serial ? "serial" : "parallel");
         if (strace) head.add("--strace");
+        if (!chroot.equals("/")) {
+            head.add("--chroot");
+            head.add(chroot);
+        }
         if (inheritedFds.length > 0) {
             StringBuilder sb = new StringBuilder();
             for (int fd : inheritedFds) sb.append(sb.isEmpty() ? "" : ",").append(fd);

@@ -215,7 +215,8 @@ public final class ExecSyscalls {
                 }
             }
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, argv,
-                    inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked());
+                    inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
+                    ctx.process().paths().chrootPath());
             String cwd = ctx.process().paths().cwd();
             String root = ctx.process().paths().rootHostPath();
             String hostCwd = root.equals("/") ? cwd : cwd.equals("/") ? root : root + cwd;

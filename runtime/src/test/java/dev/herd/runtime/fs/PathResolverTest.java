@@ -260,4 +260,53 @@ class PathResolverTest {
         fd = r.openIn(AT_FDCWD, "/etc/passwd", 0x40000000 /* unknown bit */, 0);
         assertEquals("inside\n", readAll(fd));
     }
+
+    /** chroot to /home: "/" and ".." at the root are /home; the cwd left outside resolves from the rootfs. */
+    @Test
+    void chrootMovesTheGuestRootInsideTheRootfs() {
+        int home = r.openIn(AT_FDCWD, "/home", PathResolver.O_PATH | PathResolver.O_DIRECTORY, 0);
+        try {
+            assertEquals(Errno.EPERM, errno(() -> r.chroot(home, false)));
+            assertEquals("/", r.chrootPath());
+            r.chroot(home, true);
+        } finally {
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, home);
+        }
+        assertEquals("/home", r.chrootPath());
+        assertEquals(root + "/home", r.guestRootHostPath());
+        assertEquals("ufile\n", open(AT_FDCWD, "/u/file"));
+        assertEquals("ufile\n", open(AT_FDCWD, "/../../../u/file"));
+        assertEquals(Errno.ENOENT, errno(() -> r.openIn(AT_FDCWD, "/etc/passwd", 0, 0)));
+        // the cwd is still "/" of the rootfs, outside the chroot: relative lookups see the rootfs
+        assertEquals("(unreachable)/", new String(r.getcwdBytes(), StandardCharsets.ISO_8859_1));
+        assertEquals("inside\n", open(AT_FDCWD, "../../etc/passwd"));
+        assertEquals("inside\n", open(AT_FDCWD, "home/../etc/passwd"));
+        r.chdir(AT_FDCWD, "/u");
+        assertEquals("/u", new String(r.getcwdBytes(), StandardCharsets.ISO_8859_1));
+        assertEquals("ufile\n", open(AT_FDCWD, "../../../u/file"));
+        // an absolute symlink restarts at the guest's root
+        assertEquals(Errno.ENOENT, errno(() -> r.openIn(AT_FDCWD, "/u/up", 0, 0)));
+        assertEquals("/u", r.guestView("/home/u"));
+        assertNull(r.guestView("/etc"));
+        assertEquals("/u/file", r.guestNameOfHostPath(root + "/home/u/file"));
+        assertEquals("/etc/passwd", r.guestNameOfHostPath(root + "/etc/passwd"));
+    }
+
+    @Test
+    void openResolveScopesAtTheDirfd() {
+        int u = r.openIn(AT_FDCWD, "/home/u", PathResolver.O_PATH | PathResolver.O_DIRECTORY, 0);
+        try {
+            assertEquals("ufile\n", readAll(r.openResolve(u, "file", 0, 0, PathResolver.RESOLVE_BENEATH)));
+            assertEquals(Errno.EXDEV, errno(() -> r.openResolve(u, "../u/file", 0, 0, PathResolver.RESOLVE_BENEATH)));
+            assertEquals(Errno.EXDEV, errno(() -> r.openResolve(u, "/etc/passwd", 0, 0, PathResolver.RESOLVE_BENEATH)));
+            assertEquals("ufile\n", readAll(r.openResolve(u, "/file", 0, 0, PathResolver.RESOLVE_IN_ROOT)));
+            assertEquals("ufile\n", readAll(r.openResolve(u, "../../file", 0, 0, PathResolver.RESOLVE_IN_ROOT)));
+            assertEquals(Errno.ELOOP, errno(() -> r.openResolve(u, "up", 0, 0, PathResolver.RESOLVE_NO_SYMLINKS)));
+            // unscoped: Herd's confined walk (the symlink climbs to the rootfs root, not above)
+            assertEquals("inside\n", readAll(r.openResolve(u, "up", 0, 0, PathResolver.RESOLVE_NO_MAGICLINKS)));
+            assertEquals(Errno.ENOENT, errno(() -> r.openResolve(AT_FDCWD, "escape", 0, 0, PathResolver.RESOLVE_NO_XDEV)));
+        } finally {
+            HostKernel.call(dev.herd.host.HostSyscall.CLOSE, u);
+        }
+    }
 }
