@@ -132,6 +132,9 @@ int main(void) {
     R("read(/dev/null, map, up to the top)", syscall(SYS_read, nul, map, to_top));
     R("read(/dev/null, map, a page past the top)", syscall(SYS_read, nul, map, to_top + page));
     close(nul);
+    R("pread64(-1, bad, 8, -1): offset first", syscall(SYS_pread64, -1, bad, 8, -1L));
+    R("pwrite64(-1, bad, 8, -1): offset first", syscall(SYS_pwrite64, -1, bad, 8, -1L));
+    R("recvmmsg(-1, bad, 0, 0, NULL): the fd even for no messages", syscall(SYS_recvmmsg, -1, bad, 0, 0, NULL));
     int us = socket(AF_UNIX, SOCK_STREAM, 0), ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     sa_family_t unix_family = AF_UNIX; /* bind with only the family: an autobound abstract name */
     CHECK(us >= 0 && ls >= 0 && bind(ls, (struct sockaddr *)&unix_family, sizeof unix_family) == 0 && listen(ls, 1) == 0,

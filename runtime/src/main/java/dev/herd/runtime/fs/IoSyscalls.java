@@ -1,5 +1,6 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.Errno;
 import dev.herd.host.HostSyscall;
 
 import dev.herd.host.HostKernel;
@@ -35,11 +36,13 @@ final class IoSyscalls {
             return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n));
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
+            if (off < 0) return -Errno.EINVAL; // ksys_pread64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
             return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n), off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
+            if (off < 0) return -Errno.EINVAL; // ksys_pwrite64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
             return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n), off);

@@ -379,6 +379,7 @@ final class SocketSyscalls {
             if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
             deadline = System.nanoTime() + Math.min(sec, Long.MAX_VALUE / 2_000_000_000L) * 1_000_000_000L + nsec;
         }
+        Sys.socket(ctx, fd); // do_recvmmsg: the socket (EBADF, ENOTSOCK) even for a zero vlen
         int done = 0;
         for (; done < vlen; done++) {
             long entry = vec + (long) done * MMSGHDR_SIZE;
