@@ -11,6 +11,8 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <time.h>
@@ -98,6 +100,54 @@ int main(void) {
     R("sched_setaffinity(0, -1, bad)", syscall(SYS_sched_setaffinity, 0, -1L, bad));
     R("ppoll(NULL, 1, kernel, NULL, 9): timeout first", syscall(SYS_ppoll, NULL, 1, kernel, NULL, 9));
     R("inotify_add_watch(file, bad, 0): mask first", syscall(SYS_inotify_add_watch, fd, bad, 0));
+    /* timer ids come from a per-process counter: a deleted id is not handed out again */
+    struct sigevent none_ev = {.sigev_notify = SIGEV_NONE};
+    int tid1 = -1, tid2 = -1;
+    CHECK(syscall(SYS_timer_create, CLOCK_MONOTONIC, &none_ev, &tid1) == 0, "timer_create");
+    syscall(SYS_timer_delete, tid1);
+    CHECK(syscall(SYS_timer_create, CLOCK_MONOTONIC, &none_ev, &tid2) == 0, "timer_create again");
+    R("timer_gettime(deleted id, bad): EINVAL first", syscall(SYS_timer_gettime, tid1, bad));
+    R("timer_settime(deleted id, 0, bad, bad)", syscall(SYS_timer_settime, tid1, 0, bad, bad));
+    syscall(SYS_timer_delete, tid2);
+    R("mremap(kernel, -4096, 4096, 0): lookup before old_len", syscall(SYS_mremap, kernel, -4096L, 4096L, 0, 0));
+    struct { long sec, usec; } long_usec = {0, 2000000};
+    R("select(1, bad, NULL, NULL, {0, 2000000us})", syscall(SYS_select, 1, bad, NULL, NULL, &long_usec));
+    R("open(bad, O_TMPFILE|O_RDONLY): flags first", syscall(SYS_open, bad, O_TMPFILE | O_RDONLY, 0));
+    R("link(missing, bad): old name looked up first", syscall(SYS_link, "/tmp/herd-efault-missing/x", bad));
+    char long_name[300];
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    R("link(300-byte name, bad)", syscall(SYS_link, long_name, bad));
+    int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+    R("getdents(dir, bad, 0x80000000): count is an int", syscall(SYS_getdents, dfd, bad, 0x80000000L));
+    close(dfd);
+    R("fcntl(fd, F_SETOWN_EX, bad)", syscall(SYS_fcntl, fd, F_SETOWN_EX, bad));
+    R("fcntl(fd, F_GETOWN_EX, bad)", syscall(SYS_fcntl, fd, F_GETOWN_EX, bad));
+    R("getrandom(bad, 8, 1<<32): flags are an int", syscall(SYS_getrandom, bad, 8, 1L << 32));
+    R("futex_waitv(bad, 1, 0, bad, 99): clock first", syscall(SYS_futex_waitv, bad, 1, 0, bad, 99));
+    R("mincore(map, 1<<30, kernel): vector before mappings", syscall(SYS_mincore, map, 1L << 30, kernel));
+    int nul = open("/dev/null", O_RDONLY);
+    long to_top = 0x7ffffffff000L - (long)map; /* up to TASK_SIZE_MAX: access_ok passes */
+    R("pread64(/dev/null, map, up to the top, 0)", syscall(SYS_pread64, nul, map, to_top, 0));
+    R("read(/dev/null, map, up to the top)", syscall(SYS_read, nul, map, to_top));
+    R("read(/dev/null, map, a page past the top)", syscall(SYS_read, nul, map, to_top + page));
+    close(nul);
+    R("pread64(-1, bad, 8, -1): offset first", syscall(SYS_pread64, -1, bad, 8, -1L));
+    R("pwrite64(-1, bad, 8, -1): offset first", syscall(SYS_pwrite64, -1, bad, 8, -1L));
+    R("recvmmsg(-1, bad, 0, 0, NULL): the fd even for no messages", syscall(SYS_recvmmsg, -1, bad, 0, 0, NULL));
+    int us = socket(AF_UNIX, SOCK_STREAM, 0), ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sa_family_t unix_family = AF_UNIX; /* bind with only the family: an autobound abstract name */
+    CHECK(us >= 0 && ls >= 0 && bind(ls, (struct sockaddr *)&unix_family, sizeof unix_family) == 0 && listen(ls, 1) == 0,
+          "unix sockets");
+    R("getsockopt(unix, SOL_IP, 0, bad, bad): EOPNOTSUPP first", syscall(SYS_getsockopt, us, 0, 0, bad, bad));
+    R("getpeername(unconnected, kernel, kernel): ENOTCONN first", syscall(SYS_getpeername, us, kernel, kernel));
+    R("accept(unconnected, map, NULL): EINVAL first", syscall(SYS_accept, us, map, NULL));
+    R("accept4(listening, map, bad, 0): EAGAIN first", syscall(SYS_accept4, ls, map, bad, 0));
+    R("recvfrom(unconnected, map, 0, 0, bad, bad): EINVAL first", syscall(SYS_recvfrom, us, map, 0, 0, bad, bad));
+    char *ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    R("recvmmsg(listening, read-only, 1, 0, NULL): EINVAL first", syscall(SYS_recvmmsg, ls, ro, 1, 0, NULL));
+    close(us);
+    close(ls);
 
     /* arch_prctl's xstate and CPUID codes: the value written differs by CPU, the checks do not */
     R("arch_prctl(GET_XCOMP_SUPP, bad)", syscall(SYS_arch_prctl, 0x1021, bad));

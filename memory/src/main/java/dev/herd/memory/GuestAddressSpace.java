@@ -429,7 +429,9 @@ public final class GuestAddressSpace implements AutoCloseable {
         if (dontUnmap && (!mayMove || oldSize != newSize)) throw new ErrnoException(Errno.EINVAL);
         if ((oldAddr & (PAGE - 1)) != 0) throw new ErrnoException(Errno.EINVAL);
         long oldLen = pageUp(oldSize), newLen = pageUp(newSize);
-        if (newLen == 0 || newSize < 0 || oldSize < 0) throw new ErrnoException(Errno.EINVAL);
+        // Linux: a new length past TASK_SIZE is EINVAL before the lookup; an old length past it only
+        // after the lookup found a mapping (an unmapped or kernel address is EFAULT first)
+        if (newLen == 0 || newSize < 0 || newSize > arena.size) throw new ErrnoException(Errno.EINVAL);
         long published = -1;
         long result;
         ErrnoException failure = null;
@@ -439,6 +441,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             MappingTable t = snap.table();
             Vma vma = oldAddr >= 0 && oldAddr < arena.size ? t.find(oldAddr) : null;
             if (vma == null) throw new ErrnoException(Errno.EFAULT);
+            if (oldSize < 0 || oldLen > arena.size) throw new ErrnoException(Errno.EINVAL);
             if (oldLen == 0) throw new ErrnoException(Errno.EINVAL); // duplicating shared mappings is unsupported
             List<long[]> inval = new ArrayList<>();
             if (fixed || dontUnmap) {

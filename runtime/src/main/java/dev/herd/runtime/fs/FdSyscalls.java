@@ -24,7 +24,8 @@ final class FdSyscalls {
     static final int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5,
             F_SETLK = 6, F_SETLKW = 7, F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38,
             F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032, F_ADD_SEALS = 1033,
-            F_GET_SEALS = 1034, F_SETSIG = 10, F_SETLEASE = 1024, F_GETLEASE = 1025, F_NOTIFY = 1026;
+            F_GET_SEALS = 1034, F_SETSIG = 10, F_SETLEASE = 1024, F_GETLEASE = 1025, F_NOTIFY = 1026,
+            F_SETOWN_EX = 15, F_GETOWN_EX = 16;
     /** sizeof(struct flock) on x86_64. */
     static final int FLOCK_SIZE = 32;
     static final int MFD_CLOEXEC = 1, MFD_NAME_MAX_LEN = 249;
@@ -60,6 +61,10 @@ final class FdSyscalls {
         // build_open_flags comes before the path: O_TMPFILE needs O_DIRECTORY, no O_CREAT, and write access
         // (O_PATH keeps only O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC: no O_TMPFILE then)
         if ((flags & 0x200000) == 0 && (flags & 0x400000) != 0 && ((flags & 0x410040) != 0x410000 || (flags & 3) == 0)) {
+            return -Errno.EINVAL;
+        }
+        // Linux 6.4+: O_DIRECTORY | O_CREAT is EINVAL (not under O_PATH, which drops O_CREAT)
+        if ((flags & 0x200000) == 0 && (flags & (PathResolver.O_DIRECTORY | PathResolver.O_CREAT)) == (PathResolver.O_DIRECTORY | PathResolver.O_CREAT)) {
             return -Errno.EINVAL;
         }
         String path = Sys.path(ctx, pathPtr);
@@ -169,6 +174,18 @@ final class FdSyscalls {
             case F_NOTIFY, F_SETLEASE -> {
                 long r = HostKernel.call(HostSyscall.FCNTL, host, F_SETSIG, dev.herd.threads.HostCallInterrupter.SIGNAL);
                 yield r < 0 ? r : HostKernel.call(HostSyscall.FCNTL, host, cmd, arg);
+            }
+            // No fd ever has an owner here (SIGIO would go to the JVM): F_GETOWN_EX reports none
+            // as Linux does ({F_OWNER_PID, 0}); F_SETOWN_EX reads its struct (EFAULT) and checks
+            // the type (EINVAL) as Linux does, and clears the owner for pid 0; setting one is
+            // unsupported (EINVAL)
+            case F_GETOWN_EX -> {
+                ctx.memory().write(arg, new byte[] {1, 0, 0, 0, 0, 0, 0, 0});
+                yield 0;
+            }
+            case F_SETOWN_EX -> {
+                int type = ctx.memory().readInt(arg), pid = ctx.memory().readInt(arg + 4);
+                yield type >= 0 && type <= 2 && pid == 0 ? 0 : -Errno.EINVAL;
             }
             default -> -Errno.EINVAL;
         };

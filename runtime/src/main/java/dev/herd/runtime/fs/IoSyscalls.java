@@ -33,26 +33,26 @@ final class IoSyscalls {
             long sfd = delivery == null ? SignalFds.NOT_A_SIGNALFD : delivery.signalFds().read(ctx, h, buf, count);
             if (sfd != SignalFds.NOT_A_SIGNALFD) return sfd;
             long n = Sys.clampCount(count);
-            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
-            // range past the user space), and it copies at most the clamped n bytes
-            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), count);
+            // the host copies at most the clamped n bytes; its access_ok is Linux's on the guest range
+            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n));
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            // the host gets the count as given: its access_ok sees what Linux's sees (EFAULT for a
-            // range past the user space), and it copies at most the clamped n bytes
-            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), count);
+            // the host copies at most the clamped n bytes; its access_ok is Linux's on the guest range
+            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n));
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
+            if (off < 0) return -Errno.EINVAL; // ksys_pread64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), count, off);
+            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n), off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
+            if (off < 0) return -Errno.EINVAL; // ksys_pwrite64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), count, off);
+            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n), off);
         });
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
                 vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
@@ -181,7 +181,9 @@ final class IoSyscalls {
     static long getdents(SyscallContext ctx, long fd, long dirp, long count) {
         int h = Sys.fd(ctx, fd);
         // the buffer is checked when the converted records are written (Linux: EFAULT if the first does not fit)
-        int n = (int) Math.min(count, GETDENTS_CHUNK);
+        // a count past INT_MAX is negative in Linux's filldir: the first entry is EINVAL (before
+        // the buffer is touched); the host's getdents64 says so for a 1-byte buffer as well
+        int n = (int) count < 0 ? 1 : (int) Math.min(count, GETDENTS_CHUNK);
         Scratch s = Scratch.get();
         int m = s.mark();
         try {

@@ -311,8 +311,27 @@ public final class PathSyscalls {
     static long linkat(SyscallContext ctx, long od, long o, long nd, long n, int flags) {
         if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
         boolean follow = (flags & AT_SYMLINK_FOLLOW) != 0;
-        try (PathResolver.Target src = target(ctx, od, o, flags & AT_EMPTY_PATH, follow);
-             PathResolver.Target dst = parent(ctx, nd, n)) {
+        try (PathResolver.Target src = target(ctx, od, o, flags & AT_EMPTY_PATH, follow)) {
+            if (src.owned() && !src.isEmptyName()) {
+                // Linux looks the old name up completely (ENOENT, ENAMETOOLONG, ...) before it
+                // reads the new one (EFAULT)
+                long st = Sys.withCStr(src.name(), p -> {
+                    Scratch s = Scratch.get();
+                    int m = s.mark();
+                    try {
+                        return HostKernel.call(HostSyscall.NEWFSTATAT, src.dirFd(), p, s.alloc(STAT_SIZE), src.noFollowFlag());
+                    } finally {
+                        s.release(m);
+                    }
+                });
+                if (st < 0) return st;
+            }
+            return linkTo(ctx, src, nd, n);
+        }
+    }
+
+    private static long linkTo(SyscallContext ctx, PathResolver.Target src, long nd, long n) {
+        try (PathResolver.Target dst = parent(ctx, nd, n)) {
             if (!src.owned()) {
                 // AT_EMPTY_PATH on a guest fd: the host checks CAP_DAC_READ_SEARCH like Linux.
                 return Sys.withCStr("", dst.name(), (p, q) ->

@@ -51,8 +51,12 @@ final class PollSyscalls {
         });
         t.define("select", "int ptr ptr ptr ptr", (ctx, n, r, w, x, tv, f) -> {
             if (tv == 0) return select(ctx, n, r, w, x, -1, 0, 0, false);
+            // Linux (kern_select) folds whole seconds of tv_usec into tv_sec first: only a
+            // negative result is EINVAL, so a large tv_usec still reaches the fd sets' EFAULT
             long sec = ctx.memory().readLong(tv), usec = ctx.memory().readLong(tv + 8);
-            if (sec < 0 || usec < 0 || usec >= 1_000_000L) return -Errno.EINVAL;
+            sec += usec / 1_000_000L;
+            usec %= 1_000_000L;
+            if (sec < 0 || usec < 0) return -Errno.EINVAL;
             return select(ctx, n, r, w, x, sec, usec * 1000, tv, true);
         });
         t.define("pselect6", "int ptr ptr ptr ptr ptr", (ctx, n, r, w, x, tsp, sig) -> {

@@ -65,11 +65,11 @@ final class SocketSyscalls {
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddressOut(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
             long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
@@ -84,18 +84,18 @@ final class SocketSyscalls {
             Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
             int host = Sys.socket(ctx, fd);
             long b = Sys.out(ctx, buf, count);
-            return withAddressOut(ctx, addr, alen, false,
+            return withAddressOut(ctx, addr, alen,
                     (p, l) -> HostKernel.call(HostSyscall.RECVFROM, host, b, count, flags, p, l));
         });
         t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
         t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
             int host = Sys.socket(ctx, fd);
-            long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
-            if (lenHost == 0) return -Errno.EFAULT;
-            int len = ctx.memory().readInt(lenPtr);
-            if (len < 0) return -Errno.EINVAL;
-            long v = val == 0 || len == 0 ? val : Sys.out(ctx, val, len);
-            return HostKernel.call(HostSyscall.GETSOCKOPT, host, level, name, v, lenHost);
+            // The host reads optlen itself, where Linux does: a level the socket has no options
+            // for is EOPNOTSUPP whatever optlen points at, and a negative optlen is the protocol's
+            // EINVAL. optlen is only peeked here to size the value buffer.
+            int len = peekInt(ctx, lenPtr);
+            long v = val == 0 || len <= 0 ? val : Sys.out(ctx, val, len);
+            return HostKernel.call(HostSyscall.GETSOCKOPT, host, level, name, v, Sys.inOutOrNull(ctx, lenPtr, 4));
         });
         t.define("sendmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> sendmsg(ctx, fd, msg, flags));
         t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
@@ -116,7 +116,7 @@ final class SocketSyscalls {
     private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int host = Sys.socket(ctx, fd);
-        long r = withAddressOut(ctx, addr, lenPtr, true,
+        long r = withAddressOut(ctx, addr, lenPtr,
                 (p, l) -> HostKernel.call(HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
         if (r < 0) return r;
         return Sys.fds(ctx).install((int) r, (flags & SOCK_CLOEXEC) != 0); // closes r if the table is full
@@ -168,18 +168,16 @@ final class SocketSyscalls {
 
     /**
      * Runs {@code call} with host pointers to the guest's out-address buffer and its in/out length
-     * (accept, getsockname, recvfrom). A NULL address passes NULL for both, as the kernel ignores
-     * the length then; a negative length is EINVAL.
-     *
-     * @param lengthRequired whether a NULL length with a non-NULL address is EFAULT (true) or the
-     *                       address is ignored (recvfrom)
+     * (accept, getsockname, getpeername, recvfrom). Both go to the host as given (a NULL address
+     * as NULL), so the host kernel checks and faults on them in Linux's order.
      */
-    private static long withAddressOut(SyscallContext ctx, long addr, long lenPtr, boolean lengthRequired, AddressCall call) {
-        if (addr == 0 || (lenPtr == 0 && !lengthRequired)) return call.call(0, 0);
+    private static long withAddressOut(SyscallContext ctx, long addr, long lenPtr, AddressCall call) {
+        // Linux's move_addr_to_user reads the length (EFAULT, EINVAL if negative) only after the
+        // call itself succeeded (ENOTCONN, EINVAL, EAGAIN come first): the host does it on the
+        // guest's own length word. It is only peeked here to size the address buffer.
         long lenHost = Sys.inOutOrNull(ctx, lenPtr, 4);
-        if (lenHost == 0) return -Errno.EFAULT;
-        int len = ctx.memory().readInt(lenPtr);
-        if (len < 0) return -Errno.EINVAL;
+        if (addr == 0) return call.call(0, lenHost);
+        int len = peekInt(ctx, lenPtr);
         if (len > 0) return call.call(Sys.out(ctx, addr, len), lenHost);
         Scratch s = Scratch.get();
         int m = s.mark();
@@ -187,6 +185,16 @@ final class SocketSyscalls {
             return call.call(s.alloc(1), lenHost); // written nowhere: the kernel copies min(len, size) bytes
         } finally {
             s.release(m);
+        }
+    }
+
+    /** The int at g, or 0 when it cannot be read (the host's own read of it then faults). */
+    private static int peekInt(SyscallContext ctx, long g) {
+        if (g == 0) return 0;
+        try {
+            return ctx.memory().readInt(g);
+        } catch (ErrnoException e) {
+            return 0;
         }
     }
 
@@ -296,7 +304,8 @@ final class SocketSyscalls {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
-            ctx.memory().hostAddress(msg, MSGHDR_SIZE, dev.herd.memory.Prot.WRITE);
+            // Linux only reads the msghdr before the receive; its write-back (EFAULT on a
+            // read-only one) comes after, so a failing receive (EINVAL, EAGAIN) wins
             long h = hostMsghdr(ctx, s, msg, true);
             long name = ctx.memory().readLong(msg + MSG_NAME);
             int namelen = ctx.memory().readInt(msg + MSG_NAMELEN);
@@ -370,6 +379,7 @@ final class SocketSyscalls {
             if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000L) return -Errno.EINVAL;
             deadline = System.nanoTime() + Math.min(sec, Long.MAX_VALUE / 2_000_000_000L) * 1_000_000_000L + nsec;
         }
+        Sys.socket(ctx, fd); // do_recvmmsg: the socket (EBADF, ENOTSOCK) even for a zero vlen
         int done = 0;
         for (; done < vlen; done++) {
             long entry = vec + (long) done * MMSGHDR_SIZE;

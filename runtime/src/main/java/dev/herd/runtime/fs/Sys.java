@@ -52,6 +52,18 @@ final class Sys {
         }
     }
 
+    /**
+     * The count to give the host with a buffer from {@link #out}/{@link #in} (n: the count clamped
+     * to MAX_RW_COUNT): n when Linux's access_ok passes for [g, g+count) (the host's own check,
+     * on the arena address, would refuse a long range the guest's user space holds), else count
+     * as given, so that the host refuses it (EFAULT) after its other checks, as Linux does.
+     */
+    static long hostCount(long g, long count, long n) {
+        long sum = g + count;
+        boolean ok = Long.compareUnsigned(sum, GuestMemory.TASK_SIZE_MAX) <= 0 && Long.compareUnsigned(sum, g) >= 0;
+        return ok ? n : count;
+    }
+
     static FdTable fds(SyscallContext ctx) { return ctx.process().fds(); }
 
     static PathResolver paths(SyscallContext ctx) { return ctx.process().paths(); }

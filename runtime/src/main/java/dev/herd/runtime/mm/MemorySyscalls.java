@@ -164,13 +164,22 @@ public final class MemorySyscalls {
      * first (alignment, mapped range, the vector).
      */
     private static long mincore(SyscallContext ctx, long addr, long len, long vec, long d, long e, long f) {
+        // Linux: the range's access_ok (ENOMEM), the vector's access_ok for the page count
+        // (EFAULT, even for a zero length), then the mappings (ENOMEM), then the copy (EFAULT)
         if ((addr & (PAGE - 1)) != 0) return -Errno.EINVAL;
+        if (!accessOk(addr, len)) return -Errno.ENOMEM;
+        long pages = (len >>> 12) + ((len & (PAGE - 1)) != 0 ? 1 : 0);
+        if (!accessOk(vec, pages)) return -Errno.EFAULT;
         if (len == 0) return 0;
-        if (len < 0 || addr + len < addr) return -Errno.ENOMEM;
-        long pages = (len + PAGE - 1) / PAGE;
         requireMapped(ctx, addr, len);
         long out = ctx.memory().hostAddress(vec, pages, dev.herd.memory.Prot.WRITE);
         return dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MINCORE, space(ctx).hostBase() + addr, len, out);
+    }
+
+    /** Linux's access_ok: [g, g+len) ends at or below the top of user space, without wrapping. */
+    private static boolean accessOk(long g, long len) {
+        long sum = g + len;
+        return Long.compareUnsigned(sum, dev.herd.memory.GuestMemory.TASK_SIZE_MAX) <= 0 && Long.compareUnsigned(sum, g) >= 0;
     }
 
     /** ENOMEM when part of [addr, addr+len) is not mapped, as madvise and msync report it. */

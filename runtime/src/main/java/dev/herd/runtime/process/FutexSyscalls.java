@@ -37,6 +37,15 @@ public final class FutexSyscalls {
         long count = countArg & 0xffffffffL; // an unsigned int: a negative long was an internal error
         if ((int) flags != 0 || waiters == 0 || count == 0 || count > FUTEX_WAITV_MAX) return -Errno.EINVAL;
         GuestMemory m = ctx.memory();
+        // Linux (futex2_setup_timeout) takes the timeout before the waiters: the clock id
+        // (EINVAL), the timespec (EFAULT), its range (EINVAL); only then the vector (EFAULT)
+        long sec = 0, nsec = 0;
+        if (timeout != 0) {
+            if ((int) clock != 0 && (int) clock != 1) return -Errno.EINVAL; // CLOCK_REALTIME, CLOCK_MONOTONIC
+            sec = m.readLong(timeout);
+            nsec = m.readLong(timeout + 8);
+            if (sec < 0 || nsec < 0 || nsec >= NANOS) return -Errno.EINVAL;
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment copy = arena.allocate(count * WAITV_ENTRY, 8);
             byte[] raw = m.read(waiters, (int) (count * WAITV_ENTRY));
@@ -48,7 +57,6 @@ public final class FutexSyscalls {
             long ts = 0;
             if (timeout != 0) {
                 MemorySegment t = arena.allocate(TIMESPEC, 8);
-                long sec = m.readLong(timeout), nsec = m.readLong(timeout + 8);
                 long shift = GuestClock.isRealtime(clock) ? ctx.process().clock().realtimeOffsetNanos() : 0;
                 if (shift != 0 && sec >= 0 && nsec >= 0 && nsec < NANOS) {
                     long host = Math.max(0, sec * NANOS + nsec - shift);

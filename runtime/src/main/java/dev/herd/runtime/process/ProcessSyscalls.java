@@ -102,7 +102,8 @@ public final class ProcessSyscalls {
         t.define("getrandom", "ptr size hex", (ctx, buf, len, flags, d, e, f) -> {
             // the flags first (GRND_NONBLOCK|GRND_RANDOM|GRND_INSECURE, not RANDOM with INSECURE),
             // then a length clamped to INT_MAX, then the buffer, filled up to a fault
-            if ((flags & ~7L) != 0 || (flags & 6) == 6) return -Errno.EINVAL;
+            int fl = (int) flags; // an unsigned int: the upper half of the register is ignored
+            if ((fl & ~7) != 0 || (fl & 6) == 6) return -Errno.EINVAL;
             long n = Long.compareUnsigned(len, Integer.MAX_VALUE) > 0 ? Integer.MAX_VALUE : len;
             return HostKernel.call(HostSyscall.GETRANDOM, ctx.memory().hostPointer(buf, Math.min(n, 1L << 20)), n, flags);
         });

@@ -29,6 +29,13 @@ public final class ProcessTimers implements AutoCloseable {
     private static final int ITIMER_REAL_KEY = -1;
     private static final int MAX_TIMERS = 4096;
 
+    /**
+     * The next POSIX timer id to try: as Linux's signal_struct.next_posix_timer_id, ids are handed
+     * out cyclically per process (0, 1, 2, ... up to INT_MAX, then 0 again), skipping ids in use,
+     * and a deleted id is not reused until the counter wraps.
+     */
+    private int nextId;
+
     private final GuestProcess process;
     private final Map<Integer, Timer> timers = new HashMap<>();
     /** The pending instances of POSIX timers, by identity: a dequeued siginfo finds its timer here. */
@@ -207,9 +214,11 @@ public final class ProcessTimers implements AutoCloseable {
      * @param value the sigval to send, or null for "the timer id" (timer_create without a sigevent)
      */
     public synchronized int create(int clock, int signo, int notify, Long value, GuestThread thread) {
-        int id = 0;
-        while (timers.containsKey(id)) id++;
-        if (id >= MAX_TIMERS) throw new ErrnoException(Errno.EAGAIN);
+        if (timers.size() - (timers.containsKey(ITIMER_REAL_KEY) ? 1 : 0) >= MAX_TIMERS)
+            throw new ErrnoException(Errno.EAGAIN);
+        int id = nextId;
+        while (timers.containsKey(id)) id = (id + 1) & Integer.MAX_VALUE;
+        nextId = (id + 1) & Integer.MAX_VALUE;
         Timer t = new Timer(id, signo, notify, value == null ? id : value, thread);
         t.clock = clock;
         timers.put(id, t);
