@@ -142,6 +142,17 @@ int main(void) {
 
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     CHECK(sfd >= 0, "signalfd(-1, {SIGUSR1, SIGRTMIN}, SFD_NONBLOCK|SFD_CLOEXEC)");
+    {
+        /* what a signalfd answers that a pipe would not */
+        char w[8] = {0};
+        struct iovec wv = {w, sizeof w};
+        EXPECT_ERRNO(write(sfd, w, sizeof w), EINVAL, "write(signalfd): no write operation");
+        EXPECT_ERRNO(write(sfd, guest_bad_ptr(8), 8), EINVAL, "write(signalfd, bad buffer): EINVAL first");
+        EXPECT_ERRNO(writev(sfd, &wv, 1), EINVAL, "writev(signalfd)");
+        CHECK(lseek(sfd, 0, SEEK_SET) == 0, "lseek(signalfd) is a no-op at 0");
+        int fl = fcntl(sfd, F_GETFL);
+        CHECK((fl & O_ACCMODE) == O_RDWR && (fl & O_NONBLOCK), "F_GETFL: O_RDWR|O_NONBLOCK");
+    }
     CHECK(fcntl(sfd, F_GETFD) == FD_CLOEXEC, "SFD_CLOEXEC sets FD_CLOEXEC");
     CHECK(fcntl(sfd, F_GETFL) & O_NONBLOCK, "SFD_NONBLOCK sets O_NONBLOCK");
     int raw = syscall(SYS_signalfd, -1, &mask, 8);

@@ -160,7 +160,12 @@ final class FdSyscalls {
                 fds.setCloexec(fd, (arg & FdTable.FD_CLOEXEC) != 0);
                 yield 0;
             }
-            case F_GETFL, F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
+            case F_GETFL -> {
+                long fl = HostKernel.call(HostSyscall.FCNTL, host, cmd);
+                // a signalfd is opened O_RDWR (Herd's pipe end is read-only)
+                yield fl >= 0 && Sys.isSignalfd(ctx, host) ? (fl & ~PathResolver.O_ACCMODE) | PathResolver.O_RDWR : fl;
+            }
+            case F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
             case F_SETFL, F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd, (int) arg);
             // struct flock has no fds inside; l_pid reads back host pids (guest pids are host tids)
             case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));

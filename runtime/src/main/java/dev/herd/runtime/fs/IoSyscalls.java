@@ -38,6 +38,7 @@ final class IoSyscalls {
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
+            if (Sys.isSignalfd(ctx, h)) return -Errno.EINVAL; // vfs_write: no write op, before the buffer
             long n = Sys.clampCount(count);
             // the host copies at most the clamped n bytes; its access_ok is Linux's on the guest range
             return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n));
@@ -57,7 +58,8 @@ final class IoSyscalls {
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
                 vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
         t.define("writev", "fd iov_in:2 int", (ctx, fd, iov, cnt, d, e, f) ->
-                vectored(ctx, HostSyscall.WRITEV, fd, iov, cnt, Prot.READ, 0, 0, 0));
+                Sys.isSignalfd(ctx, Sys.fd(ctx, fd)) ? -Errno.EINVAL
+                        : vectored(ctx, HostSyscall.WRITEV, fd, iov, cnt, Prot.READ, 0, 0, 0));
         t.define("preadv", "fd iov_out:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
                 vectored(ctx, HostSyscall.PREADV, fd, iov, cnt, Prot.WRITE, lo, hi, 0));
         t.define("pwritev", "fd iov_in:2 int int int", (ctx, fd, iov, cnt, lo, hi, f) ->
@@ -67,8 +69,11 @@ final class IoSyscalls {
                 vectored(ctx, HostSyscall.PREADV2, fd, iov, cnt, Prot.WRITE, lo, hi, flags));
         t.define("pwritev2", "fd iov_in:2 int int int hex", (ctx, fd, iov, cnt, lo, hi, flags) ->
                 vectored(ctx, HostSyscall.PWRITEV2, fd, iov, cnt, Prot.READ, lo, hi, flags));
-        t.define("lseek", "fd int whence", (ctx, fd, off, whence, d, e, f) ->
-                HostKernel.call(HostSyscall.LSEEK, Sys.fd(ctx, fd), off, whence));
+        t.define("lseek", "fd int whence", (ctx, fd, off, whence, d, e, f) -> {
+            int h = Sys.fd(ctx, fd);
+            if (Sys.isSignalfd(ctx, h)) return 0; // noop_llseek: the position stays 0
+            return HostKernel.call(HostSyscall.LSEEK, h, off, whence);
+        });
         t.define("getdents64", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = count & 0xffffffffL;

@@ -22,6 +22,16 @@ final class Sys {
     }
 
     /**
+     * Whether host fd h is a guest signalfd. Herd backs one with a pipe's read end, so the calls a
+     * signalfd answers differently from a pipe ask first: write is EINVAL (no write operation),
+     * lseek is a no-op at 0, F_GETFL shows O_RDWR.
+     */
+    static boolean isSignalfd(SyscallContext ctx, int h) {
+        var delivery = ctx.process().delivery();
+        return delivery != null && delivery.signalFds().isSignalfd(h);
+    }
+
+    /**
      * Host fd of a guest fd argument that must be a socket: EBADF if not open, ENOTSOCK if not a
      * socket, checked before any pointer as the kernel's sockfd_lookup does.
      */

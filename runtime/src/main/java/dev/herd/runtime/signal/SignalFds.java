@@ -177,6 +177,9 @@ public final class SignalFds {
         return new long[]{b.get(ValueLayout.JAVA_LONG, 0), b.get(ValueLayout.JAVA_LONG, 8)};
     }
 
+    /** Whether host fd {@code hostFd} is one of this process's signalfds (its pipe's read end). */
+    public boolean isSignalfd(int hostFd) { return find(hostFd) != null; }
+
     /** The signalfd a host fd is, or null. */
     private Entry find(int hostFd) {
         if (!active) return null;
