@@ -33,7 +33,10 @@ import java.util.stream.Stream;
  * internal error", a hang under herd that native does not share, a refusal that is not status
  * 126/127 with exactly one "herd: ..." stderr line, Linux refusing what herd runs, herd refusing
  * what Linux runs (except the accepted cases below), and different exit statuses.
- * Accepted, counted and listed, not failing: see {@link #verdict}.
+ * Accepted, counted and listed, not failing: see {@link #verdict}. A bad outcome is re-judged
+ * against a second oracle, {@code qemu-x86_64-static -cpu qemu64} (the CPU model Herd's engine
+ * emulates): where the host CPU and that model make the guest's libc take different code, herd
+ * must end as QEMU does ({@link #sameAsQemu}).
  *
  * <p>No JUnit here: {@code scripts/fuzz.sh} runs {@link #main} from the compiled test classes.
  */
@@ -211,9 +214,41 @@ public final class ElfFuzzer {
             herd = classifyHerd(exec(herdCmd, dir, herdEnv, cfg.herdTimeout().multipliedBy(4)), tmp);
         }
         String verdict = verdict(m.description(), nat, herd);
+        if (verdict.startsWith("BAD") && Files.isExecutable(QEMU)) {
+            // A second oracle for outcomes that depend on the CPU: Herd emulates QEMU's qemu64
+            // model, not the host CPU, so glibc may pick other code (memcpy variants...) and a
+            // broken file may fail another way. qemu-x86_64 with that model is the reference then.
+            Outcome q = classifyNative(exec(List.of(QEMU.toString(), "-cpu", "qemu64", "./prog"), dir, env, cfg.herdTimeout()));
+            if (sameAsQemu(q, herd)) verdict = "ok same as qemu-x86_64 -cpu qemu64 (the CPU model Herd emulates)";
+        }
         CaseResult r = new CaseResult(index, seedFile, m.description(), nat, herd, verdict, dir);
         if (!r.bad() && !cfg.keepAll()) deleteTree(dir);
         return r;
+    }
+
+    static final Path QEMU = Path.of("/usr/bin/qemu-x86_64-static");
+
+    /**
+     * Whether herd ended as qemu-x86_64 did: the same exit status, or the same signal (herd's
+     * death by a signal the guest sent itself has no report line and shows as status 128+N), with
+     * the same stdout and the same stderr apart from the emulators' own report lines.
+     */
+    static boolean sameAsQemu(Outcome q, Outcome herd) {
+        int herdSignal = switch (herd.kind()) {
+            case SIGNAL -> herd.code();
+            case JVM_CRASH -> herd.detail().endsWith("without a herd report line") ? herd.code() - 128 : -1;
+            default -> -1;
+        };
+        boolean same = q.kind() == Kind.SIGNAL ? herdSignal == q.code()
+                : q.kind() == Kind.EXIT && herd.kind() == Kind.EXIT && herd.code() == q.code();
+        return same && q.stdout().equals(herd.stdout()) && withoutEmulatorLines(q.stderr()).equals(withoutEmulatorLines(herd.stderr()));
+    }
+
+    private static String withoutEmulatorLines(String err) {
+        StringBuilder b = new StringBuilder();
+        err.lines().filter(l -> !l.startsWith("herd: ") && !l.startsWith("qemu: ") && !l.startsWith("qemu-x86_64-static: "))
+                .forEach(l -> b.append(l).append('\n'));
+        return b.toString();
     }
 
     /** Decides, for a pair of outcomes, whether herd behaved acceptably; see the class comment. */
