@@ -71,7 +71,7 @@ final class SocketSyscalls {
             int host = Sys.socket(ctx, fd);
             return withAddressOut(ctx, addr, len, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
         });
-        t.define("sendto", "fd buf_in size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
+        t.define("sendto", "fd buf_in:2 size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
             long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
             Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
             int host = Sys.socket(ctx, fd);

@@ -93,6 +93,10 @@ public final class Strace {
             case "path" -> quotedString(sb, mem, v, 4096);
             case "str" -> quotedString(sb, mem, v, STRING_LIMIT);
             case "buf_in", "buf_out" -> {
+                if (param == null) { // a table entry without its length argument: print the pointer
+                    sb.append(hex(v));
+                    break;
+                }
                 long len = "ret".equals(param) ? result : args[Integer.parseInt(param) + 1];
                 quotedBuffer(sb, mem, v, len);
             }

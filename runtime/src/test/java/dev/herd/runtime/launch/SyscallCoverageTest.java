@@ -25,6 +25,18 @@ class SyscallCoverageTest {
         }
     }
 
+    /** --strace prints a buffer with the length argument its spec names ("buf_in:2"); one without crashed the guest. */
+    @Test
+    void everyBufferArgumentNamesItsLength() {
+        for (SyscallTable.Definition d : LinuxSyscalls.table().definitions()) {
+            for (String spec : d.argSpec()) {
+                if (spec.startsWith("buf_in") || spec.startsWith("buf_out")) {
+                    assertTrue(spec.matches("buf_(in|out):(ret|[0-5])"), d.name() + ": " + spec);
+                }
+            }
+        }
+    }
+
     @Test
     void docsSyscallsIsCurrent() throws Exception {
         String expected = SyscallCoverage.render(SyscallCoverage.headerSyscalls(SyscallCoverage.HEADER), LinuxSyscalls.table());
