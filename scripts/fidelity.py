@@ -187,6 +187,8 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", i
                 errors = [l.strip() for l in text.splitlines() if re.match(r"^\w+(Error|Exception): ", l.strip())]
                 tail = errors[-1:] or [l for l in text.strip().splitlines() if l.strip()][-1:] or ["(no output)"]
                 reasons.setdefault("<module>", "run ended with status %s: %s" % (rc, tail[0]))
+            if attempt > 0:
+                seconds += reasons_again(runner, module, verdicts, reasons, timeout, label, idle)
             return verdicts, reasons, seconds, rc
         hung = last if last and v.get(last) == "no verdict" else None
         if hung is None:
@@ -200,6 +202,27 @@ def run_module(runner, module, patterns, timeout, max_hangs=3, label="native", i
         # run again without the hung case and without what already has a verdict
         ignores = sorted(set(skip) | {c for c, vv in verdicts.items() if vv != "no verdict"})
     return verdicts, reasons, seconds, None
+
+
+def reasons_again(runner, module, verdicts, reasons, timeout, label, idle):
+    """A run stopped on a hung case never printed its ERROR/FAIL sections (unittest prints them at
+    the end): runs the cases that failed without a reason once more, together, for their reasons."""
+    missing = sorted(c for c, v in verdicts.items() if v in ("ERROR", "FAIL") and c not in reasons)
+    if not missing:
+        return 0.0
+    with tempfile.TemporaryDirectory(prefix="herd-fidelity-") as cwd:
+        argv = runner + [PYTHON, "-u", "-m", "test", "-v", module]
+        for c in missing:
+            argv += ["-m", c]
+        env = dict(os.environ)
+        env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        env["PYTHONUNBUFFERED"] = "1"
+        text, _, _, secs = run_once(argv, timeout, cwd, env, idle)
+    save_log(module, label + ".reasons", 0, text)
+    for case, why in reasons_of(text).items():
+        if case in missing:
+            reasons.setdefault(case, why)
+    return secs
 
 
 def main():
