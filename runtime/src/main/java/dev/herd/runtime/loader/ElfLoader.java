@@ -40,9 +40,9 @@ import static dev.herd.runtime.loader.ElfFile.pageUp;
  * read-only for the duration of the load; the address space copies the bytes into its arena and
  * records name and offset for /proc/self/maps), mapped with the segment's final protection. As on
  * Linux the guest sees whole file pages: the bytes before p_vaddr in the first page and after
- * p_filesz in the last page come from the file, except that when p_memsz &gt; p_filesz the rest of
- * the last file page is zeroed ({@code writeIgnoringProtection}-style, since the page may be
- * read-only) and further bss pages are anonymous zero memory. Segments sharing a page: the later
+ * p_filesz in the last page come from the file, except that when p_memsz &gt; p_filesz in a
+ * writable segment the rest of the last file page is zeroed (Linux's padzero; in a read-only one
+ * it fails and the file's bytes stay) and further bss pages are anonymous zero memory. Segments sharing a page: the later
  * one's contents and protection win that page, as on Linux.
  *
  * <p>Thread-safety: call before any guest thread runs; not concurrently on one address space.
@@ -206,8 +206,11 @@ public final class ElfLoader {
                 long got = as.mmap(start, filePagesEnd - start, prot, MapFlags.PRIVATE | MapFlags.FIXED,
                         f.fd(), pageDown(p.offset()), name);
                 if (got != start) throw new ErrnoException(Errno.ENOMEM);
-                // The bss starts inside the last file page: Linux's padzero clears the rest of it.
-                if (p.memsz() > p.filesz() && filePagesEnd > fileEnd) {
+                // The bss starts inside the last file page: Linux's padzero clears the rest of it,
+                // but only in a writable segment: in another its clear_user faults, and elf_load
+                // ignores that, so the file's bytes stay (fuzz seed 1 case 2631: a text segment
+                // one byte short of its memsz runs natively).
+                if (p.memsz() > p.filesz() && filePagesEnd > fileEnd && p.writable()) {
                     as.zeroIgnoringProtection(fileEnd, filePagesEnd - fileEnd);
                 }
             }
