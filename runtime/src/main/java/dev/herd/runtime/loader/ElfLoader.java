@@ -48,6 +48,7 @@ import static dev.herd.runtime.loader.ElfFile.pageUp;
  * <p>Thread-safety: call before any guest thread runs; not concurrently on one address space.
  */
 public final class ElfLoader {
+    private static final long PAGE = 4096;
     private ElfLoader() {}
 
 
@@ -105,7 +106,21 @@ public final class ElfLoader {
 
         long size = as.size();
         long bias;
-        if (elf.isPositionIndependent()) {
+        // Linux (load_elf_binary): a PIE program (ET_DYN with PT_INTERP) is loaded at
+        // ELF_ET_DYN_BASE; an ET_DYN without one (a static PIE, or ld.so run as a program) is a
+        // "loader" and goes into the mmap region, and its break then starts at ELF_ET_DYN_BASE,
+        // away from the image, with room for the program such a loader may map.
+        boolean loader = elf.isPositionIndependent() && interp == null;
+        if (loader) {
+            requireAlignmentFits(elf, size, "PT_LOAD alignment");
+            long span = elf.imageEnd() - elf.imageStart();
+            long start = (as.mmapBase() - span) & -Math.max(elf.maxAlign(), PAGE);
+            if (start < dynBase(size)) {
+                throw new ExecFormatException(String.format(
+                        "program image of 0x%x bytes does not fit in the guest address space (size 0x%x)", span, size));
+            }
+            bias = start - elf.imageStart();
+        } else if (elf.isPositionIndependent()) {
             requireAlignmentFits(elf, size, "PT_LOAD alignment");
             bias = alignUp(dynBase(size), elf.maxAlign()) - elf.imageStart();
         } else {
@@ -149,9 +164,12 @@ public final class ElfLoader {
             interpEntry = interpBase + interp.entry();
         }
 
-        // Linux sets the break at the end of the main program's bss, page-aligned (and randomises it;
-        // Herd does not).
-        long brk = imageEnd;
+        // Linux sets the break at the end of the main program's bss, page-aligned, then, as it
+        // randomises the layout by default, one page further ("leave a gap between .bss and brk")
+        // and a random distance on; a loader's break starts at ELF_ET_DYN_BASE instead. Herd keeps
+        // the gap and the loader rule, not the randomness (fuzz seed 1 case 2899: a RELRO range
+        // past the image is unmapped natively, not the heap).
+        long brk = loader ? dynBase(size) : imageEnd + PAGE;
         as.initBrk(brk);
 
         long phdrAddr = bias + elf.phdrVaddr();

@@ -14,7 +14,7 @@ package dev.herd.runtime.loader;
  * @param phent            size of one program header (AT_PHENT)
  * @param imageStart       lowest page of the program's image
  * @param imageEnd         page-aligned end of the program's highest segment
- * @param brkStart         initial program break (page-aligned end of the highest segment; already
+ * @param brkStart         initial program break (a page past the image's end, or ELF_ET_DYN_BASE for a loader; already
  *                         passed to {@code GuestAddressSpace.initBrk})
  * @param interpreterPath  PT_INTERP string as written in the program, or null for a static program
  * @param interpreterBase  load address of the interpreter (AT_BASE), 0 without one
