@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
@@ -89,5 +90,24 @@ int main(void) {
           "mprotect it RW, then RX again");
     CHECK(heap[12345] == 1 && munmap(heap, 1UL << 30) == 0, "read and unmap it");
     check_atomics("after the RWX heap");
+
+    /* Commit limit (Linux's heuristic overcommit): one request for more than RAM + swap is
+     * refused; MAP_NORESERVE and read-only private mappings are not accounted. 512 GiB is more
+     * than this machine has (the differential run is the oracle). */
+    {
+        size_t huge = 1UL << 39;
+        void *p = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        printf("mmap(512 GiB, RW, private anon): %s\n", p == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+        if (p != MAP_FAILED) munmap(p, huge);
+        p = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        printf("mmap(512 GiB, RW, private anon, MAP_NORESERVE): %s\n", p == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+        if (p != MAP_FAILED) munmap(p, huge);
+        p = mmap(NULL, huge, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        printf("mmap(512 GiB, read-only, private anon): %s\n", p == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+        if (p != MAP_FAILED) munmap(p, huge);
+        char *cur = sbrk(0);
+        CHECK(syscall(SYS_brk, cur + huge) == (long)cur, "brk(+512 GiB) is refused: the break stays");
+        CHECK(sbrk(0) == cur, "sbrk(0) unchanged");
+    }
     return guest_done();
 }

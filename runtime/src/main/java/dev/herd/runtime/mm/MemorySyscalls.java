@@ -40,6 +40,8 @@ public final class MemorySyscalls {
         });
         t.define("brk", "ptr", (ctx, addr, b, c, d, e, f) -> {
             long before = space(ctx).brk(0); // brk(0) only reads
+            // growth commits memory: refused as Linux's overcommit check refuses it (brk stays)
+            if (addr > before && CommitLimit.refuses(addr - before)) return before;
             long r = space(ctx).brk(addr);
             if (r < before) publish(ctx); // growth only adds addresses: see publish
             return r;
@@ -89,6 +91,14 @@ public final class MemorySyscalls {
 
     /** mmap of a host fd (or anonymous memory: hostFd -1), shown as name; also System V shmat's path. */
     public static long map(SyscallContext ctx, long addr, long len, long prot, long flags, int hostFd, long off, String name) {
+        // Linux accounts private writable mappings and shared anonymous memory (accountable_mapping,
+        // shmem), not MAP_NORESERVE ones unless overcommit is strict.
+        boolean privateMap = (flags & MapFlags.TYPE) == MapFlags.PRIVATE;
+        boolean accounted = privateMap ? (prot & Prot.WRITE) != 0 : (flags & MapFlags.ANONYMOUS) != 0;
+        if (accounted && ((flags & MapFlags.NORESERVE) == 0 || CommitLimit.overcommitMode() == 2)
+                && len > 0 && CommitLimit.refuses(len)) {
+            return -dev.herd.host.Errno.ENOMEM;
+        }
         // Without MAP_FIXED (or with MAP_FIXED_NOREPLACE, or over nothing) a mapping only adds
         // addresses; MAP_FIXED over existing mappings replaces them, which is a reduction.
         boolean replaces = (flags & MapFlags.FIXED) != 0 && (flags & MapFlags.FIXED_NOREPLACE) == 0
