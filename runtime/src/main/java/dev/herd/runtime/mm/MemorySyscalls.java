@@ -33,7 +33,7 @@ public final class MemorySyscalls {
             } finally {
                 // Code that just became executable is scanned before any engine can run it (also
                 // after a failure: Linux, and Herd, change the mapped prefix before a hole).
-                if ((prot & Prot.EXEC) != 0 && len > 0) scanExecutable(ctx, addr, addr + pageUp(len));
+                if ((prot & Prot.EXEC) != 0 && len != 0) scanExecutable(ctx, addr, addr + pageUp(len));
                 publish(ctx);
             }
             return 0;
