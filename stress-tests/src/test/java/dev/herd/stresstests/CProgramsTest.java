@@ -65,6 +65,9 @@ class CProgramsTest {
             c("exec", "{dir}", "script").status(42),
             c("socket", "{dir}").status(0),
             c("epoll").status(0),
+            // asyncio's TLS server test over plain TCP: a non-blocking epoll server (partial
+            // sends, EPOLL_CTL_MOD/DEL, shutdown) and blocking clients with poll timeouts
+            c("tcp_epoll_server").status(0),
             // threads (thr_*.c): every program checks itself and exits 1 on a failed check
             c("thr_create").status(0),
             c("thr_mutex").status(0),
