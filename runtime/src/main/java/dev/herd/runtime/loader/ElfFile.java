@@ -151,7 +151,10 @@ public final class ElfFile {
             // Only a 32-bit class makes the ELF64 reading meaningless (a real x32 file); for any
             // other odd ident byte the ELF64 problem is the real reason (Linux would say ENOEXEC
             // for it too).
-            if (eh.get(4) == 1) throw new ExecFormatException(identProblem);
+            // The ELF64 reading's own problem is kept too: Linux ignores EI_CLASS, so for a
+            // damaged 64-bit file with a stray class byte that problem is the real one (fuzz seed
+            // 1 case 3948: overlapping PT_LOADs).
+            if (eh.get(4) == 1) throw new ExecFormatException(identProblem + " (read as ELF64: " + e.getMessage() + ")");
             throw e;
         }
     }
