@@ -12,6 +12,19 @@ static int page[1024] __attribute__((aligned(4096)));
 static const int constant = 5;
 
 int main(int argc, char **argv) {
+    if (argc > 1 && (strcmp(argv[1], "cmpxchg8b") == 0 || strcmp(argv[1], "cmpxchg16b") == 0)) {
+        uint64_t lo = 1, hi = 0, nlo = 2, nhi = 0;
+        page[0] = 1;
+        CHECK(mprotect(page, sizeof page, PROT_READ) == 0, "mprotect the written page read-only");
+        printf("%s on it\n", argv[1]);
+        fflush(stdout);
+        if (strcmp(argv[1], "cmpxchg8b") == 0)
+            __asm__ volatile("lock cmpxchg8b (%2)" : "+a"(lo), "+d"(hi) : "r"(page), "b"(nlo), "c"(nhi) : "memory");
+        else
+            __asm__ volatile("lock cmpxchg16b (%2)" : "+a"(lo), "+d"(hi) : "r"(page), "b"(nlo), "c"(nhi) : "memory");
+        printf("FAIL: %s on a read-only page did not fault\n", argv[1]);
+        return guest_done() + 1;
+    }
     if (argc > 1 && strcmp(argv[1], "const") == 0) {
         printf("const: read %d\n", constant);
         fflush(stdout);

@@ -21,7 +21,11 @@ final class EngineSlot {
         try {
             engine.enableExactStops();
             engine.enableFastStores(); // false: this libunicorn keeps every store on the slow path
-            if (translatorAtomics) engine.enableTranslatorAtomics(); // false: this libunicorn has no such wrapper
+            // false: this libunicorn has no such wrapper. Guarded: libunicorn's atomic helpers skip
+            // its permission check, so they may only write where the fast-store ranges allow.
+            if (translatorAtomics && engine.enableTranslatorAtomics() && !engine.guardTranslatorAtomics()) {
+                throw new IllegalStateException("translator atomics need the store fast path (its ranges guard them)");
+            }
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookSyscalls(engine, () -> owner.onSyscall());
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,

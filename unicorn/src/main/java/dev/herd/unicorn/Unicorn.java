@@ -1163,7 +1163,8 @@ public final class Unicorn implements AutoCloseable {
      * flush, uc, parallel, parallel misses.
      */
     private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
-            ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_STOP_FLAG = 56, ST_PASS_PC = 64, ST_SIZE = 72;
+            ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_GUARD_ATOMICS = 52, ST_STOP_FLAG = 56,
+            ST_PASS_PC = 64, ST_SIZE = 72;
     /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
     private MemorySegment wrapperState;
     private boolean fastStores;
@@ -1226,6 +1227,24 @@ public final class Unicorn implements AutoCloseable {
         if (stopRequest == null) throw new IllegalStateException("enableExactStops() first: an exclusive step must stop exactly");
         wrapperState().set(ADDRESS, ST_STOP_FLAG, stopRequest);
         wrapperState().set(JAVA_INT, ST_PARALLEL, 1);
+        return true;
+    }
+
+    /**
+     * With translator atomics and fast stores: lets libunicorn's atomic helpers write only inside
+     * the fast-store ranges ({@link #setFastStoreRanges}); an atomic access anywhere else (a
+     * read-only, executable or unmapped page, or one not published yet) stops the engine before its
+     * instruction as {@link #takeExclusiveStep} describes, so the caller performs it with its own
+     * permission check. 2.0.1's helpers skip Unicorn's: unguarded, a locked read-modify-write on a
+     * read-only page writes the host page. Owning thread only.
+     *
+     * @return false unless both {@link #enableTranslatorAtomics()} and {@link #enableFastStores()} succeeded
+     */
+    public boolean guardTranslatorAtomics() {
+        checkOpen();
+        MemorySegment s = wrapperState;
+        if (!fastStores || s == null || s.get(JAVA_INT, ST_PARALLEL) == 0) return false;
+        s.set(JAVA_INT, ST_GUARD_ATOMICS, 1);
         return true;
     }
 
