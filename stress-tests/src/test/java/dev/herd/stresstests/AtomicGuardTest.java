@@ -21,17 +21,22 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class AtomicGuardTest {
 
+    /** Each case in parallel mode with translator atomics (1) and with site patching (0), and in serial mode. */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"written-then-read-only", "const", "cmpxchg8b", "cmpxchg16b"})
-    void lockedRmwOnReadOnlyPageIsSigsegv(String mode) throws IOException {
+    @ValueSource(strings = {"written-then-read-only 1", "const 1", "cmpxchg8b 1", "cmpxchg16b 1",
+            "written-then-read-only 0", "const 0", "cmpxchg16b 0", "written-then-read-only serial"})
+    void lockedRmwOnReadOnlyPageIsSigsegv(String variant) throws IOException {
         HerdEnv.requireHerd();
-        Path base = Differential.newRunDirectory("atomic-guard-" + mode);
-        List<String> argv = List.of(HerdEnv.guest("ro_atomic").toString(), mode);
+        String[] v = variant.split(" ");
+        Path base = Differential.newRunDirectory("atomic-guard-" + v[0] + "-" + v[1]);
+        List<String> argv = List.of(HerdEnv.guest("ro_atomic").toString(), v[0]);
         GuestRun.Result nat = GuestRun.run(argv, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
         assertEquals(139, nat.status(), "native (fixture check): " + nat.describe());
         Map<String, String> env = new java.util.HashMap<>(HerdEnv.guestEnvironment(base));
-        env.put("HERD_TRANSLATOR_ATOMICS", "1");
-        GuestRun.Result herd = GuestRun.run(GuestRun.herdCommand(Mode.PARALLEL, argv), base, null, env, HerdEnv.TIMEOUT);
+        Mode mode = Mode.PARALLEL;
+        if (v[1].equals("serial")) mode = Mode.SERIAL;
+        else env.put("HERD_TRANSLATOR_ATOMICS", v[1]);
+        GuestRun.Result herd = GuestRun.run(GuestRun.herdCommand(mode, argv), base, null, env, HerdEnv.TIMEOUT);
         GuestRun.assertNoJavaLeak(herd);
         String what = herd.describe() + "\nstderr:\n" + Diff.indent(herd.stderrText());
         assertEquals(139, herd.status(), what);

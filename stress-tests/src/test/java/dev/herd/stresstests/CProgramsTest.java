@@ -40,9 +40,6 @@ class CProgramsTest {
             c("mmap").status(0),
             // System V shared memory: attachments, nattch, shmdt's fragment rule, IPC_RMID (issue 8)
             c("sysv_shm").status(0),
-            // a locked RMW on a read-only page is SIGSEGV, never a JVM crash (ELF fuzz seed 1 case 3763)
-            c("ro_atomic").status(139),
-            c("ro_atomic", "const").status(139),
             // Linux native AIO on the host's: translated iocbs, events mapped back (issue 8)
             c("aio").status(0),
             // refused munmap/mprotect/mremap change nothing (atomic sites kept; no hang; no unmap)
