@@ -20,7 +20,7 @@ final class CommitLimit {
 
     /** Whether committing {@code bytes} more is refused (ENOMEM) as Linux would refuse it. */
     static boolean refuses(long bytes) {
-        if (bytes <= ALWAYS_FITS) return false;
+        if (Long.compareUnsigned(bytes, ALWAYS_FITS) <= 0) return false;
         if (overcommitMode() == 1) return false;
         return Long.compareUnsigned(bytes, ramAndSwapBytes()) > 0;
     }

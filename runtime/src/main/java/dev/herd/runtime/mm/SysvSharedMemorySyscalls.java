@@ -96,10 +96,8 @@ public final class SysvSharedMemorySyscalls {
             if (pool == null) return -Errno.EINVAL;
             long need = Long.divideUnsigned(size + hugePage - 1, hugePage);
             if (Long.compareUnsigned(need, sysfsNumber(pool.resolve("free_hugepages"))) > 0) return -Errno.ENOMEM;
-        } else if ((flg & SHM_NORESERVE) == 0 && sysctl("vm/overcommit_memory", 0) != 1
-                && Long.compareUnsigned(pages, ramAndSwapPages()) > 0) {
-            // Linux charges the segment to the commit limit: with the default heuristic, more
-            // pages than RAM and swap together is ENOMEM.
+        } else if ((flg & SHM_NORESERVE) == 0 && CommitLimit.refuses(pages << 12)) {
+            // Linux charges the segment to the commit limit, as mmap and brk (CommitLimit).
             return -Errno.ENOMEM;
         }
         int fd = HostMm.memfdCreate(String.format("SYSV%08x", key), HostMm.MFD_CLOEXEC);
@@ -386,20 +384,6 @@ public final class SysvSharedMemorySyscalls {
         } catch (IOException | NumberFormatException | NullPointerException e) {
             return 0;
         }
-    }
-
-    /** MemTotal + SwapTotal of /proc/meminfo, in pages. */
-    private static long ramAndSwapPages() {
-        long kib = 0;
-        try (var in = Files.newBufferedReader(Path.of("/proc/meminfo"))) {
-            for (String line; (line = in.readLine()) != null; ) {
-                if (line.startsWith("MemTotal:") || line.startsWith("SwapTotal:"))
-                    kib += Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        } catch (IOException | NumberFormatException e) {
-            return Long.MAX_VALUE;
-        }
-        return kib / (PAGE / 1024);
     }
 
     private static ByteBuffer le(int size) { return ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN); }

@@ -145,16 +145,23 @@ public final class SignalDelivery {
 
     /** Dequeues a pending signal in {@code set} for this thread (sigtimedwait), or null. */
     public SigInfo dequeueFrom(SyscallContext ctx, long set) {
+        return dequeueExcept(ctx, ~set);
+    }
+
+    /**
+     * Dequeues the next signal not in {@code excluded}: the thread's own queue first, then the
+     * process's; signalfd readiness follows. Null if none.
+     */
+    private SigInfo dequeueExcept(SyscallContext ctx, long excluded) {
         ProcessSignals ps = process.signals();
         ps.lock().lock();
         try {
-            long notInSet = ~set;
-            int sig = ctx.signals().pending().next(notInSet);
+            int sig = ctx.signals().pending().next(excluded);
             SigInfo info = null;
             if (sig != 0) {
                 info = dequeued(ctx.signals().pending().dequeue(sig));
             } else {
-                sig = ps.shared().next(notInSet);
+                sig = ps.shared().next(excluded);
                 if (sig != 0) info = dequeued(ps.shared().dequeue(sig));
             }
             if (info != null) signalFds.changedLocked();
@@ -276,23 +283,7 @@ public final class SignalDelivery {
     }
 
     private SigInfo dequeueDeliverable(SyscallContext ctx) {
-        ProcessSignals ps = process.signals();
-        ps.lock().lock();
-        try {
-            long blocked = ctx.signals().blocked();
-            int sig = ctx.signals().pending().next(blocked);
-            SigInfo info = null;
-            if (sig != 0) {
-                info = dequeued(ctx.signals().pending().dequeue(sig));
-            } else {
-                sig = ps.shared().next(blocked);
-                if (sig != 0) info = dequeued(ps.shared().dequeue(sig));
-            }
-            if (info != null) signalFds.changedLocked();
-            return info;
-        } finally {
-            ps.lock().unlock();
-        }
+        return dequeueExcept(ctx, ctx.signals().blocked());
     }
 
     /** SIG_DFL; returns false when the process is ending. */
