@@ -1,15 +1,18 @@
 /*
  * Exact asynchronous stops for libunicorn 2.0.1.
  *
- * uc_emu_stop() from another thread leaves the engine's PC stale: cpu_tb_exec() skips
- * synchronize_from_tb() whenever stop_request is set, and chained blocks never store the PC, so
- * resuming re-executes already-executed instructions. A stop requested from inside a block hook
- * is exact (the hook runs with the PC synced to the block start, before the block executes).
- *
- * So another thread only raises a flag; this block hook, running on the engine's own thread at
- * the start of every block, turns the flag into a stop. It is native code because a Java upcall
- * on every block costs ~23 ns; this costs a few. uc_emu_stop is passed in rather than linked, so
- * the helper always calls the libunicorn that Herd loaded (HERD_LIBUNICORN may name another).
+ * uc_emu_stop() from another thread leaves the engine's PC stale: 2.0.1 checks the exit request
+ * after every guest load and store too, and leaves the block there with the PC of the block's
+ * start, so the instructions before (and the access itself) run again after the resume.
+ * Herd never calls it from another thread. Another thread raises the engine's flag
+ * (struct herd_stop_request) and, where the wrappers below are installed, kicks the engine with
+ * cpu_exit(): with the per-access checks left out of its translations (herd_exit_check), the running
+ * block chain leaves at the next block start, where the PC is exact, and cpu_exec returns; the
+ * wrapper, on the engine's own thread, then turns the flag into uc_emu_stop(). That costs nothing
+ * per block. Where the wrappers cannot be installed, herd_stop_check, a block hook, turns the flag
+ * into a stop at every block start (exact, measured; it costs ~35% of the run time of branchy code
+ * such as perl's regex engine). uc_emu_stop is passed in rather than linked, so the helper always
+ * calls the libunicorn that Herd loaded (HERD_LIBUNICORN may name another).
  */
 #include <stdatomic.h>
 #include <stdint.h>
@@ -95,6 +98,11 @@ struct herd_engine_state {
     uint32_t guard_atomics;   /* atomic helpers only write inside `ranges` (herd_atomic_guard) */
     atomic_int *stop_flag;    /* the engine's herd_stop_request.requested (for the exact stop) */
     uint64_t pass_pc;         /* translate the block at this PC once without the flag (Herd could not patch it) */
+    uint32_t fills;           /* TLB fills since the last growth flush */
+    uint32_t growths;         /* growth flushes so far */
+    void *_Atomic kick_cpu;   /* the CPUState cpu_exec last ran (herd_kick's target) */
+    uint32_t exact_stops;     /* stops by the cpu_exec wrapper and herd_kick (no block hook) */
+    uint32_t stop_owed;       /* the flag was taken: stop at every cpu_exec until uc_emu_start returns */
 };
 
 static __thread struct herd_engine_state *herd_running;
@@ -107,7 +115,82 @@ int herd_emu_start(struct herd_engine_state *s, int (*emu_start)(void *, uint64_
     herd_running = s;
     int r = emu_start(uc, begin, until, timeout, count);
     herd_running = outer;
+    if (s != NULL) s->stop_owed = 0;
     return r;
+}
+
+/*
+ * The exact stop (see the top of this file). resume_all_vcpus_<arch> calls cpu_exec_<arch> through
+ * the PLT in a loop that ends only on stop_request, an invalid access or HLT; a PC write from a
+ * hook (quit_request) clears stop_request and goes round again, so a taken flag stays owed until
+ * uc_emu_start returns. EXCP_ATOMIC (herd_mark_exclusive) also returns from cpu_exec, with the PC
+ * restored to the instruction, and stops here instead of retrying the block forever.
+ */
+#define HERD_EXCP_INTERRUPT 0x10000
+typedef int (*herd_cpu_exec_fn)(void *uc, void *cpu);
+static herd_cpu_exec_fn herd_real_cpu_exec[2];
+static int (*herd_uc_emu_stop)(void *uc);
+static void (*herd_cpu_exit)(void *cpu);
+
+static inline int herd_stop_due(struct herd_engine_state *s)
+{
+    if (s->stop_owed) return 1;
+    if (atomic_load_explicit(s->stop_flag, memory_order_relaxed)
+            && atomic_exchange_explicit(s->stop_flag, 0, memory_order_acquire)) {
+        s->stop_owed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static inline int herd_cpu_exec(int t, void *uc, void *cpu)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s == NULL || !s->exact_stops || s->stop_flag == NULL) return herd_real_cpu_exec[t](uc, cpu);
+    atomic_store_explicit(&s->kick_cpu, cpu, memory_order_release);
+    if (herd_stop_due(s)) { /* raised before this run began: do not start it */
+        herd_uc_emu_stop(uc);
+        return HERD_EXCP_INTERRUPT;
+    }
+    int r = herd_real_cpu_exec[t](uc, cpu);
+    if (herd_stop_due(s)) herd_uc_emu_stop(uc);
+    return r;
+}
+
+static int herd_cpu_exec_x86_64(void *uc, void *cpu) { return herd_cpu_exec(0, uc, cpu); }
+static int herd_cpu_exec_aarch64(void *uc, void *cpu) { return herd_cpu_exec(1, uc, cpu); }
+
+/*
+ * 2.0.1 also checks the exit request after every guest load and store (check_exit_request_<arch>,
+ * called through the PLT by tcg_gen_qemu_ld/st_*), and leaves the block there with the PC set to
+ * the block's start: the instructions before the access, and the access itself, run again after the
+ * stop (this is the stale PC: ExactStopTest measured about one extra increment per stop). For an
+ * engine with exact stops by kick the wrapper emits no such check, so a request is taken only at
+ * block starts, where the PC is exact; it also saves a load and a branch per memory access.
+ */
+typedef void (*herd_exit_check_fn)(void *tcg_ctx);
+static herd_exit_check_fn herd_real_exit_check[2];
+
+static inline void herd_exit_check(int t, void *tcg_ctx)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s != NULL && s->exact_stops) return;
+    herd_real_exit_check[t](tcg_ctx);
+}
+
+static void herd_exit_check_x86_64(void *tcg_ctx) { herd_exit_check(0, tcg_ctx); }
+static void herd_exit_check_aarch64(void *tcg_ctx) { herd_exit_check(1, tcg_ctx); }
+
+/*
+ * From any thread, after raising the engine's flag: makes the running block chain leave at its next
+ * block start (cpu_exit: exit_request and the icount word every block checks; the same call
+ * uc_emu_stop makes, without its stop_request). Harmless when the engine is not running: its next
+ * run leaves its first block once and goes on. The caller guarantees the engine is not closed.
+ */
+void herd_kick(struct herd_engine_state *s)
+{
+    void *cpu = atomic_load_explicit(&s->kick_cpu, memory_order_acquire);
+    if (cpu != NULL && herd_cpu_exit != NULL) herd_cpu_exit(cpu);
 }
 
 /*
@@ -162,9 +245,35 @@ static inline void herd_after_fill(struct herd_fill_target *t, void *cpu, uint64
     if (page + size > page && herd_fast_writable(s, page, page + size)) t->set_dirty(cpu, page);
 }
 
+/*
+ * TLB growth. 2.0.1 keeps QEMU's dynamic TLB sizing: a flush doubles a TLB that was more than 70%
+ * full (from 256 entries). But nothing flushes an engine's TLB while a program runs, so it stays at
+ * 256 entries, and a program that cycles through more pages refills an entry on nearly every page
+ * change (~300 ns each; a sieve over 20 MB made 1.9 million fills). So the fill wrapper flushes the
+ * TLB itself after a budget of fills, before the fill (every caller looks its entry up again after
+ * tlb_fill, which may resize the table). The budget doubles with each such flush, so the refills a
+ * flush causes stay a small part of the fills that led to it, and after HERD_TLB_GROWTHS flushes the
+ * engine is left alone (a table of at most 256 << HERD_TLB_GROWTHS entries, 32 bytes each, plus QEMU's
+ * own resizing at flushes Unicorn makes).
+ */
+#define HERD_TLB_FILL_BUDGET 4096u
+#define HERD_TLB_GROWTHS 8u
+
+static inline void herd_before_fill(struct herd_fill_target *t, void *cpu)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s == NULL || s->growths >= HERD_TLB_GROWTHS) return;
+    if (++s->fills >= HERD_TLB_FILL_BUDGET << s->growths) {
+        s->fills = 0;
+        s->growths++;
+        t->flush(cpu);
+    }
+}
+
 static void herd_fill_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t attrs, int prot,
                              int mmu_idx, uint64_t size)
 {
+    herd_before_fill(&herd_fill_targets[0], cpu);
     herd_fill_targets[0].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
     herd_after_fill(&herd_fill_targets[0], cpu, vaddr, size);
 }
@@ -172,6 +281,7 @@ static void herd_fill_x86_64(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t
 static void herd_fill_aarch64(void *cpu, uint64_t vaddr, uint64_t paddr, uint32_t attrs, int prot,
                               int mmu_idx, uint64_t size)
 {
+    herd_before_fill(&herd_fill_targets[1], cpu);
     herd_fill_targets[1].real_fill(cpu, vaddr, paddr, attrs, prot, mmu_idx, size);
     herd_after_fill(&herd_fill_targets[1], cpu, vaddr, size);
 }
@@ -237,9 +347,9 @@ static void herd_gen_aarch64(void *cpu, void *tb, int max_insns) { herd_translat
  * the instruction alone, with the other vCPUs stopped. 2.0.1 has no such step: its loop just runs
  * the block again, forever (measured: a misaligned lock add took ~0.1 s per execution, spinning in
  * cpu_exec). So the wrapper marks the engine and raises its exact-stop flag; the state restore in
- * the real function puts the PC on the instruction, the next block starts there and its stop hook
- * stops the engine before it runs. Herd then patches the instruction to its trap (a host atomic in
- * the handler) and drops the block.
+ * the real function puts the PC on the instruction, and the exact stop (the cpu_exec wrapper, or
+ * the block hook at the next block start) stops the engine before it runs. Herd then patches the
+ * instruction to its trap (a host atomic in the handler) and drops the block.
  */
 typedef void (*herd_exit_atomic_fn)(void *cpu, uintptr_t retaddr);
 static herd_exit_atomic_fn herd_real_exit_atomic[2];
@@ -602,7 +712,7 @@ static int herd_guard_atomics(const struct herd_module *m, int t)
  * dirty_* and flush_* are that library's tlb_set_dirty_<arch> and tlb_flush_<arch> (NULL: absent).
  * Returns a bit mask: bit 0/1 store fast path for x86_64/aarch64 engines, bit 2/3 translator
  * atomics (translation and atomic-exit wrappers) for x86_64/aarch64 engines, bit 4 the library's build id is not the pinned one (so no
- * translator atomics); or -1 when the module or its dynamic section is not found.
+ * translator atomics), bit 5/6 exact stops (cpu_exec wrapper, herd_kick) for x86_64/aarch64 engines; or -1 when the module or its dynamic section is not found.
  */
 int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, void *dirty_aarch64, void *flush_aarch64)
 {
@@ -612,6 +722,10 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     static const herd_gen_fn gen_wrappers[2] = { herd_gen_x86_64, herd_gen_aarch64 };
     static const char *exits[2] = { "cpu_loop_exit_atomic_x86_64", "cpu_loop_exit_atomic_aarch64" };
     static const herd_exit_atomic_fn exit_wrappers[2] = { herd_exit_atomic_x86_64, herd_exit_atomic_aarch64 };
+    static const char *execs[2] = { "cpu_exec_x86_64", "cpu_exec_aarch64" };
+    static const herd_cpu_exec_fn exec_wrappers[2] = { herd_cpu_exec_x86_64, herd_cpu_exec_aarch64 };
+    static const char *checks[2] = { "check_exit_request_x86_64", "check_exit_request_aarch64" };
+    static const herd_exit_check_fn check_wrappers[2] = { herd_exit_check_x86_64, herd_exit_check_aarch64 };
     void *dirty[2] = { dirty_x86_64, dirty_aarch64 };
     void *flush[2] = { flush_x86_64, flush_aarch64 };
     struct herd_module m = { (uintptr_t)inside, NULL, 0, NULL, NULL, 0 };
@@ -637,6 +751,20 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
                 && herd_redirect(slot, (void *)gen_wrappers[t], (void **)&herd_real_gen[t])) {
             done |= 4 << t;
         }
+    }
+    /* Exact stops: cpu_exec_<arch>, and the library's own uc_emu_stop and cpu_exit to act with. */
+    void *lib = dlopen(m.name, RTLD_NOW | RTLD_NOLOAD);
+    if (lib != NULL) {
+        herd_uc_emu_stop = (int (*)(void *))dlsym(lib, "uc_emu_stop");
+        herd_cpu_exit = (void (*)(void *))dlsym(lib, "cpu_exit");
+        for (int t = 0; t < 2 && herd_uc_emu_stop != NULL && herd_cpu_exit != NULL; t++) {
+            void **slot = herd_plt_slot(&m, execs[t]);
+            void **check_slot = herd_plt_slot(&m, checks[t]);
+            if (slot != NULL && check_slot != NULL
+                    && herd_redirect(check_slot, (void *)check_wrappers[t], (void **)&herd_real_exit_check[t])
+                    && herd_redirect(slot, (void *)exec_wrappers[t], (void **)&herd_real_cpu_exec[t])) done |= 32 << t;
+        }
+        dlclose(lib);
     }
     return done;
 }

@@ -22,6 +22,11 @@ final class Differential {
     }
 
     static void check(GuestCase c, Mode mode, String... herdOptions) throws IOException {
+        check(c, mode, java.util.Map.of(), herdOptions);
+    }
+
+    /** As {@link #check(GuestCase, Mode, String...)}, with extra variables in herd's environment only. */
+    static void check(GuestCase c, Mode mode, java.util.Map<String, String> herdEnv, String... herdOptions) throws IOException {
         HerdEnv.requireHerd();
         Path base = newRunDirectory(c.name() + "-" + mode);
         Path dir = base.resolve("d");
@@ -44,8 +49,9 @@ final class Differential {
                             + Diff.indent(nat.stdoutText()) + "stderr:\n" + Diff.indent(nat.stderrText()));
         }
         prepare(dir, c);
-        GuestRun.Result herd = GuestRun.run(GuestRun.herdCommand(mode, argv, herdOptions), dir, stdin,
-                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>(HerdEnv.guestEnvironment(base));
+        env.putAll(herdEnv);
+        GuestRun.Result herd = GuestRun.run(GuestRun.herdCommand(mode, argv, herdOptions), dir, stdin, env, HerdEnv.TIMEOUT);
         GuestRun.assertNoJavaLeak(herd);
         GuestRun.assertSameOutcome(c + " [" + mode + "]", nat, herd);
         deleteTree(base);

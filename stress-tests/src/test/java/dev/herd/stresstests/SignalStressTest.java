@@ -16,6 +16,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * times in every mode, every run a full differential check against the native run: a storm of
  * signals between 8 threads, pthread_kill to chosen threads, EINTR/restart of blocking calls,
  * sigwaitinfo in a dedicated thread. {@code -Dherd.signal.repeat=N} changes the count.
+ *
+ * <p>Signal delivery to a running thread is an exact stop of its engine. Herd makes those by a kick
+ * and its cpu_exec wrapper where it can (herd_native.c), else by a per-block hook; the fallback
+ * ({@code HERD_EXEC_STOPS=0}) gets one differential run per case and mode too, so it stays correct.
  */
 class SignalStressTest {
 
@@ -36,5 +40,15 @@ class SignalStressTest {
     @MethodSource("runs")
     void sameAsNativeEveryTime(GuestCase guest, Mode mode, int repetition) throws IOException {
         Differential.check(guest, mode);
+    }
+
+    @ParameterizedTest(name = "{0} [{1}] block-hook stops")
+    @MethodSource("blockHookRuns")
+    void sameAsNativeWithBlockHookStops(GuestCase guest, Mode mode) throws IOException {
+        Differential.check(guest, mode, java.util.Map.of("HERD_EXEC_STOPS", "0"));
+    }
+
+    static Stream<Arguments> blockHookRuns() {
+        return Differential.inAllModes(CASES);
     }
 }

@@ -13,7 +13,7 @@ import java.nio.file.StandardCopyOption;
 
 /**
  * Herd's small native helpers ({@code unicorn/src/main/c/herd_native.c}, compiled by the build
- * into the jar): the exact-stop block hook and the host interrupt-signal handler. From a jar the
+ * into the jar): the libunicorn wrappers, the exact-stop block hook and the host interrupt-signal handler. From a jar the
  * library is copied to a private temporary file first, because the dynamic loader needs a file.
  */
 public final class NativeHelpers {
@@ -80,11 +80,14 @@ public final class NativeHelpers {
     static final int FAST_STORES_X86_64 = 1, FAST_STORES_AARCH64 = 2;
     /** {@link #wrapperTargets()} bits: translator atomics for x86_64 / aarch64 engines. */
     static final int PARALLEL_X86_64 = 4, PARALLEL_AARCH64 = 8;
+    /** {@link #wrapperTargets()} bits: exact stops without a block hook (cpu_exec wrapper) for x86_64 / aarch64 engines. */
+    static final int EXEC_STOPS_X86_64 = 32, EXEC_STOPS_AARCH64 = 64;
 
     /**
      * The libunicorn wrappers of herd_native.c (store fast path, DESIGN fact 11; translator atomics,
-     * fact 13), installed once per process at first use: the bits above for what is in place, 0
-     * when nothing is. {@code HERD_FAST_STORES=0} and {@code HERD_TRANSLATOR_ATOMICS=0} leave the
+     * fact 13; exact stops, herd_native.c), installed once per process at first use: the bits above
+     * for what is in place, 0 when nothing is. {@code HERD_FAST_STORES=0},
+     * {@code HERD_TRANSLATOR_ATOMICS=0} and {@code HERD_EXEC_STOPS=0} (block-hook stops) leave the
      * respective wrapper out. Process-wide by nature (they patch the one libunicorn of the process);
      * a wrapper only acts for an engine run through {@link #emuStartHandle()} with its own state,
      * so runs sharing a JVM stay independent.
@@ -93,6 +96,9 @@ public final class NativeHelpers {
 
     /** herd_emu_start(state, uc_emu_start, uc, begin, until, timeout, count). */
     static java.lang.invoke.MethodHandle emuStartHandle() { return Wrappers.EMU_START; }
+
+    /** herd_kick(state). */
+    static java.lang.invoke.MethodHandle kickHandle() { return Wrappers.KICK; }
 
     /** herd_engine_flush_tlb(state). */
     static java.lang.invoke.MethodHandle flushTlbHandle() { return Wrappers.FLUSH_TLB; }
@@ -112,14 +118,19 @@ public final class NativeHelpers {
         static final java.lang.invoke.MethodHandle FLUSH_TLB = java.lang.foreign.Linker.nativeLinker().downcallHandle(
                 Loaded.LIBRARY.find("herd_engine_flush_tlb").orElseThrow(),
                 java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
+        static final java.lang.invoke.MethodHandle KICK = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                Loaded.LIBRARY.find("herd_kick").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
         static final int TARGETS = install();
 
         private static int install() {
             boolean stores = !"0".equals(System.getenv("HERD_FAST_STORES"));
             boolean parallel = !"0".equals(System.getenv("HERD_TRANSLATOR_ATOMICS"));
+            boolean execStops = !"0".equals(System.getenv("HERD_EXEC_STOPS"));
             if (!stores) debug("store fast path off (HERD_FAST_STORES=0)");
             if (!parallel) debug("translator atomics off (HERD_TRANSLATOR_ATOMICS=0)");
-            if (!stores && !parallel) return 0;
+            if (!execStops) debug("exact stops by the per-block hook (HERD_EXEC_STOPS=0)");
+            if (!stores && !parallel && !execStops) return 0;
             MemorySegment none = MemorySegment.NULL;
             java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
             int r;
@@ -142,7 +153,8 @@ public final class NativeHelpers {
                 return 0;
             }
             // The wrappers cannot be installed separately; a switched-off one is simply never used.
-            int mask = (stores ? FAST_STORES_X86_64 | FAST_STORES_AARCH64 : 0) | (parallel ? PARALLEL_X86_64 | PARALLEL_AARCH64 : 0);
+            int mask = (stores ? FAST_STORES_X86_64 | FAST_STORES_AARCH64 : 0) | (parallel ? PARALLEL_X86_64 | PARALLEL_AARCH64 : 0)
+                    | (execStops ? EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 : 0);
             if (stores && (r & FAST_STORES_X86_64) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_x86_64 or no tlb_set_dirty_x86_64");
             if (stores && (r & FAST_STORES_AARCH64) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
@@ -151,7 +163,10 @@ public final class NativeHelpers {
                     + " is not the build whose structure offsets and helper bugs Herd knows (Debian 2.0.1.post1-1+b1); atomic sites are patched");
             else if (parallel && (r & (PARALLEL_X86_64 | PARALLEL_AARCH64)) != (PARALLEL_X86_64 | PARALLEL_AARCH64))
                 debug("translator atomics unavailable for some targets: no PLT-called gen_intermediate_code_<arch>");
-            return r & mask & 15;
+            if (execStops && (r & EXEC_STOPS_X86_64) == 0) debug("exact stops by the per-block hook: " + Native.LIBRARY
+                    + " has no PLT-called cpu_exec_x86_64, uc_emu_stop or cpu_exit");
+            return r & mask & (FAST_STORES_X86_64 | FAST_STORES_AARCH64 | PARALLEL_X86_64 | PARALLEL_AARCH64
+                    | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64);
         }
 
         private static void debug(String message) {

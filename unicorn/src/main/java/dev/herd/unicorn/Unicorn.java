@@ -1115,19 +1115,30 @@ public final class Unicorn implements AutoCloseable {
     }
 
     /**
-     * Makes {@link #stopAtNextBlock()} available: installs a native block hook that stops the
-     * engine at the start of the next block when asked. Owning thread only; idempotent.
+     * Makes {@link #stopAtNextBlock()} available. Owning thread only; idempotent.
      *
      * <p>Why not {@link #emuStop()}: called while the engine runs on another thread, libunicorn
-     * 2.0.1 stops with a stale PC (it skips the PC sync when a stop is pending, and chained blocks
-     * do not store the PC), so resuming re-executes instructions. A stop raised inside a block hook
-     * is exact. The hook costs a few ns per block.
+     * 2.0.1 may stop after a load or store in the middle of a block with the PC of the block's
+     * start, so resuming re-executes instructions. Where herd_native.c's wrappers are in place
+     * (cpu_exec, and no per-access exit checks in this engine's translations), a stop is a kick that
+     * leaves the block chain at the next block start with an exact PC, and the wrapper stops on the
+     * engine's own thread: nothing per block. Otherwise a native block hook checks the request at
+     * every block start (a stop raised there is exact; measured ~35% of the run time of branchy
+     * guest code).
      */
     public void enableExactStops() {
         checkOpen();
         if (stopRequest != null) return;
         MemorySegment request = arena.allocate(16, 8); // struct herd_stop_request {atomic_int; fnptr}
         request.set(JAVA_LONG, 8, NativeHelpers.emuStopFunction().address());
+        if (wrapperAvailable(NativeHelpers.EXEC_STOPS_X86_64, NativeHelpers.EXEC_STOPS_AARCH64)) {
+            wrapperState().set(ADDRESS, ST_STOP_FLAG, request);
+            wrapperState().set(JAVA_INT, ST_EXACT_STOPS, 1);
+            flushTranslations(); // blocks translated before still check for exits at every access
+            stopsByKick = true; // before the volatile publication stopAtNextBlock reads first
+            stopRequest = request;
+            return;
+        }
         int err;
         try {
             err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(),
@@ -1139,6 +1150,9 @@ public final class Unicorn implements AutoCloseable {
         stopRequest = request;
     }
 
+    /** Whether exact stops work by kicks (no per-block hook); false before {@link #enableExactStops()}. */
+    public boolean exactStopsByKick() { return stopsByKick; }
+
     /**
      * Asks the engine to stop before its next block executes, with an exact PC, from any thread.
      * Never lost: the request waits in the engine until the next block starts, even if the engine
@@ -1148,6 +1162,15 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment request = stopRequest;
         if (request == null) throw new IllegalStateException("enableExactStops() was not called");
         STOP_FLAG.setVolatile(request, 0L, 1);
+        if (!stopsByKick) return;
+        synchronized (lifecycle) { // close() frees the CPUState the kick writes
+            if (closed) return;
+            try {
+                NativeHelpers.kickHandle().invokeExact(wrapperState);
+            } catch (Throwable t) {
+                throw unexpected(t);
+            }
+        }
     }
 
     /** Withdraws a pending {@link #stopAtNextBlock()} (the engine's owner, while it is stopped). */
@@ -1160,11 +1183,12 @@ public final class Unicorn implements AutoCloseable {
 
     /**
      * struct herd_engine_state (herd_native.c): fast-store ranges pointer, count, disabled, cpu,
-     * flush, uc, parallel, parallel misses.
+     * flush, uc, parallel, parallel misses, exclusive, guard, stop flag, pass PC, TLB fills and
+     * growths (native only), kick CPU (native only), exact stops by kick, stop owed (native only).
      */
     private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
             ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_GUARD_ATOMICS = 52, ST_STOP_FLAG = 56,
-            ST_PASS_PC = 64, ST_SIZE = 72;
+            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_SIZE = 96;
     /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
     private MemorySegment wrapperState;
     private boolean fastStores;
@@ -1335,6 +1359,8 @@ public final class Unicorn implements AutoCloseable {
 
     private static final java.lang.invoke.VarHandle STOP_FLAG = JAVA_INT.varHandle();
     private volatile MemorySegment stopRequest;
+    /** Exact stops by kick and the cpu_exec wrapper (no block hook); set with stopRequest. */
+    private volatile boolean stopsByKick;
 
     private HookHandle add(int type, MethodHandle target, FunctionDescriptor fd, long begin, long end) {
         checkOpen();

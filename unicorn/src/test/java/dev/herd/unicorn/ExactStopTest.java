@@ -28,6 +28,46 @@ class ExactStopTest {
     }
 
     @Test
+    void debiansLibraryStopsByKickWithoutABlockHook() {
+        assertEquals(NativeHelpers.EXEC_STOPS_X86_64 | NativeHelpers.EXEC_STOPS_AARCH64,
+                NativeHelpers.wrapperTargets() & (NativeHelpers.EXEC_STOPS_X86_64 | NativeHelpers.EXEC_STOPS_AARCH64),
+                "cpu_exec_<arch> and check_exit_request_<arch> called through the PLT, uc_emu_stop and cpu_exit exported");
+        try (Unicorn u = Unicorn.openX86_64()) {
+            u.enableExactStops();
+            assertTrue(u.exactStopsByKick());
+        }
+    }
+
+    @Test
+    void aStopRequestedBeforeTheRunStopsItBeforeTheFirstBlock() throws Exception {
+        // inc rax ; jmp $-3 (forever): only the pending request can end this run.
+        byte[] code = {0x48, (byte) 0xff, (byte) 0xc0, (byte) 0xeb, (byte) 0xfb};
+        try (Arena arena = Arena.ofShared(); Unicorn u = Unicorn.openX86_64()) {
+            MemorySegment mem = arena.allocate(0x4000, 0x1000);
+            MemorySegment.copy(code, 0, mem, ValueLayout.JAVA_BYTE, CODE, code.length);
+            u.memMapPtr(0, 0x4000, UcProt.ALL, mem.address());
+            u.enableExactStops();
+            u.regWrite(X86Reg.RAX, 0);
+            u.stopAtNextBlock();
+            u.emuStart(CODE, 0, 0, 0);
+            assertEquals(CODE, u.regRead(X86Reg.RIP));
+            assertEquals(0, u.regRead(X86Reg.RAX), "no instruction ran");
+            // The request was taken: the next run goes on until the next request.
+            Thread kicker = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                u.stopAtNextBlock();
+            });
+            u.emuStart(CODE, 0, 0, 0);
+            kicker.join();
+            assertTrue(u.regRead(X86Reg.RAX) > 0, "the second run executed");
+        }
+    }
+
+    @Test
     void asyncEmuStopIsMeasuredNotTrusted() throws Exception {
         long[] r = kickedLoop(false, 5_000_000);
         // Reported, not asserted equal: this documents libunicorn's behaviour (>= n always holds).
