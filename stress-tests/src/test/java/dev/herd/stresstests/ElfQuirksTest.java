@@ -1,6 +1,8 @@
 package dev.herd.stresstests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,6 +16,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -70,6 +73,59 @@ class ElfQuirksTest {
                     HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
             GuestRun.assertNoJavaLeak(herd);
             GuestRun.assertSameOutcome(quirk + " [" + mode + "]", nat, herd);
+        } finally {
+            Differential.deleteTree(base);
+        }
+    }
+
+    /**
+     * A bss bigger than the machine's RAM and swap: the kernel maps it with vm_brk_flags, whose
+     * overcommit check (heuristic mode: one request for more pages than RAM and swap) refuses it
+     * after exec's point of no return, so the process dies by SIGSEGV before its first
+     * instruction. Herd refuses the program (status 126, ENOMEM) rather than map it (fuzz seed 1
+     * case 7962: a 716 GiB bss ran under herd until glibc failed on a huge PT_TLS). One page less
+     * is mapped, natively and under herd, and the program runs.
+     */
+    @ParameterizedTest(name = "[{0}]")
+    @EnumSource(Mode.class)
+    void bssBeyondRamAndSwapIsRefusedAsLinuxKillsIt(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        assumeTrue(!Files.readString(Path.of("/proc/sys/vm/overcommit_memory")).trim().equals("1"),
+                "overcommit_memory=1: Linux never refuses");
+        long limit = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:") || line.startsWith("SwapTotal:")) limit += Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+        }
+        assumeTrue(limit < 1L << 39, "RAM and swap must fit well inside Herd's 1 TiB guest space");
+        Path base = Differential.newRunDirectory("elf-huge-bss-" + mode);
+        try {
+            for (long pages : new long[]{limit >> 12, (limit >> 12) + 1}) {
+                ByteBuffer elf = ByteBuffer.wrap(Files.readAllBytes(HerdEnv.guest("hello"))).order(ByteOrder.LITTLE_ENDIAN);
+                int at = loadHeader(elf, 6 /* R|W */);
+                long vaddr = elf.getLong(at + 16), filesz = elf.getLong(at + 32);
+                long filePagesEnd = (vaddr + filesz + 4095) & -4096;
+                elf.putLong(at + 40, filePagesEnd + (pages << 12) - vaddr); // p_memsz: exactly `pages` bss pages
+                Path prog = base.resolve("hello-bss-" + pages);
+                Files.write(prog, elf.array());
+                Files.setPosixFilePermissions(prog, PosixFilePermissions.fromString("rwxr-xr-x"));
+                List<String> argv = List.of(prog.toString(), "3", "bss");
+                GuestRun.Result nat = GuestRun.run(argv, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+                GuestRun.Result herd = GuestRun.run(GuestRun.herdCommand(mode, argv), base, null,
+                        HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+                GuestRun.assertNoJavaLeak(herd);
+                if (pages == limit >> 12) {
+                    assertEquals(3, nat.status(), "fixture: a bss of RAM and swap maps natively: " + nat.describe());
+                    GuestRun.assertSameOutcome("bss of RAM and swap [" + mode + "]", nat, herd);
+                } else {
+                    assertEquals(128 + 11, nat.status(), "fixture: Linux kills it at exec: " + nat.describe()
+                            + "\n" + nat.stderrText());
+                    assertEquals(0, nat.stdout().length + nat.stderr().length, "fixture: nothing ran natively");
+                    assertEquals(126, herd.status(), "herd refuses: " + herd.describe() + "\n" + herd.stderrText());
+                    assertEquals(0, herd.stdout().length, herd.describe());
+                    assertTrue(herd.stderrText().matches("herd: \\S+: cannot map PT_LOAD segment \\d+ at \\S+: ENOMEM\n"),
+                            herd.stderrText());
+                }
+            }
         } finally {
             Differential.deleteTree(base);
         }

@@ -7,6 +7,7 @@ import dev.herd.memory.MapFlags;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
 import dev.herd.runtime.loader.ElfFile.ProgramHeader;
+import dev.herd.runtime.mm.CommitLimit;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -43,7 +44,9 @@ import static dev.herd.runtime.loader.ElfFile.pageUp;
  * p_filesz in the last page come from the file, except that when p_memsz &gt; p_filesz in a
  * writable segment the rest of the last file page is zeroed (Linux's padzero; in a read-only one
  * it fails and the file's bytes stay) and further bss pages are anonymous zero memory. Segments sharing a page: the later
- * one's contents and protection win that page, as on Linux.
+ * one's contents and protection win that page, as on Linux. A segment whose mapping Linux's
+ * overcommit check refuses (ENOMEM from elf_map or vm_brk_flags, after the point of no return:
+ * SIGSEGV) is refused.
  *
  * <p>Thread-safety: call before any guest thread runs; not concurrently on one address space.
  */
@@ -217,6 +220,15 @@ public final class ElfLoader {
         long filePagesEnd = p.filesz() == 0 ? start : pageUp(fileEnd);
         int prot = (p.readable() ? Prot.READ : 0) | (p.writable() ? Prot.WRITE : 0) | (p.executable() ? Prot.EXEC : 0);
         try {
+            // Each mapping is charged to the commit limit as Linux charges it (CommitLimit): the
+            // file pages when writable (elf_map's MAP_PRIVATE mapping is accountable then), the
+            // bss pages always (vm_brk_flags, like brk). A refusal comes after the kernel's point
+            // of no return, where the process dies by SIGSEGV; Herd refuses the program instead
+            // (fuzz seed 1 case 7962: a 716 GiB bss ran here, and glibc failed later on).
+            if (filePagesEnd > start && p.writable() && CommitLimit.refuses(filePagesEnd - start)
+                    || end > filePagesEnd && CommitLimit.refuses(end - filePagesEnd)) {
+                throw new ErrnoException(Errno.ENOMEM);
+            }
             if (filePagesEnd > start) {
                 // Private file mapping of whole pages from the page holding p_offset (the address
                 // space copies the bytes in; pages past EOF read as zero). Mapped with the final

@@ -10,16 +10,18 @@ import java.nio.file.Path;
  * request for more pages than RAM and swap together is ENOMEM; mode 1 never refuses; mode 2 (strict
  * accounting) is approximated by the same per-request bound (Herd does not count commitments).
  * Guest memory is a sparse memfd, so without this a guest could map or brk far more than the
- * machine has where Linux says no (fuzz seed 1 case 3318: a 380 GiB brk).
+ * machine has where Linux says no (fuzz seed 1 case 3318: a 380 GiB brk). The ELF loader asks too:
+ * the kernel maps a PT_LOAD's bss with vm_brk_flags, which charges it like brk (fuzz seed 1 case
+ * 7962: a 716 GiB bss).
  */
-final class CommitLimit {
+public final class CommitLimit {
     private CommitLimit() {}
 
     /** Smaller requests are never refused: no machine that runs a JVM has less RAM and swap. */
     private static final long ALWAYS_FITS = 64L << 20;
 
     /** Whether committing {@code bytes} more is refused (ENOMEM) as Linux would refuse it. */
-    static boolean refuses(long bytes) {
+    public static boolean refuses(long bytes) {
         if (Long.compareUnsigned(bytes, ALWAYS_FITS) <= 0) return false;
         if (overcommitMode() == 1) return false;
         return Long.compareUnsigned(bytes, ramAndSwapBytes()) > 0;

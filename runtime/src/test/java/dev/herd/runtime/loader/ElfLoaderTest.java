@@ -78,6 +78,47 @@ class ElfLoaderTest {
         }
     }
 
+    /**
+     * A bss is charged to the commit limit as the kernel's vm_brk_flags charges it: one page more
+     * than RAM and swap is refused (ENOMEM; Linux kills the process at exec), exactly RAM and swap
+     * loads (fuzz seed 1 case 7962: a 716 GiB bss was mapped and the program ran).
+     */
+    @Test
+    void bssBeyondRamAndSwapIsRefused() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                !Files.readString(Path.of("/proc/sys/vm/overcommit_memory")).trim().equals("1"), "overcommit_memory=1");
+        long limit = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemTotal:") || line.startsWith("SwapTotal:")) limit += Long.parseLong(line.replaceAll("[^0-9]", "")) << 10;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(limit < 1L << 39, "RAM and swap fit in the guest space");
+        byte[] valid = Files.readAllBytes(TestBinaries.staticExe());
+        for (long pages : new long[]{limit >> 12, (limit >> 12) + 1}) {
+            byte[] bytes = valid.clone();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            int phoff = (int) b.getLong(32), data = -1;
+            for (int i = 0; i < b.getShort(56); i++) {
+                int at = phoff + i * 56;
+                if (b.getInt(at) == ElfFile.PT_LOAD && (b.getInt(at + 4) & 2) != 0) data = at;
+            }
+            assertTrue(data > 0, "no writable PT_LOAD");
+            long vaddr = b.getLong(data + 16), filePagesEnd = (vaddr + b.getLong(data + 32) + 4095) & -4096;
+            b.putLong(data + 40, filePagesEnd + (pages << 12) - vaddr);
+            Path p = TestBinaries.dir().resolve("bss-" + pages);
+            Files.write(p, bytes);
+            ElfFile elf = ElfFile.read(p);
+            if (pages == limit >> 12) {
+                LoadedImage img = ElfLoader.load(space(), elf, p, null);
+                assertEquals(filePagesEnd + (pages << 12), img.imageEnd());
+            } else {
+                ExecFormatException e = assertThrows(ExecFormatException.class, () -> ElfLoader.load(space(), elf, p, null));
+                assertTrue(e.getMessage().startsWith("cannot map PT_LOAD segment") && e.getMessage().endsWith("ENOMEM"), e.getMessage());
+            }
+            as.close();
+            as = null;
+        }
+    }
+
     @Test
     void staticPie() throws Exception {
         Path p = TestBinaries.staticPie();
