@@ -38,7 +38,18 @@ class ExternalSignalTest {
 
     /** Runs herd on argv, sends {@code signal} once the guest printed "ready"; returns {status, output}. */
     private Object[] runAndSignal(Mode mode, String signal, String... argv) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(GuestRun.herdCommand(mode, List.of(argv)));
+        return runAndSignal(GuestRun.herdCommand(mode, List.of(argv)), signal);
+    }
+
+    /** As a shell starts a background job: {@code command} with SIGINT, SIGQUIT and SIGHUP ignored. */
+    private static List<String> ignoringIntQuitHup(List<String> command) {
+        List<String> c = new ArrayList<>(List.of("/bin/sh", "-c", "trap '' INT QUIT HUP; exec \"$@\"", "sh"));
+        c.addAll(command);
+        return c;
+    }
+
+    private Object[] runAndSignal(List<String> command, String signal) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.directory(base.toFile());
         pb.environment().clear();
         pb.environment().putAll(HerdEnv.guestEnvironment(base));
@@ -75,6 +86,26 @@ class ExternalSignalTest {
         Object[] r = runAndSignal(mode, "INT", guest("sig_external"), "handle");
         assertEquals(7, r[0], (String) r[1]);
         assertEquals("ready\ngot signal 2", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void aHandlerGetsIntEvenWhenHerdStartedWithIntIgnored(Mode mode) throws Exception {
+        // The JVM never handles a shutdown signal that was ignored at its start; Herd must.
+        Object[] r = runAndSignal(ignoringIntQuitHup(GuestRun.herdCommand(mode, List.of(guest("sig_external"), "handle"))), "INT");
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 2", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void signalsIgnoredAtStartAreIgnoredByTheGuestAsNatively(Mode mode) throws Exception {
+        GuestRun.Result nat = GuestRun.run(ignoringIntQuitHup(List.of(guest("sig_external"), "report")), base, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        assertEquals("ignored at start: 1 2 3\n", nat.stdoutText(), "native (fixture check)");
+        GuestRun.Result herd = GuestRun.run(ignoringIntQuitHup(GuestRun.herdCommand(mode, List.of(guest("sig_external"), "report"))),
+                base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertSameOutcome("report [" + mode + "]", nat, herd);
     }
 
     @ParameterizedTest

@@ -8,6 +8,7 @@ import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
+import dev.herd.signals.Signals;
 import dev.herd.threads.ExecutionMode;
 
 import java.io.IOException;
@@ -168,6 +169,9 @@ public final class HerdMain {
         } else {
             env = RawCommandLine.environment();
         }
+        // A top-level Herd's guest starts with the signals ignored that its shell ignored (execve
+        // keeps them); a child Herd is told the guest's own set by --sigign.
+        if (envFd < 0) sigIgnore |= HostSignalForwarding.hostIgnored() | startIgnored();
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
@@ -198,6 +202,20 @@ public final class HerdMain {
         if (!cwd.startsWith(rootfs)) return "/";
         String rel = rootfs.relativize(cwd).toString();
         return rel.isEmpty() ? "/" : "/" + rel;
+    }
+
+    /**
+     * The signals bin/herd's shell found ignored at its start ({@code -Dherd.host.sigign}, a hex
+     * mask with bit N-1 for signal N), SIGKILL and SIGSTOP left out; 0 without.
+     */
+    private static long startIgnored() {
+        String hex = System.getProperty("herd.host.sigign");
+        if (hex == null) return 0;
+        try {
+            return Long.parseUnsignedLong(hex.strip(), 16) & ~(Signals.bit(Signals.SIGKILL) | Signals.bit(Signals.SIGSTOP));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     private static int usage(PrintStream err, String problem) {
