@@ -6,8 +6,9 @@
  * start, so the instructions before (and the access itself) run again after the resume.
  * Herd never calls it from another thread. Another thread raises the engine's flag
  * (struct herd_stop_request) and, where the wrappers below are installed, kicks the engine with
- * cpu_exit(): with the per-access checks left out of its translations (herd_exit_check), the running
- * block chain leaves at the next block start, where the PC is exact, and cpu_exec returns; the
+ * cpu_exit(): with the per-access exit checks of its translations replaced by checks that a kick does
+ * not trigger (herd_exit_check), the running block chain leaves at the next block start, where the
+ * PC is exact, and cpu_exec returns; the
  * wrapper, on the engine's own thread, then turns the flag into uc_emu_stop(). That costs nothing
  * per block. Where the wrappers cannot be installed, herd_stop_check, a block hook, turns the flag
  * into a stop at every block start (exact, measured; it costs ~35% of the run time of branchy code
@@ -103,7 +104,19 @@ struct herd_engine_state {
     void *_Atomic kick_cpu;   /* the CPUState cpu_exec last ran (herd_kick's target) */
     uint32_t exact_stops;     /* stops by the cpu_exec wrapper and herd_kick (no block hook) */
     uint32_t stop_owed;       /* the flag was taken: stop at every cpu_exec until uc_emu_start returns */
+    uint32_t exec_arch;       /* inside the cpu_exec wrapper: 1 x86_64, 2 aarch64; else 0 */
 };
+
+/*
+ * Structure offsets private to the library build (translator atomics, exact stops), pinned to its
+ * GNU build id, checked at install: Debian bookworm libunicorn2 2.0.1.post1-1+b1, x86_64 host, read
+ * with gdb and from the disassembly of the same source.
+ */
+static const unsigned char herd_pinned_build_id[20] = {
+    0xf4, 0x39, 0xd3, 0xd0, 0x9a, 0x3f, 0xef, 0xbc, 0xc7, 0xd4,
+    0x01, 0x4b, 0xd3, 0xf6, 0x7c, 0x12, 0xd5, 0x59, 0x57, 0xe6,
+};
+enum { HERD_OFF_CPU_UC = 33192, HERD_OFF_UC_INVALID_ERROR = 0x530, HERD_OFF_UC_TCG_CTX = 704, HERD_OFF_TCG_TB_CFLAGS = 100, HERD_OFF_TB_CFLAGS = 24 };
 
 static __thread struct herd_engine_state *herd_running;
 
@@ -152,7 +165,10 @@ static inline int herd_cpu_exec(int t, void *uc, void *cpu)
         herd_uc_emu_stop(uc);
         return HERD_EXCP_INTERRUPT;
     }
+    uint32_t outer = s->exec_arch;
+    s->exec_arch = (uint32_t)t + 1;
     int r = herd_real_cpu_exec[t](uc, cpu);
+    s->exec_arch = outer;
     if (herd_stop_due(s)) herd_uc_emu_stop(uc);
     return r;
 }
@@ -162,24 +178,77 @@ static int herd_cpu_exec_aarch64(void *uc, void *cpu) { return herd_cpu_exec(1, 
 
 /*
  * 2.0.1 also checks the exit request after every guest load and store (check_exit_request_<arch>,
- * called through the PLT by tcg_gen_qemu_ld/st_*), and leaves the block there with the PC set to
- * the block's start: the instructions before the access, and the access itself, run again after the
- * stop (this is the stale PC: ExactStopTest measured about one extra increment per stop). For an
- * engine with exact stops by kick the wrapper emits no such check, so a request is taken only at
- * block starts, where the PC is exact; it also saves a load and a branch per memory access.
+ * called through the PLT by tcg_gen_qemu_ld/st_*), and leaves the block there with the PC set to the
+ * block's start: after a kick the instructions before the access, and the access itself, run again
+ * (the stale PC: ExactStopTest measured about one extra increment per stop). For an engine with
+ * exact stops by kick the wrapper emits no check for those callers (it wraps them too, to know; the
+ * check is their tail call), so a kick takes effect only at block starts, where the PC is exact; it
+ * also saves a load and a branch (and TCG's spill of every cached guest register at a branch) per
+ * memory access. The one other caller, the check after a code hook (UC_HOOK_CODE; the PC is synced
+ * per instruction then), keeps the real check.
+ * What the per-access check is for besides kicks: an invalid load leaves the block by itself
+ * (cpu_loop_exit in load_helper), but an invalid store only skips the store and calls cpu_exit, and
+ * relies on the check to leave before the rest of the instruction runs. herd_cpu_exit_wrapper makes
+ * it leave at once, as the load does. And a stop or PC write from a memory hook (a Java API user's)
+ * is taken at the next block start instead of after the access.
  */
 typedef void (*herd_exit_check_fn)(void *tcg_ctx);
 static herd_exit_check_fn herd_real_exit_check[2];
 
+/* tcg_gen_qemu_{ld,st}_{i32,i64}_<arch> (all called through the PLT), wrapped to mark their calls. */
+typedef void (*herd_ldst_fn)(void *tcg_ctx, intptr_t val, intptr_t addr, uintptr_t idx, int memop);
+static herd_ldst_fn herd_real_ldst[2][4];
+static __thread int herd_in_ldst;
+
 static inline void herd_exit_check(int t, void *tcg_ctx)
 {
     struct herd_engine_state *s = herd_running;
-    if (s != NULL && s->exact_stops) return;
+    if (herd_in_ldst && s != NULL && s->exact_stops) return;
     herd_real_exit_check[t](tcg_ctx);
 }
 
 static void herd_exit_check_x86_64(void *tcg_ctx) { herd_exit_check(0, tcg_ctx); }
 static void herd_exit_check_aarch64(void *tcg_ctx) { herd_exit_check(1, tcg_ctx); }
+
+#define HERD_LDST(T, I, NAME)                                                                        \
+    static void NAME(void *tcg_ctx, intptr_t val, intptr_t addr, uintptr_t idx, int memop)          \
+    {                                                                                                \
+        herd_in_ldst++;                                                                              \
+        herd_real_ldst[T][I](tcg_ctx, val, addr, idx, memop);                                        \
+        herd_in_ldst--;                                                                              \
+    }
+HERD_LDST(0, 0, herd_ld_i32_x86_64)
+HERD_LDST(0, 1, herd_ld_i64_x86_64)
+HERD_LDST(0, 2, herd_st_i32_x86_64)
+HERD_LDST(0, 3, herd_st_i64_x86_64)
+HERD_LDST(1, 0, herd_ld_i32_aarch64)
+HERD_LDST(1, 1, herd_ld_i64_aarch64)
+HERD_LDST(1, 2, herd_st_i32_aarch64)
+HERD_LDST(1, 3, herd_st_i64_aarch64)
+static const herd_ldst_fn herd_ldst_wrappers[2][4] = {
+    { herd_ld_i32_x86_64, herd_ld_i64_x86_64, herd_st_i32_x86_64, herd_st_i64_x86_64 },
+    { herd_ld_i32_aarch64, herd_ld_i64_aarch64, herd_st_i32_aarch64, herd_st_i64_aarch64 },
+};
+
+/*
+ * cpu_exit, as libunicorn calls it (through the PLT): after an invalid store of an engine with exact
+ * stops, leave the block at once (cpu_loop_exit_<arch>, as load_helper does after an invalid load;
+ * the translator synced the PC to the instruction before the access, and TCG synced the guest
+ * registers, as for any access that may fault). Only on the engine's own thread, inside its
+ * cpu_exec and with uc->invalid_error set, which is only so after every hook of the access returned
+ * (a longjmp must never cross a Java upcall).
+ */
+static void (*herd_cpu_loop_exit[2])(void *cpu);
+
+static void herd_cpu_exit_wrapper(void *cpu)
+{
+    herd_cpu_exit(cpu);
+    struct herd_engine_state *s = herd_running;
+    if (s == NULL || !s->exact_stops || s->exec_arch == 0 || s->uc == NULL) return;
+    if (*(void *const *)((const char *)cpu + HERD_OFF_CPU_UC) != s->uc) return;
+    if (*(const int *)((const char *)s->uc + HERD_OFF_UC_INVALID_ERROR) == 0) return;
+    herd_cpu_loop_exit[s->exec_arch - 1](cpu);
+}
 
 /*
  * From any thread, after raising the engine's flag: makes the running block chain leave at its next
@@ -306,13 +375,6 @@ void herd_engine_flush_tlb(struct herd_engine_state *s)
  * without the flag and counts a miss; Herd's atomic self-test then decides.
  */
 #define HERD_CF_PARALLEL 0x00080000u
-
-/* Debian bookworm libunicorn2 2.0.1.post1-1+b1, x86_64 host, read with gdb from the same source. */
-static const unsigned char herd_pinned_build_id[20] = {
-    0xf4, 0x39, 0xd3, 0xd0, 0x9a, 0x3f, 0xef, 0xbc, 0xc7, 0xd4,
-    0x01, 0x4b, 0xd3, 0xf6, 0x7c, 0x12, 0xd5, 0x59, 0x57, 0xe6,
-};
-enum { HERD_OFF_CPU_UC = 33192, HERD_OFF_UC_TCG_CTX = 704, HERD_OFF_TCG_TB_CFLAGS = 100, HERD_OFF_TB_CFLAGS = 24 };
 
 typedef void (*herd_gen_fn)(void *cpu, void *tb, int max_insns);
 static herd_gen_fn herd_real_gen[2];
@@ -712,7 +774,7 @@ static int herd_guard_atomics(const struct herd_module *m, int t)
  * dirty_* and flush_* are that library's tlb_set_dirty_<arch> and tlb_flush_<arch> (NULL: absent).
  * Returns a bit mask: bit 0/1 store fast path for x86_64/aarch64 engines, bit 2/3 translator
  * atomics (translation and atomic-exit wrappers) for x86_64/aarch64 engines, bit 4 the library's build id is not the pinned one (so no
- * translator atomics), bit 5/6 exact stops (cpu_exec wrapper, herd_kick) for x86_64/aarch64 engines; or -1 when the module or its dynamic section is not found.
+ * translator atomics, nor exact stops), bit 5/6 exact stops (cpu_exec and exit-check wrappers, herd_kick) for x86_64/aarch64 engines; or -1 when the module or its dynamic section is not found.
  */
 int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, void *dirty_aarch64, void *flush_aarch64)
 {
@@ -752,17 +814,44 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
             done |= 4 << t;
         }
     }
-    /* Exact stops: cpu_exec_<arch>, and the library's own uc_emu_stop and cpu_exit to act with. */
-    void *lib = dlopen(m.name, RTLD_NOW | RTLD_NOLOAD);
-    if (lib != NULL) {
+    /* Exact stops: cpu_exec_<arch> and check_exit_request_<arch> wrapped, cpu_exit wrapped (its PLT
+     * slot, for libunicorn's own calls; herd_kick calls the real one), with the library's own
+     * uc_emu_stop and cpu_loop_exit_<arch>; the per-access callers of the check wrapped to mark
+     * their calls; offsets of the pinned build. */
+    void *lib = pinned ? dlopen(m.name, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    void **exit_slot = lib != NULL ? herd_plt_slot(&m, "cpu_exit") : NULL;
+    if (lib != NULL && exit_slot != NULL) {
+        static const char *arch[2] = { "x86_64", "aarch64" };
+        static const char *ldst[4] = { "tcg_gen_qemu_ld_i32", "tcg_gen_qemu_ld_i64", "tcg_gen_qemu_st_i32", "tcg_gen_qemu_st_i64" };
         herd_uc_emu_stop = (int (*)(void *))dlsym(lib, "uc_emu_stop");
         herd_cpu_exit = (void (*)(void *))dlsym(lib, "cpu_exit");
+        int exit_wrapped = 0;
         for (int t = 0; t < 2 && herd_uc_emu_stop != NULL && herd_cpu_exit != NULL; t++) {
+            char name[64];
+            int found = 1;
+            snprintf(name, sizeof name, "cpu_loop_exit_%s", arch[t]);
+            *(void **)&herd_cpu_loop_exit[t] = dlsym(lib, name);
+            void **ldst_slots[4];
+            for (int i = 0; i < 4; i++) {
+                snprintf(name, sizeof name, "%s_%s", ldst[i], arch[t]);
+                ldst_slots[i] = herd_plt_slot(&m, name);
+                if (ldst_slots[i] == NULL) found = 0;
+            }
             void **slot = herd_plt_slot(&m, execs[t]);
             void **check_slot = herd_plt_slot(&m, checks[t]);
-            if (slot != NULL && check_slot != NULL
-                    && herd_redirect(check_slot, (void *)check_wrappers[t], (void **)&herd_real_exit_check[t])
-                    && herd_redirect(slot, (void *)exec_wrappers[t], (void **)&herd_real_cpu_exec[t])) done |= 32 << t;
+            if (!found || herd_cpu_loop_exit[t] == NULL || slot == NULL || check_slot == NULL) continue;
+            if (!exit_wrapped) {
+                static void *real_cpu_exit; /* herd_cpu_exit, from dlsym, is the one called */
+                if (!herd_redirect(exit_slot, (void *)herd_cpu_exit_wrapper, &real_cpu_exit)) break;
+                exit_wrapped = 1;
+            }
+            /* The check first: a marked call finds the real one set. */
+            if (!herd_redirect(check_slot, (void *)check_wrappers[t], (void **)&herd_real_exit_check[t])) continue;
+            int marked = 1;
+            for (int i = 0; i < 4 && marked; i++) {
+                marked = herd_redirect(ldst_slots[i], (void *)herd_ldst_wrappers[t][i], (void **)&herd_real_ldst[t][i]);
+            }
+            if (marked && herd_redirect(slot, (void *)exec_wrappers[t], (void **)&herd_real_cpu_exec[t])) done |= 32 << t;
         }
         dlclose(lib);
     }

@@ -164,7 +164,7 @@ public final class NativeHelpers {
             else if (parallel && (r & (PARALLEL_X86_64 | PARALLEL_AARCH64)) != (PARALLEL_X86_64 | PARALLEL_AARCH64))
                 debug("translator atomics unavailable for some targets: no PLT-called gen_intermediate_code_<arch>");
             if (execStops && (r & EXEC_STOPS_X86_64) == 0) debug("exact stops by the per-block hook: " + Native.LIBRARY
-                    + " has no PLT-called cpu_exec_x86_64, uc_emu_stop or cpu_exit");
+                    + " is not the pinned build, or has no PLT-called cpu_exec_x86_64 or check_exit_request_x86_64");
             return r & mask & (FAST_STORES_X86_64 | FAST_STORES_AARCH64 | PARALLEL_X86_64 | PARALLEL_AARCH64
                     | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64);
         }

@@ -695,6 +695,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public void emuStart(long begin, long until, long timeoutMicros, long count) {
         checkOpen();
+        started = true;
         int err;
         try {
             if (NativeHelpers.wrapperTargets() != 0) {
@@ -1124,7 +1125,8 @@ public final class Unicorn implements AutoCloseable {
      * leaves the block chain at the next block start with an exact PC, and the wrapper stops on the
      * engine's own thread: nothing per block. Otherwise a native block hook checks the request at
      * every block start (a stop raised there is exact; measured ~35% of the run time of branchy
-     * guest code).
+     * guest code). With kicks, a stop or PC write from inside a memory hook takes effect at the next
+     * block start rather than right after the access (code hooks are unchanged).
      */
     public void enableExactStops() {
         checkOpen();
@@ -1134,7 +1136,9 @@ public final class Unicorn implements AutoCloseable {
         if (wrapperAvailable(NativeHelpers.EXEC_STOPS_X86_64, NativeHelpers.EXEC_STOPS_AARCH64)) {
             wrapperState().set(ADDRESS, ST_STOP_FLAG, request);
             wrapperState().set(JAVA_INT, ST_EXACT_STOPS, 1);
-            flushTranslations(); // blocks translated before still check for exits at every access
+            // Blocks translated before would still leave at every memory access after a kick. Only
+            // then: a TB flush of an engine that never ran costs seconds and gigabytes (measured).
+            if (started) flushTranslations();
             stopsByKick = true; // before the volatile publication stopAtNextBlock reads first
             stopRequest = request;
             return;
@@ -1361,6 +1365,8 @@ public final class Unicorn implements AutoCloseable {
     private volatile MemorySegment stopRequest;
     /** Exact stops by kick and the cpu_exec wrapper (no block hook); set with stopRequest. */
     private volatile boolean stopsByKick;
+    /** Whether {@link #emuStart} ran (so the engine may hold translations); owning thread only. */
+    private boolean started;
 
     private HookHandle add(int type, MethodHandle target, FunctionDescriptor fd, long begin, long end) {
         checkOpen();
