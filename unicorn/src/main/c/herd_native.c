@@ -184,8 +184,7 @@ static int herd_cpu_exec_aarch64(void *uc, void *cpu) { return herd_cpu_exec(1, 
  * exact stops by kick the wrapper emits no check for those callers (it wraps them too, to know; the
  * check is their tail call), so a kick takes effect only at block starts, where the PC is exact; it
  * also saves a load and a branch (and TCG's spill of every cached guest register at a branch) per
- * memory access. The one other caller, the check after a code hook (UC_HOOK_CODE; the PC is synced
- * per instruction then), keeps the real check.
+ * memory access. The one other caller, the check after a code hook, gets a check of its own (below).
  * What the per-access check is for besides kicks: an invalid load leaves the block by itself
  * (cpu_loop_exit in load_helper), but an invalid store only skips the store and calls cpu_exit, and
  * relies on the check to leave before the rest of the instruction runs. herd_cpu_exit_wrapper makes
@@ -200,11 +199,48 @@ typedef void (*herd_ldst_fn)(void *tcg_ctx, intptr_t val, intptr_t addr, uintptr
 static herd_ldst_fn herd_real_ldst[2][4];
 static __thread int herd_in_ldst;
 
+/*
+ * The check after a code hook, for an engine with exact stops: it is there so that a stop or a PC
+ * write from the hook (both uc_emu_stop: uc->stop_request) takes effect before the instruction
+ * runs; but it reads the word a kick sets, and a kick taken there would run the hook of the
+ * instruction again after the resume. So it is emitted as a test of stop_request alone: one byte
+ * load from the engine's uc_struct and a branch to the block's exit (gen_tb_start's label). The
+ * generator functions and offsets are those check_exit_request_<arch> of the pinned build uses.
+ */
+enum { HERD_OFF_TCG_EXITREQ_LABEL = 0x100, HERD_OFF_UC_STOP_REQUEST = 0x50d, HERD_OFF_UC_NO_EXIT_REQUEST = 0x78a };
+static const size_t herd_off_tcg_uc[2] = { 0x9970, 0xa970 };
+enum { HERD_TCG_TYPE_I32 = 0, HERD_OP_LD8U_I32 = 9, HERD_COND_NE = 9 };
+
+struct herd_tcg_gen {
+    intptr_t (*const_i64)(void *ctx, int64_t value);                  /* returns a TCGv (offset from ctx) */
+    void *(*temp_new)(void *ctx, int type, int local);                /* returns a TCGTemp * */
+    void (*temp_free)(void *ctx, void *temp);
+    void (*op3)(void *ctx, int opc, uintptr_t a1, uintptr_t a2, uintptr_t a3);
+    void (*brcondi_i32)(void *ctx, int cond, intptr_t arg, int32_t value, void *label);
+};
+static struct herd_tcg_gen herd_tcg[2];
+
+static void herd_emit_stop_check(int t, char *ctx, const char *uc)
+{
+    const struct herd_tcg_gen *g = &herd_tcg[t];
+    intptr_t base = g->const_i64(ctx, (int64_t)(uintptr_t)(uc + HERD_OFF_UC_STOP_REQUEST));
+    char *value = g->temp_new(ctx, HERD_TCG_TYPE_I32, 0);
+    g->op3(ctx, HERD_OP_LD8U_I32, (uintptr_t)value, (uintptr_t)(ctx + base), 0);
+    g->brcondi_i32(ctx, HERD_COND_NE, (intptr_t)(value - ctx), 0, *(void **)(ctx + HERD_OFF_TCG_EXITREQ_LABEL));
+    g->temp_free(ctx, value);
+    g->temp_free(ctx, ctx + base);
+}
+
 static inline void herd_exit_check(int t, void *tcg_ctx)
 {
     struct herd_engine_state *s = herd_running;
-    if (herd_in_ldst && s != NULL && s->exact_stops) return;
-    herd_real_exit_check[t](tcg_ctx);
+    char *ctx = tcg_ctx;
+    const char *uc = *(char *const *)(ctx + herd_off_tcg_uc[t]);
+    if (s == NULL || !s->exact_stops || uc != s->uc) {
+        herd_real_exit_check[t](tcg_ctx);
+    } else if (!herd_in_ldst && !uc[HERD_OFF_UC_NO_EXIT_REQUEST]) { /* as the real one: ARM IT blocks */
+        herd_emit_stop_check(t, ctx, uc);
+    }
 }
 
 static void herd_exit_check_x86_64(void *tcg_ctx) { herd_exit_check(0, tcg_ctx); }
@@ -816,8 +852,8 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     }
     /* Exact stops: cpu_exec_<arch> and check_exit_request_<arch> wrapped, cpu_exit wrapped (its PLT
      * slot, for libunicorn's own calls; herd_kick calls the real one), with the library's own
-     * uc_emu_stop and cpu_loop_exit_<arch>; the per-access callers of the check wrapped to mark
-     * their calls; offsets of the pinned build. */
+     * uc_emu_stop, cpu_loop_exit_<arch> and TCG generators; the per-access callers of the check
+     * wrapped to mark their calls; offsets of the pinned build. */
     void *lib = pinned ? dlopen(m.name, RTLD_NOW | RTLD_NOLOAD) : NULL;
     void **exit_slot = lib != NULL ? herd_plt_slot(&m, "cpu_exit") : NULL;
     if (lib != NULL && exit_slot != NULL) {
@@ -831,6 +867,19 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
             int found = 1;
             snprintf(name, sizeof name, "cpu_loop_exit_%s", arch[t]);
             *(void **)&herd_cpu_loop_exit[t] = dlsym(lib, name);
+            struct herd_tcg_gen *g = &herd_tcg[t];
+            snprintf(name, sizeof name, "tcg_const_i64_%s", arch[t]);
+            *(void **)&g->const_i64 = dlsym(lib, name);
+            snprintf(name, sizeof name, "tcg_temp_new_internal_%s", arch[t]);
+            *(void **)&g->temp_new = dlsym(lib, name);
+            snprintf(name, sizeof name, "tcg_temp_free_internal_%s", arch[t]);
+            *(void **)&g->temp_free = dlsym(lib, name);
+            snprintf(name, sizeof name, "tcg_gen_op3_%s", arch[t]);
+            *(void **)&g->op3 = dlsym(lib, name);
+            snprintf(name, sizeof name, "tcg_gen_brcondi_i32_%s", arch[t]);
+            *(void **)&g->brcondi_i32 = dlsym(lib, name);
+            if (g->const_i64 == NULL || g->temp_new == NULL || g->temp_free == NULL || g->op3 == NULL
+                    || g->brcondi_i32 == NULL) found = 0;
             void **ldst_slots[4];
             for (int i = 0; i < 4; i++) {
                 snprintf(name, sizeof name, "%s_%s", ldst[i], arch[t]);

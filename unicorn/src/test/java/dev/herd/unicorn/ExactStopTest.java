@@ -75,8 +75,22 @@ class ExactStopTest {
         assertTrue(r[0] >= 5_000_000);
     }
 
-    /** Returns {final counter, restarts}. */
+    @Test
+    void aCodeHookRunsOncePerInstructionUnderStops() throws Exception {
+        // The check after a code hook must not take a kick: the hook would run again after the resume.
+        java.util.concurrent.atomic.AtomicLong hooked = new java.util.concurrent.atomic.AtomicLong();
+        long[] r = kickedLoop(true, 200_000, u -> u.hookCode(CODE, CODE, (uc, address, size) -> hooked.incrementAndGet()));
+        assertEquals(200_000, r[0], "increments after " + r[1] + " restarts");
+        assertEquals(200_000, hooked.get(), "hook calls at the loop's first instruction after " + r[1] + " restarts");
+        assertTrue(r[1] > 50, "the kicker must actually have stopped the engine: " + r[1]);
+    }
+
     private static long[] kickedLoop(boolean exact, int n) throws Exception {
+        return kickedLoop(exact, n, u -> {});
+    }
+
+    /** Returns {final counter, restarts}. */
+    private static long[] kickedLoop(boolean exact, int n, java.util.function.Consumer<Unicorn> setUp) throws Exception {
         // L: add qword [rip+d], 1 ; dec ecx ; jnz L
         byte[] code = {0x48, (byte) 0x83, 0x05, 0, 0, 0, 0, 0x01, (byte) 0xff, (byte) 0xc9, 0x75, (byte) 0xf4};
         int d = (int) (DATA - (CODE + 8));
@@ -87,6 +101,7 @@ class ExactStopTest {
             MemorySegment.copy(code, 0, mem, ValueLayout.JAVA_BYTE, CODE, code.length);
             u.memMapPtr(0, 0x4000, UcProt.ALL, mem.address());
             if (exact) u.enableExactStops();
+            setUp.accept(u);
             u.regWrite(X86Reg.RCX, n);
             u.regWrite(X86Reg.RIP, CODE);
             AtomicBoolean running = new AtomicBoolean(true);
