@@ -15,8 +15,10 @@ import java.nio.file.Path;
 
 /**
  * Downcall handles into libunicorn and the upcall descriptors, all static finals so the JIT can
- * treat them as constants (the hot path is register access and hook dispatch). Immutable after
- * class initialisation.
+ * treat them as constants (the hot path is register access and hook dispatch). Each handle lives in
+ * a holder class of its own ({@code Native.UC_OPEN.H}), created at its first use: making a downcall
+ * handle costs milliseconds at start-up (FFM spins classes per shape, and an AOT cache does not keep
+ * them), and a run uses about half of them.
  *
  * <p>{@code critical(false)} marks calls that cannot call back into Java and return quickly: the
  * thread skips the Java-to-native state transition (a few ns each). It must NOT be used for
@@ -39,60 +41,58 @@ final class Native {
     private static final Linker.Option CRITICAL = Linker.Option.critical(false);
 
     // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
-    static final MethodHandle UC_OPEN = down("uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    static final MethodHandle UC_CLOSE = down("uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle UC_STRERROR = down("uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT), CRITICAL);
-    static final MethodHandle UC_VERSION = down("uc_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle UC_QUERY = down("uc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);
+    static final class UC_OPEN { static final MethodHandle H = down("uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)); }
+    static final class UC_CLOSE { static final MethodHandle H = down("uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
+    static final class UC_STRERROR { static final MethodHandle H = down("uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT), CRITICAL); }
+    static final class UC_VERSION { static final MethodHandle H = down("uc_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
+    static final class UC_QUERY { static final MethodHandle H = down("uc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
     // uc_mem_map_ptr(uc, uint64 address, size_t size, uint32 perms, void *ptr)
-    static final MethodHandle UC_MEM_MAP_PTR = down("uc_mem_map_ptr",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS));
-    static final MethodHandle UC_MEM_MAP = down("uc_mem_map",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    static final MethodHandle UC_MEM_UNMAP = down("uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    static final MethodHandle UC_MEM_PROTECT = down("uc_mem_protect",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    static final MethodHandle UC_MEM_REGIONS = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
-    static final MethodHandle UC_MEM_READ = down("uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-    static final MethodHandle UC_MEM_WRITE = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG));
-    static final MethodHandle UC_FREE = down("uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final class UC_MEM_MAP_PTR { static final MethodHandle H = down("uc_mem_map_ptr",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS)); }
+    static final class UC_MEM_MAP { static final MethodHandle H = down("uc_mem_map",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT)); }
+    static final class UC_MEM_UNMAP { static final MethodHandle H = down("uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)); }
+    static final class UC_MEM_PROTECT { static final MethodHandle H = down("uc_mem_protect",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT)); }
+    static final class UC_MEM_REGIONS { static final MethodHandle H = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS)); }
+    static final class UC_MEM_READ { static final MethodHandle H = down("uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)); }
+    static final class UC_MEM_WRITE { static final MethodHandle H = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)); }
+    static final class UC_FREE { static final MethodHandle H = down("uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
     // Register access: pure state copies, never call back -> critical.
-    static final MethodHandle UC_REG_READ = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);
-    static final MethodHandle UC_REG_WRITE = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);
-    static final MethodHandle UC_REG_READ_BATCH = down("uc_reg_read_batch",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL);
-    static final MethodHandle UC_REG_WRITE_BATCH = down("uc_reg_write_batch",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL);
+    static final class UC_REG_READ { static final MethodHandle H = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
+    static final class UC_REG_WRITE { static final MethodHandle H = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
+    static final class UC_REG_READ_BATCH { static final MethodHandle H = down("uc_reg_read_batch",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL); }
+    static final class UC_REG_WRITE_BATCH { static final MethodHandle H = down("uc_reg_write_batch",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL); }
     // uc_emu_start runs guest code and hooks (upcalls): never critical.
-    static final MethodHandle UC_EMU_START = down("uc_emu_start",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG));
-    static final MethodHandle UC_EMU_STOP = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    static final class UC_EMU_START { static final MethodHandle H = down("uc_emu_start",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)); }
+    static final class UC_EMU_STOP { static final MethodHandle H = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
     // uc_err uc_hook_add(uc, uc_hook *hh, int type, void *cb, void *user_data, uint64 begin, uint64 end, ...)
     // Variadic: the ordinary form passes no variadic argument, the UC_HOOK_INSN form one int (insn id).
     private static final FunctionDescriptor HOOK_ADD_FIXED =
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);
-    static final MethodHandle UC_HOOK_ADD = down("uc_hook_add", HOOK_ADD_FIXED, Linker.Option.firstVariadicArg(7));
-    static final MethodHandle UC_HOOK_ADD_INSN = down("uc_hook_add", HOOK_ADD_FIXED.appendArgumentLayouts(JAVA_INT),
-            Linker.Option.firstVariadicArg(7));
-    static final MethodHandle UC_HOOK_DEL = down("uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    static final class UC_HOOK_ADD { static final MethodHandle H = down("uc_hook_add", HOOK_ADD_FIXED, Linker.Option.firstVariadicArg(7)); }
+    static final class UC_HOOK_ADD_INSN { static final MethodHandle H = down("uc_hook_add", HOOK_ADD_FIXED.appendArgumentLayouts(JAVA_INT),
+            Linker.Option.firstVariadicArg(7)); }
+    static final class UC_HOOK_DEL { static final MethodHandle H = down("uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG)); }
     // uc_err uc_ctl(uc, uc_control_type, ...)
-    static final MethodHandle UC_CTL_2LONG = down("uc_ctl",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2));
-    static final MethodHandle UC_CTL_0 = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            Linker.Option.firstVariadicArg(2));
-    static final MethodHandle UC_CTL_1LONG = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG),
-            Linker.Option.firstVariadicArg(2));
-    static final MethodHandle UC_CTL_1INT = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2));
-    static final MethodHandle UC_CONTEXT_ALLOC = down("uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle UC_CONTEXT_SAVE = down("uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle UC_CONTEXT_RESTORE = down("uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
-    static final MethodHandle UC_CONTEXT_SIZE = down("uc_context_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS));
-    static final MethodHandle UC_CONTEXT_FREE = down("uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-    static final MethodHandle UC_CONTEXT_REG_READ = down("uc_context_reg_read",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);
-    static final MethodHandle UC_CONTEXT_REG_WRITE = down("uc_context_reg_write",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL);
+    static final class UC_CTL_2LONG { static final MethodHandle H = down("uc_ctl",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2)); }
+    static final class UC_CTL_0 { static final MethodHandle H = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
+            Linker.Option.firstVariadicArg(2)); }
+    static final class UC_CTL_1INT { static final MethodHandle H = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2)); }
+    static final class UC_CONTEXT_ALLOC { static final MethodHandle H = down("uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
+    static final class UC_CONTEXT_SAVE { static final MethodHandle H = down("uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
+    static final class UC_CONTEXT_RESTORE { static final MethodHandle H = down("uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
+    static final class UC_CONTEXT_SIZE { static final MethodHandle H = down("uc_context_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS)); }
+    static final class UC_CONTEXT_FREE { static final MethodHandle H = down("uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
+    static final class UC_CONTEXT_REG_READ { static final MethodHandle H = down("uc_context_reg_read",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
+    static final class UC_CONTEXT_REG_WRITE { static final MethodHandle H = down("uc_context_reg_write",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
 
     // Upcall shapes (the trailing ADDRESS is user_data, unused: each stub is bound to its hook).
     static final FunctionDescriptor CB_SYSCALL = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS);
@@ -145,7 +145,7 @@ final class Native {
     /** {@code uc_strerror(code)} as a Java string. */
     static String strerror(int code) {
         try {
-            MemorySegment s = (MemorySegment) UC_STRERROR.invokeExact(code);
+            MemorySegment s = (MemorySegment) UC_STRERROR.H.invokeExact(code);
             return s.equals(MemorySegment.NULL) ? "unknown error " + code : s.reinterpret(4096).getString(0);
         } catch (Throwable t) {
             return "error " + code;

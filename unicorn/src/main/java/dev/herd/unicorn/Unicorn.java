@@ -139,7 +139,7 @@ public final class Unicorn implements AutoCloseable {
         OPEN_LOCK.lock();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
-            err = (int) Native.UC_OPEN.invokeExact(arch.value(), mode, out);
+            err = (int) Native.UC_OPEN.H.invokeExact(arch.value(), mode, out);
             engine = out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -153,7 +153,7 @@ public final class Unicorn implements AutoCloseable {
             return new Unicorn(arch, mode, engine);
         } catch (Throwable t) {
             try {
-                int ignored = (int) Native.UC_CLOSE.invokeExact(engine);
+                int ignored = (int) Native.UC_CLOSE.H.invokeExact(engine);
             } catch (Throwable t2) {
                 t.addSuppressed(t2);
             }
@@ -187,7 +187,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public static int version() {
         try {
-            return (int) Native.UC_VERSION.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+            return (int) Native.UC_VERSION.H.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -231,7 +231,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_CLOSE.invokeExact(uc);
+            err = (int) Native.UC_CLOSE.H.invokeExact(uc);
         } catch (Throwable t) {
             throw unexpected(t);
         } finally {
@@ -305,7 +305,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_MAP_PTR.invokeExact(uc, address, size, perms, MemorySegment.ofAddress(hostAddress));
+            err = (int) Native.UC_MEM_MAP_PTR.H.invokeExact(uc, address, size, perms, MemorySegment.ofAddress(hostAddress));
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -323,7 +323,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_MAP.invokeExact(uc, address, size, perms);
+            err = (int) Native.UC_MEM_MAP.H.invokeExact(uc, address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -341,7 +341,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_UNMAP.invokeExact(uc, address, size);
+            err = (int) Native.UC_MEM_UNMAP.H.invokeExact(uc, address, size);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -359,7 +359,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_PROTECT.invokeExact(uc, address, size, perms);
+            err = (int) Native.UC_MEM_PROTECT.H.invokeExact(uc, address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -377,7 +377,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment regions;
         int count;
         try {
-            err = (int) Native.UC_MEM_REGIONS.invokeExact(uc, outSlot, outSlot.asSlice(8));
+            err = (int) Native.UC_MEM_REGIONS.H.invokeExact(uc, outSlot, outSlot.asSlice(8));
             regions = outSlot.get(ADDRESS, 0);
             count = outSlot.get(JAVA_INT, 8);
         } catch (Throwable t) {
@@ -394,7 +394,7 @@ public final class Unicorn implements AutoCloseable {
         }
         if (!regions.equals(MemorySegment.NULL)) {
             try {
-                int ignored = (int) Native.UC_FREE.invokeExact(regions);
+                int ignored = (int) Native.UC_FREE.H.invokeExact(regions);
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -412,7 +412,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_READ.invokeExact(uc, address, dst, dst.byteSize());
+            err = (int) Native.UC_MEM_READ.H.invokeExact(uc, address, dst, dst.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -445,7 +445,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_WRITE.invokeExact(uc, address, src, src.byteSize());
+            err = (int) Native.UC_MEM_WRITE.H.invokeExact(uc, address, src, src.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -481,7 +481,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_REG_READ.invokeExact(uc, regId, longSlot);
+            err = (int) Native.UC_REG_READ.H.invokeExact(uc, regId, longSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -504,7 +504,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE.invokeExact(uc, regId, longSlot);
+            err = (int) Native.UC_REG_WRITE.H.invokeExact(uc, regId, longSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -530,7 +530,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(out, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.UC_REG_READ.invokeExact(uc, regId, wideSlot);
+            err = (int) Native.UC_REG_READ.H.invokeExact(uc, regId, wideSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -553,7 +553,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(in, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE.invokeExact(uc, regId, wideSlot);
+            err = (int) Native.UC_REG_WRITE.H.invokeExact(uc, regId, wideSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -588,7 +588,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_REG_READ_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
+            err = (int) Native.UC_REG_READ_BATCH.H.invokeExact(uc, b.ids, b.ptrs, n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -621,7 +621,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE_BATCH.invokeExact(uc, b.ids, b.ptrs, n);
+            err = (int) Native.UC_REG_WRITE_BATCH.H.invokeExact(uc, b.ids, b.ptrs, n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -705,7 +705,7 @@ public final class Unicorn implements AutoCloseable {
                 err = (int) NativeHelpers.emuStartHandle().invokeExact(state,
                         NativeHelpers.emuStartFunction(), uc, begin, until, timeoutMicros, count);
             } else {
-                err = (int) Native.UC_EMU_START.invokeExact(uc, begin, until, timeoutMicros, count);
+                err = (int) Native.UC_EMU_START.H.invokeExact(uc, begin, until, timeoutMicros, count);
             }
         } catch (Throwable t) {
             throw unexpected(t);
@@ -733,7 +733,7 @@ public final class Unicorn implements AutoCloseable {
                 return;
             }
             try {
-                int ignored = (int) Native.UC_EMU_STOP.invokeExact(uc);
+                int ignored = (int) Native.UC_EMU_STOP.H.invokeExact(uc);
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -752,7 +752,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_2LONG.invokeExact(uc,
+            err = (int) Native.UC_CTL_2LONG.H.invokeExact(uc,
                     Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -767,7 +767,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_0.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
+            err = (int) Native.UC_CTL_0.H.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -786,7 +786,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_1INT.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
+            err = (int) Native.UC_CTL_1INT.H.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -816,7 +816,7 @@ public final class Unicorn implements AutoCloseable {
         outSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_QUERY.invokeExact(uc, type, outSlot);
+            err = (int) Native.UC_QUERY.H.invokeExact(uc, type, outSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -838,7 +838,7 @@ public final class Unicorn implements AutoCloseable {
         int err;
         MemorySegment ctx;
         try {
-            err = (int) Native.UC_CONTEXT_ALLOC.invokeExact(uc, outSlot);
+            err = (int) Native.UC_CONTEXT_ALLOC.H.invokeExact(uc, outSlot);
             ctx = outSlot.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -864,7 +864,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_SAVE.invokeExact(uc, p);
+            err = (int) Native.UC_CONTEXT_SAVE.H.invokeExact(uc, p);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -883,7 +883,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_RESTORE.invokeExact(uc, p);
+            err = (int) Native.UC_CONTEXT_RESTORE.H.invokeExact(uc, p);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -909,7 +909,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         long size;
         try {
-            size = (long) Native.UC_CONTEXT_SIZE.invokeExact(uc);
+            size = (long) Native.UC_CONTEXT_SIZE.H.invokeExact(uc);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -922,7 +922,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_REG_READ.invokeExact(p, regId, longSlot);
+            err = (int) Native.UC_CONTEXT_REG_READ.H.invokeExact(p, regId, longSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -939,7 +939,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_REG_WRITE.invokeExact(p, regId, longSlot);
+            err = (int) Native.UC_CONTEXT_REG_WRITE.H.invokeExact(p, regId, longSlot);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -963,7 +963,7 @@ public final class Unicorn implements AutoCloseable {
         c.ptr = null;
         if (p != null) {
             try {
-                int ignored = (int) Native.UC_CONTEXT_FREE.invokeExact(p);
+                int ignored = (int) Native.UC_CONTEXT_FREE.H.invokeExact(p);
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -1103,7 +1103,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_HOOK_DEL.invokeExact(uc, h.handle);
+            err = (int) Native.UC_HOOK_DEL.H.invokeExact(uc, h.handle);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1145,7 +1145,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(),
+            err = (int) Native.UC_HOOK_ADD.H.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(),
                     request, 1L, 0L);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -1373,7 +1373,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);
         int err;
         try {
-            err = (int) Native.UC_HOOK_ADD.invokeExact(uc, outSlot, type, stub, MemorySegment.NULL, begin, end);
+            err = (int) Native.UC_HOOK_ADD.H.invokeExact(uc, outSlot, type, stub, MemorySegment.NULL, begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1386,7 +1386,7 @@ public final class Unicorn implements AutoCloseable {
         int err;
         try {
             // begin=1 > end=0: the whole address space; the trailing int is the variadic insn id.
-            err = (int) Native.UC_HOOK_ADD_INSN.invokeExact(uc, outSlot, UcHook.UC_HOOK_INSN, stub, MemorySegment.NULL,
+            err = (int) Native.UC_HOOK_ADD_INSN.H.invokeExact(uc, outSlot, UcHook.UC_HOOK_INSN, stub, MemorySegment.NULL,
                     1L, 0L, insn);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -1419,7 +1419,7 @@ public final class Unicorn implements AutoCloseable {
             // nothing safe left to do; the stop below still ends the run
         }
         try {
-            int ignored = (int) Native.UC_EMU_STOP.invokeExact(uc);
+            int ignored = (int) Native.UC_EMU_STOP.H.invokeExact(uc);
         } catch (Throwable ignored) {
             // cannot happen for a downcall with int return; never propagate into native code
         }
