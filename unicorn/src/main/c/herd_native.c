@@ -711,14 +711,23 @@ HERD_XCHG(herd_xchgl_aarch64, uint32_t, herd_cas32, 1)
 HERD_XCHG(herd_xchgq_aarch64, uint64_t, herd_cas64, 1)
 
 /*
- * The data relocations (GLOB_DAT, 64) against symbols named helper_atomic_*, sorted by name: the
- * atomic helpers are retargeted one name at a time (~270 names), and a scan of the library's
- * ~100,000 relocations with a strcmp each per name took ~135 ms of every start-up (measured).
+ * The data relocations (GLOB_DAT, 64) against the helpers Herd retargets (helper_atomic_*, the
+ * guest load/store helpers helper_{ret,le,be}_*_mmu_*), sorted by name: they are retargeted one
+ * name at a time (~300 names), and a scan of the library's ~100,000 relocations with a strcmp each
+ * per name took ~135 ms of every start-up (measured).
  */
 struct herd_named_rela { const char *name; const ElfW(Rela) *rela; };
 static struct herd_named_rela *herd_atomic_relas;
 static size_t herd_atomic_rela_count;
 #define HERD_ATOMIC_PREFIX "helper_atomic_"
+
+/* Names herd_retarget_symbol may rewrite: the atomic helpers and the guest load/store helpers. */
+static int herd_retargetable(const char *name)
+{
+    if (strncmp(name, HERD_ATOMIC_PREFIX, sizeof HERD_ATOMIC_PREFIX - 1) == 0) return 1;
+    return strncmp(name, "helper_", 7) == 0 && strstr(name, "_mmu_") != NULL
+            && (strncmp(name + 7, "ret_", 4) == 0 || strncmp(name + 7, "le_", 3) == 0 || strncmp(name + 7, "be_", 3) == 0);
+}
 
 static int herd_named_rela_order(const void *a, const void *b)
 {
@@ -747,7 +756,7 @@ static int herd_index_atomic_relas(const struct herd_module *m)
         unsigned type = ELF64_R_TYPE(r->r_info);
         if (ELF64_R_SYM(r->r_info) == 0 || (type != R_X86_64_GLOB_DAT && type != R_X86_64_64)) continue;
         const char *name = strtab + symtab[ELF64_R_SYM(r->r_info)].st_name;
-        if (strncmp(name, HERD_ATOMIC_PREFIX, sizeof HERD_ATOMIC_PREFIX - 1) != 0) continue;
+        if (!herd_retargetable(name)) continue;
         if (n == cap) {
             struct herd_named_rela *grown = realloc(index, 2 * cap * sizeof *index);
             if (grown == NULL) { free(index); return 0; }
@@ -765,12 +774,12 @@ static int herd_index_atomic_relas(const struct herd_module *m)
 }
 
 /*
- * Rewrites every GLOB_DAT, 64-bit and JUMP_SLOT relocation against `name` (a helper_atomic_*
- * function) in m to `to`; returns how many, or -1 when a slot cannot be written.
+ * Rewrites every GLOB_DAT, 64-bit and JUMP_SLOT relocation against `name` (a helper_atomic_* or
+ * guest load/store helper) in m to `to`; returns how many, or -1 when a slot cannot be written.
  */
 static int herd_retarget_symbol(const struct herd_module *m, const char *name, void *to)
 {
-    if (strncmp(name, HERD_ATOMIC_PREFIX, sizeof HERD_ATOMIC_PREFIX - 1) != 0 || !herd_index_atomic_relas(m)) return 0;
+    if (!herd_retargetable(name) || !herd_index_atomic_relas(m)) return 0;
     int n = 0;
     size_t lo = 0, hi = herd_atomic_rela_count; /* the first entry not below name */
     while (lo < hi) {
@@ -855,11 +864,161 @@ static int herd_guard_atomics(const struct herd_module *m, int t)
 }
 
 /*
+ * Region lookup with its cache kept. 2.0.1's memory_mapping(uc, address), which every load_helper
+ * and store_helper call (the TLB slow path, also taken for victim-TLB hits) runs before anything
+ * else, checks uc->mapped_block_cache_index first but never writes it, so every call is a binary
+ * search over the engine's regions, chasing a pointer per step. Two buffers whose pages share a
+ * TLB index (1 MiB apart with the initial 256 entries) evict each other on every access, and that
+ * search then dominated CPython's asyncio SSL test (perf: 29% of all cycles in memory_mapping).
+ * Unicorn 2.1 fixed it (commit 8f2841ec, "Cache index for find_memory_region"); this wrapper is
+ * the same lookup with the index written back, over the pinned build's layout. Per engine: only
+ * the engine's own thread, or Herd's thread with the engine stopped, looks regions up.
+ */
+enum { HERD_OFF_UC_MEM_REDIRECT = 0x118, HERD_OFF_UC_MAPPED_BLOCKS = 0x748, HERD_OFF_UC_MAPPED_COUNT = 0x750,
+       HERD_OFF_UC_MAPPED_CACHE = 0x754, HERD_OFF_MR_ADDR = 0x40, HERD_OFF_MR_END = 0x90 };
+static void *(*herd_real_memory_mapping)(void *uc, uint64_t address);
+static __thread uint64_t herd_lookups; /* herd_memory_mapping calls on this thread (herd_sync_fault_pc) */
+
+static inline int herd_region_has(const char *mr, uint64_t address)
+{
+    return address >= *(const uint64_t *)(mr + HERD_OFF_MR_ADDR) && address < *(const uint64_t *)(mr + HERD_OFF_MR_END);
+}
+
+static void *herd_memory_mapping(void *uc, uint64_t address)
+{
+    char *u = uc;
+    herd_lookups++;
+    if (*(void **)(u + HERD_OFF_UC_MEM_REDIRECT) != NULL) return herd_real_memory_mapping(uc, address);
+    uint32_t count = *(uint32_t *)(u + HERD_OFF_UC_MAPPED_COUNT);
+    char **blocks = *(char ***)(u + HERD_OFF_UC_MAPPED_BLOCKS);
+    uint32_t *cache = (uint32_t *)(u + HERD_OFF_UC_MAPPED_CACHE);
+    uint32_t i = *cache;
+    if (i < count && herd_region_has(blocks[i], address)) return blocks[i];
+    uint32_t lo = 0, hi = count; /* blocks are sorted and disjoint: the first whose end is above address */
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (*(const uint64_t *)(blocks[mid] + HERD_OFF_MR_END) > address) hi = mid; else lo = mid + 1;
+    }
+    if (lo < count && herd_region_has(blocks[lo], address)) {
+        *cache = lo;
+        return blocks[lo];
+    }
+    return NULL;
+}
+
+/*
+ * The exact PC of a faulting load or store, without a memory hook.
+ *
+ * 2.0.1 keeps the guest PC in the CPU state only at block boundaries (and before every access when
+ * a UC_HOOK_MEM_READ/WRITE hook exists, which also sends every access down the slow path: 3x slower
+ * CPython under faulthandler, measured). The translated code calls the load/store helpers
+ * (helper_{ret,le,be}_*_mmu_<arch>, from the backend's qemu_ld/st_helpers tables) with the host
+ * return address into the block, and that address is what QEMU's own cpu_restore_state() maps back
+ * to the guest instruction (its TB's insn_start records). So each such helper is wrapped to note
+ * (return address, guest address, size) for its thread before it runs; the invalid-memory hook,
+ * which those helpers reach through memory_mapping() (herd_memory_mapping counts the calls), asks
+ * herd_sync_fault_pc to restore the PC from the note. The note is used only when the fault comes
+ * from the noted access itself: its address covers the fault and exactly one region lookup happened
+ * since (the helper's own, which precedes every invalid-memory hook). An access made inside another
+ * helper (x87 80-bit loads, fxsave, cmpxchg16b) has no note and keeps the block-boundary PC.
+ */
+static __thread uintptr_t herd_note_ra;
+static __thread uint64_t herd_note_addr, herd_note_lookups;
+static __thread uint32_t herd_note_size;
+
+typedef uint64_t (*herd_ld_fn)(void *env, uint64_t addr, uint32_t oi, uintptr_t ra);
+typedef void (*herd_st_fn)(void *env, uint64_t addr, uint64_t val, uint32_t oi, uintptr_t ra);
+#define HERD_LDST_HELPERS 7
+static herd_ld_fn herd_real_ld[2][HERD_LDST_HELPERS];
+static herd_st_fn herd_real_st[2][HERD_LDST_HELPERS];
+static const char *const herd_ld_names[HERD_LDST_HELPERS] = { "ret_ldub", "le_lduw", "le_ldul", "le_ldq", "be_lduw", "be_ldul", "be_ldq" };
+static const char *const herd_st_names[HERD_LDST_HELPERS] = { "ret_stb", "le_stw", "le_stl", "le_stq", "be_stw", "be_stl", "be_stq" };
+static const uint8_t herd_ldst_size[HERD_LDST_HELPERS] = { 1, 2, 4, 8, 2, 4, 8 };
+
+static inline void herd_note(uintptr_t ra, uint64_t addr, uint32_t size)
+{
+    herd_note_ra = ra;
+    herd_note_addr = addr;
+    herd_note_size = size;
+    herd_note_lookups = herd_lookups;
+}
+
+#define HERD_LD(T, I)                                                                         \
+    static uint64_t herd_ld_##T##_##I(void *env, uint64_t addr, uint32_t oi, uintptr_t ra)    \
+    {                                                                                         \
+        herd_note(ra, addr, herd_ldst_size[I]);                                               \
+        return herd_real_ld[T][I](env, addr, oi, ra);                                         \
+    }
+#define HERD_ST(T, I)                                                                                 \
+    static void herd_st_##T##_##I(void *env, uint64_t addr, uint64_t val, uint32_t oi, uintptr_t ra)  \
+    {                                                                                                 \
+        herd_note(ra, addr, herd_ldst_size[I]);                                                       \
+        herd_real_st[T][I](env, addr, val, oi, ra);                                                   \
+    }
+#define HERD_LDST_WRAPPERS(T) HERD_LD(T, 0) HERD_LD(T, 1) HERD_LD(T, 2) HERD_LD(T, 3) HERD_LD(T, 4) HERD_LD(T, 5) HERD_LD(T, 6) \
+                     HERD_ST(T, 0) HERD_ST(T, 1) HERD_ST(T, 2) HERD_ST(T, 3) HERD_ST(T, 4) HERD_ST(T, 5) HERD_ST(T, 6)
+HERD_LDST_WRAPPERS(0)
+HERD_LDST_WRAPPERS(1)
+static const herd_ld_fn herd_ld_wrappers[2][HERD_LDST_HELPERS] = {
+    { herd_ld_0_0, herd_ld_0_1, herd_ld_0_2, herd_ld_0_3, herd_ld_0_4, herd_ld_0_5, herd_ld_0_6 },
+    { herd_ld_1_0, herd_ld_1_1, herd_ld_1_2, herd_ld_1_3, herd_ld_1_4, herd_ld_1_5, herd_ld_1_6 },
+};
+static const herd_st_fn herd_st_wrappers[2][HERD_LDST_HELPERS] = {
+    { herd_st_0_0, herd_st_0_1, herd_st_0_2, herd_st_0_3, herd_st_0_4, herd_st_0_5, herd_st_0_6 },
+    { herd_st_1_0, herd_st_1_1, herd_st_1_2, herd_st_1_3, herd_st_1_4, herd_st_1_5, herd_st_1_6 },
+};
+static _Bool (*herd_cpu_restore_state[2])(void *cpu, uintptr_t host_pc, _Bool will_exit);
+
+/* Wraps target t's load/store helpers; returns 1 if all were (none is left half done: a helper
+ * without its wrapper only lacks notes, which makes its faults keep the block-boundary PC). */
+static int herd_wrap_ldst(const struct herd_module *m, void *lib, int t)
+{
+    static const char *arch[2] = { "x86_64", "aarch64" };
+    char name[64];
+    snprintf(name, sizeof name, "cpu_restore_state_%s", arch[t]);
+    *(void **)&herd_cpu_restore_state[t] = dlsym(lib, name);
+    if (herd_cpu_restore_state[t] == NULL) return 0;
+    for (int i = 0; i < HERD_LDST_HELPERS; i++) {
+        snprintf(name, sizeof name, "helper_%s_mmu_%s", herd_ld_names[i], arch[t]);
+        if ((*(void **)&herd_real_ld[t][i] = dlsym(lib, name)) == NULL) return 0;
+        snprintf(name, sizeof name, "helper_%s_mmu_%s", herd_st_names[i], arch[t]);
+        if ((*(void **)&herd_real_st[t][i] = dlsym(lib, name)) == NULL) return 0;
+    }
+    int ok = 1;
+    for (int i = 0; i < HERD_LDST_HELPERS && ok; i++) {
+        snprintf(name, sizeof name, "helper_%s_mmu_%s", herd_ld_names[i], arch[t]);
+        ok = herd_retarget_symbol(m, name, (void *)herd_ld_wrappers[t][i]) > 0;
+        snprintf(name, sizeof name, "helper_%s_mmu_%s", herd_st_names[i], arch[t]);
+        ok = ok && herd_retarget_symbol(m, name, (void *)herd_st_wrappers[t][i]) > 0;
+    }
+    return ok;
+}
+
+/*
+ * Called from the engine's invalid-memory hook for a data access at `address`, on the engine's
+ * thread inside cpu_exec: restores the guest PC (and x86 cc_op) to the faulting instruction from
+ * this thread's note. Returns 1 if it did, 0 if the note does not belong to this fault.
+ */
+int herd_sync_fault_pc(struct herd_engine_state *s, uint64_t address)
+{
+    if (s == NULL || s->exec_arch == 0) return 0;
+    void *cpu = atomic_load_explicit(&s->kick_cpu, memory_order_relaxed);
+    int t = (int)s->exec_arch - 1;
+    if (cpu == NULL || herd_cpu_restore_state[t] == NULL || herd_note_ra == 0) return 0;
+    if (herd_lookups != herd_note_lookups + 1 || address < herd_note_addr || address - herd_note_addr >= herd_note_size) return 0;
+    uintptr_t ra = herd_note_ra;
+    herd_note_ra = 0;
+    return herd_cpu_restore_state[t](cpu, ra, 1) ? 1 : 0;
+}
+
+/*
  * Installs the wrappers in the libunicorn containing `inside` (any of its functions). Idempotent.
  * dirty_* and flush_* are that library's tlb_set_dirty_<arch> and tlb_flush_<arch> (NULL: absent).
  * Returns a bit mask: bit 0/1 store fast path for x86_64/aarch64 engines, bit 2/3 translator
  * atomics (translation and atomic-exit wrappers) for x86_64/aarch64 engines, bit 4 the library's build id is not the pinned one (so no
- * translator atomics, nor exact stops), bit 5/6 exact stops (cpu_exec and exit-check wrappers, herd_kick) for x86_64/aarch64 engines; or -1 when the module or its dynamic section is not found.
+ * translator atomics, nor exact stops), bit 5/6 exact stops (cpu_exec and exit-check wrappers, herd_kick) for x86_64/aarch64 engines, bit 7 the region
+ * lookup with its cache kept (herd_memory_mapping), bit 8/9 fault PCs from notes (herd_sync_fault_pc) for
+ * x86_64/aarch64 engines; or -1 when the module or its dynamic section is not found.
  */
 int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, void *dirty_aarch64, void *flush_aarch64)
 {
@@ -897,6 +1056,20 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
                 && herd_guard_atomics(&m, t)
                 && herd_redirect(slot, (void *)gen_wrappers[t], (void **)&herd_real_gen[t])) {
             done |= 4 << t;
+        }
+    }
+    /* The region lookup (shared by all targets), unless HERD_REGION_CACHE=0. */
+    const char *region_cache = getenv("HERD_REGION_CACHE");
+    void **mm_slot = pinned && (region_cache == NULL || strcmp(region_cache, "0") != 0) ? herd_plt_slot(&m, "memory_mapping") : NULL;
+    if (mm_slot != NULL && herd_redirect(mm_slot, (void *)herd_memory_mapping, (void **)&herd_real_memory_mapping)) done |= 128;
+    /* Fault PCs from notes (they need the lookup count of herd_memory_mapping). */
+    if (done & 128) {
+        void *lib = dlopen(m.name, RTLD_NOW | RTLD_NOLOAD);
+        if (lib != NULL) {
+            for (int t = 0; t < 2; t++) {
+                if (herd_wrap_ldst(&m, lib, t)) done |= 256 << t;
+            }
+            dlclose(lib);
         }
     }
     /* Exact stops: cpu_exec_<arch> and check_exit_request_<arch> wrapped, cpu_exit wrapped (its PLT

@@ -49,14 +49,21 @@ final class EngineSlot {
     /**
      * Makes the PC exact in the invalid-memory hook. libunicorn 2.0.1 stores the guest PC before a
      * memory access only when a valid-access memory hook exists; without one, the PC read in the
-     * hook is stale when the block was entered by chaining (and 2.0.1 never restores it). So a
-     * read/write hook on an address range no guest can reach is installed: it never fires, but it
-     * costs ~14 ns per guest load, which is why Herd only pays it once the guest has a handler for
-     * a fault signal (until then a fault ends the process and only the report line's PC is at stake).
-     * On the engine's own thread, or while no thread runs it.
+     * hook is stale when the block was entered by chaining (and 2.0.1 never restores it). Where
+     * herd_native.c notes each load/store helper's return address, the hook restores the PC from it
+     * ({@link Unicorn#syncFaultPc}) and nothing is needed here. Otherwise a read/write hook on an
+     * address range no guest can reach is installed: it never fires, but it sends every guest load
+     * and store down the slow path (~14 ns each; CPython under faulthandler ran 3x slower), which is
+     * why Herd only pays it once the guest has a handler for a fault signal (until then a fault ends
+     * the process and only the report line's PC is at stake). On the engine's own thread, or while
+     * no thread runs it.
      */
     void enablePreciseFaults() {
         if (preciseFaults) return;
+        if (engine.exactFaultPcs()) {
+            preciseFaults = true;
+            return;
+        }
         engine.hookMem(UcHook.UC_HOOK_MEM_READ | UcHook.UC_HOOK_MEM_WRITE,
                 0xffff_ffff_ffff_f000L, 0xffff_ffff_ffff_f001L, (uc, type, address, size, value) -> { });
         preciseFaults = true;

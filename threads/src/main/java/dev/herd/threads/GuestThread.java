@@ -288,9 +288,11 @@ public final class GuestThread implements Runnable {
                 || type == UcMemType.UC_MEM_FETCH_UNMAPPED) && memoryView.mapOnDemand(address)) {
             return true;
         }
-        // Only the kind and address are recorded here: libunicorn 2.0.1 restores the precise PC
-        // after this hook returns false (cpu_loop_exit_restore), and the PC read inside the hook
-        // is stale when the faulting block was entered by chaining. The loop reads it afterwards.
+        // The PC is read here, before the block goes on (2.0.1 completes a block after a store it
+        // could not do) and leaves with the next block's PC. For a data access, the load/store
+        // helper's note makes it the faulting instruction's; otherwise it is exact only with the
+        // precise-faults memory hook (EngineSlot.enablePreciseFaults).
+        if (type != UcMemType.UC_MEM_FETCH_UNMAPPED && type != UcMemType.UC_MEM_FETCH_PROT) engine.syncFaultPc(address);
         pendingMemoryFaultKind = switch (type) {
             case UcMemType.UC_MEM_READ_UNMAPPED -> GuestFault.Kind.READ_UNMAPPED;
             case UcMemType.UC_MEM_WRITE_UNMAPPED -> GuestFault.Kind.WRITE_UNMAPPED;

@@ -82,15 +82,20 @@ public final class NativeHelpers {
     static final int PARALLEL_X86_64 = 4, PARALLEL_AARCH64 = 8;
     /** {@link #wrapperTargets()} bits: exact stops without a block hook (cpu_exec wrapper) for x86_64 / aarch64 engines. */
     static final int EXEC_STOPS_X86_64 = 32, EXEC_STOPS_AARCH64 = 64;
+    /** {@link #wrapperTargets()} bit: the region lookup keeps its cache (herd_memory_mapping), all engines. */
+    static final int REGION_CACHE = 128;
+    /** {@link #wrapperTargets()} bits: fault PCs from the load/store helpers' notes (herd_sync_fault_pc) for x86_64 / aarch64 engines. */
+    static final int FAULT_PC_X86_64 = 256, FAULT_PC_AARCH64 = 512;
 
     /**
      * The libunicorn wrappers of herd_native.c (store fast path, DESIGN fact 11; translator atomics,
-     * fact 13; exact stops, herd_native.c), installed once per process at first use: the bits above
-     * for what is in place, 0 when nothing is. {@code HERD_FAST_STORES=0},
-     * {@code HERD_TRANSLATOR_ATOMICS=0} and {@code HERD_EXEC_STOPS=0} (block-hook stops) leave the
-     * respective wrapper out. Process-wide by nature (they patch the one libunicorn of the process);
-     * a wrapper only acts for an engine run through {@link #emuStartHandle()} with its own state,
-     * so runs sharing a JVM stay independent.
+     * fact 13; exact stops, herd_native.c; the region lookup's cache), installed once per process at
+     * first use: the bits above for what is in place, 0 when nothing is. {@code HERD_FAST_STORES=0},
+     * {@code HERD_TRANSLATOR_ATOMICS=0}, {@code HERD_EXEC_STOPS=0} (block-hook stops) and
+     * {@code HERD_REGION_CACHE=0} leave the respective wrapper out. Process-wide by nature (they
+     * patch the one libunicorn of the process); a wrapper other than the region lookup (which has no
+     * state but the engine's own cache index) only acts for an engine run through
+     * {@link #emuStartHandle()} with its own state, so runs sharing a JVM stay independent.
      */
     static int wrapperTargets() { return Wrappers.TARGETS; }
 
@@ -99,6 +104,16 @@ public final class NativeHelpers {
 
     /** herd_kick(state). */
     static java.lang.invoke.MethodHandle kickHandle() { return Wrappers.KICK; }
+
+    /** herd_sync_fault_pc(state, address) returning int; made at the first fault that needs it. */
+    static java.lang.invoke.MethodHandle syncFaultPcHandle() { return FaultPc.SYNC; }
+
+    private static final class FaultPc {
+        static final java.lang.invoke.MethodHandle SYNC = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                Loaded.LIBRARY.find("herd_sync_fault_pc").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG));
+    }
 
     /** herd_engine_flush_tlb(state). */
     static java.lang.invoke.MethodHandle flushTlbHandle() { return Wrappers.FLUSH_TLB; }
@@ -130,7 +145,7 @@ public final class NativeHelpers {
             if (!stores) debug("store fast path off (HERD_FAST_STORES=0)");
             if (!parallel) debug("translator atomics off (HERD_TRANSLATOR_ATOMICS=0)");
             if (!execStops) debug("exact stops by the per-block hook (HERD_EXEC_STOPS=0)");
-            if (!stores && !parallel && !execStops) return 0;
+            if (!stores && !parallel && !execStops && "0".equals(System.getenv("HERD_REGION_CACHE"))) return 0;
             MemorySegment none = MemorySegment.NULL;
             java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
             int r;
@@ -154,7 +169,7 @@ public final class NativeHelpers {
             }
             // The wrappers cannot be installed separately; a switched-off one is simply never used.
             int mask = (stores ? FAST_STORES_X86_64 | FAST_STORES_AARCH64 : 0) | (parallel ? PARALLEL_X86_64 | PARALLEL_AARCH64 : 0)
-                    | (execStops ? EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 : 0);
+                    | (execStops ? EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 : 0) | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64;
             if (stores && (r & FAST_STORES_X86_64) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_x86_64 or no tlb_set_dirty_x86_64");
             if (stores && (r & FAST_STORES_AARCH64) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
@@ -163,10 +178,14 @@ public final class NativeHelpers {
                     + " is not the build whose structure offsets and helper bugs Herd knows (Debian 2.0.1.post1-1+b1); atomic sites are patched");
             else if (parallel && (r & (PARALLEL_X86_64 | PARALLEL_AARCH64)) != (PARALLEL_X86_64 | PARALLEL_AARCH64))
                 debug("translator atomics unavailable for some targets: no PLT-called gen_intermediate_code_<arch>");
+            if ((r & REGION_CACHE) != 0 && (r & FAULT_PC_X86_64) == 0) debug("fault PCs need a memory hook for x86_64 engines: "
+                    + Native.LIBRARY + " has no relocated helper_*_mmu_x86_64 or no cpu_restore_state_x86_64");
+            if ((r & REGION_CACHE) == 0) debug("region lookup without its cache: " + Native.LIBRARY
+                    + " is not the pinned build or has no PLT-called memory_mapping, or HERD_REGION_CACHE=0");
             if (execStops && (r & EXEC_STOPS_X86_64) == 0) debug("exact stops by the per-block hook: " + Native.LIBRARY
                     + " is not the pinned build, or has no PLT-called cpu_exec_x86_64 or check_exit_request_x86_64");
             return r & mask & (FAST_STORES_X86_64 | FAST_STORES_AARCH64 | PARALLEL_X86_64 | PARALLEL_AARCH64
-                    | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64);
+                    | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64);
         }
 
         private static void debug(String message) {

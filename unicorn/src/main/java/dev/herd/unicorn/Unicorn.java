@@ -1158,6 +1158,33 @@ public final class Unicorn implements AutoCloseable {
     public boolean exactStopsByKick() { return stopsByKick; }
 
     /**
+     * Whether {@link #syncFaultPc(long)} can make the PC exact in an invalid-memory hook without a
+     * memory-access hook: herd_native.c's load/store-helper notes are in place for this engine's
+     * architecture, and stops work by kicks (the note is read inside the cpu_exec wrapper).
+     */
+    public boolean exactFaultPcs() {
+        return stopsByKick && wrapperAvailable(NativeHelpers.FAULT_PC_X86_64, NativeHelpers.FAULT_PC_AARCH64);
+    }
+
+    /**
+     * From inside an invalid-memory hook for a data read or write at {@code address}: restores the
+     * PC (x86: and the lazily computed flags' state) to the faulting instruction, as QEMU does
+     * before raising a guest exception. libunicorn 2.0.1 otherwise leaves the PC of the last block
+     * boundary there unless a memory-access hook exists (which sends every guest load and store
+     * down the slow path). Returns false, changing nothing, when this engine cannot
+     * ({@link #exactFaultPcs()}) or the access was made inside another helper (x87 80-bit loads,
+     * {@code fxsave}, {@code cmpxchg16b}: those keep the block-boundary PC). Engine's own thread.
+     */
+    public boolean syncFaultPc(long address) {
+        if (!exactFaultPcs()) return false;
+        try {
+            return (int) NativeHelpers.syncFaultPcHandle().invokeExact(wrapperState, address) != 0;
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    /**
      * Asks the engine to stop before its next block executes, with an exact PC, from any thread.
      * Never lost: the request waits in the engine until the next block starts, even if the engine
      * is not running yet. Requires {@link #enableExactStops()}.
