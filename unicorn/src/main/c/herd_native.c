@@ -121,6 +121,10 @@ enum { HERD_OFF_CPU_UC = 33192, HERD_OFF_UC_INVALID_ERROR = 0x530, HERD_OFF_UC_T
 
 static __thread struct herd_engine_state *herd_running;
 
+/* The running load/store helper's access (herd_sync_fault_pc); ra 0: none. */
+struct herd_note { uintptr_t ra; uint64_t addr; uint32_t size; };
+static __thread struct herd_note herd_note;
+
 /* uc_emu_start(uc, begin, until, timeout, count) with `s` as the running engine's state. */
 int herd_emu_start(struct herd_engine_state *s, int (*emu_start)(void *, uint64_t, uint64_t, uint64_t, size_t),
                    void *uc, uint64_t begin, uint64_t until, uint64_t timeout, size_t count)
@@ -168,6 +172,7 @@ static inline int herd_cpu_exec(int t, void *uc, void *cpu)
     }
     uint32_t outer = s->exec_arch;
     s->exec_arch = (uint32_t)t + 1;
+    herd_note.ra = 0; /* one a helper left by cpu_loop_exit does not belong to this run */
     int r = herd_real_cpu_exec[t](uc, cpu);
     s->exec_arch = outer;
     if (herd_stop_due(s)) herd_uc_emu_stop(uc);
@@ -877,7 +882,6 @@ static int herd_guard_atomics(const struct herd_module *m, int t)
 enum { HERD_OFF_UC_MEM_REDIRECT = 0x118, HERD_OFF_UC_MAPPED_BLOCKS = 0x748, HERD_OFF_UC_MAPPED_COUNT = 0x750,
        HERD_OFF_UC_MAPPED_CACHE = 0x754, HERD_OFF_MR_ADDR = 0x40, HERD_OFF_MR_END = 0x90 };
 static void *(*herd_real_memory_mapping)(void *uc, uint64_t address);
-static __thread uint64_t herd_lookups; /* herd_memory_mapping calls on this thread (herd_sync_fault_pc) */
 
 static inline int herd_region_has(const char *mr, uint64_t address)
 {
@@ -887,7 +891,6 @@ static inline int herd_region_has(const char *mr, uint64_t address)
 static void *herd_memory_mapping(void *uc, uint64_t address)
 {
     char *u = uc;
-    herd_lookups++;
     if (*(void **)(u + HERD_OFF_UC_MEM_REDIRECT) != NULL) return herd_real_memory_mapping(uc, address);
     uint32_t count = *(uint32_t *)(u + HERD_OFF_UC_MAPPED_COUNT);
     char **blocks = *(char ***)(u + HERD_OFF_UC_MAPPED_BLOCKS);
@@ -915,16 +918,13 @@ static void *herd_memory_mapping(void *uc, uint64_t address)
  * (helper_{ret,le,be}_*_mmu_<arch>, from the backend's qemu_ld/st_helpers tables) with the host
  * return address into the block, and that address is what QEMU's own cpu_restore_state() maps back
  * to the guest instruction (its TB's insn_start records). So each such helper is wrapped to note
- * (return address, guest address, size) for its thread before it runs; the invalid-memory hook,
- * which those helpers reach through memory_mapping() (herd_memory_mapping counts the calls), asks
- * herd_sync_fault_pc to restore the PC from the note. The note is used only when the fault comes
- * from the noted access itself: its address covers the fault and exactly one region lookup happened
- * since (the helper's own, which precedes every invalid-memory hook). An access made inside another
- * helper (x87 80-bit loads, fxsave, cmpxchg16b) has no note and keeps the block-boundary PC.
+ * (return address, guest address, size) for its thread while it runs; the invalid-memory hook,
+ * which those helpers call, asks herd_sync_fault_pc to restore the PC from the note when the fault
+ * lies in the noted access. Notes nest (an unaligned access recurses through the helpers, and the
+ * inner note is the one that faults) and end with the call; one left by a helper that leaves
+ * through cpu_loop_exit is dropped at the next cpu_exec. An access made inside another helper (x87
+ * 80-bit loads, fxsave, cmpxchg16b) has no note and keeps the block-boundary PC.
  */
-static __thread uintptr_t herd_note_ra;
-static __thread uint64_t herd_note_addr, herd_note_lookups;
-static __thread uint32_t herd_note_size;
 
 typedef uint64_t (*herd_ld_fn)(void *env, uint64_t addr, uint32_t oi, uintptr_t ra);
 typedef void (*herd_st_fn)(void *env, uint64_t addr, uint64_t val, uint32_t oi, uintptr_t ra);
@@ -935,25 +935,22 @@ static const char *const herd_ld_names[HERD_LDST_HELPERS] = { "ret_ldub", "le_ld
 static const char *const herd_st_names[HERD_LDST_HELPERS] = { "ret_stb", "le_stw", "le_stl", "le_stq", "be_stw", "be_stl", "be_stq" };
 static const uint8_t herd_ldst_size[HERD_LDST_HELPERS] = { 1, 2, 4, 8, 2, 4, 8 };
 
-static inline void herd_note(uintptr_t ra, uint64_t addr, uint32_t size)
-{
-    herd_note_ra = ra;
-    herd_note_addr = addr;
-    herd_note_size = size;
-    herd_note_lookups = herd_lookups;
-}
-
 #define HERD_LD(T, I)                                                                         \
     static uint64_t herd_ld_##T##_##I(void *env, uint64_t addr, uint32_t oi, uintptr_t ra)    \
     {                                                                                         \
-        herd_note(ra, addr, herd_ldst_size[I]);                                               \
-        return herd_real_ld[T][I](env, addr, oi, ra);                                         \
+        struct herd_note outer = herd_note;                                                   \
+        herd_note = (struct herd_note){ ra, addr, herd_ldst_size[I] };                        \
+        uint64_t v = herd_real_ld[T][I](env, addr, oi, ra);                                   \
+        herd_note = outer;                                                                    \
+        return v;                                                                             \
     }
 #define HERD_ST(T, I)                                                                                 \
     static void herd_st_##T##_##I(void *env, uint64_t addr, uint64_t val, uint32_t oi, uintptr_t ra)  \
     {                                                                                                 \
-        herd_note(ra, addr, herd_ldst_size[I]);                                                       \
+        struct herd_note outer = herd_note;                                                           \
+        herd_note = (struct herd_note){ ra, addr, herd_ldst_size[I] };                                \
         herd_real_st[T][I](env, addr, val, oi, ra);                                                   \
+        herd_note = outer;                                                                            \
     }
 #define HERD_LDST_WRAPPERS(T) HERD_LD(T, 0) HERD_LD(T, 1) HERD_LD(T, 2) HERD_LD(T, 3) HERD_LD(T, 4) HERD_LD(T, 5) HERD_LD(T, 6) \
                      HERD_ST(T, 0) HERD_ST(T, 1) HERD_ST(T, 2) HERD_ST(T, 3) HERD_ST(T, 4) HERD_ST(T, 5) HERD_ST(T, 6)
@@ -1004,11 +1001,9 @@ int herd_sync_fault_pc(struct herd_engine_state *s, uint64_t address)
     if (s == NULL || s->exec_arch == 0) return 0;
     void *cpu = atomic_load_explicit(&s->kick_cpu, memory_order_relaxed);
     int t = (int)s->exec_arch - 1;
-    if (cpu == NULL || herd_cpu_restore_state[t] == NULL || herd_note_ra == 0) return 0;
-    if (herd_lookups != herd_note_lookups + 1 || address < herd_note_addr || address - herd_note_addr >= herd_note_size) return 0;
-    uintptr_t ra = herd_note_ra;
-    herd_note_ra = 0;
-    return herd_cpu_restore_state[t](cpu, ra, 1) ? 1 : 0;
+    if (cpu == NULL || herd_cpu_restore_state[t] == NULL || herd_note.ra == 0) return 0;
+    if (address < herd_note.addr || address - herd_note.addr >= herd_note.size) return 0;
+    return herd_cpu_restore_state[t](cpu, herd_note.ra, 1) ? 1 : 0;
 }
 
 /*
@@ -1062,8 +1057,8 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     const char *region_cache = getenv("HERD_REGION_CACHE");
     void **mm_slot = pinned && (region_cache == NULL || strcmp(region_cache, "0") != 0) ? herd_plt_slot(&m, "memory_mapping") : NULL;
     if (mm_slot != NULL && herd_redirect(mm_slot, (void *)herd_memory_mapping, (void **)&herd_real_memory_mapping)) done |= 128;
-    /* Fault PCs from notes (they need the lookup count of herd_memory_mapping). */
-    if (done & 128) {
+    /* Fault PCs from notes. */
+    if (pinned) {
         void *lib = dlopen(m.name, RTLD_NOW | RTLD_NOLOAD);
         if (lib != NULL) {
             for (int t = 0; t < 2; t++) {
