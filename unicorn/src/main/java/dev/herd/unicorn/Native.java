@@ -1,8 +1,5 @@
 package dev.herd.unicorn;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_BOOLEAN;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
@@ -16,9 +13,9 @@ import java.nio.file.Path;
 /**
  * Downcall handles into libunicorn and the upcall descriptors, all static finals so the JIT can
  * treat them as constants (the hot path is register access and hook dispatch). Each handle lives in
- * a holder class of its own ({@code Native.UC_OPEN.H}), created at its first use: making a downcall
- * handle costs milliseconds at start-up (FFM spins classes per shape, and an AOT cache does not keep
- * them), and a run uses about half of them.
+ * a holder class of its own ({@code Native.UC_OPEN.H}), created at its first use, and all have one
+ * shape ({@link #WORDS}; upcalls {@link #UPCALL}): the JVM spins classes per shape at start-up, and
+ * an AOT cache does not keep them.
  *
  * <p>{@code critical(false)} marks calls that cannot call back into Java and return quickly: the
  * thread skips the Java-to-native state transition (a few ns each). It must NOT be used for
@@ -40,70 +37,69 @@ final class Native {
 
     private static final Linker.Option CRITICAL = Linker.Option.critical(false);
 
-    // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
-    static final class UC_OPEN { static final MethodHandle H = down("uc_open", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS)); }
-    static final class UC_CLOSE { static final MethodHandle H = down("uc_close", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
-    static final class UC_STRERROR { static final MethodHandle H = down("uc_strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT), CRITICAL); }
-    static final class UC_VERSION { static final MethodHandle H = down("uc_version", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
-    static final class UC_QUERY { static final MethodHandle H = down("uc_query", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
-    // uc_mem_map_ptr(uc, uint64 address, size_t size, uint32 perms, void *ptr)
-    static final class UC_MEM_MAP_PTR { static final MethodHandle H = down("uc_mem_map_ptr",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS)); }
-    static final class UC_MEM_MAP { static final MethodHandle H = down("uc_mem_map",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT)); }
-    static final class UC_MEM_UNMAP { static final MethodHandle H = down("uc_mem_unmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG)); }
-    static final class UC_MEM_PROTECT { static final MethodHandle H = down("uc_mem_protect",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT)); }
-    static final class UC_MEM_REGIONS { static final MethodHandle H = down("uc_mem_regions", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS)); }
-    static final class UC_MEM_READ { static final MethodHandle H = down("uc_mem_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)); }
-    static final class UC_MEM_WRITE { static final MethodHandle H = down("uc_mem_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG)); }
-    static final class UC_FREE { static final MethodHandle H = down("uc_free", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
-    // Register access: pure state copies, never call back -> critical.
-    static final class UC_REG_READ { static final MethodHandle H = down("uc_reg_read", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
-    static final class UC_REG_WRITE { static final MethodHandle H = down("uc_reg_write", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
-    static final class UC_REG_READ_BATCH { static final MethodHandle H = down("uc_reg_read_batch",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL); }
-    static final class UC_REG_WRITE_BATCH { static final MethodHandle H = down("uc_reg_write_batch",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT), CRITICAL); }
-    // uc_emu_start runs guest code and hooks (upcalls): never critical.
-    static final class UC_EMU_START { static final MethodHandle H = down("uc_emu_start",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG)); }
-    static final class UC_EMU_STOP { static final MethodHandle H = down("uc_emu_stop", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
-    // uc_err uc_hook_add(uc, uc_hook *hh, int type, void *cb, void *user_data, uint64 begin, uint64 end, ...)
-    // Variadic: the ordinary form passes no variadic argument, the UC_HOOK_INSN form one int (insn id).
-    private static final FunctionDescriptor HOOK_ADD_FIXED =
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG);
-    static final class UC_HOOK_ADD { static final MethodHandle H = down("uc_hook_add", HOOK_ADD_FIXED, Linker.Option.firstVariadicArg(7)); }
-    static final class UC_HOOK_ADD_INSN { static final MethodHandle H = down("uc_hook_add", HOOK_ADD_FIXED.appendArgumentLayouts(JAVA_INT),
-            Linker.Option.firstVariadicArg(7)); }
-    static final class UC_HOOK_DEL { static final MethodHandle H = down("uc_hook_del", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG)); }
-    // uc_err uc_ctl(uc, uc_control_type, ...)
-    static final class UC_CTL_2LONG { static final MethodHandle H = down("uc_ctl",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2)); }
-    static final class UC_CTL_0 { static final MethodHandle H = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT),
-            Linker.Option.firstVariadicArg(2)); }
-    static final class UC_CTL_1INT { static final MethodHandle H = down("uc_ctl", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
-            Linker.Option.firstVariadicArg(2)); }
-    static final class UC_CONTEXT_ALLOC { static final MethodHandle H = down("uc_context_alloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
-    static final class UC_CONTEXT_SAVE { static final MethodHandle H = down("uc_context_save", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
-    static final class UC_CONTEXT_RESTORE { static final MethodHandle H = down("uc_context_restore", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS)); }
-    static final class UC_CONTEXT_SIZE { static final MethodHandle H = down("uc_context_size", FunctionDescriptor.of(JAVA_LONG, ADDRESS)); }
-    static final class UC_CONTEXT_FREE { static final MethodHandle H = down("uc_context_free", FunctionDescriptor.of(JAVA_INT, ADDRESS)); }
-    static final class UC_CONTEXT_REG_READ { static final MethodHandle H = down("uc_context_reg_read",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
-    static final class UC_CONTEXT_REG_WRITE { static final MethodHandle H = down("uc_context_reg_write",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS), CRITICAL); }
+    /**
+     * The one downcall shape: eight 64-bit integer words in, one out. The JVM spins a stub class and
+     * its lambda forms for every distinct descriptor (and option set): ~5 ms each in a cold JVM with
+     * the AOT cache, which does not keep them (measured), and a run used 15 shapes before its first
+     * guest instruction. On the x86-64 System V ABI (and AArch64's) integer arguments of any C width
+     * travel in 64-bit registers or stack slots, so a narrower C argument is simply passed widened
+     * (pointers as addresses), unused trailing words are ignored by the callee, and the caller narrows
+     * the result to the C return type ({@code (int)} for {@code uc_err}; nothing to read for
+     * {@code void}). Variadic callees ({@code uc_hook_add}'s instruction id, {@code uc_ctl}) read
+     * integer varargs from the same registers and slots; the linker sets AL (the vector-register
+     * count a variadic x86-64 callee reads) to 0 for every downcall.
+     */
+    static final FunctionDescriptor WORDS = FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
 
-    // Upcall shapes (the trailing ADDRESS is user_data, unused: each stub is bound to its hook).
-    static final FunctionDescriptor CB_SYSCALL = FunctionDescriptor.ofVoid(ADDRESS, ADDRESS);
-    static final FunctionDescriptor CB_INTR = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, ADDRESS);
-    static final FunctionDescriptor CB_CODE = FunctionDescriptor.ofVoid(ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
-    static final FunctionDescriptor CB_MEM = FunctionDescriptor.ofVoid(ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
-    static final FunctionDescriptor CB_EVENTMEM =
-            FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
-    /** uc_cb_insn_cpuid_t: int (*)(uc_engine *, void *user_data), non-zero = handled. */
-    static final FunctionDescriptor CB_CPUID = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
-    static final FunctionDescriptor CB_INSN_INVALID = FunctionDescriptor.of(JAVA_BOOLEAN, ADDRESS, ADDRESS);
+    /**
+     * The one upcall shape (every hook callback): six words in (callbacks take at most six
+     * arguments; words past the C callback's own are whatever the caller left in those registers),
+     * one out (read by the C caller as its return type: {@code bool}, {@code int} or nothing).
+     * Narrow arguments are narrowed by the Java side ({@code (int)}).
+     */
+    static final FunctionDescriptor UPCALL = FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+
+    // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
+    // Every handle below has the type (long x 8)long (see WORDS); each is created at its first use.
+    // Comments give the C signature where the words' meaning is not obvious.
+    // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
+    static final class UC_OPEN { static final MethodHandle H = down("uc_open"); }
+    static final class UC_CLOSE { static final MethodHandle H = down("uc_close"); }
+    static final class UC_STRERROR { static final MethodHandle H = down("uc_strerror", CRITICAL); }
+    static final class UC_VERSION { static final MethodHandle H = down("uc_version"); }
+    static final class UC_QUERY { static final MethodHandle H = down("uc_query", CRITICAL); }
+    // uc_mem_map_ptr(uc, uint64 address, size_t size, uint32 perms, void *ptr)
+    static final class UC_MEM_MAP_PTR { static final MethodHandle H = down("uc_mem_map_ptr"); }
+    static final class UC_MEM_MAP { static final MethodHandle H = down("uc_mem_map"); }
+    static final class UC_MEM_UNMAP { static final MethodHandle H = down("uc_mem_unmap"); }
+    static final class UC_MEM_PROTECT { static final MethodHandle H = down("uc_mem_protect"); }
+    static final class UC_MEM_REGIONS { static final MethodHandle H = down("uc_mem_regions"); }
+    static final class UC_MEM_READ { static final MethodHandle H = down("uc_mem_read"); }
+    static final class UC_MEM_WRITE { static final MethodHandle H = down("uc_mem_write"); }
+    static final class UC_FREE { static final MethodHandle H = down("uc_free"); }
+    // register access: pure state copies, never call back -> critical
+    static final class UC_REG_READ { static final MethodHandle H = down("uc_reg_read", CRITICAL); }
+    static final class UC_REG_WRITE { static final MethodHandle H = down("uc_reg_write", CRITICAL); }
+    static final class UC_REG_READ_BATCH { static final MethodHandle H = down("uc_reg_read_batch", CRITICAL); }
+    static final class UC_REG_WRITE_BATCH { static final MethodHandle H = down("uc_reg_write_batch", CRITICAL); }
+    // uc_emu_start runs guest code and hooks (upcalls): never critical
+    static final class UC_EMU_START { static final MethodHandle H = down("uc_emu_start"); }
+    static final class UC_EMU_STOP { static final MethodHandle H = down("uc_emu_stop"); }
+    // uc_hook_add(uc, uc_hook *hh, int type, void *cb, void *user_data, uint64 begin, uint64 end, ...): the
+    // UC_HOOK_INSN form passes the instruction id as the eighth word (variadic; see WORDS)
+    static final class UC_HOOK_ADD { static final MethodHandle H = down("uc_hook_add"); }
+    static final class UC_HOOK_DEL { static final MethodHandle H = down("uc_hook_del"); }
+    // uc_ctl(uc, uc_control_type, ...): the control's arguments in the following words
+    static final class UC_CTL { static final MethodHandle H = down("uc_ctl"); }
+    static final class UC_CONTEXT_ALLOC { static final MethodHandle H = down("uc_context_alloc"); }
+    static final class UC_CONTEXT_SAVE { static final MethodHandle H = down("uc_context_save"); }
+    static final class UC_CONTEXT_RESTORE { static final MethodHandle H = down("uc_context_restore"); }
+    static final class UC_CONTEXT_SIZE { static final MethodHandle H = down("uc_context_size"); }
+    static final class UC_CONTEXT_FREE { static final MethodHandle H = down("uc_context_free"); }
+    static final class UC_CONTEXT_REG_READ { static final MethodHandle H = down("uc_context_reg_read", CRITICAL); }
+    static final class UC_CONTEXT_REG_WRITE { static final MethodHandle H = down("uc_context_reg_write", CRITICAL); }
 
     /** UC_CTL_IO_WRITE/READ and the macro {@code UC_CTL(type, nr, rw)} of unicorn.h. */
     static final int UC_CTL_IO_WRITE = 1;
@@ -136,17 +132,37 @@ final class Native {
         }
     }
 
-    private static MethodHandle down(String name, FunctionDescriptor fd, Linker.Option... options) {
+    private static MethodHandle down(String name, Linker.Option... options) {
         MemorySegment sym = LOOKUP.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError(name + " not found in " + LIBRARY));
-        return LINKER.downcallHandle(sym, fd, options);
+        return LINKER.downcallHandle(sym, WORDS, options);
     }
+
+    /** A downcall of {@link #WORDS} shape: {@code h} with eight words (unused ones 0). */
+    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7) {
+        try {
+            return (long) h.invokeExact(a0, a1, a2, a3, a4, a5, a6, a7);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException("downcall failed", t);
+        }
+    }
+
+    static long call(MethodHandle h) { return call(h, 0, 0, 0, 0, 0, 0, 0, 0); }
+    static long call(MethodHandle h, long a0) { return call(h, a0, 0, 0, 0, 0, 0, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1) { return call(h, a0, a1, 0, 0, 0, 0, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1, long a2) { return call(h, a0, a1, a2, 0, 0, 0, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1, long a2, long a3) { return call(h, a0, a1, a2, a3, 0, 0, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4) { return call(h, a0, a1, a2, a3, a4, 0, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5) { return call(h, a0, a1, a2, a3, a4, a5, 0, 0); }
+    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5, long a6) { return call(h, a0, a1, a2, a3, a4, a5, a6, 0); }
 
     /** {@code uc_strerror(code)} as a Java string. */
     static String strerror(int code) {
         try {
-            MemorySegment s = (MemorySegment) UC_STRERROR.H.invokeExact(code);
-            return s.equals(MemorySegment.NULL) ? "unknown error " + code : s.reinterpret(4096).getString(0);
+            long s = call(UC_STRERROR.H, code);
+            return s == 0 ? "unknown error " + code : MemorySegment.ofAddress(s).reinterpret(4096).getString(0);
         } catch (Throwable t) {
             return "error " + code;
         }

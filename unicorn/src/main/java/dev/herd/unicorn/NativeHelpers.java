@@ -52,14 +52,16 @@ public final class NativeHelpers {
         }
     }
 
+    /** A downcall handle of {@link Native#WORDS} shape for the helper's function {@code name}. */
+    private static java.lang.invoke.MethodHandle down(String name) {
+        return java.lang.foreign.Linker.nativeLinker().downcallHandle(Loaded.LIBRARY.find(name).orElseThrow(), Native.WORDS);
+    }
+
     /** Address of {@code herd_stop_check}, a UC_HOOK_BLOCK callback. */
     static MemorySegment checkFunction() { return Loaded.CHECK; }
 
     private static final class Interrupt {
-        static final java.lang.invoke.MethodHandle INSTALL = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_install_interrupt_handler").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
-                        java.lang.foreign.ValueLayout.JAVA_INT));
+        static final java.lang.invoke.MethodHandle INSTALL = down("herd_install_interrupt_handler");
     }
 
     /**
@@ -69,7 +71,7 @@ public final class NativeHelpers {
     public static void installInterruptHandler(int signo) {
         int r;
         try {
-            r = (int) Interrupt.INSTALL.invokeExact(signo);
+            r = (int) Native.call(Interrupt.INSTALL, signo);
         } catch (Throwable t) {
             throw new IllegalStateException("cannot install the interrupt handler", t);
         }
@@ -109,10 +111,7 @@ public final class NativeHelpers {
     static java.lang.invoke.MethodHandle syncFaultPcHandle() { return FaultPc.SYNC; }
 
     private static final class FaultPc {
-        static final java.lang.invoke.MethodHandle SYNC = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_sync_fault_pc").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
-                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG));
+        static final java.lang.invoke.MethodHandle SYNC = down("herd_sync_fault_pc");
     }
 
     /** herd_engine_flush_tlb(state). */
@@ -123,19 +122,9 @@ public final class NativeHelpers {
 
     private static final class Wrappers {
         static final MemorySegment UC_EMU_START = Native.LOOKUP.find("uc_emu_start").orElseThrow();
-        static final java.lang.invoke.MethodHandle EMU_START = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_emu_start").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
-                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
-                        java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG,
-                        java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_LONG,
-                        java.lang.foreign.ValueLayout.JAVA_LONG));
-        static final java.lang.invoke.MethodHandle FLUSH_TLB = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_engine_flush_tlb").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
-        static final java.lang.invoke.MethodHandle KICK = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                Loaded.LIBRARY.find("herd_kick").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.ADDRESS));
+        static final java.lang.invoke.MethodHandle EMU_START = down("herd_emu_start");
+        static final java.lang.invoke.MethodHandle FLUSH_TLB = down("herd_engine_flush_tlb");
+        static final java.lang.invoke.MethodHandle KICK = down("herd_kick");
         static final int TARGETS = install();
 
         private static int install() {
@@ -150,15 +139,9 @@ public final class NativeHelpers {
             java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
             int r;
             try {
-                java.lang.invoke.MethodHandle install = java.lang.foreign.Linker.nativeLinker().downcallHandle(
-                        Loaded.LIBRARY.find("herd_wrappers_install").orElseThrow(),
-                        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
-                                java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
-                                java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS,
-                                java.lang.foreign.ValueLayout.ADDRESS));
-                r = (int) install.invokeExact(UC_EMU_START,
-                        lib.find("tlb_set_dirty_x86_64").orElse(none), lib.find("tlb_flush_x86_64").orElse(none),
-                        lib.find("tlb_set_dirty_aarch64").orElse(none), lib.find("tlb_flush_aarch64").orElse(none));
+                r = (int) Native.call(down("herd_wrappers_install"), UC_EMU_START.address(),
+                        lib.find("tlb_set_dirty_x86_64").orElse(none).address(), lib.find("tlb_flush_x86_64").orElse(none).address(),
+                        lib.find("tlb_set_dirty_aarch64").orElse(none).address(), lib.find("tlb_flush_aarch64").orElse(none).address());
             } catch (Throwable t) {
                 debug("libunicorn wrappers unavailable: " + t);
                 return 0;

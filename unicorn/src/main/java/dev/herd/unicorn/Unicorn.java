@@ -7,7 +7,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import dev.herd.unicorn.x86_64.X86Insn;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
@@ -71,14 +70,14 @@ public final class Unicorn implements AutoCloseable {
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
-            SYSCALL_TARGET = l.findVirtual(SyscallStub.class, "call", Native.CB_SYSCALL.toMethodType());
-            INTR_TARGET = l.findVirtual(IntrStub.class, "call", Native.CB_INTR.toMethodType());
-            CODE_TARGET = l.findVirtual(CodeStub.class, "call", Native.CB_CODE.toMethodType());
-            BLOCK_TARGET = l.findVirtual(BlockStub.class, "call", Native.CB_CODE.toMethodType());
-            MEM_TARGET = l.findVirtual(MemStub.class, "call", Native.CB_MEM.toMethodType());
-            EVENTMEM_TARGET = l.findVirtual(EventMemStub.class, "call", Native.CB_EVENTMEM.toMethodType());
-            INSN_INVALID_TARGET = l.findVirtual(InsnInvalidStub.class, "call", Native.CB_INSN_INVALID.toMethodType());
-            CPUID_TARGET = l.findVirtual(CpuidStub.class, "call", Native.CB_CPUID.toMethodType());
+            SYSCALL_TARGET = l.findVirtual(SyscallStub.class, "call", Native.UPCALL.toMethodType());
+            INTR_TARGET = l.findVirtual(IntrStub.class, "call", Native.UPCALL.toMethodType());
+            CODE_TARGET = l.findVirtual(CodeStub.class, "call", Native.UPCALL.toMethodType());
+            BLOCK_TARGET = l.findVirtual(BlockStub.class, "call", Native.UPCALL.toMethodType());
+            MEM_TARGET = l.findVirtual(MemStub.class, "call", Native.UPCALL.toMethodType());
+            EVENTMEM_TARGET = l.findVirtual(EventMemStub.class, "call", Native.UPCALL.toMethodType());
+            INSN_INVALID_TARGET = l.findVirtual(InsnInvalidStub.class, "call", Native.UPCALL.toMethodType());
+            CPUID_TARGET = l.findVirtual(CpuidStub.class, "call", Native.UPCALL.toMethodType());
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -139,7 +138,7 @@ public final class Unicorn implements AutoCloseable {
         OPEN_LOCK.lock();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
-            err = (int) Native.UC_OPEN.H.invokeExact(arch.value(), mode, out);
+            err = (int) Native.call(Native.UC_OPEN.H, arch.value(), mode, out.address());
             engine = out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -153,7 +152,7 @@ public final class Unicorn implements AutoCloseable {
             return new Unicorn(arch, mode, engine);
         } catch (Throwable t) {
             try {
-                int ignored = (int) Native.UC_CLOSE.H.invokeExact(engine);
+                int ignored = (int) Native.call(Native.UC_CLOSE.H, engine.address());
             } catch (Throwable t2) {
                 t.addSuppressed(t2);
             }
@@ -187,7 +186,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public static int version() {
         try {
-            return (int) Native.UC_VERSION.H.invokeExact(MemorySegment.NULL, MemorySegment.NULL);
+            return (int) Native.call(Native.UC_VERSION.H, 0, 0);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -231,7 +230,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_CLOSE.H.invokeExact(uc);
+            err = (int) Native.call(Native.UC_CLOSE.H, uc.address());
         } catch (Throwable t) {
             throw unexpected(t);
         } finally {
@@ -305,7 +304,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_MAP_PTR.H.invokeExact(uc, address, size, perms, MemorySegment.ofAddress(hostAddress));
+            err = (int) Native.call(Native.UC_MEM_MAP_PTR.H, uc.address(), address, size, perms, hostAddress);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -323,7 +322,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_MAP.H.invokeExact(uc, address, size, perms);
+            err = (int) Native.call(Native.UC_MEM_MAP.H, uc.address(), address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -341,7 +340,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_UNMAP.H.invokeExact(uc, address, size);
+            err = (int) Native.call(Native.UC_MEM_UNMAP.H, uc.address(), address, size);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -359,7 +358,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_PROTECT.H.invokeExact(uc, address, size, perms);
+            err = (int) Native.call(Native.UC_MEM_PROTECT.H, uc.address(), address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -377,7 +376,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment regions;
         int count;
         try {
-            err = (int) Native.UC_MEM_REGIONS.H.invokeExact(uc, outSlot, outSlot.asSlice(8));
+            err = (int) Native.call(Native.UC_MEM_REGIONS.H, uc.address(), outSlot.address(), outSlot.address() + 8);
             regions = outSlot.get(ADDRESS, 0);
             count = outSlot.get(JAVA_INT, 8);
         } catch (Throwable t) {
@@ -394,7 +393,7 @@ public final class Unicorn implements AutoCloseable {
         }
         if (!regions.equals(MemorySegment.NULL)) {
             try {
-                int ignored = (int) Native.UC_FREE.H.invokeExact(regions);
+                int ignored = (int) Native.call(Native.UC_FREE.H, regions.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -412,7 +411,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_READ.H.invokeExact(uc, address, dst, dst.byteSize());
+            err = (int) Native.call(Native.UC_MEM_READ.H, uc.address(), address, dst.address(), dst.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -445,7 +444,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_MEM_WRITE.H.invokeExact(uc, address, src, src.byteSize());
+            err = (int) Native.call(Native.UC_MEM_WRITE.H, uc.address(), address, src.address(), src.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -481,7 +480,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_REG_READ.H.invokeExact(uc, regId, longSlot);
+            err = (int) Native.call(Native.UC_REG_READ.H, uc.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -504,7 +503,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE.H.invokeExact(uc, regId, longSlot);
+            err = (int) Native.call(Native.UC_REG_WRITE.H, uc.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -530,7 +529,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(out, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.UC_REG_READ.H.invokeExact(uc, regId, wideSlot);
+            err = (int) Native.call(Native.UC_REG_READ.H, uc.address(), regId, wideSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -553,7 +552,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(in, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE.H.invokeExact(uc, regId, wideSlot);
+            err = (int) Native.call(Native.UC_REG_WRITE.H, uc.address(), regId, wideSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -588,7 +587,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_REG_READ_BATCH.H.invokeExact(uc, b.ids, b.ptrs, n);
+            err = (int) Native.call(Native.UC_REG_READ_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -621,7 +620,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_REG_WRITE_BATCH.H.invokeExact(uc, b.ids, b.ptrs, n);
+            err = (int) Native.call(Native.UC_REG_WRITE_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -702,10 +701,9 @@ public final class Unicorn implements AutoCloseable {
                 // Through herd_emu_start even without fast stores of our own: a nested run (a scratch
                 // engine inside a hook) must not be taken for the outer engine by the fill wrapper.
                 MemorySegment state = wrapperState == null ? MemorySegment.NULL : wrapperState;
-                err = (int) NativeHelpers.emuStartHandle().invokeExact(state,
-                        NativeHelpers.emuStartFunction(), uc, begin, until, timeoutMicros, count);
+                err = (int) Native.call(NativeHelpers.emuStartHandle(), state.address(), NativeHelpers.emuStartFunction().address(), uc.address(), begin, until, timeoutMicros, count);
             } else {
-                err = (int) Native.UC_EMU_START.H.invokeExact(uc, begin, until, timeoutMicros, count);
+                err = (int) Native.call(Native.UC_EMU_START.H, uc.address(), begin, until, timeoutMicros, count);
             }
         } catch (Throwable t) {
             throw unexpected(t);
@@ -733,7 +731,7 @@ public final class Unicorn implements AutoCloseable {
                 return;
             }
             try {
-                int ignored = (int) Native.UC_EMU_STOP.H.invokeExact(uc);
+                int ignored = (int) Native.call(Native.UC_EMU_STOP.H, uc.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -752,8 +750,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_2LONG.H.invokeExact(uc,
-                    Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
+            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -767,7 +764,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_0.H.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
+            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -786,7 +783,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.UC_CTL_1INT.H.invokeExact(uc, Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
+            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -816,7 +813,7 @@ public final class Unicorn implements AutoCloseable {
         outSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_QUERY.H.invokeExact(uc, type, outSlot);
+            err = (int) Native.call(Native.UC_QUERY.H, uc.address(), type, outSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -838,7 +835,7 @@ public final class Unicorn implements AutoCloseable {
         int err;
         MemorySegment ctx;
         try {
-            err = (int) Native.UC_CONTEXT_ALLOC.H.invokeExact(uc, outSlot);
+            err = (int) Native.call(Native.UC_CONTEXT_ALLOC.H, uc.address(), outSlot.address());
             ctx = outSlot.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -864,7 +861,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_SAVE.H.invokeExact(uc, p);
+            err = (int) Native.call(Native.UC_CONTEXT_SAVE.H, uc.address(), p.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -883,7 +880,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_RESTORE.H.invokeExact(uc, p);
+            err = (int) Native.call(Native.UC_CONTEXT_RESTORE.H, uc.address(), p.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -909,7 +906,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         long size;
         try {
-            size = (long) Native.UC_CONTEXT_SIZE.H.invokeExact(uc);
+            size = (long) Native.call(Native.UC_CONTEXT_SIZE.H, uc.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -922,7 +919,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_REG_READ.H.invokeExact(p, regId, longSlot);
+            err = (int) Native.call(Native.UC_CONTEXT_REG_READ.H, p.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -939,7 +936,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.UC_CONTEXT_REG_WRITE.H.invokeExact(p, regId, longSlot);
+            err = (int) Native.call(Native.UC_CONTEXT_REG_WRITE.H, p.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -963,7 +960,7 @@ public final class Unicorn implements AutoCloseable {
         c.ptr = null;
         if (p != null) {
             try {
-                int ignored = (int) Native.UC_CONTEXT_FREE.H.invokeExact(p);
+                int ignored = (int) Native.call(Native.UC_CONTEXT_FREE.H, p.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -985,7 +982,7 @@ public final class Unicorn implements AutoCloseable {
         if (arch != UcArch.X86) {
             throw new UnsupportedOperationException("hookSyscall is x86 only; on " + arch + " use hookInterrupt");
         }
-        return hookInsn(X86Insn.SYSCALL, SYSCALL_TARGET.bindTo(new SyscallStub(this, h)), Native.CB_SYSCALL);
+        return hookInsn(X86Insn.SYSCALL, SYSCALL_TARGET.bindTo(new SyscallStub(this, h)));
     }
 
     /**
@@ -1000,7 +997,7 @@ public final class Unicorn implements AutoCloseable {
         if (arch != UcArch.X86) {
             throw new UnsupportedOperationException("hookCpuid is x86 only");
         }
-        return hookInsn(X86Insn.CPUID, CPUID_TARGET.bindTo(new CpuidStub(this, h)), Native.CB_CPUID);
+        return hookInsn(X86Insn.CPUID, CPUID_TARGET.bindTo(new CpuidStub(this, h)));
     }
 
     /**
@@ -1010,7 +1007,7 @@ public final class Unicorn implements AutoCloseable {
      * @return its handle
      */
     public HookHandle hookInterrupt(InterruptHook h) {
-        return add(UcHook.UC_HOOK_INTR, INTR_TARGET.bindTo(new IntrStub(this, h)), Native.CB_INTR, 1, 0);
+        return add(UcHook.UC_HOOK_INTR, INTR_TARGET.bindTo(new IntrStub(this, h)), 1, 0);
     }
 
     /**
@@ -1024,7 +1021,7 @@ public final class Unicorn implements AutoCloseable {
         if (ucHookTypes == 0 || (ucHookTypes & ~UcHook.UC_HOOK_MEM_INVALID) != 0) {
             throw new IllegalArgumentException("not invalid-access hook types: 0x" + Integer.toHexString(ucHookTypes));
         }
-        return add(ucHookTypes, EVENTMEM_TARGET.bindTo(new EventMemStub(this, h)), Native.CB_EVENTMEM, 1, 0);
+        return add(ucHookTypes, EVENTMEM_TARGET.bindTo(new EventMemStub(this, h)), 1, 0);
     }
 
     /**
@@ -1042,7 +1039,7 @@ public final class Unicorn implements AutoCloseable {
         if (ucHookTypes == 0 || (ucHookTypes & ~valid) != 0) {
             throw new IllegalArgumentException("not valid-access hook types: 0x" + Integer.toHexString(ucHookTypes));
         }
-        HookHandle handle = add(ucHookTypes, MEM_TARGET.bindTo(new MemStub(this, h)), Native.CB_MEM, begin, end);
+        HookHandle handle = add(ucHookTypes, MEM_TARGET.bindTo(new MemStub(this, h)), begin, end);
         if (seesGuestWrites(ucHookTypes, begin, end)) {
             handle.seesGuestWrites = true;
             guestWriteHookCount(1);
@@ -1060,7 +1057,7 @@ public final class Unicorn implements AutoCloseable {
      * @return its handle
      */
     public HookHandle hookCode(long begin, long end, CodeHook h) {
-        return add(UcHook.UC_HOOK_CODE, CODE_TARGET.bindTo(new CodeStub(this, h)), Native.CB_CODE, begin, end);
+        return add(UcHook.UC_HOOK_CODE, CODE_TARGET.bindTo(new CodeStub(this, h)), begin, end);
     }
 
     /**
@@ -1072,7 +1069,7 @@ public final class Unicorn implements AutoCloseable {
      * @return its handle
      */
     public HookHandle hookBlock(long begin, long end, BlockHook h) {
-        return add(UcHook.UC_HOOK_BLOCK, BLOCK_TARGET.bindTo(new BlockStub(this, h)), Native.CB_CODE, begin, end);
+        return add(UcHook.UC_HOOK_BLOCK, BLOCK_TARGET.bindTo(new BlockStub(this, h)), begin, end);
     }
 
     /**
@@ -1083,7 +1080,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public HookHandle hookInvalidInsn(InvalidInsnHook h) {
         return add(UcHook.UC_HOOK_INSN_INVALID, INSN_INVALID_TARGET.bindTo(new InsnInvalidStub(this, h)),
-                Native.CB_INSN_INVALID, 1, 0);
+                1, 0);
     }
 
     /**
@@ -1103,7 +1100,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_HOOK_DEL.H.invokeExact(uc, h.handle);
+            err = (int) Native.call(Native.UC_HOOK_DEL.H, uc.address(), h.handle);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1145,8 +1142,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.UC_HOOK_ADD.H.invokeExact(uc, outSlot, UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction(),
-                    request, 1L, 0L);
+            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction().address(), request.address(), 1L, 0L);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1178,7 +1174,7 @@ public final class Unicorn implements AutoCloseable {
     public boolean syncFaultPc(long address) {
         if (!exactFaultPcs()) return false;
         try {
-            return (int) NativeHelpers.syncFaultPcHandle().invokeExact(wrapperState, address) != 0;
+            return (int) Native.call(NativeHelpers.syncFaultPcHandle(), wrapperState.address(), address) != 0;
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1197,7 +1193,7 @@ public final class Unicorn implements AutoCloseable {
         synchronized (lifecycle) { // close() frees the CPUState the kick writes
             if (closed) return;
             try {
-                NativeHelpers.kickHandle().invokeExact(wrapperState);
+                Native.call(NativeHelpers.kickHandle(), wrapperState.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -1368,7 +1364,7 @@ public final class Unicorn implements AutoCloseable {
     private void flushFastStores() {
         if (!fastStores) return;
         try {
-            NativeHelpers.flushTlbHandle().invokeExact(wrapperState);
+            Native.call(NativeHelpers.flushTlbHandle(), wrapperState.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1395,26 +1391,25 @@ public final class Unicorn implements AutoCloseable {
     /** Whether {@link #emuStart} ran (so the engine may hold translations); owning thread only. */
     private boolean started;
 
-    private HookHandle add(int type, MethodHandle target, FunctionDescriptor fd, long begin, long end) {
+    private HookHandle add(int type, MethodHandle target, long begin, long end) {
         checkOpen();
-        MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);
+        MemorySegment stub = Native.LINKER.upcallStub(target, Native.UPCALL, arena);
         int err;
         try {
-            err = (int) Native.UC_HOOK_ADD.H.invokeExact(uc, outSlot, type, stub, MemorySegment.NULL, begin, end);
+            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), type, stub.address(), 0, begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
         }
         return added(err, type, stub, "uc_hook_add(type=0x" + Integer.toHexString(type) + ")");
     }
 
-    private HookHandle hookInsn(int insn, MethodHandle target, FunctionDescriptor fd) {
+    private HookHandle hookInsn(int insn, MethodHandle target) {
         checkOpen();
-        MemorySegment stub = Native.LINKER.upcallStub(target, fd, arena);
+        MemorySegment stub = Native.LINKER.upcallStub(target, Native.UPCALL, arena);
         int err;
         try {
             // begin=1 > end=0: the whole address space; the trailing int is the variadic insn id.
-            err = (int) Native.UC_HOOK_ADD_INSN.H.invokeExact(uc, outSlot, UcHook.UC_HOOK_INSN, stub, MemorySegment.NULL,
-                    1L, 0L, insn);
+            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_INSN, stub.address(), 0, 1L, 0L, insn);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1446,85 +1441,91 @@ public final class Unicorn implements AutoCloseable {
             // nothing safe left to do; the stop below still ends the run
         }
         try {
-            int ignored = (int) Native.UC_EMU_STOP.H.invokeExact(uc);
+            int ignored = (int) Native.call(Native.UC_EMU_STOP.H, uc.address());
         } catch (Throwable ignored) {
             // cannot happen for a downcall with int return; never propagate into native code
         }
     }
 
     // Upcall targets: one small object per hook, bound into its stub. Each catches Throwable
-    // so nothing unwinds into libunicorn.
+    // so nothing unwinds into libunicorn. All have Native.UPCALL's shape: the callback's arguments
+    // as words (narrowed here), unused trailing words, and a word the C caller reads as its result.
 
     private record SyscallStub(Unicorn uc, SyscallHook h) {
         @SuppressWarnings("unused")
-        void call(MemorySegment engine, MemorySegment user) {
+        long call(long engine, long user, long a2, long a3, long a4, long a5) {
             try {
                 h.onSyscall(uc);
             } catch (Throwable t) {
                 uc.hookFailed(t);
             }
+            return 0;
         }
     }
 
     private record IntrStub(Unicorn uc, InterruptHook h) {
         @SuppressWarnings("unused")
-        void call(MemorySegment engine, int intno, MemorySegment user) {
+        long call(long engine, long intno, long user, long a3, long a4, long a5) {
             try {
-                h.onInterrupt(uc, intno);
+                h.onInterrupt(uc, (int) intno);
             } catch (Throwable t) {
                 uc.hookFailed(t);
             }
+            return 0;
         }
     }
 
     private record CodeStub(Unicorn uc, CodeHook h) {
         @SuppressWarnings("unused")
-        void call(MemorySegment engine, long address, int size, MemorySegment user) {
+        long call(long engine, long address, long size, long user, long a4, long a5) {
             try {
-                h.onCode(uc, address, size);
+                h.onCode(uc, address, (int) size);
             } catch (Throwable t) {
                 uc.hookFailed(t);
             }
+            return 0;
         }
     }
 
     private record BlockStub(Unicorn uc, BlockHook h) {
         @SuppressWarnings("unused")
-        void call(MemorySegment engine, long address, int size, MemorySegment user) {
+        long call(long engine, long address, long size, long user, long a4, long a5) {
             try {
-                h.onBlock(uc, address, size);
+                h.onBlock(uc, address, (int) size);
             } catch (Throwable t) {
                 uc.hookFailed(t);
             }
+            return 0;
         }
     }
 
     private record MemStub(Unicorn uc, MemAccessHook h) {
         @SuppressWarnings("unused")
-        void call(MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+        long call(long engine, long type, long address, long size, long value, long user) {
             try {
-                h.onAccess(uc, type, address, size, value);
+                h.onAccess(uc, (int) type, address, (int) size, value);
             } catch (Throwable t) {
                 uc.hookFailed(t);
             }
+            return 0;
         }
     }
 
     private record EventMemStub(Unicorn uc, MemEventHook h) {
         @SuppressWarnings("unused")
-        boolean call(MemorySegment engine, int type, long address, int size, long value, MemorySegment user) {
+        long call(long engine, long type, long address, long size, long value, long user) {
             try {
-                return h.onInvalidAccess(uc, type, address, size, value);
+                return h.onInvalidAccess(uc, (int) type, address, (int) size, value) ? 1 : 0;
             } catch (Throwable t) {
                 uc.hookFailed(t);
-                return false;
+                return 0;
             }
         }
     }
 
     private record CpuidStub(Unicorn uc, CpuidHook h) {
         @SuppressWarnings("unused")
-        int call(MemorySegment engine, MemorySegment user) {
+        long call(long engine, long user, long a2, long a3, long a4, long a5) {
             try {
                 return h.onCpuid(uc) ? 1 : 0;
             } catch (Throwable t) {
@@ -1536,12 +1537,12 @@ public final class Unicorn implements AutoCloseable {
 
     private record InsnInvalidStub(Unicorn uc, InvalidInsnHook h) {
         @SuppressWarnings("unused")
-        boolean call(MemorySegment engine, MemorySegment user) {
+        long call(long engine, long user, long a2, long a3, long a4, long a5) {
             try {
-                return h.onInvalidInsn(uc);
+                return h.onInvalidInsn(uc) ? 1 : 0;
             } catch (Throwable t) {
                 uc.hookFailed(t);
-                return false;
+                return 0;
             }
         }
     }
