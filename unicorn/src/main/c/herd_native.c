@@ -106,6 +106,7 @@ struct herd_engine_state {
     uint32_t exact_stops;     /* stops by the cpu_exec wrapper and herd_kick (no block hook) */
     uint32_t stop_owed;       /* the flag was taken: stop at every cpu_exec until uc_emu_start returns */
     uint32_t exec_arch;       /* inside the cpu_exec wrapper: 1 x86_64, 2 aarch64; else 0 */
+    uint32_t range_hint;      /* the range herd_fast_writable found last (checked first) */
 };
 
 /*
@@ -335,14 +336,25 @@ struct herd_fill_target {
 
 static struct herd_fill_target herd_fill_targets[2];
 
-static int herd_fast_writable(const struct herd_engine_state *s, uint64_t start, uint64_t end)
+/*
+ * Whether [start, end) lies in one of the engine's fast-store ranges. The range found last is tried
+ * first: a guest's atomics mostly hit the same few words (a lock, a counter), and each atomic helper
+ * asks (herd_atomic_guard), so the binary search was on every guest atomic.
+ */
+static int herd_fast_writable(struct herd_engine_state *s, uint64_t start, uint64_t end)
 {
+    uint32_t h = s->range_hint;
+    if (h < s->count && s->ranges[2 * h] <= start && end <= s->ranges[2 * h + 1]) return 1;
     uint32_t lo = 0, hi = s->count;
     while (lo < hi) { /* first range whose end is above start */
         uint32_t mid = lo + (hi - lo) / 2;
         if (s->ranges[2 * mid + 1] > start) hi = mid; else lo = mid + 1;
     }
-    return lo < s->count && s->ranges[2 * lo] <= start && end <= s->ranges[2 * lo + 1];
+    if (lo < s->count && s->ranges[2 * lo] <= start && end <= s->ranges[2 * lo + 1]) {
+        s->range_hint = lo;
+        return 1;
+    }
+    return 0;
 }
 
 static inline void herd_after_fill(struct herd_fill_target *t, void *cpu, uint64_t vaddr, uint64_t size)

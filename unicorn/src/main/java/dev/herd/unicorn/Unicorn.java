@@ -1211,11 +1211,12 @@ public final class Unicorn implements AutoCloseable {
     /**
      * struct herd_engine_state (herd_native.c): fast-store ranges pointer, count, disabled, cpu,
      * flush, uc, parallel, parallel misses, exclusive, guard, stop flag, pass PC, TLB fills and
-     * growths (native only), kick CPU (native only), exact stops by kick, stop owed (native only).
+     * growths (native only), kick CPU (native only), exact stops by kick, stop owed, exec arch and
+     * range hint (native only).
      */
     private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
             ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_GUARD_ATOMICS = 52, ST_STOP_FLAG = 56,
-            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_SIZE = 96;
+            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_SIZE = 104;
     /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
     private MemorySegment wrapperState;
     private boolean fastStores;
