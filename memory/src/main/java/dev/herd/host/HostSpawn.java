@@ -1,7 +1,8 @@
 package dev.herd.host;
 
+import dev.herd.ffm.NativeWords;
+
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -10,7 +11,6 @@ import java.util.List;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 /**
  * Starts a host process with glibc's {@code posix_spawn} (FFM downcalls): exact argv and envp
@@ -28,24 +28,23 @@ public final class HostSpawn {
     /** Generous upper bounds of glibc's posix_spawn_file_actions_t, posix_spawnattr_t, sigset_t. */
     private static final int FILE_ACTIONS_SIZE = 256, ATTR_SIZE = 1024, SIGSET_SIZE = 128;
 
-    /** The libc functions, linked at the first spawn. */
+    /** The libc functions, linked at the first spawn, all of {@link NativeWords#WORDS} shape. */
     private static final class Libc {
-        static final MethodHandle POSIX_SPAWN = fn("posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
-        static final MethodHandle FA_INIT = fn("posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
-        static final MethodHandle FA_DESTROY = fn("posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
-        static final MethodHandle FA_ADDDUP2 = fn("posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-        static final MethodHandle FA_ADDCHDIR = fn("posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
-        static final MethodHandle FA_ADDCLOSEFROM = fn("posix_spawn_file_actions_addclosefrom_np", JAVA_INT, ADDRESS, JAVA_INT);
-        static final MethodHandle ATTR_INIT = fn("posix_spawnattr_init", JAVA_INT, ADDRESS);
-        static final MethodHandle ATTR_DESTROY = fn("posix_spawnattr_destroy", JAVA_INT, ADDRESS);
-        static final MethodHandle ATTR_SETFLAGS = fn("posix_spawnattr_setflags", JAVA_INT, ADDRESS, JAVA_SHORT);
-        static final MethodHandle ATTR_SETSIGMASK = fn("posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
-        static final MethodHandle ATTR_SETSIGDEFAULT = fn("posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle POSIX_SPAWN = fn("posix_spawn");
+        static final MethodHandle FA_INIT = fn("posix_spawn_file_actions_init");
+        static final MethodHandle FA_DESTROY = fn("posix_spawn_file_actions_destroy");
+        static final MethodHandle FA_ADDDUP2 = fn("posix_spawn_file_actions_adddup2");
+        static final MethodHandle FA_ADDCHDIR = fn("posix_spawn_file_actions_addchdir_np");
+        static final MethodHandle FA_ADDCLOSEFROM = fn("posix_spawn_file_actions_addclosefrom_np");
+        static final MethodHandle ATTR_INIT = fn("posix_spawnattr_init");
+        static final MethodHandle ATTR_DESTROY = fn("posix_spawnattr_destroy");
+        static final MethodHandle ATTR_SETFLAGS = fn("posix_spawnattr_setflags");
+        static final MethodHandle ATTR_SETSIGMASK = fn("posix_spawnattr_setsigmask");
+        static final MethodHandle ATTR_SETSIGDEFAULT = fn("posix_spawnattr_setsigdefault");
 
-        private static MethodHandle fn(String name, java.lang.foreign.MemoryLayout result, java.lang.foreign.MemoryLayout... args) {
-            Linker linker = Linker.nativeLinker();
-            return linker.downcallHandle(linker.defaultLookup().find(name)
-                    .orElseThrow(() -> new UnsatisfiedLinkError(name + " not found in libc")), FunctionDescriptor.of(result, args));
+        private static MethodHandle fn(String name) {
+            return NativeWords.handle(Linker.nativeLinker().defaultLookup().find(name)
+                    .orElseThrow(() -> new UnsatisfiedLinkError(name + " not found in libc")));
         }
     }
 
@@ -65,33 +64,29 @@ public final class HostSpawn {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fa = arena.allocate(FILE_ACTIONS_SIZE, 16);
             MemorySegment attr = arena.allocate(ATTR_SIZE, 16);
-            check((int) Libc.FA_INIT.invokeExact(fa));
+            check((int) NativeWords.call(Libc.FA_INIT, fa.address()));
             try {
-                check((int) Libc.ATTR_INIT.invokeExact(attr));
+                check((int) NativeWords.call(Libc.ATTR_INIT, attr.address()));
                 try {
-                    for (FdPlacement p : fds) check((int) Libc.FA_ADDDUP2.invokeExact(fa, p.from(), p.to()));
-                    check((int) Libc.FA_ADDCLOSEFROM.invokeExact(fa, closeFrom));
-                    if (cwd != null) check((int) Libc.FA_ADDCHDIR.invokeExact(fa, cString(arena, cwd)));
+                    for (FdPlacement p : fds) check((int) NativeWords.call(Libc.FA_ADDDUP2, fa.address(), p.from(), p.to()));
+                    check((int) NativeWords.call(Libc.FA_ADDCLOSEFROM, fa.address(), closeFrom));
+                    if (cwd != null) check((int) NativeWords.call(Libc.FA_ADDCHDIR, fa.address(), cString(arena, cwd).address()));
                     MemorySegment none = arena.allocate(SIGSET_SIZE, 8), all = arena.allocate(SIGSET_SIZE, 8);
                     all.fill((byte) 0xff);
-                    check((int) Libc.ATTR_SETSIGMASK.invokeExact(attr, none));
-                    check((int) Libc.ATTR_SETSIGDEFAULT.invokeExact(attr, all));
-                    check((int) Libc.ATTR_SETFLAGS.invokeExact(attr, (short) (POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)));
+                    check((int) NativeWords.call(Libc.ATTR_SETSIGMASK, attr.address(), none.address()));
+                    check((int) NativeWords.call(Libc.ATTR_SETSIGDEFAULT, attr.address(), all.address()));
+                    check((int) NativeWords.call(Libc.ATTR_SETFLAGS, attr.address(), POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
                     MemorySegment pid = arena.allocate(JAVA_INT);
                     MemorySegment argvArray = cStringArray(arena, argv);
                     MemorySegment envArray = cStringArray(arena, envp);
-                    check((int) Libc.POSIX_SPAWN.invokeExact(pid, cString(arena, path), fa, attr, argvArray, envArray));
+                    check((int) NativeWords.call(Libc.POSIX_SPAWN, pid.address(), cString(arena, path).address(), fa.address(), attr.address(), argvArray.address(), envArray.address()));
                     return pid.get(JAVA_INT, 0);
                 } finally {
-                    int ignored = (int) Libc.ATTR_DESTROY.invokeExact(attr);
+                    int ignored = (int) NativeWords.call(Libc.ATTR_DESTROY, attr.address());
                 }
             } finally {
-                int ignored = (int) Libc.FA_DESTROY.invokeExact(fa);
+                int ignored = (int) NativeWords.call(Libc.FA_DESTROY, fa.address());
             }
-        } catch (ErrnoException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("posix_spawn downcall failed", t);
         }
     }
 

@@ -37,20 +37,8 @@ final class Native {
 
     private static final Linker.Option CRITICAL = Linker.Option.critical(false);
 
-    /**
-     * The one downcall shape: eight 64-bit integer words in, one out. The JVM spins a stub class and
-     * its lambda forms for every distinct descriptor (and option set): ~5 ms each in a cold JVM with
-     * the AOT cache, which does not keep them (measured), and a run used 15 shapes before its first
-     * guest instruction. On the x86-64 System V ABI (and AArch64's) integer arguments of any C width
-     * travel in 64-bit registers or stack slots, so a narrower C argument is simply passed widened
-     * (pointers as addresses), unused trailing words are ignored by the callee, and the caller narrows
-     * the result to the C return type ({@code (int)} for {@code uc_err}; nothing to read for
-     * {@code void}). Variadic callees ({@code uc_hook_add}'s instruction id, {@code uc_ctl}) read
-     * integer varargs from the same registers and slots; the linker sets AL (the vector-register
-     * count a variadic x86-64 callee reads) to 0 for every downcall.
-     */
-    static final FunctionDescriptor WORDS = FunctionDescriptor.of(JAVA_LONG,
-            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    /** The one downcall shape ({@link dev.herd.ffm.NativeWords}): eight words in, one out. */
+    static final FunctionDescriptor WORDS = dev.herd.ffm.NativeWords.WORDS;
 
     /**
      * The one upcall shape (every hook callback): six words in (callbacks take at most six
@@ -138,30 +126,10 @@ final class Native {
         return LINKER.downcallHandle(sym, WORDS, options);
     }
 
-    /** A downcall of {@link #WORDS} shape: {@code h} with eight words (unused ones 0). */
-    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5, long a6, long a7) {
-        try {
-            return (long) h.invokeExact(a0, a1, a2, a3, a4, a5, a6, a7);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException("downcall failed", t);
-        }
-    }
-
-    static long call(MethodHandle h) { return call(h, 0, 0, 0, 0, 0, 0, 0, 0); }
-    static long call(MethodHandle h, long a0) { return call(h, a0, 0, 0, 0, 0, 0, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1) { return call(h, a0, a1, 0, 0, 0, 0, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1, long a2) { return call(h, a0, a1, a2, 0, 0, 0, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1, long a2, long a3) { return call(h, a0, a1, a2, a3, 0, 0, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4) { return call(h, a0, a1, a2, a3, a4, 0, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5) { return call(h, a0, a1, a2, a3, a4, a5, 0, 0); }
-    static long call(MethodHandle h, long a0, long a1, long a2, long a3, long a4, long a5, long a6) { return call(h, a0, a1, a2, a3, a4, a5, a6, 0); }
-
     /** {@code uc_strerror(code)} as a Java string. */
     static String strerror(int code) {
         try {
-            long s = call(UC_STRERROR.H, code);
+            long s = dev.herd.ffm.NativeWords.call(UC_STRERROR.H, code);
             return s == 0 ? "unknown error " + code : MemorySegment.ofAddress(s).reinterpret(4096).getString(0);
         } catch (Throwable t) {
             return "error " + code;

@@ -1,5 +1,7 @@
 package dev.herd.unicorn;
 
+import dev.herd.ffm.NativeWords;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -54,7 +56,7 @@ public final class NativeHelpers {
 
     /** A downcall handle of {@link Native#WORDS} shape for the helper's function {@code name}. */
     private static java.lang.invoke.MethodHandle down(String name) {
-        return java.lang.foreign.Linker.nativeLinker().downcallHandle(Loaded.LIBRARY.find(name).orElseThrow(), Native.WORDS);
+        return java.lang.foreign.Linker.nativeLinker().downcallHandle(Loaded.LIBRARY.find(name).orElseThrow(), NativeWords.WORDS);
     }
 
     /** Address of {@code herd_stop_check}, a UC_HOOK_BLOCK callback. */
@@ -71,7 +73,7 @@ public final class NativeHelpers {
     public static void installInterruptHandler(int signo) {
         int r;
         try {
-            r = (int) Native.call(Interrupt.INSTALL, signo);
+            r = (int) NativeWords.call(Interrupt.INSTALL, signo);
         } catch (Throwable t) {
             throw new IllegalStateException("cannot install the interrupt handler", t);
         }
@@ -139,7 +141,7 @@ public final class NativeHelpers {
             java.lang.foreign.SymbolLookup lib = Native.LOOKUP;
             int r;
             try {
-                r = (int) Native.call(down("herd_wrappers_install"), UC_EMU_START.address(),
+                r = (int) NativeWords.call(down("herd_wrappers_install"), UC_EMU_START.address(),
                         lib.find("tlb_set_dirty_x86_64").orElse(none).address(), lib.find("tlb_flush_x86_64").orElse(none).address(),
                         lib.find("tlb_set_dirty_aarch64").orElse(none).address(), lib.find("tlb_flush_aarch64").orElse(none).address());
             } catch (Throwable t) {

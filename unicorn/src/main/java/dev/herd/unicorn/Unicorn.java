@@ -1,5 +1,7 @@
 package dev.herd.unicorn;
 
+import dev.herd.ffm.NativeWords;
+
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -138,7 +140,7 @@ public final class Unicorn implements AutoCloseable {
         OPEN_LOCK.lock();
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
-            err = (int) Native.call(Native.UC_OPEN.H, arch.value(), mode, out.address());
+            err = (int) NativeWords.call(Native.UC_OPEN.H, arch.value(), mode, out.address());
             engine = out.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -152,7 +154,7 @@ public final class Unicorn implements AutoCloseable {
             return new Unicorn(arch, mode, engine);
         } catch (Throwable t) {
             try {
-                int ignored = (int) Native.call(Native.UC_CLOSE.H, engine.address());
+                int ignored = (int) NativeWords.call(Native.UC_CLOSE.H, engine.address());
             } catch (Throwable t2) {
                 t.addSuppressed(t2);
             }
@@ -186,7 +188,7 @@ public final class Unicorn implements AutoCloseable {
      */
     public static int version() {
         try {
-            return (int) Native.call(Native.UC_VERSION.H, 0, 0);
+            return (int) NativeWords.call(Native.UC_VERSION.H, 0, 0);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -230,7 +232,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.call(Native.UC_CLOSE.H, uc.address());
+            err = (int) NativeWords.call(Native.UC_CLOSE.H, uc.address());
         } catch (Throwable t) {
             throw unexpected(t);
         } finally {
@@ -304,7 +306,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_MAP_PTR.H, uc.address(), address, size, perms, hostAddress);
+            err = (int) NativeWords.call(Native.UC_MEM_MAP_PTR.H, uc.address(), address, size, perms, hostAddress);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -322,7 +324,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_MAP.H, uc.address(), address, size, perms);
+            err = (int) NativeWords.call(Native.UC_MEM_MAP.H, uc.address(), address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -340,7 +342,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_UNMAP.H, uc.address(), address, size);
+            err = (int) NativeWords.call(Native.UC_MEM_UNMAP.H, uc.address(), address, size);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -358,7 +360,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_PROTECT.H, uc.address(), address, size, perms);
+            err = (int) NativeWords.call(Native.UC_MEM_PROTECT.H, uc.address(), address, size, perms);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -376,7 +378,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment regions;
         int count;
         try {
-            err = (int) Native.call(Native.UC_MEM_REGIONS.H, uc.address(), outSlot.address(), outSlot.address() + 8);
+            err = (int) NativeWords.call(Native.UC_MEM_REGIONS.H, uc.address(), outSlot.address(), outSlot.address() + 8);
             regions = outSlot.get(ADDRESS, 0);
             count = outSlot.get(JAVA_INT, 8);
         } catch (Throwable t) {
@@ -393,7 +395,7 @@ public final class Unicorn implements AutoCloseable {
         }
         if (!regions.equals(MemorySegment.NULL)) {
             try {
-                int ignored = (int) Native.call(Native.UC_FREE.H, regions.address());
+                int ignored = (int) NativeWords.call(Native.UC_FREE.H, regions.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -411,7 +413,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_READ.H, uc.address(), address, dst.address(), dst.byteSize());
+            err = (int) NativeWords.call(Native.UC_MEM_READ.H, uc.address(), address, dst.address(), dst.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -444,7 +446,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_MEM_WRITE.H, uc.address(), address, src.address(), src.byteSize());
+            err = (int) NativeWords.call(Native.UC_MEM_WRITE.H, uc.address(), address, src.address(), src.byteSize());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -480,7 +482,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_READ.H, uc.address(), regId, longSlot.address());
+            err = (int) NativeWords.call(Native.UC_REG_READ.H, uc.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -503,7 +505,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_WRITE.H, uc.address(), regId, longSlot.address());
+            err = (int) NativeWords.call(Native.UC_REG_WRITE.H, uc.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -529,7 +531,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(out, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_READ.H, uc.address(), regId, wideSlot.address());
+            err = (int) NativeWords.call(Native.UC_REG_READ.H, uc.address(), regId, wideSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -552,7 +554,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment.copy(in, 0, wideSlot, 0, n);
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_WRITE.H, uc.address(), regId, wideSlot.address());
+            err = (int) NativeWords.call(Native.UC_REG_WRITE.H, uc.address(), regId, wideSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -587,7 +589,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_READ_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
+            err = (int) NativeWords.call(Native.UC_REG_READ_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -620,7 +622,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.call(Native.UC_REG_WRITE_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
+            err = (int) NativeWords.call(Native.UC_REG_WRITE_BATCH.H, uc.address(), b.ids.address(), b.ptrs.address(), n);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -701,9 +703,9 @@ public final class Unicorn implements AutoCloseable {
                 // Through herd_emu_start even without fast stores of our own: a nested run (a scratch
                 // engine inside a hook) must not be taken for the outer engine by the fill wrapper.
                 MemorySegment state = wrapperState == null ? MemorySegment.NULL : wrapperState;
-                err = (int) Native.call(NativeHelpers.emuStartHandle(), state.address(), NativeHelpers.emuStartFunction().address(), uc.address(), begin, until, timeoutMicros, count);
+                err = (int) NativeWords.call(NativeHelpers.emuStartHandle(), state.address(), NativeHelpers.emuStartFunction().address(), uc.address(), begin, until, timeoutMicros, count);
             } else {
-                err = (int) Native.call(Native.UC_EMU_START.H, uc.address(), begin, until, timeoutMicros, count);
+                err = (int) NativeWords.call(Native.UC_EMU_START.H, uc.address(), begin, until, timeoutMicros, count);
             }
         } catch (Throwable t) {
             throw unexpected(t);
@@ -731,7 +733,7 @@ public final class Unicorn implements AutoCloseable {
                 return;
             }
             try {
-                int ignored = (int) Native.call(Native.UC_EMU_STOP.H, uc.address());
+                int ignored = (int) NativeWords.call(Native.UC_EMU_STOP.H, uc.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -750,7 +752,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
+            err = (int) NativeWords.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_REMOVE_CACHE, 2, Native.UC_CTL_IO_WRITE), begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -764,7 +766,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
+            err = (int) NativeWords.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -783,7 +785,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         int err;
         try {
-            err = (int) Native.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
+            err = (int) NativeWords.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_CPU_MODEL, 1, Native.UC_CTL_IO_WRITE), model);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -813,7 +815,7 @@ public final class Unicorn implements AutoCloseable {
         outSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.call(Native.UC_QUERY.H, uc.address(), type, outSlot.address());
+            err = (int) NativeWords.call(Native.UC_QUERY.H, uc.address(), type, outSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -835,7 +837,7 @@ public final class Unicorn implements AutoCloseable {
         int err;
         MemorySegment ctx;
         try {
-            err = (int) Native.call(Native.UC_CONTEXT_ALLOC.H, uc.address(), outSlot.address());
+            err = (int) NativeWords.call(Native.UC_CONTEXT_ALLOC.H, uc.address(), outSlot.address());
             ctx = outSlot.get(ADDRESS, 0);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -861,7 +863,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.call(Native.UC_CONTEXT_SAVE.H, uc.address(), p.address());
+            err = (int) NativeWords.call(Native.UC_CONTEXT_SAVE.H, uc.address(), p.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -880,7 +882,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         int err;
         try {
-            err = (int) Native.call(Native.UC_CONTEXT_RESTORE.H, uc.address(), p.address());
+            err = (int) NativeWords.call(Native.UC_CONTEXT_RESTORE.H, uc.address(), p.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -906,7 +908,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment p = live(c);
         long size;
         try {
-            size = (long) Native.call(Native.UC_CONTEXT_SIZE.H, uc.address());
+            size = (long) NativeWords.call(Native.UC_CONTEXT_SIZE.H, uc.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -919,7 +921,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 0, 0L);
         int err;
         try {
-            err = (int) Native.call(Native.UC_CONTEXT_REG_READ.H, p.address(), regId, longSlot.address());
+            err = (int) NativeWords.call(Native.UC_CONTEXT_REG_READ.H, p.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -936,7 +938,7 @@ public final class Unicorn implements AutoCloseable {
         longSlot.set(JAVA_LONG, 8, 0L);
         int err;
         try {
-            err = (int) Native.call(Native.UC_CONTEXT_REG_WRITE.H, p.address(), regId, longSlot.address());
+            err = (int) NativeWords.call(Native.UC_CONTEXT_REG_WRITE.H, p.address(), regId, longSlot.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -960,7 +962,7 @@ public final class Unicorn implements AutoCloseable {
         c.ptr = null;
         if (p != null) {
             try {
-                int ignored = (int) Native.call(Native.UC_CONTEXT_FREE.H, p.address());
+                int ignored = (int) NativeWords.call(Native.UC_CONTEXT_FREE.H, p.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -1100,7 +1102,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.call(Native.UC_HOOK_DEL.H, uc.address(), h.handle);
+            err = (int) NativeWords.call(Native.UC_HOOK_DEL.H, uc.address(), h.handle);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1142,7 +1144,7 @@ public final class Unicorn implements AutoCloseable {
         }
         int err;
         try {
-            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction().address(), request.address(), 1L, 0L);
+            err = (int) NativeWords.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_BLOCK, NativeHelpers.checkFunction().address(), request.address(), 1L, 0L);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1174,7 +1176,7 @@ public final class Unicorn implements AutoCloseable {
     public boolean syncFaultPc(long address) {
         if (!exactFaultPcs()) return false;
         try {
-            return (int) Native.call(NativeHelpers.syncFaultPcHandle(), wrapperState.address(), address) != 0;
+            return (int) NativeWords.call(NativeHelpers.syncFaultPcHandle(), wrapperState.address(), address) != 0;
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1193,7 +1195,7 @@ public final class Unicorn implements AutoCloseable {
         synchronized (lifecycle) { // close() frees the CPUState the kick writes
             if (closed) return;
             try {
-                Native.call(NativeHelpers.kickHandle(), wrapperState.address());
+                NativeWords.call(NativeHelpers.kickHandle(), wrapperState.address());
             } catch (Throwable t) {
                 throw unexpected(t);
             }
@@ -1365,7 +1367,7 @@ public final class Unicorn implements AutoCloseable {
     private void flushFastStores() {
         if (!fastStores) return;
         try {
-            Native.call(NativeHelpers.flushTlbHandle(), wrapperState.address());
+            NativeWords.call(NativeHelpers.flushTlbHandle(), wrapperState.address());
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1397,7 +1399,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment stub = Native.LINKER.upcallStub(target, Native.UPCALL, arena);
         int err;
         try {
-            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), type, stub.address(), 0, begin, end);
+            err = (int) NativeWords.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), type, stub.address(), 0, begin, end);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1410,7 +1412,7 @@ public final class Unicorn implements AutoCloseable {
         int err;
         try {
             // begin=1 > end=0: the whole address space; the trailing int is the variadic insn id.
-            err = (int) Native.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_INSN, stub.address(), 0, 1L, 0L, insn);
+            err = (int) NativeWords.call(Native.UC_HOOK_ADD.H, uc.address(), outSlot.address(), UcHook.UC_HOOK_INSN, stub.address(), 0, 1L, 0L, insn);
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1442,7 +1444,7 @@ public final class Unicorn implements AutoCloseable {
             // nothing safe left to do; the stop below still ends the run
         }
         try {
-            int ignored = (int) Native.call(Native.UC_EMU_STOP.H, uc.address());
+            int ignored = (int) NativeWords.call(Native.UC_EMU_STOP.H, uc.address());
         } catch (Throwable ignored) {
             // cannot happen for a downcall with int return; never propagate into native code
         }
