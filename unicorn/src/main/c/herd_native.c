@@ -72,6 +72,7 @@ int herd_install_interrupt_handler(int signo)
  * engine's own thread, so the wrappers read it without synchronisation.
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <elf.h>
 #include <link.h>
 #include <stdio.h>
@@ -1024,6 +1025,17 @@ int herd_sync_fault_pc(struct herd_engine_state *s, uint64_t address)
     if (cpu == NULL || herd_cpu_restore_state[t] == NULL || herd_note.ra == 0) return 0;
     if (address < herd_note.addr || address - herd_note.addr >= herd_note.size) return 0;
     return herd_cpu_restore_state[t](cpu, herd_note.ra, 1) ? 1 : 0;
+}
+
+/*
+ * A host syscall returning the kernel's result or -errno (the raw ABI), for Java's HostKernel:
+ * reading errno in C right after the call needs no errno capture on the Java side, which would be
+ * a downcall shape of its own (see dev.herd.ffm.NativeWords).
+ */
+long herd_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+    long r = syscall(nr, a0, a1, a2, a3, a4, a5);
+    return r == -1 ? -(long)errno : r;
 }
 
 /*

@@ -2,61 +2,25 @@ package dev.herd.unicorn;
 
 import dev.herd.ffm.NativeWords;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.net.URL;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
- * Herd's small native helpers ({@code unicorn/src/main/c/herd_native.c}, compiled by the build
- * into the jar): the libunicorn wrappers, the exact-stop block hook and the host interrupt-signal handler. From a jar the
- * library is copied to a private temporary file first, because the dynamic loader needs a file.
+ * Herd's small native helpers ({@code unicorn/src/main/c/herd_native.c}, loaded by
+ * {@link dev.herd.ffm.HerdNative}): the libunicorn wrappers, the exact-stop block hook and the host
+ * interrupt-signal handler.
  */
 public final class NativeHelpers {
     private NativeHelpers() {}
 
-    static final String RESOURCE = "/dev/herd/unicorn/native/libherd-native.so";
+    static final String RESOURCE = dev.herd.ffm.HerdNative.RESOURCE;
 
     private static final class Loaded {
-        static final SymbolLookup LIBRARY = load();
-        static final MemorySegment CHECK = LIBRARY.find("herd_stop_check")
-                .orElseThrow(() -> new IllegalStateException("herd_stop_check missing from " + RESOURCE));
-
-        private static SymbolLookup load() {
-            URL url = NativeHelpers.class.getResource(RESOURCE);
-            if (url == null) throw new IllegalStateException("native helper " + RESOURCE + " missing from the build");
-            try {
-                if ("file".equals(url.getProtocol())) return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
-                // Unpacked to a private temporary file, loaded, and deleted at once: the loaded
-                // mapping outlives the name (deleteOnExit would never run, Herd halts the JVM).
-                Path dir = Files.createTempDirectory("herd-native");
-                Path file = dir.resolve("libherd-native.so");
-                try {
-                    try (InputStream in = url.openStream()) {
-                        Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-                    }
-                    return SymbolLookup.libraryLookup(file, Arena.global());
-                } finally {
-                    Files.deleteIfExists(file);
-                    Files.deleteIfExists(dir);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot unpack " + RESOURCE, e);
-            } catch (java.net.URISyntaxException e) {
-                throw new IllegalStateException(e);
-            }
-        }
+        static final MemorySegment CHECK = dev.herd.ffm.HerdNative.function("herd_stop_check");
     }
 
     /** A downcall handle of {@link Native#WORDS} shape for the helper's function {@code name}. */
     private static java.lang.invoke.MethodHandle down(String name) {
-        return java.lang.foreign.Linker.nativeLinker().downcallHandle(Loaded.LIBRARY.find(name).orElseThrow(), NativeWords.WORDS);
+        return NativeWords.handle(dev.herd.ffm.HerdNative.function(name));
     }
 
     /** Address of {@code herd_stop_check}, a UC_HOOK_BLOCK callback. */

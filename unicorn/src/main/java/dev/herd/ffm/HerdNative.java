@@ -1,0 +1,58 @@
+package dev.herd.ffm;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Herd's native helper library ({@code unicorn/src/main/c/herd_native.c}, compiled by the build
+ * into the unicorn jar), loaded once per process at first use: the libunicorn wrappers, the
+ * exact-stop block hook, the host interrupt-signal handler and the raw host syscall. From a jar
+ * the library is copied to a private temporary file first, because the dynamic loader needs a file.
+ */
+public final class HerdNative {
+    private HerdNative() {}
+
+    public static final String RESOURCE = "/dev/herd/unicorn/native/libherd-native.so";
+
+    private static final class Loaded {
+        static final SymbolLookup LIBRARY = load();
+    }
+
+    /** The address of the helper library's function {@code name}. */
+    public static MemorySegment function(String name) {
+        return Loaded.LIBRARY.find(name).orElseThrow(() -> new IllegalStateException(name + " missing from " + RESOURCE));
+    }
+
+    private static SymbolLookup load() {
+        URL url = HerdNative.class.getResource(RESOURCE);
+        if (url == null) throw new IllegalStateException("native helper " + RESOURCE + " missing from the build");
+        try {
+            if ("file".equals(url.getProtocol())) return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
+            // Unpacked to a private temporary file, loaded, and deleted at once: the loaded
+            // mapping outlives the name (deleteOnExit would never run, Herd halts the JVM).
+            Path dir = Files.createTempDirectory("herd-native");
+            Path file = dir.resolve("libherd-native.so");
+            try {
+                try (InputStream in = url.openStream()) {
+                    Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                }
+                return SymbolLookup.libraryLookup(file, Arena.global());
+            } finally {
+                Files.deleteIfExists(file);
+                Files.deleteIfExists(dir);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot unpack " + RESOURCE, e);
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
