@@ -1,0 +1,105 @@
+package dev.herd.unicorn;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A guest spinning in a loop of one or two instructions (a spin-wait on a flag) must stop on
+ * {@link Unicorn#stopAtNextBlock()} from another thread: the kick reaches the block-start check of
+ * a block chained to itself. Also the shape of JMH's SafePointBench.engineStopRoundTrip (which hangs
+ * inside JMH, not here: noted in the session-9 closing note).
+ */
+class SpinStopTest {
+    private static final long CODE = 0x1000;
+
+    private static boolean stops(int... code) throws Exception {
+        try (GuestMem mem = new GuestMem(0, 0x4000); Unicorn u = Unicorn.openX86_64()) {
+            mem.put(CODE, code);
+            mem.map(u, UcProt.ALL);
+            u.enableExactStops();
+            CountDownLatch started = new CountDownLatch(1), done = new CountDownLatch(1);
+            Thread t = Thread.ofPlatform().daemon().start(() -> {
+                started.countDown();
+                u.emuStart(CODE, 0, 0, 0);
+                done.countDown();
+            });
+            started.await();
+            for (int i = 0; i < 40 && done.getCount() > 0; i++) {
+                Thread.sleep(50);
+                u.stopAtNextBlock();
+            }
+            boolean ok = done.await(2, TimeUnit.SECONDS);
+            if (!ok) { u.emuStop(); done.await(2, TimeUnit.SECONDS); }
+            return ok;
+        }
+    }
+
+    @Test
+    void aSelfLoopInLibraryMemoryStops() throws Exception {
+        try (Unicorn u = Unicorn.openX86_64()) {
+            u.memMap(CODE, 0x1000, UcProt.READ | UcProt.EXEC);
+            u.memWrite(CODE, new byte[] {(byte) 0xeb, (byte) 0xfe});
+            u.enableExactStops();
+            CountDownLatch done = new CountDownLatch(1);
+            Thread t = Thread.ofPlatform().daemon().start(() -> {
+                u.emuStart(CODE, 0, 0, 0);
+                done.countDown();
+            });
+            for (int i = 0; i < 40 && done.getCount() > 0; i++) {
+                Thread.sleep(50);
+                u.stopAtNextBlock();
+            }
+            boolean ok = done.await(2, TimeUnit.SECONDS);
+            if (!ok) { u.emuStop(); done.await(2, TimeUnit.SECONDS); }
+            assertTrue(ok);
+        }
+    }
+
+    volatile long engineStops;
+    volatile boolean stop;
+
+    @Test
+    void manyStopRoundTripsOfASelfLoop() throws Exception {
+        Unicorn[] holder = new Unicorn[1];
+        CountDownLatch ready = new CountDownLatch(1);
+        Thread t = Thread.ofPlatform().daemon().start(() -> {
+            Unicorn u = Unicorn.openX86_64();
+            u.memMap(CODE, 0x1000, UcProt.READ | UcProt.EXEC);
+            u.memWrite(CODE, new byte[] {(byte) 0xeb, (byte) 0xfe});
+            u.enableExactStops();
+            holder[0] = u;
+            ready.countDown();
+            while (!stop) {
+                u.emuStart(CODE, 0, 0, 0);
+                engineStops++;
+            }
+        });
+        ready.await();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (int i = 0; i < 2000; i++) {
+            long before = engineStops;
+            holder[0].stopAtNextBlock();
+            while (engineStops == before) {
+                Thread.onSpinWait();
+                assertTrue(System.nanoTime() < deadline, "round trip " + i + " never came back");
+            }
+        }
+        stop = true;
+        holder[0].stopAtNextBlock();
+        t.join(2000);
+    }
+
+    @Test
+    void aSelfLoopStops() throws Exception {
+        assertTrue(stops(0xeb, 0xfe), "jmp $");
+    }
+
+    @Test
+    void aTwoInstructionLoopStops() throws Exception {
+        assertTrue(stops(0x48, 0xff, 0xc0, 0xeb, 0xfb), "inc rax; jmp");
+    }
+}
