@@ -11,7 +11,7 @@
 #                threads   threads_cpu (rows cpu1 cpu2 cpu4 cpu8), thread_create, condvar_pingpong,
 #                          atomics (rows add1 add2 cas1 cas2)      (guest threads; issue 3)
 #                signals   sig_latency (rows sigrun sigblk)        (signal delivery; issue 4)
-#                programs  sort sha256sum gzip python3 perl sort2 true  (Debian's /usr/bin programs
+#                programs  sort sha256sum gzip python3 pyfault perl sort2 true  (Debian's /usr/bin programs
 #                          with the host as rootfs, also under herd --mode serial; issue 10)
 #              noop always runs (the start-up reference for every section).
 #   --runs N   timed runs per cell, median reported (default 5 for single, 3 for threads and
@@ -95,6 +95,7 @@ PROGRAMS=(
   "sha256sum|\`sha256sum\` of BIG_MB"
   "gzip|\`gzip -6 -n -c\` of BIG_MB (output bytes compared)"
   "python3|\`python3 -c\` loop of PY_ITERS multiply-adds"
+  "pyfault|the same under \`python3 -X faulthandler\` (SIGSEGV/SIGBUS/SIGILL/SIGFPE handlers installed)"
   "perl|\`perl\` regex (backreference) over NUMBERS_MB"
   "sort2|\`sort --parallel=2 -n\` of NUMBERS_MB"
   "true|\`/bin/true\` (start-up and exit)"
@@ -327,6 +328,7 @@ prog_argv() {  # KEY -> PARGV (the command line, native)
     sha256sum) PARGV=(/usr/bin/sha256sum "$DATA_DIR/big.txt") ;;
     gzip) PARGV=(/usr/bin/gzip -6 -n -c "$DATA_DIR/big.txt") ;;
     python3) PARGV=(/usr/bin/python3 -c "$PY_SCRIPT") ;;
+    pyfault) PARGV=(/usr/bin/python3 -X faulthandler -c "$PY_SCRIPT") ;;
     perl) PARGV=(/usr/bin/perl -e "$PERL_SCRIPT" "$DATA_DIR/numbers.txt") ;;
     sort2) PARGV=(/usr/bin/sort --parallel=2 -n "$DATA_DIR/numbers.txt") ;;
     true) PARGV=(/bin/true) ;;
