@@ -1101,21 +1101,15 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     const char *region_cache = getenv("HERD_REGION_CACHE");
     void **mm_slot = pinned && (region_cache == NULL || strcmp(region_cache, "0") != 0) ? herd_plt_slot(&m, "memory_mapping") : NULL;
     if (mm_slot != NULL && herd_redirect(mm_slot, (void *)herd_memory_mapping, (void **)&herd_real_memory_mapping)) done |= 128;
+    void *lib = pinned ? dlopen(m.name, RTLD_NOW | RTLD_NOLOAD) : NULL;
     /* Fault PCs from notes. */
-    if (pinned) {
-        void *lib = dlopen(m.name, RTLD_NOW | RTLD_NOLOAD);
-        if (lib != NULL) {
-            for (int t = 0; t < 2; t++) {
-                if (herd_wrap_ldst(&m, lib, t)) done |= 256 << t;
-            }
-            dlclose(lib);
-        }
+    for (int t = 0; t < 2 && lib != NULL; t++) {
+        if (herd_wrap_ldst(&m, lib, t)) done |= 256 << t;
     }
     /* Exact stops: cpu_exec_<arch> and check_exit_request_<arch> wrapped, cpu_exit wrapped (its PLT
      * slot, for libunicorn's own calls; herd_kick calls the real one), with the library's own
      * uc_emu_stop, cpu_loop_exit_<arch> and TCG generators; the per-access callers of the check
      * wrapped to mark their calls; offsets of the pinned build. */
-    void *lib = pinned ? dlopen(m.name, RTLD_NOW | RTLD_NOLOAD) : NULL;
     void **exit_slot = lib != NULL ? herd_plt_slot(&m, "cpu_exit") : NULL;
     if (lib != NULL && exit_slot != NULL) {
         static const char *arch[2] = { "x86_64", "aarch64" };
@@ -1163,8 +1157,8 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
             }
             if (marked && herd_redirect(slot, (void *)exec_wrappers[t], (void **)&herd_real_cpu_exec[t])) done |= 32 << t;
         }
-        dlclose(lib);
     }
+    if (lib != NULL) dlclose(lib);
     if (herd_relro_open_hi != 0) {
         herd_relro_open_lo = herd_relro_open_hi = 0;
         mprotect((void *)relro_lo, relro_hi - relro_lo, PROT_READ);

@@ -14,7 +14,7 @@ import java.nio.file.Path;
  * Downcall handles into libunicorn and the upcall descriptors, all static finals so the JIT can
  * treat them as constants (the hot path is register access and hook dispatch). Each handle lives in
  * a holder class of its own ({@code Native.UC_OPEN.H}), created at its first use, and all have one
- * shape ({@link #WORDS}; upcalls {@link #UPCALL}): the JVM spins classes per shape at start-up, and
+ * shape ({@link dev.herd.ffm.NativeWords#WORDS}; upcalls {@link #UPCALL}): the JVM spins classes per shape at start-up, and
  * an AOT cache does not keep them.
  *
  * <p>{@code critical(false)} marks calls that cannot call back into Java and return quickly: the
@@ -37,9 +37,6 @@ final class Native {
 
     private static final Linker.Option CRITICAL = Linker.Option.critical(false);
 
-    /** The one downcall shape ({@link dev.herd.ffm.NativeWords}): eight words in, one out. */
-    static final FunctionDescriptor WORDS = dev.herd.ffm.NativeWords.WORDS;
-
     /**
      * The one upcall shape (every hook callback): six words in (callbacks take at most six
      * arguments; words past the C callback's own are whatever the caller left in those registers),
@@ -50,7 +47,7 @@ final class Native {
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
 
     // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
-    // Every handle below has the type (long x 8)long (see WORDS); each is created at its first use.
+    // Every handle below has the type (long x 8)long (see NativeWords.WORDS); each is created at its first use.
     // Comments give the C signature where the words' meaning is not obvious.
     // uc_err uc_open(uc_arch, uc_mode, uc_engine **)
     static final class UC_OPEN { static final MethodHandle H = down("uc_open"); }
@@ -123,7 +120,7 @@ final class Native {
     private static MethodHandle down(String name, Linker.Option... options) {
         MemorySegment sym = LOOKUP.find(name)
                 .orElseThrow(() -> new UnsatisfiedLinkError(name + " not found in " + LIBRARY));
-        return LINKER.downcallHandle(sym, WORDS, options);
+        return dev.herd.ffm.NativeWords.handle(sym, options);
     }
 
     /** {@code uc_strerror(code)} as a Java string. */

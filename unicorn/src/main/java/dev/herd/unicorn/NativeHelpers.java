@@ -18,7 +18,7 @@ public final class NativeHelpers {
         static final MemorySegment CHECK = dev.herd.ffm.HerdNative.function("herd_stop_check");
     }
 
-    /** A downcall handle of {@link Native#WORDS} shape for the helper's function {@code name}. */
+    /** A downcall handle of {@link NativeWords#WORDS} shape for the helper's function {@code name}. */
     private static java.lang.invoke.MethodHandle down(String name) {
         return NativeWords.handle(dev.herd.ffm.HerdNative.function(name));
     }

@@ -16,25 +16,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SpinStopTest {
     private static final long CODE = 0x1000;
 
+    /** Runs {@code u} from CODE on its own thread, requests stops until it returns; whether it did. */
+    private static boolean stops(Unicorn u) throws Exception {
+        u.enableExactStops();
+        CountDownLatch done = new CountDownLatch(1);
+        Thread.ofPlatform().daemon().start(() -> {
+            u.emuStart(CODE, 0, 0, 0);
+            done.countDown();
+        });
+        for (int i = 0; i < 40 && done.getCount() > 0; i++) {
+            Thread.sleep(50);
+            u.stopAtNextBlock();
+        }
+        boolean ok = done.await(2, TimeUnit.SECONDS);
+        if (!ok) { u.emuStop(); done.await(2, TimeUnit.SECONDS); }
+        return ok;
+    }
+
     private static boolean stops(int... code) throws Exception {
         try (GuestMem mem = new GuestMem(0, 0x4000); Unicorn u = Unicorn.openX86_64()) {
             mem.put(CODE, code);
             mem.map(u, UcProt.ALL);
-            u.enableExactStops();
-            CountDownLatch started = new CountDownLatch(1), done = new CountDownLatch(1);
-            Thread t = Thread.ofPlatform().daemon().start(() -> {
-                started.countDown();
-                u.emuStart(CODE, 0, 0, 0);
-                done.countDown();
-            });
-            started.await();
-            for (int i = 0; i < 40 && done.getCount() > 0; i++) {
-                Thread.sleep(50);
-                u.stopAtNextBlock();
-            }
-            boolean ok = done.await(2, TimeUnit.SECONDS);
-            if (!ok) { u.emuStop(); done.await(2, TimeUnit.SECONDS); }
-            return ok;
+            return stops(u);
         }
     }
 
@@ -43,19 +46,7 @@ class SpinStopTest {
         try (Unicorn u = Unicorn.openX86_64()) {
             u.memMap(CODE, 0x1000, UcProt.READ | UcProt.EXEC);
             u.memWrite(CODE, new byte[] {(byte) 0xeb, (byte) 0xfe});
-            u.enableExactStops();
-            CountDownLatch done = new CountDownLatch(1);
-            Thread t = Thread.ofPlatform().daemon().start(() -> {
-                u.emuStart(CODE, 0, 0, 0);
-                done.countDown();
-            });
-            for (int i = 0; i < 40 && done.getCount() > 0; i++) {
-                Thread.sleep(50);
-                u.stopAtNextBlock();
-            }
-            boolean ok = done.await(2, TimeUnit.SECONDS);
-            if (!ok) { u.emuStop(); done.await(2, TimeUnit.SECONDS); }
-            assertTrue(ok);
+            assertTrue(stops(u));
         }
     }
 
