@@ -163,6 +163,81 @@ static inline int herd_stop_due(struct herd_engine_state *s)
     return 0;
 }
 
+/*
+ * The PC after a kick, when the engine has a code hook anywhere. A kick leaves the running chain at
+ * the next block start with TB_EXIT_REQUESTED, and cpu_tb_exec then restores the PC from the block
+ * (synchronize_from_tb) -- except, in 2.0.1, whenever any code hook exists: it assumes the hook
+ * helper stored the PC before every instruction. That holds only inside the hook's range; a
+ * chained jump does not store the PC, so an engine with a code hook on one function, kicked at a
+ * block start elsewhere, resumed at whatever block it last left through the epilogue and ran code
+ * again (ExactStopTest measured lost and repeated increments; a guest with a Java code hook on one
+ * function crashed on a repeated push/ret). The translated code is entered through
+ * tcg_ctx->code_gen_prologue, read at every entry: for the duration of each cpu_exec of an engine
+ * with exact stops, herd_tb_exec stands there and does the restore the library skipped, under the
+ * library's own other conditions (no quit_request, no invalid-access error) and only when no stop
+ * was requested (a stop from a hook leaves through the check after the hook, with the PC stored).
+ * A bracket per cpu_exec on this thread's stack (a hook may run another engine inside) holds the
+ * real prologue.
+ */
+enum { HERD_OFF_TCG_PROLOGUE = 0x90, HERD_OFF_UC_HOOK_CODE_HEAD = 0x328, HERD_OFF_UC_STOP_REQUEST = 0x50d, HERD_OFF_UC_QUIT_REQUEST = 0x50e,
+       HERD_OFF_CPU_CC = 0x81b0, HERD_OFF_CC_SYNC_FROM_TB = 0x40, HERD_TB_EXIT_REQUESTED = 3 };
+/* uc_err values of invalid accesses, for which the library keeps the PC its fault path set. */
+#define HERD_UC_ERR_ACCESS_MASK 0x771c0u
+
+typedef uintptr_t (*herd_prologue_fn)(void *env, void *tb_ptr);
+struct herd_tb_bracket {
+    struct herd_tb_bracket *outer;
+    void **slot;           /* the engine's tcg_ctx->code_gen_prologue */
+    herd_prologue_fn real; /* what it held before herd_tb_exec */
+    int swapped;           /* this bracket put herd_tb_exec there (an outer one of the same engine may have) */
+    const char *uc;
+    const char *cpu;
+};
+static __thread struct herd_tb_bracket *herd_tb_brackets;
+
+static uintptr_t herd_tb_exec(void *env, void *tb_ptr)
+{
+    const struct herd_tb_bracket *b = herd_tb_brackets; /* translated code runs in the innermost cpu_exec */
+    uintptr_t ret = b->real(env, tb_ptr);
+    if ((ret & 3) == HERD_TB_EXIT_REQUESTED) {
+        const char *uc = b->uc;
+        uint32_t error = *(const uint32_t *)(uc + HERD_OFF_UC_INVALID_ERROR);
+        int access_error = error < 32 && ((HERD_UC_ERR_ACCESS_MASK >> error) & 1);
+        if (*(void *const *)(uc + HERD_OFF_UC_HOOK_CODE_HEAD) != NULL && !uc[HERD_OFF_UC_STOP_REQUEST]
+                && !uc[HERD_OFF_UC_QUIT_REQUEST] && !access_error) {
+            const char *cc = *(const char *const *)(b->cpu + HERD_OFF_CPU_CC);
+            void (*sync)(const void *cpu, void *tb) = *(void (*const *)(const void *, void *))(cc + HERD_OFF_CC_SYNC_FROM_TB);
+            if (sync != NULL) sync(b->cpu, (void *)(ret & ~(uintptr_t)3));
+        }
+    }
+    return ret;
+}
+
+static void herd_tb_bracket_enter(struct herd_tb_bracket *b, void *uc, void *cpu)
+{
+    char *tcg = *(char **)((char *)uc + HERD_OFF_UC_TCG_CTX);
+    b->outer = herd_tb_brackets;
+    b->slot = (void **)(tcg + HERD_OFF_TCG_PROLOGUE);
+    b->uc = uc;
+    b->cpu = cpu;
+    b->swapped = *b->slot != (void *)herd_tb_exec;
+    if (b->swapped) {
+        b->real = (herd_prologue_fn)*b->slot;
+        *b->slot = (void *)herd_tb_exec;
+    } else { /* the same engine run again from inside one of its own hooks */
+        const struct herd_tb_bracket *o = b->outer;
+        while (o->slot != b->slot) o = o->outer;
+        b->real = o->real;
+    }
+    herd_tb_brackets = b;
+}
+
+static void herd_tb_bracket_leave(struct herd_tb_bracket *b)
+{
+    herd_tb_brackets = b->outer;
+    if (b->swapped) *b->slot = (void *)b->real;
+}
+
 static inline int herd_cpu_exec(int t, void *uc, void *cpu)
 {
     struct herd_engine_state *s = herd_running;
@@ -175,7 +250,10 @@ static inline int herd_cpu_exec(int t, void *uc, void *cpu)
     uint32_t outer = s->exec_arch;
     s->exec_arch = (uint32_t)t + 1;
     herd_note.ra = 0; /* one a helper left by cpu_loop_exit does not belong to this run */
+    struct herd_tb_bracket b;
+    herd_tb_bracket_enter(&b, uc, cpu);
     int r = herd_real_cpu_exec[t](uc, cpu);
+    herd_tb_bracket_leave(&b);
     s->exec_arch = outer;
     if (herd_stop_due(s)) herd_uc_emu_stop(uc);
     return r;
@@ -215,7 +293,7 @@ static __thread int herd_in_ldst;
  * load from the engine's uc_struct and a branch to the block's exit (gen_tb_start's label). The
  * generator functions and offsets are those check_exit_request_<arch> of the pinned build uses.
  */
-enum { HERD_OFF_TCG_EXITREQ_LABEL = 0x100, HERD_OFF_UC_STOP_REQUEST = 0x50d, HERD_OFF_UC_NO_EXIT_REQUEST = 0x78a };
+enum { HERD_OFF_TCG_EXITREQ_LABEL = 0x100, HERD_OFF_UC_NO_EXIT_REQUEST = 0x78a };
 static const size_t herd_off_tcg_uc[2] = { 0x9970, 0xa970 };
 enum { HERD_TCG_TYPE_I32 = 0, HERD_OP_LD8U_I32 = 9, HERD_COND_NE = 9 };
 

@@ -85,14 +85,35 @@ class ExactStopTest {
         assertTrue(r[1] > 50, "the kicker must actually have stopped the engine: " + r[1]);
     }
 
+    @Test
+    void aCodeHookElsewhereDoesNotMakeStopsResumeAtAStalePc() throws Exception {
+        // Two chained blocks, a code hook on an address that never runs. 2.0.1 skips restoring the
+        // PC from the block on an exit at a block start whenever any code hook exists (it assumes
+        // the hook helper synced it); a chained jump does not store the PC, so without Herd's fix
+        // the engine resumed at the block it last left through the epilogue and ran it again.
+        long[] r = kickedLoop(true, 2_000_000, TWO_BLOCKS, u -> u.hookCode(CODE + TWO_BLOCKS.length, CODE + TWO_BLOCKS.length,
+                (uc, address, size) -> { }));
+        assertEquals(2_000_000, r[0], "increments after " + r[1] + " restarts");
+        assertTrue(r[1] > 50, "the kicker must actually have stopped the engine: " + r[1]);
+    }
+
+    // L: add qword [rip+d], 1 ; dec ecx ; jnz L
+    private static final byte[] ONE_BLOCK = {0x48, (byte) 0x83, 0x05, 0, 0, 0, 0, 0x01, (byte) 0xff, (byte) 0xc9, 0x75, (byte) 0xf4};
+    // L: add qword [rip+d], 1 ; jmp M ; M: dec ecx ; jnz L
+    private static final byte[] TWO_BLOCKS = {0x48, (byte) 0x83, 0x05, 0, 0, 0, 0, 0x01, (byte) 0xeb, 0x00,
+            (byte) 0xff, (byte) 0xc9, 0x75, (byte) 0xf2};
+
     private static long[] kickedLoop(boolean exact, int n) throws Exception {
         return kickedLoop(exact, n, u -> {});
     }
 
-    /** Returns {final counter, restarts}. */
     private static long[] kickedLoop(boolean exact, int n, java.util.function.Consumer<Unicorn> setUp) throws Exception {
-        // L: add qword [rip+d], 1 ; dec ecx ; jnz L
-        byte[] code = {0x48, (byte) 0x83, 0x05, 0, 0, 0, 0, 0x01, (byte) 0xff, (byte) 0xc9, 0x75, (byte) 0xf4};
+        return kickedLoop(exact, n, ONE_BLOCK, setUp);
+    }
+
+    /** Returns {final counter, restarts}. */
+    private static long[] kickedLoop(boolean exact, int n, byte[] loop, java.util.function.Consumer<Unicorn> setUp) throws Exception {
+        byte[] code = loop.clone();
         int d = (int) (DATA - (CODE + 8));
         for (int i = 0; i < 4; i++) code[3 + i] = (byte) (d >>> (8 * i));
         long end = CODE + code.length;
