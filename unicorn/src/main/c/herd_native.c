@@ -191,13 +191,27 @@ struct herd_tb_bracket {
     herd_prologue_fn real; /* what it held before herd_tb_exec */
     int swapped;           /* this bracket put herd_tb_exec there (an outer one of the same engine may have) */
     const char *uc;
-    const char *cpu;
+    void *cpu;
+    atomic_int *stop_flag;
 };
 static __thread struct herd_tb_bracket *herd_tb_brackets;
 
 static uintptr_t herd_tb_exec(void *env, void *tb_ptr)
 {
     const struct herd_tb_bracket *b = herd_tb_brackets; /* translated code runs in the innermost cpu_exec */
+    /*
+     * A kick must not be lost. cpu_exec clears the word the block starts test
+     * (icount_decr.u16.high = 0) and then reads exit_request, with a plain store where QEMU has
+     * atomic_mb_set: the store may still sit in this CPU's store buffer when cpu_exit on the
+     * kicking thread sets exit_request and the word, and then land after them, so the kick is
+     * gone and a self-chained loop never reaches a block-start exit (SpinStopTest lost one in
+     * ~44,000 round trips). The kicker raised the flag before cpu_exit, so after a full fence
+     * behind that store, a raised flag here is either one this kick already reached, or one whose
+     * kick may have been lost: kick again, from here. One fence per entry from cpu_exec's loop,
+     * not per block (chained blocks and indirect jumps do not come back here).
+     */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(b->stop_flag, memory_order_relaxed)) herd_cpu_exit(b->cpu);
     uintptr_t ret = b->real(env, tb_ptr);
     if ((ret & 3) == HERD_TB_EXIT_REQUESTED) {
         const char *uc = b->uc;
@@ -205,7 +219,7 @@ static uintptr_t herd_tb_exec(void *env, void *tb_ptr)
         int access_error = error < 32 && ((HERD_UC_ERR_ACCESS_MASK >> error) & 1);
         if (*(void *const *)(uc + HERD_OFF_UC_HOOK_CODE_HEAD) != NULL && !uc[HERD_OFF_UC_STOP_REQUEST]
                 && !uc[HERD_OFF_UC_QUIT_REQUEST] && !access_error) {
-            const char *cc = *(const char *const *)(b->cpu + HERD_OFF_CPU_CC);
+            const char *cc = *(const char *const *)((const char *)b->cpu + HERD_OFF_CPU_CC);
             void (*sync)(const void *cpu, void *tb) = *(void (*const *)(const void *, void *))(cc + HERD_OFF_CC_SYNC_FROM_TB);
             if (sync != NULL) sync(b->cpu, (void *)(ret & ~(uintptr_t)3));
         }
@@ -213,13 +227,14 @@ static uintptr_t herd_tb_exec(void *env, void *tb_ptr)
     return ret;
 }
 
-static void herd_tb_bracket_enter(struct herd_tb_bracket *b, void *uc, void *cpu)
+static void herd_tb_bracket_enter(struct herd_tb_bracket *b, void *uc, void *cpu, atomic_int *stop_flag)
 {
     char *tcg = *(char **)((char *)uc + HERD_OFF_UC_TCG_CTX);
     b->outer = herd_tb_brackets;
     b->slot = (void **)(tcg + HERD_OFF_TCG_PROLOGUE);
     b->uc = uc;
     b->cpu = cpu;
+    b->stop_flag = stop_flag;
     b->swapped = *b->slot != (void *)herd_tb_exec;
     if (b->swapped) {
         b->real = (herd_prologue_fn)*b->slot;
@@ -251,7 +266,7 @@ static inline int herd_cpu_exec(int t, void *uc, void *cpu)
     s->exec_arch = (uint32_t)t + 1;
     herd_note.ra = 0; /* one a helper left by cpu_loop_exit does not belong to this run */
     struct herd_tb_bracket b;
-    herd_tb_bracket_enter(&b, uc, cpu);
+    herd_tb_bracket_enter(&b, uc, cpu, s->stop_flag);
     int r = herd_real_cpu_exec[t](uc, cpu);
     herd_tb_bracket_leave(&b);
     s->exec_arch = outer;
