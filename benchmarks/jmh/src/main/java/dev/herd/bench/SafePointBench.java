@@ -16,7 +16,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Safe points: the coherence handshake ({@link SafePointHandshake}) and the exact engine stop it
- * relies on ({@code Unicorn.stopAtNextBlock}, a flag read by a native block hook).
+ * relies on ({@code Unicorn.stopAtNextBlock}: a flag and a kick of the engine, taken at its next block start).
  *
  * <ul>
  * <li>{@code enterLeave}: one {@code enterGuest()} + {@code leaveGuest()} on the guest thread's own
