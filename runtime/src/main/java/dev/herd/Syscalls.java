@@ -1,6 +1,6 @@
 package dev.herd;
 
-import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
+import dev.herd.runtime.arch.x86_64.SyscallNumbersX86_64;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -13,8 +13,8 @@ public final class Syscalls {
 
     private static Map<String, Integer> byName() {
         Map<String, Integer> m = new HashMap<>();
-        for (int nr = 0; nr < SyscallNumbersX86_64.count(); nr++) {
-            String name = SyscallNumbersX86_64.name(nr);
+        for (int nr = 0; nr < SyscallNumbersX86_64.INSTANCE.count(); nr++) {
+            String name = SyscallNumbersX86_64.INSTANCE.name(nr);
             if (name != null) m.putIfAbsent(name, nr);
         }
         return Map.copyOf(m);
@@ -48,6 +48,6 @@ public final class Syscalls {
      * @return its name, or null if the number has none
      */
     public static String name(long number) {
-        return SyscallNumbersX86_64.name(number);
+        return SyscallNumbersX86_64.INSTANCE.name(number);
     }
 }

@@ -17,7 +17,7 @@ public record SigInfo(int signo, int errno, int code, int pid, int uid, long add
 
     /** si_code values. */
     public static final int SI_USER = 0, SI_KERNEL = 0x80, SI_QUEUE = -1, SI_TIMER = -2, SI_TKILL = -6;
-    public static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPN = 2, FPE_INTDIV = 1, TRAP_BRKPT = 1;
+    public static final int SEGV_MAPERR = 1, SEGV_ACCERR = 2, ILL_ILLOPC = 1, ILL_ILLOPN = 2, FPE_INTDIV = 1, TRAP_BRKPT = 1;
 
     /** kill(2)-style: sent by process {@code pid} of user {@code uid}. */
     public static SigInfo user(int signo, int code, int pid, int uid) {

@@ -10,8 +10,6 @@ import dev.herd.host.ErrnoException;
 public final class ThreadSignalState implements AltStack {
     public static final int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
     public static final int SS_ONSTACK = 1, SS_DISABLE = 2, SS_AUTODISARM = 1 << 31;
-    /** MINSIGSTKSZ as the x86_64 kernel checks it for sigaltstack. */
-    public static final long MIN_SIGSTKSZ = 2048;
 
     private volatile long blocked;
     private final SignalQueue pending = new SignalQueue();
@@ -51,7 +49,7 @@ public final class ThreadSignalState implements AltStack {
     }
 
     /** sigaltstack's set half: validates like Linux (EINVAL bad flags, ENOMEM too small). */
-    public void setAltStack(long base, int flags, long size) {
+    public void setAltStack(long base, int flags, long size, long minSize) {
         int mode = flags & ~SS_AUTODISARM;
         if (mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK) throw new ErrnoException(Errno.EINVAL);
         if (mode == SS_DISABLE) {
@@ -60,7 +58,7 @@ public final class ThreadSignalState implements AltStack {
             altStackFlags = SS_DISABLE;
             return;
         }
-        if (size < MIN_SIGSTKSZ) throw new ErrnoException(Errno.ENOMEM);
+        if (size < minSize) throw new ErrnoException(Errno.ENOMEM);
         altStackBase = base;
         altStackSize = size;
         altStackFlags = flags & SS_AUTODISARM;

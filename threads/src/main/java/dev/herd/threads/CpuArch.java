@@ -5,7 +5,7 @@ import dev.herd.unicorn.Unicorn;
 /**
  * What the thread layer needs to know about a guest CPU architecture: how to open an engine,
  * where the PC and stack pointer live, the syscall ABI and the thread pointer. One small
- * implementation per architecture ({@code x86_64}, later {@code aarch64}).
+ * implementation per architecture ({@code x86_64}, {@code aarch64}).
  */
 public interface CpuArch {
     /** Short name, e.g. {@code "x86_64"}. */
@@ -18,8 +18,13 @@ public interface CpuArch {
 
     int spRegister();
 
-    /** Installs the hook that calls {@code onSyscall} whenever the guest executes its syscall instruction. */
-    void hookSyscalls(Unicorn engine, Runnable onSyscall);
+    /**
+     * Installs the hooks through which the guest's traps arrive: {@code onSyscall} whenever the
+     * guest executes its syscall instruction, {@code onException} with the engine's interrupt
+     * number for every other CPU exception (x86_64: the syscall has its own instruction hook;
+     * aarch64: {@code svc} and faults share the interrupt hook, so the arch tells them apart).
+     */
+    void hookTraps(Unicorn engine, Runnable onSyscall, java.util.function.IntConsumer onException);
 
     /**
      * Reads the syscall number into {@code out[0]} and its six arguments into {@code out[1..6]}.
@@ -64,4 +69,7 @@ public interface CpuArch {
 
     /** AT_HWCAP for this CPU, as the kernel derives it (x86_64: CPUID leaf 1 EDX). */
     long hwcap();
+
+    /** AT_HWCAP2 for this CPU (x86_64: the kernel's ELF_HWCAP2 bits; 0 when none apply). */
+    default long hwcap2() { return 0; }
 }

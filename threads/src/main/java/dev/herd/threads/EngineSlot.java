@@ -27,10 +27,9 @@ final class EngineSlot {
                 throw new IllegalStateException("translator atomics need the store fast path (its ranges guard them)");
             }
             memoryView = new EngineMemoryView(addressSpace, engine);
-            arch.hookSyscalls(engine, () -> owner.onSyscall());
+            arch.hookTraps(engine, () -> owner.onSyscall(), intno -> owner.onInterrupt(intno));
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,
                     (uc, type, address, size, value) -> owner.onInvalidMemory(type, address));
-            engine.hookInterrupt((uc, intno) -> owner.onInterrupt(intno));
         } catch (RuntimeException e) {
             engine.close();
             throw e;

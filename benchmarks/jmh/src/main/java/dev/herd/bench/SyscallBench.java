@@ -4,7 +4,7 @@ import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.runtime.launch.LinuxSyscalls;
 import dev.herd.runtime.syscall.SyscallDispatcher;
-import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
+import dev.herd.runtime.arch.x86_64.SyscallNumbersX86_64;
 import dev.herd.threads.CpuArch;
 import dev.herd.threads.SafePointHandshake;
 import dev.herd.threads.atomics.AtomicSites;
@@ -61,8 +61,8 @@ public class SyscallBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
-                SyscallNumbersX86_64::name, System.err, null);
+        dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.INSTANCE.count(),
+                SyscallNumbersX86_64.INSTANCE::name, System.err, null);
         arch = new CpuX86_64();
         atomics = NoAtomicPatching.INSTANCE;
         handshake = new SafePointHandshake(() -> version);

@@ -23,12 +23,11 @@ import dev.herd.runtime.process.ProcessExit;
 import dev.herd.runtime.syscall.Strace;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.runtime.syscall.SyscallDispatcher;
-import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
+import dev.herd.runtime.arch.GuestArch;
 import dev.herd.threads.CpuArch;
 import dev.herd.memory.Mapping;
 import dev.herd.memory.Prot;
 import dev.herd.runtime.signal.SignalDelivery;
-import dev.herd.signals.x86_64.SignalFrameX86_64;
 import dev.herd.threads.EnginePool;
 import dev.herd.threads.HostCallInterrupter;
 import dev.herd.threads.ExecutionGate;
@@ -37,9 +36,7 @@ import dev.herd.threads.GuestThread;
 import dev.herd.threads.SerialGate;
 import dev.herd.threads.ThreadEnvironment;
 import dev.herd.threads.atomics.AtomicSites;
-import dev.herd.threads.atomics.AtomicSitesX86_64;
 import dev.herd.threads.atomics.NoAtomicPatching;
-import dev.herd.threads.x86_64.CpuX86_64;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -115,10 +112,14 @@ public final class GuestLauncher {
                 dev.herd.unicorn.Unicorn.version();
                 dev.herd.host.StartupTrace.mark("libunicorn loaded (FFM binding)");
             }
-            CpuArch arch = new CpuX86_64();
+            GuestArch guestArch = GuestArchs.of(image.machine());
+            CpuArch arch = guestArch.newCpu();
             dev.herd.host.StartupTrace.mark("CPU probes (exception latch, CPUID)");
             StartState start = InitialStack.builder(space, image)
                     .hwcap(arch.hwcap())
+                    .hwcap2(arch.hwcap2())
+                    .platform(guestArch.name())
+                    .minSigStkSz(guestArch.abi().minSigStackSize())
                     .argvBytes(config.argv())
                     .envBytes(config.env())
                     .execFn(config.argv().isEmpty() ? config.program().toString()
@@ -128,7 +129,7 @@ public final class GuestLauncher {
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
             // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
-            GuestProcess process = new GuestProcess(space, fds, paths, config.program().toAbsolutePath().toString());
+            GuestProcess process = new GuestProcess(guestArch, space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             String childRootfs = config.rootfs().toString();
             boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
@@ -141,20 +142,30 @@ public final class GuestLauncher {
             fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
             dev.herd.host.StartupTrace.mark("process state (fds, signals)");
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
-            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.count(),
-                    SyscallNumbersX86_64::name, config.diagnostics(), strace);
-            SignalDelivery delivery = new SignalDelivery(process, SignalFrameX86_64.INSTANCE, config.diagnostics());
+            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), guestArch.numbering().count(),
+                    guestArch.numbering()::name, config.diagnostics(), strace);
+            SignalDelivery delivery = new SignalDelivery(process, config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             dev.herd.host.StartupTrace.mark("syscall table and kernel");
             boolean serial = config.mode() == ExecutionMode.SERIAL;
-            ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
             // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
             // in parallel mode a libunicorn that is atomic already needs none, and translator atomics
-            // (opt-in, DESIGN fact 13) patch only what the translator cannot do.
+            // (DESIGN fact 13) patch only what the translator cannot do.
             boolean translatorAtomics = !serial && !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
             AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
-                    ? new NoAtomicPatching() : new AtomicSitesX86_64(space, translatorAtomics);
+                    ? new NoAtomicPatching() : guestArch.sitePatcher(space, translatorAtomics);
+            if (atomics == null) {
+                // This architecture has no site patcher: without translator atomics its atomics
+                // are exact only when one engine runs at a time.
+                if (!translatorAtomics && !serial) {
+                    config.diagnostics().println("herd: warning: no atomics across engines for " + guestArch.name()
+                            + " guests with this libunicorn: running in serial mode");
+                    serial = true;
+                }
+                atomics = new NoAtomicPatching();
+            }
+            ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
             dev.herd.host.StartupTrace.mark(atomics instanceof NoAtomicPatching ? "atomic self-test (answer: no patching)"
                     : translatorAtomics ? "atomic self-test (answer: translator atomics)" : "atomic self-test (answer: patching)");
             for (Mapping m : space.mappings()) {

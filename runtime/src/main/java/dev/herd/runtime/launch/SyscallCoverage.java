@@ -1,7 +1,7 @@
 package dev.herd.runtime.launch;
 
 import dev.herd.runtime.syscall.SyscallTable;
-import dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64;
+import dev.herd.runtime.arch.x86_64.SyscallNumbersX86_64;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,7 +66,7 @@ public final class SyscallCoverage {
                     }
                 }
             }
-            String herdName = SyscallNumbersX86_64.name(e.getKey());
+            String herdName = SyscallNumbersX86_64.INSTANCE.name(e.getKey());
             if (!name.equals(herdName)) why = (why.isEmpty() ? "" : why + "; ") + "Herd's numbering has " + herdName;
             rows.append("| ").append(e.getKey()).append(" | `").append(name).append("` | ").append(how)
                     .append(" | ").append(why.replace("|", "\\|")).append(" |\n");

@@ -187,10 +187,8 @@ public final class ElfFile {
         }
         Machine machine = switch (machineCode) {
             case EM_X86_64 -> Machine.X86_64;
-            // Recognised so the message is precise; the loader and CPU layer accept only x86_64 today.
-            case EM_AARCH64 -> throw new ExecFormatException(
-                    "ELF for aarch64, expected x86_64 (aarch64 guests are not supported yet)");
-            default -> throw new ExecFormatException("ELF for " + machineName(machineCode) + ", expected x86_64");
+            case EM_AARCH64 -> Machine.AARCH64;
+            default -> throw new ExecFormatException("ELF for " + machineName(machineCode) + ", expected x86_64 or aarch64");
         };
 
         if (phentsize != PHDR_SIZE) {

@@ -81,9 +81,6 @@ public final class ElfLoader {
      */
     public static LoadedImage load(GuestAddressSpace as, ElfFile elf, Path hostPath,
                                    InterpreterOpener interpreterResolver) throws IOException, ExecFormatException {
-        if (elf.machine() != ElfFile.Machine.X86_64) {
-            throw new ExecFormatException("ELF for " + elf.machine().linuxName() + " is not supported yet");
-        }
         ElfFile interp = null;
         Path interpHost = null;
         if (elf.isDynamic()) {

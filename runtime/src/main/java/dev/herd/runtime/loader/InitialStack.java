@@ -76,7 +76,7 @@ public final class InitialStack {
     public static final long TOP_RESERVE = 4L << 30;
     /** Linux's MAX_ARG_STRLEN: longest single argument or environment string, NUL included. */
     public static final int MAX_ARG_STRLEN = 32 * 4096;
-    /** The only platform string for x86_64 (Linux's ELF_PLATFORM is utsname()->machine). */
+    /** x86_64's platform string (Linux's ELF_PLATFORM is utsname()->machine); see {@link Builder#platform}. */
     public static final String PLATFORM_X86_64 = "x86_64";
 
     /**
@@ -110,6 +110,7 @@ public final class InitialStack {
         private byte[] execFn;
         private byte[] random;
         private long hwcap = DEFAULT_HWCAP, hwcap2 = 0, minSigStkSz = DEFAULT_MINSIGSTKSZ;
+        private String platform = PLATFORM_X86_64;
         private long uid = -1, euid = -1, gid = -1, egid = -1;
         private long stackTop = -1, stackSize = DEFAULT_STACK_SIZE;
 
@@ -135,6 +136,8 @@ public final class InitialStack {
         }
         public Builder hwcap(long v) { this.hwcap = v; return this; }
         public Builder hwcap2(long v) { this.hwcap2 = v; return this; }
+        /** AT_PLATFORM's string: the architecture's name ({@code "x86_64"}, {@code "aarch64"}). */
+        public Builder platform(String name) { this.platform = name; return this; }
         public Builder minSigStkSz(long v) { this.minSigStkSz = v; return this; }
         /** Credentials for AT_UID/AT_EUID/AT_GID/AT_EGID; default: the host process's. */
         public Builder ids(long uid, long euid, long gid, long egid) {
@@ -182,7 +185,7 @@ public final class InitialStack {
         Layout layout(long top) throws ExecFormatException {
             byte[] fn = execFn != null ? execFn : (argv.isEmpty() ? new byte[0] : argv.getFirst());
             byte[] rnd = random != null ? random : secureRandom16();
-            byte[] platform = PLATFORM_X86_64.getBytes(StandardCharsets.US_ASCII);
+            byte[] platform = this.platform.getBytes(StandardCharsets.US_ASCII);
 
             // Linux's limits (fs/exec.c): each string <= MAX_ARG_STRLEN, and strings + pointers
             // <= RLIMIT_STACK / 4.

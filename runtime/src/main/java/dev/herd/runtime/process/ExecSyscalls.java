@@ -52,7 +52,7 @@ public final class ExecSyscalls {
     private static final int X_OK = 1, AT_EACCESS = 0x200;
     /** Linux's MAX_ARG_STRLEN and a total close to its default limit (a quarter of an 8 MiB stack). */
     private static final int MAX_ARG_STRLEN = 32 * 4096, MAX_ARGS_TOTAL = 2 * 1024 * 1024;
-    private static final int EM_X86_64 = 62, BINPRM_BUF_SIZE = 256;
+    private static final int BINPRM_BUF_SIZE = 256;
 
     public static void register(SyscallTable t) {
         t.define("execve", "path ptr ptr", (ctx, path, argv, envp, d, e, f) -> execveat(ctx, AT_FDCWD, path, argv, envp, 0));
@@ -76,6 +76,8 @@ public final class ExecSyscalls {
 
         PathResolver paths = ctx.process().paths();
         FdTable fds = ctx.process().fds();
+        // Like the kernel the guest thinks it runs on: an image of its own architecture, else ENOEXEC.
+        int machine = ctx.process().arch().machine().code();
         int hostDir = AT_FDCWD;
         if (path.isEmpty()) {
             if ((flags & AT_EMPTY_PATH) == 0) return -Errno.ENOENT;
@@ -91,7 +93,7 @@ public final class ExecSyscalls {
         try (PathResolver.Target image = path.isEmpty() ? PathResolver.ofFd(fds.get((int) dirfd)) : PathSyscalls.follow(ctx, hostDir, path)) {
             byte[] head = checkExecutable(image.dirFd());
             if (isElf(head)) {
-                if (!isX86_64(head)) return -Errno.ENOEXEC;
+                if (!isMachine(head, machine)) return -Errno.ENOEXEC;
                 // The kernel opens PT_INTERP before the point of no return: a missing or
                 // unusable interpreter is execve's error, not the new image's death.
                 long interpError = checkInterpreter(paths, image.dirFd());
@@ -103,7 +105,7 @@ public final class ExecSyscalls {
                 if (interp.isEmpty()) return -Errno.ENOEXEC;
                 try (PathResolver.Target in = paths.follow(AT_FDCWD, interp.getFirst())) {
                     byte[] ih = checkExecutable(in.dirFd());
-                    if (!isElf(ih) || !isX86_64(ih)) return -Errno.ENOEXEC;
+                    if (!isElf(ih) || !isMachine(ih, machine)) return -Errno.ENOEXEC;
                     program = PathResolver.readlinkProcFd(in.dirFd());
                     imageFd = dupAbove(in.dirFd(), 3);
                 }
@@ -298,8 +300,9 @@ public final class ExecSyscalls {
         return h.length >= 20 && h[0] == 0x7f && h[1] == 'E' && h[2] == 'L' && h[3] == 'F';
     }
 
-    private static boolean isX86_64(byte[] h) {
-        return h[4] == 2 && h[5] == 1 && ((h[18] & 0xff) | (h[19] & 0xff) << 8) == EM_X86_64;
+    /** A 64-bit little-endian ELF for {@code machine}: what this process's kernel would run. */
+    private static boolean isMachine(byte[] h, int machine) {
+        return h[4] == 2 && h[5] == 1 && ((h[18] & 0xff) | (h[19] & 0xff) << 8) == machine;
     }
 
     /** The interpreter and its optional single argument from a {@code #!} line (as Linux splits it). */

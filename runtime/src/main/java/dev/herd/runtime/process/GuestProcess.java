@@ -1,6 +1,7 @@
 package dev.herd.runtime.process;
 
 import dev.herd.memory.GuestAddressSpace;
+import dev.herd.runtime.arch.GuestArch;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.fs.PathResolver;
 import dev.herd.signals.ProcessSignals;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * TID equals the pid even though the JVM's own pid belongs to another thread.
  */
 public final class GuestProcess {
+    private final GuestArch arch;
     private final GuestAddressSpace addressSpace;
     private final FdTable fds;
     private final PathResolver paths;
@@ -34,7 +36,8 @@ public final class GuestProcess {
     private final CompletableFuture<ProcessExit> exit = new CompletableFuture<>();
     private volatile int pid;
 
-    public GuestProcess(GuestAddressSpace addressSpace, FdTable fds, PathResolver paths, String exePath) {
+    public GuestProcess(GuestArch arch, GuestAddressSpace addressSpace, FdTable fds, PathResolver paths, String exePath) {
+        this.arch = arch;
         this.addressSpace = addressSpace;
         this.fds = fds;
         this.paths = paths;
@@ -42,6 +45,8 @@ public final class GuestProcess {
         this.threads = new GuestThreads(addressSpace);
     }
 
+    /** The guest architecture this process runs (its syscall numbering, ABI, frames). */
+    public GuestArch arch() { return arch; }
     public GuestAddressSpace addressSpace() { return addressSpace; }
     public FdTable fds() { return fds; }
     public PathResolver paths() { return paths; }

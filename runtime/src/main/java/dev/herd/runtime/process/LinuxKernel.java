@@ -1,10 +1,10 @@
 package dev.herd.runtime.process;
 
-import dev.herd.unicorn.x86_64.X86Reg;
 
 import dev.herd.host.ErrnoException;
 import dev.herd.runtime.signal.SignalDelivery;
 import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.runtime.arch.FaultReport;
 import dev.herd.runtime.syscall.SyscallDispatcher;
 import dev.herd.threads.GuestFault;
 import dev.herd.threads.GuestKernel;
@@ -105,9 +105,8 @@ public final class LinuxKernel implements GuestKernel {
     /** A fault becomes its signal, forced as the kernel forces it; unhandled, it ends the process. */
     @Override
     public void fault(GuestThread thread, GuestFault fault) {
-        FaultReport report = FaultReport.of(fault, process.addressSpace(),
-                (int) thread.engine().regRead(X86Reg.FPSW), (int) thread.engine().regRead(X86Reg.FPCW));
-        signals.forceFault(context(thread), report.sigInfo(), report.trap(process.addressSpace()),
+        FaultReport report = process.arch().faults().classify(fault, process.addressSpace(), thread.engine());
+        signals.forceFault(context(thread), report.sigInfo(), report.trap(),
                 report.describe() + " in thread " + thread.tid());
     }
 

@@ -150,15 +150,19 @@ public final class ProcessSyscalls {
     /** The most a cpumask can be (8192 CPUs): the kernel copies at most this much. */
     private static final long AFFINITY_BYTES = 1024;
 
-    private static final int UTS_FIELD = 65, UTS_NODENAME = 1, UTS_DOMAINNAME = 5;
+    private static final int UTS_FIELD = 65, UTS_NODENAME = 1, UTS_MACHINE = 4, UTS_DOMAINNAME = 5;
 
-    /** The host's uname with the names this process set for itself. */
+    /**
+     * The host's uname with the names this process set for itself, and the guest's architecture as
+     * the machine (an aarch64 guest is told aarch64, as qemu-user tells it).
+     */
     private static long uname(SyscallContext ctx, long buf, long b, long c, long d, long e, long f) {
         long r = HostKernel.call(HostSyscall.UNAME, ctx.memory().hostPointer(buf, 6 * UTS_FIELD));
         if (r < 0) return r;
         UtsNames uts = ctx.process().uts();
         putUtsField(ctx, buf + UTS_NODENAME * UTS_FIELD, uts.hostname());
         putUtsField(ctx, buf + UTS_DOMAINNAME * UTS_FIELD, uts.domainname());
+        putUtsField(ctx, buf + UTS_MACHINE * UTS_FIELD, ctx.process().arch().name().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
         return r;
     }
 

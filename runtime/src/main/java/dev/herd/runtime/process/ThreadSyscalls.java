@@ -31,9 +31,11 @@ public final class ThreadSyscalls {
     private static final long CLONE_ARGS_VER0 = 64;
 
     public static void register(SyscallTable t) {
-        // x86_64 argument order: flags, newsp, parent_tid, child_tid, tls.
-        t.define("clone", "hex ptr ptr ptr ptr", (ctx, flags, sp, ptid, ctid, tls, f) ->
-                cloneThread(ctx, flags, sp, ptid, ctid, tls));
+        // The argument order is the architecture's (arm64 passes tls fourth).
+        t.define("clone", "hex ptr ptr ptr ptr", (ctx, a0, a1, a2, a3, a4, f) -> {
+            var args = ctx.process().arch().abi().cloneArgs(a0, a1, a2, a3, a4);
+            return cloneThread(ctx, args.flags(), args.stack(), args.parentTid(), args.childTid(), args.tls());
+        });
         t.define("clone3", "ptr size", ThreadSyscalls::clone3);
         // Guest threads are host threads of this process, so the host's barriers (and their
         // registrations, which are per process) reach every guest thread.

@@ -27,19 +27,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * on the receiving thread with its engine stopped.
  */
 public final class SignalDelivery {
-    /** restart_syscall's x86_64 number: what an ERESTART_RESTARTBLOCK restart re-executes. */
-    private static final long NR_RESTART_SYSCALL = 219;
     private static final int MAX_FRAMES_PER_SAFE_POINT = 64;
 
     private final GuestProcess process;
     private final SignalFrames frames;
+    /** restart_syscall's number: what an ERESTART_RESTARTBLOCK restart re-executes. */
+    private final long nrRestartSyscall;
     private final PrintStream diagnostics;
     private final AtomicBoolean stopWarned = new AtomicBoolean();
     private final SignalFds signalFds;
 
-    public SignalDelivery(GuestProcess process, SignalFrames frames, PrintStream diagnostics) {
+    public SignalDelivery(GuestProcess process, PrintStream diagnostics) {
         this.process = process;
-        this.frames = frames;
+        this.frames = process.arch().signalFrames();
+        this.nrRestartSyscall = process.arch().numbering().number("restart_syscall");
         this.diagnostics = diagnostics;
         this.signalFds = new SignalFds(process, this);
     }
@@ -361,7 +362,7 @@ public final class SignalDelivery {
         int restart = ctx.restartCode();
         if (restart != 0) {
             ctx.clearRestart();
-            long nr = restart == Errno.ERESTART_RESTARTBLOCK ? NR_RESTART_SYSCALL : ctx.restartNr();
+            long nr = restart == Errno.ERESTART_RESTARTBLOCK ? nrRestartSyscall : ctx.restartNr();
             frames.restartSyscall(ctx.thread().engine(), nr);
         }
         if (ctx.restoreSigmaskPending()) {

@@ -95,7 +95,7 @@ public final class SignalStateSyscalls {
             long base = m.readLong(ss);
             int flags = m.readInt(ss + 8);
             long size = m.readLong(ss + 16);
-            state.setAltStack(base, flags, size);
+            state.setAltStack(base, flags, size, ctx.process().arch().abi().minSigStackSize());
         }
         if (oldSs != 0) {
             m.writeLong(oldSs, oldBase);

@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * Semantic syscall definitions keyed by their Linux x86_64 name. An architecture's numbering
- * ({@link dev.herd.runtime.syscall.x86_64.SyscallNumbersX86_64}) maps numbers to these names.
+ * ({@link dev.herd.runtime.arch.x86_64.SyscallNumbersX86_64}) maps numbers to these names.
  *
  * <p>The argument spec is a space-separated list, one token per argument, used by {@code --strace}:
  * {@code int uint hex ptr size fd dirfd path str buf_in:N buf_out:N buf_out:ret oflags mode prot

@@ -54,7 +54,7 @@ class FileSyscallsTest {
         mem = as.memory();
         fds = new FdTable();
         paths = new PathResolver(root.toString(), "/");
-        GuestProcess p = new GuestProcess(as, fds, paths, "/bin/prog");
+        GuestProcess p = new GuestProcess(dev.herd.runtime.arch.x86_64.X86_64Guest.INSTANCE, as, fds, paths, "/bin/prog");
         ctx = new SyscallContext(p, null);
         table = new SyscallTable();
         FileSyscalls.register(table);

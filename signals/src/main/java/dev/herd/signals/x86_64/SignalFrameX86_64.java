@@ -50,6 +50,8 @@ public final class SignalFrameX86_64 implements SignalFrames {
     // ---------------------------------------------------------------- ABI constants
     public static final long SA_SIGINFO = 0x00000004L, SA_ONSTACK = 0x08000000L, SA_RESTORER = 0x04000000L;
     public static final long UC_FP_XSTATE = 0x1, UC_SIGCONTEXT_SS = 0x2, UC_STRICT_RESTORE_SS = 0x4;
+    /** MINSIGSTKSZ (arch/x86/include/uapi/asm/signal.h): the smallest alternate stack, also at sigreturn. */
+    public static final long MIN_SIGSTKSZ = 2048;
     /** __USER_CS / __USER_DS of x86_64 Linux: what the kernel saves for a 64-bit user context. */
     public static final int USER_CS = 0x33, USER_DS = 0x2b;
     public static final int NR_RT_SIGRETURN = 15;
@@ -274,7 +276,7 @@ public final class SignalFrameX86_64 implements SignalFrames {
             alt.restoreAltStack(0, 0, ThreadSignalState.SS_DISABLE);
             return;
         }
-        if (Long.compareUnsigned(ssSize, ThreadSignalState.MIN_SIGSTKSZ) < 0) return; // ENOMEM
+        if (Long.compareUnsigned(ssSize, MIN_SIGSTKSZ) < 0) return; // ENOMEM
         // Herd keeps only SS_AUTODISARM of the mode bits (SS_ONSTACK means 0), like ThreadSignalState.
         alt.restoreAltStack(ssSp, ssSize, ssFlags & ThreadSignalState.SS_AUTODISARM);
     }

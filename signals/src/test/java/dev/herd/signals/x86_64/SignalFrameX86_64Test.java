@@ -252,7 +252,7 @@ class SignalFrameX86_64Test {
 
     static ThreadSignalState altStack(int flags) {
         ThreadSignalState s = new ThreadSignalState();
-        s.setAltStack(ALT, flags, ALT_SIZE);
+        s.setAltStack(ALT, flags, ALT_SIZE, SignalFrameX86_64.MIN_SIGSTKSZ);
         return s;
     }
 

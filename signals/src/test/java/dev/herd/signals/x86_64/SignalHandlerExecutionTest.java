@@ -82,7 +82,7 @@ class SignalHandlerExecutionTest {
             g.view.sync();
 
             ThreadSignalState alt = new ThreadSignalState();
-            if (onAltStack) alt.setAltStack(ALT, ThreadSignalState.SS_AUTODISARM, ALT_SIZE);
+            if (onAltStack) alt.setAltStack(ALT, ThreadSignalState.SS_AUTODISARM, ALT_SIZE, SignalFrameX86_64.MIN_SIGSTKSZ);
             long flags = SA_SIGINFO | SA_RESTORER | (onAltStack ? SA_ONSTACK : 0);
             SignalAction action = new SignalAction(HANDLER, flags, RESTORER, 0);
             long savedMask = 0x1234_5678L;

@@ -63,8 +63,9 @@ public final class CpuX86_64 implements CpuArch {
 
     @Override public int spRegister() { return X86Reg.RSP; }
 
-    @Override public void hookSyscalls(Unicorn engine, Runnable onSyscall) {
+    @Override public void hookTraps(Unicorn engine, Runnable onSyscall, java.util.function.IntConsumer onException) {
         engine.hookSyscall(uc -> onSyscall.run());
+        engine.hookInterrupt((uc, intno) -> onException.accept(intno));
     }
 
     @Override public void readSyscall(Unicorn engine, long[] out) {

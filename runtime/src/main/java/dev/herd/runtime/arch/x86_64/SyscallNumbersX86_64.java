@@ -1,10 +1,12 @@
-package dev.herd.runtime.syscall.x86_64;
+package dev.herd.runtime.arch.x86_64;
 
 /**
  * x86_64 syscall numbers and names, generated once from Debian linux-libc-dev 6.1
  * {@code asm/unistd_64.h}; {@code SyscallNumbersX86_64Test} checks them against the header.
  */
-public final class SyscallNumbersX86_64 {
+public final class SyscallNumbersX86_64 implements dev.herd.runtime.arch.SyscallNumbering {
+    public static final SyscallNumbersX86_64 INSTANCE = new SyscallNumbersX86_64();
+
     private SyscallNumbersX86_64() {}
 
     private static final String[] NAMES = {
@@ -87,10 +89,10 @@ public final class SyscallNumbersX86_64 {
     };
 
     /** Name of syscall {@code nr}, or null if x86_64 has no such number. */
-    public static String name(long nr) {
+    @Override public String name(long nr) {
         return nr >= 0 && nr < NAMES.length ? NAMES[(int) nr] : null;
     }
 
     /** Largest syscall number + 1. */
-    public static int count() { return NAMES.length; }
+    @Override public int count() { return NAMES.length; }
 }

@@ -1,4 +1,4 @@
-package dev.herd.runtime.syscall.x86_64;
+package dev.herd.runtime.arch.x86_64;
 
 import org.junit.jupiter.api.Test;
 
@@ -24,7 +24,7 @@ class SyscallNumbersX86_64Test {
             if (m.find()) expected.put(Integer.parseInt(m.group(2)), m.group(1));
         }
         int max = expected.keySet().stream().mapToInt(Integer::intValue).max().orElseThrow();
-        assertEquals(max + 1, SyscallNumbersX86_64.count());
-        for (int nr = 0; nr <= max + 5; nr++) assertEquals(expected.get(nr), SyscallNumbersX86_64.name(nr), "nr " + nr);
+        assertEquals(max + 1, SyscallNumbersX86_64.INSTANCE.count());
+        for (int nr = 0; nr <= max + 5; nr++) assertEquals(expected.get(nr), SyscallNumbersX86_64.INSTANCE.name(nr), "nr " + nr);
     }
 }

@@ -1,0 +1,43 @@
+package dev.herd.runtime.arch;
+
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.arch.FaultClassifier;
+import dev.herd.runtime.arch.SyscallNumbering;
+import dev.herd.signals.SignalFrames;
+import dev.herd.threads.CpuArch;
+import dev.herd.threads.atomics.AtomicSites;
+
+/**
+ * Everything Herd knows about one guest architecture, chosen from the ELF machine of the program
+ * a run starts: the CPU and engine, syscall numbering, guest ABI conversions, signal frames, fault
+ * rules and atomics strategy. Generic code asks the bundle; it never names a register, layout or
+ * number. Adding an architecture is a new bundle (QEMU's linux-user/&lt;arch&gt;/ directories are
+ * the model for what belongs in one).
+ */
+public interface GuestArch {
+    /** The kernel's name for it: uname's machine, AT_PLATFORM ({@code "x86_64"}, {@code "aarch64"}). */
+    String name();
+
+    /** The ELF machine its programs carry. */
+    ElfFile.Machine machine();
+
+    /** A CPU layer for one run (probes the loaded libunicorn; cached per library build). */
+    CpuArch newCpu();
+
+    SyscallNumbering numbering();
+
+    SignalFrames signalFrames();
+
+    FaultClassifier faults();
+
+    GuestAbi abi();
+
+    /**
+     * Atomic-site patching for a parallel run whose engines' own atomics are not atomic across
+     * engines, or null when this architecture has none (the run is then serial).
+     *
+     * @param translatorAtomics whether the translator makes most atomics exact (only the rest is patched)
+     */
+    AtomicSites sitePatcher(GuestAddressSpace space, boolean translatorAtomics);
+}
