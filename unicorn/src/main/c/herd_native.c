@@ -536,10 +536,21 @@ static inline void herd_translate(int t, void *cpu, void *tb, int max_insns)
             && *(void *const *)((const char *)cpu + HERD_OFF_CPU_UC) == s->uc) {
         char *tcg = *(char *const *)((const char *)s->uc + HERD_OFF_UC_TCG_CTX);
         uint32_t *flags = tcg == NULL ? NULL : (uint32_t *)(tcg + HERD_OFF_TCG_TB_CFLAGS);
-        if (flags != NULL && *flags == *(const uint32_t *)((const char *)tb + HERD_OFF_TB_CFLAGS)) {
-            uint32_t saved = *flags;
+        uint32_t *tb_flags = (uint32_t *)((char *)tb + HERD_OFF_TB_CFLAGS);
+        if (flags != NULL && *flags == *tb_flags) {
+            /*
+             * The generic atomic ops read tcg_ctx->tb_cflags; a few translator decisions read the
+             * TB's own cflags instead (aarch64: LDXP/STXP and CASP pairs, YIELD/WFE; x86: lock
+             * cmpxchg8b/16b), and without the flag there they emit plain load-compare-store
+             * sequences (the aarch64 atomics guest lost pair updates). Both carry it during the
+             * translation; the TB's is restored before tb_gen_code hashes and links the block, so
+             * lookups still match curr_cflags().
+             */
+            uint32_t saved = *flags, saved_tb = *tb_flags;
             *flags = saved | HERD_CF_PARALLEL;
+            *tb_flags = saved_tb | HERD_CF_PARALLEL;
             herd_real_gen[t](cpu, tb, max_insns);
+            *tb_flags = saved_tb;
             *flags = saved;
             return;
         }

@@ -50,6 +50,8 @@ public final class GuestThread implements Runnable {
     private GuestFault.Kind pendingMemoryFaultKind;
     private long pendingMemoryFaultAddress;
     private long pendingMemoryFaultPc;
+    /** An instruction the translator could not make a host atomic: its next run is alone (see {@link #runAlone}). */
+    private long exclusiveStepAt = -1;
     private volatile Thread javaThread;
     private Object kernelState;
 
@@ -212,7 +214,12 @@ public final class GuestThread implements Runnable {
                 stopRequested = false;
                 long pc = engine.regRead(arch.pcRegister());
                 try {
-                    engine.emuStart(pc, NO_UNTIL, 0, 0);
+                    if (pc == exclusiveStepAt) {
+                        exclusiveStepAt = -1;
+                        runAlone(pc);
+                    } else {
+                        engine.emuStart(pc, NO_UNTIL, 0, 0);
+                    }
                 } catch (HookFailedException e) {
                     throw e;
                 } catch (UnicornException e) {
@@ -232,7 +239,7 @@ public final class GuestThread implements Runnable {
                 // as libunicorn does it, atomic only within this engine.
                 long at = engine.regRead(arch.pcRegister());
                 if (env.atomics().patchInstruction(at)) engine.removeCache(at, at + 16);
-                else engine.passExclusiveStep(at);
+                else exclusiveStepAt = at;
             }
             handshake.leaveGuest();
             gate.leave(this);
@@ -252,11 +259,50 @@ public final class GuestThread implements Runnable {
      * address space's current version, in the handshake's order.
      */
     private void syncMemory() {
+        ExclusiveSection exclusive = env.group().exclusive();
+        for (;;) {
+            boolean current = handshake.enterGuest();
+            if (exclusive.heldByOther(this)) {
+                // Another thread runs an instruction alone: wait outside guest code.
+                handshake.leaveGuest();
+                exclusive.awaitFree(this);
+                continue;
+            }
+            if (current) return;
+            memoryView.sync();
+            handshake.synced(memoryView.syncedVersion());
+        }
+    }
+
+    /**
+     * Runs the instruction at {@code pc} -- one the translator could not make a host atomic and no
+     * site patcher handles -- while no other guest thread executes guest code, which makes it
+     * atomic with respect to all of them (QEMU's cpu_exec_step_atomic under start_exclusive):
+     * translated once without translator atomics, one instruction only, and that translation
+     * dropped again so that its next execution stops the same way.
+     */
+    private void runAlone(long pc) {
+        env.group().runExclusive(this, () -> {
+            engine.passExclusiveStep(pc);
+            try {
+                engine.emuStart(pc, NO_UNTIL, 0, 1);
+            } finally {
+                engine.removeCache(pc, pc + 1);
+            }
+        });
+    }
+
+    /** For {@link GuestThreads#runExclusive}: announce guest code, memory synced (the owner, so no wait). */
+    void enterGuestCode() {
         while (!handshake.enterGuest()) {
             memoryView.sync();
             handshake.synced(memoryView.syncedVersion());
         }
     }
+
+    void leaveGuestCode() { handshake.leaveGuest(); }
+
+    boolean inGuestCode() { return handshake.inGuest(); }
 
     void onSyscall() {
         // 2.0.1 keeps executing the block after an invalid access it could not complete; a syscall
@@ -278,7 +324,9 @@ public final class GuestThread implements Runnable {
         } finally {
             env.gate().enter(this);
             boolean current = handshake.enterGuest();
-            if (exitRequested || stopRequested || attention || !current) stopEngine();
+            if (exitRequested || stopRequested || attention || !current || env.group().exclusive().heldByOther(this)) {
+                stopEngine();
+            }
         }
     }
 

@@ -17,6 +17,7 @@ public final class GuestThreads {
 
     private final GuestAddressSpace addressSpace;
     private final ThreadRegistry<GuestThread> registry = new ThreadRegistry<>();
+    private final ExclusiveSection exclusive = new ExclusiveSection();
 
     public GuestThreads(GuestAddressSpace addressSpace) {
         this.addressSpace = addressSpace;
@@ -37,6 +38,36 @@ public final class GuestThreads {
     public Collection<GuestThread> threads() { return registry.all(); }
 
     public int count() { return registry.count(); }
+
+    /** The section in which one thread runs while no other executes guest code. */
+    ExclusiveSection exclusive() { return exclusive; }
+
+    /**
+     * Runs {@code step} on {@code self}'s thread while no other guest thread executes guest code:
+     * takes the section (outside guest code), then kicks every other engine in guest code until
+     * it has left (a thread entering meanwhile sees the owner and waits outside). {@code self}
+     * re-enters guest code itself (memory synced) before the step and stays in it afterwards.
+     */
+    void runExclusive(GuestThread self, Runnable step) {
+        self.leaveGuestCode();
+        exclusive.acquire(self);
+        try {
+            self.enterGuestCode();
+            for (GuestThread t : registry.all()) {
+                if (t != self && t.inGuestCode()) t.kick();
+            }
+            for (GuestThread t : registry.all()) {
+                if (t == self) continue;
+                while (t.inGuestCode()) {
+                    LockSupport.parkNanos(REKICK_NANOS);
+                    if (t.inGuestCode()) t.kick(); // a kick can be lost: re-kick
+                }
+            }
+            step.run();
+        } finally {
+            exclusive.release(self);
+        }
+    }
 
     /**
      * Returns once no engine other than {@code self}'s can execute guest code with a view of memory
