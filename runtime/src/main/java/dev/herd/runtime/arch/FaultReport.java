@@ -13,10 +13,15 @@ import dev.herd.threads.GuestFault;
  * {trapno, error code, cr2}; aarch64 {0, ESR, FAR}). The architecture's {@code FaultClassifier}
  * makes it.
  */
-public record FaultReport(int signal, int siCode, String code, String what, GuestFault fault, long[] trap) {
-    /** The siginfo the kernel would send: si_code and, except for SI_KERNEL, si_addr. */
+public record FaultReport(int signal, int siCode, String code, String what, GuestFault fault, long[] trap, long addr) {
+    /** si_addr as most faults have it: none for SI_KERNEL, the address of a memory fault, else the PC. */
+    public FaultReport(int signal, int siCode, String code, String what, GuestFault fault, long[] trap) {
+        this(signal, siCode, code, what, fault, trap,
+                siCode == SigInfo.SI_KERNEL ? 0 : fault.isMemoryAccess() ? fault.address() : fault.pc());
+    }
+
+    /** The siginfo the kernel would send. */
     public SigInfo sigInfo() {
-        long addr = siCode == SigInfo.SI_KERNEL ? 0 : fault.isMemoryAccess() ? fault.address() : fault.pc();
         return new SigInfo(signal, 0, siCode, 0, 0, addr, 0, 0, 0);
     }
 

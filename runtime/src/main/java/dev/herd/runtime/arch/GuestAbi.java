@@ -15,4 +15,28 @@ public interface GuestAbi {
 
     /** MINSIGSTKSZ: the smallest alternate stack sigaltstack accepts, and AT_MINSIGSTKSZ's default. */
     long minSigStackSize();
+
+    /** sizeof(struct stat) of the host (x86_64), what Herd's host calls write. */
+    int HOST_STAT_SIZE = 144;
+
+    /** Whether the guest's struct stat is the host's: host calls then write the guest's buffer directly. */
+    boolean hostStat();
+
+    /** sizeof(struct stat) of the guest. */
+    int statSize();
+
+    /** The guest's struct stat from the host's ({@link #HOST_STAT_SIZE} bytes, x86_64 layout). */
+    byte[] statFromHost(byte[] host);
+
+    /** open(2)'s flags as the host kernel numbers them (the O_* values differ between architectures). */
+    int openFlagsToHost(int guestFlags);
+
+    /** Host O_* flags (F_GETFL) as the guest numbers them. */
+    int openFlagsToGuest(int hostFlags);
+
+    /** Where {@code data} sits in the guest's struct epoll_event (x86_64 packs it at 4; others align it to 8). */
+    int epollDataOffset();
+
+    /** sizeof(struct epoll_event) of the guest. */
+    default int epollEventSize() { return epollDataOffset() + 8; }
 }

@@ -23,9 +23,12 @@ final class EpollSyscalls {
 
     private static final int EPOLL_CLOEXEC = 02000000;
     private static final int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3;
+    /** The host's (x86_64, packed) struct epoll_event; a guest's may differ (GuestAbi.epollDataOffset). */
     private static final int EVENT_SIZE = 12;
+    /** Events one wait of a converting guest collects at most (epoll_wait may return fewer than are ready). */
+    private static final int CONVERTED_WAIT_MAX = 1024;
     /** fs/eventpoll.c: EP_MAX_EVENTS = INT_MAX / sizeof(struct epoll_event). */
-    private static final int EP_MAX_EVENTS = Integer.MAX_VALUE / EVENT_SIZE;
+
     private static final int SIGSET_SIZE = 8;
 
     static void register(SyscallTable t) {
@@ -55,12 +58,26 @@ final class EpollSyscalls {
     private static long ctl(SyscallContext ctx, long epfd, long op, long fd, long event, long e, long f) {
         // Linux copies the event in before looking at the fds or the op (except for DEL, where it
         // may be NULL).
-        if ((int) op != EPOLL_CTL_DEL) ctx.memory().read(event, EVENT_SIZE);
+        int dataOffset = ctx.process().arch().abi().epollDataOffset();
+        byte[] guestEvent = (int) op != EPOLL_CTL_DEL ? ctx.memory().read(event, dataOffset + 8) : null;
         int hostEp = Sys.fd(ctx, epfd);
         int hostFd = Sys.fd(ctx, fd);
-        long ev = (int) op == EPOLL_CTL_DEL ? 0 : Sys.in(ctx, event, EVENT_SIZE);
         if ((int) op != EPOLL_CTL_ADD && (int) op != EPOLL_CTL_DEL && (int) op != EPOLL_CTL_MOD) return -Errno.EINVAL;
-        return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+        if (guestEvent == null || dataOffset == 4) {
+            long ev = guestEvent == null ? 0 : Sys.in(ctx, event, EVENT_SIZE);
+            return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+        }
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long ev = s.alloc(EVENT_SIZE);
+            java.nio.ByteBuffer g = java.nio.ByteBuffer.wrap(guestEvent).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            Scratch.putInt(ev, g.getInt(0));
+            Scratch.putLong(ev + 4, g.getLong(dataOffset));
+            return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+        } finally {
+            s.release(m);
+        }
     }
 
     /** epoll_wait's milliseconds as {sec, nsec}; null (wait forever) for a negative timeout. */
@@ -71,13 +88,40 @@ final class EpollSyscalls {
     private static long wait(SyscallContext ctx, long epfd, long events, long maxArg, long[] timeout,
                              long maskPtr, long maskSize) {
         int max = (int) maxArg;
-        if (max <= 0 || max > EP_MAX_EVENTS) return -Errno.EINVAL;
+        int dataOffset = ctx.process().arch().abi().epollDataOffset(), guestSize = dataOffset + 8;
+        if (max <= 0 || max > Integer.MAX_VALUE / guestSize) return -Errno.EINVAL; // EP_MAX_EVENTS
         int hostEp = Sys.fd(ctx, epfd);
-        long out = Sys.out(ctx, events, (long) max * EVENT_SIZE);
-        if (maskPtr == 0) return hostWait(hostEp, out, max, timeout);
+        long out = Sys.out(ctx, events, (long) max * guestSize);
+        java.util.function.LongSupplier waitOnce;
+        if (dataOffset == 4) {
+            waitOnce = () -> hostWait(hostEp, out, max, timeout);
+        } else {
+            waitOnce = () -> convertedWait(ctx, hostEp, events, Math.min(max, CONVERTED_WAIT_MAX), timeout, dataOffset);
+        }
+        if (maskPtr == 0) return waitOnce.getAsLong();
         if (maskSize != SIGSET_SIZE) return -Errno.EINVAL;
         long mask = ctx.memory().readLong(maskPtr);
-        return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> hostWait(hostEp, out, max, timeout));
+        return ctx.process().delivery().withTemporaryMask(ctx, mask, waitOnce::getAsLong);
+    }
+
+    /** A wait into host-layout scratch memory, the events then rewritten in the guest's layout. */
+    private static long convertedWait(SyscallContext ctx, int hostEp, long events, int max, long[] timeout, int dataOffset) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long buf = s.alloc((long) max * EVENT_SIZE);
+            long r = hostWait(hostEp, buf, max, timeout);
+            if (r <= 0) return r;
+            java.nio.ByteBuffer g = java.nio.ByteBuffer.allocate((int) r * (dataOffset + 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < r; i++) {
+                g.putInt(i * (dataOffset + 8), Scratch.getInt(buf + (long) i * EVENT_SIZE));
+                g.putLong(i * (dataOffset + 8) + dataOffset, Scratch.getLong(buf + (long) i * EVENT_SIZE + 4));
+            }
+            ctx.memory().write(events, g.array());
+            return r;
+        } finally {
+            s.release(m);
+        }
     }
 
     private static long hostWait(int hostEp, long out, int max, long[] timeout) {

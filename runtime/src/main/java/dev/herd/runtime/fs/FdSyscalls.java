@@ -31,10 +31,11 @@ final class FdSyscalls {
     static final int MFD_CLOEXEC = 1, MFD_NAME_MAX_LEN = 249;
 
     static void register(SyscallTable t) {
+        // Flags are converted to the host's O_* values here, once; everything below uses those.
         t.define("open", "path oflags mode", (ctx, path, flags, mode, d, e, f) ->
-                openat(ctx, AT_FDCWD, path, (int) flags, (int) mode));
+                openat(ctx, AT_FDCWD, path, hostFlags(ctx, flags), (int) mode));
         t.define("openat", "dirfd path oflags mode", (ctx, dirfd, path, flags, mode, e, f) ->
-                openat(ctx, dirfd, path, (int) flags, (int) mode));
+                openat(ctx, dirfd, path, hostFlags(ctx, flags), (int) mode));
         t.define("openat2", "dirfd path ptr size", (ctx, dirfd, path, how, size, e, f) ->
                 openat2(ctx, dirfd, path, how, size));
         t.define("creat", "path mode", (ctx, path, mode, c, d, e, f) ->
@@ -51,10 +52,15 @@ final class FdSyscalls {
         t.define("fcntl", "fd fcntlcmd hex", (ctx, fd, cmd, arg, d, e, f) -> fcntl(ctx, (int) fd, (int) cmd, arg));
         t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> HostKernel.call(HostSyscall.FLOCK, Sys.fd(ctx, fd), op));
         t.define("pipe", "ptr", (ctx, fds, b, c, d, e, f) -> pipe2(ctx, fds, 0));
-        t.define("pipe2", "ptr oflags", (ctx, fds, flags, c, d, e, f) -> pipe2(ctx, fds, (int) flags));
+        t.define("pipe2", "ptr oflags", (ctx, fds, flags, c, d, e, f) -> pipe2(ctx, fds, hostFlags(ctx, flags)));
         t.define("memfd_create", "str hex", (ctx, name, flags, c, d, e, f) -> memfdCreate(ctx, name, (int) flags));
         t.define("eventfd", "uint", (ctx, init, b, c, d, e, f) -> eventfd2(ctx, init, 0));
         t.define("eventfd2", "uint hex", (ctx, init, flags, c, d, e, f) -> eventfd2(ctx, init, (int) flags));
+    }
+
+    /** The guest's O_* flags as the host numbers them (the architectures differ in four bits). */
+    static int hostFlags(SyscallContext ctx, long guestFlags) {
+        return ctx.process().arch().abi().openFlagsToHost((int) guestFlags);
     }
 
     static long openat(SyscallContext ctx, long dirfd, long pathPtr, int flags, int mode) {
@@ -95,7 +101,10 @@ final class FdSyscalls {
         }
         byte[] how = mem.read(howPtr, OPEN_HOW_SIZE_VER0);
         java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(how).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        long flags = bb.getLong(0), mode = bb.getLong(8), resolve = bb.getLong(16);
+        // open_how.flags is 64 bits: bits above 31 are invalid on every architecture (checked below).
+        long guestFlags = bb.getLong(0);
+        long flags = (guestFlags & ~0xffffffffL) | (hostFlags(ctx, guestFlags) & 0xffffffffL), mode = bb.getLong(8),
+                resolve = bb.getLong(16);
         // build_open_flags
         long fl = flags & ~(long) O_CLOEXEC;
         if ((fl & ~Integer.toUnsignedLong(PathResolver.VALID_OPEN_FLAGS)) != 0) return -Errno.EINVAL;
@@ -163,10 +172,12 @@ final class FdSyscalls {
             case F_GETFL -> {
                 long fl = HostKernel.call(HostSyscall.FCNTL, host, cmd);
                 // a signalfd is opened O_RDWR (Herd's pipe end is read-only)
-                yield fl >= 0 && Sys.isSignalfd(ctx, host) ? (fl & ~PathResolver.O_ACCMODE) | PathResolver.O_RDWR : fl;
+                if (fl >= 0 && Sys.isSignalfd(ctx, host)) fl = (fl & ~PathResolver.O_ACCMODE) | PathResolver.O_RDWR;
+                yield fl < 0 ? fl : ctx.process().arch().abi().openFlagsToGuest((int) fl);
             }
             case F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
-            case F_SETFL, F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd, (int) arg);
+            case F_SETFL -> HostKernel.call(HostSyscall.FCNTL, host, cmd, hostFlags(ctx, arg));
+            case F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd, (int) arg);
             // struct flock has no fds inside; l_pid reads back host pids (guest pids are host tids)
             case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
             case F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW ->

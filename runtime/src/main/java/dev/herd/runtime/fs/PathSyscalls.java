@@ -35,7 +35,7 @@ public final class PathSyscalls {
             S_IFSOCK = 0140000;
 
     static void register(SyscallTable t) {
-        // ---- stat family (host struct stat == guest x86_64 struct stat: passed through)
+        // ---- stat family (passed through where the guest's struct stat is the host's, else converted)
         t.define("stat", "path ptr", (ctx, path, buf, c, d, e, f) -> fstatat(ctx, AT_FDCWD, path, buf, 0));
         t.define("lstat", "path ptr", (ctx, path, buf, c, d, e, f) ->
                 fstatat(ctx, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW));
@@ -43,7 +43,7 @@ public final class PathSyscalls {
                 fstatat(ctx, dirfd, path, buf, (int) flags));
         t.define("fstat", "fd ptr", (ctx, fd, buf, c, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
-            return HostKernel.call(HostSyscall.FSTAT, h, Sys.out(ctx, buf, STAT_SIZE));
+            return Sys.stat(ctx, buf, p -> HostKernel.call(HostSyscall.FSTAT, h, p));
         });
         t.define("statx", "dirfd path atflags hex ptr", (ctx, dirfd, path, flags, mask, buf, f) -> {
             int fl = (int) flags;
@@ -225,8 +225,8 @@ public final class PathSyscalls {
     static long fstatat(SyscallContext ctx, long dirfd, long path, long buf, int flags) {
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
-            long p = Sys.out(ctx, buf, STAT_SIZE);
-            return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag()));
+            return Sys.stat(ctx, buf, p ->
+                    Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag())));
         }
     }
 

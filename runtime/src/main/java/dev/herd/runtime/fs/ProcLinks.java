@@ -34,6 +34,7 @@ final class ProcLinks {
             return ctx.process().paths().openIn(AT_FDCWD, dirLink.equals("root") ? "/" : ".", flags, 0);
         }
         String target = hostTarget(ctx, abs);
+        if (target == null) target = standardDevice(ctx, abs.replaceAll("/+", "/"));
         if (target == null) return -1;
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) throw new ErrnoException(Errno.EEXIST);
         try (Arena arena = Arena.ofConfined()) {
@@ -116,6 +117,28 @@ final class ProcLinks {
         int host = ctx.process().fds().hostOrMinus1(guestFd);
         if (host < 0) throw new ErrnoException(Errno.ENOENT);
         return host;
+    }
+
+    /**
+     * The devices every Linux process can count on (what container runtimes put in a fresh
+     * /dev): when the guest's rootfs is not the host's and has no such file (a root file system
+     * unpacked from packages has no device nodes), the host's device of that name. A rootfs that
+     * has its own wins.
+     */
+    private static final java.util.Set<String> STANDARD_DEVICES =
+            java.util.Set.of("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty");
+
+    private static String standardDevice(SyscallContext ctx, String n) {
+        if (!STANDARD_DEVICES.contains(n)) return null;
+        PathResolver paths = ctx.process().paths();
+        if (paths.rootHostPath().equals("/")) return null;
+        try {
+            int fd = paths.openIn(AT_FDCWD, n, PathResolver.O_PATH, 0);
+            HostKernel.call(HostSyscall.CLOSE, fd);
+            return null; // the rootfs has it
+        } catch (ErrnoException e) {
+            return e.errno() == Errno.ENOENT ? n : null;
+        }
     }
 
     private static String hostTarget(SyscallContext ctx, String abs) {

@@ -139,6 +139,27 @@ final class Sys {
     }
 
     /** Host call with one scratch C string: op receives its native address. */
+    /**
+     * A host call that fills a struct stat, into the guest's buffer at {@code buf}: directly when
+     * the guest's struct stat is the host's, else through scratch memory and the architecture's
+     * conversion (copied out only on success, as the kernel's cp_new_stat).
+     */
+    static long stat(SyscallContext ctx, long buf, WithPtr hostCall) {
+        dev.herd.runtime.arch.GuestAbi abi = ctx.process().arch().abi();
+        if (abi.hostStat()) return hostCall.call(out(ctx, buf, dev.herd.runtime.arch.GuestAbi.HOST_STAT_SIZE));
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(dev.herd.runtime.arch.GuestAbi.HOST_STAT_SIZE);
+            long r = hostCall.call(st);
+            if (r < 0) return r;
+            ctx.memory().write(buf, abi.statFromHost(Scratch.bytes(st, dev.herd.runtime.arch.GuestAbi.HOST_STAT_SIZE)));
+            return r;
+        } finally {
+            s.release(m);
+        }
+    }
+
     interface WithPtr {
         long call(long p);
     }

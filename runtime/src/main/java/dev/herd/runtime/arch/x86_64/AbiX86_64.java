@@ -15,4 +15,17 @@ public final class AbiX86_64 implements GuestAbi {
 
     /** The uapi MINSIGSTKSZ (arch/x86/include/uapi/asm/signal.h). */
     @Override public long minSigStackSize() { return 2048; }
+
+    @Override public boolean hostStat() { return true; }
+
+    @Override public int statSize() { return HOST_STAT_SIZE; }
+
+    @Override public byte[] statFromHost(byte[] host) { return host; }
+
+    @Override public int openFlagsToHost(int guestFlags) { return guestFlags; }
+
+    @Override public int openFlagsToGuest(int hostFlags) { return hostFlags; }
+
+    /** struct epoll_event is packed on x86_64 (EPOLL_PACKED): 12 bytes. */
+    @Override public int epollDataOffset() { return 4; }
 }
