@@ -6,7 +6,7 @@ import dev.herd.unicorn.Unicorn;
 /**
  * The architecture-specific half of signal delivery: building the frame the Linux kernel builds
  * for a handler, and undoing it in rt_sigreturn. One implementation per guest architecture
- * ({@code x86_64.SignalFrameX86_64}).
+ * ({@code x86_64.SignalFrameX86_64}, {@code aarch64.SignalFrameAarch64}).
  */
 public interface SignalFrames {
     /**
@@ -25,7 +25,9 @@ public interface SignalFrames {
     /**
      * {@link #setupFrame} for a synchronous fault: the trap number, error code and fault address
      * the kernel records in the thread and saves in the frame's sigcontext (x86_64: trapno, err,
-     * cr2). Architectures without such fields ignore them.
+     * cr2; aarch64: {@code err} is the ESR saved in an esr_context record, {@code faultAddress}
+     * is sigcontext.fault_address, {@code trapno} has no counterpart). Architectures without such
+     * fields ignore them.
      */
     default void setupFaultFrame(Unicorn engine, GuestMemory memory, SignalAction action, SigInfo info, long savedMask,
                                  AltStack altStack, long trapno, long err, long faultAddress) {
@@ -46,4 +48,16 @@ public interface SignalFrames {
      * re-execute the syscall instruction it just executed, with syscall number {@code nr}.
      */
     void restartSyscall(Unicorn engine, long nr);
+
+    /**
+     * {@link #restartSyscall(Unicorn, long)} for an ABI whose result register is also an argument
+     * register: aarch64 returns in x0, which held the first argument, so the kernel keeps
+     * {@code orig_x0} and puts it back ({@code regs->regs[0] = regs->orig_x0}) before backing the
+     * PC up. {@code firstArg} is the syscall's first argument as the thread passed it. ABIs whose
+     * result register carries nothing the restart needs (x86_64: RAX held the number, which
+     * {@code nr} restores) ignore it, which is what this default does.
+     */
+    default void restartSyscall(Unicorn engine, long nr, long firstArg) {
+        restartSyscall(engine, nr);
+    }
 }
