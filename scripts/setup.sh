@@ -11,7 +11,9 @@
 # guests), busybox-static and qemu-user-static (test oracles), python3.11 and
 # libpython3.11-testsuite (CPython's regression suite as an oracle, scripts/fidelity.sh), strace,
 # gnuplot-nox (benchmark plots, benchmarks/plot.sh), maven; a JDK >= 22 if none
-# is installed. Uses sudo only when not root. `apt-get update` runs only if an install fails.
+# is installed; and an arm64 Debian root file system (scripts/arm64-rootfs.sh, which adds the
+# arm64 architecture to dpkg). Uses sudo only when not root. `apt-get update` runs only if an
+# install fails (or when arm64 is added).
 
 HERD_PACKAGES=(libunicorn2 libunicorn-dev busybox-static qemu-user-static gcc-aarch64-linux-gnu libpython3.11-testsuite python3.11
                libc6-dev-arm64-cross gcc make libc6-dev strace libcapstone-dev gnuplot-nox)
@@ -81,6 +83,13 @@ herd_setup() {
   # 3. Maven.
   if ! command -v mvn >/dev/null 2>&1; then
     echo "setup: mvn still missing after installing maven" >&2
+    return 1
+  fi
+
+  # 4. The arm64 root file system of the aarch64 Debian-program tests (Debian arm64 packages,
+  #    unpacked; quick when present).
+  if ! "$here/arm64-rootfs.sh" >/dev/null; then
+    echo "setup: could not assemble the arm64 rootfs (scripts/arm64-rootfs.sh)" >&2
     return 1
   fi
 

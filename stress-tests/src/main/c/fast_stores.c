@@ -44,12 +44,23 @@ static int store_faults(volatile long *p, long v) {
 
 typedef int (*fn_t)(void);
 
+#if defined(__aarch64__)
+/* movz w0, #lo16; movk w0, #hi16, lsl #16; ret -- then the cache maintenance arm64 requires
+ * (Linux's user-space contract: a store to code is seen by instruction fetch after it) */
+static void emit_return(unsigned char *at, int value) {
+    uint32_t insn[3] = {0x52800000u | ((uint32_t)(value & 0xffff) << 5),
+                        0x72a00000u | ((uint32_t)((unsigned)value >> 16) << 5), 0xd65f03c0u};
+    memcpy(at, insn, sizeof insn);
+    __builtin___clear_cache((char *)at, (char *)at + sizeof insn);
+}
+#else
 /* mov eax, imm32; ret */
 static void emit_return(unsigned char *at, int value) {
     at[0] = 0xb8;
     memcpy(at + 1, &value, 4);
     at[5] = 0xc3;
 }
+#endif
 
 static volatile long *shared_page;
 static volatile int writer_ready, writer_faulted;

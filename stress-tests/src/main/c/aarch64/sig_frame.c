@@ -21,7 +21,9 @@
  * (-cpu cortex-a72: the CPU of Herd's Unicorn engine. QEMU's default "max" CPU has SVE and SME, so
  * its frames also carry SVE, TPIDR2 and ZA records.)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>

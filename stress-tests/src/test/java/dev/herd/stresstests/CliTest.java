@@ -143,10 +143,21 @@ class CliTest {
         assertOneLine(herd("run", executable("bad-interp", bytes).toString()), 126);
     }
 
-    /** Until aarch64 guests are supported, a foreign-architecture ELF cannot be executed. */
+    /** The guest architecture comes from the ELF: the same command runs an aarch64 program. */
     @Test
-    void aarch64ElfIs126() throws IOException {
-        assertOneLine(herd("run", HerdEnv.guest("hello-aarch64").toString()), 126);
+    void aarch64ElfRuns() throws IOException {
+        GuestRun.Result r = herd("run", HerdEnv.guest("hello-aarch64").toString(), "7", "arm");
+        assertEquals(7, r.status(), r.describe());
+        assertEquals("hello, world\nword 1: arm\n", r.stdoutText());
+        assertEquals("hello on stderr\n", r.stderrText());
+    }
+
+    /** A machine Herd has no bundle for (RISC-V here) is one clear line and status 126. */
+    @Test
+    void foreignMachineIs126() throws IOException {
+        byte[] bytes = java.nio.file.Files.readAllBytes(HerdEnv.guest("hello"));
+        java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).putShort(18, (short) 243);
+        assertOneLine(herd("run", executable("riscv", bytes).toString()), 126);
     }
 
     @Test

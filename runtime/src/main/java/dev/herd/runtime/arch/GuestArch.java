@@ -27,7 +27,11 @@ public interface GuestArch {
 
     SyscallNumbering numbering();
 
-    SignalFrames signalFrames();
+    /**
+     * The signal frames of one process in {@code space} (which may need a page of its own: aarch64's
+     * sigreturn trampoline, where Linux has the vDSO).
+     */
+    SignalFrames signalFrames(GuestAddressSpace space);
 
     FaultClassifier faults();
 

@@ -144,7 +144,7 @@ public final class GuestLauncher {
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), guestArch.numbering().count(),
                     guestArch.numbering()::name, config.diagnostics(), strace);
-            SignalDelivery delivery = new SignalDelivery(process, config.diagnostics());
+            SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             dev.herd.host.StartupTrace.mark("syscall table and kernel");

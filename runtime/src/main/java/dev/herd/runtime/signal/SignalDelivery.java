@@ -37,9 +37,9 @@ public final class SignalDelivery {
     private final AtomicBoolean stopWarned = new AtomicBoolean();
     private final SignalFds signalFds;
 
-    public SignalDelivery(GuestProcess process, PrintStream diagnostics) {
+    public SignalDelivery(GuestProcess process, SignalFrames frames, PrintStream diagnostics) {
         this.process = process;
-        this.frames = process.arch().signalFrames();
+        this.frames = frames;
         this.nrRestartSyscall = process.arch().numbering().number("restart_syscall");
         this.diagnostics = diagnostics;
         this.signalFds = new SignalFds(process, this);
@@ -327,7 +327,7 @@ public final class SignalDelivery {
             ctx.clearRestart();
             boolean again = restart == Errno.ERESTARTNOINTR
                     || (restart == Errno.ERESTARTSYS && (action.flags() & Signals.SA_RESTART) != 0);
-            if (again) frames.restartSyscall(ctx.thread().engine(), ctx.restartNr());
+            if (again) frames.restartSyscall(ctx.thread().engine(), ctx.restartNr(), ctx.restartArg0());
             else ctx.thread().arch().writeSyscallResult(ctx.thread().engine(), -Errno.EINTR);
         }
         long saved = state.blocked();
@@ -363,7 +363,7 @@ public final class SignalDelivery {
         if (restart != 0) {
             ctx.clearRestart();
             long nr = restart == Errno.ERESTART_RESTARTBLOCK ? nrRestartSyscall : ctx.restartNr();
-            frames.restartSyscall(ctx.thread().engine(), nr);
+            frames.restartSyscall(ctx.thread().engine(), nr, ctx.restartArg0());
         }
         if (ctx.restoreSigmaskPending()) {
             ctx.clearRestoreSigmask();

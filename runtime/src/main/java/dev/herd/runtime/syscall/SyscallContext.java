@@ -21,7 +21,7 @@ public final class SyscallContext {
     private long setChildTid;
     // Signal bookkeeping between a syscall and the safe point that follows it.
     private int restartCode;
-    private long restartNr;
+    private long restartNr, restartArg0;
     private SyscallHandler restartBlock;
     private boolean restoreSigmask;
     private long savedSigmask;
@@ -55,12 +55,15 @@ public final class SyscallContext {
      * ERESTART_RESTARTBLOCK): the safe point turns it into EINTR or a restart, as Linux's
      * signal-delivery code does.
      */
-    public void interruptedSyscall(int code, long nr) {
+    public void interruptedSyscall(int code, long nr, long arg0) {
         this.restartCode = code;
         this.restartNr = nr;
+        this.restartArg0 = arg0;
     }
     public int restartCode() { return restartCode; }
     public long restartNr() { return restartNr; }
+    /** The interrupted call's first argument (aarch64's result register held it: a restart puts it back). */
+    public long restartArg0() { return restartArg0; }
     public void clearRestart() { restartCode = 0; }
 
     /** What restart_syscall runs (the kernel's restart_block), or null. */

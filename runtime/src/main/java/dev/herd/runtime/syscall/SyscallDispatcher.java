@@ -109,7 +109,7 @@ public final class SyscallDispatcher {
         if (result <= -Errno.ERESTARTSYS && result >= -Errno.ERESTART_RESTARTBLOCK) {
             // Interrupted (a guest signal, or exit_group): the thread's safe point decides between
             // EINTR and a restart, as the kernel's signal-delivery code does.
-            ctx.interruptedSyscall((int) -result, nr);
+            ctx.interruptedSyscall((int) -result, nr, args[1]);
             ctx.thread().requestSafePoint();
         }
         if (strace != null) strace.exit(ctx, def, args, result);

@@ -37,7 +37,7 @@ class SignalFrameAarch64Test {
 
     static ThreadSignalState altStack(int flags) {
         ThreadSignalState s = new ThreadSignalState();
-        s.setAltStack(ALT, flags, ALT_SIZE);
+        s.setAltStack(ALT, flags, ALT_SIZE, SigAltStack.MINSIGSTKSZ);
         return s;
     }
 
@@ -458,7 +458,7 @@ class SignalFrameAarch64Test {
         try (GuestFixture g = new GuestFixture()) {
             long base = ALT + ALT_SIZE - SigAltStack.MINSIGSTKSZ;
             ThreadSignalState alt = new ThreadSignalState();
-            alt.setAltStack(base, 0, SigAltStack.MINSIGSTKSZ);
+            alt.setAltStack(base, 0, SigAltStack.MINSIGSTKSZ, SigAltStack.MINSIGSTKSZ);
             fill(g, ALT, (int) (base - ALT), 0x77);
             g.engine.regWrite(Arm64Reg.SP, STACK + 0x8000);
             SignalAction onstack = new SignalAction(HANDLER, SA_SIGINFO | SA_RESTORER | SA_ONSTACK, RESTORER, 0);
@@ -483,7 +483,7 @@ class SignalFrameAarch64Test {
 
             // an alt stack with writable memory below it: the frame lands there, as in the kernel
             ThreadSignalState high = new ThreadSignalState();
-            high.setAltStack(STACK + 0x8000, 0, 0x2000);
+            high.setAltStack(STACK + 0x8000, 0, 0x2000, SigAltStack.MINSIGSTKSZ);
             g.engine.regWrite(Arm64Reg.SP, STACK + 0x8400);
             FRAMES.setupFrame(g.engine, g.memory, onstack, SigInfo.kernel(SIGUSR1), 0, high);
             assertTrue(g.engine.regRead(Arm64Reg.SP) < STACK + 0x8000);

@@ -81,7 +81,7 @@ class SignalHandlerExecutionTest {
 
             SignalFrameAarch64 frames = new SignalFrameAarch64(TRAMPOLINE);
             ThreadSignalState alt = new ThreadSignalState();
-            if (onAltStack) alt.setAltStack(ALT, ThreadSignalState.SS_AUTODISARM, ALT_SIZE);
+            if (onAltStack) alt.setAltStack(ALT, ThreadSignalState.SS_AUTODISARM, ALT_SIZE, SigAltStack.MINSIGSTKSZ);
             long flags = SA_SIGINFO | (saRestorer ? SA_RESTORER : 0) | (onAltStack ? SA_ONSTACK : 0);
             SignalAction action = new SignalAction(HANDLER, flags, RESTORER, 0);
             long returnTo = saRestorer ? RESTORER : TRAMPOLINE;

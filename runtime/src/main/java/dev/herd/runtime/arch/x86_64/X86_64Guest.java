@@ -30,7 +30,8 @@ public final class X86_64Guest implements GuestArch {
 
     @Override public SyscallNumbering numbering() { return SyscallNumbersX86_64.INSTANCE; }
 
-    @Override public SignalFrames signalFrames() { return SignalFrameX86_64.INSTANCE; }
+    /** glibc always passes SA_RESTORER on x86_64 (and the kernel requires it): no page needed. */
+    @Override public SignalFrames signalFrames(GuestAddressSpace space) { return SignalFrameX86_64.INSTANCE; }
 
     @Override public FaultClassifier faults() { return FAULTS; }
 

@@ -1,0 +1,187 @@
+package dev.herd.stresstests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * aarch64 guests under herd against {@code qemu-aarch64-static}, the oracle where native runs are
+ * impossible: the C guests of stress-tests/src/main/c built for aarch64 (static, and one dynamic
+ * against the cross libc with {@code --rootfs}/{@code -L /usr/aarch64-linux-gnu}), in both modes.
+ *
+ * <p>Two rules. A guest that checks itself (prints {@code ok:}/{@code FAIL:} lines and a
+ * {@code RESULT:} line; its checks are Linux's behaviour, verified natively on x86_64 by
+ * {@link CProgramsTest}) must pass every check under herd, and make the same checks in the same
+ * order as under qemu (an errno expectation prints a line only when it fails, so qemu's extra
+ * failures need no counterpart); where qemu fails one of them, qemu-user is the one that deviates from Linux
+ * (Debian's qemu 7.2 lacks epoll_pwait2, MAP_FIXED_NOREPLACE, SHM_REMAP's EINVAL, ...), and the
+ * test prints those deviations. Every other guest must print exactly what it prints under qemu
+ * and exit the same way (for a death by signal: the same status and stdout; the report line on
+ * stderr is each runtime's own).
+ */
+class Aarch64ProgramsTest {
+    static final Path QEMU = Path.of("/usr/bin/qemu-aarch64-static");
+    static final Path CROSS_ROOT = Path.of("/usr/aarch64-linux-gnu");
+
+    /** Guests whose output depends on something herd and qemu-user legitimately do differently. */
+    private static final Set<String> NOT_COMPARED = Set.of(
+            "crash",       // the report line of an unhandled fault is each runtime's own
+            "enosys",      // herd warns on stderr about unimplemented numbers
+            "spawn",       // fork is issue 13 (qemu-user forks the host process)
+            "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
+            "openat2",     // the same: its second half runs after an execve of itself
+            "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
+            "sig_frame");  // its own test below: qemu-user's frames deviate from Linux's in known ways
+
+    static Stream<Arguments> guests() throws IOException {
+        Path dir = HerdEnv.GUESTS.resolve("aarch64");
+        List<String> names = new ArrayList<>();
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> s = Files.list(dir)) {
+                s.map(p -> p.getFileName().toString()).filter(n -> !NOT_COMPARED.contains(n)).sorted().forEach(names::add);
+            }
+        }
+        return names.stream().flatMap(n -> Stream.of(Mode.values()).map(m -> Arguments.of(n, m)));
+    }
+
+    @ParameterizedTest(name = "{0} [{1}]")
+    @MethodSource("guests")
+    void sameAsQemu(String name, Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        assertTrue(Files.isExecutable(QEMU), "qemu-aarch64-static missing: run scripts/setup.sh");
+        boolean dynamic = name.startsWith("dyn_");
+        Path program = HerdEnv.GUESTS.resolve("aarch64").resolve(name);
+        Path base = Differential.newRunDirectory("a64-" + name + "-" + mode);
+        Path dir = Files.createDirectories(base.resolve("d"));
+        List<String> oracle = new ArrayList<>(List.of(QEMU.toString()));
+        if (dynamic) oracle.addAll(List.of("-L", CROSS_ROOT.toString()));
+        oracle.add(program.toString());
+        GuestRun.Result q = GuestRun.run(oracle, dir, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        Differential.deleteTree(dir);
+        Files.createDirectories(dir);
+        String[] options = dynamic ? new String[]{"--rootfs", CROSS_ROOT.toString()} : new String[0];
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode, List.of(program.toString()), options), dir, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        String what = "aarch64/" + name + " [" + mode + "]";
+        if (q.stdoutText().contains("\nRESULT: ") || q.stdoutText().startsWith("RESULT: ")) {
+            selfChecked(what, q, h);
+        } else if (q.status() > 128) {
+            // Killed by a signal: the report line on stderr is each runtime's own.
+            assertEquals(q.status(), h.status(), what + ": exit status\n" + h.stderrText());
+            assertEquals(q.stdoutText(), h.stdoutText(), what + ": stdout");
+        } else {
+            GuestRun.assertSameOutcome(what, q, h);
+        }
+        Differential.deleteTree(base);
+    }
+
+    /**
+     * What a handler sees of the arm64 signal frame (aarch64/sig_frame.c): the same as under
+     * qemu-aarch64-static ({@code -cpu cortex-a72}: its default {@code max} CPU adds SVE and SME
+     * records Herd's engine has no state for), except where qemu-user 7.2 deviates from Linux,
+     * which is checked against Linux's own rules instead: Linux adds an esr_context record after
+     * the fpsimd one for a fault (a write to a read-only page: data abort from EL0, EC 0x24, IL,
+     * WnR, level-3 permission fault = 0x9200004f; undefined instruction: EC 0, IL = 0x2000000;
+     * set_thread_esr sanitises only faults at kernel addresses), raises SIGILL with
+     * ILL_ILLOPC (1), and sets fault_address to 0 for it (arch/arm64/kernel/traps.c
+     * arm64_notify_die: thread.fault_address = 0).
+     */
+    @ParameterizedTest(name = "sig_frame [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void signalFrameAsLinuxBuildsIt(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        Path program = HerdEnv.GUESTS.resolve("aarch64").resolve("sig_frame");
+        Path base = Differential.newRunDirectory("a64-sig_frame-" + mode);
+        Path dir = Files.createDirectories(base.resolve("d"));
+        GuestRun.Result q = GuestRun.run(List.of(QEMU.toString(), "-cpu", "cortex-a72", program.toString()), dir, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode, List.of(program.toString())), dir, null,
+                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        assertEquals(0, q.status(), "qemu run\n" + q.stdoutText() + q.stderrText());
+        assertEquals(0, h.status(), "herd run\n" + h.stdoutText() + h.stderrText());
+        java.util.regex.Pattern linuxOnly = java.util.regex.Pattern.compile(
+                "^(segv|ill)\\.(record\\d|esr|code|fault_address):.*|^usr1_after_faults\\.fault_address:.*");
+        List<String> qLines = new ArrayList<>(), hLines = new ArrayList<>();
+        for (String l : q.stdoutText().split("\n")) if (!linuxOnly.matcher(l).matches()) qLines.add(l);
+        java.util.Map<String, String> linux = new java.util.HashMap<>();
+        for (String l : h.stdoutText().split("\n")) {
+            if (linuxOnly.matcher(l).matches()) linux.put(l.substring(0, l.indexOf(':')), l.substring(l.indexOf(':') + 1).trim());
+            else hLines.add(l);
+        }
+        assertEquals(String.join("\n", qLines), String.join("\n", hLines), "herd's frames vs qemu's, Linux-only lines aside");
+        assertEquals("magic=0x45535201 size=16 offset=528", linux.get("segv.record1"), "esr_context after fpsimd");
+        assertEquals("0x9200004f", linux.get("segv.esr"), "write data abort ESR");
+        assertEquals("magic=0x00000000 size=0 offset=544", linux.get("segv.record2"), "terminator");
+        assertEquals("ro_page+8", linux.get("segv.fault_address"));
+        assertEquals("0x2000000", linux.get("ill.esr"), "undefined-instruction ESR");
+        assertEquals("1", linux.get("ill.code"), "ILL_ILLOPC");
+        assertEquals("0", linux.get("ill.fault_address"));
+        Differential.deleteTree(base);
+    }
+
+    /** Same checks in the same order, all passing under herd; qemu's failures are reported. */
+    private static void selfChecked(String what, GuestRun.Result q, GuestRun.Result h) {
+        List<String> hChecks = checks(h.stdoutText());
+        // A guest's errno expectations print a line only when they fail: a check qemu failed and
+        // herd passed silently is one of qemu's deviations, not a check herd skipped.
+        List<String> qChecks = new ArrayList<>();
+        for (String line : q.stdoutText().split("\n")) {
+            if (line.startsWith("ok: ")) qChecks.add(line.substring(4));
+            else if (line.startsWith("FAIL: ")) {
+                // The same check may word its measured values differently: "(returned -1)".
+                String key = withoutValues(line.substring(6).replaceFirst(" \\(line \\d+, errno .*\\)$", ""));
+                hChecks.stream().filter(c -> withoutValues(c).equals(key)).findFirst().ifPresent(qChecks::add);
+            }
+        }
+        Set<String> qemuDeviations = new LinkedHashSet<>();
+        for (String line : q.stdoutText().split("\n")) {
+            if (line.startsWith("FAIL: ")) qemuDeviations.add(line);
+        }
+        StringBuilder why = new StringBuilder();
+        if (h.status() != 0 || !h.stdoutText().contains("RESULT: ok")) {
+            why.append("herd's run did not pass its own checks (status ").append(h.status()).append(")\n");
+        }
+        if (!qChecks.equals(hChecks)) {
+            why.append("the checks made differ (--- qemu, +++ herd):\n")
+                    .append(Diff.unified(String.join("\n", qChecks), String.join("\n", hChecks))).append('\n');
+        }
+        if (!why.isEmpty()) {
+            fail(what + "\n  qemu: " + q.describe() + "\n  herd: " + h.describe() + "\n" + why
+                    + "herd stdout:\n" + Diff.indent(h.stdoutText()) + "herd stderr:\n" + Diff.indent(h.stderrText()));
+        }
+        if (!qemuDeviations.isEmpty()) {
+            System.out.println(what + ": qemu-aarch64-static deviates from Linux where herd does not:\n  "
+                    + String.join("\n  ", qemuDeviations));
+        }
+        assertEquals(0, h.status());
+    }
+
+    private static String withoutValues(String check) {
+        return check.replaceAll("\\s*\\([^)]*\\)", "");
+    }
+
+    /** The descriptions of the ok:/FAIL: lines, without qemu's failure details. */
+    private static List<String> checks(String out) {
+        List<String> l = new ArrayList<>();
+        for (String line : out.split("\n")) {
+            if (line.startsWith("ok: ")) l.add(line.substring(4));
+            else if (line.startsWith("FAIL: ")) l.add(line.substring(6).replaceFirst(" \\(line \\d+, errno .*\\)$", ""));
+        }
+        return l;
+    }
+}
