@@ -44,7 +44,8 @@ class Aarch64ProgramsTest {
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "openat2",     // the same: its second half runs after an execve of itself
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
-            "sig_frame");  // its own test below: qemu-user's frames deviate from Linux's in known ways
+            "sig_frame",   // its own test below: qemu-user's frames deviate from Linux's in known ways
+            "cpu_features"); // its own test below: the advertised set is each CPU model's own
 
     static Stream<Arguments> guests() throws IOException {
         Path dir = HerdEnv.GUESTS.resolve("aarch64");
@@ -131,6 +132,27 @@ class Aarch64ProgramsTest {
         assertEquals("0x2000000", linux.get("ill.esr"), "undefined-instruction ESR");
         assertEquals("1", linux.get("ill.code"), "ILL_ILLOPC");
         assertEquals("0", linux.get("ill.fault_address"));
+        Differential.deleteTree(base);
+    }
+
+    /**
+     * Every feature herd's AT_HWCAP/AT_HWCAP2 advertise executes (aarch64/cpu_features.c runs one
+     * instruction per advertised bit under a SIGILL handler), no bit outside the ones it can check
+     * is advertised, and LSE atomics are among them. Not compared with qemu: its {@code max} CPU
+     * advertises more (SVE, pointer authentication, ...).
+     */
+    @ParameterizedTest(name = "cpu_features [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void advertisedFeaturesExecute(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        Path program = HerdEnv.GUESTS.resolve("aarch64").resolve("cpu_features");
+        Path base = Differential.newRunDirectory("a64-cpu_features-" + mode);
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode, List.of(program.toString())),
+                Files.createDirectories(base.resolve("d")), null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
+        assertTrue(h.stdoutText().contains("ok: advertised atomics executes"), h.stdoutText());
+        assertTrue(h.stdoutText().endsWith("RESULT: ok\n"), h.stdoutText());
         Differential.deleteTree(base);
     }
 
