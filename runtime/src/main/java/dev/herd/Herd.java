@@ -63,7 +63,10 @@ public final class Herd implements AutoCloseable {
     /**
      * Hooks a syscall (Qiling's {@code set_syscall}).
      *
-     * @param nameOrNumber x86_64 Linux name ({@code "openat"}) or decimal number ({@code "100000"})
+     * @param nameOrNumber Linux name ({@code "openat"}), resolved in the guest's own numbering when
+     *                     a run starts (x86_64 and aarch64 number calls differently; a call the
+     *                     guest's architecture lacks, such as {@code "open"} on aarch64, never
+     *                     fires), or a decimal number ({@code "100000"}), taken as is
      * @param when         before ({@link Intercept#ENTER}), instead of ({@link Intercept#CALL}) or
      *                     after ({@link Intercept#EXIT}) the call
      * @param hook         the hook; runs on the calling guest thread, concurrently on many threads
@@ -71,22 +74,28 @@ public final class Herd implements AutoCloseable {
      * @throws IllegalArgumentException for an unknown name
      */
     public HookRegistration setSyscall(String nameOrNumber, Intercept when, SyscallHook hook) {
-        return setSyscall(Syscalls.number(nameOrNumber), when, hook);
+        int x86Number = Syscalls.number(nameOrNumber); // validates the name (IllegalArgumentException)
+        boolean byName = !nameOrNumber.chars().allMatch(Character::isDigit);
+        return register(new SyscallRegistration(byName ? nameOrNumber : null, x86Number, when, hook));
     }
 
     /**
      * Hooks a syscall by number; see {@link #setSyscall(String, Intercept, SyscallHook)}.
      *
-     * @param number x86_64 syscall number (any non-negative int, also ones Herd does not implement)
+     * @param number the guest architecture's syscall number (any non-negative int, also ones Herd
+     *               does not implement)
      * @param when   phase
      * @param hook   the hook
      * @return a registration that removes the hook
      */
     public HookRegistration setSyscall(int number, Intercept when, SyscallHook hook) {
         if (number < 0) throw new IllegalArgumentException("negative syscall number " + number);
-        Objects.requireNonNull(when);
-        Objects.requireNonNull(hook);
-        SyscallRegistration r = new SyscallRegistration(number, when, hook);
+        return register(new SyscallRegistration(null, number, when, hook));
+    }
+
+    private HookRegistration register(SyscallRegistration r) {
+        Objects.requireNonNull(r.when);
+        Objects.requireNonNull(r.hook);
         synchronized (lock) {
             syscallHooks.add(r);
             if (dispatcher != null) r.attach(dispatcher);
@@ -95,13 +104,15 @@ public final class Herd implements AutoCloseable {
     }
 
     private final class SyscallRegistration implements HookRegistration {
+        final String name;  // null: by number
         final int number;
         final Intercept when;
         final SyscallHook hook;
         SyscallInterceptors.Registration live;
         boolean removed;
 
-        SyscallRegistration(int number, Intercept when, SyscallHook hook) {
+        SyscallRegistration(String name, int number, Intercept when, SyscallHook hook) {
+            this.name = name;
             this.number = number;
             this.when = when;
             this.hook = hook;
@@ -109,7 +120,9 @@ public final class Herd implements AutoCloseable {
 
         void attach(SyscallDispatcher d) {
             SyscallInterceptors.Phase phase = SyscallInterceptors.Phase.valueOf(when.name());
-            live = d.interceptors().add(number, phase, call -> {
+            int nr = name == null ? number : d.number(name);
+            if (nr < 0) return; // the guest's architecture has no such call
+            live = d.interceptors().add(nr, phase, call -> {
                 HerdRun r = run;
                 SyscallEvent ev = new SyscallEvent(r, call, when);
                 try {

@@ -133,6 +133,26 @@ class HerdApiTest {
         assertEquals(1, redirected.get());
     }
 
+    /** Names resolve in the guest's own numbering: getpid is 172 on aarch64, 39 on x86_64. */
+    @Test
+    void syscallHooksAndRegistersOfAnAarch64Guest() throws Exception {
+        String arm = TestGuests.aarch64("api_probe");
+        Capture out = new Capture();
+        java.util.concurrent.atomic.AtomicLong number = new java.util.concurrent.atomic.AtomicLong(-1), pc = new java.util.concurrent.atomic.AtomicLong();
+        try (Herd herd = Herd.builder().program(arm, "pid").stdout(out).build()) {
+            herd.setSyscall("getpid", Intercept.ENTER, ev -> {
+                number.set(ev.registers().read("x8"));
+                pc.set(ev.registers().pc());
+                assertThrows(IllegalStateException.class, () -> ev.registers().rax());
+            });
+            herd.setSyscall("getpid", Intercept.EXIT, ev -> ev.setReturn(4242));
+            assertEquals(0, herd.run());
+        }
+        assertEquals("pid=4242\n", out.text());
+        assertEquals(172, number.get(), "x8 holds arm64's getpid");
+        assertTrue(pc.get() > 0);
+    }
+
     @Test
     void exitChangesTheResult() throws Exception {
         Capture out = new Capture();

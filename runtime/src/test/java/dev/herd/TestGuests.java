@@ -9,18 +9,27 @@ import java.util.concurrent.TimeUnit;
 final class TestGuests {
     private TestGuests() {}
 
-    static synchronized String path(String name) throws IOException, InterruptedException {
+    static String path(String name) throws IOException, InterruptedException {
+        return build("gcc", name, Path.of("target/test-guests", name));
+    }
+
+    /** The same guest for aarch64 ({@code aarch64-linux-gnu-gcc -static}). */
+    static String aarch64(String name) throws IOException, InterruptedException {
+        return build("aarch64-linux-gnu-gcc", name, Path.of("target/test-guests/aarch64", name));
+    }
+
+    private static synchronized String build(String cc, String name, Path target) throws IOException, InterruptedException {
         Path src = Path.of("src/test/c", name + ".c").toAbsolutePath();
-        Path out = Path.of("target/test-guests", name).toAbsolutePath();
+        Path out = target.toAbsolutePath();
         if (Files.isRegularFile(out) && Files.getLastModifiedTime(out).compareTo(Files.getLastModifiedTime(src)) >= 0) {
             return out.toString();
         }
         Files.createDirectories(out.getParent());
         Path tmp = out.resolveSibling(name + ".tmp");
-        Process p = new ProcessBuilder("gcc", "-O2", "-static", "-pthread", "-Wall", "-o", tmp.toString(), src.toString())
+        Process p = new ProcessBuilder(cc, "-O2", "-static", "-pthread", "-Wall", "-o", tmp.toString(), src.toString())
                 .redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("gcc " + name + ": " + log);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException(cc + " " + name + ": " + log);
         Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         return out.toString();
     }

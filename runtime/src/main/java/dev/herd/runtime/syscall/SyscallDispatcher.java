@@ -50,6 +50,14 @@ public final class SyscallDispatcher {
 
     private final SyscallInterceptors interceptors;
 
+    /** The architecture's number of the call named {@code name}, or -1 when it has none. */
+    public int number(String name) {
+        for (int nr = 0; nr < names.length; nr++) {
+            if (name.equals(names[nr])) return nr;
+        }
+        return -1;
+    }
+
     /** The interceptor registry of this dispatcher (the embedding API registers through it). */
     public SyscallInterceptors interceptors() { return interceptors; }
 
