@@ -12,19 +12,21 @@ package dev.herd.threads;
  * owner publishes itself (a volatile write) and only then reads each thread's in-guest flag. So
  * either the entering thread sees the owner and backs out to {@link #awaitFree} (outside guest
  * code), or the owner sees it in guest code and kicks it until it has left. Owners are serialised.
+ * Owners and waiters are identified by any object (the guest thread); jcstress checks the pair
+ * ({@code ExclusiveSectionTest}).
  */
-final class ExclusiveSection {
+public final class ExclusiveSection {
     private final Object lock = new Object();
-    private volatile GuestThread owner;
+    private volatile Object owner;
 
     /** Whether a thread other than {@code t} holds the section (read after announcing guest code). */
-    boolean heldByOther(GuestThread t) {
-        GuestThread o = owner;
+    public boolean heldByOther(Object t) {
+        Object o = owner;
         return o != null && o != t;
     }
 
     /** Blocks, outside guest code, until no other thread holds the section. */
-    void awaitFree(GuestThread t) {
+    public void awaitFree(Object t) {
         boolean interrupted = false;
         synchronized (lock) {
             while (heldByOther(t)) {
@@ -39,7 +41,7 @@ final class ExclusiveSection {
     }
 
     /** Makes {@code t} the owner once no other thread is; {@code t} must be outside guest code. */
-    void acquire(GuestThread t) {
+    public void acquire(Object t) {
         boolean interrupted = false;
         synchronized (lock) {
             while (owner != null) {
@@ -55,7 +57,7 @@ final class ExclusiveSection {
     }
 
     /** Ends {@code t}'s ownership and lets the waiting threads back into guest code. */
-    void release(GuestThread t) {
+    public void release(Object t) {
         synchronized (lock) {
             if (owner != t) throw new IllegalStateException("not the owner");
             owner = null;
