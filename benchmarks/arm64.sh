@@ -33,7 +33,7 @@ if [ ! -f "$DATA/done" ]; then
   { for ((i = 0; i <= BIG_BYTES / sz; i++)); do cat "$DATA/numbers.txt"; done; } | head -c "$BIG_BYTES" >"$DATA/big.txt"
   touch "$DATA/done"
 fi
-G=/tmp/herd-bench   # the same files as the guest names them
+
 PERL_SCRIPT='my $n = 0; while (<>) { $n++ if /^(\d)\d*\1$/ || /(\d\d)\d*\1/ } print "$n\n";'
 PY_SCRIPT="x = 0
 for i in range($PY_ITERS):
@@ -42,11 +42,11 @@ print(x)"
 ROWS=(sort sha256sum gzip python3 perl true)
 argv() {
   case $1 in
-    sort) A=(/usr/bin/sort -n "$G/numbers.txt"); W="\`sort -n\` of $(awk -v b="$(stat -c %s "$DATA/numbers.txt")" 'BEGIN { printf "%.1f MB", b / 1e6 }') of numbers" ;;
-    sha256sum) A=(/usr/bin/sha256sum "$G/big.txt"); W="\`sha256sum\` of 20 MB" ;;
-    gzip) A=(/bin/gzip -6 -n -c "$G/big.txt"); W="\`gzip -6 -n -c\` of 20 MB (output bytes compared)" ;;
+    sort) A=(/usr/bin/sort -n numbers.txt); W="\`sort -n\` of $(awk -v b="$(stat -c %s "$DATA/numbers.txt")" 'BEGIN { printf "%.1f MB", b / 1e6 }') of numbers" ;;
+    sha256sum) A=(/usr/bin/sha256sum big.txt); W="\`sha256sum\` of 20 MB" ;;
+    gzip) A=(/bin/gzip -6 -n -c big.txt); W="\`gzip -6 -n -c\` of 20 MB (output bytes compared)" ;;
     python3) A=(/usr/bin/python3.11 -c "$PY_SCRIPT"); W="\`python3.11 -c\` loop of $PY_ITERS multiply-adds" ;;
-    perl) A=(/usr/bin/perl -e "$PERL_SCRIPT" "$G/numbers.txt"); W="\`perl\` regex (backreference) over the numbers" ;;
+    perl) A=(/usr/bin/perl -e "$PERL_SCRIPT" numbers.txt); W="\`perl\` regex (backreference) over the numbers" ;;
     true) A=(/bin/true); W="\`/bin/true\` (start-up and exit)" ;;
   esac
 }
