@@ -39,4 +39,13 @@ public interface GuestAbi {
 
     /** sizeof(struct epoll_event) of the guest. */
     default int epollEventSize() { return epollDataOffset() + 8; }
+
+    /** sizeof(struct semid64_ds) of the host (x86_64 pads each time with an unused word). */
+    int HOST_SEMID_DS_SIZE = 104;
+
+    /** sizeof(struct semid64_ds) of the guest. */
+    int semidSize();
+
+    /** The guest's struct semid64_ds from the host's (semctl IPC_STAT / SEM_STAT). */
+    byte[] semidFromHost(byte[] host);
 }

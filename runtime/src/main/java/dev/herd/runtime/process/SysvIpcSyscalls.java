@@ -27,7 +27,7 @@ public final class SysvIpcSyscalls {
     private static final int GETPID = 11, GETVAL = 12, GETALL = 13, GETNCNT = 14, GETZCNT = 15, SETVAL = 16,
             SETALL = 17, SEM_STAT = 18, SEM_INFO = 19, SEM_STAT_ANY = 20;
     private static final int MSQID_DS = 120, MSGINFO = 32, SEMID_DS = 104, SEMINFO = 40, SEMBUF = 6;
-    /** The x86_64 ABI needs no IPC_64 flag; the kernel strips it if given. */
+    /** 64-bit ABIs need no IPC_64 flag; the kernel strips it if given. */
     private static final int IPC_64 = 0x100;
     /** SEM_NSEMS offset in semid64_ds (after ipc64_perm 48, otime 8 + pad, ctime 8 + pad). */
     private static final int SEM_NSEMS = 80;
@@ -74,8 +74,10 @@ public final class SysvIpcSyscalls {
         GuestMemory m = ctx.memory();
         return switch (c) {
             case IPC_RMID, GETPID, GETVAL, GETNCNT, GETZCNT, SETVAL -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, arg);
-            case IPC_SET -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMID_DS));
-            case IPC_STAT, SEM_STAT, SEM_STAT_ANY -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMID_DS));
+            // IPC_SET reads only sem_perm, which every architecture places first.
+            case IPC_SET -> HostKernel.call(HostSyscall.SEMCTL, id, num, c,
+                    m.hostPointer(arg, ctx.process().arch().abi().semidSize()));
+            case IPC_STAT, SEM_STAT, SEM_STAT_ANY -> semStat(ctx, id, num, c, arg);
             case IPC_INFO, SEM_INFO -> HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMINFO));
             case GETALL, SETALL -> {
                 long nsems = semCount(id);
@@ -85,6 +87,20 @@ public final class SysvIpcSyscalls {
             }
             default -> -Errno.EINVAL;
         };
+    }
+
+    /** semid64_ds into the guest's layout: directly when it is the host's, else converted. */
+    private static long semStat(SyscallContext ctx, long id, long num, int c, long arg) {
+        dev.herd.runtime.arch.GuestAbi abi = ctx.process().arch().abi();
+        GuestMemory m = ctx.memory();
+        if (abi.semidSize() == SEMID_DS) return HostKernel.call(HostSyscall.SEMCTL, id, num, c, m.hostPointer(arg, SEMID_DS));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ds = arena.allocate(SEMID_DS, 8);
+            long r = HostKernel.call(HostSyscall.SEMCTL, id, num, c, ds.address());
+            if (r < 0) return r;
+            m.write(arg, abi.semidFromHost(ds.toArray(ValueLayout.JAVA_BYTE)));
+            return r;
+        }
     }
 
     /** The number of semaphores in a set (for GETALL/SETALL's array), or -errno. */

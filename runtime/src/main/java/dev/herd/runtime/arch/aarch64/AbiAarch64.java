@@ -77,6 +77,20 @@ public final class AbiAarch64 implements GuestAbi {
         return g;
     }
 
+    /** asm-generic/sembuf.h on 64-bit: no padding words after the times, 88 bytes. */
+    @Override public int semidSize() { return 88; }
+
+    /** x86_64: perm 0-47, otime@48, ctime@64, nsems@80; arm64: perm, otime@48, ctime@56, nsems@64. */
+    @Override public byte[] semidFromHost(byte[] host) {
+        ByteBuffer h = ByteBuffer.wrap(host).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer g = ByteBuffer.allocate(88).order(ByteOrder.LITTLE_ENDIAN);
+        g.put(0, host, 0, 48);
+        g.putLong(48, h.getLong(48));
+        g.putLong(56, h.getLong(64));
+        g.putLong(64, h.getLong(80));
+        return g.array();
+    }
+
     /** linux/eventpoll.h packs the struct only on x86_64: here data is 8-aligned, 16 bytes in all. */
     @Override public int epollDataOffset() { return 8; }
 }

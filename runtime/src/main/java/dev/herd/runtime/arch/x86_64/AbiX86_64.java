@@ -26,6 +26,10 @@ public final class AbiX86_64 implements GuestAbi {
 
     @Override public int openFlagsToGuest(int hostFlags) { return hostFlags; }
 
+    @Override public int semidSize() { return HOST_SEMID_DS_SIZE; }
+
+    @Override public byte[] semidFromHost(byte[] host) { return host; }
+
     /** struct epoll_event is packed on x86_64 (EPOLL_PACKED): 12 bytes. */
     @Override public int epollDataOffset() { return 4; }
 }

@@ -31,6 +31,7 @@ class AbiAarch64Test {
             #include <asm/stat.h>
             #include <asm/fcntl.h>
             #include <linux/eventpoll.h>
+            #include <linux/sem.h>
             #include <stddef.h>
             #include <stdio.h>
             #define F(f) printf(#f " %zu %zu\\n", offsetof(struct stat, f), sizeof(((struct stat *)0)->f));
@@ -44,6 +45,8 @@ class AbiAarch64Test {
                 printf("O_CLOEXEC %d 0\\nO_NONBLOCK %d 0\\nO_APPEND %d 0\\nO_PATH %d 0\\nO_TMPFILE %d 0\\n",
                        O_CLOEXEC, O_NONBLOCK, O_APPEND, O_PATH, O_TMPFILE);
                 printf("epoll_size %zu 0\\nepoll_data %zu 0\\n", sizeof(struct epoll_event), offsetof(struct epoll_event, data));
+                printf("semid_size %zu 0\\nsem_otime %zu 0\\nsem_ctime %zu 0\\nsem_nsems %zu 0\\n", sizeof(struct semid64_ds),
+                       offsetof(struct semid64_ds, sem_otime), offsetof(struct semid64_ds, sem_ctime), offsetof(struct semid64_ds, sem_nsems));
                 return 0;
             }
             """;
@@ -109,6 +112,21 @@ class AbiAarch64Test {
         assertEquals(host.get("epoll_size")[0], AbiX86_64.INSTANCE.epollEventSize());
         assertEquals(guest.get("epoll_data")[0], AbiAarch64.INSTANCE.epollDataOffset());
         assertEquals(guest.get("epoll_size")[0], AbiAarch64.INSTANCE.epollEventSize());
+    }
+
+    @Test
+    void semidLayoutsAndConversion() {
+        assertEquals(GuestAbi.HOST_SEMID_DS_SIZE, host.get("semid_size")[0]);
+        assertEquals(AbiAarch64.INSTANCE.semidSize(), guest.get("semid_size")[0]);
+        ByteBuffer h = ByteBuffer.allocate(GuestAbi.HOST_SEMID_DS_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 48; i++) h.put(i, (byte) (i + 1)); // ipc64_perm: same on both
+        h.putLong((int) host.get("sem_otime")[0], 111).putLong((int) host.get("sem_ctime")[0], 222)
+                .putLong((int) host.get("sem_nsems")[0], 3);
+        ByteBuffer g = ByteBuffer.wrap(AbiAarch64.INSTANCE.semidFromHost(h.array())).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 48; i++) assertEquals(i + 1, g.get(i), "perm byte " + i);
+        assertEquals(111, g.getLong((int) guest.get("sem_otime")[0]));
+        assertEquals(222, g.getLong((int) guest.get("sem_ctime")[0]));
+        assertEquals(3, g.getLong((int) guest.get("sem_nsems")[0]));
     }
 
     @Test
