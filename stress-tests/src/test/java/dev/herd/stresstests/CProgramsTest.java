@@ -41,6 +41,7 @@ class CProgramsTest {
             // System V shared memory: attachments, nattch, shmdt's fragment rule, IPC_RMID (issue 8)
             c("sysv_shm").status(0),
             c("sysv_sem").status(0),
+            c("termios").status(0),
             // Linux native AIO on the host's: translated iocbs, events mapped back (issue 8)
             c("aio").status(0),
             // refused munmap/mprotect/mremap change nothing (atomic sites kept; no hang; no unmap)
