@@ -35,6 +35,7 @@ public final class SignalDelivery {
     private final long nrRestartSyscall;
     private final PrintStream diagnostics;
     private final AtomicBoolean stopWarned = new AtomicBoolean();
+    private final AtomicBoolean reported = new AtomicBoolean();
     private final SignalFds signalFds;
 
     public SignalDelivery(GuestProcess process, SignalFrames frames, PrintStream diagnostics) {
@@ -311,7 +312,9 @@ public final class SignalDelivery {
     }
 
     private void terminate(int sig, String report) {
-        if (report != null) {
+        // One report line per process, as Linux kills it once: a second thread faulting at the
+        // same moment only joins the exit.
+        if (report != null && reported.compareAndSet(false, true)) {
             diagnostics.println("herd: " + report);
             diagnostics.flush();
         }
