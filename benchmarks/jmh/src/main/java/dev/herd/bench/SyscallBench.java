@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Syscall dispatch: the runtime's {@link SyscallDispatcher} over the real syscall table
- * ({@code LinuxSyscalls.table()}, as {@code GuestLauncher} builds it), for {@code getppid}.
+ * ({@code LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.X86_64)}, as {@code GuestLauncher} builds it), for {@code getppid}.
  *
  * <ul>
  * <li>{@code hostGetpid}: the host call alone (JNA {@code HostKernel.call}), the floor.</li>
@@ -61,7 +61,7 @@ public class SyscallBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), SyscallNumbersX86_64.INSTANCE.count(),
+        dispatcher = new SyscallDispatcher(LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.X86_64), SyscallNumbersX86_64.INSTANCE.count(),
                 SyscallNumbersX86_64.INSTANCE::name, System.err, null);
         arch = new CpuX86_64();
         atomics = NoAtomicPatching.INSTANCE;

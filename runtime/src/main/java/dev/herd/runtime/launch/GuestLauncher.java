@@ -142,7 +142,7 @@ public final class GuestLauncher {
             fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
             dev.herd.host.StartupTrace.mark("process state (fds, signals)");
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
-            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(), guestArch.numbering().count(),
+            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(guestArch.machine()), guestArch.numbering().count(),
                     guestArch.numbering()::name, config.diagnostics(), strace);
             SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
             process.delivery(delivery);

@@ -17,10 +17,21 @@ import dev.herd.runtime.signal.SignalSyscalls;
 import dev.herd.runtime.signal.TimerSyscalls;
 import dev.herd.runtime.syscall.SyscallTable;
 
-/** The full set of Linux syscall definitions Herd implements, by family. */
+/** The Linux syscall definitions Herd implements, by family, and per architecture. */
 public final class LinuxSyscalls {
     private LinuxSyscalls() {}
 
+    /** The generic calls and those only {@code machine}'s kernel has (x86_64: arch_prctl). */
+    public static SyscallTable table(dev.herd.runtime.loader.ElfFile.Machine machine) {
+        SyscallTable t = table();
+        switch (machine) {
+            case X86_64 -> dev.herd.runtime.arch.x86_64.ArchPrctlX86_64.register(t);
+            case AARCH64 -> { }
+        }
+        return t;
+    }
+
+    /** The calls every architecture's kernel has. */
     public static SyscallTable table() {
         SyscallTable t = new SyscallTable();
         ProcessSyscalls.register(t);

@@ -113,6 +113,6 @@ public final class SyscallCoverage {
     }
 
     public static void main(String[] args) throws IOException {
-        System.out.print(render(headerSyscalls(HEADER), LinuxSyscalls.table()));
+        System.out.print(render(headerSyscalls(HEADER), LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.X86_64)));
     }
 }
