@@ -25,6 +25,17 @@ class SyscallCoverageTest {
         }
     }
 
+    /** The same for aarch64: every call of arm64's (generic) numbering has an entry in its table. */
+    @Test
+    void everyAarch64SyscallIsProvidedOrJustified() {
+        var numbering = dev.herd.runtime.arch.aarch64.SyscallNumbersAarch64.INSTANCE;
+        Map<Integer, String> calls = new java.util.TreeMap<>();
+        for (int nr = 0; nr < numbering.count(); nr++) if (numbering.name(nr) != null) calls.put(nr, numbering.name(nr));
+        assertTrue(calls.size() >= 300, "arm64 calls: " + calls.size());
+        assertEquals(java.util.List.of(), SyscallCoverage.undefined(calls,
+                LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.AARCH64)), "arm64 syscalls with no entry");
+    }
+
     /** --strace prints a buffer with the length argument its spec names ("buf_in:2"); one without crashed the guest. */
     @Test
     void everyBufferArgumentNamesItsLength() {
