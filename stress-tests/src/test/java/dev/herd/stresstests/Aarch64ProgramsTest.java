@@ -45,7 +45,8 @@ class Aarch64ProgramsTest {
             "openat2",     // the same: its second half runs after an execve of itself
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
             "sig_frame",   // its own test below: qemu-user's frames deviate from Linux's in known ways
-            "cpu_features"); // its own test below: the advertised set is each CPU model's own
+            "cpu_features", // its own test below: the advertised set is each CPU model's own
+            "sig_rtqueue"); // its own test below, under the per-user signal-queue lock
 
     static Stream<Arguments> guests() throws IOException {
         Path dir = HerdEnv.GUESTS.resolve("aarch64");
@@ -60,6 +61,8 @@ class Aarch64ProgramsTest {
 
     @ParameterizedTest(name = "{0} [{1}]")
     @MethodSource("guests")
+    @org.junit.jupiter.api.parallel.ResourceLock(value = CProgramsTest.USER_SIGNAL_QUEUE,
+            mode = org.junit.jupiter.api.parallel.ResourceAccessMode.READ)
     void sameAsQemu(String name, Mode mode) throws IOException {
         HerdEnv.requireHerd();
         assertTrue(Files.isExecutable(QEMU), "qemu-aarch64-static missing: run scripts/setup.sh");
@@ -154,6 +157,14 @@ class Aarch64ProgramsTest {
         assertTrue(h.stdoutText().contains("ok: advertised atomics executes"), h.stdoutText());
         assertTrue(h.stdoutText().endsWith("RESULT: ok\n"), h.stdoutText());
         Differential.deleteTree(base);
+    }
+
+    /** sig_rtqueue queues 200 signals and sets RLIMIT_SIGPENDING: see CProgramsTest.sigRtqueue. */
+    @ParameterizedTest(name = "sig_rtqueue [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    @org.junit.jupiter.api.parallel.ResourceLock(CProgramsTest.USER_SIGNAL_QUEUE)
+    void sigRtqueue(Mode mode) throws IOException {
+        sameAsQemu("sig_rtqueue", mode);
     }
 
     /** Same checks in the same order, all passing under herd; qemu's failures are reported. */
