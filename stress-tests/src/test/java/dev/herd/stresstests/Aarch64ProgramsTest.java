@@ -101,8 +101,9 @@ class Aarch64ProgramsTest {
      * the fpsimd one for a fault (a write to a read-only page: data abort from EL0, EC 0x24, IL,
      * WnR, level-3 permission fault = 0x9200004f; undefined instruction: EC 0, IL = 0x2000000;
      * set_thread_esr sanitises only faults at kernel addresses), raises SIGILL with
-     * ILL_ILLOPC (1), and sets fault_address to 0 for it (arch/arm64/kernel/traps.c
-     * arm64_notify_die: thread.fault_address = 0).
+     * ILL_ILLOPC (1), sets fault_address to 0 for it (arch/arm64/kernel/traps.c
+     * arm64_notify_die: thread.fault_address = 0), and repeats the thread's last ESR and address
+     * in later asynchronous frames (setup_sigframe reads thread.fault_code/fault_address).
      */
     @ParameterizedTest(name = "sig_frame [{0}]")
     @org.junit.jupiter.params.provider.EnumSource(Mode.class)
@@ -119,7 +120,7 @@ class Aarch64ProgramsTest {
         assertEquals(0, q.status(), "qemu run\n" + q.stdoutText() + q.stderrText());
         assertEquals(0, h.status(), "herd run\n" + h.stdoutText() + h.stderrText());
         java.util.regex.Pattern linuxOnly = java.util.regex.Pattern.compile(
-                "^(segv|ill)\\.(record\\d|esr|code|fault_address):.*|^usr1_after_faults\\.fault_address:.*");
+                "^(segv|ill)\\.(record\\d|esr|code|fault_address):.*|^\\w+\\.(record[12]|esr):.*|^usr1_after_faults\\.fault_address:.*");
         List<String> qLines = new ArrayList<>(), hLines = new ArrayList<>();
         for (String l : q.stdoutText().split("\n")) if (!linuxOnly.matcher(l).matches()) qLines.add(l);
         java.util.Map<String, String> linux = new java.util.HashMap<>();
@@ -135,6 +136,12 @@ class Aarch64ProgramsTest {
         assertEquals("0x2000000", linux.get("ill.esr"), "undefined-instruction ESR");
         assertEquals("1", linux.get("ill.code"), "ILL_ILLOPC");
         assertEquals("0", linux.get("ill.fault_address"));
+        // Linux keeps the last fault's ESR and address per thread: a later asynchronous frame
+        // repeats them (after the SIGILL: its ESR, address 0).
+        assertEquals("magic=0x45535201 size=16 offset=528", linux.get("usr1_after_faults.record1"), "esr_context kept");
+        assertEquals("0x2000000", linux.get("usr1_after_faults.esr"));
+        assertEquals("0", linux.get("usr1_after_faults.fault_address"));
+        assertEquals("0x2000000", linux.get("alt.esr"), "and on the alternate stack");
         Differential.deleteTree(base);
     }
 

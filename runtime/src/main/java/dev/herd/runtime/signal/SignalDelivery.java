@@ -261,6 +261,7 @@ public final class SignalDelivery {
      * @param report the one-line description printed if the fault kills the process
      */
     public void forceFault(SyscallContext ctx, SigInfo info, long[] trap, String report) {
+        ctx.lastTrap(trap);
         int sig = info.signo();
         ProcessSignals ps = process.signals();
         SignalAction action;
@@ -339,6 +340,7 @@ public final class SignalDelivery {
             ctx.clearRestoreSigmask();
         }
         try {
+            if (trap == null) trap = ctx.lastTrap(); // an asynchronous signal records the last fault's facts
             if (trap != null) {
                 frames.setupFaultFrame(ctx.thread().engine(), ctx.memory(), action, info, saved, state, trap[0], trap[1], trap[2]);
             } else {

@@ -22,6 +22,7 @@ public final class SyscallContext {
     // Signal bookkeeping between a syscall and the safe point that follows it.
     private int restartCode;
     private long restartNr, restartArg0;
+    private long[] lastTrap;
     private SyscallHandler restartBlock;
     private boolean restoreSigmask;
     private long savedSigmask;
@@ -62,6 +63,14 @@ public final class SyscallContext {
     }
     public int restartCode() { return restartCode; }
     public long restartNr() { return restartNr; }
+
+    /**
+     * The trap facts of this thread's last fault ({trapno, error code, address}; null before its
+     * first): Linux keeps them per thread (x86 thread.trap_nr/error_code/cr2, arm64
+     * thread.fault_code/fault_address) and every later frame, asynchronous ones too, records them.
+     */
+    public long[] lastTrap() { return lastTrap; }
+    public void lastTrap(long[] trap) { this.lastTrap = trap; }
     /** The interrupted call's first argument (aarch64's result register held it: a restart puts it back). */
     public long restartArg0() { return restartArg0; }
     public void clearRestart() { restartCode = 0; }

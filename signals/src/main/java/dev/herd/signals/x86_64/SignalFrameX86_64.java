@@ -111,7 +111,7 @@ public final class SignalFrameX86_64 implements SignalFrames {
 
     // ================================================================ delivery
 
-    /** Delivery of an asynchronous signal: trapno, err and cr2 are saved as 0. */
+    /** A frame of a thread that never trapped: trapno, err and cr2 are saved as 0 (else delivery passes its last trap). */
     @Override
     public void setupFrame(Unicorn engine, GuestMemory memory, SignalAction action, SigInfo info, long savedMask,
                            AltStack altStack) {
