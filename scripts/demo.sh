@@ -31,27 +31,30 @@ quote() {   # shell-quote arguments for display
   done
   printf '%s' "${out% }"
 }
+# The reference each command is compared with: the host itself, or (aarch64 programs)
+# qemu-aarch64-static on the arm64 rootfs, with herd given the same rootfs.
+ORACLE=() HERD_OPTS=() ORACLE_NAME=native
 show() {   # show LABEL -- COMMAND...   (stdin from $TMP/fruit.txt)
   local label=$1; shift 2
   local st_h st_n
   total=$((total + 1))
   echo
   echo "== $label"
-  echo "\$ bin/herd run $(quote "$@")"
+  echo "\$ bin/herd run $(quote ${HERD_OPTS[@]+"${HERD_OPTS[@]}"} "$@")"
   set +e
-  "$ROOT/bin/herd" run "$@" <"$TMP/fruit.txt" >"$TMP/h.out" 2>"$TMP/h.err"; st_h=$?
-  "$@" <"$TMP/fruit.txt" >"$TMP/n.out" 2>"$TMP/n.err"; st_n=$?
+  "$ROOT/bin/herd" run ${HERD_OPTS[@]+"${HERD_OPTS[@]}"} "$@" <"$TMP/fruit.txt" >"$TMP/h.out" 2>"$TMP/h.err"; st_h=$?
+  ${ORACLE[@]+"${ORACLE[@]}"} "$@" <"$TMP/fruit.txt" >"$TMP/n.out" 2>"$TMP/n.err"; st_n=$?
   set -e
   sed 's/^/  stdout| /' "$TMP/h.out"
   sed 's/^/  stderr| /' "$TMP/h.err"
-  echo "  exit status under herd: $st_h (native: $st_n)"
+  echo "  exit status under herd: $st_h ($ORACLE_NAME: $st_n)"
   if [ "$st_h" = "$st_n" ] && cmp -s "$TMP/h.out" "$TMP/n.out" && cmp -s "$TMP/h.err" "$TMP/n.err"; then
-    echo "  => same stdout, stderr and status as the native run"
+    echo "  => same stdout, stderr and status as the $ORACLE_NAME run"
     matched=$((matched + 1))
   else
-    echo "  => DIFFERS from the native run:"
-    diff -u --label native --label herd "$TMP/n.out" "$TMP/h.out" | sed 's/^/     /' || true
-    diff -u --label native-stderr --label herd-stderr "$TMP/n.err" "$TMP/h.err" | sed 's/^/     /' || true
+    echo "  => DIFFERS from the $ORACLE_NAME run:"
+    diff -u --label "$ORACLE_NAME" --label herd "$TMP/n.out" "$TMP/h.out" | sed 's/^/     /' || true
+    diff -u --label "$ORACLE_NAME-stderr" --label herd-stderr "$TMP/n.err" "$TMP/h.err" | sed 's/^/     /' || true
   fi
 }
 
@@ -64,6 +67,13 @@ show "a dynamically linked Debian program (coreutils sort, its ld.so and libc)" 
 show "perl (dynamic) running a one-liner over stdin" -- /usr/bin/perl -ne 'print length($_) - 1, " $_"'
 show "execve: env runs the next program in a child Herd" -- /usr/bin/env -i LANG=C /usr/bin/wc -c
 
+# aarch64 programs from the arm64 Debian rootfs that scripts/setup.sh assembled.
+R=$("$ROOT/scripts/arm64-rootfs.sh")
+ORACLE=(qemu-aarch64-static -L "$R") HERD_OPTS=(--rootfs "$R") ORACLE_NAME=qemu-aarch64-static
+show "aarch64: Debian's arm64 static busybox sort" -- "$R/bin/busybox" sort
+show "aarch64: Debian's arm64 python3.11 (dynamic: its ld.so and libraries from the rootfs)" -- \
+  "$R/usr/bin/python3.11" -c 'import sys, hashlib; w = sorted(l.strip() for l in sys.stdin); print(w, 2 ** 100, hashlib.sha256(" ".join(w).encode()).hexdigest()[:16])'
+
 echo
-echo "demo: herd matched the native run in $matched of $total commands"
+echo "demo: herd matched the reference run (native, or qemu-aarch64-static for aarch64) in $matched of $total commands"
 [ "$matched" = "$total" ]
