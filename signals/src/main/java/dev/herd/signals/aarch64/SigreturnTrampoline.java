@@ -35,13 +35,14 @@ public final class SigreturnTrampoline {
     }
 
     /**
-     * Maps one read+execute page at {@code page} (page aligned, MAP_FIXED: the launcher chooses a
-     * free address, as the kernel chooses the vDSO's) in {@code as}, writes the trampoline at its
-     * start and returns its address. Engines see the page once the launcher syncs their views.
+     * Maps one read+execute page in {@code as} -- at {@code page} (page aligned, MAP_FIXED), or
+     * where the address space's allocator puts it when {@code page} is 0, as the kernel places the
+     * vDSO -- writes the trampoline at its start and returns its address. Engines see the page
+     * once the launcher syncs their views.
      */
     public static long install(GuestAddressSpace as, long page) {
         long at = as.mmap(page, 4096, Prot.READ | Prot.EXEC,
-                MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.FIXED, -1, 0, "[sigreturn]");
+                MapFlags.PRIVATE | MapFlags.ANONYMOUS | (page != 0 ? MapFlags.FIXED : 0), -1, 0, "[sigreturn]");
         as.writeIgnoringProtection(at, CODE, 0, SIZE);
         return at;
     }

@@ -7,8 +7,6 @@ import dev.herd.runtime.arch.GuestArch;
 import dev.herd.runtime.arch.SyscallNumbering;
 import dev.herd.runtime.loader.ElfFile;
 import dev.herd.signals.SignalFrames;
-import dev.herd.memory.MapFlags;
-import dev.herd.memory.Prot;
 import dev.herd.signals.aarch64.SigreturnTrampoline;
 import dev.herd.signals.aarch64.SignalFrameAarch64;
 import dev.herd.threads.CpuArch;
@@ -41,9 +39,7 @@ public final class Aarch64Guest implements GuestArch {
      * does not pass SA_RESTORER, the kernel's vDSO provides the return path.
      */
     @Override public SignalFrames signalFrames(GuestAddressSpace space) {
-        long page = space.mmap(0, 4096, Prot.READ | Prot.EXEC, MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0, "[sigreturn]");
-        space.writeIgnoringProtection(page, SigreturnTrampoline.code(), 0, SigreturnTrampoline.SIZE);
-        return new SignalFrameAarch64(page);
+        return new SignalFrameAarch64(SigreturnTrampoline.install(space, 0));
     }
 
     @Override public FaultClassifier faults() { return FAULTS; }

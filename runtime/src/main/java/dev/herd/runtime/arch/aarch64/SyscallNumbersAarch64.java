@@ -1,7 +1,5 @@
 package dev.herd.runtime.arch.aarch64;
 
-import dev.herd.runtime.arch.SyscallNumbering;
-
 /**
  * aarch64 syscall numbers and names: the kernel's generic table ({@code asm-generic/unistd.h} as
  * arm64's {@code asm/unistd.h} configures it, 64-bit names for the {@code __NR3264_*} calls),
@@ -10,10 +8,10 @@ import dev.herd.runtime.arch.SyscallNumbering;
  * preprocessor. Gaps (calls arm64 never had: open, fork, poll, ...) are null. Names are Herd's
  * syscall-table keys, which are the kernel's names and the same as x86_64's for the same call.
  */
-public final class SyscallNumbersAarch64 implements SyscallNumbering {
-    public static final SyscallNumbersAarch64 INSTANCE = new SyscallNumbersAarch64();
-
-    private SyscallNumbersAarch64() {}
+public final class SyscallNumbersAarch64 extends dev.herd.runtime.arch.NumberTable {
+    private SyscallNumbersAarch64() {
+        super(NAMES);
+    }
 
     private static final String[] NAMES = {
         "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "setxattr",
@@ -94,9 +92,6 @@ public final class SyscallNumbersAarch64 implements SyscallNumbering {
         "set_mempolicy_home_node",
     };
 
-    @Override public String name(long nr) {
-        return nr >= 0 && nr < NAMES.length ? NAMES[(int) nr] : null;
-    }
-
-    @Override public int count() { return NAMES.length; }
+    /** After NAMES: static fields initialise in order. */
+    public static final SyscallNumbersAarch64 INSTANCE = new SyscallNumbersAarch64();
 }

@@ -4,10 +4,10 @@ package dev.herd.runtime.arch.x86_64;
  * x86_64 syscall numbers and names, generated once from Debian linux-libc-dev 6.1
  * {@code asm/unistd_64.h}; {@code SyscallNumbersX86_64Test} checks them against the header.
  */
-public final class SyscallNumbersX86_64 implements dev.herd.runtime.arch.SyscallNumbering {
-    public static final SyscallNumbersX86_64 INSTANCE = new SyscallNumbersX86_64();
-
-    private SyscallNumbersX86_64() {}
+public final class SyscallNumbersX86_64 extends dev.herd.runtime.arch.NumberTable {
+    private SyscallNumbersX86_64() {
+        super(NAMES);
+    }
 
     private static final String[] NAMES = {
         "read", "write", "open", "close", "stat", "fstat",
@@ -88,11 +88,6 @@ public final class SyscallNumbersX86_64 implements dev.herd.runtime.arch.Syscall
         "set_mempolicy_home_node",
     };
 
-    /** Name of syscall {@code nr}, or null if x86_64 has no such number. */
-    @Override public String name(long nr) {
-        return nr >= 0 && nr < NAMES.length ? NAMES[(int) nr] : null;
-    }
-
-    /** Largest syscall number + 1. */
-    @Override public int count() { return NAMES.length; }
+    /** After NAMES: static fields initialise in order. */
+    public static final SyscallNumbersX86_64 INSTANCE = new SyscallNumbersX86_64();
 }
