@@ -52,7 +52,7 @@ for f in "$ROOT"/benchmarks/jmh/target/lib/*.jar; do
   case $(basename "$f") in herd-*) ;; *) cp=$cp:$f ;; esac    # JMH and its dependencies
 done
 
-JVM_ARGS="--enable-native-access=ALL-UNNAMED -XX:-UsePerfData"
+JVM_ARGS="--enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.internal.misc=ALL-UNNAMED -XX:-UsePerfData"
 [ "$(herd_java_major "$JAVA_HOME")" -ge 23 ] && JVM_ARGS+=" --sun-misc-unsafe-memory-access=allow"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
 LOAD_START=$(loadavg)

@@ -50,6 +50,23 @@ public final class HostMm {
         return r;
     }
 
+    static final int MAP_FIXED_NOREPLACE = 0x100000;
+
+    /**
+     * mmap at {@code hint} exactly if that range is free (MAP_FIXED_NOREPLACE), else at the
+     * kernel's choice. For memory a kernel proxy maps at the same address: see {@link SharedScratch}.
+     */
+    public static long mapHinted(long hint, long len, int prot, int flags, int fd) {
+        for (int i = 0; i < 8; i++) {
+            long at = hint + i * (len + (1L << 40));
+            long r = HostKernel.call(HostSyscall.MMAP, at, len, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
+            if (r == at) return r;
+            if (r >= 0) munmap(r, len); // a kernel without MAP_FIXED_NOREPLACE took it as a hint
+            else if (r != -Errno.EEXIST) break;
+        }
+        return mmap(0, len, prot, flags, fd, 0);
+    }
+
     public static void munmap(long addr, long len) {
         HostKernel.check(HostKernel.call(HostSyscall.MUNMAP, addr, len));
     }

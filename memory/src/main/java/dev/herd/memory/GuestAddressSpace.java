@@ -692,6 +692,23 @@ public final class GuestAddressSpace implements AutoCloseable {
 
     public void removeChangeListener(LongConsumer listener) { listeners.remove(listener); }
 
+    /**
+     * Keeps another process's view of the guest memory (a kernel proxy's, mapped read-write at
+     * {@link #hostBase()}) at the same host protection as Herd's from now on: the current state
+     * is sent at once (everything PROT_NONE, then each protected range), later changes as they
+     * happen. MAP_SHARED file overlays are not mirrored: that view keeps the memfd there.
+     */
+    public void mirrorHostView(HostViewMirror mirror) {
+        lock.lock();
+        try {
+            mirror.protect(arena.hostBase, arena.size, Prot.NONE);
+            for (RangeMap.Seg<Integer> s : hostProt.all()) mirror.protect(arena.hostBase + s.start(), s.end() - s.start(), s.value());
+            arena.mirror = mirror;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Actual host protection per range, for tests and diagnostics: list of {start, end, prot}. */
     List<long[]> hostProtection() {
         lock.lock();

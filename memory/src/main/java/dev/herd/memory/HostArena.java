@@ -24,6 +24,9 @@ final class HostArena implements AutoCloseable {
      */
     static final long GUARD = 4L << 30;
 
+    /** 16 TiB: above the JVM's heap, far below where mmap_base and thread stacks go. */
+    static final long PROXY_HINT = 16L << 40;
+
     final long size;
     final int memfd;
     final long hostBase;
@@ -57,8 +60,11 @@ final class HostArena implements AutoCloseable {
             HostMm.ftruncate(fd, size);
             // One reservation for the guest view and the guard behind it, then the memfd over the
             // first part: the guard stays PROT_NONE for the arena's whole life.
-            base = HostMm.mmap(0, size + GUARD, HostMm.PROT_NONE,
-                    HostMm.MAP_PRIVATE | HostMm.MAP_ANONYMOUS | HostMm.MAP_NORESERVE, -1, 0);
+            // At a fixed hint when free, so that a kernel proxy (a small static process) finds the
+            // same range free and maps the memfd at the same address: host pointers then mean the
+            // same in both processes.
+            base = HostMm.mapHinted(PROXY_HINT, size + GUARD, HostMm.PROT_NONE,
+                    HostMm.MAP_PRIVATE | HostMm.MAP_ANONYMOUS | HostMm.MAP_NORESERVE, -1);
             HostMm.mmap(base, size, HostMm.PROT_NONE, HostMm.MAP_SHARED | HostMm.MAP_FIXED | HostMm.MAP_NORESERVE, fd, 0);
             alias = HostMm.mmap(0, size, HostMm.PROT_READ | HostMm.PROT_WRITE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd, 0);
             return new HostArena(size, fd, base, alias);
@@ -69,9 +75,20 @@ final class HostArena implements AutoCloseable {
         }
     }
 
+    /** Where protection changes are repeated (a kernel proxy's view), or null. */
+    volatile HostViewMirror mirror;
+
     /** Host protection of the guest view over [g, g+len). */
     void protect(long g, long len, int hostProt) {
-        if (len > 0) HostMm.mprotect(hostBase + g, len, hostProt);
+        if (len > 0) {
+            HostMm.mprotect(hostBase + g, len, hostProt);
+            mirror(g, len, hostProt);
+        }
+    }
+
+    private void mirror(long g, long len, int hostProt) {
+        HostViewMirror m = mirror;
+        if (m != null && len > 0) m.protect(hostBase + g, len, hostProt);
     }
 
     /** Releases the memfd pages of [g, g+len) so they read as zero again. */
@@ -82,11 +99,13 @@ final class HostArena implements AutoCloseable {
     /** Maps the memfd back at [g, g+len) of the guest view (undoing a file overlay). */
     void mapMemfd(long g, long len, int hostProt) {
         HostMm.mmap(hostBase + g, len, hostProt, HostMm.MAP_SHARED | HostMm.MAP_FIXED | HostMm.MAP_NORESERVE, memfd, g);
+        mirror(g, len, hostProt);
     }
 
     /** Overlays [g, g+len) of the guest view with a shared mapping of a host file. */
     void mapFile(long g, long len, int hostProt, int fd, long off) {
         HostMm.mmap(hostBase + g, len, hostProt, HostMm.MAP_SHARED | HostMm.MAP_FIXED, fd, off);
+        mirror(g, len, hostProt); // the mirror keeps the memfd there: it sees the protection, not the file
     }
 
     /** Copies memfd bytes [src, src+len) to [dst, dst+len), skipping holes (non-overlapping ranges). */

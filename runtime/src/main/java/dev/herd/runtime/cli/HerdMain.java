@@ -2,7 +2,10 @@ package dev.herd.runtime.cli;
 
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
+import dev.herd.proxy.ProxyNetwork;
+import dev.herd.proxy.ProxyStartException;
 import dev.herd.runtime.launch.GuestLauncher;
+import dev.herd.runtime.launch.ProxySettings;
 import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.process.ChildHerd;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,7 +30,8 @@ import java.util.List;
  */
 public final class HerdMain {
     private static final String USAGE =
-            "usage: herd run [--rootfs DIR] [--strace] [--mode parallel|serial] PROGRAM [ARGS...]";
+            "usage: herd run [--rootfs DIR] [--strace] [--mode parallel|serial]\n"
+            + "                [--proxy [--forward NAME,NAME,...] [--net host|isolated]] PROGRAM [ARGS...]";
 
     /** Status for a command line Herd does not understand (like a shell builtin's misuse). */
     static final int USAGE_STATUS = 2;
@@ -66,12 +71,34 @@ public final class HerdMain {
         long sigIgnore = 0, sigMask = 0;
         String chroot = "/";
         ExecutionMode mode = ExecutionMode.PARALLEL;
+        boolean proxy = false;
+        List<String> forward = null;
+        ProxyNetwork net = ProxyNetwork.HOST;
         int i = 1;
         while (i < args.length && args[i].startsWith("--")) {
             String option = args[i++];
             if (option.equals("--")) break;
             switch (option) {
                 case "--strace" -> strace = true;
+                case "--proxy" -> proxy = true;
+                case "--forward" -> {
+                    if (i >= args.length) return usage(err, "--forward needs syscall names");
+                    forward = new ArrayList<>();
+                    for (String name : args[i++].split(",")) {
+                        if (!name.isBlank()) forward.add(name.trim());
+                    }
+                    proxy = true;
+                }
+                case "--net" -> {
+                    if (i >= args.length) return usage(err, "--net needs host or isolated");
+                    String n = args[i++];
+                    switch (n) {
+                        case "host" -> net = ProxyNetwork.HOST;
+                        case "isolated" -> net = ProxyNetwork.ISOLATED;
+                        default -> { return usage(err, "unknown network " + n + " (host or isolated)"); }
+                    }
+                    proxy = true;
+                }
                 case "--rootfs" -> {
                     if (i >= args.length) return usage(err, "--rootfs needs a directory");
                     String dir = args[i++];
@@ -175,7 +202,9 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot));
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot),
+                !proxy ? null : forward == null ? ProxySettings.network(net)
+                        : new ProxySettings(net, forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList()));
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.
@@ -186,6 +215,9 @@ public final class HerdMain {
         } catch (IOException e) {
             err.println("herd: " + programArg + ": " + e.getMessage());
             return 126;
+        } catch (ProxyStartException e) {
+            err.println(e.getMessage());
+            return 1;
         }
         try {
             ProcessExit exit = guest.exit().get();

@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostFd;
+
 import dev.herd.host.HostSyscall;
 
 import dev.herd.host.Errno;
@@ -50,9 +52,8 @@ final class EpollSyscalls {
     }
 
     private static long create(SyscallContext ctx, int flags) {
-        long r = HostKernel.call(HostSyscall.EPOLL_CREATE1, EPOLL_CLOEXEC);
-        if (r < 0) return r;
-        return Sys.fds(ctx).install((int) r, (flags & EPOLL_CLOEXEC) != 0);
+        long r = ctx.host().call(HostSyscall.EPOLL_CREATE1, EPOLL_CLOEXEC);
+        return Sys.install(ctx, ctx.host(), r, (flags & EPOLL_CLOEXEC) != 0);
     }
 
     private static long ctl(SyscallContext ctx, long epfd, long op, long fd, long event, long e, long f) {
@@ -61,11 +62,11 @@ final class EpollSyscalls {
         int dataOffset = ctx.process().arch().abi().epollDataOffset();
         byte[] guestEvent = (int) op != EPOLL_CTL_DEL ? ctx.memory().read(event, dataOffset + 8) : null;
         int hostEp = Sys.fd(ctx, epfd);
-        int hostFd = Sys.fd(ctx, fd);
+        int hostFd = Sys.sideOf(ctx, hostEp, Sys.fd(ctx, fd));
         if ((int) op != EPOLL_CTL_ADD && (int) op != EPOLL_CTL_DEL && (int) op != EPOLL_CTL_MOD) return -Errno.EINVAL;
         if (guestEvent == null || dataOffset == 4) {
             long ev = guestEvent == null ? 0 : Sys.in(ctx, event, EVENT_SIZE);
-            return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+            return Sys.onFd(ctx, HostSyscall.EPOLL_CTL, hostEp, (int) op, HostFd.number(hostFd), ev);
         }
         Scratch s = Scratch.get();
         int m = s.mark();
@@ -74,7 +75,7 @@ final class EpollSyscalls {
             java.nio.ByteBuffer g = java.nio.ByteBuffer.wrap(guestEvent).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             Scratch.putInt(ev, g.getInt(0));
             Scratch.putLong(ev + 4, g.getLong(dataOffset));
-            return HostKernel.call(HostSyscall.EPOLL_CTL, hostEp, (int) op, hostFd, ev);
+            return Sys.onFd(ctx, HostSyscall.EPOLL_CTL, hostEp, (int) op, HostFd.number(hostFd), ev);
         } finally {
             s.release(m);
         }
@@ -94,7 +95,7 @@ final class EpollSyscalls {
         long out = Sys.out(ctx, events, (long) max * guestSize);
         java.util.function.LongSupplier waitOnce;
         if (dataOffset == 4) {
-            waitOnce = () -> hostWait(hostEp, out, max, timeout);
+            waitOnce = () -> hostWait(ctx, hostEp, out, max, timeout);
         } else {
             waitOnce = () -> convertedWait(ctx, hostEp, events, Math.min(max, CONVERTED_WAIT_MAX), timeout, dataOffset);
         }
@@ -110,7 +111,7 @@ final class EpollSyscalls {
         int m = s.mark();
         try {
             long buf = s.alloc((long) max * EVENT_SIZE);
-            long r = hostWait(hostEp, buf, max, timeout);
+            long r = hostWait(ctx, hostEp, buf, max, timeout);
             if (r <= 0) return r;
             java.nio.ByteBuffer g = java.nio.ByteBuffer.allocate((int) r * (dataOffset + 8)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < r; i++) {
@@ -124,7 +125,7 @@ final class EpollSyscalls {
         }
     }
 
-    private static long hostWait(int hostEp, long out, int max, long[] timeout) {
+    private static long hostWait(SyscallContext ctx, int hostEp, long out, int max, long[] timeout) {
         Scratch s = Scratch.get();
         int m = s.mark();
         try {
@@ -136,11 +137,11 @@ final class EpollSyscalls {
             }
             // epoll_pwait2 with no mask: the host's own mask stays (Herd's threads block nothing the
             // guest cares about; guest masks are Herd's business).
-            long r = HostKernel.call(HostSyscall.EPOLL_PWAIT2, hostEp, out, max, ts, 0, SIGSET_SIZE);
+            long r = Sys.onFd(ctx, HostSyscall.EPOLL_PWAIT2, hostEp, out, max, ts, 0, SIGSET_SIZE);
             if (r != -Errno.ENOSYS) return r;
             // A host kernel before 5.11: milliseconds, rounded up as the kernel rounds timeouts.
             long ms = timeout == null ? -1 : Math.min(Integer.MAX_VALUE, timeout[0] * 1000 + (timeout[1] + 999_999) / 1_000_000);
-            return HostKernel.call(HostSyscall.EPOLL_PWAIT, hostEp, out, max, ms, 0, SIGSET_SIZE);
+            return Sys.onFd(ctx, HostSyscall.EPOLL_PWAIT, hostEp, out, max, ms, 0, SIGSET_SIZE);
         } finally {
             s.release(m);
         }

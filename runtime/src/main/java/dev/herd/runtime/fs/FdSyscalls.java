@@ -50,7 +50,7 @@ final class FdSyscalls {
         t.define("dup3", "fd fd oflags", (ctx, oldfd, newfd, flags, d, e, f) ->
                 Sys.fds(ctx).dup3((int) oldfd, (int) newfd, (int) flags));
         t.define("fcntl", "fd fcntlcmd hex", (ctx, fd, cmd, arg, d, e, f) -> fcntl(ctx, (int) fd, (int) cmd, arg));
-        t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> HostKernel.call(HostSyscall.FLOCK, Sys.fd(ctx, fd), op));
+        t.define("flock", "fd int", (ctx, fd, op, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.FLOCK, Sys.fd(ctx, fd), op));
         t.define("pipe", "ptr", (ctx, fds, b, c, d, e, f) -> pipe2(ctx, fds, 0));
         t.define("pipe2", "ptr oflags", (ctx, fds, flags, c, d, e, f) -> pipe2(ctx, fds, hostFlags(ctx, flags)));
         t.define("memfd_create", "str hex", (ctx, name, flags, c, d, e, f) -> memfdCreate(ctx, name, (int) flags));
@@ -170,26 +170,26 @@ final class FdSyscalls {
                 yield 0;
             }
             case F_GETFL -> {
-                long fl = HostKernel.call(HostSyscall.FCNTL, host, cmd);
+                long fl = Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd);
                 // a signalfd is opened O_RDWR (Herd's pipe end is read-only)
                 if (fl >= 0 && Sys.isSignalfd(ctx, host)) fl = (fl & ~PathResolver.O_ACCMODE) | PathResolver.O_RDWR;
                 yield fl < 0 ? fl : ctx.process().arch().abi().openFlagsToGuest((int) fl);
             }
-            case F_GETPIPE_SZ, F_GET_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
-            case F_SETFL -> HostKernel.call(HostSyscall.FCNTL, host, cmd, hostFlags(ctx, arg));
-            case F_SETPIPE_SZ, F_ADD_SEALS -> HostKernel.call(HostSyscall.FCNTL, host, cmd, (int) arg);
+            case F_GETPIPE_SZ, F_GET_SEALS -> Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd);
+            case F_SETFL -> Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd, hostFlags(ctx, arg));
+            case F_SETPIPE_SZ, F_ADD_SEALS -> Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd, (int) arg);
             // struct flock has no fds inside; l_pid reads back host pids (guest pids are host tids)
-            case F_GETLK, F_OFD_GETLK -> HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
+            case F_GETLK, F_OFD_GETLK -> Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd, Sys.out(ctx, arg, FLOCK_SIZE));
             case F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW ->
-                    HostKernel.call(HostSyscall.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
-            case F_GETLEASE -> HostKernel.call(HostSyscall.FCNTL, host, cmd);
+                    Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd, Sys.in(ctx, arg, FLOCK_SIZE));
+            case F_GETLEASE -> Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd);
             // Directory notifications and lease breaks signal the fd's owner, which the kernel
             // sets to the caller's process: the JVM. Their host signal is Herd's interrupt signal
             // (a no-op handler; a blocked guest call it hits restarts), never SIGIO, whose default
             // action would end the JVM. The registration is real; the guest gets no SIGIO for it.
             case F_NOTIFY, F_SETLEASE -> {
-                long r = HostKernel.call(HostSyscall.FCNTL, host, F_SETSIG, dev.herd.threads.HostCallInterrupter.SIGNAL);
-                yield r < 0 ? r : HostKernel.call(HostSyscall.FCNTL, host, cmd, arg);
+                long r = Sys.onFd(ctx, HostSyscall.FCNTL, host, F_SETSIG, dev.herd.threads.HostCallInterrupter.SIGNAL);
+                yield r < 0 ? r : Sys.onFd(ctx, HostSyscall.FCNTL, host, cmd, arg);
             }
             // No fd ever has an owner here (SIGIO would go to the JVM): F_GETOWN_EX reports none
             // as Linux does ({F_OWNER_PID, 0}); F_SETOWN_EX reads its struct (EFAULT) and checks
@@ -210,7 +210,7 @@ final class FdSyscalls {
     static long pipe2(SyscallContext ctx, long fdsPtr, int flags) {
         // Linux checks the flags first (O_CLOEXEC, O_NONBLOCK, O_DIRECT, O_NOTIFICATION_PIPE)
         if ((flags & ~(0x80000 | 0x800 | 0x4000 | 0x80)) != 0) return -Errno.EINVAL;
-        return newPair(ctx, fdsPtr, (flags & O_CLOEXEC) != 0, p -> HostKernel.call(HostSyscall.PIPE2, p, flags | O_CLOEXEC));
+        return newPair(ctx, fdsPtr, (flags & O_CLOEXEC) != 0, p -> ctx.host().call(HostSyscall.PIPE2, p, flags | O_CLOEXEC));
     }
 
     /** A host call that stores two new fds at a host address (pipe2, socketpair). */
@@ -236,7 +236,7 @@ final class FdSyscalls {
         } finally {
             s.release(m);
         }
-        return installPair(ctx, h0, h1, cloexec, fdsPtr);
+        return installPair(ctx, ctx.host().handle(h0), ctx.host().handle(h1), cloexec, fdsPtr);
     }
 
     /**
@@ -249,7 +249,7 @@ final class FdSyscalls {
         try {
             g0 = fds.install(h0, cloexec);
         } catch (ErrnoException e) {
-            HostKernel.call(HostSyscall.CLOSE, h1); // install closed h0
+            Sys.onFd(ctx, HostSyscall.CLOSE, h1); // install closed h0
             throw e;
         }
         int g1;
@@ -283,14 +283,12 @@ final class FdSyscalls {
         }
         if (name.length > MFD_NAME_MAX_LEN) return -Errno.EINVAL;
         long r = Sys.withCStr(new String(name, StandardCharsets.ISO_8859_1),
-                p -> HostKernel.call(HostSyscall.MEMFD_CREATE, p, flags | MFD_CLOEXEC));
-        if (r < 0) return r;
-        return Sys.fds(ctx).install((int) r, (flags & MFD_CLOEXEC) != 0);
+                p -> ctx.host().call(HostSyscall.MEMFD_CREATE, p, flags | MFD_CLOEXEC));
+        return Sys.install(ctx, ctx.host(), r, (flags & MFD_CLOEXEC) != 0);
     }
 
     static long eventfd2(SyscallContext ctx, long initval, int flags) {
-        long r = HostKernel.call(HostSyscall.EVENTFD2, initval & 0xffffffffL, flags | O_CLOEXEC);
-        if (r < 0) return r;
-        return Sys.fds(ctx).install((int) r, (flags & O_CLOEXEC) != 0);
+        long r = ctx.host().call(HostSyscall.EVENTFD2, initval & 0xffffffffL, flags | O_CLOEXEC);
+        return Sys.install(ctx, ctx.host(), r, (flags & O_CLOEXEC) != 0);
     }
 }

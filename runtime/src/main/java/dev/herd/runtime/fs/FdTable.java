@@ -15,6 +15,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * A guest process's file descriptor table: guest fd → host fd, plus the guest-side
  * {@code FD_CLOEXEC} flag of each guest fd.
  *
+ * <p>A host fd is held as a handle ({@link dev.herd.host.HostFd}) that says which side it lives on,
+ * the Herd process or the run's kernel proxy; {@link #sides()} routes calls on it.
+ *
  * <p>Guest fds are virtual because the JVM's own fds share the host fd space and two guest runs in
  * one JVM must not see each other's files. Every host fd owned by a table is exclusively owned
  * (one host fd per guest fd, never shared with the JVM) and is always {@code O_CLOEXEC} on the
@@ -54,6 +57,7 @@ public final class FdTable implements AutoCloseable {
     private static final int FREE = -1;
 
     private volatile AtomicIntegerArray slots;
+    private final HostSides sides = new HostSides();
     private final ReentrantLock lock = new ReentrantLock();
     private int limit = DEFAULT_LIMIT;
     /** No free slot below this index (Linux's next_fd); guarded by lock. */
@@ -89,7 +93,10 @@ public final class FdTable implements AutoCloseable {
 
     // ---------------------------------------------------------------- lock-free reads
 
-    /** Host fd of guest fd, or throws {@code EBADF}. */
+    /** Where this table's host fds live, and how calls on them are routed. */
+    public HostSides sides() { return sides; }
+
+    /** Host fd handle of guest fd, or throws {@code EBADF}. */
     public int get(int guestFd) {
         int e = raw(guestFd);
         if (e == FREE) throw new ErrnoException(Errno.EBADF);
@@ -215,8 +222,7 @@ public final class FdTable implements AutoCloseable {
 
     private int dupFrom(int guestFd, int minFd, boolean cloexec, int fullErrno) {
         int host = get(guestFd);
-        long h = HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, 0);
-        if (h < 0) throw new ErrnoException((int) -h);
+        long h = dupHost(host);
         // If guestFd was closed meanwhile, we still duplicated a live file (the host refcount kept
         // it); Linux would give EBADF or the dup, depending on ordering: both are valid outcomes.
         return installFrom((int) h, minFd, cloexec, fullErrno);
@@ -241,8 +247,7 @@ public final class FdTable implements AutoCloseable {
     private int replace(int oldFd, int newFd, boolean cloexec) {
         int host = get(oldFd);
         if (newFd < 0 || newFd >= limit()) throw new ErrnoException(Errno.EBADF);
-        long h = HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, 0);
-        if (h < 0) throw new ErrnoException((int) -h);
+        long h = dupHost(host);
         int displaced;
         boolean wasClosed;
         lock.lock();
@@ -293,7 +298,7 @@ public final class FdTable implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        long r = HostKernel.call(HostSyscall.CLOSE, host);
+        long r = sides.close(host);
         // Linux: the fd is gone even if close reports an error (EIO, EINTR); report it the same.
         return (int) Math.min(0, r);
     }
@@ -458,7 +463,14 @@ public final class FdTable implements AutoCloseable {
         slots = g; // readers holding the old array see the state before this mutation
     }
 
-    private static void hostClose(int hostFd) {
-        HostKernel.call(HostSyscall.CLOSE, hostFd);
+    private void hostClose(int handle) {
+        sides.close(handle);
+    }
+
+    /** A new host fd (handle) for the same open file, on the same side, close-on-exec there. */
+    private long dupHost(int handle) {
+        long h = sides.of(handle).call(HostSyscall.FCNTL, dev.herd.host.HostFd.number(handle), F_DUPFD_CLOEXEC, 0);
+        if (h < 0) throw new ErrnoException((int) -h);
+        return sides.of(handle).handle((int) h);
     }
 }

@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostFd;
+
 import dev.herd.host.Errno;
 import dev.herd.host.HostSyscall;
 
@@ -34,26 +36,26 @@ final class IoSyscalls {
             if (sfd != SignalFds.NOT_A_SIGNALFD) return sfd;
             long n = Sys.clampCount(count);
             // the host copies at most the clamped n bytes; its access_ok is Linux's on the guest range
-            return HostKernel.call(HostSyscall.READ, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n));
+            return Sys.onFd(ctx, HostSyscall.READ, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n));
         });
         t.define("write", "fd buf_in:2 size", (ctx, fd, buf, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             if (Sys.isSignalfd(ctx, h)) return -Errno.EINVAL; // vfs_write: no write op, before the buffer
             long n = Sys.clampCount(count);
             // the host copies at most the clamped n bytes; its access_ok is Linux's on the guest range
-            return HostKernel.call(HostSyscall.WRITE, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n));
+            return Sys.onFd(ctx, HostSyscall.WRITE, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n));
         });
         t.define("pread64", "fd buf_out:ret size int", (ctx, fd, buf, count, off, e, f) -> {
             if (off < 0) return -Errno.EINVAL; // ksys_pread64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n), off);
+            return Sys.onFd(ctx, HostSyscall.PREAD64, h, Sys.out(ctx, buf, n), Sys.hostCount(buf, count, n), off);
         });
         t.define("pwrite64", "fd buf_in:2 size int", (ctx, fd, buf, count, off, e, f) -> {
             if (off < 0) return -Errno.EINVAL; // ksys_pwrite64: the offset before the fd
             int h = Sys.fd(ctx, fd);
             long n = Sys.clampCount(count);
-            return HostKernel.call(HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n), off);
+            return Sys.onFd(ctx, HostSyscall.PWRITE64, h, Sys.in(ctx, buf, n), Sys.hostCount(buf, count, n), off);
         });
         t.define("readv", "fd iov_out:2 int", (ctx, fd, iov, cnt, d, e, f) ->
                 vectored(ctx, HostSyscall.READV, fd, iov, cnt, Prot.WRITE, 0, 0, 0));
@@ -72,35 +74,39 @@ final class IoSyscalls {
         t.define("lseek", "fd int whence", (ctx, fd, off, whence, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             if (Sys.isSignalfd(ctx, h)) return 0; // noop_llseek: the position stays 0
-            return HostKernel.call(HostSyscall.LSEEK, h, off, whence);
+            return Sys.onFd(ctx, HostSyscall.LSEEK, h, off, whence);
         });
         t.define("getdents64", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = count & 0xffffffffL;
-            return HostKernel.call(HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
+            return Sys.onFd(ctx, HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
         });
         t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));
         t.define("sync", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SYNC));
-        t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.SYNCFS, Sys.fd(ctx, fd)));
-        t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.FSYNC, Sys.fd(ctx, fd)));
-        t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> HostKernel.call(HostSyscall.FDATASYNC, Sys.fd(ctx, fd)));
+        t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.SYNCFS, Sys.fd(ctx, fd)));
+        t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.FSYNC, Sys.fd(ctx, fd)));
+        t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.FDATASYNC, Sys.fd(ctx, fd)));
         t.define("sync_file_range", "fd int int hex", (ctx, fd, off, n, flags, e, f) ->
-                HostKernel.call(HostSyscall.SYNC_FILE_RANGE, Sys.fd(ctx, fd), off, n, flags));
+                Sys.onFd(ctx, HostSyscall.SYNC_FILE_RANGE, Sys.fd(ctx, fd), off, n, flags));
         t.define("readahead", "fd int size", (ctx, fd, off, n, d, e, f) ->
-                HostKernel.call(HostSyscall.READAHEAD, Sys.fd(ctx, fd), off, n));
+                Sys.onFd(ctx, HostSyscall.READAHEAD, Sys.fd(ctx, fd), off, n));
         t.define("fadvise64", "fd int int int", (ctx, fd, off, len, advice, e, f) ->
-                HostKernel.call(HostSyscall.FADVISE64, Sys.fd(ctx, fd), off, len, advice));
+                Sys.onFd(ctx, HostSyscall.FADVISE64, Sys.fd(ctx, fd), off, len, advice));
         t.define("ftruncate", "fd int", (ctx, fd, len, c, d, e, f) ->
-                HostKernel.call(HostSyscall.FTRUNCATE, Sys.fd(ctx, fd), len));
+                Sys.onFd(ctx, HostSyscall.FTRUNCATE, Sys.fd(ctx, fd), len));
         t.define("fallocate", "fd hex int int", (ctx, fd, mode, off, len, e, f) ->
-                HostKernel.call(HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
+                Sys.onFd(ctx, HostSyscall.FALLOCATE, Sys.fd(ctx, fd), mode, off, len));
         t.define("sendfile", "fd fd ptr size", (ctx, out, in, offp, count, e, f) -> {
             // Linux copies the offset in before the fds and stores it back whatever the result
-            if (offp == 0) return HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), 0, count);
+            if (offp == 0) {
+                int[] h = Sys.together(ctx, Sys.fd(ctx, out), Sys.fd(ctx, in));
+                return Sys.onFd(ctx, HostSyscall.SENDFILE, h[0], HostFd.number(h[1]), 0, count);
+            }
             long pos = ctx.memory().readLong(offp);
             long r;
             try {
-                r = HostKernel.call(HostSyscall.SENDFILE, Sys.fd(ctx, out), Sys.fd(ctx, in), Sys.inOutOrNull(ctx, offp, 8), count);
+                int[] h = Sys.together(ctx, Sys.fd(ctx, out), Sys.fd(ctx, in));
+                r = Sys.onFd(ctx, HostSyscall.SENDFILE, h[0], HostFd.number(h[1]), Sys.inOutOrNull(ctx, offp, 8), count);
             } catch (dev.herd.host.ErrnoException err) {
                 r = err.asSyscallResult();
             }
@@ -108,17 +114,19 @@ final class IoSyscalls {
             return r;
         });
         t.define("copy_file_range", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
-            int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
-            return HostKernel.call(HostSyscall.COPY_FILE_RANGE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+            int[] h = Sys.together(ctx, Sys.fd(ctx, in), Sys.fd(ctx, out));
+            return Sys.onFd(ctx, HostSyscall.COPY_FILE_RANGE, h[0], Sys.inOutOrNull(ctx, offIn, 8), HostFd.number(h[1]),
                     Sys.inOutOrNull(ctx, offOut, 8), len, flags);
         });
         t.define("splice", "fd ptr fd ptr size hex", (ctx, in, offIn, out, offOut, len, flags) -> {
-            int hi = Sys.fd(ctx, in), ho = Sys.fd(ctx, out);
-            return HostKernel.call(HostSyscall.SPLICE, hi, Sys.inOutOrNull(ctx, offIn, 8), ho,
+            int[] h = Sys.together(ctx, Sys.fd(ctx, in), Sys.fd(ctx, out));
+            return Sys.onFd(ctx, HostSyscall.SPLICE, h[0], Sys.inOutOrNull(ctx, offIn, 8), HostFd.number(h[1]),
                     Sys.inOutOrNull(ctx, offOut, 8), len, flags);
         });
-        t.define("tee", "fd fd size hex", (ctx, in, out, len, flags, e, f) ->
-                HostKernel.call(HostSyscall.TEE, Sys.fd(ctx, in), Sys.fd(ctx, out), len, flags));
+        t.define("tee", "fd fd size hex", (ctx, in, out, len, flags, e, f) -> {
+            int[] h = Sys.together(ctx, Sys.fd(ctx, in), Sys.fd(ctx, out));
+            return Sys.onFd(ctx, HostSyscall.TEE, h[0], HostFd.number(h[1]), len, flags);
+        });
         // The guest's pages are host pages of the memfd, so the pipe references them as Linux's
         // does a process's pages (a later guest write may show in unread pipe data, as there).
         t.define("vmsplice", "fd ptr size hex", (ctx, fd, iov, n, flags, e, f) -> {
@@ -139,7 +147,7 @@ final class IoSyscalls {
             // Linux reads the iovec array after its own checks (fd mode, ESPIPE, flags): let the host
             // make them and then fail the same way, with an array it cannot read (EFAULT) or a
             // negative length (EINVAL).
-            return replayBadIovec(nr, h, cnt, posLo, posHi, flags, e.errno());
+            return replayBadIovec(ctx, nr, h, cnt, posLo, posHi, flags, e.errno());
         }
         if (nr == HostSyscall.READV && ctx.process().delivery() != null) {
             long sfd = ctx.process().delivery().signalFds().readv(ctx, h, iovs);
@@ -154,16 +162,16 @@ final class IoSyscalls {
                 Scratch.putLong(arr + 16L * i, mem.hostPointer(v.base(), v.len()));
                 Scratch.putLong(arr + 16L * i + 8, v.len());
             }
-            return HostKernel.call(nr, h, arr, iovs.size(), posLo, posHi, flags);
+            return Sys.onFd(ctx, nr, h, arr, iovs.size(), posLo, posHi, flags);
         } finally {
             s.release(m);
         }
     }
 
-    private static long replayBadIovec(int nr, int h, long cnt, long posLo, long posHi, long flags, int errno) {
-        if (errno == dev.herd.host.Errno.EFAULT) return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags);
+    private static long replayBadIovec(SyscallContext ctx, int nr, int h, long cnt, long posLo, long posHi, long flags, int errno) {
+        if (errno == dev.herd.host.Errno.EFAULT) return Sys.onFd(ctx, nr, h, -4096L, cnt, posLo, posHi, flags);
         if (errno != dev.herd.host.Errno.EINVAL || cnt < 0 || cnt > GuestMemory.IOV_MAX) {
-            return HostKernel.call(nr, h, -4096L, cnt, posLo, posHi, flags); // the host refuses cnt first
+            return Sys.onFd(ctx, nr, h, -4096L, cnt, posLo, posHi, flags); // the host refuses cnt first
         }
         Scratch s = Scratch.get();
         int m = s.mark();
@@ -171,7 +179,7 @@ final class IoSyscalls {
             long arr = s.alloc(16);
             Scratch.putLong(arr, 0);
             Scratch.putLong(arr + 8, -1);
-            return HostKernel.call(nr, h, arr, 1, posLo, posHi, flags);
+            return Sys.onFd(ctx, nr, h, arr, 1, posLo, posHi, flags);
         } finally {
             s.release(m);
         }
@@ -193,7 +201,7 @@ final class IoSyscalls {
         int m = s.mark();
         try {
             long src = s.alloc(n);
-            long r = HostKernel.call(HostSyscall.GETDENTS64, h, src, n);
+            long r = Sys.onFd(ctx, HostSyscall.GETDENTS64, h, src, n);
             if (r <= 0) return r;
             byte[] out = new byte[(int) r];
             int pos = 0;

@@ -58,17 +58,17 @@ final class IoctlSyscalls {
                 return 0;
             }
             case TCSBRK, TCXONC, TCFLSH, TIOCSCTTY, TIOCNOTTY, TCSBRKP, TIOCSBRK, TIOCCBRK -> {
-                return HostKernel.call(HostSyscall.IOCTL, h, req, arg);
+                return Sys.onFd(ctx, HostSyscall.IOCTL, h, req, arg);
             }
             case TIOCGPTPEER -> {
                 int flags = (int) arg;
-                long r = HostKernel.call(HostSyscall.IOCTL, h, req, flags | PathResolver.O_CLOEXEC);
+                long r = Sys.onFd(ctx, HostSyscall.IOCTL, h, req, flags | PathResolver.O_CLOEXEC);
                 if (r < 0) return r;
                 return fds.install((int) r, (flags & PathResolver.O_CLOEXEC) != 0);
             }
             case SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFDSTADDR, SIOCGIFBRDADDR, SIOCGIFNETMASK,
                     SIOCGIFMETRIC, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFINDEX, SIOCGIFTXQLEN, SIOCGIFMAP -> {
-                return HostKernel.call(HostSyscall.IOCTL, h, req, ctx.memory().hostPointer(arg, IFREQ));
+                return Sys.onFd(ctx, HostSyscall.IOCTL, h, req, ctx.memory().hostPointer(arg, IFREQ));
             }
             case SIOCGIFCONF -> {
                 return ifconf(ctx, h, arg);
@@ -85,7 +85,7 @@ final class IoctlSyscalls {
             case SIOCGSTAMP, SIOCGSTAMPNS -> 16;
             default -> -1;
         };
-        if (outSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.out(ctx, arg, outSize));
+        if (outSize > 0) return Sys.onFd(ctx, HostSyscall.IOCTL, h, req, Sys.out(ctx, arg, outSize));
         int inSize = switch (req) {
             case TCSETS, TCSETSW, TCSETSF, TIOCSLCKTRMIOS -> TERMIOS;
             case TCSETS2, TCSETSW2, TCSETSF2 -> TERMIOS2;
@@ -93,7 +93,7 @@ final class IoctlSyscalls {
             case TIOCSPGRP, FIONBIO, FIOASYNC, TIOCSPTLCK, TIOCPKT -> 4;
             default -> -1;
         };
-        if (inSize > 0) return HostKernel.call(HostSyscall.IOCTL, h, req, Sys.in(ctx, arg, inSize));
+        if (inSize > 0) return Sys.onFd(ctx, HostSyscall.IOCTL, h, req, Sys.in(ctx, arg, inSize));
         return -Errno.ENOTTY;
     }
 
@@ -111,7 +111,7 @@ final class IoctlSyscalls {
             long conf = s.alloc(IFCONF);
             Scratch.putLong(conf, Integer.toUnsignedLong(len));
             Scratch.putLong(conf + 8, buf == 0 ? 0 : m.hostPointer(buf, Math.max(0, len)));
-            long r = HostKernel.call(HostSyscall.IOCTL, h, SIOCGIFCONF, conf);
+            long r = Sys.onFd(ctx, HostSyscall.IOCTL, h, SIOCGIFCONF, conf);
             if (r < 0) return r;
             m.writeInt(arg, (int) Scratch.getInt(conf));
             return r;

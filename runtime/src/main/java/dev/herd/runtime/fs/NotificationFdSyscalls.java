@@ -24,26 +24,26 @@ final class NotificationFdSyscalls {
     static void register(SyscallTable t) {
         t.passThrough("timerfd_create", "clockid hex", (ctx, clock, flags, c, d, e, f) -> {
             if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
-            return install(ctx, HostKernel.call(HostSyscall.TIMERFD_CREATE, clock, flags | O_CLOEXEC), flags);
+            return Sys.install(ctx, ctx.host(), ctx.host().call(HostSyscall.TIMERFD_CREATE, clock, flags | O_CLOEXEC), (flags & O_CLOEXEC) != 0);
         });
         t.passThrough("timerfd_settime", "fd hex ptr ptr", (ctx, fd, flags, nw, old, e, f) -> {
             ctx.memory().read(nw, ITIMERSPEC); // Linux copies the new value in before the fd
-            return HostKernel.call(HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
+            return Sys.onFd(ctx, HostSyscall.TIMERFD_SETTIME, Sys.fd(ctx, fd), flags,
                     ctx.memory().hostPointer(nw, ITIMERSPEC),
                     old == 0 ? 0 : ctx.memory().hostPointer(old, ITIMERSPEC));
         });
         t.passThrough("timerfd_gettime", "fd ptr", (ctx, fd, cur, c, d, e, f) ->
-                HostKernel.call(HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostPointer(cur, ITIMERSPEC)));
+                Sys.onFd(ctx, HostSyscall.TIMERFD_GETTIME, Sys.fd(ctx, fd), ctx.memory().hostPointer(cur, ITIMERSPEC)));
 
         t.passThrough("inotify_init", "", (ctx, a, b, c, d, e, f) ->
-                install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, O_CLOEXEC), 0));
+                Sys.install(ctx, ctx.host(), ctx.host().call(HostSyscall.INOTIFY_INIT1, O_CLOEXEC), false));
         t.passThrough("inotify_init1", "hex", (ctx, flags, b, c, d, e, f) -> {
             if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) != 0) return -Errno.EINVAL;
-            return install(ctx, HostKernel.call(HostSyscall.INOTIFY_INIT1, flags | O_CLOEXEC), flags);
+            return Sys.install(ctx, ctx.host(), ctx.host().call(HostSyscall.INOTIFY_INIT1, flags | O_CLOEXEC), (flags & O_CLOEXEC) != 0);
         });
         t.define("inotify_add_watch", "fd path hex", NotificationFdSyscalls::addWatch);
         t.passThrough("inotify_rm_watch", "fd int", (ctx, fd, wd, c, d, e, f) ->
-                HostKernel.call(HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
+                Sys.onFd(ctx, HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
     }
 
     private static boolean isInotify(int hostFd) {
@@ -55,10 +55,6 @@ final class NotificationFdSyscalls {
         }
     }
 
-    private static long install(SyscallContext ctx, long hostFd, long flags) {
-        if (hostFd < 0) return hostFd;
-        return Sys.fds(ctx).install((int) hostFd, (flags & O_CLOEXEC) != 0);
-    }
 
     private static long addWatch(SyscallContext ctx, long fd, long pathPtr, long mask, long d, long e, long f) {
         // Linux's order: the mask (EINVAL), the fd (EBADF), then the path (EFAULT, ENOENT...)
@@ -73,7 +69,7 @@ final class NotificationFdSyscalls {
             Scratch s = Scratch.get();
             int m = s.mark();
             try {
-                return HostKernel.call(HostSyscall.INOTIFY_ADD_WATCH, inotify, s.cstr(hostPath), mask);
+                return Sys.onFd(ctx, HostSyscall.INOTIFY_ADD_WATCH, inotify, s.cstr(hostPath), mask);
             } finally {
                 s.release(m);
             }

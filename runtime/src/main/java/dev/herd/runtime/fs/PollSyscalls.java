@@ -1,5 +1,8 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostFd;
+import dev.herd.host.HostOps;
+
 import dev.herd.host.HostSyscall;
 
 import dev.herd.host.Errno;
@@ -79,7 +82,7 @@ final class PollSyscalls {
      * Host ppoll on hostPfds (n entries) with a relative timeout (sec &lt; 0: infinite). When
      * writeBack != 0 the remaining time is stored there (timeval if asTimeval, else timespec).
      */
-    private static long hostPoll(SyscallContext ctx, long hostPfds, int n, long sec, long nsec,
+    private static long hostPoll(SyscallContext ctx, HostOps side, long hostPfds, int n, long sec, long nsec,
                                  long writeBack, boolean asTimeval) {
         Scratch s = Scratch.get();
         int m = s.mark();
@@ -90,7 +93,7 @@ final class PollSyscalls {
                 Scratch.putLong(ts, sec);
                 Scratch.putLong(ts + 8, nsec);
             }
-            long r = HostKernel.call(HostSyscall.PPOLL, hostPfds, n, ts, 0, SIGSET_SIZE);
+            long r = side.call(HostSyscall.PPOLL, hostPfds, n, ts, 0, SIGSET_SIZE);
             if (writeBack != 0 && ts != 0) {
                 long rs = Scratch.getLong(ts), rn = Scratch.getLong(ts + 8);
                 try {
@@ -121,6 +124,7 @@ final class PollSyscalls {
             long host = s.alloc(Math.max(8L, n * 8L));
             int invalid = 0;
             boolean[] nval = new boolean[n];
+            int[] handles = new int[n];
             for (int i = 0; i < n; i++) {
                 int gfd = src.get(ValueLayout.JAVA_INT_UNALIGNED, i * 8L);
                 short ev = src.get(ValueLayout.JAVA_SHORT_UNALIGNED, i * 8L + 4);
@@ -129,11 +133,12 @@ final class PollSyscalls {
                     nval[i] = true;
                     invalid++;
                 }
-                Scratch.putInt(host + i * 8L, h);
+                handles[i] = h;
                 Scratch.putShort(host + i * 8L + 4, ev);
             }
-            long r = invalid > 0 ? hostPoll(ctx, host, n, 0, 0, 0, false)
-                    : hostPoll(ctx, host, n, sec, nsec, writeBack, false);
+            HostOps side = placeHandles(ctx, handles, host);
+            long r = invalid > 0 ? hostPoll(ctx, side, host, n, 0, 0, 0, false)
+                    : hostPoll(ctx, side, host, n, sec, nsec, writeBack, false);
             if (r < 0) return r;
             if (n > 0) {
                 MemorySegment dst = mem.segment(gPfds, n * 8L, Prot.WRITE);
@@ -168,6 +173,7 @@ final class PollSyscalls {
         int m = s.mark();
         try {
             long host = s.alloc(Math.max(8L, count * 8L));
+            int[] handles = new int[count];
             for (int i = 0; i < count; i++) {
                 int fd = which[i];
                 int h = fds.hostOrMinus1(fd);
@@ -175,10 +181,11 @@ final class PollSyscalls {
                 int ev = (bit(r, fd) ? POLLIN | POLLRDNORM | POLLRDBAND : 0)
                         | (bit(w, fd) ? POLLOUT | POLLWRNORM | POLLWRBAND : 0)
                         | (bit(x, fd) ? POLLPRI : 0);
-                Scratch.putInt(host + i * 8L, h);
+                handles[i] = h;
                 Scratch.putShort(host + i * 8L + 4, (short) ev);
             }
-            long res = hostPoll(ctx, host, count, sec, nsec, writeBack, asTimeval);
+            HostOps side = placeHandles(ctx, handles, host);
+            long res = hostPoll(ctx, side, host, count, sec, nsec, writeBack, asTimeval);
             if (res < 0) return res;
             byte[] ro = r == null ? null : new byte[bytes];
             byte[] wo = w == null ? null : new byte[bytes];
@@ -198,6 +205,23 @@ final class PollSyscalls {
         } finally {
             s.release(m);
         }
+    }
+
+    /**
+     * Writes the fds of a pollfd array and picks the side that polls them: all local fds poll
+     * here; when any lives in the proxy (or the call is forwarded) the proxy polls them all, the
+     * local ones imported (a copy of each stays there while the guest keeps it open).
+     */
+    private static HostOps placeHandles(SyscallContext ctx, int[] handles, long pfds) {
+        boolean proxy = ctx.forwarded();
+        for (int h : handles) proxy |= h >= 0 && HostFd.isProxy(h);
+        HostSides sides = Sys.fds(ctx).sides();
+        for (int i = 0; i < handles.length; i++) {
+            int h = handles[i];
+            if (h >= 0 && proxy) h = HostFd.number(sides.inProxy(h));
+            Scratch.putInt(pfds + i * 8L, h);
+        }
+        return proxy ? sides.of(HostFd.PROXY) : HostOps.LOCAL;
     }
 
     private static boolean bit(byte[] set, int fd) {

@@ -1,18 +1,27 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.SharedScratch;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 
 /**
  * Per-thread native scratch memory for host syscall arguments (path strings, open_how, pollfd
  * arrays, ...), used as a stack: {@code int m = s.mark(); try { ... } finally { s.release(m); }}.
  * Never used for guest data buffers (those are passed to the host by address, uncopied).
- * Requests that do not fit come from an automatic arena (freed by the GC).
+ *
+ * <p>A thread's scratch is a chunk of {@link SharedScratch}, which a kernel proxy maps at the same
+ * address, so a call forwarded to the proxy can take these pointers as they are. The chunk goes
+ * back when the thread's Scratch is collected. Requests that do not fit the chunk (none of Linux's
+ * bounded arguments: UIO_MAXIOV iovecs are 16 KiB, a control buffer at most 64 KiB) come from an
+ * automatic arena, which a proxy cannot see.
  */
 final class Scratch {
-    private static final int SIZE = 64 * 1024;
+    private static final int SIZE = SharedScratch.CHUNK;
+    private static final Cleaner CLEANER = Cleaner.create();
     private static final ThreadLocal<Scratch> TL = ThreadLocal.withInitial(Scratch::new);
     /** All of memory: raw access to addresses this class handed out. */
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
@@ -21,10 +30,18 @@ final class Scratch {
     private int top;
 
     private Scratch() {
-        MemorySegment seg = Arena.ofAuto().allocate(SIZE, 16);
-        // keep the segment reachable for the thread's lifetime through the ThreadLocal
-        this.holder = seg;
-        this.base = seg.address();
+        SharedScratch shared = SharedScratch.get();
+        long chunk = shared.takeChunk();
+        if (chunk == 0) {
+            // more live threads than chunks: private memory (a proxy sees none of it)
+            MemorySegment seg = Arena.ofAuto().allocate(SIZE, 16);
+            this.holder = seg;
+            this.base = seg.address();
+        } else {
+            this.holder = null;
+            this.base = chunk;
+            CLEANER.register(this, () -> shared.returnChunk(chunk));
+        }
     }
 
     @SuppressWarnings("unused")

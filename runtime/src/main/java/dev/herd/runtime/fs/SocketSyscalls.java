@@ -42,14 +42,13 @@ final class SocketSyscalls {
 
     static void register(SyscallTable t) {
         t.define("socket", "int hex int", (ctx, domain, type, proto, d, e, f) -> {
-            long r = HostKernel.call(HostSyscall.SOCKET, domain, type | SOCK_CLOEXEC, proto);
-            if (r < 0) return r;
-            return Sys.fds(ctx).install((int) r, (type & SOCK_CLOEXEC) != 0);
+            long r = ctx.host().call(HostSyscall.SOCKET, domain, type | SOCK_CLOEXEC, proto);
+            return Sys.install(ctx, ctx.host(), r, (type & SOCK_CLOEXEC) != 0);
         });
         t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
         t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddress(ctx, addr, len, true, (p, l) -> HostKernel.call(HostSyscall.BIND, host, p, l));
+            return withAddress(ctx, host, addr, len, true, (p, l) -> Sys.onFd(ctx, HostSyscall.BIND, host, p, l));
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             // Linux: the fd (EBADF), the address copied in (EINVAL, EFAULT), then ENOTSOCK
@@ -57,27 +56,27 @@ final class SocketSyscalls {
             if ((int) len < 0 || (int) len > SOCKADDR_MAX) return -Errno.EINVAL;
             if ((int) len > 0) ctx.memory().read(addr, (int) len);
             int host = Sys.socket(ctx, fd);
-            return withAddress(ctx, addr, len, false, (p, l) -> HostKernel.call(HostSyscall.CONNECT, host, p, l));
+            return withAddress(ctx, host, addr, len, false, (p, l) -> Sys.onFd(ctx, HostSyscall.CONNECT, host, p, l));
         });
-        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> HostKernel.call(HostSyscall.LISTEN, Sys.socket(ctx, fd), backlog));
-        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> HostKernel.call(HostSyscall.SHUTDOWN, Sys.socket(ctx, fd), how));
+        t.define("listen", "fd int", (ctx, fd, backlog, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.LISTEN, Sys.socket(ctx, fd), backlog));
+        t.define("shutdown", "fd int", (ctx, fd, how, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.SHUTDOWN, Sys.socket(ctx, fd), how));
         t.define("accept", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> accept4(ctx, fd, addr, len, 0));
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddressOut(ctx, addr, len, (p, l) -> HostKernel.call(HostSyscall.GETSOCKNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, (p, l) -> Sys.onFd(ctx, HostSyscall.GETSOCKNAME, host, p, l));
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddressOut(ctx, addr, len, (p, l) -> HostKernel.call(HostSyscall.GETPEERNAME, host, p, l));
+            return withAddressOut(ctx, addr, len, (p, l) -> Sys.onFd(ctx, HostSyscall.GETPEERNAME, host, p, l));
         });
         t.define("sendto", "fd buf_in:2 size hex ptr int", (ctx, fd, buf, len, flags, addr, alen) -> {
             long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
             Sys.accessOk(buf, count); // import_ubuf (clamped count) comes before the socket lookup
             int host = Sys.socket(ctx, fd);
             long b = Sys.in(ctx, buf, count);
-            if (addr == 0) return HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, 0, 0);
-            return withAddress(ctx, addr, alen, false, (p, l) -> HostKernel.call(HostSyscall.SENDTO, host, b, count, flags, p, l));
+            if (addr == 0) return Sys.onFd(ctx, HostSyscall.SENDTO, host, b, count, flags, 0, 0);
+            return withAddress(ctx, host, addr, alen, false, (p, l) -> Sys.onFd(ctx, HostSyscall.SENDTO, host, b, count, flags, p, l));
         });
         t.define("recvfrom", "fd ptr size hex ptr ptr", (ctx, fd, buf, len, flags, addr, alen) -> {
             long count = Long.compareUnsigned(len, Sys.MAX_RW_COUNT) > 0 ? Sys.MAX_RW_COUNT : len;
@@ -85,7 +84,7 @@ final class SocketSyscalls {
             int host = Sys.socket(ctx, fd);
             long b = Sys.out(ctx, buf, count);
             return withAddressOut(ctx, addr, alen,
-                    (p, l) -> HostKernel.call(HostSyscall.RECVFROM, host, b, count, flags, p, l));
+                    (p, l) -> Sys.onFd(ctx, HostSyscall.RECVFROM, host, b, count, flags, p, l));
         });
         t.define("setsockopt", "fd int int ptr int", SocketSyscalls::setsockopt);
         t.define("getsockopt", "fd int int ptr ptr", (ctx, fd, level, name, val, lenPtr, f) -> {
@@ -95,7 +94,7 @@ final class SocketSyscalls {
             // EINVAL. optlen is only peeked here to size the value buffer.
             int len = peekInt(ctx, lenPtr);
             long v = val == 0 || len <= 0 ? val : Sys.out(ctx, val, len);
-            return HostKernel.call(HostSyscall.GETSOCKOPT, host, level, name, v, Sys.inOutOrNull(ctx, lenPtr, 4));
+            return Sys.onFd(ctx, HostSyscall.GETSOCKOPT, host, level, name, v, Sys.inOutOrNull(ctx, lenPtr, 4));
         });
         t.define("sendmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> sendmsg(ctx, fd, msg, flags));
         t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
@@ -110,16 +109,15 @@ final class SocketSyscalls {
         if ((((int) type & ~0xf) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         ctx.memory().hostAddress(sv, 8, dev.herd.memory.Prot.WRITE);
         return FdSyscalls.newPair(ctx, sv, (type & SOCK_CLOEXEC) != 0,
-                p -> HostKernel.call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p));
+                p -> ctx.host().call(HostSyscall.SOCKETPAIR, domain, type | SOCK_CLOEXEC, proto, p));
     }
 
     private static long accept4(SyscallContext ctx, long fd, long addr, long lenPtr, long flags) {
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int host = Sys.socket(ctx, fd);
         long r = withAddressOut(ctx, addr, lenPtr,
-                (p, l) -> HostKernel.call(HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
-        if (r < 0) return r;
-        return Sys.fds(ctx).install((int) r, (flags & SOCK_CLOEXEC) != 0); // closes r if the table is full
+                (p, l) -> Sys.onFd(ctx, HostSyscall.ACCEPT4, host, p, l, flags | SOCK_CLOEXEC));
+        return Sys.install(ctx, Sys.side(ctx, host), r, (flags & SOCK_CLOEXEC) != 0); // closes r if the table is full
     }
 
     // ------------------------------------------------------------------ addresses
@@ -132,7 +130,7 @@ final class SocketSyscalls {
      * Runs {@code call} with a host copy of the guest sockaddr at {@code addr} ({@code len} bytes),
      * an AF_UNIX path translated into the root. EINVAL for a length Linux refuses.
      */
-    private static long withAddress(SyscallContext ctx, long addr, long lenArg, boolean binding, AddressCall call) {
+    private static long withAddress(SyscallContext ctx, int socket, long addr, long lenArg, boolean binding, AddressCall call) {
         int len = (int) lenArg;
         if (len < 0 || len > SOCKADDR_MAX) return -Errno.EINVAL;
         byte[] sa = len == 0 ? new byte[0] : ctx.memory().read(addr, len);
@@ -148,7 +146,11 @@ final class SocketSyscalls {
                 PathResolver paths = Sys.paths(ctx);
                 if (!(path.startsWith("/") && paths.guestRootHostPath().equals("/"))) {
                     target = binding ? paths.parent(Sys.AT_FDCWD, path) : paths.follow(Sys.AT_FDCWD, path);
-                    String host = PathResolver.procFd(target.dirFd()) + (target.isEmptyName() ? "" : "/" + target.name());
+                    // In the proxy, Herd's fd is named through Herd's pid (same user: /proc allows it).
+                    String dir = dev.herd.host.HostFd.isProxy(socket)
+                            ? "/proc/" + ProcessHandle.current().pid() + "/fd/" + target.dirFd()
+                            : PathResolver.procFd(target.dirFd());
+                    String host = dir + (target.isEmptyName() ? "" : "/" + target.name());
                     byte[] hb = host.getBytes(StandardCharsets.ISO_8859_1);
                     if (hb.length >= UNIX_PATH_MAX) return -Errno.ENAMETOOLONG;
                     long p = s.alloc(2 + hb.length + 1);
@@ -205,7 +207,7 @@ final class SocketSyscalls {
         int len = (int) lenArg;
         if (len < 0) return -Errno.EINVAL;
         boolean bpf = level == SOL_SOCKET && (name == SO_ATTACH_FILTER || name == SO_ATTACH_REUSEPORT_CBPF);
-        if (!bpf) return HostKernel.call(HostSyscall.SETSOCKOPT, host, level, name, val == 0 || len == 0 ? val : Sys.in(ctx, val, len), len);
+        if (!bpf) return Sys.onFd(ctx, HostSyscall.SETSOCKOPT, host, level, name, val == 0 || len == 0 ? val : Sys.in(ctx, val, len), len);
         // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the filter pointer is a guest pointer
         if (len < 16) return -Errno.EINVAL;
         int count = Short.toUnsignedInt((short) ctx.memory().readInt(val));
@@ -216,7 +218,7 @@ final class SocketSyscalls {
             long prog = s.alloc(16);
             Scratch.putShort(prog, (short) count);
             Scratch.putLong(prog + 8, count == 0 ? 0 : Sys.in(ctx, filter, count * 8L));
-            return HostKernel.call(HostSyscall.SETSOCKOPT, host, level, name, prog, 16);
+            return Sys.onFd(ctx, HostSyscall.SETSOCKOPT, host, level, name, prog, 16);
         } finally {
             s.release(m);
         }
@@ -258,6 +260,7 @@ final class SocketSyscalls {
         int host = Sys.socket(ctx, fd);
         Scratch s = Scratch.get();
         int m = s.mark();
+        java.util.List<Integer> copies = new java.util.ArrayList<>();
         try {
             long h = hostMsghdr(ctx, s, msg, false);
             long control = ctx.memory().readLong(msg + MSG_CONTROL);
@@ -267,31 +270,43 @@ final class SocketSyscalls {
                 byte[] c = ctx.memory().read(control, (int) controllen);
                 long hc = s.alloc(controllen);
                 Scratch.copyIn(c, 0, hc, c.length);
-                translateRightsOut(ctx, hc, controllen);
+                translateRightsOut(ctx, host, hc, controllen, copies);
                 Scratch.putLong(h + MSG_CONTROL, hc);
                 Scratch.putLong(h + MSG_CONTROLLEN, controllen);
             }
             long name = ctx.memory().readLong(msg + MSG_NAME);
             int namelen = ctx.memory().readInt(msg + MSG_NAMELEN);
-            if (name == 0 || namelen == 0) return HostKernel.call(HostSyscall.SENDMSG, host, h, flags);
-            return withAddress(ctx, name, namelen, false, (p, l) -> {
+            if (name == 0 || namelen == 0) return Sys.onFd(ctx, HostSyscall.SENDMSG, host, h, flags);
+            return withAddress(ctx, host, name, namelen, false, (p, l) -> {
                 Scratch.putLong(h + MSG_NAME, p);
                 Scratch.putInt(h + MSG_NAMELEN, (int) l);
-                return HostKernel.call(HostSyscall.SENDMSG, host, h, flags);
+                return Sys.onFd(ctx, HostSyscall.SENDMSG, host, h, flags);
             });
         } finally {
+            for (int copy : copies) HostKernel.call(HostSyscall.CLOSE, copy);
             s.release(m);
         }
     }
 
-    /** SCM_RIGHTS going out: guest fds become host fds (EBADF for one that is not open). */
-    private static void translateRightsOut(SyscallContext ctx, long hc, long controllen) {
+    /**
+     * SCM_RIGHTS going out: guest fds become host fds on the socket's side (EBADF for one that is
+     * not open): a local fd sent over a proxy socket is imported, a proxy fd sent over a local
+     * socket is copied out for this message ({@code copies}, closed by the caller).
+     */
+    private static void translateRightsOut(SyscallContext ctx, int socket, long hc, long controllen, java.util.List<Integer> copies) {
         for (long c = hc; c + CMSG_HDR <= hc + controllen; ) {
             long len = Scratch.getLong(c);
             if (len < CMSG_HDR || c + len > hc + controllen) return; // the kernel rejects it (EINVAL)
             if (Scratch.getInt(c + 8) == SOL_SOCKET && Scratch.getInt(c + 12) == SCM_RIGHTS) {
                 for (long p = c + CMSG_HDR; p + 4 <= c + len; p += 4) {
-                    Scratch.putInt(p, Sys.fd(ctx, Scratch.getInt(p)));
+                    int h = Sys.fd(ctx, Scratch.getInt(p));
+                    if (dev.herd.host.HostFd.isProxy(socket)) {
+                        h = dev.herd.host.HostFd.number(Sys.fds(ctx).sides().inProxy(h));
+                    } else if (dev.herd.host.HostFd.isProxy(h)) {
+                        h = Sys.fds(ctx).sides().localCopy(h);
+                        copies.add(h);
+                    }
+                    Scratch.putInt(p, h);
                 }
             }
             c += (len + 7) & ~7L;
@@ -324,12 +339,12 @@ final class SocketSyscalls {
                 Scratch.putLong(h + MSG_CONTROL, hc);
                 Scratch.putLong(h + MSG_CONTROLLEN, controllen);
             }
-            long r = HostKernel.call(HostSyscall.RECVMSG, host, h, flags | MSG_CMSG_CLOEXEC);
+            long r = Sys.onFd(ctx, HostSyscall.RECVMSG, host, h, flags | MSG_CMSG_CLOEXEC);
             if (r < 0) return r;
             int outFlags = Scratch.getInt(h + MSG_FLAGS) & ~MSG_CMSG_CLOEXEC;
             long gotControl = hc == 0 ? 0 : Scratch.getLong(h + MSG_CONTROLLEN);
             if (gotControl > 0) {
-                if (!translateRightsIn(ctx, hc, gotControl, (flags & MSG_CMSG_CLOEXEC) != 0)) outFlags |= MSG_CTRUNC;
+                if (!translateRightsIn(ctx, Sys.side(ctx, host), hc, gotControl, (flags & MSG_CMSG_CLOEXEC) != 0)) outFlags |= MSG_CTRUNC;
                 ctx.memory().write(control, Scratch.bytes(hc, (int) gotControl));
             }
             ctx.memory().writeInt(msg + MSG_NAMELEN, name == 0 ? 0 : Scratch.getInt(h + MSG_NAMELEN));
@@ -411,7 +426,7 @@ final class SocketSyscalls {
      * if the guest's table was full for some (those are closed and become -1, and the caller sets
      * MSG_CTRUNC, as the kernel does when it cannot install them).
      */
-    private static boolean translateRightsIn(SyscallContext ctx, long hc, long controllen, boolean cloexec) {
+    private static boolean translateRightsIn(SyscallContext ctx, dev.herd.host.HostOps side, long hc, long controllen, boolean cloexec) {
         boolean all = true;
         for (long c = hc; c + CMSG_HDR <= hc + controllen; ) {
             long len = Scratch.getLong(c);
@@ -420,7 +435,7 @@ final class SocketSyscalls {
                 for (long p = c + CMSG_HDR; p + 4 <= c + len; p += 4) {
                     int hostFd = Scratch.getInt(p);
                     try {
-                        Scratch.putInt(p, Sys.fds(ctx).install(hostFd, cloexec));
+                        Scratch.putInt(p, Sys.fds(ctx).install(side.handle(hostFd), cloexec));
                     } catch (ErrnoException ex) { // install closed hostFd
                         Scratch.putInt(p, -1);
                         all = false;

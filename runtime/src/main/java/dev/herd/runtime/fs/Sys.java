@@ -2,7 +2,9 @@ package dev.herd.runtime.fs;
 
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
+import dev.herd.host.HostFd;
 import dev.herd.host.HostKernel;
+import dev.herd.host.HostOps;
 import dev.herd.memory.GuestMemory;
 import dev.herd.memory.Prot;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -16,9 +18,71 @@ final class Sys {
     static final int AT_FDCWD = PathResolver.AT_FDCWD;
     static final long MAX_RW_COUNT = GuestMemory.MAX_RW_COUNT;
 
-    /** Host fd of a guest fd argument (EBADF if not open). */
+    /**
+     * Host fd handle of a guest fd argument (EBADF if not open). In a forwarded call, a local fd is
+     * given to the proxy first, so that the call runs where it was sent.
+     */
     static int fd(SyscallContext ctx, long guestFd) {
-        return ctx.process().fds().get((int) guestFd);
+        FdTable fds = ctx.process().fds();
+        int h = fds.get((int) guestFd);
+        return ctx.forwarded() ? fds.sides().inProxy(h) : h;
+    }
+
+    /** Host call {@code nr} on fd handle {@code h} (its first argument), run on the fd's side. */
+    static long onFd(SyscallContext ctx, long nr, int h) {
+        return onFd(ctx, nr, h, 0, 0, 0, 0, 0);
+    }
+
+    static long onFd(SyscallContext ctx, long nr, int h, long a1) {
+        return onFd(ctx, nr, h, a1, 0, 0, 0, 0);
+    }
+
+    static long onFd(SyscallContext ctx, long nr, int h, long a1, long a2) {
+        return onFd(ctx, nr, h, a1, a2, 0, 0, 0);
+    }
+
+    static long onFd(SyscallContext ctx, long nr, int h, long a1, long a2, long a3) {
+        return onFd(ctx, nr, h, a1, a2, a3, 0, 0);
+    }
+
+    static long onFd(SyscallContext ctx, long nr, int h, long a1, long a2, long a3, long a4) {
+        return onFd(ctx, nr, h, a1, a2, a3, a4, 0);
+    }
+
+    static long onFd(SyscallContext ctx, long nr, int h, long a1, long a2, long a3, long a4, long a5) {
+        return ctx.process().fds().sides().of(h).call(nr, HostFd.number(h), a1, a2, a3, a4, a5);
+    }
+
+    /** The side fd handle {@code h} lives on. */
+    static HostOps side(SyscallContext ctx, int h) {
+        return ctx.process().fds().sides().of(h);
+    }
+
+    /**
+     * Two fd handles one host call takes together (sendfile, splice, ...): both on one side, the
+     * proxy's when either lives there.
+     */
+    static int[] together(SyscallContext ctx, int a, int b) {
+        if (HostFd.isProxy(a) == HostFd.isProxy(b)) return new int[]{a, b};
+        HostSides sides = ctx.process().fds().sides();
+        return new int[]{sides.inProxy(a), sides.inProxy(b)};
+    }
+
+    /**
+     * Fd handle {@code h} on the side of {@code anchor} (an epoll instance, a socket that carries
+     * it): a local fd is imported into the proxy; a proxy fd cannot join a local epoll set (EPERM,
+     * as Linux answers for a file it cannot poll: forward epoll_create1 with the sockets).
+     */
+    static int sideOf(SyscallContext ctx, int anchor, int h) {
+        if (HostFd.isProxy(anchor) == HostFd.isProxy(h)) return h;
+        if (HostFd.isProxy(anchor)) return ctx.process().fds().sides().inProxy(h);
+        throw new ErrnoException(Errno.EPERM);
+    }
+
+    /** Installs a host fd made by {@code side} as a new guest fd (the table closes it on failure). */
+    static long install(SyscallContext ctx, HostOps side, long r, boolean cloexec) {
+        if (r < 0) return r;
+        return ctx.process().fds().install(side.handle((int) r), cloexec);
     }
 
     /**
@@ -41,7 +105,7 @@ final class Sys {
         int m = s.mark();
         try {
             long st = s.alloc(144);
-            if (HostKernel.call(dev.herd.host.HostSyscall.FSTAT, h, st) == 0 && (Scratch.getInt(st + 24) & 0170000) != 0140000) {
+            if (onFd(ctx, dev.herd.host.HostSyscall.FSTAT, h, st) == 0 && (Scratch.getInt(st + 24) & 0170000) != 0140000) {
                 throw new ErrnoException(Errno.ENOTSOCK);
             }
         } finally {

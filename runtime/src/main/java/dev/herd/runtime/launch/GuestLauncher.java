@@ -1,6 +1,8 @@
 package dev.herd.runtime.launch;
 
 import dev.herd.memory.GuestAddressSpace;
+import dev.herd.proxy.ProxyProcess;
+import dev.herd.proxy.ProxyStartException;
 import dev.herd.runtime.fs.FdTable;
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
@@ -144,6 +146,7 @@ public final class GuestLauncher {
             Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
             SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(guestArch.machine()), guestArch.numbering().count(),
                     guestArch.numbering()::name, config.diagnostics(), strace);
+            ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
             SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
             process.delivery(delivery);
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
@@ -189,6 +192,7 @@ public final class GuestLauncher {
             process.threadCreated();
             FdTable ownedFds = fds;
             PathResolver ownedPaths = paths;
+            ProxyProcess ownedProxy = proxy;
             CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
                 process.timers().close();
                 delivery.signalFds().close();
@@ -197,6 +201,7 @@ public final class GuestLauncher {
                 engines.close();
                 ownedFds.close();
                 ownedPaths.close();
+                if (ownedProxy != null) ownedProxy.close();
             });
             dev.herd.host.StartupTrace.mark("registers set");
             Thread t = Thread.ofPlatform().name("guest-main").start(main);
@@ -207,6 +212,28 @@ public final class GuestLauncher {
             if (space != null) space.close();
             throw e;
         }
+    }
+
+    /**
+     * Starts the run's kernel proxy over this address space and forwards the chosen calls to it.
+     * A proxy that cannot start ends the launch with its one-line reason ({@link ProxyStartException}).
+     */
+    private static ProxyProcess startProxy(RunConfig config, GuestAddressSpace space, FdTable fds, SyscallDispatcher dispatcher) {
+        ProxyProcess proxy = ProxyProcess.start(space.memfd(), space.hostBase(), space.size(), config.proxy().network(),
+                HostCallInterrupter.SIGNAL, config.diagnostics());
+        fds.sides().proxy(proxy.host(), proxy.pid());
+        // The proxy maps all of the memfd read-write; from here on it has Herd's host protection,
+        // so a forwarded call faults on a bad guest pointer exactly as a local one.
+        dev.herd.proxy.ProxyHost host = proxy.host();
+        space.mirrorHostView((address, length, prot) -> host.call(HostSyscall.MPROTECT, address, length, prot));
+        for (ProxySettings.Forward f : config.proxy().forwards()) {
+            if (!dispatcher.forward(f.name(), f.returnsFd(), proxy.host())) {
+                proxy.close();
+                throw new ProxyStartException("herd: cannot forward " + f.name() + ": no such syscall for this architecture");
+            }
+        }
+        dev.herd.host.StartupTrace.mark("kernel proxy started");
+        return proxy;
     }
 
     /**

@@ -22,10 +22,11 @@ import java.util.List;
  * @param stderr      host fd the guest's fd 2 duplicates
  * @param diagnostics where Herd's own messages (fault reports, warnings, strace) go
  * @param inherited   what an execve of a parent Herd hands over (fds, ignored signals, mask)
+ * @param proxy       the run's kernel proxy, or null for none
  */
 public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path rootfs, String cwd,
                         ExecutionMode mode, boolean strace, int stdin, int stdout, int stderr,
-                        PrintStream diagnostics, ExecInheritance inherited) {
+                        PrintStream diagnostics, ExecInheritance inherited, ProxySettings proxy) {
     public RunConfig {
         argv = List.copyOf(argv);
         env = List.copyOf(env);
@@ -34,7 +35,12 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
     /** A run that starts fresh (nothing inherited from an execve). */
     public RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path rootfs, String cwd,
                      ExecutionMode mode, boolean strace, int stdin, int stdout, int stderr, PrintStream diagnostics) {
-        this(program, argv, env, rootfs, cwd, mode, strace, stdin, stdout, stderr, diagnostics, ExecInheritance.NONE);
+        this(program, argv, env, rootfs, cwd, mode, strace, stdin, stdout, stderr, diagnostics, ExecInheritance.NONE, null);
+    }
+
+    /** The same run with a kernel proxy. */
+    public RunConfig withProxy(ProxySettings proxy) {
+        return new RunConfig(program, argv, env, rootfs, cwd, mode, strace, stdin, stdout, stderr, diagnostics, inherited, proxy);
     }
 
     /**

@@ -197,8 +197,12 @@ public final class ExecSyscalls {
                 if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
                 int host = fds.hostOrMinus1(g);
                 if (host < 0) continue;
+                // A proxy fd (a socket, an epoll instance) continues in the new image as a local
+                // copy of the same open file: its network namespace stays the proxy's.
+                int local = dev.herd.host.HostFd.isProxy(host) ? fds.sides().localCopy(host) : host;
                 // A copy above every target, so that no placement overwrites another's source.
-                int copy = (int) HostKernel.call(HostSyscall.FCNTL, host, F_DUPFD_CLOEXEC, base);
+                int copy = (int) HostKernel.call(HostSyscall.FCNTL, local, F_DUPFD_CLOEXEC, base);
+                if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
                 if (copy < 0) return copy;
                 copies.add(copy);
                 placements.add(new HostSpawn.FdPlacement(copy, g));

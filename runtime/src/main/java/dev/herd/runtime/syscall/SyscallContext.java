@@ -37,6 +37,20 @@ public final class SyscallContext {
     }
 
     public GuestProcess process() { return process; }
+
+    private dev.herd.host.HostOps host = dev.herd.host.HostOps.LOCAL;
+
+    /**
+     * Where the current syscall's host calls run: the proxy when the call is forwarded, else the
+     * Herd process. Calls on an fd run where the fd lives (see runtime.fs.HostSides).
+     */
+    public dev.herd.host.HostOps host() { return host; }
+
+    /** True while a forwarded syscall runs: its fds are moved to the proxy. */
+    public boolean forwarded() { return !host.isLocal(); }
+
+    /** Set by the dispatcher around each call. */
+    void host(dev.herd.host.HostOps host) { this.host = host; }
     public GuestThread thread() { return thread; }
     public GuestMemory memory() { return process.addressSpace().memory(); }
     /** Guest TID of the calling thread (the host TID of its Java thread). */

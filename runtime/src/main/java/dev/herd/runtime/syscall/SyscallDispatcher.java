@@ -41,6 +41,8 @@ public final class SyscallDispatcher {
         this.warnings = warnings;
         this.strace = strace;
         this.interceptors = new SyscallInterceptors(numberCount);
+        this.forwarded = new boolean[numberCount];
+        this.rawReturnsFd = new boolean[numberCount];
     }
 
     /** Name of syscall {@code nr} for messages, e.g. {@code "openat"} or {@code "syscall_999"}. */
@@ -56,6 +58,38 @@ public final class SyscallDispatcher {
             if (name.equals(names[nr])) return nr;
         }
         return -1;
+    }
+
+    private final boolean[] forwarded;
+    /** For a forwarded call Herd does not implement: its result is an fd of the proxy. */
+    private final boolean[] rawReturnsFd;
+    private volatile dev.herd.host.HostOps forwardedTo;
+
+    /**
+     * Runs the host side of syscall {@code name} in the kernel proxy {@code proxy} from now on:
+     * Herd's own handler still checks and translates the arguments (guest pointers, fds, paths,
+     * layouts), and its host calls go to the proxy, with the fds they use. Returns false when this
+     * architecture has no such call.
+     */
+    public boolean forward(String name, boolean returnsFd, dev.herd.host.HostOps proxy) {
+        int nr = number(name);
+        if (nr < 0) return false;
+        forwarded[nr] = true;
+        rawReturnsFd[nr] = returnsFd;
+        forwardedTo = proxy; // the volatile write publishes the array entry
+        return true;
+    }
+
+    /** True when syscall {@code name} is forwarded. */
+    public boolean isForwarded(String name) {
+        int nr = number(name);
+        return nr >= 0 && forwardedTo != null && forwarded[nr];
+    }
+
+    /** True when Herd defines syscall {@code name} (not as ENOSYS). */
+    public boolean implemented(String name) {
+        int nr = number(name);
+        return nr >= 0 && byNumber[nr] != null && byNumber[nr].kind() != SyscallTable.Kind.ENOSYS;
     }
 
     /** The interceptor registry of this dispatcher (the embedding API registers through it). */
@@ -99,6 +133,10 @@ public final class SyscallDispatcher {
 
     private long run(SyscallContext ctx, long nr, long[] args) {
         SyscallTable.Definition def = nr >= 0 && nr < byNumber.length ? byNumber[(int) nr] : null;
+        if ((def == null || def.kind() == SyscallTable.Kind.ENOSYS) && nr >= 0 && nr < forwarded.length
+                && forwarded[(int) nr] && forwardedTo != null) {
+            return forwardRaw(ctx, nr, args);
+        }
         if (def == null) {
             warnOnce(nr);
             if (strace != null) strace.unknown(ctx, name(nr), args);
@@ -107,10 +145,15 @@ public final class SyscallDispatcher {
         if (def.kind() == SyscallTable.Kind.ENOSYS && !def.reason().startsWith("(quiet) ")) warnOnce(nr, def.reason());
         if (strace != null) strace.enter(ctx, def, args);
         long result;
+        dev.herd.host.HostOps proxy = forwardedTo;
+        boolean forward = proxy != null && forwarded[(int) nr];
+        if (forward) ctx.host(proxy);
         try {
             result = def.handler().handle(ctx, args[1], args[2], args[3], args[4], args[5], args[6]);
         } catch (ErrnoException e) {
             result = e.asSyscallResult();
+        } finally {
+            if (forward) ctx.host(dev.herd.host.HostOps.LOCAL);
         }
         if (result == -Errno.EINTR) result = restartCode(def.name(), result);
         if (result == -Errno.EPIPE && raisesSigpipe(def.name(), args)) sigpipe(ctx);
@@ -121,6 +164,25 @@ public final class SyscallDispatcher {
             ctx.thread().requestSafePoint();
         }
         if (strace != null) strace.exit(ctx, def, args, result);
+        return result;
+    }
+
+    /**
+     * A forwarded call Herd has no handler for: the proxy runs it with the guest's six argument
+     * words as they are (numbers; a guest pointer would mean nothing there), and a result the
+     * user said is an fd becomes a guest fd that lives in the proxy.
+     */
+    private long forwardRaw(SyscallContext ctx, long nr, long[] args) {
+        dev.herd.host.HostOps proxy = forwardedTo;
+        if (strace != null) strace.unknown(ctx, name(nr), args);
+        long result = proxy.call(nr, args[1], args[2], args[3], args[4], args[5], args[6]);
+        if (result >= 0 && rawReturnsFd[(int) nr]) {
+            try {
+                result = ctx.process().fds().install(proxy.handle((int) result), false);
+            } catch (ErrnoException e) {
+                result = e.asSyscallResult();
+            }
+        }
         return result;
     }
 
