@@ -38,6 +38,8 @@ public final class ProxyProcess implements AutoCloseable {
     private final int localSocket;
     private final Thread watcher;
     private volatile boolean closing;
+    /** Set once the proxy said it is ready: a death before that is the start-up error, not a report. */
+    private volatile boolean ready;
     private volatile String deathReason;
 
     /**
@@ -124,13 +126,16 @@ public final class ProxyProcess implements AutoCloseable {
             }
         }
         int status = channel.buffer.getIntVolatile(ProxyChannel.H_STATUS);
-        if (status == ProxyChannel.STATUS_READY) return;
+        if (status == ProxyChannel.STATUS_READY) {
+            ready = true;
+            if (!host.isDead()) return;
+        }
         String why = status == ProxyChannel.STATUS_FAILED ? channel.error() : "exited at start-up (" + deathReason + ")";
         close();
         throw new ProxyStartException("herd: cannot start the kernel proxy: " + why);
     }
 
-    private void watch(PrintStream report) {
+    private void watch(PrintStream reportTo) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment info = a.allocate(128, 8);
             long r;
@@ -140,8 +145,8 @@ public final class ProxyProcess implements AutoCloseable {
             int code = info.get(ValueLayout.JAVA_INT, 8), status = info.get(ValueLayout.JAVA_INT, 24);
             deathReason = code == 1 /* CLD_EXITED */ ? "status " + status : "killed by signal " + status;
         }
-        boolean expected = closing;
-        host.proxyDied(expected ? null : report, "died (" + deathReason + ")");
+        boolean report = ready && !closing;
+        host.proxyDied(report ? reportTo : null, "died (" + deathReason + ")");
         // a start-up waiter sleeps on the status word
         HostKernel.call(HostSyscall.FUTEX, channel.hostAddress(ProxyChannel.H_STATUS), 1, Integer.MAX_VALUE);
     }

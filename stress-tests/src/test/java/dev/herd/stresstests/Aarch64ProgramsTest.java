@@ -175,7 +175,7 @@ class Aarch64ProgramsTest {
     }
 
     /** Same checks in the same order, all passing under herd; qemu's failures are reported. */
-    private static void selfChecked(String what, GuestRun.Result q, GuestRun.Result h) {
+    static void selfChecked(String what, GuestRun.Result q, GuestRun.Result h) {
         List<String> hChecks = checks(h.stdoutText());
         // A guest's errno expectations print a line only when they fail: a check qemu failed and
         // herd passed silently is one of qemu's deviations, not a check herd skipped.

@@ -67,6 +67,7 @@ class CProgramsTest {
             // asyncio's TLS server test over plain TCP: a non-blocking epoll server (partial
             // sends, EPOLL_CTL_MOD/DEL, shutdown) and blocking clients with poll timeouts
             c("tcp_epoll_server").status(0),
+            c("net_proxy").status(0),
             // threads (thr_*.c): every program checks itself and exits 1 on a failed check
             c("thr_create").status(0),
             c("thr_mutex").status(0),

@@ -227,7 +227,7 @@ public final class GuestLauncher {
         dev.herd.proxy.ProxyHost host = proxy.host();
         space.mirrorHostView((address, length, prot) -> host.call(HostSyscall.MPROTECT, address, length, prot));
         for (ProxySettings.Forward f : config.proxy().forwards()) {
-            if (!dispatcher.forward(f.name(), f.returnsFd(), proxy.host())) {
+            if (!dispatcher.forward(f.name(), f.returnsFd(), proxy.host()) && f.required()) {
                 proxy.close();
                 throw new ProxyStartException("herd: cannot forward " + f.name() + ": no such syscall for this architecture");
             }
