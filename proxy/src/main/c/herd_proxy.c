@@ -277,6 +277,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "herd-proxy: started by Herd only\n");
         return 2;
     }
+    prctl(PR_SET_NAME, "herd-proxy"); /* it runs as /proc/self/fd/N: give ps a name */
     int channel_fd = atoi(argv[1]);
     long channel_size = lseek(channel_fd, 0, SEEK_END);
     channel = mmap(NULL, channel_size, PROT_READ | PROT_WRITE, MAP_SHARED, channel_fd, 0);

@@ -47,6 +47,7 @@ public final class Herd implements AutoCloseable {
     final EngineInstrumentation instrumentation = new EngineInstrumentation();
     private SyscallDispatcher dispatcher;
     private volatile HerdRun run;
+    private KernelProxy proxy;
     private boolean closed;
 
     private Herd(Builder config) {
@@ -273,6 +274,11 @@ public final class Herd implements AutoCloseable {
         RunConfig rc = new RunConfig(config.program, utf8(config.argv), utf8(config.envEntries()), config.rootfs,
                 config.guestCwd(), config.mode.internal(), config.strace, stdio.guestIn, stdio.guestOut,
                 stdio.guestErr, config.diagnostics);
+        KernelProxy kp;
+        synchronized (lock) {
+            kp = proxy;
+        }
+        if (kp != null) rc = rc.withProxy(kp.settings());
         GuestLauncher.RunningGuest guest;
         try {
             guest = GuestLauncher.start(rc, kernel -> {
@@ -296,6 +302,22 @@ public final class Herd implements AutoCloseable {
         stdio.started();
         r.started(guest);
         return r;
+    }
+
+    /** Attaches a kernel proxy (KernelProxy.start). */
+    void attachProxy(KernelProxy p) {
+        synchronized (lock) {
+            checkNotStarted();
+            if (proxy != null) throw new IllegalStateException("this Herd has a kernel proxy already");
+            proxy = p;
+        }
+    }
+
+    void checkNotStarted() {
+        synchronized (lock) {
+            if (closed) throw new IllegalStateException("closed");
+            if (run != null) throw new IllegalStateException("the run has started: configure the kernel proxy before");
+        }
     }
 
     /** @return the run started by {@link #start()} or {@link #run()}, or null before */

@@ -51,6 +51,12 @@ public final class HerdRun {
         this.stdio = stdio;
     }
 
+    /** The run's kernel proxy, or null. */
+    dev.herd.proxy.ProxyHost proxyHost() {
+        LinuxKernel k = kernel;
+        return k == null ? null : k.process().fds().sides().proxy();
+    }
+
     void kernel(LinuxKernel k) {
         this.kernel = k;
         this.memory = new GuestMemoryAccess(k.process().addressSpace());

@@ -76,6 +76,9 @@ public final class ProxyHost implements HostOps {
 
     void proxyPid(int pid) { this.proxyPid = pid; }
 
+    /** The proxy process's host pid. */
+    public int pid() { return proxyPid; }
+
     @Override
     public int handle(int fd) { return fd | HostFd.PROXY; }
 
