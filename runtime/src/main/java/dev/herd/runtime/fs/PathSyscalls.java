@@ -43,7 +43,7 @@ public final class PathSyscalls {
                 fstatat(ctx, dirfd, path, buf, (int) flags));
         t.define("fstat", "fd ptr", (ctx, fd, buf, c, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
-            return Sys.stat(ctx, buf, p -> HostKernel.call(HostSyscall.FSTAT, h, p));
+            return Sys.stat(ctx, buf, p -> Sys.onFd(ctx, HostSyscall.FSTAT, h, p));
         });
         t.define("statx", "dirfd path atflags hex ptr", (ctx, dirfd, path, flags, mask, buf, f) -> {
             int fl = (int) flags;
@@ -53,7 +53,7 @@ public final class PathSyscalls {
             try (PathResolver.Target tg = target(ctx, dirfd, path, fl, (fl & AT_SYMLINK_NOFOLLOW) == 0)) {
                 int hostFlags = tg.noFollowFlag() | (fl & (AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE));
                 long p = Sys.out(ctx, buf, STATX_SIZE);
-                return Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.STATX, tg.dirFd(), n, hostFlags, mask, p));
+                return Sys.withCStr(tg.name(), n -> Sys.onFd(ctx, HostSyscall.STATX, tg.dirFd(), n, hostFlags, mask, p));
             }
         });
         t.define("statfs", "path ptr", (ctx, path, buf, c, d, e, f) -> {
@@ -63,7 +63,7 @@ public final class PathSyscalls {
         });
         t.define("fstatfs", "fd ptr", (ctx, fd, buf, c, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
-            return HostKernel.call(HostSyscall.FSTATFS, h, Sys.out(ctx, buf, STATFS_SIZE));
+            return Sys.onFd(ctx, HostSyscall.FSTATFS, h, Sys.out(ctx, buf, STATFS_SIZE));
         });
 
         // ---- access
@@ -226,7 +226,7 @@ public final class PathSyscalls {
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) != 0) return -Errno.EINVAL;
         try (PathResolver.Target tg = target(ctx, dirfd, path, flags, (flags & AT_SYMLINK_NOFOLLOW) == 0)) {
             return Sys.stat(ctx, buf, p ->
-                    Sys.withCStr(tg.name(), n -> HostKernel.call(HostSyscall.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag())));
+                    Sys.withCStr(tg.name(), n -> Sys.onFd(ctx, HostSyscall.NEWFSTATAT, tg.dirFd(), n, p, tg.noFollowFlag())));
         }
     }
 
