@@ -49,6 +49,8 @@ final class EpollSyscalls {
                 wait(ctx, epfd, events, max, msToTimespec((int) timeout), mask, size));
         t.define("epoll_pwait2", "fd ptr int ptr ptr size", (ctx, epfd, events, max, tsp, mask, size) ->
                 wait(ctx, epfd, events, max, Sys.timeout(ctx, tsp), mask, size));
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2");
     }
 
     private static long create(SyscallContext ctx, int flags) {

@@ -56,6 +56,8 @@ final class FdSyscalls {
         t.define("memfd_create", "str hex", (ctx, name, flags, c, d, e, f) -> memfdCreate(ctx, name, (int) flags));
         t.define("eventfd", "uint", (ctx, init, b, c, d, e, f) -> eventfd2(ctx, init, 0));
         t.define("eventfd2", "uint hex", (ctx, init, flags, c, d, e, f) -> eventfd2(ctx, init, (int) flags));
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("close", "close_range", "dup", "dup2", "dup3", "fcntl", "flock", "pipe", "pipe2", "memfd_create", "eventfd", "eventfd2");
     }
 
     /** The guest's O_* flags as the host numbers them (the architectures differ in four bits). */

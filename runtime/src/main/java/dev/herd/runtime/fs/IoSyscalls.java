@@ -82,7 +82,7 @@ final class IoSyscalls {
             return Sys.onFd(ctx, HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
         });
         t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));
-        t.define("sync", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.SYNC));
+        t.define("sync", "", (ctx, a, b, c, d, e, f) -> ctx.host().call(HostSyscall.SYNC));
         t.define("syncfs", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.SYNCFS, Sys.fd(ctx, fd)));
         t.define("fsync", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.FSYNC, Sys.fd(ctx, fd)));
         t.define("fdatasync", "fd", (ctx, fd, b, c, d, e, f) -> Sys.onFd(ctx, HostSyscall.FDATASYNC, Sys.fd(ctx, fd)));
@@ -133,6 +133,8 @@ final class IoSyscalls {
             if ((flags & 0xffffffffL & ~SPLICE_F_ALL) != 0) return -Errno.EINVAL; // before the fd
             return vectored(ctx, HostSyscall.VMSPLICE, fd, iov, n, 0, flags & 0xffffffffL, 0, 0);
         });
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("read", "write", "pread64", "pwrite64", "readv", "writev", "preadv", "pwritev", "preadv2", "pwritev2", "lseek", "getdents64", "getdents", "sync", "syncfs", "fsync", "fdatasync", "sync_file_range", "readahead", "fadvise64", "ftruncate", "fallocate", "sendfile", "copy_file_range", "splice", "tee");
     }
 
     /** readv/writev/preadv/pwritev(2): the guest iovec array becomes a host one (same buffers). */

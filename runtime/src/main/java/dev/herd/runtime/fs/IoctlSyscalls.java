@@ -47,6 +47,8 @@ final class IoctlSyscalls {
 
     static void register(SyscallTable t) {
         t.define("ioctl", "fd ioctlcmd hex", (ctx, fd, req, arg, d, e, f) -> ioctl(ctx, (int) fd, (int) req, arg));
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("ioctl");
     }
 
     static long ioctl(SyscallContext ctx, int fd, int req, long arg) {

@@ -44,6 +44,8 @@ final class NotificationFdSyscalls {
         t.define("inotify_add_watch", "fd path hex", NotificationFdSyscalls::addWatch);
         t.passThrough("inotify_rm_watch", "fd int", (ctx, fd, wd, c, d, e, f) ->
                 Sys.onFd(ctx, HostSyscall.INOTIFY_RM_WATCH, Sys.fd(ctx, fd), wd));
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("timerfd_create", "timerfd_settime", "timerfd_gettime", "inotify_init", "inotify_init1", "inotify_rm_watch");
     }
 
     private static boolean isInotify(int hostFd) {

@@ -76,6 +76,8 @@ final class PollSyscalls {
             long mask = ctx.memory().readLong(ss);
             return ctx.process().delivery().withTemporaryMask(ctx, mask, () -> select(ctx, n, r, w, x, s, ns, tsp, false));
         });
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("poll", "ppoll", "select", "pselect6");
     }
 
     /**

@@ -100,6 +100,8 @@ final class SocketSyscalls {
         t.define("recvmsg", "fd ptr hex", (ctx, fd, msg, flags, d, e, f) -> recvmsg(ctx, fd, msg, flags));
         t.define("sendmmsg", "fd ptr uint hex", (ctx, fd, vec, vlen, flags, e, f) -> sendmmsg(ctx, fd, vec, vlen, flags));
         t.define("recvmmsg", "fd ptr uint hex ptr", SocketSyscalls::recvmmsg);
+        // Every host call of these runs on the side of its fds or the call's host (kernel proxy).
+        t.forwardable("socket", "socketpair", "bind", "connect", "listen", "shutdown", "accept", "accept4", "getsockname", "getpeername", "sendto", "recvfrom", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg");
     }
 
     // ------------------------------------------------------------------ fds

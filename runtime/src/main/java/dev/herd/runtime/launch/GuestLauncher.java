@@ -227,9 +227,16 @@ public final class GuestLauncher {
         dev.herd.proxy.ProxyHost host = proxy.host();
         space.mirrorHostView((address, length, prot) -> host.call(HostSyscall.MPROTECT, address, length, prot));
         for (ProxySettings.Forward f : config.proxy().forwards()) {
-            if (!dispatcher.forward(f.name(), f.returnsFd(), proxy.host()) && f.required()) {
+            String problem;
+            try {
+                problem = dispatcher.forward(f.name(), f.returnsFd(), proxy.host()) || !f.required() ? null
+                        : "no such syscall for this architecture";
+            } catch (IllegalArgumentException e) {
+                problem = e.getMessage();
+            }
+            if (problem != null) {
                 proxy.close();
-                throw new ProxyStartException("herd: cannot forward " + f.name() + ": no such syscall for this architecture");
+                throw new ProxyStartException("herd: cannot forward " + f.name() + ": " + problem);
             }
         }
         dev.herd.host.StartupTrace.mark("kernel proxy started");

@@ -34,7 +34,10 @@ public final class ProcessSyscalls {
         t.define("getpid", "", (ctx, a, b, c, d, e, f) -> ctx.process().pid());
         t.define("gettid", "", (ctx, a, b, c, d, e, f) -> ctx.tid());
         // The guest's parent is whoever started Herd.
-        t.define("getppid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETPID));
+        // The guest's parent is the Herd process. Forwarded, the proxy's kernel answers with its own
+        // parent, which is the same process.
+        t.define("getppid", "", (ctx, a, b, c, d, e, f) ->
+                ctx.forwarded() ? ctx.host().call(HostSyscall.GETPPID) : HostKernel.call(HostSyscall.GETPID));
         t.define("getuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETUID));
         t.define("geteuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETEUID));
         t.define("getgid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETGID));
@@ -136,6 +139,7 @@ public final class ProcessSyscalls {
             if (infop != 0) ctx.memory().write(infop, new byte[28]);
             return r;
         });
+        t.forwardable("getppid");
     }
 
     /** The most a cpumask can be (8192 CPUs): the kernel copies at most this much. */

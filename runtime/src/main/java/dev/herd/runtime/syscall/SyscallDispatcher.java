@@ -37,6 +37,7 @@ public final class SyscallDispatcher {
         for (int nr = 0; nr < numberCount; nr++) {
             names[nr] = nameOf.apply(nr);
             if (names[nr] != null) byNumber[nr] = table.lookup(names[nr]);
+            if (names[nr] != null && table.isForwardable(names[nr])) canForward.set(nr);
         }
         this.warnings = warnings;
         this.strace = strace;
@@ -60,13 +61,16 @@ public final class SyscallDispatcher {
         return -1;
     }
 
+    private final java.util.BitSet canForward = new java.util.BitSet();
     private final boolean[] forwarded;
     /** For a forwarded call Herd does not implement: its result is an fd of the proxy. */
     private final boolean[] rawReturnsFd;
     private volatile dev.herd.host.HostOps forwardedTo;
 
     /**
-     * Runs the host side of syscall {@code name} in the kernel proxy {@code proxy} from now on:
+     * Runs the host side of syscall {@code name} in the kernel proxy {@code proxy} from now on
+     * (IllegalArgumentException for a call Herd implements whose handler is not forwardable, see
+     * SyscallTable#forwardable):
      * Herd's own handler still checks and translates the arguments (guest pointers, fds, paths,
      * layouts), and its host calls go to the proxy, with the fds they use. Returns false when this
      * architecture has no such call.
@@ -74,6 +78,10 @@ public final class SyscallDispatcher {
     public boolean forward(String name, boolean returnsFd, dev.herd.host.HostOps proxy) {
         int nr = number(name);
         if (nr < 0) return false;
+        if (implemented(name) && !canForward.get(nr)) {
+            throw new IllegalArgumentException("Herd's " + name + " cannot run in a kernel proxy yet (its host calls "
+                    + "do not all go through the proxy seam)");
+        }
         forwarded[nr] = true;
         rawReturnsFd[nr] = returnsFd;
         forwardedTo = proxy; // the volatile write publishes the array entry

@@ -67,4 +67,20 @@ public final class SyscallTable {
     }
 
     public Definition lookup(String name) { return byName.get(name); }
+
+    private final java.util.Set<String> forwardable = new java.util.HashSet<>();
+
+    /**
+     * Marks calls whose handlers make every host call through the call's host
+     * ({@code SyscallContext.host()}) or on the side of their fds, with argument memory a proxy
+     * can see: only these can be forwarded to a kernel proxy. Each must be defined already.
+     */
+    public void forwardable(String... names) {
+        for (String n : names) {
+            if (!byName.containsKey(n)) throw new IllegalStateException("forwardable but not defined: " + n);
+            forwardable.add(n);
+        }
+    }
+
+    public boolean isForwardable(String name) { return forwardable.contains(name); }
 }
