@@ -39,6 +39,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Header offsets (ProxyChannel.H_*). */
@@ -84,7 +85,15 @@ enum { MSG_ATTACH = 1, MSG_SHUTDOWN = 2 };
 
 static char *channel;
 static int sock_fd;
-static int spin_limit = 2000;
+/* How long an idle shadow spins for its next request before it parks (0 on one CPU). Long enough
+ * to cover a requester's own wake-up from its futex on this kind of machine (tens of µs). */
+static long spin_nanos = 100 * 1000;
+
+static long now_nanos(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000L + t.tv_nsec;
+}
 
 static int32_t *word(char *base, long off) { return (int32_t *)(base + off); }
 static int64_t *dword(char *base, long off) { return (int64_t *)(base + off); }
@@ -130,9 +139,17 @@ static void *shadow(void *arg) {
     futex(word(cell, C_TID), FUTEX_WAKE, 1, NULL);
     for (;;) {
         int s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
-        for (int i = 0; s != CELL_REQUEST && s != CELL_EXIT && i < spin_limit; i++) {
-            __builtin_ia32_pause();
-            s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+        if (s != CELL_REQUEST && s != CELL_EXIT && spin_nanos > 0) {
+            long until = now_nanos() + spin_nanos;
+            for (int i = 1; s != CELL_REQUEST && s != CELL_EXIT; i++) {
+                __builtin_ia32_pause();
+                s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+                if ((i & 255) == 0) {
+                    if (now_nanos() > until) break;
+                    /* The requester may have been woken on this very CPU: let it run. */
+                    sched_yield();
+                }
+            }
         }
         if (s != CELL_REQUEST && s != CELL_EXIT) {
             /* Dekker pair with the requester: it stores REQUEST then loads s_sleeping. */
@@ -305,7 +322,7 @@ int main(int argc, char **argv) {
     if (sigaction(sig, &sa, NULL) != 0) fail("cannot install the interrupt signal (%s): %s", "sigaction", errno);
     signal(SIGPIPE, SIG_IGN); /* Herd's guests see EPIPE from the host as they would locally */
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 2) spin_limit = 0;
+    if (ncpu < 2) spin_nanos = 0;
 
     pthread_t watcher;
     pthread_attr_t attr;
