@@ -62,6 +62,7 @@ public final class ProxyHost implements HostOps {
     private volatile int proxyPid;
     private volatile boolean dead;
     private final Thread[] owners;
+    private final ProxyCell[] cells;
     private final boolean[] attached;
     private final ThreadLocal<Integer> myCell = new ThreadLocal<>();
     private final ReentrantLock importLock = new ReentrantLock();
@@ -74,6 +75,8 @@ public final class ProxyHost implements HostOps {
         this.interruptSignal = interruptSignal;
         this.localSocket = localSocket;
         this.owners = new Thread[channel.cells];
+        this.cells = new ProxyCell[channel.cells];
+        for (int i = 0; i < cells.length; i++) cells[i] = new ProxyCell(buf, channel.cell(i));
         this.attached = new boolean[channel.cells];
         timeout.set(ValueLayout.JAVA_LONG, 0, 0);
         timeout.set(ValueLayout.JAVA_LONG, 8, RESEND_NANOS);
@@ -98,37 +101,25 @@ public final class ProxyHost implements HostOps {
     @Override
     public long call(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
         if (dead) return -Errno.EIO;
-        int cell = cellOfThisThread();
-        if (cell < 0) return -Errno.EAGAIN;
-        int c = channel.cell(cell);
-        buf.putLong(c + ProxyChannel.C_NR, nr);
-        buf.putLong(c + ProxyChannel.C_ARGS, a0);
-        buf.putLong(c + ProxyChannel.C_ARGS + 8, a1);
-        buf.putLong(c + ProxyChannel.C_ARGS + 16, a2);
-        buf.putLong(c + ProxyChannel.C_ARGS + 24, a3);
-        buf.putLong(c + ProxyChannel.C_ARGS + 32, a4);
-        buf.putLong(c + ProxyChannel.C_ARGS + 40, a5);
-        buf.putInt(c + ProxyChannel.C_CANCEL, 0);
-        buf.putIntVolatile(c + ProxyChannel.C_STATE, ProxyChannel.CELL_REQUEST);
-        if (dead) return finishDead(c);
-        boolean woke = buf.getIntVolatile(c + ProxyChannel.C_S_SLEEPING) != 0;
-        if (woke) futexWake(c + ProxyChannel.C_STATE);
-        awaitDone(c, woke ? WOKEN_SPIN_NANOS : SPIN_NANOS);
-        long r = buf.getLong(c + ProxyChannel.C_RESULT);
-        buf.putIntOrdered(c + ProxyChannel.C_STATE, ProxyChannel.CELL_IDLE);
-        return r;
+        int index = cellOfThisThread();
+        if (index < 0) return -Errno.EAGAIN;
+        ProxyCell cell = cells[index];
+        cell.writeRequest(nr, a0, a1, a2, a3, a4, a5);
+        boolean shadowSleeps = cell.publishRequest();
+        // Dekker pair with proxyDied: the request is published before the flag is read.
+        if (dead) {
+            cell.withdraw();
+            return -Errno.EIO;
+        }
+        if (shadowSleeps) futexWake(cell.stateOffset());
+        awaitDone(cell, shadowSleeps ? WOKEN_SPIN_NANOS : SPIN_NANOS);
+        return cell.takeResult();
     }
 
-    private long finishDead(int c) {
-        buf.putIntVolatile(c + ProxyChannel.C_STATE, ProxyChannel.CELL_IDLE);
-        return -Errno.EIO;
-    }
-
-    private void awaitDone(int c, long spinNanos) {
-        int state = c + ProxyChannel.C_STATE;
+    private void awaitDone(ProxyCell cell, long spinNanos) {
         long spinUntil = System.nanoTime() + spinNanos;
         int i = 0;
-        while (buf.getIntVolatile(state) != ProxyChannel.CELL_DONE) {
+        while (!cell.isDone()) {
             Thread.onSpinWait();
             if ((++i & 63) == 0) {
                 if (System.nanoTime() > spinUntil) break;
@@ -136,28 +127,27 @@ public final class ProxyHost implements HostOps {
             }
         }
         boolean cancelled = false;
-        while (buf.getIntVolatile(state) != ProxyChannel.CELL_DONE) {
-            buf.putIntVolatile(c + ProxyChannel.C_R_SLEEPING, 1);
+        while (!cell.isDone()) {
             long r = 0;
-            if (buf.getIntVolatile(state) != ProxyChannel.CELL_DONE) {
-                r = HostKernel.call(HostSyscall.FUTEX, channel.hostAddress(state), FUTEX_WAIT, ProxyChannel.CELL_REQUEST,
+            if (!cell.announceRequesterSleep()) {
+                r = HostKernel.call(HostSyscall.FUTEX, channel.hostAddress(cell.stateOffset()), FUTEX_WAIT, ProxyChannel.CELL_REQUEST,
                         cancelled ? timeout.address() : 0, 0, 0);
             }
-            buf.putIntVolatile(c + ProxyChannel.C_R_SLEEPING, 0);
-            if (buf.getIntVolatile(state) == ProxyChannel.CELL_DONE) break;
+            cell.requesterAwake();
+            if (cell.isDone()) break;
             if (r == -Errno.EINTR && !cancelled) {
                 // Herd's interrupt: a guest signal or exit_group wants this thread back
                 cancelled = true;
-                buf.putIntVolatile(c + ProxyChannel.C_CANCEL, 1);
-                interruptShadow(c);
+                cell.cancel();
+                interruptShadow(cell);
             } else if (cancelled && r == -Errno.ETIMEDOUT) {
-                interruptShadow(c);
+                interruptShadow(cell);
             }
         }
     }
 
-    private void interruptShadow(int c) {
-        int tid = buf.getIntVolatile(c + ProxyChannel.C_TID);
+    private void interruptShadow(ProxyCell cell) {
+        int tid = cell.shadowTid();
         int pid = proxyPid;
         if (tid > 0 && pid > 0) HostKernel.call(HostSyscall.TGKILL, pid, tid, interruptSignal);
     }
@@ -279,13 +269,8 @@ public final class ProxyHost implements HostOps {
     void proxyDied(PrintStream report, String why) {
         dead = true;
         java.lang.invoke.VarHandle.fullFence();
-        for (int i = 0; i < owners.length; i++) {
-            int c = channel.cell(i);
-            if (buf.getIntVolatile(c + ProxyChannel.C_STATE) == ProxyChannel.CELL_REQUEST) {
-                buf.putLong(c + ProxyChannel.C_RESULT, -Errno.EIO);
-                buf.putIntVolatile(c + ProxyChannel.C_STATE, ProxyChannel.CELL_DONE);
-                futexWake(c + ProxyChannel.C_STATE);
-            }
+        for (ProxyCell cell : cells) {
+            if (cell.completeIfRequested(-Errno.EIO)) futexWake(cell.stateOffset());
         }
         if (report != null) {
             report.println("herd: kernel proxy " + why + "; forwarded calls now fail with EIO");

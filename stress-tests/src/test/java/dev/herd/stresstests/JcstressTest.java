@@ -41,7 +41,7 @@ class JcstressTest {
      * the forks by 14). {@code -strideCount 4} bounds the live states to 1024: each address-space
      * state holds a memfd, so the default 40 would need 10240 fds.
      */
-    static final String DEFAULT_ARGS = "-f 2 -iters 1 -time 1000 -sc false -strideCount 4 -jvmArgs --enable-native-access=ALL-UNNAMED";
+    static final String DEFAULT_ARGS = "-f 2 -iters 1 -time 1000 -sc false -strideCount 4 -jvmArgs --enable-native-access=ALL-UNNAMED -jvmArgs --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
 
     @Test
     @Timeout(value = 60, unit = TimeUnit.MINUTES)
