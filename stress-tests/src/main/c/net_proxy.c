@@ -179,6 +179,27 @@ static void mixed_poll(void) {
     if (recvmsg(sv[1], &rm, 0) == 1 && CMSG_FIRSTHDR(&rm)) memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof(int));
     CHECK(fd >= 0 && write(fd, "z", 1) == 1 && read(p[0], &c, 1) == 1 && c == 'z', "the received fd writes the pipe");
     close(fd);
+    /* an eventfd (in the proxy, like the socketpair, under --proxy) travels the same way */
+    int efd = eventfd(0, 0);
+    memset(&ctl, 0, sizeof ctl);
+    m.msg_control = ctl.buf;
+    m.msg_controllen = sizeof ctl.buf;
+    cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+    CHECK(sendmsg(sv[0], &m, 0) == 1, "send an eventfd with SCM_RIGHTS");
+    memset(&ctl, 0, sizeof ctl);
+    rm.msg_control = ctl.buf;
+    rm.msg_controllen = sizeof ctl.buf;
+    fd = -1;
+    if (recvmsg(sv[1], &rm, 0) == 1 && CMSG_FIRSTHDR(&rm)) memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&rm)), sizeof(int));
+    uint64_t v = 5, got = 0;
+    CHECK(fd >= 0 && fd != efd && write(fd, &v, 8) == 8 && read(efd, &got, 8) == 8 && got == 5,
+          "the received eventfd is the same counter");
+    close(fd);
+    close(efd);
     close(p[0]);
     close(p[1]);
     close(sv[0]);
@@ -299,6 +320,15 @@ static void signals(void) {
     close(irq_ls);
 }
 
+static int last_pair[2];
+
+static void *blocked_forever(void *arg) {
+    (void)arg;
+    char b;
+    recv(last_pair[1], &b, 1, 0);
+    return NULL;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     epoll_echo();
@@ -306,5 +336,11 @@ int main(void) {
     mixed_poll();
     many_blocked();
     signals();
+    /* exit_group while a thread is blocked in recv: the process ends at once */
+    pthread_t t;
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, last_pair) == 0 && pthread_create(&t, NULL, blocked_forever, NULL) == 0,
+          "a thread left blocked in recv as the process exits");
+    struct timespec nap = {0, 20 * 1000 * 1000};
+    nanosleep(&nap, NULL);
     return guest_done();
 }

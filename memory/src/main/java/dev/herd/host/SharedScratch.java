@@ -32,9 +32,29 @@ public final class SharedScratch {
     private int next;
 
     private SharedScratch() {
-        memfd = HostMm.memfdCreate("herd-scratch", HostMm.MFD_CLOEXEC);
-        HostMm.ftruncate(memfd, size);
-        base = HostMm.mapHinted(HINT, size, HostMm.PROT_READ | HostMm.PROT_WRITE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, memfd);
+        int fd = -1;
+        long at = 0;
+        try {
+            fd = HostMm.memfdCreate("herd-scratch", HostMm.MFD_CLOEXEC);
+            HostMm.ftruncate(fd, size);
+            at = HostMm.mapHinted(HINT, size, HostMm.PROT_READ | HostMm.PROT_WRITE, HostMm.MAP_SHARED | HostMm.MAP_NORESERVE, fd);
+        } catch (ErrnoException e) {
+            // e.g. a file-size limit (ulimit -f) below the area: threads use private scratch
+            // memory, and a kernel proxy cannot start
+            if (fd >= 0) HostMm.close(fd);
+            fd = -1;
+            at = 0;
+        }
+        memfd = fd;
+        base = at;
+    }
+
+    /** False when the area could not be made (then no chunk is handed out). */
+    public boolean available() { return base != 0; }
+
+    /** True when [address, address + length) lies inside the area. */
+    public boolean contains(long address, long length) {
+        return base != 0 && address >= base && length >= 0 && address + length <= base + size;
     }
 
     public static SharedScratch get() { return Holder.INSTANCE; }
@@ -45,6 +65,7 @@ public final class SharedScratch {
 
     /** A zero-filled chunk of {@link #CHUNK} bytes, or 0 when all are in use. */
     public synchronized long takeChunk() {
+        if (base == 0) return 0;
         Long p = free.pollFirst();
         if (p != null) {
             MemorySegment.ofAddress(p).reinterpret(CHUNK).fill((byte) 0);

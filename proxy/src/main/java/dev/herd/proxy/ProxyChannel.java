@@ -100,9 +100,17 @@ final class ProxyChannel implements AutoCloseable {
         return new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8);
     }
 
+    private boolean fdClosed;
+
+    /** Closes the file's fd once the proxy has been given its copy (the mapping stays). */
+    synchronized void closeFd() {
+        if (!fdClosed) HostMm.close(memfd);
+        fdClosed = true;
+    }
+
     @Override
     public void close() {
         HostMm.munmap(address, size);
-        HostMm.close(memfd);
+        closeFd();
     }
 }

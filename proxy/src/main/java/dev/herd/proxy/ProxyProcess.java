@@ -58,6 +58,9 @@ public final class ProxyProcess implements AutoCloseable {
     private ProxyProcess(int guestMemfd, long guestBase, long guestSize, ProxyNetwork network, int interruptSignal,
                          PrintStream report) {
         dev.herd.host.SharedScratch scratch = dev.herd.host.SharedScratch.get();
+        if (!scratch.available()) {
+            throw new ProxyStartException("herd: cannot start the kernel proxy: no shared scratch memory (file-size limit?)");
+        }
         channel = new ProxyChannel(1024, interruptSignal);
         int[] pair = socketpair();
         localSocket = pair[0];
@@ -88,6 +91,7 @@ public final class ProxyProcess implements AutoCloseable {
         } finally {
             for (int c : copies) HostMm.close(c);
             HostMm.close(pair[1]);
+            channel.closeFd(); // the mappings stay; the proxy has its own copy of the file
         }
         pid = spawned;
         long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, pid, 0);

@@ -43,6 +43,30 @@ class ProxyProgramsTest {
         Differential.check(guest, mode, "--proxy", "--net", net);
     }
 
+    /**
+     * AF_UNIX paths a proxied socket binds and connects to resolve inside {@code --rootfs}, as
+     * local ones do: the proxy is handed Herd's confined directory fd, never the guest's path.
+     */
+    @org.junit.jupiter.api.Test
+    void unixSocketPathsStayInsideTheRootfs() throws IOException {
+        HerdEnv.requireHerd();
+        Path root = Differential.newRunDirectory("proxy-rootfs");
+        Files.createDirectories(root.resolve("scratch"));
+        Path escaped = Path.of("/scratch");
+        org.junit.jupiter.api.Assumptions.assumeFalse(Files.exists(escaped), "/scratch exists on this host");
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(Mode.PARALLEL,
+                        List.of(HerdEnv.GUESTS.resolve("socket").toString(), "/scratch"), "--proxy", "--rootfs", root.toString()),
+                root, null, HerdEnv.guestEnvironment(root), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        org.junit.jupiter.api.Assertions.assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
+        // The guest checks that the file it bound exists in its cwd (/scratch inside the rootfs)
+        // and unlinks it there.
+        assertTrue(h.stdoutText().contains("ok: the socket file exists in the cwd") && h.stdoutText().endsWith("RESULT: ok\n"),
+                h.stdoutText());
+        assertTrue(!Files.exists(escaped), "a socket path escaped the rootfs");
+        Differential.deleteTree(root);
+    }
+
     static Stream<Arguments> aarch64Cases() {
         return Stream.of("net_proxy", "socket", "epoll").flatMap(g -> Stream.of(Mode.values()).map(m -> Arguments.of(g, m)));
     }

@@ -411,6 +411,7 @@ public final class FdTable implements AutoCloseable {
             lock.unlock();
         }
         for (int h : toClose) hostClose(h);
+        sides.close();
     }
 
     // ---------------------------------------------------------------- internals (lock held)

@@ -83,6 +83,13 @@ public final class HostSides {
         return of(handle).call(HostSyscall.CLOSE, HostFd.number(handle));
     }
 
+    /** Releases what connecting a proxy opened (the table is closing). */
+    void close() {
+        int pidfd = proxyPidfd;
+        proxyPidfd = -1;
+        if (pidfd >= 0) HostKernel.call(HostSyscall.CLOSE, pidfd);
+    }
+
     /** Proxy fds after the proxy is gone and before one was connected: every call fails with EIO. */
     private static final HostOps DEAD = new HostOps() {
         @Override

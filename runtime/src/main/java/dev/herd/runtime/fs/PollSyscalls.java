@@ -218,6 +218,9 @@ final class PollSyscalls {
         boolean proxy = ctx.forwarded();
         for (int h : handles) proxy |= h >= 0 && HostFd.isProxy(h);
         HostSides sides = Sys.fds(ctx).sides();
+        // A pollfd array too big for this thread's shared scratch chunk was put in private memory,
+        // which the proxy cannot see.
+        if (proxy && !dev.herd.host.SharedScratch.get().contains(pfds, handles.length * 8L)) throw new ErrnoException(Errno.ENOMEM);
         for (int i = 0; i < handles.length; i++) {
             int h = handles[i];
             if (h >= 0 && proxy) h = HostFd.number(sides.inProxy(h));
