@@ -19,7 +19,9 @@
  * the waker is the other process).
  *
  * Arguments: CHANNEL_FD GUEST_FD GUEST_BASE GUEST_SIZE SCRATCH_FD SCRATCH_BASE SCRATCH_SIZE
- *            SOCK_FD PARENT_PID NET(host|isolated)   (numbers in decimal, bases in hex)
+ *            SOCK_FD PARENT_PID NET   (numbers in decimal, bases in hex; NET is host, isolated,
+ *            or join:PID, the namespaces of another proxy: an execve'd image's proxy shares the
+ *            network of the one before it) 
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +285,22 @@ static void isolate_network(void) {
     close(s);
 }
 
+/* The user (when it differs from ours) and network namespaces of another proxy, PID. */
+static void join_network(const char *pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%s/ns/user", pid);
+    int user = open(path, O_RDONLY | O_CLOEXEC);
+    snprintf(path, sizeof path, "/proc/%s/ns/net", pid);
+    int net = open(path, O_RDONLY | O_CLOEXEC);
+    if (user < 0 || net < 0) fail("cannot join the network of proxy %s: %s", pid, errno);
+    struct stat mine, theirs;
+    if (stat("/proc/self/ns/user", &mine) == 0 && fstat(user, &theirs) == 0 && mine.st_ino != theirs.st_ino &&
+        setns(user, CLONE_NEWUSER) != 0) fail("cannot join the user namespace of proxy %s: %s", pid, errno);
+    if (setns(net, CLONE_NEWNET) != 0) fail("cannot join the network namespace of proxy %s: %s", pid, errno);
+    close(user);
+    close(net);
+}
+
 static void map_at(int fd, unsigned long base, unsigned long size, const char *what) {
     void *p = mmap((void *)base, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE | MAP_NORESERVE, fd, 0);
     if (p == MAP_FAILED) fail("cannot map %s at Herd's address: %s", what, errno);
@@ -312,6 +331,7 @@ int main(int argc, char **argv) {
     if (getppid() != parent) _exit(0);
 
     if (strcmp(argv[10], "isolated") == 0) isolate_network();
+    else if (strncmp(argv[10], "join:", 5) == 0) join_network(argv[10] + 5);
     map_at(atoi(argv[2]), strtoul(argv[3], NULL, 16), strtoul(argv[4], NULL, 10), "the guest memory");
     map_at(atoi(argv[5]), strtoul(argv[6], NULL, 16), strtoul(argv[7], NULL, 10), "the scratch area");
 

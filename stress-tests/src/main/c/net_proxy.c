@@ -7,7 +7,9 @@
  *   - 32 threads blocked in recv at once while another makes 2,000 quick calls;
  *   - a blocked recv and accept interrupted by a signal: EINTR without SA_RESTART, and with
  *     SA_RESTART the call goes on and gets its data;
- *   - a pipe's fd sent over a socketpair with SCM_RIGHTS (crossing sides) and used.
+ *   - a pipe's fd sent over a socketpair with SCM_RIGHTS (crossing sides) and used;
+ *   - execve with a listening socket left open: the new image connects to it over loopback (the
+ *     same network, isolated or not) and accepts on the inherited fd.
  * Prints only invariants. */
 #include "guest.h"
 #include <arpa/inet.h>
@@ -329,8 +331,36 @@ static void *blocked_forever(void *arg) {
     return NULL;
 }
 
-int main(void) {
+/* The image after execve: argv = {name, "exec-child", port, listening fd}. */
+static int exec_child(char **argv) {
+    int port = atoi(argv[2]), ls = atoi(argv[3]);
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0, "after execve: connect to the listener the old image made");
+    int s = accept(ls, NULL, NULL);
+    CHECK(s >= 0, "after execve: accept on the inherited listening fd");
+    CHECK(write(c, "e", 1) == 1 && read(s, &a, 1) == 1, "after execve: data flows");
+    return guest_done();
+}
+
+static void exec_with_listener(void) {
+    struct sockaddr_in a;
+    int ls = tcp_listener(&a);
+    int fl = fcntl(ls, F_GETFD);
+    CHECK(ls >= 0 && fcntl(ls, F_SETFD, fl & ~FD_CLOEXEC) == 0, "a listener kept open across execve");
+    char port[16], fd[16];
+    snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
+    snprintf(fd, sizeof fd, "%d", ls);
+    char *args[] = {"net_proxy", "exec-child", port, fd, NULL};
+    if (guest_failures == 0) {
+        execv("/proc/self/exe", args);
+        CHECK(0, "execv");
+    }
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc == 4 && strcmp(argv[1], "exec-child") == 0) return exec_child(argv);
     epoll_echo();
     udp();
     mixed_poll();
@@ -342,5 +372,7 @@ int main(void) {
           "a thread left blocked in recv as the process exits");
     struct timespec nap = {0, 20 * 1000 * 1000};
     nanosleep(&nap, NULL);
+    /* qemu-aarch64-static (the aarch64 oracle) cannot execve a foreign binary without binfmt_misc */
+    if (!(argc > 1 && strcmp(argv[1], "no-exec") == 0)) exec_with_listener(); /* returns only if something failed */
     return guest_done();
 }

@@ -52,11 +52,21 @@ public final class ProxyProcess implements AutoCloseable {
      */
     public static ProxyProcess start(int guestMemfd, long guestBase, long guestSize, ProxyNetwork network,
                                      int interruptSignal, PrintStream report) {
-        return new ProxyProcess(guestMemfd, guestBase, guestSize, network, interruptSignal, report);
+        return new ProxyProcess(guestMemfd, guestBase, guestSize, network, 0, interruptSignal, report);
     }
 
-    private ProxyProcess(int guestMemfd, long guestBase, long guestSize, ProxyNetwork network, int interruptSignal,
-                         PrintStream report) {
+    /**
+     * As {@link #start(int, long, long, ProxyNetwork, int, PrintStream)}, the isolated network
+     * being the one of the running proxy {@code joinPid} (its user and network namespaces): after
+     * an execve, the new image's proxy shares the old one's network.
+     */
+    public static ProxyProcess startJoining(int guestMemfd, long guestBase, long guestSize, int joinPid,
+                                            int interruptSignal, PrintStream report) {
+        return new ProxyProcess(guestMemfd, guestBase, guestSize, ProxyNetwork.ISOLATED, joinPid, interruptSignal, report);
+    }
+
+    private ProxyProcess(int guestMemfd, long guestBase, long guestSize, ProxyNetwork network, int joinPid,
+                         int interruptSignal, PrintStream report) {
         dev.herd.host.SharedScratch scratch = dev.herd.host.SharedScratch.get();
         if (!scratch.available()) {
             throw new ProxyStartException("herd: cannot start the kernel proxy: no shared scratch memory (file-size limit?)");
@@ -80,7 +90,7 @@ public final class ProxyProcess implements AutoCloseable {
             List<byte[]> argv = new ArrayList<>();
             for (String a : new String[]{"herd-proxy", "3", "4", Long.toHexString(guestBase), Long.toString(guestSize), "5",
                     Long.toHexString(scratch.base()), Long.toString(scratch.size()), "6", Integer.toString(self),
-                    network == ProxyNetwork.ISOLATED ? "isolated" : "host"}) {
+                    joinPid > 0 ? "join:" + joinPid : network == ProxyNetwork.ISOLATED ? "isolated" : "host"}) {
                 argv.add(a.getBytes(StandardCharsets.ISO_8859_1));
             }
             spawned = HostSpawn.spawn("/proc/self/fd/7".getBytes(StandardCharsets.ISO_8859_1), argv, List.of(), null, placements, 8);

@@ -43,6 +43,7 @@ class Aarch64ProgramsTest {
             "spawn",       // fork is issue 13 (qemu-user forks the host process)
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "openat2",     // the same: its second half runs after an execve of itself
+            "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
             "sig_frame",   // its own test below: qemu-user's frames deviate from Linux's in known ways
             "cpu_features", // its own test below: the advertised set is each CPU model's own

@@ -74,6 +74,7 @@ public final class HerdMain {
         boolean proxy = false;
         List<String> forward = null;
         ProxyNetwork net = ProxyNetwork.HOST;
+        int joinNet = 0;
         int i = 1;
         while (i < args.length && args[i].startsWith("--")) {
             String option = args[i++];
@@ -87,6 +88,16 @@ public final class HerdMain {
                     for (String name : args[i++].split(",")) {
                         if (!name.isBlank()) forward.add(name.trim());
                     }
+                    proxy = true;
+                }
+                case "--net-join" -> { // a parent Herd's execve: share its isolated network
+                    if (i >= args.length) return usage(err, "--net-join needs a pid");
+                    try {
+                        joinNet = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--net-join: not a pid");
+                    }
+                    net = ProxyNetwork.ISOLATED;
                     proxy = true;
                 }
                 case "--net" -> {
@@ -203,8 +214,8 @@ public final class HerdMain {
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot),
-                !proxy ? null : forward == null ? ProxySettings.network(net)
-                        : new ProxySettings(net, forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList()));
+                !proxy ? null : new ProxySettings(net, forward == null ? ProxySettings.network(net).forwards()
+                        : forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList(), joinNet));
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.

@@ -135,7 +135,7 @@ public final class GuestLauncher {
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             String childRootfs = config.rootfs().toString();
             boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
-            process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace));
+            process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace, childProxyOptions(process, config)));
             for (int sig = 1; sig <= Signals.MAX; sig++) {
                 if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
                     process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
@@ -214,13 +214,24 @@ public final class GuestLauncher {
         }
     }
 
+    /** The proxy options of a child Herd (an execve's new image): this run's, sharing its network. */
+    private static List<String> childProxyOptions(GuestProcess process, RunConfig config) {
+        dev.herd.proxy.ProxyHost host = process.fds().sides().proxy();
+        if (config.proxy() == null || host == null) return List.of();
+        return config.proxy().childOptions(host.pid());
+    }
+
     /**
      * Starts the run's kernel proxy over this address space and forwards the chosen calls to it.
      * A proxy that cannot start ends the launch with its one-line reason ({@link ProxyStartException}).
      */
     private static ProxyProcess startProxy(RunConfig config, GuestAddressSpace space, FdTable fds, SyscallDispatcher dispatcher) {
-        ProxyProcess proxy = ProxyProcess.start(space.memfd(), space.hostBase(), space.size(), config.proxy().network(),
-                HostCallInterrupter.SIGNAL, config.diagnostics());
+        ProxySettings settings = config.proxy();
+        ProxyProcess proxy = settings.joinNetworkOf() > 0
+                ? ProxyProcess.startJoining(space.memfd(), space.hostBase(), space.size(), settings.joinNetworkOf(),
+                        HostCallInterrupter.SIGNAL, config.diagnostics())
+                : ProxyProcess.start(space.memfd(), space.hostBase(), space.size(), settings.network(),
+                        HostCallInterrupter.SIGNAL, config.diagnostics());
         fds.sides().proxy(proxy.host(), proxy.pid());
         // The proxy maps all of the memfd read-write; from here on it has Herd's host protection,
         // so a forwarded call faults on a bad guest pointer exactly as a local one.

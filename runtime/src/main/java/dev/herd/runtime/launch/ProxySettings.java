@@ -11,9 +11,38 @@ import java.util.List;
  * @param forwards the syscalls whose host side runs in the proxy (calls on an fd that lives in the
  *                 proxy go there whatever this says)
  */
-public record ProxySettings(ProxyNetwork network, List<Forward> forwards) {
+public record ProxySettings(ProxyNetwork network, List<Forward> forwards, int joinNetworkOf) {
     public ProxySettings {
         forwards = List.copyOf(forwards);
+    }
+
+    public ProxySettings(ProxyNetwork network, List<Forward> forwards) {
+        this(network, forwards, 0);
+    }
+
+    /** The same forwards in the isolated network of the running proxy {@code pid} (after an execve). */
+    public ProxySettings joiningNetworkOf(int pid) {
+        return new ProxySettings(ProxyNetwork.ISOLATED, forwards, pid);
+    }
+
+    /**
+     * The command-line options that give a child Herd (the image after an execve) this proxy:
+     * {@code --proxy} for the network family, else {@code --forward} with the names, and the
+     * network ({@code --net-join PID} for an isolated one, so that both images share it).
+     */
+    public java.util.List<String> childOptions(int runningProxyPid) {
+        java.util.List<String> o = new java.util.ArrayList<>();
+        if (forwards.equals(network(network).forwards())) {
+            o.add("--proxy");
+        } else {
+            o.add("--forward");
+            o.add(String.join(",", forwards.stream().map(Forward::name).toList()));
+        }
+        if (network == ProxyNetwork.ISOLATED) {
+            o.add("--net-join");
+            o.add(Integer.toString(runningProxyPid));
+        }
+        return o;
     }
 
     /**

@@ -29,19 +29,21 @@ import java.util.List;
  * @param serial      whether the run is in serial mode
  * @param strace      whether syscalls are traced
  * @param environment the child JVM's environment, "NAME=value" bytes
+ * @param proxyOptions the run's kernel-proxy options for the child (none without a proxy)
  */
 public record ChildHerd(String java, List<String> jvmOptions, String classPath, String rootfs, boolean serial,
-                        boolean strace, List<byte[]> environment) {
+                        boolean strace, List<byte[]> environment, List<String> proxyOptions) {
     public ChildHerd {
         jvmOptions = List.copyOf(jvmOptions);
         environment = List.copyOf(environment);
+        proxyOptions = List.copyOf(proxyOptions);
     }
 
     /** Variables the JVM reads options from: their effect is already in {@link #jvmOptions}. */
     private static final List<String> JVM_OPTION_VARIABLES = List.of("JAVA_TOOL_OPTIONS=", "JDK_JAVA_OPTIONS=", "_JAVA_OPTIONS=");
 
     /** The child description of the running JVM. */
-    public static ChildHerd ofThisJvm(String rootfs, boolean serial, boolean strace) {
+    public static ChildHerd ofThisJvm(String rootfs, boolean serial, boolean strace, List<String> proxyOptions) {
         String java = ProcessHandle.current().info().command()
                 .orElse(System.getProperty("java.home") + "/bin/java");
         List<String> opts = new ArrayList<>();
@@ -64,7 +66,7 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
             String text = new String(e, StandardCharsets.ISO_8859_1);
             if (JVM_OPTION_VARIABLES.stream().noneMatch(text::startsWith)) env.add(e);
         }
-        return new ChildHerd(java, opts, System.getProperty("java.class.path"), rootfs, serial, strace, env);
+        return new ChildHerd(java, opts, System.getProperty("java.class.path"), rootfs, serial, strace, env, proxyOptions);
     }
 
     /** This JVM's own initial environment, raw. */
@@ -131,6 +133,7 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add("--mode");
         head.add(serial ? "serial" : "parallel");
         if (strace) head.add("--strace");
+        head.addAll(proxyOptions);
         if (!chroot.equals("/")) {
             head.add("--chroot");
             head.add(chroot);
