@@ -127,6 +127,16 @@ public final class GuestAddressSpace implements AutoCloseable {
     public long hostBase() { return arena.hostBase; }
     public long size() { return arena.size; }
     public GuestMemory memory() { return memory; }
+    /** Where the program break started (Linux's start_brk), or 0 before the loader set it. */
+    public long brkStart() {
+        lock.lock();
+        try {
+            return Math.max(0, brkStart);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Top of the area searched top-down by non-fixed mmap. */
     public long mmapBase() { return mmapBase; }
     /** Lowest mappable guest address. */

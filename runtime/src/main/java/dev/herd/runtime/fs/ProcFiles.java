@@ -26,7 +26,15 @@ import java.nio.charset.StandardCharsets;
  * <li>{@code cmdline} and {@code environ}: the guest memory from the first argv (envp) string to
  *     the end of the last, as the kernel reads {@code arg_start..arg_end}, so changes the program
  *     made to those strings show;</li>
- * <li>{@code auxv}: the auxiliary vector the loader gave the guest.</li>
+ * <li>{@code auxv}: the auxiliary vector the loader gave the guest;</li>
+ * <li>{@code status}, {@code stat} and {@code comm} of the process and of each guest thread
+ *     ({@code /proc/self/task/TID/...}): the host's file of that guest thread's host thread
+ *     (state, credentials, CPU times, context switches, affinity: the host's are the thread's
+ *     own), with what the guest sees differently put in: pid, tgid, ppid, groups as the guest
+ *     reads them, comm, thread count, signal sets (pending, shared pending, blocked, ignored,
+ *     caught, SigQ), and memory sizes from the guest's mapping table (VmRSS from the resident
+ *     pages of its mappings; the JVM's heap and code are not the guest's). The process's
+ *     utime/stime are the sum of its threads'.</li>
  * </ul>
  * Each is a snapshot taken at open, in a read-only memfd: reads and seeks behave as on a file.
  */
@@ -37,13 +45,30 @@ final class ProcFiles {
     /** Kernel: seq_setwidth(m, 25 + sizeof(void *) * 6 - 1) before the name. */
     private static final int NAME_COLUMN = 25 + 8 * 6 - 1;
 
-    /** The file name ("maps", "cmdline", "environ", "auxv") when {@code n} is one of ours, else null. */
-    static String names(String n, long pid) {
+    /**
+     * One of the files this class answers: its name, and for the per-task files the guest thread
+     * and whether it is that thread's own view (task/TID, thread-self) or the process's (self).
+     */
+    record Own(String file, int tid, boolean task) {}
+
+    private static final java.util.regex.Pattern TASK =
+            java.util.regex.Pattern.compile("/proc/(?:self|\\d+)/task/(\\d+)/(status|stat|comm)");
+
+    /** The file {@code n} names when it is one of ours (for the calling thread {@code ctx}), else null. */
+    static Own names(String n, SyscallContext ctx) {
+        long pid = ctx.process().pid();
+        java.util.regex.Matcher t = TASK.matcher(n);
+        if (t.matches() && (n.startsWith("/proc/self/") || n.startsWith("/proc/" + pid + "/"))) {
+            int tid = Integer.parseInt(t.group(1));
+            return ctx.process().threads().byTid(tid) == null ? null : new Own(t.group(2), tid, true);
+        }
         for (String dir : new String[]{"/proc/self/", "/proc/thread-self/", "/proc/" + pid + "/"}) {
             if (n.startsWith(dir)) {
                 String f = n.substring(dir.length());
+                boolean thread = dir.equals("/proc/thread-self/");
                 return switch (f) {
-                    case "maps", "cmdline", "environ", "auxv" -> f;
+                    case "maps", "cmdline", "environ", "auxv" -> new Own(f, (int) pid, false);
+                    case "status", "stat", "comm" -> new Own(f, thread ? ctx.tid() : (int) pid, thread);
                     default -> null;
                 };
             }
@@ -52,12 +77,16 @@ final class ProcFiles {
     }
 
     /** A host fd, read-only, holding the file's contents now. */
-    static int open(SyscallContext ctx, String file, int flags) {
+    static int open(SyscallContext ctx, Own own, int flags) {
+        String file = own.file();
         if ((flags & O_ACCMODE) != O_RDONLY) throw new ErrnoException(Errno.EACCES);
         byte[] text = switch (file) {
             case "maps" -> listing(ctx).getBytes(StandardCharsets.ISO_8859_1);
             case "auxv" -> ctx.process().auxv();
             case "cmdline" -> strings(ctx, ctx.process().argvAddress());
+            case "status" -> ProcStatus.status(ctx, own.tid(), own.task()).getBytes(StandardCharsets.ISO_8859_1);
+            case "stat" -> ProcStatus.stat(ctx, own.tid(), own.task()).getBytes(StandardCharsets.ISO_8859_1);
+            case "comm" -> ProcStatus.hostTaskFile(ctx, own.tid(), "comm").getBytes(StandardCharsets.ISO_8859_1);
             default -> strings(ctx, ctx.process().envpAddress());
         };
         try (Arena arena = Arena.ofConfined()) {
@@ -114,10 +143,21 @@ final class ProcFiles {
      * the memory is no longer readable.
      */
     private static byte[] strings(SyscallContext ctx, long array) {
-        if (array == 0) return new byte[0];
+        long[] span = span(ctx, array);
+        if (span[1] <= span[0]) return new byte[0];
+        try {
+            return ctx.memory().read(span[0], (int) (span[1] - span[0]));
+        } catch (ErrnoException e) {
+            return new byte[0];
+        }
+    }
+
+    /** [first, end) of the strings a NULL-terminated pointer array names; {0, 0} when none or unreadable. */
+    static long[] span(SyscallContext ctx, long array) {
+        if (array == 0) return new long[]{0, 0};
         try {
             long first = ctx.memory().readLong(array);
-            if (first == 0) return new byte[0];
+            if (first == 0) return new long[]{0, 0};
             long last = first;
             for (long at = array; ; at += 8) {
                 long p = ctx.memory().readLong(at);
@@ -125,10 +165,10 @@ final class ProcFiles {
                 last = p;
             }
             long end = last + ctx.memory().readCStringBytes(last, 1 << 20).length + 1;
-            if (end <= first || end - first > (64 << 20)) return new byte[0];
-            return ctx.memory().read(first, (int) (end - first));
+            if (end <= first || end - first > (64 << 20)) return new long[]{0, 0};
+            return new long[]{first, end};
         } catch (ErrnoException e) {
-            return new byte[0];
+            return new long[]{0, 0};
         }
     }
 

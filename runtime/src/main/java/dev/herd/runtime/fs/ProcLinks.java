@@ -26,7 +26,7 @@ final class ProcLinks {
 
     /** A host fd for a magic link, or -1 when {@code abs} (a normalised guest path) is not one. */
     static int open(SyscallContext ctx, String abs, int flags) {
-        String own = ProcFiles.names(abs.replaceAll("/+", "/"), ctx.process().pid());
+        ProcFiles.Own own = ProcFiles.names(abs.replaceAll("/+", "/"), ctx);
         if (own != null) return ProcFiles.open(ctx, own, flags);
         String dirLink = ownDirLink(abs.replaceAll("/+", "/"), ctx.process().pid());
         if (dirLink != null) {

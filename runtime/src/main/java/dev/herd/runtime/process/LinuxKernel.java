@@ -69,6 +69,10 @@ public final class LinuxKernel implements GuestKernel {
             thread.kernelState(ctx);
         }
         process.threadStarted(thread);
+        // The host thread's comm is what /proc and PR_GET_NAME show for this guest thread: the
+        // program's name for the first one (Linux: the basename of the file execve ran), the
+        // creator's for others (instead of the JVM's thread name).
+        ThreadComm.set(ctx.initialComm() != null ? ctx.initialComm() : ThreadComm.ofProgram(process.exePath()));
         // CLONE_CHILD_SETTID / CLONE_PARENT_SETTID are written before the child runs and before
         // clone returns in the parent (which waits for started()). A bad address is ignored, as Linux
         // ignores faults on these writes.

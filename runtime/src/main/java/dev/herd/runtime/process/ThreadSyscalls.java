@@ -97,6 +97,7 @@ public final class ThreadSyscalls {
 
         SyscallContext childCtx = new SyscallContext(process, child);
         childCtx.signals().setBlocked(ctx.signals().blocked());
+        childCtx.initialComm(ThreadComm.current());
         if ((flags & CLONE_CHILD_CLEARTID) != 0) childCtx.clearChildTid(ctid);
         childCtx.tidTargets((flags & CLONE_CHILD_SETTID) != 0 ? ctid : 0, (flags & CLONE_PARENT_SETTID) != 0 ? ptid : 0);
         child.kernelState(childCtx);

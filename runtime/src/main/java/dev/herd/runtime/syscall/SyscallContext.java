@@ -49,6 +49,13 @@ public final class SyscallContext {
     /** True while a forwarded syscall runs: its fds are moved to the proxy. */
     public boolean forwarded() { return !host.isLocal(); }
 
+    private String initialComm;
+
+    /** The comm a new thread starts with (its creator's, as on Linux), or null for the main thread's. */
+    public String initialComm() { return initialComm; }
+
+    public void initialComm(String comm) { this.initialComm = comm; }
+
     /** Set by the dispatcher around each call. */
     void host(dev.herd.host.HostOps host) { this.host = host; }
     public GuestThread thread() { return thread; }

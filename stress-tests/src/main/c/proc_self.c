@@ -1,0 +1,149 @@
+/* proc_self: /proc/self/status, stat and comm, /proc/thread-self and /proc/self/task/TID answer
+ * for this process (not for whatever runs it): ids, comm (default and after PR_SET_NAME, per
+ * thread), thread count, signal sets, memory sizes that follow what the program does, and the
+ * stat fields a program can check against itself. Prints only invariants. */
+#include "guest.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char *slurp(const char *path) {
+    static char buf[3][16384];
+    static int next;
+    char *b = buf[next++ % 3];
+    FILE *f = fopen(path, "r");
+    if (!f) return strcpy(b, "");
+    size_t n = fread(b, 1, sizeof buf[0] - 1, f);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+static long field(const char *status, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\n%s:", key);
+    const char *p = strstr(status, k);
+    return p ? strtol(p + strlen(k), NULL, 10) : -1;
+}
+
+static unsigned long long mask(const char *status, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "\n%s:", key);
+    const char *p = strstr(status, k);
+    return p ? strtoull(p + strlen(k), NULL, 16) : 0;
+}
+
+static void name(const char *status, char *out) {
+    out[0] = 0;
+    sscanf(status, "Name:\t%63s", out);
+}
+
+/* stat field n (1-based, n >= 3) */
+static long long statField(const char *stat, int n) {
+    const char *p = strrchr(stat, ')');
+    if (!p) return -999;
+    p += 2;
+    for (int i = 3; i < n; i++) {
+        p = strchr(p, ' ');
+        if (!p) return -999;
+        p++;
+    }
+    return strtoll(p, NULL, 10);
+}
+
+static pthread_barrier_t ready, done;
+static int tids[3];
+
+static void *worker(void *arg) {
+    int i = (int)(intptr_t)arg;
+    tids[i] = (int)syscall(SYS_gettid);
+    pthread_barrier_wait(&ready);
+    pthread_barrier_wait(&done);
+    return NULL;
+}
+
+static void on_term(int sig) { (void)sig; }
+
+int main(void) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    char *st = slurp("/proc/self/status");
+    char nm[64];
+    name(st, nm);
+    CHECK(strcmp(nm, "proc_self") == 0, "Name is the program's basename");
+    CHECK(strcmp(slurp("/proc/self/comm"), "proc_self\n") == 0, "/proc/self/comm too");
+    CHECK(field(st, "Pid") == getpid() && field(st, "Tgid") == getpid(), "Pid and Tgid are getpid()");
+    CHECK(field(st, "PPid") == getppid(), "PPid is getppid()");
+    CHECK(field(st, "Threads") == 1, "Threads: 1");
+
+    char *stat = slurp("/proc/self/stat");
+    CHECK(statField(stat, 3) == -999 || atoi(stat) == getpid(), "stat: pid");
+    CHECK(strstr(stat, "(proc_self)") != NULL, "stat: (comm)");
+    CHECK(statField(stat, 4) == getppid(), "stat: ppid");
+    CHECK(statField(stat, 5) == getpgrp(), "stat: pgrp is getpgrp()");
+    CHECK(statField(stat, 20) == 1, "stat: num_threads 1");
+    CHECK(statField(stat, 38) == SIGCHLD, "stat: exit_signal SIGCHLD");
+    long local;
+    unsigned long long startstack = (unsigned long long)statField(stat, 28);
+    CHECK(startstack > (unsigned long long)&local && startstack - (unsigned long long)&local < (1 << 20),
+          "stat: startstack just above main's frame");
+    CHECK(statField(stat, 23) / 1024 == field(st, "VmSize"), "stat: vsize is VmSize");
+
+    /* memory that the program touches shows in VmRSS */
+    long before = field(slurp("/proc/self/status"), "VmRSS");
+    size_t big = 32 << 20;
+    char *m = malloc(big);
+    for (size_t i = 0; i < big; i += 4096) m[i] = 1;
+    long after = field(slurp("/proc/self/status"), "VmRSS");
+    CHECK(after - before >= 30 * 1024, "VmRSS grows by the 32 MiB touched");
+    CHECK(field(slurp("/proc/self/status"), "VmSize") >= after, "VmSize covers VmRSS");
+    free(m);
+
+    /* signal sets */
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &s, NULL);
+    signal(SIGUSR2, SIG_IGN);
+    signal(SIGTERM, on_term);
+    raise(SIGUSR1);
+    st = slurp("/proc/thread-self/status");
+    CHECK(mask(st, "SigBlk") & (1ULL << (SIGUSR1 - 1)), "SigBlk has the blocked SIGUSR1");
+    CHECK((mask(st, "SigPnd") | mask(st, "ShdPnd")) & (1ULL << (SIGUSR1 - 1)), "SIGUSR1 is pending");
+    CHECK(mask(st, "SigIgn") & (1ULL << (SIGUSR2 - 1)), "SigIgn has SIGUSR2");
+    CHECK(mask(st, "SigCgt") & (1ULL << (SIGTERM - 1)), "SigCgt has SIGTERM");
+    CHECK(!(mask(st, "SigCgt") & (1ULL << (SIGUSR2 - 1))), "SigCgt has not SIGUSR2");
+    stat = slurp("/proc/self/stat");
+    CHECK(statField(stat, 33) & (1LL << (SIGUSR2 - 1)), "stat: sigignore has SIGUSR2");
+    signal(SIGUSR1, SIG_IGN); /* discards the pending one */
+    sigprocmask(SIG_UNBLOCK, &s, NULL);
+
+    /* threads: count, per-task files, comm inherited and per thread */
+    CHECK(prctl(PR_SET_NAME, "renamed") == 0, "PR_SET_NAME");
+    CHECK(strcmp(slurp("/proc/thread-self/comm"), "renamed\n") == 0, "thread-self/comm follows");
+    pthread_barrier_init(&ready, NULL, 4);
+    pthread_barrier_init(&done, NULL, 4);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, worker, (void *)(intptr_t)i);
+    pthread_barrier_wait(&ready);
+    CHECK(field(slurp("/proc/self/status"), "Threads") == 4, "Threads: 4 with three more");
+    CHECK(statField(slurp("/proc/self/stat"), 20) == 4, "stat: num_threads 4");
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%d/status", tids[i]);
+        char *ts = slurp(path);
+        ok &= field(ts, "Pid") == tids[i] && field(ts, "Tgid") == getpid();
+        snprintf(path, sizeof path, "/proc/self/task/%d/comm", tids[i]);
+        ok &= strcmp(slurp(path), "renamed\n") == 0;
+        snprintf(path, sizeof path, "/proc/self/task/%d/stat", tids[i]);
+        ok &= atoi(slurp(path)) == tids[i];
+    }
+    CHECK(ok, "each thread's task/TID status, comm (inherited) and stat");
+    pthread_barrier_wait(&done);
+    for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+    CHECK(field(slurp("/proc/self/status"), "Threads") == 1, "Threads: 1 again after the joins");
+    return guest_done();
+}
