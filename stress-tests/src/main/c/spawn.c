@@ -1,6 +1,6 @@
-/* spawn: process creation, which Herd does not offer yet. Prints what fork() and posix_spawn()
- * return; under herd both must say ENOSYS (not implemented), not a wrong error such as EINVAL
- * (checked by CliTest; natively both succeed, so this is not a differential case). */
+/* spawn: process creation. Prints what fork() and posix_spawn() return; under herd fork must say
+ * ENOSYS (not implemented yet), not a wrong error such as EINVAL, and posix_spawn works (checked
+ * by CliTest; natively both succeed, so this is not a differential case). */
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>

@@ -44,10 +44,31 @@ class Aarch64ProgramsTest {
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
+            "vfork_spawn", // its children run host programs under qemu; its own test below, in the arm64 rootfs
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
             "sig_frame",   // its own test below: qemu-user's frames deviate from Linux's in known ways
             "cpu_features", // its own test below: the advertised set is each CPU model's own
             "sig_rtqueue"); // its own test below, under the per-user signal-queue lock
+
+    /**
+     * vfork, posix_spawn and wait for an aarch64 guest (vfork_spawn.c, self-checked): its children
+     * run Debian's arm64 programs from the arm64 rootfs (which has no /bin/sh: "no-shell").
+     */
+    @ParameterizedTest(name = "vfork_spawn [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void vforkAndPosixSpawn(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        Path rootfs = Aarch64DebianProgramsTest.ROOTFS;
+        assertTrue(Files.isExecutable(rootfs.resolve("usr/bin/true")), "arm64 rootfs missing: run scripts/setup.sh");
+        Path base = Differential.newRunDirectory("a64-vfork_spawn-" + mode);
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
+                        List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("vfork_spawn").toString(), "no-shell"), "--rootfs", rootfs.toString()),
+                base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
+        assertTrue(h.stdoutText().endsWith("RESULT: ok\n") && !h.stdoutText().contains("FAIL"), h.stdoutText());
+        Differential.deleteTree(base);
+    }
 
     static Stream<Arguments> guests() throws IOException {
         Path dir = HerdEnv.GUESTS.resolve("aarch64");

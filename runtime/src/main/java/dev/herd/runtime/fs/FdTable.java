@@ -57,7 +57,9 @@ public final class FdTable implements AutoCloseable {
     private static final int FREE = -1;
 
     private volatile AtomicIntegerArray slots;
-    private final HostSides sides = new HostSides();
+    private final HostSides sides;
+    /** False for a copy (a vfork child's table): the sides, and the proxy link, are its parent's. */
+    private final boolean ownsSides;
     private final ReentrantLock lock = new ReentrantLock();
     private int limit = DEFAULT_LIMIT;
     /** No free slot below this index (Linux's next_fd); guarded by lock. */
@@ -66,6 +68,12 @@ public final class FdTable implements AutoCloseable {
     private boolean closed;
 
     public FdTable() {
+        this(new HostSides(), true);
+    }
+
+    private FdTable(HostSides sides, boolean ownsSides) {
+        this.sides = sides;
+        this.ownsSides = ownsSides;
         slots = newSlots(64);
     }
 
@@ -366,9 +374,12 @@ public final class FdTable implements AutoCloseable {
         for (int h : toClose) hostClose(h);
     }
 
-    /** fork: a new table with a host duplicate of every open fd (same open file descriptions). */
+    /**
+     * fork/vfork: a new table with a host duplicate of every open fd (same open file descriptions),
+     * each on its own side; it shares this table's sides (the run's proxy).
+     */
     public FdTable copy() {
-        FdTable t = new FdTable();
+        FdTable t = new FdTable(sides, false);
         lock.lock();
         try {
             checkOpen();
@@ -377,10 +388,12 @@ public final class FdTable implements AutoCloseable {
             for (int i = 0; i < s.length(); i++) {
                 int e = s.get(i);
                 if (e == FREE) continue;
-                long h = HostKernel.call(HostSyscall.FCNTL, e >>> 1, F_DUPFD_CLOEXEC, 0);
-                if (h < 0) {
+                long h;
+                try {
+                    h = dupHost(e >>> 1);
+                } catch (ErrnoException err) {
                     t.close();
-                    throw new ErrnoException((int) -h);
+                    throw err;
                 }
                 t.put(i, (int) h, (e & 1) != 0);
             }
@@ -411,7 +424,7 @@ public final class FdTable implements AutoCloseable {
             lock.unlock();
         }
         for (int h : toClose) hostClose(h);
-        sides.close();
+        if (ownsSides) sides.close();
     }
 
     // ---------------------------------------------------------------- internals (lock held)

@@ -259,6 +259,15 @@ public final class PathResolver implements AutoCloseable {
 
     public int umask() { return umask; }
 
+    /** A resolver with the same root, chroot, cwd and umask, changed independently (a new process). */
+    public PathResolver copyForChild() {
+        PathResolver r = new PathResolver(rootHostPath(), "/");
+        r.cwd = cwd;
+        r.chroot = chroot;
+        r.umask = umask;
+        return r;
+    }
+
     /** Linux umask: sets mask &amp; 0777, returns the previous one. */
     public int umask(int mask) {
         synchronized (this) {

@@ -149,6 +149,7 @@ public final class GuestLauncher {
             ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
             SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
             process.delivery(delivery);
+            process.children().onExit(info -> delivery.send(null, info));
             LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
             dev.herd.host.StartupTrace.mark("syscall table and kernel");
             boolean serial = config.mode() == ExecutionMode.SERIAL;

@@ -233,6 +233,8 @@ public final class ExecSyscalls {
             } catch (ErrnoException e) {
                 return -e.errno();
             }
+            // A vfork child's execve: the new image is a child of the parent, which resumes now.
+            if (ctx.vfork() != null) return ctx.vfork().finish(ctx, pid, 0);
             // The old image is gone: nothing of it may handle or die of a signal any more; signals
             // sent to this process from outside go to the child (HostSignalForwarding).
             ctx.process().execChild(pid);

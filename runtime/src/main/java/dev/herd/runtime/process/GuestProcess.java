@@ -45,6 +45,35 @@ public final class GuestProcess {
         this.threads = new GuestThreads(addressSpace);
     }
 
+    private final GuestChildren children = new GuestChildren();
+
+    /** This process's children (vfork/posix_spawn), for wait and SIGCHLD. */
+    public GuestChildren children() { return children; }
+
+    /**
+     * A vfork child's view of this process: the same address space and architecture, its own copy
+     * of the fd table, cwd/root/umask and signal dispositions (Linux's vfork child has its own), a
+     * provisional pid. It lives while the child borrows its parent's thread, until execve or _exit.
+     */
+    GuestProcess vforkChild(int childPid, boolean clearHandlers) {
+        GuestProcess c = new GuestProcess(arch, addressSpace, fds.copy(), paths.copyForChild(), exePath);
+        for (int sig = 1; sig <= dev.herd.signals.Signals.MAX; sig++) {
+            if (sig == dev.herd.signals.Signals.SIGKILL || sig == dev.herd.signals.Signals.SIGSTOP) continue;
+            dev.herd.signals.SignalAction a = signals.actions().get(sig);
+            boolean handler = a.handler() != dev.herd.signals.SignalAction.SIG_IGN && a.handler() != dev.herd.signals.SignalAction.SIG_DFL;
+            if (clearHandlers && handler) continue; // CLONE_CLEAR_SIGHAND: handlers become SIG_DFL
+            c.signals.actions().set(sig, a);
+        }
+        c.pid = childPid;
+        c.argvAddress = argvAddress;
+        c.envpAddress = envpAddress;
+        c.auxv = auxv;
+        c.childHerdSource = () -> childHerd();
+        c.delivery = delivery;
+        c.personality = personality;
+        return c;
+    }
+
     /** The guest architecture this process runs (its syscall numbering, ABI, frames). */
     public GuestArch arch() { return arch; }
     public GuestAddressSpace addressSpace() { return addressSpace; }

@@ -103,7 +103,10 @@ public final class LinuxKernel implements GuestKernel {
 
     @Override
     public void safePoint(GuestThread thread) {
-        signals.atSafePoint(context(thread));
+        SyscallContext ctx = context(thread);
+        VforkChild resumed = ctx.takeVforkReturn();
+        if (resumed != null) resumed.resumeParent(ctx);
+        signals.atSafePoint(ctx);
     }
 
     /** A fault becomes its signal, forced as the kernel forces it; unhandled, it ends the process. */

@@ -20,11 +20,14 @@ public final class ProcessSyscalls {
 
     public static void register(SyscallTable t) {
         t.define("exit", "int", (ctx, status, b, c, d, e, f) -> {
+            // A vfork child ends; its parent, whose thread it borrowed, goes on.
+            if (ctx.vfork() != null) return ctx.vfork().finish(ctx, 0, (int) status);
             ctx.exitStatus((int) status);
             ctx.thread().requestExit();
             return 0;
         });
         t.define("exit_group", "int", (ctx, status, b, c, d, e, f) -> {
+            if (ctx.vfork() != null) return ctx.vfork().finish(ctx, 0, (int) status);
             dev.herd.host.StartupTrace.mark("guest called exit_group (the guest's own run since the first syscall)");
             ctx.exitStatus((int) status);
             ctx.process().exitGroup(ProcessExit.exited((int) status));
@@ -53,9 +56,16 @@ public final class ProcessSyscalls {
                 guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid))));
         t.define("getsid", "int", (ctx, pid, b, c, d, e, f) ->
                 guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid))));
-        t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) ->
+        t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> ctx.vfork() != null && ((int) pid == 0 || (int) pid == ctx.process().pid())
+                ? 0 // a vfork child's own group (see setsid): not made, documented
+                :
                 HostKernel.call(HostSyscall.SETPGID, hostPid(ctx, pid), hostPgid(ctx, pgid)));
-        t.define("setsid", "", (ctx, a, b, c, d, e, f) -> guestPgid(ctx, HostKernel.call(HostSyscall.SETSID)));
+        t.define("setsid", "", (ctx, a, b, c, d, e, f) -> {
+            // A vfork child runs on its parent's host thread: the host call would move the whole
+            // JVM. Its new session is not made (documented); the call succeeds as for a child.
+            if (ctx.vfork() != null) return ctx.process().pid();
+            return guestPgid(ctx, HostKernel.call(HostSyscall.SETSID));
+        });
         // Priorities: PRIO_PROCESS names a thread in Linux, and guest TIDs are host TIDs.
         t.define("getpriority", "int int", (ctx, which, who, c, d, e, f) ->
                 HostKernel.call(HostSyscall.GETPRIORITY, which, which == PRIO_PGRP ? hostPgid(ctx, who) : who));
@@ -123,21 +133,38 @@ public final class ProcessSyscalls {
                     ctx.memory().hostPointer(usage, 144));
         });
         t.define("prctl", "int hex hex hex hex", ProcessSyscalls::prctl);
-        // Herd guests cannot have children yet (fork/clone of processes arrive with child Herd processes).
-        // Their checks are Linux's: options (EINVAL), which/pid (EINVAL, ESRCH), then ECHILD; waitid
-        // then stores a zeroed siginfo head whatever the result (EFAULT for a bad infop).
+        // Children are vfork children (posix_spawn, system, popen): GuestChildren. The checks are
+        // Linux's: options (EINVAL), which/pid (EINVAL, ESRCH), then ECHILD; waitid stores a
+        // zeroed siginfo head when nothing is reaped (EFAULT for a bad infop).
         t.define("wait4", "int ptr hex ptr", (ctx, pid, status, options, ru, e, f) -> {
             if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0x80000000L)) != 0) return -Errno.EINVAL;
             if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
-            return -Errno.ECHILD;
+            GuestChildren.Reaped r = ctx.process().children().waitFor((int) pid, (int) options & 1);
+            if (r.pid() != 0 && status != 0) ctx.memory().writeInt(status, r.wstatus());
+            if (r.pid() != 0 && ru != 0) ctx.memory().write(ru, new byte[144]);
+            return r.pid();
         });
         t.define("waitid", "int int ptr hex ptr", (ctx, which, id, infop, options, ru, f) -> {
-            long r = -Errno.ECHILD;
             long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0x80000000L;
-            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
-            else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
-            if (infop != 0) ctx.memory().write(infop, new byte[28]);
-            return r;
+            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) return -Errno.EINVAL;
+            if ((int) which < 0 || (int) which > 3) return -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
+            if ((int) which == 3) return -Errno.EINVAL; // a pidfd of a guest child: not yet
+            if ((options & 4) == 0) { // no WEXITED: Herd's children only exit (no stop/continue reports)
+                if ((options & 1) == 0) return -Errno.ECHILD;
+            }
+            int pid = (int) which == 1 ? (int) id : -1;
+            GuestChildren.Reaped r = ctx.process().children().waitFor(pid, (int) options & (1 | 0x01000000));
+            byte[] info = new byte[128];
+            if (r.pid() != 0) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                b.putInt(0, dev.herd.signals.Signals.SIGCHLD);
+                b.putInt(8, r.code());
+                b.putInt(16, r.pid());
+                b.putInt(20, (int) HostKernel.call(HostSyscall.GETUID));
+                b.putInt(24, r.status());
+            }
+            if (infop != 0) ctx.memory().write(infop, r.pid() != 0 ? info : new byte[28]);
+            return 0;
         });
         t.forwardable("getppid");
     }

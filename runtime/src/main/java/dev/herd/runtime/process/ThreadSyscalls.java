@@ -21,7 +21,8 @@ public final class ThreadSyscalls {
             CLONE_SIGHAND = 0x800, CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000,
             CLONE_THREAD = 0x10000, CLONE_NEWNS = 0x20000, CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000,
             CLONE_PARENT_SETTID = 0x100000, CLONE_CHILD_CLEARTID = 0x200000, CLONE_DETACHED = 0x400000,
-            CLONE_UNTRACED = 0x800000, CLONE_CHILD_SETTID = 0x1000000, CLONE_IO = 0x80000000L;
+            CLONE_UNTRACED = 0x800000, CLONE_CHILD_SETTID = 0x1000000, CLONE_IO = 0x80000000L,
+            CLONE_CLEAR_SIGHAND = 0x100000000L;
     /** What a thread must share with its creator for Herd to run it (one address space, fd table...). */
     private static final long THREAD_REQUIRED = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
     /** Flags that may accompany a thread clone. */
@@ -42,7 +43,7 @@ public final class ThreadSyscalls {
         t.passThrough("membarrier", "int hex int", (ctx, cmd, flags, cpu, d, e, f) ->
                 dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MEMBARRIER, cmd, flags, cpu));
         t.unsupportedQuietly("fork", "", "a new process needs a child Herd that receives the guest's state (issue 13)");
-        t.unsupportedQuietly("vfork", "", "a new process needs a child Herd (issue 13)");
+        t.define("vfork", "", (ctx, a, b, c, d, e, f) -> VforkChild.start(ctx, 0, false));
     }
 
     private static long clone3(SyscallContext ctx, long argsPtr, long size, long c, long d, long e, long f) {
@@ -75,7 +76,15 @@ public final class ThreadSyscalls {
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return -Errno.EINVAL;
         // A new process (fork-like, or vfork-like sharing memory as posix_spawn does): not
         // available until child Herd processes exist; ENOSYS says so, EINVAL would blame the flags.
-        if ((flags & CLONE_THREAD) == 0) return -Errno.ENOSYS;
+        if ((flags & CLONE_THREAD) == 0) {
+            // posix_spawn, system, popen: a child that shares memory and suspends its parent until
+            // it execs or exits runs on the parent's own thread (VforkChild). fork: not yet.
+            if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK)
+                    && (flags & ~(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND)) == 0) {
+                return VforkChild.start(ctx, newSp, (flags & CLONE_CLEAR_SIGHAND) != 0);
+            }
+            return -Errno.ENOSYS;
+        }
         long kind = flags & ~CSIGNAL;
         if ((kind & THREAD_REQUIRED) != THREAD_REQUIRED || (kind & ~(THREAD_REQUIRED | THREAD_OPTIONAL)) != 0) {
             return -Errno.EINVAL;

@@ -11,7 +11,8 @@ import dev.herd.threads.GuestThread;
  * thread touches the mutable fields.
  */
 public final class SyscallContext {
-    private final GuestProcess process;
+    /** The process this thread acts for: its own, or a vfork child's view while that child runs on it. */
+    private GuestProcess process;
     private final GuestThread thread;
     private final ThreadSignalState signals = new ThreadSignalState();
     private long clearChildTid;
@@ -48,6 +49,31 @@ public final class SyscallContext {
 
     /** True while a forwarded syscall runs: its fds are moved to the proxy. */
     public boolean forwarded() { return !host.isLocal(); }
+
+    /**
+     * A vfork child running on this thread (it borrows the thread until it execs or exits), or
+     * null. The state is the process package's; here it is only held.
+     */
+    private dev.herd.runtime.process.VforkChild vfork;
+
+    public dev.herd.runtime.process.VforkChild vfork() { return vfork; }
+
+    /** Switches this thread to act for {@code p} (a vfork child's view), or back (null state). */
+    public void actFor(GuestProcess p, dev.herd.runtime.process.VforkChild vforkState) {
+        this.process = p;
+        this.vfork = vforkState;
+    }
+
+    private dev.herd.runtime.process.VforkChild vforkReturn;
+
+    /** A vfork child that just ended its use of this thread: the parent resumes at the safe point. */
+    public void vforkReturn(dev.herd.runtime.process.VforkChild v) { this.vforkReturn = v; }
+
+    public dev.herd.runtime.process.VforkChild takeVforkReturn() {
+        var v = vforkReturn;
+        vforkReturn = null;
+        return v;
+    }
 
     private String initialComm;
 

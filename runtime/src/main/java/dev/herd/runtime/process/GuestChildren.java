@@ -1,0 +1,192 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.Errno;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.signals.SigInfo;
+import dev.herd.signals.Signals;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A guest process's children: those a vfork child started by execve (a child Herd, a host process
+ * of this JVM, watched through a pidfd) and those that ended before an execve (a zombie with its
+ * status). wait4/waitid reap them; SIGCHLD is sent when one ends.
+ *
+ * <p>Only this table's own pidfds are waited on, never "any child" of the JVM: the kernel proxy is
+ * the JVM's child too, and its watcher reaps it.
+ */
+public final class GuestChildren {
+    private static final int P_PIDFD = 3, WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
+    private static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+    private static final int POLLIN = 1;
+
+    private static final class Child {
+        final int pid;
+        int pidfd;          // -1 once ended
+        int wstatus;        // valid once ended
+        int code, status;   // siginfo's si_code, si_status once ended
+        boolean notified;   // SIGCHLD sent
+
+        Child(int pid, int pidfd) {
+            this.pid = pid;
+            this.pidfd = pidfd;
+        }
+    }
+
+    private final Map<Integer, Child> children = new LinkedHashMap<>();
+    private Thread watcher;
+    private Consumer<SigInfo> sigchld;
+
+    /** Where SIGCHLD goes (set by the owner once it can deliver signals). */
+    public synchronized void onExit(Consumer<SigInfo> sendSigchld) {
+        this.sigchld = sendSigchld;
+    }
+
+    /** A child running as host process {@code pid} (a child Herd). */
+    public void addRunning(int pid) {
+        long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, pid, 0);
+        synchronized (this) {
+            Child c = new Child(pid, (int) fd);
+            if (fd < 0) { // already gone and reaped by someone else: report it as exited 0
+                c.pidfd = -1;
+                c.code = CLD_EXITED;
+            }
+            children.put(pid, c);
+            if (watcher == null || !watcher.isAlive()) {
+                watcher = Thread.ofPlatform().daemon().name("herd-children").start(this::watch);
+            }
+        }
+    }
+
+    /** A child that ended before it could exec (a vfork child's _exit): a zombie with {@code status}. */
+    public void addExited(int pid, int exitStatus) {
+        Consumer<SigInfo> send;
+        synchronized (this) {
+            Child c = new Child(pid, -1);
+            c.code = CLD_EXITED;
+            c.status = exitStatus & 0xff;
+            c.wstatus = (exitStatus & 0xff) << 8;
+            c.notified = true;
+            children.put(pid, c);
+            send = sigchld;
+        }
+        if (send != null) send.accept(info(pid, CLD_EXITED, exitStatus & 0xff));
+    }
+
+    /** The result of one wait: the child's pid (0 for WNOHANG with none ready) and its wait status. */
+    public record Reaped(int pid, int wstatus, int code, int status) {}
+
+    /**
+     * Waits for a child ({@code pid} > 0: that one; otherwise any) to end, reaps it and returns
+     * it; with WNOHANG returns pid 0 when none has ended. -ECHILD as an exception when there is no
+     * such child; -EINTR when a signal interrupts the wait.
+     */
+    public Reaped waitFor(int pid, int options) {
+        while (true) {
+            List<Child> candidates = new ArrayList<>();
+            synchronized (this) {
+                for (Child c : children.values()) if (pid <= 0 || c.pid == pid) candidates.add(c);
+                if (candidates.isEmpty()) throw new dev.herd.host.ErrnoException(Errno.ECHILD);
+                for (Child c : candidates) {
+                    if (c.pidfd >= 0) poll(c, false);
+                    if (c.pidfd < 0) {
+                        if ((options & WNOWAIT) == 0) children.remove(c.pid);
+                        return new Reaped(c.pid, c.wstatus, c.code, c.status);
+                    }
+                }
+            }
+            if ((options & WNOHANG) != 0) return new Reaped(0, 0, 0, 0);
+            long r = block(candidates);
+            if (r == -Errno.EINTR) throw new dev.herd.host.ErrnoException(Errno.EINTR);
+        }
+    }
+
+    /** Reaps {@code c} if it has ended (lock held); or with {@code peek}, only looks (WNOWAIT). */
+    private boolean poll(Child c, boolean peek) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = a.allocate(128, 8);
+            long r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WEXITED | WNOHANG | (peek ? WNOWAIT : 0), 0);
+            if (r < 0 || info.get(ValueLayout.JAVA_INT, 16) == 0) return false;
+            c.code = info.get(ValueLayout.JAVA_INT, 8);
+            c.status = info.get(ValueLayout.JAVA_INT, 24);
+            c.wstatus = c.code == CLD_EXITED ? (c.status & 0xff) << 8 : (c.status & 0x7f) | (c.code == CLD_DUMPED ? 0x80 : 0);
+            if (!peek) {
+                HostKernel.call(HostSyscall.CLOSE, c.pidfd);
+                c.pidfd = -1;
+            }
+            return true;
+        }
+    }
+
+    /** Sleeps until one of {@code candidates} ends; -EINTR if a signal comes first. */
+    private static long block(List<Child> candidates) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(8L * Math.max(1, candidates.size()), 8);
+            int n = 0;
+            for (Child c : candidates) {
+                int fd = c.pidfd;
+                if (fd < 0) return 0;
+                fds.set(ValueLayout.JAVA_INT, 8L * n, fd);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, (short) POLLIN);
+                n++;
+            }
+            return HostKernel.call(HostSyscall.POLL, fds.address(), n, -1);
+        }
+    }
+
+    /** Sends SIGCHLD for each running child as it ends (without reaping: wait does that). */
+    private void watch() {
+        while (true) {
+            List<Child> running = new ArrayList<>();
+            synchronized (this) {
+                for (Child c : children.values()) if (c.pidfd >= 0 && !c.notified) running.add(c);
+                if (running.isEmpty()) {
+                    watcher = null;
+                    return;
+                }
+            }
+            // a short timeout so that children added meanwhile join the set
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment fds = a.allocate(8L * running.size(), 8);
+                for (int i = 0; i < running.size(); i++) {
+                    fds.set(ValueLayout.JAVA_INT, 8L * i, running.get(i).pidfd);
+                    fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, (short) POLLIN);
+                }
+                HostKernel.call(HostSyscall.POLL, fds.address(), running.size(), 100);
+            }
+            List<SigInfo> toSend = new ArrayList<>();
+            Consumer<SigInfo> send;
+            synchronized (this) {
+                send = sigchld;
+                for (Child c : running) {
+                    if (c.notified) continue;
+                    if (c.pidfd < 0 || poll(c, true)) {
+                        c.notified = true;
+                        toSend.add(info(c.pid, c.code, c.status));
+                    }
+                }
+            }
+            if (send != null) for (SigInfo i : toSend) send.accept(i);
+        }
+    }
+
+    /** SIGCHLD's siginfo (asm-generic/siginfo.h _sigchld: pid, uid, status, utime, stime). */
+    private static SigInfo info(int pid, int code, int status) {
+        byte[] raw = new byte[128];
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0, Signals.SIGCHLD);
+        b.putInt(8, code);
+        b.putInt(16, pid);
+        b.putInt(20, (int) HostKernel.call(HostSyscall.GETUID));
+        b.putInt(24, status);
+        return new SigInfo(Signals.SIGCHLD, 0, code, pid, 0, 0, 0, 0, 0, raw);
+    }
+}

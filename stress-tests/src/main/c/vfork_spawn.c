@@ -1,0 +1,114 @@
+/* vfork_spawn: children that share their parent's memory until they exec or exit (vfork, and
+ * clone(CLONE_VM|CLONE_VFORK) as glibc's posix_spawn, system and popen use): exit statuses through
+ * waitpid/waitid, file actions, the child's own fd table and dispositions, memory shared until
+ * exec, exec failure, WNOHANG, ECHILD, SIGCHLD. Prints only invariants. */
+#include "guest.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+static volatile sig_atomic_t chld;
+static void on_chld(int sig) { (void)sig; chld++; }
+static void on_usr1(int sig) { (void)sig; }
+
+static int status_of(pid_t pid) {
+    int st = -1;
+    pid_t r;
+    do r = waitpid(pid, &st, 0); while (r < 0 && errno == EINTR);
+    return r == pid ? st : -1000;
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IONBF, 0);
+    /* "no-shell": a root without /bin/sh (the arm64 test rootfs) */
+    int shell = !(argc > 1 && strcmp(argv[1], "no-shell") == 0);
+    struct sigaction sa = {.sa_handler = on_chld};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    struct sigaction su = {.sa_handler = on_usr1};
+    sigemptyset(&su.sa_mask);
+    sigaction(SIGUSR1, &su, NULL);
+
+    errno = 0;
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "waitpid with no children: ECHILD");
+
+    pid_t pid;
+    char *t[] = {"true", NULL};
+    CHECK(posix_spawn(&pid, "/bin/true", NULL, NULL, t, environ) == 0 && pid > 0, "posix_spawn /bin/true");
+    int st = status_of(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "it exits 0");
+
+    int p[2];
+    CHECK(pipe(p) == 0, "a pipe");
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    char *e[] = {"echo", "hello", "spawn", NULL};
+    CHECK(posix_spawn(&pid, "/bin/echo", &fa, NULL, e, environ) == 0, "posix_spawn echo with stdout to the pipe");
+    close(p[1]);
+    char buf[64] = {0};
+    ssize_t n = 0, k;
+    while ((k = read(p[0], buf + n, sizeof buf - 1 - n)) > 0) n += k;
+    CHECK(strcmp(buf, "hello spawn\n") == 0, "its output arrives through the pipe");
+    st = status_of(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "echo exits 0");
+    close(p[0]);
+    posix_spawn_file_actions_destroy(&fa);
+    struct sigaction now;
+    sigaction(SIGUSR1, NULL, &now);
+    CHECK(now.sa_handler == on_usr1, "the parent's handler survives the child's reset");
+
+    if (shell) {
+        char *sh[] = {"sh", "-c", "exit 3", NULL};
+        CHECK(posix_spawnp(&pid, "sh", NULL, NULL, sh, environ) == 0, "posix_spawnp sh -c 'exit 3'");
+        st = status_of(pid);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3, "exit status 3");
+        st = system("exit 5");
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5, "system(\"exit 5\") is 5");
+        FILE *f = popen("echo from popen", "r");
+        CHECK(f && fgets(buf, sizeof buf, f) && strcmp(buf, "from popen\n") == 0, "popen reads the command's output");
+        CHECK(f && pclose(f) == 0, "pclose: 0");
+    }
+
+    volatile int shared = 1;
+    int before = fcntl(1, F_GETFD);
+    pid = vfork();
+    if (pid == 0) {
+        shared = 2;     /* the parent's memory: vfork shares it */
+        close(1);       /* the child's own fd table */
+        _exit(7);
+    }
+    st = status_of(pid);
+    CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 7, "vfork child's _exit(7) reaches waitpid");
+    CHECK(shared == 2, "the vfork child wrote the parent's memory");
+    CHECK(fcntl(1, F_GETFD) == before, "the child's close(1) left the parent's fd 1 open");
+
+    pid = vfork();
+    if (pid == 0) {
+        execl("/nonexistent/program", "x", (char *)NULL);
+        _exit(127);
+    }
+    st = status_of(pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 127, "a failed exec in the child: 127");
+
+    char *sl[] = {"sleep", "0.3", NULL};
+    CHECK(posix_spawn(&pid, "/bin/sleep", NULL, NULL, sl, environ) == 0, "posix_spawn sleep 0.3");
+    CHECK(waitpid(pid, &st, WNOHANG) == 0, "WNOHANG while it runs: 0");
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHECK(waitid(P_PID, pid, &si, WEXITED) == 0 && si.si_pid == pid && si.si_code == CLD_EXITED && si.si_status == 0,
+          "waitid: CLD_EXITED, status 0");
+    for (int i = 0; i < 200 && chld == 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(chld > 0, "SIGCHLD arrived");
+    errno = 0;
+    CHECK(waitpid(-1, NULL, 0) == -1 && errno == ECHILD, "all reaped: ECHILD");
+    return guest_done();
+}
