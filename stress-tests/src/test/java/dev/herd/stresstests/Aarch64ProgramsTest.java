@@ -59,7 +59,7 @@ class Aarch64ProgramsTest {
     void vforkAndPosixSpawn(Mode mode) throws IOException {
         HerdEnv.requireHerd();
         Path rootfs = Aarch64DebianProgramsTest.ROOTFS;
-        assertTrue(Files.isExecutable(rootfs.resolve("usr/bin/true")), "arm64 rootfs missing: run scripts/setup.sh");
+        assertTrue(Files.isExecutable(rootfs.resolve("bin/true")), "arm64 rootfs missing: run scripts/setup.sh");
         Path base = Differential.newRunDirectory("a64-vfork_spawn-" + mode);
         GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
                         List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("vfork_spawn").toString(), "no-shell"), "--rootfs", rootfs.toString()),
