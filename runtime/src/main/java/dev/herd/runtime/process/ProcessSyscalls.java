@@ -146,25 +146,32 @@ public final class ProcessSyscalls {
         });
         t.define("waitid", "int int ptr hex ptr", (ctx, which, id, infop, options, ru, f) -> {
             long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0x80000000L;
-            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) return -Errno.EINVAL;
-            if ((int) which < 0 || (int) which > 3) return -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
-            if ((int) which == 3) return -Errno.EINVAL; // a pidfd of a guest child: not yet
-            if ((options & 4) == 0) { // no WEXITED: Herd's children only exit (no stop/continue reports)
-                if ((options & 1) == 0) return -Errno.ECHILD;
+            long r = 0;
+            if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
+            else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
+            else if ((int) which == 3) r = -Errno.ECHILD; // a pidfd of a guest child: not yet
+            else if ((options & 4) == 0 && (options & 1) == 0) r = -Errno.ECHILD; // children here only exit
+            GuestChildren.Reaped got = null;
+            if (r == 0) {
+                try {
+                    got = ctx.process().children().waitFor((int) which == 1 ? (int) id : -1, (int) options & (1 | 0x01000000));
+                } catch (dev.herd.host.ErrnoException e) {
+                    if (e.errno() != Errno.ECHILD) throw e;
+                    r = -Errno.ECHILD;
+                }
             }
-            int pid = (int) which == 1 ? (int) id : -1;
-            GuestChildren.Reaped r = ctx.process().children().waitFor(pid, (int) options & (1 | 0x01000000));
-            byte[] info = new byte[128];
-            if (r.pid() != 0) {
+            // The kernel zeroes the siginfo head whatever the result (a bad infop is EFAULT then).
+            byte[] info = new byte[got != null && got.pid() != 0 ? 128 : 28];
+            if (got != null && got.pid() != 0) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(info).order(java.nio.ByteOrder.LITTLE_ENDIAN);
                 b.putInt(0, dev.herd.signals.Signals.SIGCHLD);
-                b.putInt(8, r.code());
-                b.putInt(16, r.pid());
+                b.putInt(8, got.code());
+                b.putInt(16, got.pid());
                 b.putInt(20, (int) HostKernel.call(HostSyscall.GETUID));
-                b.putInt(24, r.status());
+                b.putInt(24, got.status());
             }
-            if (infop != 0) ctx.memory().write(infop, r.pid() != 0 ? info : new byte[28]);
-            return 0;
+            if (infop != 0) ctx.memory().write(infop, info);
+            return r;
         });
         t.forwardable("getppid");
     }
