@@ -45,6 +45,7 @@ class Aarch64ProgramsTest {
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
             "vfork_spawn", // its children run host programs under qemu; its own test below, in the arm64 rootfs
+            "thr_spawn",   // the same: its children are the host's /bin/sh under qemu (x86_64 guests test it)
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)
             "sig_frame",   // its own test below: qemu-user's frames deviate from Linux's in known ways
             "cpu_features", // its own test below: the advertised set is each CPU model's own

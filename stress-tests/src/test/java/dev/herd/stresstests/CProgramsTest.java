@@ -61,6 +61,7 @@ class CProgramsTest {
             c("procmaps", "one", "two words", "").status(0),
             c("proc_self").status(0),
             c("vfork_spawn").status(0),
+            c("thr_spawn").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
             c("exec", "{dir}").status(42),
             c("exec", "{dir}", "script").status(42),
