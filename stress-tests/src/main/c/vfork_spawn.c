@@ -73,6 +73,10 @@ int main(int argc, char **argv) {
         FILE *f = popen("echo from popen", "r");
         CHECK(f && fgets(buf, sizeof buf, f) && strcmp(buf, "from popen\n") == 0, "popen reads the command's output");
         CHECK(f && pclose(f) == 0, "pclose: 0");
+        char *k[] = {"sh", "-c", "kill -TERM $$", NULL};
+        CHECK(posix_spawn(&pid, "/bin/sh", NULL, NULL, k, environ) == 0, "posix_spawn a shell that kills itself");
+        st = status_of(pid);
+        CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "its death by SIGTERM reaches waitpid");
     }
 
     volatile int shared = 1;

@@ -52,9 +52,32 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("guest ended, halting");
         err.flush();
         System.out.flush();
+        // A guest killed by a signal: Herd dies by the same signal, so that whoever waits for it
+        // (a shell, or the parent Herd of an execve or posix_spawn) sees WIFSIGNALED as for the
+        // program itself; 128+N if the signal does not end the JVM.
+        if (killedBy > 0) dieBy(killedBy);
         // halt, not exit: guest threads may still be blocked in host syscalls, and no JVM shutdown
         // work is needed (the guest's fds are host fds the kernel closes).
         Runtime.getRuntime().halt(status);
+    }
+
+    /** The signal that killed the guest (0: it exited), for {@link #main}. */
+    private static volatile int killedBy;
+
+    /**
+     * Ends this process by {@code sig} with its default action: no core file (RLIMIT_CORE 0),
+     * the JVM's handler replaced by SIG_DFL, the signal unblocked and sent to this thread.
+     */
+    private static void dieBy(int sig) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment zero = a.allocate(32, 8); // rlimit {0, 0}; sigaction SIG_DFL
+            HostKernel.call(HostSyscall.PRLIMIT64, 0, 4 /* RLIMIT_CORE */, zero.address(), 0);
+            HostKernel.call(HostSyscall.RT_SIGACTION, sig, zero.address(), 0, 8);
+            java.lang.foreign.MemorySegment set = a.allocate(8, 8);
+            set.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1L << (sig - 1));
+            HostKernel.call(HostSyscall.RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, set.address(), 0, 8);
+            HostKernel.call(HostSyscall.TGKILL, HostKernel.call(HostSyscall.GETPID), HostKernel.gettid(), sig);
+        }
     }
 
     static int run(String[] args, PrintStream err) throws InterruptedException {
@@ -232,6 +255,7 @@ public final class HerdMain {
         }
         try {
             ProcessExit exit = guest.exit().get();
+            killedBy = exit.signal();
             return exit.shellStatus();
         } catch (java.util.concurrent.ExecutionException e) {
             err.println("herd: internal error: " + e.getCause());
