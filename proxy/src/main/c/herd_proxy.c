@@ -59,7 +59,6 @@
 #define H_DOORBELL 44
 #define H_SLEEPING 48
 #define H_SIGNAL 52
-#define H_FILE_SIZE 56
 #define H_ERROR 64
 #define H_ERROR_LEN 256
 #define MAGIC 0x3158525044524548ULL /* "HERDPRX1" */

@@ -26,7 +26,7 @@ final class ProxyChannel implements AutoCloseable {
     static final long MAGIC = 0x3158525044524548L; // "HERDPRX1"
     static final int H_MAGIC = 0, H_STATUS = 8, H_PID = 12, H_CELLS = 16, H_CELL_SIZE = 20, H_RING_CAPACITY = 24,
             H_RING_OFFSET = 28, H_CELLS_OFFSET = 32, H_TAIL_OFFSET = 36, H_HEAD_OFFSET = 40, H_DOORBELL = 44,
-            H_SLEEPING = 48, H_SIGNAL = 52, H_FILE_SIZE = 56, H_ERROR = 64, H_ERROR_LEN = 256;
+            H_SLEEPING = 48, H_SIGNAL = 52, H_ERROR = 64, H_ERROR_LEN = 256;
     static final int STATUS_STARTING = 0, STATUS_READY = 1, STATUS_FAILED = 2;
 
     static final int C_STATE = 0, C_R_SLEEPING = 4, C_S_SLEEPING = 8, C_CANCEL = 12, C_TID = 16, C_NR = 24,
@@ -73,7 +73,6 @@ final class ProxyChannel implements AutoCloseable {
         buffer.putInt(H_TAIL_OFFSET, RingBufferDescriptor.TAIL_POSITION_OFFSET);
         buffer.putInt(H_HEAD_OFFSET, RingBufferDescriptor.HEAD_POSITION_OFFSET);
         buffer.putInt(H_SIGNAL, interruptSignal);
-        buffer.putLong(H_FILE_SIZE, size);
         buffer.putLongVolatile(H_MAGIC, MAGIC);
         this.ring = new ManyToOneRingBuffer(new UnsafeBuffer(address + ringOffset, ringBytes));
     }
