@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     /* "no-shell": a root without /bin/sh (the arm64 test rootfs) */
     int shell = !(argc > 1 && strcmp(argv[1], "no-shell") == 0);
-    struct sigaction sa = {.sa_handler = on_chld};
+    struct sigaction sa = {.sa_handler = on_chld, .sa_flags = SA_RESTART}; /* reads and waits go on */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
     struct sigaction su = {.sa_handler = on_usr1};
