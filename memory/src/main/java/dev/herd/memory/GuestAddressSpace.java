@@ -42,7 +42,9 @@ import java.util.function.LongConsumer;
  * <li>MAP_SHARED file mappings overlay the host file on the guest view, but only up to the file's
  *     size at map time (later pages are zero-filled memfd, not SIGBUS). Truncating the file under a
  *     live mapping afterwards makes host accesses SIGBUS: avoid.</li>
- * <li>MAP_PRIVATE and MAP_SHARED anonymous memory behave the same (one process).</li>
+ * <li>MAP_SHARED anonymous memory is a memfd of its own mapped like a shared file (Linux's shmem
+ *     object, shown as "/dev/zero (deleted)"): growing it with mremap past its first size adds
+ *     private zero pages, not more of the object.</li>
  * <li>mremap with old_size 0 (duplicate a shared mapping) is EINVAL; moving copies bytes (identity
  *     offsets forbid a host move), which is not atomic against other guest threads.</li>
  * <li>mmap rejects unknown PROT bits with EINVAL (Linux ignores them).</li>
@@ -62,6 +64,8 @@ public final class GuestAddressSpace implements AutoCloseable {
             | MapFlags.NONBLOCK | MapFlags.STACK | MapFlags.HUGETLB | MapFlags.SYNC | MapFlags.FIXED_NOREPLACE
             | (0x3f << 26) /* MAP_HUGE_SHIFT bits */;
     /** MAP_* bits kept in {@link Mapping#flags()}. */
+    /** What /proc/PID/maps shows for shared anonymous memory (Linux's name for its shmem object). */
+    static final String SHARED_ANON_NAME = "/dev/zero (deleted)";
     private static final int KEPT_FLAGS = MapFlags.SHARED | MapFlags.PRIVATE | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN;
 
     record Snapshot(long version, MappingTable table, RegionPlan plan) {}
@@ -193,6 +197,23 @@ public final class GuestAddressSpace implements AutoCloseable {
         } else {
             offset = 0;
         }
+        // Shared anonymous memory gets a backing of its own (as Linux's shmem object): a fork's
+        // child then shares it for real, and the parent's later use of the range cannot reach it.
+        int sharedAnonFd = -1;
+        if (anon && type == MapFlags.SHARED) {
+            sharedAnonFd = HostMm.memfdCreate("herd-shared-anon", HostMm.MFD_CLOEXEC);
+            try {
+                HostMm.ftruncate(sharedAnonFd, len);
+                inode = HostMm.fstatModeSize(sharedAnonFd)[2];
+            } catch (RuntimeException e) {
+                HostMm.close(sharedAnonFd);
+                throw e;
+            }
+            sharedFile = true;
+            writable = true;
+            fileSize = len;
+            name = SHARED_ANON_NAME;
+        }
         int keptFlags = (flags & KEPT_FLAGS & ~MapFlags.TYPE) | type;
         long published;
         long start;
@@ -211,12 +232,13 @@ public final class GuestAddressSpace implements AutoCloseable {
             SharedFile sf = null;
             int kind = anon ? Vma.ANON : Vma.PRIVATE_FILE;
             if (sharedFile) {
-                sf = new SharedFile(HostMm.dupCloexec(hostFd), writable, fileSize, name, inode);
+                sf = new SharedFile(sharedAnonFd >= 0 ? sharedAnonFd : HostMm.dupCloexec(hostFd), writable, fileSize, name, inode);
+                sharedAnonFd = -1;
                 liveFiles.add(sf);
                 kind = Vma.SHARED_FILE;
             }
             // Anonymous memory keeps only the kernel's own labels ([stack], [heap], /[aio] (deleted)).
-            String shown = anon && (name == null || !(name.startsWith("[") || name.startsWith("/["))) ? null : name;
+            String shown = anon && !sharedFile && (name == null || !(name.startsWith("[") || name.startsWith("/["))) ? null : name;
             Vma m = new Vma(start, start + len, prot, keptFlags, shown, offset, kind, sf);
             List<long[]> inval = new ArrayList<>();
             logExecPieces(t, start, start + len, inval);
@@ -226,6 +248,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             published = commit(t.insert(m), inval);
         } finally {
             lock.unlock();
+            if (sharedAnonFd >= 0) HostMm.close(sharedAnonFd); // not taken over: the mmap failed
         }
         notifyListeners(published);
         return start;
@@ -296,6 +319,116 @@ public final class GuestAddressSpace implements AutoCloseable {
         int p = 0;
         for (RangeMap.Seg<Integer> x : hostProt.segments(s, e)) p |= x.value();
         return p;
+    }
+
+    // ---------------------------------------------------------------- fork
+
+    /**
+     * The child's copy of this space for a fork: a new memfd with every private page copied
+     * (anonymous and private-file mappings; holes stay holes), the mapping table, and duplicates
+     * of the shared mappings' files. The caller must keep the guest from writing meanwhile (every
+     * other thread out of guest code) and owns the returned fds.
+     */
+    public ForkedSpace forkCopy() {
+        lock.lock();
+        int fd = HostMm.memfdCreate("herd-guest", HostMm.MFD_CLOEXEC);
+        List<ForkedSpace.File> files = new ArrayList<>();
+        try {
+            ensureOpen();
+            HostMm.ftruncate(fd, arena.size);
+            java.util.Map<SharedFile, Integer> index = new java.util.IdentityHashMap<>();
+            List<ForkedSpace.Entry> entries = new ArrayList<>();
+            MappingTable t = snap.table();
+            for (int i = 0; i < t.size(); i++) {
+                Vma v = t.get(i);
+                int file = -1;
+                if (v.kind() == Vma.SHARED_FILE) {
+                    SharedFile f = v.file();
+                    Integer at = index.get(f);
+                    if (at == null) {
+                        at = files.size();
+                        files.add(new ForkedSpace.File(HostMm.dupCloexec(f.fd), f.writable, f.sizeAtMap, f.path, f.inode));
+                        index.put(f, at);
+                    }
+                    file = at;
+                } else {
+                    copyAllocated(fd, v.start(), v.end());
+                }
+                entries.add(new ForkedSpace.Entry(v.start(), v.end(), v.prot(), v.flags(), v.name(), v.fileOffset(), v.kind(), file));
+            }
+            return new ForkedSpace(fd, arena.size, regionCap, brkStart, brkCur, entries, files);
+        } catch (RuntimeException e) {
+            HostMm.close(fd);
+            for (ForkedSpace.File f : files) HostMm.close(f.fd());
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Copies the allocated pages of [s, e) of this space's memfd into {@code fd} at the same offsets. */
+    private void copyAllocated(int fd, long s, long e) {
+        long pos = s;
+        while (pos < e) {
+            long data = HostMm.lseekRaw(arena.memfd, pos, HostMm.SEEK_DATA);
+            if (data < 0 || data >= e) return;
+            long hole = HostMm.lseekRaw(arena.memfd, data, HostMm.SEEK_HOLE);
+            if (hole < 0 || hole > e) hole = e;
+            for (long at = data; at < hole; ) {
+                long n = HostMm.pwrite(fd, arena.aliasBase + at, hole - at, at);
+                if (n <= 0) throw new ErrnoException(n < 0 ? (int) -n : Errno.EIO);
+                at += n;
+            }
+            pos = hole;
+        }
+    }
+
+    /**
+     * A forked child's address space from its parent's {@link #forkCopy}: the memfd becomes this
+     * space's memory, shared files are overlaid again, host protection follows the table.
+     * Takes over every fd of {@code f} (closed on failure too).
+     */
+    public static GuestAddressSpace adopt(ForkedSpace f) {
+        HostArena arena;
+        try {
+            arena = HostArena.adopt(f.memfd(), f.size());
+        } catch (RuntimeException e) {
+            for (ForkedSpace.File x : f.files()) HostMm.close(x.fd());
+            throw e;
+        }
+        GuestAddressSpace space = new GuestAddressSpace(arena, f.regionCap());
+        space.lock.lock();
+        try {
+            List<SharedFile> files = new ArrayList<>();
+            for (ForkedSpace.File x : f.files()) {
+                SharedFile sf = new SharedFile(x.fd(), x.writable(), x.sizeAtMap(), x.path(), x.inode());
+                files.add(sf);
+                space.liveFiles.add(sf);
+            }
+            MappingTable t = MappingTable.EMPTY;
+            for (ForkedSpace.Entry e : f.mappings()) {
+                Vma v = new Vma(e.start(), e.end(), e.prot(), e.flags(), e.name(), e.fileOffset(), e.kind(),
+                        e.file() < 0 ? null : files.get(e.file()));
+                if (v.kind() == Vma.SHARED_FILE) {
+                    space.hostLock.writeLock().lock();
+                    try {
+                        space.overlayFile(v, v.start(), v.end());
+                    } finally {
+                        space.hostLock.writeLock().unlock();
+                    }
+                }
+                t = t.insert(v);
+            }
+            space.commit(t, List.of());
+            space.brkStart = f.brkStart();
+            space.brkCur = f.brkCur();
+        } catch (RuntimeException e) {
+            space.lock.unlock();
+            space.close();
+            throw e;
+        }
+        space.lock.unlock();
+        return space;
     }
 
     // ---------------------------------------------------------------- munmap / mprotect

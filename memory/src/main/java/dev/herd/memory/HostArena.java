@@ -55,9 +55,22 @@ final class HostArena implements AutoCloseable {
     static HostArena create(long size) {
         if (size <= 0 || (size & (PAGE - 1)) != 0) throw new IllegalArgumentException("size must be a positive multiple of 4096: " + size);
         int fd = HostMm.memfdCreate("herd-guest", HostMm.MFD_CLOEXEC);
-        long base = 0, alias = 0;
         try {
             HostMm.ftruncate(fd, size);
+        } catch (RuntimeException e) {
+            HostMm.close(fd);
+            throw e;
+        }
+        return adopt(fd, size);
+    }
+
+    /**
+     * An arena over an existing memfd of {@code size} bytes (a forked child's copy of its parent's
+     * memory), which it then owns: closed with the arena, or on failure here.
+     */
+    static HostArena adopt(int fd, long size) {
+        long base = 0, alias = 0;
+        try {
             // One reservation for the guest view and the guard behind it, then the memfd over the
             // first part: the guard stays PROT_NONE for the arena's whole life.
             // At a fixed hint when free, so that a kernel proxy (a small static process) finds the

@@ -48,7 +48,18 @@ public interface CpuArch {
      * Copies the user-visible register state of a thread (integer, flags, thread pointer, FP/SIMD)
      * from one engine to another: what clone gives the child.
      */
-    void copyThreadState(Unicorn from, Unicorn to);
+    default void copyThreadState(Unicorn from, Unicorn to) {
+        restoreThreadState(to, saveThreadState(from));
+    }
+
+    /**
+     * The user-visible register state of a thread (what {@link #copyThreadState} copies) as bytes,
+     * for another engine of this architecture, possibly in another process (a fork's child).
+     */
+    byte[] saveThreadState(Unicorn engine);
+
+    /** Sets an engine's registers from {@link #saveThreadState}'s bytes. */
+    void restoreThreadState(Unicorn engine, byte[] state);
 
     /**
      * Sets up the registers of a new process's first thread: PC at {@code entry}, stack pointer at

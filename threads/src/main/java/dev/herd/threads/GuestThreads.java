@@ -70,6 +70,30 @@ public final class GuestThreads {
     }
 
     /**
+     * Runs {@code step} while no guest thread executes guest code: a fork's snapshot of memory.
+     * Called by {@code self} from a syscall (outside guest code); every other thread in guest code
+     * is kicked out and waits outside until the step is done (threads in host calls go on there).
+     */
+    public void whileGuestCodeStopped(GuestThread self, Runnable step) {
+        exclusive.acquire(self);
+        try {
+            for (GuestThread t : registry.all()) {
+                if (t != self && t.inGuestCode()) t.kick();
+            }
+            for (GuestThread t : registry.all()) {
+                if (t == self) continue;
+                while (t.inGuestCode()) {
+                    LockSupport.parkNanos(REKICK_NANOS);
+                    if (t.inGuestCode()) t.kick(); // a kick can be lost: re-kick
+                }
+            }
+            step.run();
+        } finally {
+            exclusive.release(self);
+        }
+    }
+
+    /**
      * Returns once no engine other than {@code self}'s can execute guest code with a view of memory
      * older than {@code version}: every other thread has synced to it, or is outside guest code
      * (in a syscall, blocked, not started) and will sync before it re-enters. Then the host-side

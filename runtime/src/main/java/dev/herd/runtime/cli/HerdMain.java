@@ -9,6 +9,7 @@ import dev.herd.runtime.launch.ProxySettings;
 import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.process.ChildHerd;
+import dev.herd.runtime.process.ForkImage;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
 import dev.herd.signals.Signals;
@@ -81,10 +82,13 @@ public final class HerdMain {
     }
 
     static int run(String[] args, PrintStream err) throws InterruptedException {
-        if (args.length == 0 || !args[0].equals("run")) {
+        // "fork" is internal: a parent Herd's fork starts the child with it (ForkSyscalls).
+        if (args.length == 0 || !(args[0].equals("run") || args[0].equals("fork"))) {
             err.println(USAGE);
             return USAGE_STATUS;
         }
+        boolean forkChild = args[0].equals("fork");
+        int stateFd = -1;
         Path rootfs = Path.of("/");
         boolean strace = false;
         // Options a parent Herd's execve passes to the child that runs the new image (ExecSyscalls).
@@ -155,6 +159,14 @@ public final class HerdMain {
                     if (i >= args.length) return usage(err, "--program needs a path");
                     programOption = args[i++];
                 }
+                case "--state-fd" -> {
+                    if (!forkChild || i >= args.length) return usage(err, "--state-fd: only for a fork's child, with an fd number");
+                    try {
+                        stateFd = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--state-fd: not an fd number");
+                    }
+                }
                 case "--program-fd", "--env-fd" -> {
                     if (i >= args.length) return usage(err, option + " needs an fd number");
                     int fd;
@@ -191,6 +203,9 @@ public final class HerdMain {
                 default -> { return usage(err, "unknown option " + option); }
             }
         }
+        ProxySettings proxySettings = !proxy ? null : new ProxySettings(net, forward == null ? ProxySettings.network(net).forwards()
+                : forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList(), joinNet);
+        if (forkChild) return runForkChild(stateFd, rootfs, mode, strace, proxySettings, err);
         if (programOption == null && i >= args.length) return usage(err, "no program given");
         // With --program, every remaining argument is the guest's argv, argv[0] included.
         String programArg = programOption != null ? programOption : args[i];
@@ -236,9 +251,7 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot),
-                !proxy ? null : new ProxySettings(net, forward == null ? ProxySettings.network(net).forwards()
-                        : forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList(), joinNet));
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot), proxySettings);
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.
@@ -253,6 +266,10 @@ public final class HerdMain {
             err.println(e.getMessage());
             return 1;
         }
+        return awaitExit(guest, err);
+    }
+
+    private static int awaitExit(GuestLauncher.RunningGuest guest, PrintStream err) throws InterruptedException {
         try {
             ProcessExit exit = guest.exit().get();
             killedBy = exit.signal();
@@ -261,6 +278,55 @@ public final class HerdMain {
             err.println("herd: internal error: " + e.getCause());
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         }
+    }
+
+    /**
+     * A fork's child: the process state comes from the parent's {@link ForkImage} in
+     * {@code stateFd}; once the first thread exists its pid goes back to the parent, whose fork
+     * returns it.
+     */
+    private static int runForkChild(int stateFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
+                                    PrintStream err) throws InterruptedException {
+        if (stateFd < 0) return usage(err, "fork needs --state-fd");
+        ForkImage image;
+        try {
+            image = ForkImage.fromBytes(Files.readAllBytes(Path.of("/proc/self/fd/" + stateFd)));
+        } catch (IOException e) {
+            err.println("herd: fork: cannot read the parent's state: " + e.getMessage());
+            return LinuxKernel.INTERNAL_ERROR_STATUS;
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, stateFd);
+        }
+        int report = image.pidReportFd();
+        RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
+                -1, -1, -1, err, RunConfig.ExecInheritance.NONE, proxy);
+        GuestLauncher.RunningGuest guest;
+        try {
+            guest = GuestLauncher.startForked(config, image, kernel -> HostSignalForwarding.install(kernel.process()));
+        } catch (IOException e) {
+            err.println("herd: fork: " + e.getMessage());
+            HostKernel.call(HostSyscall.CLOSE, report);
+            return LinuxKernel.INTERNAL_ERROR_STATUS;
+        } catch (ProxyStartException e) {
+            err.println(e.getMessage());
+            HostKernel.call(HostSyscall.CLOSE, report);
+            return 1;
+        }
+        try {
+            int pid = guest.started().get();
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment buf = a.allocate(4, 4);
+                buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, pid);
+                while (HostKernel.call(HostSyscall.WRITE, report, buf.address(), 4) == -dev.herd.host.Errno.EINTR) {
+                    // retry
+                }
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the thread did not start: the parent sees EOF and fails the fork
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, report);
+        }
+        return awaitExit(guest, err);
     }
 
     /** The host cwd seen from inside the rootfs, or "/" when the cwd is outside it. */

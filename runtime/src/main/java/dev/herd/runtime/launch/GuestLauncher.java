@@ -15,6 +15,8 @@ import dev.herd.runtime.loader.ElfLoader;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.loader.InitialStack;
 import dev.herd.runtime.process.ChildHerd;
+import dev.herd.runtime.process.ForkImage;
+import dev.herd.runtime.process.ResourceLimits;
 import dev.herd.signals.SignalAction;
 import dev.herd.signals.Signals;
 import dev.herd.runtime.loader.LoadedImage;
@@ -61,7 +63,8 @@ public final class GuestLauncher {
 
 
     /** A started guest process. {@link #exit()} completes when it has ended. */
-    public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit) {}
+    public record RunningGuest(GuestProcess process, Thread mainThread, CompletableFuture<ProcessExit> exit,
+                               CompletableFuture<Integer> started) {}
 
     public static RunningGuest start(RunConfig config) throws IOException, ExecFormatException {
         return start(config, null);
@@ -133,86 +136,179 @@ public final class GuestLauncher {
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
-            String childRootfs = config.rootfs().toString();
-            boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
-            process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace, childProxyOptions(process, config)));
-            for (int sig = 1; sig <= Signals.MAX; sig++) {
-                if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
-                    process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
+            long[] regs = {start.pc(), start.stackPointer()};
+            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, (main, mainContext) -> {
+                if (config.inherited().blocked() != 0) {
+                    // The mask survives execve: the first thread starts with the caller's.
+                    mainContext.signals().setBlocked(config.inherited().blocked());
                 }
-            }
-            fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
-            dev.herd.host.StartupTrace.mark("process state (fds, signals)");
-            Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
-            SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(guestArch.machine()), guestArch.numbering().count(),
-                    guestArch.numbering()::name, config.diagnostics(), strace);
-            ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
-            SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
-            process.delivery(delivery);
-            process.children().onExit(info -> delivery.send(null, info));
-            LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
-            dev.herd.host.StartupTrace.mark("syscall table and kernel");
-            boolean serial = config.mode() == ExecutionMode.SERIAL;
-            // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
-            // in parallel mode a libunicorn that is atomic already needs none, and translator atomics
-            // (DESIGN fact 13) patch only what the translator cannot do.
-            boolean translatorAtomics = !serial && !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
-            AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
-                    ? new NoAtomicPatching() : guestArch.sitePatcher(space, translatorAtomics);
-            if (atomics == null) {
-                // This architecture has no site patcher: without translator atomics its atomics
-                // are exact only when one engine runs at a time.
-                if (!translatorAtomics && !serial) {
-                    config.diagnostics().println("herd: warning: no atomics across engines for " + guestArch.name()
-                            + " guests with this libunicorn: running in serial mode");
-                    serial = true;
-                }
-                atomics = new NoAtomicPatching();
-            }
-            ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
-            dev.herd.host.StartupTrace.mark(atomics instanceof NoAtomicPatching ? "atomic self-test (answer: no patching)"
-                    : translatorAtomics ? "atomic self-test (answer: translator atomics)" : "atomic self-test (answer: patching)");
-            for (Mapping m : space.mappings()) {
-                if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
-            }
-            dev.herd.host.StartupTrace.mark("atomic-site scan of executable mappings");
-            EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics);
-            HostCallInterrupter interrupter = new HostCallInterrupter();
-            ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
-                    engines, interrupter);
-            if (beforeStart != null) beforeStart.accept(kernel);
-            GuestThread main = new GuestThread(threads);
-            dev.herd.host.StartupTrace.mark("first engine created");
-            if (config.inherited().blocked() != 0) {
-                // The mask survives execve: the first thread starts with the caller's.
-                SyscallContext mainContext = new SyscallContext(process, main);
-                mainContext.signals().setBlocked(config.inherited().blocked());
-                main.kernelState(mainContext);
-            }
-            arch.initProcessRegisters(main.engine(), start.pc(), start.stackPointer());
-            process.threadCreated();
-            FdTable ownedFds = fds;
-            PathResolver ownedPaths = paths;
-            ProxyProcess ownedProxy = proxy;
-            CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
-                process.timers().close();
-                delivery.signalFds().close();
-                gate.close();
-                interrupter.close();
-                engines.close();
-                ownedFds.close();
-                ownedPaths.close();
-                if (ownedProxy != null) ownedProxy.close();
-            });
-            dev.herd.host.StartupTrace.mark("registers set");
-            Thread t = Thread.ofPlatform().name("guest-main").start(main);
-            return new RunningGuest(process, t, exit);
+                arch.initProcessRegisters(main.engine(), regs[0], regs[1]);
+            }, null);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
             if (space != null) space.close();
             throw e;
         }
+    }
+
+    /**
+     * A fork's child process from its {@link ForkImage}: the parent's copy of memory and mapping
+     * table, the guest fds waiting at their numbers, the process state of the image, and one
+     * thread with the forking thread's registers, whose fork returns 0. {@code config} gives the
+     * run's options (rootfs, mode, tracing, proxy, diagnostics); its program is the parent's.
+     */
+    public static RunningGuest startForked(RunConfig config, ForkImage image,
+                                           java.util.function.Consumer<LinuxKernel> beforeStart) throws IOException {
+        GuestAddressSpace space = null;
+        FdTable fds = null;
+        PathResolver paths = null;
+        try {
+            GuestArch guestArch = GuestArchs.of(ElfFile.Machine.of(image.machine()));
+            space = GuestAddressSpace.adopt(image.space());
+            CpuArch arch = guestArch.newCpu();
+            paths = new PathResolver(config.rootfs(), image.cwd());
+            if (!image.chroot().equals("/")) paths.chrootTo(image.chroot());
+            paths.umask(image.umask());
+            fds = new FdTable();
+            for (int i = 0; i < image.guestFds().length; i++) {
+                fds.installAt(image.guestFds()[i], image.guestFds()[i], image.cloexec()[i]);
+            }
+            GuestProcess process = new GuestProcess(guestArch, space, fds, paths, image.exePath());
+            process.startState(image.argv(), image.envp(), image.auxv());
+            process.parent(image.parentPid(), image.parentHostPid());
+            for (int r = 0; r < image.rlimits().length && r < ResourceLimits.COUNT; r++) {
+                try {
+                    process.limits().set(r, image.rlimits()[r][0], image.rlimits()[r][1]);
+                } catch (ErrnoException ignored) {
+                    // a limit above the host's hard one: the host's stays (the parent could not exceed it either)
+                }
+            }
+            if (image.hostname() != null) process.uts().hostname(image.hostname());
+            if (image.domainname() != null) process.uts().domainname(image.domainname());
+            process.clock().realtimeOffsetNanos(image.clockOffset());
+            process.personality(image.personality());
+            for (int sig = 1; sig < image.actions().length && sig <= Signals.MAX; sig++) {
+                if (sig != Signals.SIGKILL && sig != Signals.SIGSTOP) process.signals().actions().set(sig, image.actions()[sig]);
+            }
+            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, (main, ctx) -> {
+                ctx.signals().setBlocked(image.blocked());
+                ctx.signals().restoreAltStack(image.altStack()[0], image.altStack()[1], (int) image.altStack()[2]);
+                ctx.initialComm(image.comm());
+                if (image.clearChildTid() != 0) ctx.clearChildTid(image.clearChildTid());
+                ctx.tidTargets(image.setChildTid(), 0);
+                arch.restoreThreadState(main.engine(), image.registers());
+                main.engine().regWrite(arch.pcRegister(), image.resumePc());
+                arch.writeSyscallResult(main.engine(), 0);
+                if (image.stack() != 0) main.engine().regWrite(arch.spRegister(), image.stack());
+                if (image.tls() != ForkImage.NO_TLS) arch.setThreadPointer(main.engine(), image.tls());
+            }, image.atomicSites());
+        } catch (ErrnoException e) {
+            if (fds != null) fds.close();
+            if (paths != null) paths.close();
+            if (space != null) space.close();
+            throw new IOException("cannot set up the forked process: " + Errno.describe(e.errno()));
+        } catch (RuntimeException e) {
+            if (fds != null) fds.close();
+            if (paths != null) paths.close();
+            if (space != null) space.close();
+            throw e;
+        }
+    }
+
+    /** Sets up the first thread's registers and kernel state before it starts. */
+    private interface FirstThread {
+        void accept(GuestThread main, SyscallContext context);
+    }
+
+    /**
+     * The part of a launch after the process exists: child Herd description, signals, syscall
+     * dispatch, kernel proxy, atomics, engines, and the first thread. {@code forkSites}: a fork's
+     * patched atomic sites (null: scan the executable mappings instead).
+     */
+    private static RunningGuest launch(RunConfig config, GuestArch guestArch, CpuArch arch, GuestAddressSpace space,
+                                       FdTable fds, PathResolver paths, GuestProcess process,
+                                       java.util.function.Consumer<LinuxKernel> beforeStart, FirstThread firstThread,
+                                       java.util.Map<Long, byte[]> forkSites) {
+        String childRootfs = config.rootfs().toString();
+        boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
+        process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace, childProxyOptions(process, config)));
+        for (int sig = 1; sig <= Signals.MAX; sig++) {
+            if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
+                process.signals().actions().set(sig, new SignalAction(SignalAction.SIG_IGN, 0, 0, 0));
+            }
+        }
+        fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
+        dev.herd.host.StartupTrace.mark("process state (fds, signals)");
+        Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
+        SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(guestArch.machine()), guestArch.numbering().count(),
+                guestArch.numbering()::name, config.diagnostics(), strace);
+        ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
+        SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
+        process.delivery(delivery);
+        process.children().onExit(info -> delivery.send(null, info));
+        LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
+        dev.herd.host.StartupTrace.mark("syscall table and kernel");
+        boolean serial = config.mode() == ExecutionMode.SERIAL;
+        // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
+        // in parallel mode a libunicorn that is atomic already needs none, and translator atomics
+        // (DESIGN fact 13) patch only what the translator cannot do.
+        boolean translatorAtomics = !serial && !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
+        AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
+                ? new NoAtomicPatching() : guestArch.sitePatcher(space, translatorAtomics);
+        if (atomics == null) {
+            // This architecture has no site patcher: without translator atomics its atomics
+            // are exact only when one engine runs at a time.
+            if (!translatorAtomics && !serial) {
+                config.diagnostics().println("herd: warning: no atomics across engines for " + guestArch.name()
+                        + " guests with this libunicorn: running in serial mode");
+                serial = true;
+            }
+            atomics = new NoAtomicPatching();
+        }
+        ExecutionGate gate = serial ? new SerialGate() : ExecutionGate.parallel();
+        dev.herd.host.StartupTrace.mark(atomics instanceof NoAtomicPatching ? "atomic self-test (answer: no patching)"
+                : translatorAtomics ? "atomic self-test (answer: translator atomics)" : "atomic self-test (answer: patching)");
+        if (forkSites == null) {
+            for (Mapping m : space.mappings()) {
+                if ((m.prot() & Prot.EXEC) != 0) atomics.scan(m.start(), m.end());
+            }
+        } else {
+            // A fork's memory holds its parent's patches: the same sites, patched again from
+            // their original bytes, so that this patcher knows them.
+            for (var site : forkSites.entrySet()) {
+                space.writeIgnoringProtection(site.getKey(), site.getValue(), 0, site.getValue().length);
+                atomics.patchInstruction(site.getKey());
+            }
+        }
+        dev.herd.host.StartupTrace.mark("atomic-site scan of executable mappings");
+        EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics);
+        HostCallInterrupter interrupter = new HostCallInterrupter();
+        ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
+                engines, interrupter);
+        if (beforeStart != null) beforeStart.accept(kernel);
+        GuestThread main = new GuestThread(threads);
+        dev.herd.host.StartupTrace.mark("first engine created");
+        SyscallContext mainContext = new SyscallContext(process, main);
+        main.kernelState(mainContext);
+        firstThread.accept(main, mainContext);
+        process.threadCreated();
+        FdTable ownedFds = fds;
+        PathResolver ownedPaths = paths;
+        ProxyProcess ownedProxy = proxy;
+        CompletableFuture<ProcessExit> exit = process.exitFuture().whenComplete((how, err) -> {
+            process.timers().close();
+            delivery.signalFds().close();
+            gate.close();
+            interrupter.close();
+            engines.close();
+            ownedFds.close();
+            ownedPaths.close();
+            if (ownedProxy != null) ownedProxy.close();
+        });
+        dev.herd.host.StartupTrace.mark("registers set");
+        Thread t = Thread.ofPlatform().name("guest-main").start(main);
+        return new RunningGuest(process, t, exit, mainContext.started());
     }
 
     /** The proxy options of a child Herd (an execve's new image): this run's, sharing its network. */

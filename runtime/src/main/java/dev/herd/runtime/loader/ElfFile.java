@@ -66,6 +66,12 @@ public final class ElfFile {
         public int code() { return code; }
         /** The name {@code uname -m} reports for this architecture. */
         public String linuxName() { return linuxName; }
+
+        /** The machine with ELF e_machine {@code code}; IllegalArgumentException for others. */
+        public static Machine of(int code) {
+            for (Machine m : values()) if (m.code == code) return m;
+            throw new IllegalArgumentException("no such guest machine: " + code);
+        }
     }
 
     /** One program header, fields as in {@code Elf64_Phdr}; {@code index} is its position in the table. */

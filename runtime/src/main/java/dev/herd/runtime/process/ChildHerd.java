@@ -108,6 +108,31 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
     }
 
     /**
+     * A fork's child: {@code java OPTIONS -cp CP HerdMain fork ... --state-fd N}, which starts from
+     * the {@link ForkImage} in that fd instead of a program file.
+     */
+    public List<byte[]> forkCommand(int stateFd) {
+        List<String> head = new ArrayList<>();
+        head.add(java);
+        head.addAll(jvmOptions);
+        head.add("-cp");
+        head.add(classPath);
+        head.add("dev.herd.runtime.cli.HerdMain");
+        head.add("fork");
+        head.add("--rootfs");
+        head.add(rootfs);
+        head.add("--mode");
+        head.add(serial ? "serial" : "parallel");
+        if (strace) head.add("--strace");
+        head.addAll(proxyOptions);
+        head.add("--state-fd");
+        head.add(Integer.toString(stateFd));
+        List<byte[]> cmd = new ArrayList<>();
+        for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));
+        return cmd;
+    }
+
+    /**
      * The child's argv: {@code java OPTIONS -cp CP HerdMain run ... --program PROGRAM -- ARGV...}.
      *
      * @param program       host path of the program image (names it: the child reads {@code programFd})

@@ -147,12 +147,12 @@ public final class ExecSyscalls {
     }
 
     /** A close-on-exec copy of a host fd at {@code min} or above. */
-    private static int dupAbove(int fd, int min) {
+    static int dupAbove(int fd, int min) {
         return (int) HostKernel.check(HostKernel.call(HostSyscall.FCNTL, fd, F_DUPFD_CLOEXEC, min));
     }
 
     /** A close-on-exec memfd holding {@code bytes}. */
-    private static int memfdWith(String name, byte[] bytes) {
+    static int memfdWith(String name, byte[] bytes) {
         try (Arena arena = Arena.ofConfined()) {
             int fd = (int) HostKernel.check(HostKernel.call(HostSyscall.MEMFD_CREATE,
                     arena.allocateFrom(name).address(), MFD_CLOEXEC));
@@ -223,12 +223,9 @@ public final class ExecSyscalls {
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath());
-            String cwd = ctx.process().paths().cwd();
-            String root = ctx.process().paths().rootHostPath();
-            String hostCwd = root.equals("/") ? cwd : cwd.equals("/") ? root : root + cwd;
             int pid;
             try {
-                pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd.getBytes(StandardCharsets.ISO_8859_1),
+                pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd(ctx),
                         placements, closeFrom);
             } catch (ErrnoException e) {
                 return -e.errno();
@@ -250,6 +247,14 @@ public final class ExecSyscalls {
         } finally {
             for (int c : copies) HostKernel.call(HostSyscall.CLOSE, c);
         }
+    }
+
+    /** The guest's cwd as a host path, where a child Herd starts. */
+    static byte[] hostCwd(SyscallContext ctx) {
+        String cwd = ctx.process().paths().cwd();
+        String root = ctx.process().paths().rootHostPath();
+        String hostCwd = root.equals("/") ? cwd : cwd.equals("/") ? root : root + cwd;
+        return hostCwd.getBytes(StandardCharsets.ISO_8859_1);
     }
 
     /** The kernel's de_thread: every other thread of the old image ends. */

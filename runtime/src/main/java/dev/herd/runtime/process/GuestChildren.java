@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * A guest process's children: those a vfork child started by execve (a child Herd, a host process
- * of this JVM, watched through a pidfd) and those that ended before an execve (a zombie with its
+ * A guest process's children: fork's (a child Herd) and those a vfork child started by execve (a
+ * child Herd, a host process of this JVM, watched through a pidfd) and those that ended before an execve (a zombie with its
  * status). wait4/waitid reap them; SIGCHLD is sent when one ends.
  *
  * <p>Only this table's own pidfds are waited on, never "any child" of the JVM: the kernel proxy is
@@ -52,7 +52,15 @@ public final class GuestChildren {
 
     /** A child running as host process {@code pid} (a child Herd). */
     public void addRunning(int pid) {
-        long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, pid, 0);
+        addRunning(pid, pid);
+    }
+
+    /**
+     * A child the guest knows as {@code pid} running as host process {@code hostPid} (a fork's
+     * child Herd, whose guest pid is its first thread's id).
+     */
+    public void addRunning(int pid, int hostPid) {
+        long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, hostPid, 0);
         synchronized (this) {
             Child c = new Child(pid, (int) fd);
             if (fd < 0) { // already gone and reaped by someone else: report it as exited 0

@@ -160,6 +160,25 @@ public final class GuestProcess {
     /** Host path of the guest program, the answer to readlink("/proc/self/exe"). */
     public String exePath() { return exePath; }
 
+    private volatile int parentPid, parentHostPid;
+
+    /** A fork's child: its parent's guest pid, and the parent Herd's host pid. */
+    public void parent(int guestPid, int hostPid) {
+        parentPid = guestPid;
+        parentHostPid = hostPid;
+    }
+
+    /**
+     * getppid for a fork's child: the parent's guest pid while the parent Herd is this JVM's host
+     * parent, else (re-parented, as Linux re-parents orphans) the host's answer; 0 for a process
+     * that is not a fork's child (its parent is the Herd JVM).
+     */
+    public int forkParentPid() {
+        if (parentPid == 0) return 0;
+        int host = (int) dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.GETPPID);
+        return host == parentHostPid ? parentPid : host;
+    }
+
     /** Guest pid: the TID of the first guest thread. */
     public int pid() { return pid; }
 

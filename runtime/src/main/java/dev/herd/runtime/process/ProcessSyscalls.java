@@ -39,8 +39,12 @@ public final class ProcessSyscalls {
         // The guest's parent is whoever started Herd.
         // The guest's parent is the Herd process. Forwarded, the proxy's kernel answers with its own
         // parent, which is the same process.
-        t.define("getppid", "", (ctx, a, b, c, d, e, f) ->
-                ctx.forwarded() ? ctx.host().call(HostSyscall.GETPPID) : HostKernel.call(HostSyscall.GETPID));
+        // A fork's child: the forking process (see GuestProcess.forkParentPid).
+        t.define("getppid", "", (ctx, a, b, c, d, e, f) -> {
+            int forkParent = ctx.process().forkParentPid();
+            if (forkParent != 0) return forkParent;
+            return ctx.forwarded() ? ctx.host().call(HostSyscall.GETPPID) : HostKernel.call(HostSyscall.GETPID);
+        });
         t.define("getuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETUID));
         t.define("geteuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETEUID));
         t.define("getgid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETGID));

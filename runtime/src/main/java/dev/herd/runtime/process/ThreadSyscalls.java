@@ -11,12 +11,13 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * clone and clone3 for threads: a new Java platform thread with its own engine, the parent's
- * registers, the child stack and TLS. Creating processes (no CLONE_VM: fork, vfork) arrives with
- * child Herd processes and is ENOSYS until then.
+ * registers, the child stack and TLS. New processes: {@link VforkChild} (CLONE_VM|CLONE_VFORK) and
+ * {@link ForkSyscalls} (no CLONE_VM).
  */
 public final class ThreadSyscalls {
     private ThreadSyscalls() {}
 
+    private static final long SIGCHLD = 17;
     static final long CSIGNAL = 0xff, CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400,
             CLONE_SIGHAND = 0x800, CLONE_PIDFD = 0x1000, CLONE_VFORK = 0x4000, CLONE_PARENT = 0x8000,
             CLONE_THREAD = 0x10000, CLONE_NEWNS = 0x20000, CLONE_SYSVSEM = 0x40000, CLONE_SETTLS = 0x80000,
@@ -28,6 +29,12 @@ public final class ThreadSyscalls {
     /** Flags that may accompany a thread clone. */
     private static final long THREAD_OPTIONAL = CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID
             | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID | CLONE_DETACHED | CLONE_UNTRACED | CLONE_PARENT | CLONE_IO;
+    /**
+     * Flags a fork-like clone may carry (CLONE_VFORK without CLONE_VM: the parent goes on at once,
+     * which only timing can tell from waiting for the child's exec or exit).
+     */
+    private static final long FORK_OPTIONAL = CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID | CLONE_CHILD_SETTID
+            | CLONE_DETACHED | CLONE_UNTRACED | CLONE_IO | CLONE_VFORK | CLONE_CLEAR_SIGHAND | CLONE_SYSVSEM;
     /** sizeof(struct clone_args) version 0 (CLONE_ARGS_SIZE_VER0). */
     private static final long CLONE_ARGS_VER0 = 64;
 
@@ -42,7 +49,7 @@ public final class ThreadSyscalls {
         // registrations, which are per process) reach every guest thread.
         t.passThrough("membarrier", "int hex int", (ctx, cmd, flags, cpu, d, e, f) ->
                 dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MEMBARRIER, cmd, flags, cpu));
-        t.unsupportedQuietly("fork", "", "a new process needs a child Herd that receives the guest's state (issue 13)");
+        t.define("fork", "", (ctx, a, b, c, d, e, f) -> ForkSyscalls.fork(ctx, SIGCHLD, 0, 0, 0, 0));
         t.define("vfork", "", (ctx, a, b, c, d, e, f) -> VforkChild.start(ctx, 0, false));
     }
 
@@ -83,6 +90,9 @@ public final class ThreadSyscalls {
                     && (flags & ~(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND)) == 0) {
                 return VforkChild.start(ctx, newSp, (flags & CLONE_CLEAR_SIGHAND) != 0);
             }
+            // fork: a child Herd with a copy of this process. Sharing the fd table, filesystem
+            // context or anything else with a process of its own is not possible across two JVMs.
+            if ((flags & ~(CSIGNAL | FORK_OPTIONAL)) == 0) return ForkSyscalls.fork(ctx, flags, newSp, ptid, ctid, tls);
             return -Errno.ENOSYS;
         }
         long kind = flags & ~CSIGNAL;

@@ -1,6 +1,7 @@
 package dev.herd.threads.aarch64;
 
 import dev.herd.threads.CpuArch;
+import dev.herd.threads.ThreadStates;
 import dev.herd.unicorn.Unicorn;
 import dev.herd.unicorn.aarch64.Arm64Cpu;
 import dev.herd.unicorn.aarch64.Arm64Reg;
@@ -92,17 +93,21 @@ public final class CpuAarch64 implements CpuArch {
         THREAD_STATE = r;
     }
 
-    @Override public void copyThreadState(Unicorn from, Unicorn to) {
-        long[] values = new long[THREAD_STATE.length];
-        from.regReadBatch(THREAD_STATE, values);
-        to.regWriteBatch(THREAD_STATE, values);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment wide = arena.allocate(16, 16);
-            for (int i = 0; i < 32; i++) {
-                from.regRead(Arm64Reg.Q0 + i, wide);
-                to.regWrite(Arm64Reg.Q0 + i, wide);
-            }
-        }
+    /** Registers of 16 bytes (vector registers; x87's 80-bit stack on x86_64), after the 64-bit ones. */
+    private static final int[] WIDE;
+
+    static {
+        int[] wide = new int[32];
+        for (int i = 0; i < 32; i++) wide[i] = Arm64Reg.Q0 + i;
+        WIDE = wide;
+    }
+
+    @Override public byte[] saveThreadState(Unicorn engine) {
+        return ThreadStates.save(engine, THREAD_STATE, WIDE);
+    }
+
+    @Override public void restoreThreadState(Unicorn engine, byte[] state) {
+        ThreadStates.restore(engine, THREAD_STATE, WIDE, state);
     }
 
     @Override public void initProcessRegisters(Unicorn engine, long entry, long sp) {

@@ -48,6 +48,13 @@ public interface AtomicSites {
      */
     boolean patchInstruction(long pc);
 
+    /**
+     * The patched sites, pc → the original instruction's bytes: a fork's child gets memory with the
+     * patches in it and re-creates them from these ({@link #patchInstruction} after the originals
+     * are written back).
+     */
+    default java.util.Map<Long, byte[]> patchedSites() { return java.util.Map.of(); }
+
     /** Number of patched sites currently known. */
     int siteCount();
 }

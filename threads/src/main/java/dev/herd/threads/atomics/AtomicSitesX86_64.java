@@ -125,6 +125,13 @@ public final class AtomicSitesX86_64 implements AtomicSites {
      * Returns whether the instruction is a patched site now.
      */
     @Override
+    public java.util.Map<Long, byte[]> patchedSites() {
+        java.util.Map<Long, byte[]> out = new java.util.HashMap<>();
+        for (Site s : sites.sites()) out.put(s.pc, s.original.clone());
+        return out;
+    }
+
+    @Override
     public boolean patchInstruction(long pc) {
         scanLock.lock();
         try {

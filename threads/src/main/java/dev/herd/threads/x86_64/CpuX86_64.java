@@ -1,6 +1,7 @@
 package dev.herd.threads.x86_64;
 
 import dev.herd.threads.CpuArch;
+import dev.herd.threads.ThreadStates;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -91,23 +92,24 @@ public final class CpuX86_64 implements CpuArch {
             X86Reg.RIP, X86Reg.RFLAGS, X86Reg.FS_BASE, X86Reg.GS_BASE, X86Reg.MXCSR, X86Reg.FPCW, X86Reg.FPSW,
             X86Reg.FPTAG};
 
-    @Override public void copyThreadState(Unicorn from, Unicorn to) {
-        long[] values = new long[THREAD_STATE.length];
-        from.regReadBatch(THREAD_STATE, values);
-        to.regWriteBatch(THREAD_STATE, values);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment wide = arena.allocate(16, 16);
-            for (int i = 0; i < 16; i++) {
-                from.regRead(X86Reg.XMM0 + i, wide);
-                to.regWrite(X86Reg.XMM0 + i, wide);
-            }
-            // x87 stack (80-bit): the child inherits it, and a pooled engine must not keep its
-            // previous thread's.
-            for (int i = 0; i < 8; i++) {
-                from.regRead(X86Reg.ST0 + i, wide);
-                to.regWrite(X86Reg.ST0 + i, wide);
-            }
-        }
+    /** Registers of 16 bytes (vector registers; x87's 80-bit stack on x86_64), after the 64-bit ones. */
+    private static final int[] WIDE;
+
+    static {
+        int[] wide = new int[16 + 8];
+        for (int i = 0; i < 16; i++) wide[i] = X86Reg.XMM0 + i;
+        // x87 stack (80-bit): the child inherits it, and a pooled engine must not keep its
+        // previous thread's.
+        for (int i = 0; i < 8; i++) wide[16 + i] = X86Reg.ST0 + i;
+        WIDE = wide;
+    }
+
+    @Override public byte[] saveThreadState(Unicorn engine) {
+        return ThreadStates.save(engine, THREAD_STATE, WIDE);
+    }
+
+    @Override public void restoreThreadState(Unicorn engine, byte[] state) {
+        ThreadStates.restore(engine, THREAD_STATE, WIDE, state);
     }
 
     @Override public void initProcessRegisters(Unicorn engine, long entry, long sp) {

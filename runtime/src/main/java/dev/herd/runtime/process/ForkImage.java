@@ -1,0 +1,230 @@
+package dev.herd.runtime.process;
+
+import dev.herd.memory.ForkedSpace;
+import dev.herd.signals.SignalAction;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a fork's child process starts from: the forking thread's registers and the process state
+ * Linux's fork copies. The parent Herd writes it into a memfd; the child Herd ({@code HerdMain
+ * fork}) reads it before any guest code runs. Fds named here are the child's numbers; the guest's
+ * own fds are at their own numbers ({@link #guestFds}).
+ *
+ * @param machine       the guest's ELF machine
+ * @param space         the child's memory (its memfd and shared files: the child's fd numbers)
+ * @param registers     {@code CpuArch.saveThreadState} of the forking thread
+ * @param resumePc      where the child's first instruction is (after the syscall)
+ * @param stack         a new stack pointer (clone's), 0 for the parent's
+ * @param tls           the thread pointer with CLONE_SETTLS, else {@link #NO_TLS}
+ * @param setChildTid   CLONE_CHILD_SETTID's address, else 0
+ * @param clearChildTid CLONE_CHILD_CLEARTID's address, else 0
+ * @param guestFds      the guest's open fds
+ * @param cloexec       whether each of {@link #guestFds} is close-on-exec
+ * @param actions       signal dispositions 1..64 (index 0 unused)
+ * @param blocked       the forking thread's mask
+ * @param altStack      its alternate stack: base, size, flags
+ * @param cwd           guest cwd
+ * @param chroot        guest root inside the rootfs
+ * @param umask         umask
+ * @param rlimits       soft, hard per resource
+ * @param hostname      uts hostname
+ * @param domainname    uts domain name
+ * @param clockOffset   the guest wall clock's offset in ns
+ * @param personality   personality(2)
+ * @param comm          the forking thread's name
+ * @param exePath       host path of the program
+ * @param argv          guest address of argv
+ * @param envp          guest address of envp
+ * @param auxv          auxv bytes
+ * @param atomicSites   patched atomic sites: pc → original bytes
+ * @param parentPid     the parent's guest pid (the child's getppid)
+ * @param parentHostPid the parent Herd's host pid (the child's host parent while it lives)
+ * @param pidReportFd   the child's fd to which it writes its guest pid (4 bytes) once known
+ */
+public record ForkImage(int machine, ForkedSpace space, byte[] registers, long resumePc, long stack, long tls,
+                        long setChildTid, long clearChildTid, int[] guestFds, boolean[] cloexec, SignalAction[] actions,
+                        long blocked, long[] altStack, String cwd, String chroot, int umask, long[][] rlimits,
+                        byte[] hostname, byte[] domainname, long clockOffset, int personality, String comm,
+                        String exePath, long argv, long envp, byte[] auxv, Map<Long, byte[]> atomicSites,
+                        int parentPid, int parentHostPid, int pidReportFd) {
+    /** {@link #tls} when CLONE_SETTLS was not given. */
+    public static final long NO_TLS = Long.MIN_VALUE;
+    private static final int MAGIC = 0x48657264; // "Herd"
+    private static final int VERSION = 1;
+
+    public byte[] toBytes() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(MAGIC);
+            out.writeInt(VERSION);
+            out.writeInt(machine);
+            out.writeInt(space.memfd());
+            out.writeLong(space.size());
+            out.writeInt(space.regionCap());
+            out.writeLong(space.brkStart());
+            out.writeLong(space.brkCur());
+            out.writeInt(space.files().size());
+            for (ForkedSpace.File f : space.files()) {
+                out.writeInt(f.fd());
+                out.writeBoolean(f.writable());
+                out.writeLong(f.sizeAtMap());
+                writeString(out, f.path());
+                out.writeLong(f.inode());
+            }
+            out.writeInt(space.mappings().size());
+            for (ForkedSpace.Entry e : space.mappings()) {
+                out.writeLong(e.start());
+                out.writeLong(e.end());
+                out.writeInt(e.prot());
+                out.writeInt(e.flags());
+                writeString(out, e.name());
+                out.writeLong(e.fileOffset());
+                out.writeInt(e.kind());
+                out.writeInt(e.file());
+            }
+            writeBytes(out, registers);
+            out.writeLong(resumePc);
+            out.writeLong(stack);
+            out.writeLong(tls);
+            out.writeLong(setChildTid);
+            out.writeLong(clearChildTid);
+            out.writeInt(guestFds.length);
+            for (int i = 0; i < guestFds.length; i++) {
+                out.writeInt(guestFds[i]);
+                out.writeBoolean(cloexec[i]);
+            }
+            out.writeInt(actions.length);
+            for (SignalAction a : actions) {
+                SignalAction x = a == null ? SignalAction.DEFAULT : a;
+                out.writeLong(x.handler());
+                out.writeLong(x.flags());
+                out.writeLong(x.restorer());
+                out.writeLong(x.mask());
+            }
+            out.writeLong(blocked);
+            for (int i = 0; i < 3; i++) out.writeLong(altStack[i]);
+            writeString(out, cwd);
+            writeString(out, chroot);
+            out.writeInt(umask);
+            out.writeInt(rlimits.length);
+            for (long[] r : rlimits) {
+                out.writeLong(r[0]);
+                out.writeLong(r[1]);
+            }
+            writeBytes(out, hostname);
+            writeBytes(out, domainname);
+            out.writeLong(clockOffset);
+            out.writeInt(personality);
+            writeString(out, comm);
+            writeString(out, exePath);
+            out.writeLong(argv);
+            out.writeLong(envp);
+            writeBytes(out, auxv);
+            out.writeInt(atomicSites.size());
+            for (Map.Entry<Long, byte[]> s : atomicSites.entrySet()) {
+                out.writeLong(s.getKey());
+                writeBytes(out, s.getValue());
+            }
+            out.writeInt(parentPid);
+            out.writeInt(parentHostPid);
+            out.writeInt(pidReportFd);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Reads {@link #toBytes}' form; IOException for anything else (a truncated or foreign file). */
+    public static ForkImage fromBytes(byte[] data) throws IOException {
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
+        if (in.readInt() != MAGIC || in.readInt() != VERSION) throw new IOException("not a fork image of this Herd");
+        int machine = in.readInt();
+        int memfd = in.readInt();
+        long size = in.readLong();
+        int cap = in.readInt();
+        long brkStart = in.readLong(), brkCur = in.readLong();
+        List<ForkedSpace.File> files = new ArrayList<>();
+        for (int n = count(in); n > 0; n--) {
+            files.add(new ForkedSpace.File(in.readInt(), in.readBoolean(), in.readLong(), readString(in), in.readLong()));
+        }
+        List<ForkedSpace.Entry> maps = new ArrayList<>();
+        for (int n = count(in); n > 0; n--) {
+            maps.add(new ForkedSpace.Entry(in.readLong(), in.readLong(), in.readInt(), in.readInt(), readString(in),
+                    in.readLong(), in.readInt(), in.readInt()));
+        }
+        ForkedSpace space = new ForkedSpace(memfd, size, cap, brkStart, brkCur, maps, files);
+        byte[] registers = readBytes(in);
+        long resumePc = in.readLong(), stack = in.readLong(), tls = in.readLong();
+        long setChildTid = in.readLong(), clearChildTid = in.readLong();
+        int nfds = count(in);
+        int[] fds = new int[nfds];
+        boolean[] cloexec = new boolean[nfds];
+        for (int i = 0; i < nfds; i++) {
+            fds[i] = in.readInt();
+            cloexec[i] = in.readBoolean();
+        }
+        SignalAction[] actions = new SignalAction[count(in)];
+        for (int i = 0; i < actions.length; i++) {
+            actions[i] = new SignalAction(in.readLong(), in.readLong(), in.readLong(), in.readLong());
+        }
+        long blocked = in.readLong();
+        long[] alt = {in.readLong(), in.readLong(), in.readLong()};
+        String cwd = readString(in), chroot = readString(in);
+        int umask = in.readInt();
+        long[][] rl = new long[count(in)][];
+        for (int i = 0; i < rl.length; i++) rl[i] = new long[] {in.readLong(), in.readLong()};
+        byte[] hostname = readBytes(in), domainname = readBytes(in);
+        long clockOffset = in.readLong();
+        int personality = in.readInt();
+        String comm = readString(in), exePath = readString(in);
+        long argv = in.readLong(), envp = in.readLong();
+        byte[] auxv = readBytes(in);
+        Map<Long, byte[]> sites = new LinkedHashMap<>();
+        for (int n = count(in); n > 0; n--) sites.put(in.readLong(), readBytes(in));
+        int parentPid = in.readInt(), parentHostPid = in.readInt(), report = in.readInt();
+        return new ForkImage(machine, space, registers, resumePc, stack, tls, setChildTid, clearChildTid, fds, cloexec,
+                actions, blocked, alt, cwd, chroot, umask, rl, hostname, domainname, clockOffset, personality, comm,
+                exePath, argv, envp, auxv, sites, parentPid, parentHostPid, report);
+    }
+
+    private static int count(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > 1 << 24) throw new IOException("corrupt fork image");
+        return n;
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        writeBytes(out, s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        byte[] b = readBytes(in);
+        return b == null ? null : new String(b, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
+        if (b == null) {
+            out.writeInt(-1);
+            return;
+        }
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static byte[] readBytes(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n == -1) return null;
+        if (n < 0 || n > 1 << 26) throw new IOException("corrupt fork image");
+        return in.readNBytes(n);
+    }
+}
