@@ -40,7 +40,6 @@ class Aarch64ProgramsTest {
     private static final Set<String> NOT_COMPARED = Set.of(
             "crash",       // the report line of an unhandled fault is each runtime's own
             "enosys",      // herd warns on stderr about unimplemented numbers
-            "spawn",       // fork is issue 13 (qemu-user forks the host process)
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec

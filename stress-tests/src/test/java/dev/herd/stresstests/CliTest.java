@@ -218,20 +218,4 @@ class CliTest {
                 "herd: warning: unimplemented syscall syscall_99999 (99999), returning -ENOSYS"),
                 r.stderrText().lines().toList(), what);
     }
-
-    /**
-     * fork is not offered yet and fails with ENOSYS, the honest "not implemented", rather than an
-     * error that blames the call; posix_spawn (clone with CLONE_VM|CLONE_VFORK) works.
-     */
-    @ParameterizedTest(name = "fork is ENOSYS, posix_spawn works [{0}]")
-    @EnumSource(Mode.class)
-    void forkIsEnosysPosixSpawnWorks(Mode mode) throws IOException {
-        List<String> argv = List.of(HerdEnv.guest("spawn").toString());
-        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, argv), base, null,
-                HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
-        GuestRun.assertNoJavaLeak(r);
-        String what = r.describe() + "\nstderr:\n" + Diff.indent(r.stderrText());
-        assertEquals(0, r.status(), what);
-        assertEquals("fork: ENOSYS\nposix_spawn: ok\n", r.stdoutText(), what);
-    }
 }

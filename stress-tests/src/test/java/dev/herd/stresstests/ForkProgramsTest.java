@@ -1,0 +1,76 @@
+package dev.herd.stresstests;
+
+import static dev.herd.stresstests.GuestCase.sys;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Debian programs that fork (issue 13), natively and under herd in every mode: bash pipelines,
+ * command substitution, {@code &&}/{@code ||}, here-documents, background jobs and {@code wait};
+ * {@code make -j2}; Python's subprocess and multiprocessing with the fork start method; xargs,
+ * timeout, find -exec. Every child is a child Herd started from the parent's fork image.
+ */
+class ForkProgramsTest {
+    private static final String MAKEFILE = "all: one two three\n\t@echo all: $^\n"
+            + "one two three:\n\t@sleep 0.1; echo made $@ > $@.out\n"
+            + "clean:\n\t@rm -f *.out\n";
+
+    static final List<GuestCase> CASES = List.of(
+            sys("/usr/bin/bash", "-c", "seq 1 1000 | sort -rn | head -n 3").status(0).named("bash pipeline"),
+            sys("/usr/bin/bash", "-c", "n=$(wc -l < words.txt); echo \"$n words\"; echo \"$(echo nested $(echo twice))\"")
+                    .status(0).named("bash command substitution"),
+            sys("/usr/bin/bash", "-c", "true && echo and-ok; false || echo or-ok; false && echo never; (exit 3); echo $?")
+                    .status(0).named("bash && || and a subshell's status"),
+            sys("/usr/bin/bash", "-c", "x=here; cat <<EOF\nline one $x\n$(echo two)\nEOF\ncat <<'EOF'\nliteral $x\nEOF")
+                    .status(0).named("bash here-documents"),
+            sys("/usr/bin/bash", "-c", "(sleep 0.2; echo slow) & (echo fast) & wait; echo waited; "
+                    + "sleep 0.1 & p=$!; wait $p; echo \"status $?\"; (exit 7) & wait $!; echo \"bg status $?\"")
+                    .status(0).named("bash background jobs and wait"),
+            sys("/usr/bin/bash", "-c", "sort words.txt | uniq -c | sort -rn | head -n 5 | tr a-z A-Z | wc -l")
+                    .status(0).named("bash five-stage pipeline"),
+            sys("/usr/bin/bash", "-c", "make -j2 -s; cat one.out two.out three.out; make -s clean")
+                    .status(0).named("make -j2"),
+            sys("/usr/bin/xargs", "-n", "25", "echo", "words:").stdin("words.txt").status(0),
+            sys("/usr/bin/bash", "-c", "timeout 5 sleep 0.1; echo \"in time $?\"; timeout 0.3 sleep 10; echo \"timed out $?\"")
+                    .status(0).named("timeout"),
+            sys("/usr/bin/find", "tree", "-name", "*.txt", "-exec", "wc", "-c", "{}", ";").status(0),
+            sys("/usr/bin/python3", "-c", "import subprocess, sys\n"
+                    + "r = subprocess.run(['sort', 'words.txt'], capture_output=True, text=True)\n"
+                    + "print(r.returncode, r.stdout.splitlines()[:3])\n"
+                    + "p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+                    + "print(p.communicate(b'through a pipe')[0].decode(), p.returncode)\n"
+                    + "print(subprocess.call('exit 5', shell=True))").status(0).named("python3 subprocess"),
+            sys("/usr/bin/python3", "-c", "import multiprocessing as mp, os\n"
+                    + "def square(x): return x * x\n"
+                    + "def child(q): q.put(os.getppid() == parent)\n"
+                    + "parent = os.getpid()\n"
+                    + "ctx = mp.get_context('fork')\n"
+                    + "with ctx.Pool(2) as pool: print(pool.map(square, range(8)))\n"
+                    + "q = ctx.Queue(); p = ctx.Process(target=child, args=(q,)); p.start(); print(q.get()); p.join(); print(p.exitcode)\n"
+                    + "pid = os.fork()\n"
+                    + "if pid == 0: os._exit(9)\n"
+                    + "print(os.waitpid(pid, 0)[1] >> 8)").status(0).named("python3 multiprocessing fork"));
+
+    static Stream<Arguments> cases() {
+        return Differential.inAllModes(CASES.stream().map(c -> c.setup(dir -> {
+            Fixtures.populate(dir);
+            Files.writeString(dir.resolve("Makefile"), MAKEFILE);
+        })).toList());
+    }
+
+    @ParameterizedTest(name = "{0} [{1}]")
+    @MethodSource("cases")
+    void sameAsNative(GuestCase guest, Mode mode) throws IOException {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of(guest.program())), guest.program() + " is not installed");
+        Differential.check(guest, mode);
+    }
+}
