@@ -1,5 +1,6 @@
 package dev.herd.runtime.cli;
 
+import dev.herd.host.FdPassing;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.proxy.ProxyNetwork;
@@ -89,6 +90,8 @@ public final class HerdMain {
         }
         boolean forkChild = args[0].equals("fork");
         int stateFd = -1;
+        boolean spare = false;
+        int machine = 62; // EM_X86_64
         Path rootfs = Path.of("/");
         boolean strace = false;
         // Options a parent Herd's execve passes to the child that runs the new image (ExecSyscalls).
@@ -159,12 +162,21 @@ public final class HerdMain {
                     if (i >= args.length) return usage(err, "--program needs a path");
                     programOption = args[i++];
                 }
-                case "--state-fd" -> {
-                    if (!forkChild || i >= args.length) return usage(err, "--state-fd: only for a fork's child, with an fd number");
+                case "--state-fd", "--spare-fd" -> {
+                    if (!forkChild || i >= args.length) return usage(err, option + ": only for a fork's child, with an fd number");
                     try {
                         stateFd = Integer.parseInt(args[i++]);
                     } catch (NumberFormatException e) {
-                        return usage(err, "--state-fd: not an fd number");
+                        return usage(err, option + ": not an fd number");
+                    }
+                    spare = option.equals("--spare-fd");
+                }
+                case "--machine" -> { // a warm fork spare: the guest architecture it warms up for
+                    if (!forkChild || i >= args.length) return usage(err, "--machine: only for a fork's spare, with an ELF machine");
+                    try {
+                        machine = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--machine: not a number");
                     }
                 }
                 case "--program-fd", "--env-fd" -> {
@@ -205,7 +217,11 @@ public final class HerdMain {
         }
         ProxySettings proxySettings = !proxy ? null : new ProxySettings(net, forward == null ? ProxySettings.network(net).forwards()
                 : forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList(), joinNet);
-        if (forkChild) return runForkChild(stateFd, rootfs, mode, strace, proxySettings, err);
+        if (forkChild) {
+            if (stateFd < 0) return usage(err, "fork needs --state-fd or --spare-fd");
+            return spare ? runSpare(stateFd, machine, rootfs, mode, strace, proxySettings, err)
+                    : runForkChild(stateFd, rootfs, mode, strace, proxySettings, err);
+        }
         if (programOption == null && i >= args.length) return usage(err, "no program given");
         // With --program, every remaining argument is the guest's argv, argv[0] included.
         String programArg = programOption != null ? programOption : args[i];
@@ -287,7 +303,6 @@ public final class HerdMain {
      */
     private static int runForkChild(int stateFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                     PrintStream err) throws InterruptedException {
-        if (stateFd < 0) return usage(err, "fork needs --state-fd");
         ForkImage image;
         try {
             image = ForkImage.fromBytes(Files.readAllBytes(Path.of("/proc/self/fd/" + stateFd)));
@@ -297,7 +312,47 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        int report = image.pidReportFd();
+        return runForked(image, image.pidReportFd(), rootfs, mode, strace, proxy, err);
+    }
+
+    /**
+     * A warm spare (see {@code ForkSpare}): boots, then waits on {@code socket} for a fork's fds
+     * and image; at EOF (the parent ended without needing it) it ends quietly.
+     */
+    private static int runSpare(int socket, int machine, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
+                                PrintStream err) throws InterruptedException {
+        SpareWarmUp.run(machine);
+        List<Integer> fds = new ArrayList<>();
+        int total = -1;
+        ForkImage image;
+        try {
+            while (total < 0 || fds.size() < total) {
+                FdPassing.Message m = FdPassing.receive(socket, 64);
+                dev.herd.host.StartupTrace.mark("fork spare: message received");
+                if (m.eof()) return 0;
+                java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                if (m.data().length < 8 || h.getInt(4) != fds.size()) throw new IOException("fork spare: message out of order");
+                total = h.getInt(0);
+                for (int fd : m.fds()) fds.add(fd);
+            }
+            int imageFd = fds.getLast();
+            try {
+                image = ForkImage.fromBytes(Files.readAllBytes(Path.of("/proc/self/fd/" + imageFd)));
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, imageFd);
+            }
+        } catch (IOException | dev.herd.host.ErrnoException e) {
+            err.println("herd: fork: cannot receive the parent's state: " + e.getMessage());
+            return LinuxKernel.INTERNAL_ERROR_STATUS;
+        }
+        image = image.withFds(fds::get);
+        dev.herd.host.StartupTrace.mark("fork spare: image read");
+        return runForked(image, socket, rootfs, mode, strace, proxy, err);
+    }
+
+    /** Runs a fork's child from {@code image}; its guest pid goes to {@code report} (then closed) once known. */
+    private static int runForked(ForkImage image, int report, Path rootfs, ExecutionMode mode, boolean strace,
+                                 ProxySettings proxy, PrintStream err) throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
                 -1, -1, -1, err, RunConfig.ExecInheritance.NONE, proxy);
         GuestLauncher.RunningGuest guest;
@@ -314,6 +369,7 @@ public final class HerdMain {
         }
         try {
             int pid = guest.started().get();
+            dev.herd.host.StartupTrace.mark("fork child: first thread started");
             try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
                 java.lang.foreign.MemorySegment buf = a.allocate(4, 4);
                 buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, pid);

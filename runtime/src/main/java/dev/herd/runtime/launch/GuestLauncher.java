@@ -172,7 +172,7 @@ public final class GuestLauncher {
             paths.umask(image.umask());
             fds = new FdTable();
             for (int i = 0; i < image.guestFds().length; i++) {
-                fds.installAt(image.guestFds()[i], image.guestFds()[i], image.cloexec()[i]);
+                fds.installAt(image.guestFds()[i], image.hostFds()[i], image.cloexec()[i]);
             }
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, image.exePath());
             process.startState(image.argv(), image.envp(), image.auxv());
@@ -304,6 +304,7 @@ public final class GuestLauncher {
             engines.close();
             ownedFds.close();
             ownedPaths.close();
+            process.forkSpares().close();
             if (ownedProxy != null) ownedProxy.close();
         });
         dev.herd.host.StartupTrace.mark("registers set");

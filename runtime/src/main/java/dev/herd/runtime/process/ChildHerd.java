@@ -112,6 +112,18 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * the {@link ForkImage} in that fd instead of a program file.
      */
     public List<byte[]> forkCommand(int stateFd) {
+        return forkCommand("--state-fd", stateFd);
+    }
+
+    /** A warm spare for forks ({@code HerdMain fork ... --spare-fd N}): see {@link ForkSpare}. */
+    public List<byte[]> spareCommand(int socketFd, int machine) {
+        List<byte[]> cmd = new ArrayList<>(forkCommand("--spare-fd", socketFd));
+        cmd.add(cmd.size() - 2, "--machine".getBytes(StandardCharsets.UTF_8));
+        cmd.add(cmd.size() - 2, Integer.toString(machine).getBytes(StandardCharsets.UTF_8));
+        return cmd;
+    }
+
+    private List<byte[]> forkCommand(String fdOption, int fd) {
         List<String> head = new ArrayList<>();
         head.add(java);
         head.addAll(jvmOptions);
@@ -125,8 +137,8 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(serial ? "serial" : "parallel");
         if (strace) head.add("--strace");
         head.addAll(proxyOptions);
-        head.add("--state-fd");
-        head.add(Integer.toString(stateFd));
+        head.add(fdOption);
+        head.add(Integer.toString(fd));
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));
         return cmd;

@@ -29,6 +29,7 @@ import java.util.Map;
  * @param setChildTid   CLONE_CHILD_SETTID's address, else 0
  * @param clearChildTid CLONE_CHILD_CLEARTID's address, else 0
  * @param guestFds      the guest's open fds
+ * @param hostFds       the child's host fd holding each of {@link #guestFds}
  * @param cloexec       whether each of {@link #guestFds} is close-on-exec
  * @param actions       signal dispositions 1..64 (index 0 unused)
  * @param blocked       the forking thread's mask
@@ -52,7 +53,7 @@ import java.util.Map;
  * @param pidReportFd   the child's fd to which it writes its guest pid (4 bytes) once known
  */
 public record ForkImage(int machine, ForkedSpace space, byte[] registers, long resumePc, long stack, long tls,
-                        long setChildTid, long clearChildTid, int[] guestFds, boolean[] cloexec, SignalAction[] actions,
+                        long setChildTid, long clearChildTid, int[] guestFds, int[] hostFds, boolean[] cloexec, SignalAction[] actions,
                         long blocked, long[] altStack, String cwd, String chroot, int umask, long[][] rlimits,
                         byte[] hostname, byte[] domainname, long clockOffset, int personality, String comm,
                         String exePath, long argv, long envp, byte[] auxv, Map<Long, byte[]> atomicSites,
@@ -61,6 +62,26 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
     public static final long NO_TLS = Long.MIN_VALUE;
     private static final int MAGIC = 0x48657264; // "Herd"
     private static final int VERSION = 1;
+
+    /**
+     * The same image with every host fd it names (memory, shared files, the guest's fds, the
+     * report fd) passed through {@code map}: a warm spare receives the fds by SCM_RIGHTS, and the
+     * image names them by their index in the message.
+     */
+    public ForkImage withFds(java.util.function.IntUnaryOperator map) {
+        List<ForkedSpace.File> files = new ArrayList<>();
+        for (ForkedSpace.File f : space.files()) {
+            files.add(new ForkedSpace.File(map.applyAsInt(f.fd()), f.writable(), f.sizeAtMap(), f.path(), f.inode()));
+        }
+        ForkedSpace s = new ForkedSpace(map.applyAsInt(space.memfd()), space.size(), space.regionCap(), space.brkStart(),
+                space.brkCur(), space.mappings(), files);
+        int[] hosts = new int[hostFds.length];
+        for (int i = 0; i < hosts.length; i++) hosts[i] = map.applyAsInt(hostFds[i]);
+        return new ForkImage(machine, s, registers, resumePc, stack, tls, setChildTid, clearChildTid, guestFds, hosts, cloexec,
+                actions, blocked, altStack, cwd, chroot, umask, rlimits, hostname, domainname, clockOffset, personality, comm,
+                exePath, argv, envp, auxv, atomicSites, parentPid, parentHostPid,
+                pidReportFd < 0 ? pidReportFd : map.applyAsInt(pidReportFd));
+    }
 
     public byte[] toBytes() {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(4096);
@@ -101,6 +122,7 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
             out.writeInt(guestFds.length);
             for (int i = 0; i < guestFds.length; i++) {
                 out.writeInt(guestFds[i]);
+                out.writeInt(hostFds[i]);
                 out.writeBoolean(cloexec[i]);
             }
             out.writeInt(actions.length);
@@ -167,10 +189,11 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         long resumePc = in.readLong(), stack = in.readLong(), tls = in.readLong();
         long setChildTid = in.readLong(), clearChildTid = in.readLong();
         int nfds = count(in);
-        int[] fds = new int[nfds];
+        int[] fds = new int[nfds], hosts = new int[nfds];
         boolean[] cloexec = new boolean[nfds];
         for (int i = 0; i < nfds; i++) {
             fds[i] = in.readInt();
+            hosts[i] = in.readInt();
             cloexec[i] = in.readBoolean();
         }
         SignalAction[] actions = new SignalAction[count(in)];
@@ -192,7 +215,7 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         Map<Long, byte[]> sites = new LinkedHashMap<>();
         for (int n = count(in); n > 0; n--) sites.put(in.readLong(), readBytes(in));
         int parentPid = in.readInt(), parentHostPid = in.readInt(), report = in.readInt();
-        return new ForkImage(machine, space, registers, resumePc, stack, tls, setChildTid, clearChildTid, fds, cloexec,
+        return new ForkImage(machine, space, registers, resumePc, stack, tls, setChildTid, clearChildTid, fds, hosts, cloexec,
                 actions, blocked, alt, cwd, chroot, umask, rl, hostname, domainname, clockOffset, personality, comm,
                 exePath, argv, envp, auxv, sites, parentPid, parentHostPid, report);
     }

@@ -17,7 +17,6 @@ import dev.herd.threads.GuestThread;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -53,6 +52,7 @@ public final class ForkSyscalls {
         if (herd == null) return -Errno.ENOSYS;
         GuestThread thread = ctx.thread();
         CpuArch arch = thread.arch();
+        dev.herd.host.StartupTrace.mark("fork: called");
         byte[] registers = arch.saveThreadState(thread.engine());
         long resumePc = arch.pcAfterSyscall(thread.engine());
 
@@ -66,90 +66,41 @@ public final class ForkSyscalls {
         } catch (ErrnoException e) {
             return e.errno() == Errno.ENOSPC || e.errno() == Errno.EFBIG ? -Errno.ENOMEM : -e.errno();
         }
+        dev.herd.host.StartupTrace.mark("fork: memory copied");
         List<Integer> owned = new ArrayList<>(); // host fds this call must close
         owned.add(space[0].memfd());
         for (ForkedSpace.File f : space[0].files()) owned.add(f.fd());
-        int reportRead = -1;
         try {
+            // The guest's fds: local copies (a proxy fd continues as a local copy of the same file).
             FdTable fds = process.fds();
-            int[] open = fds.openFds();
-            int base = Math.max(Arrays.stream(open).max().orElse(2) + 1, 3);
-            List<HostSpawn.FdPlacement> placements = new ArrayList<>();
-            List<Integer> guestFds = new ArrayList<>();
+            List<Integer> guestFds = new ArrayList<>(), sources = new ArrayList<>();
             List<Boolean> cloexec = new ArrayList<>();
-            for (int g : open) {
+            for (int g : fds.openFds()) {
                 int host = fds.hostOrMinus1(g);
                 if (host < 0) continue;
-                // A proxy fd continues in the child as a local copy of the same open file.
-                int local = HostFd.isProxy(host) ? fds.sides().localCopy(host) : host;
-                int copy;
-                try {
-                    copy = ExecSyscalls.dupAbove(local, base);
-                } finally {
-                    if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
-                }
+                int copy = HostFd.isProxy(host) ? fds.sides().localCopy(host) : ExecSyscalls.dupAbove(host, 3);
                 owned.add(copy);
-                placements.add(new HostSpawn.FdPlacement(copy, g));
+                sources.add(copy);
                 guestFds.add(g);
                 cloexec.add((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0);
             }
-            // The child's own fds (memory, shared files, pid report, image) go above every guest fd
-            // and every source, so that no placement overwrites another's source.
-            MemorySegment pipe = ctx.scratch();
-            long r = HostKernel.call(HostSyscall.PIPE2, pipe.address(), O_CLOEXEC);
-            if (r < 0) return r;
-            reportRead = pipe.get(ValueLayout.JAVA_INT, 0);
-            int reportWrite = pipe.get(ValueLayout.JAVA_INT, 4);
-            owned.add(reportWrite);
-            int[] extras = new int[2 + space[0].files().size()];
-            extras[0] = ExecSyscalls.dupAbove(space[0].memfd(), base);
-            owned.add(extras[0]);
-            for (int i = 0; i < space[0].files().size(); i++) {
-                extras[1 + i] = ExecSyscalls.dupAbove(space[0].files().get(i).fd(), base);
-                owned.add(extras[1 + i]);
+            Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, guestFds, cloexec, sites[0]);
+            int pid = 0, hostPid = 0;
+            ForkSpare spare = process.forkSpares().take();
+            if (spare != null) {
+                pid = spare.hand(parts, sources);
+                hostPid = spare.pid();
+                if (pid > 0) spare.release();
+                else spare.close(); // it died waiting: fork cold instead
             }
-            extras[extras.length - 1] = ExecSyscalls.dupAbove(reportWrite, base);
-            owned.add(extras[extras.length - 1]);
-            int next = owned.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
-            int[] targets = new int[extras.length];
-            for (int i = 0; i < extras.length; i++) {
-                targets[i] = next++;
-                placements.add(new HostSpawn.FdPlacement(extras[i], targets[i]));
-            }
-            List<ForkedSpace.File> childFiles = new ArrayList<>();
-            for (int i = 0; i < space[0].files().size(); i++) {
-                ForkedSpace.File f = space[0].files().get(i);
-                childFiles.add(new ForkedSpace.File(targets[1 + i], f.writable(), f.sizeAtMap(), f.path(), f.inode()));
-            }
-            ForkedSpace childSpace = new ForkedSpace(targets[0], space[0].size(), space[0].regionCap(), space[0].brkStart(),
-                    space[0].brkCur(), space[0].mappings(), childFiles);
-            ForkImage image = image(ctx, flags, childSpace, registers, resumePc, newSp, ctid, tls, guestFds, cloexec,
-                    sites[0], targets[targets.length - 1]);
-            int stateFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
-            int stateCopy;
-            try {
-                stateCopy = ExecSyscalls.dupAbove(stateFd, next);
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, stateFd);
-            }
-            owned.add(stateCopy);
-            int childStateFd = Math.max(next, stateCopy + 1);
-            placements.add(new HostSpawn.FdPlacement(stateCopy, childStateFd));
-            List<byte[]> command = herd.forkCommand(childStateFd);
-            int hostPid;
-            try {
-                hostPid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), ExecSyscalls.hostCwd(ctx),
-                        placements, childStateFd + 1);
-            } catch (ErrnoException e) {
-                return -Errno.EAGAIN;
-            }
-            for (int fd : owned) HostKernel.call(HostSyscall.CLOSE, fd);
-            owned.clear();
-            int pid = readPid(reportRead);
             if (pid <= 0) {
-                reap(hostPid);
-                return -Errno.EAGAIN;
+                int[] r = cold(ctx, herd, parts, sources, owned);
+                pid = r[0];
+                hostPid = r[1];
             }
+            dev.herd.host.StartupTrace.mark(spare != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
+            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code());
+            if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
             process.children().addRunning(pid, hostPid);
             if ((flags & CLONE_PARENT_SETTID) != 0 && ptid != 0) {
                 try {
@@ -161,13 +112,97 @@ public final class ForkSyscalls {
             return pid;
         } finally {
             for (int fd : owned) HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+    }
+
+    /** What the image needs besides fd numbers, which depend on how the fds reach the child. */
+    record Parts(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc, long newSp, long ctid,
+                 long tls, List<Integer> guestFds, List<Boolean> cloexec, Map<Long, byte[]> sites) {
+        /**
+         * The image with the child's numbers: {@code guestHost[i]} for guest fd i, {@code memfd},
+         * {@code files[i]} for shared file i, {@code report} (-1: none).
+         */
+        ForkImage image(int[] guestHost, int memfd, int[] files, int report) {
+            List<ForkedSpace.File> childFiles = new ArrayList<>();
+            for (int i = 0; i < space.files().size(); i++) {
+                ForkedSpace.File f = space.files().get(i);
+                childFiles.add(new ForkedSpace.File(files[i], f.writable(), f.sizeAtMap(), f.path(), f.inode()));
+            }
+            ForkedSpace childSpace = new ForkedSpace(memfd, space.size(), space.regionCap(), space.brkStart(),
+                    space.brkCur(), space.mappings(), childFiles);
+            return ForkSyscalls.image(ctx, flags, childSpace, registers, resumePc, newSp, ctid, tls, guestFds, guestHost,
+                    cloexec, sites, report);
+        }
+    }
+
+    /**
+     * A child Herd started for this fork ({@link ChildHerd#forkCommand}): every guest fd at its own
+     * number, the child's own fds above them. Returns {guest pid or 0 or -errno, host pid}.
+     */
+    private static int[] cold(SyscallContext ctx, ChildHerd herd, Parts parts, List<Integer> sources, List<Integer> owned) {
+        int base = Math.max(parts.guestFds().stream().mapToInt(Integer::intValue).max().orElse(2) + 1, 3);
+        List<HostSpawn.FdPlacement> placements = new ArrayList<>();
+        List<Integer> moved = new ArrayList<>();
+        int reportRead = -1;
+        try {
+            // Every source above every target, so that no placement overwrites another's source.
+            for (int i = 0; i < sources.size(); i++) {
+                int copy = ExecSyscalls.dupAbove(sources.get(i), base);
+                moved.add(copy);
+                placements.add(new HostSpawn.FdPlacement(copy, parts.guestFds().get(i)));
+            }
+            MemorySegment pipe = ctx.scratch();
+            long r = HostKernel.call(HostSyscall.PIPE2, pipe.address(), O_CLOEXEC);
+            if (r < 0) return new int[] {(int) r, 0};
+            reportRead = pipe.get(ValueLayout.JAVA_INT, 0);
+            int reportWrite = pipe.get(ValueLayout.JAVA_INT, 4);
+            moved.add(reportWrite);
+            List<Integer> extras = new ArrayList<>();
+            extras.add(ExecSyscalls.dupAbove(parts.space().memfd(), base));
+            for (ForkedSpace.File f : parts.space().files()) extras.add(ExecSyscalls.dupAbove(f.fd(), base));
+            extras.add(ExecSyscalls.dupAbove(reportWrite, base));
+            moved.addAll(extras);
+            int next = moved.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
+            int[] targets = new int[extras.size()];
+            for (int i = 0; i < targets.length; i++) {
+                targets[i] = next++;
+                placements.add(new HostSpawn.FdPlacement(extras.get(i), targets[i]));
+            }
+            int[] files = java.util.Arrays.copyOfRange(targets, 1, targets.length - 1);
+            int[] guestHost = parts.guestFds().stream().mapToInt(Integer::intValue).toArray();
+            ForkImage image = parts.image(guestHost, targets[0], files, targets[targets.length - 1]);
+            int stateFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
+            int stateCopy;
+            try {
+                stateCopy = ExecSyscalls.dupAbove(stateFd, next);
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, stateFd);
+            }
+            moved.add(stateCopy);
+            int childStateFd = stateCopy + 1;
+            placements.add(new HostSpawn.FdPlacement(stateCopy, childStateFd));
+            List<byte[]> command = herd.forkCommand(childStateFd);
+            int hostPid;
+            try {
+                hostPid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), ExecSyscalls.hostCwd(ctx),
+                        placements, childStateFd + 1);
+            } catch (ErrnoException e) {
+                return new int[] {-Errno.EAGAIN, 0};
+            }
+            for (int fd : moved) HostKernel.call(HostSyscall.CLOSE, fd);
+            moved.clear();
+            int pid = readPid(reportRead);
+            if (pid <= 0) reap(hostPid);
+            return new int[] {pid, hostPid};
+        } finally {
+            for (int fd : moved) HostKernel.call(HostSyscall.CLOSE, fd);
             if (reportRead >= 0) HostKernel.call(HostSyscall.CLOSE, reportRead);
         }
     }
 
     private static ForkImage image(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc,
-                                   long newSp, long ctid, long tls, List<Integer> guestFds, List<Boolean> cloexec,
-                                   Map<Long, byte[]> sites, int reportFd) {
+                                   long newSp, long ctid, long tls, List<Integer> guestFds, int[] guestHost,
+                                   List<Boolean> cloexec, Map<Long, byte[]> sites, int reportFd) {
         GuestProcess p = ctx.process();
         SignalAction[] actions = new SignalAction[Signals.MAX + 1];
         for (int s = 1; s <= Signals.MAX; s++) {
@@ -183,7 +218,7 @@ public final class ForkSyscalls {
         return new ForkImage(p.arch().machine().code(), space, registers, resumePc, newSp,
                 (flags & CLONE_SETTLS) != 0 ? tls : ForkImage.NO_TLS,
                 (flags & CLONE_CHILD_SETTID) != 0 ? ctid : 0, (flags & CLONE_CHILD_CLEARTID) != 0 ? ctid : 0,
-                guestFds.stream().mapToInt(Integer::intValue).toArray(), cx, actions, sig.blocked(),
+                guestFds.stream().mapToInt(Integer::intValue).toArray(), guestHost, cx, actions, sig.blocked(),
                 new long[] {sig.altStackBase(), sig.altStackSize(), sig.altStackFlags()},
                 p.paths().cwd(), p.paths().chrootPath(), p.paths().umask(), rlimits, p.uts().hostname(),
                 p.uts().domainname(), p.clock().realtimeOffsetNanos(), p.personality(), ThreadComm.current(),
@@ -191,8 +226,8 @@ public final class ForkSyscalls {
                 (int) HostKernel.call(HostSyscall.GETPID), reportFd);
     }
 
-    /** The child's guest pid from the report pipe; 0 if the child ended first (EOF). */
-    private static int readPid(int fd) {
+    /** The child's guest pid from the report pipe or socket; 0 if the child ended first (EOF). */
+    static int readPid(int fd) {
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             MemorySegment buf = a.allocate(4, 4);
             int got = 0;
@@ -206,7 +241,7 @@ public final class ForkSyscalls {
         }
     }
 
-    private static void reap(int hostPid) {
+    static void reap(int hostPid) {
         while (HostKernel.call(HostSyscall.WAIT4, hostPid, 0, 0, 0) == -Errno.EINTR) {
             // retry
         }

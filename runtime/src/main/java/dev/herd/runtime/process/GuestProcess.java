@@ -46,6 +46,10 @@ public final class GuestProcess {
     }
 
     private final GuestChildren children = new GuestChildren();
+    private final ForkSpares forkSpares = new ForkSpares();
+
+    /** The warm spare for this process's forks. */
+    public ForkSpares forkSpares() { return forkSpares; }
 
     /** This process's children (vfork/posix_spawn), for wait and SIGCHLD. */
     public GuestChildren children() { return children; }

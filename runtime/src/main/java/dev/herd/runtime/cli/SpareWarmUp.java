@@ -1,0 +1,61 @@
+package dev.herd.runtime.cli;
+
+import dev.herd.memory.ForkedSpace;
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.memory.MapFlags;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.arch.GuestArch;
+import dev.herd.runtime.fs.FdTable;
+import dev.herd.runtime.launch.GuestArchs;
+import dev.herd.runtime.launch.LinuxSyscalls;
+import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.process.ForkImage;
+import dev.herd.signals.SignalAction;
+import dev.herd.threads.CpuArch;
+import dev.herd.unicorn.Unicorn;
+
+import java.util.Map;
+
+/**
+ * What a warm fork spare does before it waits: one pass over the start-up work every fork's child
+ * repeats whatever state it receives (the architecture's CPU probes and an engine, a small address
+ * space copied and adopted as a fork copies one, an image written and read, the syscall table,
+ * an fd table), so that classes are loaded and linked, call sites bound and downcall stubs made
+ * before a fork needs them. Measured in docs/BENCHMARKS.md ("Processes"). Best effort: a failure
+ * here only leaves the work to the fork.
+ */
+final class SpareWarmUp {
+    private SpareWarmUp() {}
+
+    static void run(int machineCode) {
+        try {
+            ElfFile.Machine machine = ElfFile.Machine.of(machineCode);
+            GuestArch arch = GuestArchs.of(machine);
+            CpuArch cpu = arch.newCpu();
+            Unicorn engine = cpu.openEngine();
+            byte[] registers;
+            try {
+                registers = cpu.saveThreadState(engine);
+                cpu.restoreThreadState(engine, registers);
+            } finally {
+                engine.close();
+            }
+            try (GuestAddressSpace space = GuestAddressSpace.create(1L << 30)) {
+                long at = space.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0);
+                space.memory().writeInt(at, 1);
+                space.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.SHARED | MapFlags.ANONYMOUS, -1, 0);
+                ForkedSpace copy = space.forkCopy();
+                SignalAction[] actions = new SignalAction[65];
+                ForkImage image = new ForkImage(machineCode, copy, registers, 0, 0, ForkImage.NO_TLS, 0, 0, new int[0],
+                        new int[0], new boolean[0], actions, 0, new long[3], "/", "/", 022, new long[0][], new byte[0],
+                        new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[0], Map.of(), 1, 1, -1);
+                image = ForkImage.fromBytes(image.toBytes()).withFds(fd -> fd);
+                GuestAddressSpace.adopt(image.space()).close();
+            }
+            LinuxSyscalls.table(machine);
+            new FdTable().close();
+        } catch (Exception | LinkageError e) {
+            if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.ErrnoException;
+import dev.herd.host.FdPassing;
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSpawn;
+import dev.herd.host.HostSyscall;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A warm spare for fork: a child Herd started ahead of need ({@code HerdMain fork --spare-fd 3})
+ * that waits on a SOCK_SEQPACKET socket for a fork's state. The fork sends the fds (the guest's,
+ * the memory file, shared files, then the {@link ForkImage} in a memfd) with SCM_RIGHTS in
+ * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index}; the image
+ * names them by index. The spare answers with its guest pid (4 bytes). It is this process's real
+ * child, so wait and SIGCHLD work as for any fork's child; it exits when the socket reaches EOF
+ * (this process ended without needing it) and gets /dev/null as stdin and stdout while it waits.
+ */
+final class ForkSpare {
+    private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, O_RDWR = 2, O_CLOEXEC = 0x80000;
+    private static final int AT_FDCWD = -100, SIGKILL = 9;
+    /** The spare's fd number of its end of the socket. */
+    static final int SPARE_FD = 3;
+
+    private final int pid;
+    private int socket;
+
+    private ForkSpare(int pid, int socket) {
+        this.pid = pid;
+        this.socket = socket;
+    }
+
+    int pid() { return pid; }
+
+    /** Spawns a spare with {@code herd}'s options; null if the host refuses (the fork goes cold). */
+    static ForkSpare start(ChildHerd herd, byte[] cwd, int machine) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment sv = a.allocate(8, 4);
+            if (HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.address()) < 0) return null;
+            int mine = sv.get(ValueLayout.JAVA_INT, 0), theirs = sv.get(ValueLayout.JAVA_INT, 4);
+            long nul = HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, a.allocateFrom("/dev/null").address(), O_RDWR | O_CLOEXEC, 0);
+            try {
+                if (nul < 0) throw new ErrnoException((int) -nul);
+                // Sources above the targets (0, 1, 3), so that no placement overwrites another's source.
+                int theirsHigh = ExecSyscalls.dupAbove(theirs, 10), nulHigh = ExecSyscalls.dupAbove((int) nul, 10);
+                try {
+                    List<HostSpawn.FdPlacement> placements = List.of(new HostSpawn.FdPlacement(nulHigh, 0),
+                            new HostSpawn.FdPlacement(nulHigh, 1), new HostSpawn.FdPlacement(theirsHigh, SPARE_FD));
+                    List<byte[]> command = herd.spareCommand(SPARE_FD, machine);
+                    int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, placements, SPARE_FD + 1);
+                    return new ForkSpare(pid, mine);
+                } finally {
+                    HostKernel.call(HostSyscall.CLOSE, theirsHigh);
+                    HostKernel.call(HostSyscall.CLOSE, nulHigh);
+                }
+            } catch (ErrnoException e) {
+                HostKernel.call(HostSyscall.CLOSE, mine);
+                return null;
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, theirs);
+                if (nul >= 0) HostKernel.call(HostSyscall.CLOSE, nul);
+            }
+        }
+    }
+
+    /**
+     * Hands a fork to the spare: the guest's fds ({@code guestSources}, in the order of the parts'
+     * guest fds), memory and shared files, and the image. Returns the child's guest pid, or 0 if the
+     * spare is gone (the caller then closes it and forks cold).
+     */
+    int hand(ForkSyscalls.Parts parts, List<Integer> guestSources) {
+        int n = guestSources.size();
+        int[] guestHost = new int[n];
+        for (int i = 0; i < n; i++) guestHost[i] = i;
+        int[] files = new int[parts.space().files().size()];
+        for (int i = 0; i < files.length; i++) files[i] = n + 1 + i;
+        ForkImage image = parts.image(guestHost, n, files, -1);
+        int imageFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
+        try {
+            List<Integer> all = new ArrayList<>(guestSources);
+            all.add(parts.space().memfd());
+            for (var f : parts.space().files()) all.add(f.fd());
+            all.add(imageFd);
+            for (int start = 0; start < all.size(); start += FdPassing.MAX_FDS) {
+                int[] chunk = all.subList(start, Math.min(all.size(), start + FdPassing.MAX_FDS)).stream()
+                        .mapToInt(Integer::intValue).toArray();
+                byte[] header = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .putInt(all.size()).putInt(start).array();
+                if (FdPassing.send(socket, header, chunk) < 0) return 0;
+            }
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, imageFd);
+        }
+        return ForkSyscalls.readPid(socket);
+    }
+
+    /** The spare became a child (or is gone): this side of the socket is no longer needed. */
+    void release() {
+        if (socket >= 0) HostKernel.call(HostSyscall.CLOSE, socket);
+        socket = -1;
+    }
+
+    /** An unused spare: ends it and reaps it. */
+    void close() {
+        release();
+        HostKernel.call(HostSyscall.KILL, pid, SIGKILL);
+        ForkSyscalls.reap(pid);
+    }
+
+    @Override public String toString() { return "ForkSpare[pid=" + pid + "]"; }
+
+    static boolean enabled() {
+        return !"off".equals(System.getenv("HERD_FORK_SPARE"));
+    }
+}

@@ -1,0 +1,36 @@
+package dev.herd.runtime.process;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A process's warm fork spare ({@link ForkSpare}): none until its first fork (which goes cold),
+ * then one started in the background after each fork, so the next fork finds a booted child Herd.
+ * {@code HERD_FORK_SPARE=off} disables it. Thread-safe; {@link #close} ends an unused spare.
+ */
+public final class ForkSpares implements AutoCloseable {
+    private final AtomicReference<ForkSpare> ready = new AtomicReference<>();
+    private volatile boolean closed;
+
+    /** The ready spare, now the caller's, or null. */
+    ForkSpare take() {
+        return ready.getAndSet(null);
+    }
+
+    /** Starts a spare in the background if none is ready. */
+    void replenish(ChildHerd herd, byte[] cwd, int machine) {
+        if (closed || ready.get() != null || !ForkSpare.enabled()) return;
+        Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
+            ForkSpare s = ForkSpare.start(herd, cwd, machine);
+            if (s == null) return;
+            if (closed || !ready.compareAndSet(null, s)) s.close();
+            else if (closed && ready.compareAndSet(s, null)) s.close();
+        });
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        ForkSpare s = ready.getAndSet(null);
+        if (s != null) s.close();
+    }
+}
