@@ -40,8 +40,10 @@ void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
  * call returns EINTR and the thread reaches its safe point. The handler must be native: a Java
  * upcall from a signal handler is not async-signal-safe.
  */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static void herd_interrupt_handler(int signo)
 {
@@ -57,6 +59,38 @@ int herd_install_interrupt_handler(int signo)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: the blocked syscall must return EINTR */
     return sigaction(signo, &sa, NULL) == 0 ? 0 : -1;
+}
+
+/*
+ * Host signals meant for the guest (bin/herd's SIGTERM, SIGINT, ...): the handler writes the
+ * signal's number as one byte to a non-blocking pipe, which a Java thread reads and forwards.
+ * Native, so that the JVM can run with -Xrs (no shutdown handlers of its own): a signal arriving
+ * before Herd installs this one has its default action, as for a program that has not yet set a
+ * handler, instead of the JVM's shutdown (which printed "Runtime.exit(143) logging failed" when a
+ * child Herd was still booting).
+ */
+static volatile int herd_forward_fd = -1;
+
+static void herd_forward_handler(int signo)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)signo;
+    if (write(herd_forward_fd, &b, 1) < 0) {
+        /* a full pipe: the signal is pending already */
+    }
+    errno = saved;
+}
+
+/* Forwards signo through pipe fd from now on; returns 0 or -errno. */
+long herd_forward_signal(long signo, long fd)
+{
+    struct sigaction sa;
+    herd_forward_fd = (int)fd;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = herd_forward_handler;
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    return sigaction((int)signo, &sa, NULL) == 0 ? 0 : -errno;
 }
 
 /*

@@ -10,7 +10,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import sun.misc.Signal;
 
 /**
  * Signals sent to the {@code bin/herd} process from outside (a terminal's Ctrl-C, {@code kill}
@@ -19,25 +18,25 @@ import sun.misc.Signal;
  * JVM would take SIGTERM, SIGINT and SIGHUP as "shut down" and the guest's handlers would never see
  * them. The sender is not known to a JVM signal handler: si_code SI_USER, si_pid 0.
  *
- * <p>Only signals the JVM lets an application handle are forwarded (HUP, INT, TERM, USR1, ALRM,
- * WINCH, CONT, URG; a signal the JVM reserves is skipped). Stop signals are left to the host, which
- * really stops the whole process. Only the command line installs this: an embedding application
- * keeps its JVM's signals to itself. After an execve the image runs in a child Herd, and the
- * signals go there.
+ * <p>Forwarded: HUP, INT, QUIT, TERM, USR1, ALRM, WINCH, CONT, URG (the JVM keeps SIGUSR2, its
+ * suspend signal, and the fault signals). The handlers are native (herd_native.c writes the number
+ * into a pipe that a Java thread reads), so the JVM runs with {@code -Xrs} (bin/herd): before they
+ * are installed a signal has its default action, as for a native program that has not yet set a
+ * handler (a child Herd still booting dies by the signal instead of the JVM's exit 128+N). Stop
+ * signals are left to the host, which really stops the whole process. Only the command line
+ * installs this: an embedding application keeps its JVM's signals to itself. After an execve the
+ * image runs in a child Herd, and the signals go there.
  *
  * <p>A signal ignored when {@code bin/herd} started (a shell starts background jobs with SIGINT and
  * SIGQUIT ignored; {@code nohup} ignores SIGHUP) is ignored by the guest at its start, as an execve
- * keeps ignored signals ({@link #hostIgnored()}); but the JVM would never install a handler for such
- * a signal, so a guest that installs its own handler would not get it. So the host disposition is
- * reset to the default just before the JVM's handler is installed (a signal arriving in between
- * would end the process: a window of microseconds at start-up).
+ * keeps ignored signals ({@link #hostIgnored()}), read before Herd's handler replaces the host's
+ * SIG_IGN (so a guest that installs its own handler gets the signal).
  */
 final class HostSignalForwarding {
     private HostSignalForwarding() {}
 
-    private static final String[] NAMES = {"HUP", "INT", "TERM", "USR1", "ALRM", "WINCH", "CONT", "URG"};
-    private static final int[] NUMBERS = {Signals.SIGHUP, Signals.SIGINT, Signals.SIGTERM, Signals.SIGUSR1,
-            Signals.SIGALRM, Signals.SIGWINCH, Signals.SIGCONT, Signals.SIGURG};
+    private static final int[] NUMBERS = {Signals.SIGHUP, Signals.SIGINT, Signals.SIGQUIT, Signals.SIGTERM,
+            Signals.SIGUSR1, Signals.SIGALRM, Signals.SIGWINCH, Signals.SIGCONT, Signals.SIGURG};
 
     /** The forwarded signals ignored in this process now (as a guest signal mask, bit N-1 for N). */
     static long hostIgnored() {
@@ -58,27 +57,47 @@ final class HostSignalForwarding {
     private static final int KERNEL_SIGACTION_SIZE = 32;
     private static final long SIG_IGN = 1;
 
+    /** herd_native.c's herd_forward_signal(signo, fd). */
+    private static final java.lang.invoke.MethodHandle FORWARD =
+            dev.herd.ffm.NativeWords.handle(dev.herd.ffm.HerdNative.function("herd_forward_signal"));
+    private static final int O_NONBLOCK = 0x800, O_CLOEXEC = 0x80000;
+
+    /**
+     * Installs the native handlers (see herd_native.c: one byte per signal into a pipe) and the
+     * thread that forwards what arrives: to the guest, or after an execve to the child Herd that
+     * runs the image now.
+     */
     static void install(GuestProcess process) {
-        long ignored = hostIgnored();
+        int read, write;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment dfl = arena.allocate(KERNEL_SIGACTION_SIZE, 8); // all zero: SIG_DFL
-            for (int number : NUMBERS) {
-                if ((ignored & Signals.bit(number)) != 0) HostKernel.call(HostSyscall.RT_SIGACTION, number, dfl.address(), 0, 8);
-            }
+            MemorySegment fds = arena.allocate(8, 4);
+            if (HostKernel.call(HostSyscall.PIPE2, fds.address(), O_CLOEXEC) < 0) return;
+            read = fds.get(ValueLayout.JAVA_INT, 0);
+            write = fds.get(ValueLayout.JAVA_INT, 4);
         }
-        for (int i = 0; i < NAMES.length; i++) {
-            int number = NUMBERS[i];
-            try {
-                Signal.handle(new Signal(NAMES[i]), s -> {
+        HostKernel.call(HostSyscall.FCNTL, write, 4 /* F_SETFL */, O_NONBLOCK);
+        Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(process, read));
+        for (int number : NUMBERS) {
+            dev.herd.ffm.NativeWords.call(FORWARD, number, write, 0, 0, 0, 0, 0, 0);
+        }
+    }
+
+    private static void forward(GuestProcess process, int pipe) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(64);
+            while (true) {
+                long n = HostKernel.call(HostSyscall.READ, pipe, buf.address(), 64);
+                if (n == -dev.herd.host.Errno.EINTR) continue;
+                if (n <= 0) return;
+                for (int i = 0; i < n; i++) {
+                    int number = buf.get(ValueLayout.JAVA_BYTE, i) & 0xff;
                     int child = process.execChild();
                     if (child > 0) {
                         HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there
                     } else {
                         process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
                     }
-                });
-            } catch (IllegalArgumentException reservedByTheJvm) {
-                // e.g. with -Xrs, or a signal the VM uses itself: left alone
+                }
             }
         }
     }
