@@ -322,6 +322,40 @@ int main(void) {
     spinner_stop = 1;
     pthread_join(spin, NULL);
 
+    /* process groups and sessions */
+    CHECK(pipe(sync) == 0, "pipe");
+    p = fork();
+    if (p == 0) {
+        close(sync[0]);
+        int ok = setpgid(0, 0) == 0 && getpgrp() == getpid() && getpgid(0) == getpid();
+        write(sync[1], &ok, sizeof ok);
+        for (;;) pause();
+    }
+    close(sync[1]);
+    int ok = 0;
+    CHECK(read(sync[0], &ok, sizeof ok) == sizeof ok && ok, "the child leads a group of its own");
+    close(sync[0]);
+    CHECK(getpgid(p) == p, "getpgid(child) is the child's pid");
+    CHECK(getpgrp() != p, "the parent's group is another");
+    CHECK(kill(-p, SIGTERM) == 0, "kill(-group, SIGTERM)");
+    st = reap(p);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "the group's member died of it");
+    CHECK(pipe(sync) == 0, "pipe");
+    p = fork();
+    if (p == 0) {
+        close(sync[0]);
+        pid_t sid = setsid();
+        int ok2 = sid == getpid() && getsid(0) == getpid() && getpgrp() == getpid();
+        write(sync[1], &ok2, sizeof ok2);
+        _exit(0);
+    }
+    close(sync[1]);
+    ok = 0;
+    CHECK(read(sync[0], &ok, sizeof ok) == sizeof ok && ok, "setsid in the child: a new session and group it leads");
+    close(sync[0]);
+    reap(p);
+    CHECK(getsid(0) != p, "the parent's session is another");
+
     /* a grandchild: fork in a forked child */
     p = fork();
     if (p == 0) {

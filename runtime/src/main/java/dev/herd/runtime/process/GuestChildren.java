@@ -30,6 +30,7 @@ public final class GuestChildren {
 
     private static final class Child {
         final int pid;
+        int hostPid;
         int pidfd;          // -1 once ended
         int wstatus;        // valid once ended
         int code, status;   // siginfo's si_code, si_status once ended
@@ -63,6 +64,7 @@ public final class GuestChildren {
         long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, hostPid, 0);
         synchronized (this) {
             Child c = new Child(pid, (int) fd);
+            c.hostPid = hostPid;
             if (fd < 0) { // already gone and reaped by someone else: report it as exited 0
                 c.pidfd = -1;
                 c.code = CLD_EXITED;
@@ -87,6 +89,25 @@ public final class GuestChildren {
             send = sigchld;
         }
         if (send != null) send.accept(info(pid, CLD_EXITED, exitStatus & 0xff));
+    }
+
+    /** The host pid of the child the guest knows as {@code pid}, or 0 for none. */
+    public synchronized int hostPidOf(int pid) {
+        Child c = children.get(pid);
+        return c == null ? 0 : c.hostPid;
+    }
+
+    /** The guest pid of the child running as host process {@code hostPid}, or 0 for none. */
+    public synchronized int guestPidOf(int hostPid) {
+        for (Child c : children.values()) if (c.hostPid == hostPid && c.hostPid != 0) return c.pid;
+        return 0;
+    }
+
+    /** Host pids of the children still running. */
+    public synchronized List<Integer> runningHostPids() {
+        List<Integer> out = new ArrayList<>();
+        for (Child c : children.values()) if (c.pidfd >= 0 && c.hostPid != 0) out.add(c.hostPid);
+        return out;
     }
 
     /** The result of one wait: the child's pid (0 for WNOHANG with none ready) and its wait status. */

@@ -183,7 +183,30 @@ public final class GuestProcess {
         return host == parentHostPid ? parentPid : host;
     }
 
-    /** Guest pid: the TID of the first guest thread. */
+    /** This JVM's pid: the host process every guest thread of this process lives in. */
+    private static final int JVM_PID = (int) ProcessHandle.current().pid();
+
+    /**
+     * The guest's name for a host process (or group or session) id: this JVM is this process's
+     * pid, a fork's parent Herd is the parent's pid, a child Herd is that child's pid; other ids
+     * are the host's.
+     */
+    public int guestIdOf(int hostId) {
+        if (hostId == JVM_PID) return pid;
+        if (parentHostPid != 0 && hostId == parentHostPid) return parentPid;
+        int child = children.guestPidOf(hostId);
+        return child != 0 ? child : hostId;
+    }
+
+    /** The host's id for a guest pid, group or session id: the inverse of {@link #guestIdOf}. */
+    public int hostIdOf(int guestId) {
+        if (guestId == pid) return JVM_PID;
+        if (parentPid != 0 && guestId == parentPid) return parentHostPid;
+        int child = children.hostPidOf(guestId);
+        return child != 0 ? child : guestId;
+    }
+
+    /** Guest pid: the TID of the first guest thread. */    /** Guest pid: the TID of the first guest thread. */
     public int pid() { return pid; }
 
     /** A thread is about to be started (before its Java thread exists). */

@@ -226,21 +226,20 @@ public final class ProcessSyscalls {
 
     /** The guest's own pid means the JVM's process for process-level queries; 0 stays 0. */
     private static final long PRIO_PGRP = 1;
-    /** The host process the guest lives in (the JVM): its pid is the guest's pid in group ids. */
-    private static final long JVM_PID = ProcessHandle.current().pid();
 
-    /** A group or session id the guest gave: its own pid means the JVM's. */
+    /** A group or session id the guest gave, as the host's (see GuestProcess.hostIdOf). */
     private static long hostPgid(SyscallContext ctx, long id) {
-        return id == ctx.process().pid() ? JVM_PID : id;
+        return id <= 0 ? id : ctx.process().hostIdOf((int) id);
     }
 
-    /** A group or session id the host returned: the JVM's pid reads as the guest's. */
+    /** A group or session id the host returned (or -errno), as the guest's. */
     private static long guestPgid(SyscallContext ctx, long id) {
-        return id == JVM_PID ? ctx.process().pid() : id;
+        return id <= 0 ? id : ctx.process().guestIdOf((int) id);
     }
 
+    /** A pid argument: 0 and the guest's own pid mean the caller; a child's, its host process. */
     private static long hostPid(SyscallContext ctx, long pid) {
-        return pid == 0 || pid == ctx.process().pid() ? 0 : pid;
+        return pid == 0 || pid == ctx.process().pid() ? 0 : pid < 0 ? pid : ctx.process().hostIdOf((int) pid);
     }
 
     /** Guest TIDs are host TIDs, so thread-level calls pass them through; the pid means the main thread. */

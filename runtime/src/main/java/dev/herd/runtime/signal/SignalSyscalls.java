@@ -58,10 +58,19 @@ public final class SignalSyscalls {
     private static long kill(SyscallContext ctx, int pid, int sig) {
         if (!Signals.valid(sig) && sig != 0) return -Errno.EINVAL;
         int self = ctx.process().pid();
-        if (pid == self || pid == 0 || pid == -1 || pid == -self) {
+        if (pid == self) return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
+        if (pid == 0 || pid == -1 || pid == -self) {
+            // The caller's group (or everything it may signal): itself, and its children that are
+            // still in that group (fork's and execve's child Herds; never the whole host for -1).
+            long group = HostKernel.call(HostSyscall.GETPGRP);
+            for (int child : ctx.process().children().runningHostPids()) {
+                if (pid == -1 || HostKernel.call(HostSyscall.GETPGID, child) == group) HostKernel.call(HOST_KILL, child, sig);
+            }
             return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
         }
-        return HostKernel.call(HOST_KILL, pid, sig);
+        // A child's pid or group (a fork's child Herd: its guest pid is a thread of that process).
+        int host = pid > 0 ? ctx.process().hostIdOf(pid) : -ctx.process().hostIdOf(-pid);
+        return HostKernel.call(HOST_KILL, host, sig);
     }
 
     private static final long PIDFD_SIGNAL_THREAD = 1, PIDFD_SIGNAL_PROCESS_GROUP = 4;
