@@ -97,6 +97,26 @@ int main(void) {
     st = reap(p);
     CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the killed child is WIFSIGNALED with SIGKILL");
 
+    /* a child that crashes (forked with stderr on /dev/null: Herd reports a fault on the stderr
+     * its process started with) */
+    int devnull = open("/dev/null", O_WRONLY);
+    int saved_stderr = dup(2);
+    dup2(devnull, 2);
+    p = fork();
+    if (p == 0) {
+        *(volatile int *) guest_bad_ptr(8) = 1;
+        _exit(98);
+    }
+    st = reap(p);
+    pid_t q = fork();
+    if (q == 0) abort();
+    int st2 = reap(q);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    close(devnull);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "a child's SIGSEGV is its death by SIGSEGV");
+    CHECK(WIFSIGNALED(st2) && WTERMSIG(st2) == SIGABRT, "a child's abort() is its death by SIGABRT");
+
     /* pids: fork's result is the child's getpid, the child's getppid is the parent's getpid */
     int pids[2];
     CHECK(pipe(pids) == 0, "pipe for pids");

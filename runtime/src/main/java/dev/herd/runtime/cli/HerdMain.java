@@ -346,6 +346,11 @@ public final class HerdMain {
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         }
         image = image.withFds(fds::get);
+        // Herd's own lines (a fault report) go where a cold fork's child writes them: the guest's
+        // stderr, not the parent Herd's that this spare started with.
+        for (int i = 0; i < image.guestFds().length; i++) {
+            if (image.guestFds()[i] == 2) HostKernel.call(HostSyscall.DUP3, image.hostFds()[i], 2, 0);
+        }
         dev.herd.host.StartupTrace.mark("fork spare: image read");
         return runForked(image, socket, rootfs, mode, strace, proxy, err);
     }

@@ -172,7 +172,15 @@ public final class GuestLauncher {
             paths.umask(image.umask());
             fds = new FdTable();
             for (int i = 0; i < image.guestFds().length; i++) {
-                fds.installAt(image.guestFds()[i], image.hostFds()[i], image.cloexec()[i]);
+                int host = image.hostFds()[i];
+                if (host <= 2) {
+                    // This JVM's own stdio stays its own (Herd's report lines go to its stderr):
+                    // the guest closing or replacing its fd 2 must not close or replace it.
+                    int copy = (int) HostKernel.call(HostSyscall.FCNTL, host, 1030 /* F_DUPFD_CLOEXEC */, 3);
+                    if (copy < 0) throw new ErrnoException(-copy);
+                    host = copy;
+                }
+                fds.installAt(image.guestFds()[i], host, image.cloexec()[i]);
             }
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, image.exePath());
             process.startState(image.argv(), image.envp(), image.auxv());
