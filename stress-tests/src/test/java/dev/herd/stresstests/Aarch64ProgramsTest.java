@@ -43,6 +43,7 @@ class Aarch64ProgramsTest {
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
+            "fork_limit",  // Herd's process limit is its own (ForkProgramsTest)
             "vfork_spawn", // its children run host programs under qemu; its own test below, in the arm64 rootfs
             "thr_spawn",   // the same: its children are the host's /bin/sh under qemu (x86_64 guests test it)
             "aio",         // qemu-user hangs in io_getevents (killed by the timeout)

@@ -60,6 +60,30 @@ class ForkProgramsTest {
                     + "if pid == 0: os._exit(9)\n"
                     + "print(os.waitpid(pid, 0)[1] >> 8)").status(0).named("python3 multiprocessing fork"));
 
+    /** fork.c with every fork cold (a child Herd started for it): the path the first fork takes. */
+    @ParameterizedTest(name = "fork.c without the warm spare [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void coldForks(Mode mode) throws IOException {
+        Differential.check(GuestCase.c("fork").status(0), mode, java.util.Map.of("HERD_FORK_SPARE", "off"));
+    }
+
+    /**
+     * A fork bomb is bounded: with room for 4 Herd processes the guest makes 3 children, then fork
+     * fails with EAGAIN (as at RLIMIT_NPROC), and everything ends.
+     */
+    @ParameterizedTest(name = "process limit [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void processLimit(Mode mode) throws IOException {
+        Path base = Differential.newRunDirectory("fork-limit-" + mode);
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>(HerdEnv.guestEnvironment(base));
+        env.put("HERD_MAX_PROCESSES", "4");
+        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, List.of(HerdEnv.guest("fork_limit").toString(), "limit")),
+                base, null, env, HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        org.junit.jupiter.api.Assertions.assertEquals(0, r.status(), r.describe() + r.stderrText());
+        org.junit.jupiter.api.Assertions.assertEquals("forked 3 then EAGAIN\n", r.stdoutText(), r.describe() + r.stderrText());
+    }
+
     static Stream<Arguments> cases() {
         return Differential.inAllModes(CASES.stream().map(c -> c.setup(dir -> {
             Fixtures.populate(dir);

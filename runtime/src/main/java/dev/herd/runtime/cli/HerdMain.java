@@ -91,6 +91,7 @@ public final class HerdMain {
         boolean forkChild = args[0].equals("fork");
         int stateFd = -1;
         boolean spare = false;
+        int budgetFd = -1;
         int machine = 62; // EM_X86_64
         Path rootfs = Path.of("/");
         boolean strace = false;
@@ -179,6 +180,14 @@ public final class HerdMain {
                         return usage(err, "--machine: not a number");
                     }
                 }
+                case "--budget-fd" -> { // a parent Herd's: the run's count of Herd processes
+                    if (i >= args.length) return usage(err, "--budget-fd needs an fd number");
+                    try {
+                        budgetFd = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--budget-fd: not an fd number");
+                    }
+                }
                 case "--program-fd", "--env-fd" -> {
                     if (i >= args.length) return usage(err, option + " needs an fd number");
                     int fd;
@@ -219,8 +228,8 @@ public final class HerdMain {
                 : forward.stream().map(n -> new ProxySettings.Forward(n, false)).toList(), joinNet);
         if (forkChild) {
             if (stateFd < 0) return usage(err, "fork needs --state-fd or --spare-fd");
-            return spare ? runSpare(stateFd, machine, rootfs, mode, strace, proxySettings, err)
-                    : runForkChild(stateFd, rootfs, mode, strace, proxySettings, err);
+            return spare ? runSpare(stateFd, machine, budgetFd, rootfs, mode, strace, proxySettings, err)
+                    : runForkChild(stateFd, budgetFd, rootfs, mode, strace, proxySettings, err);
         }
         if (programOption == null && i >= args.length) return usage(err, "no program given");
         // With --program, every remaining argument is the guest's argv, argv[0] included.
@@ -267,7 +276,7 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot), proxySettings);
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd), proxySettings);
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.
@@ -301,7 +310,7 @@ public final class HerdMain {
      * {@code stateFd}; once the first thread exists its pid goes back to the parent, whose fork
      * returns it.
      */
-    private static int runForkChild(int stateFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
+    private static int runForkChild(int stateFd, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                     PrintStream err) throws InterruptedException {
         ForkImage image;
         try {
@@ -312,14 +321,14 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        return runForked(image, image.pidReportFd(), rootfs, mode, strace, proxy, err);
+        return runForked(image, image.pidReportFd(), budgetFd, rootfs, mode, strace, proxy, err);
     }
 
     /**
      * A warm spare (see {@code ForkSpare}): boots, then waits on {@code socket} for a fork's fds
      * and image; at EOF (the parent ended without needing it) it ends quietly.
      */
-    private static int runSpare(int socket, int machine, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
+    private static int runSpare(int socket, int machine, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                 PrintStream err) throws InterruptedException {
         SpareWarmUp.run(machine);
         List<Integer> fds = new ArrayList<>();
@@ -352,14 +361,14 @@ public final class HerdMain {
             if (image.guestFds()[i] == 2) HostKernel.call(HostSyscall.DUP3, image.hostFds()[i], 2, 0);
         }
         dev.herd.host.StartupTrace.mark("fork spare: image read");
-        return runForked(image, socket, rootfs, mode, strace, proxy, err);
+        return runForked(image, socket, budgetFd, rootfs, mode, strace, proxy, err);
     }
 
     /** Runs a fork's child from {@code image}; its guest pid goes to {@code report} (then closed) once known. */
-    private static int runForked(ForkImage image, int report, Path rootfs, ExecutionMode mode, boolean strace,
+    private static int runForked(ForkImage image, int report, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
                                  ProxySettings proxy, PrintStream err) throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
-                -1, -1, -1, err, RunConfig.ExecInheritance.NONE, proxy);
+                -1, -1, -1, err, RunConfig.ExecInheritance.budgetOnly(budgetFd), proxy);
         GuestLauncher.RunningGuest guest;
         try {
             guest = GuestLauncher.startForked(config, image, kernel -> HostSignalForwarding.install(kernel.process()));

@@ -17,6 +17,7 @@ import dev.herd.runtime.loader.InitialStack;
 import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.ForkImage;
 import dev.herd.runtime.process.ResourceLimits;
+import dev.herd.runtime.process.ProcessBudget;
 import dev.herd.signals.SignalAction;
 import dev.herd.signals.Signals;
 import dev.herd.runtime.loader.LoadedImage;
@@ -240,6 +241,9 @@ public final class GuestLauncher {
                                        java.util.Map<Long, byte[]> forkSites) {
         String childRootfs = config.rootfs().toString();
         boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
+        ProcessBudget budget = config.inherited().budgetFd() >= 0 ? ProcessBudget.adopt(config.inherited().budgetFd())
+                : ProcessBudget.create();
+        process.budget(budget);
         process.childHerd(() -> ChildHerd.ofThisJvm(childRootfs, childSerial, childStrace, childProxyOptions(process, config)));
         for (int sig = 1; sig <= Signals.MAX; sig++) {
             if ((config.inherited().ignored() & Signals.bit(sig)) != 0 && sig != Signals.SIGKILL && sig != Signals.SIGSTOP) {
@@ -313,6 +317,8 @@ public final class GuestLauncher {
             ownedFds.close();
             ownedPaths.close();
             process.forkSpares().close();
+            budget.release();
+            budget.close();
             if (ownedProxy != null) ownedProxy.close();
         });
         dev.herd.host.StartupTrace.mark("registers set");

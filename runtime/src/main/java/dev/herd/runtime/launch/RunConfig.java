@@ -53,9 +53,10 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      *                  (which then only names it); -1 for none. The launcher closes it.
      * @param chroot    the guest's root directory (chroot) as a path inside the rootfs, "/" for none:
      *                  resolved confined to the rootfs by the child, like any guest path
+     * @param budgetFd  the run's {@code ProcessBudget} memfd of the parent Herd, -1 for a new run
      */
-    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/");
+    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot, int budgetFd) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1);
 
         public ExecInheritance {
             fds = fds.clone();
@@ -63,7 +64,12 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
         }
 
         public ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
-            this(fds, ignored, blocked, programFd, "/");
+            this(fds, ignored, blocked, programFd, "/", -1);
+        }
+
+        /** Only the process budget of a parent Herd (a fork's child). */
+        public static ExecInheritance budgetOnly(int budgetFd) {
+            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd);
         }
     }
 

@@ -111,19 +111,19 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * A fork's child: {@code java OPTIONS -cp CP HerdMain fork ... --state-fd N}, which starts from
      * the {@link ForkImage} in that fd instead of a program file.
      */
-    public List<byte[]> forkCommand(int stateFd) {
-        return forkCommand("--state-fd", stateFd);
+    public List<byte[]> forkCommand(int stateFd, int budgetFd) {
+        return forkCommand("--state-fd", stateFd, budgetFd);
     }
 
     /** A warm spare for forks ({@code HerdMain fork ... --spare-fd N}): see {@link ForkSpare}. */
-    public List<byte[]> spareCommand(int socketFd, int machine) {
-        List<byte[]> cmd = new ArrayList<>(forkCommand("--spare-fd", socketFd));
+    public List<byte[]> spareCommand(int socketFd, int machine, int budgetFd) {
+        List<byte[]> cmd = new ArrayList<>(forkCommand("--spare-fd", socketFd, budgetFd));
         cmd.add(cmd.size() - 2, "--machine".getBytes(StandardCharsets.UTF_8));
         cmd.add(cmd.size() - 2, Integer.toString(machine).getBytes(StandardCharsets.UTF_8));
         return cmd;
     }
 
-    private List<byte[]> forkCommand(String fdOption, int fd) {
+    private List<byte[]> forkCommand(String fdOption, int fd, int budgetFd) {
         List<String> head = new ArrayList<>();
         head.add(java);
         head.addAll(jvmOptions);
@@ -137,6 +137,8 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(serial ? "serial" : "parallel");
         if (strace) head.add("--strace");
         head.addAll(proxyOptions);
+        head.add("--budget-fd");
+        head.add(Integer.toString(budgetFd));
         head.add(fdOption);
         head.add(Integer.toString(fd));
         List<byte[]> cmd = new ArrayList<>();
@@ -150,14 +152,15 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param program       host path of the program image (names it: the child reads {@code programFd})
      * @param programFd     the child's fd number of the open image
      * @param envFd         the child's fd number of the memfd holding the guest's environment
+     * @param budgetFd      the child's fd number of the run's {@link ProcessBudget}
      * @param guestArgv     the guest's argv, argv[0] included, as bytes
      * @param inheritedFds  guest fds the child finds open at the same numbers
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      * @param chroot        the guest's root directory inside the rootfs ("/" for none)
      */
-    public List<byte[]> command(String program, int programFd, int envFd, List<byte[]> guestArgv, int[] inheritedFds,
-                                long ignored, long blocked, String chroot) {
+    public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, List<byte[]> guestArgv,
+                                int[] inheritedFds, long ignored, long blocked, String chroot) {
         List<String> head = new ArrayList<>();
         head.add(java);
         head.addAll(jvmOptions);
@@ -191,6 +194,8 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(Integer.toString(programFd));
         head.add("--env-fd");
         head.add(Integer.toString(envFd));
+        head.add("--budget-fd");
+        head.add(Integer.toString(budgetFd));
         head.add("--");
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));

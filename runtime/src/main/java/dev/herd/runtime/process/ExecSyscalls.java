@@ -183,7 +183,10 @@ public final class ExecSyscalls {
         List<Integer> inherited = new ArrayList<>();
         List<Integer> copies = new ArrayList<>();
         try {
-            // The image and the guest's environment, for the child Herd only (above every guest fd).
+            // The image, the guest's environment and the run's process budget, for the child Herd
+            // only (above every guest fd).
+            int budgetCopy = dupAbove(ctx.process().budget().fd(), base);
+            copies.add(budgetCopy);
             int imageCopy = dupAbove(imageFd, base);
             copies.add(imageCopy);
             int envFd = memfdWith("herd-exec-env", ChildHerd.nulTerminated(envp));
@@ -212,7 +215,9 @@ public final class ExecSyscalls {
             int childEnvFd = childImageFd + 1;
             placements.add(new HostSpawn.FdPlacement(imageCopy, childImageFd));
             placements.add(new HostSpawn.FdPlacement(envCopy, childEnvFd));
-            int closeFrom = childEnvFd + 1;
+            int childBudgetFd = childEnvFd + 1;
+            placements.add(new HostSpawn.FdPlacement(budgetCopy, childBudgetFd));
+            int closeFrom = childBudgetFd + 1;
             long ignored = 0;
             for (int s = 1; s <= Signals.MAX; s++) {
                 if (s != Signals.SIGKILL && s != Signals.SIGSTOP
@@ -220,14 +225,18 @@ public final class ExecSyscalls {
                     ignored |= Signals.bit(s);
                 }
             }
-            List<byte[]> command = child.command(program, childImageFd, childEnvFd, argv,
+            List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath());
+            // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
+            ProcessBudget budget = ctx.process().budget();
+            if (!budget.tryAcquire(ProcessBudget.limit(ctx.process().limits()))) return -Errno.EAGAIN;
             int pid;
             try {
                 pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd(ctx),
                         placements, closeFrom);
             } catch (ErrnoException e) {
+                budget.release();
                 return -e.errno();
             }
             // A vfork child's execve: the new image is a child of the parent, which resumes now.

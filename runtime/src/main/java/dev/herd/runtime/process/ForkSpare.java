@@ -38,7 +38,7 @@ final class ForkSpare {
     int pid() { return pid; }
 
     /** Spawns a spare with {@code herd}'s options; null if the host refuses (the fork goes cold). */
-    static ForkSpare start(ChildHerd herd, byte[] cwd, int machine) {
+    static ForkSpare start(ChildHerd herd, byte[] cwd, int machine, int budgetFd) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment sv = a.allocate(8, 4);
             if (HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.address()) < 0) return null;
@@ -48,15 +48,18 @@ final class ForkSpare {
                 if (nul < 0) throw new ErrnoException((int) -nul);
                 // Sources above the targets (0, 1, 3), so that no placement overwrites another's source.
                 int theirsHigh = ExecSyscalls.dupAbove(theirs, 10), nulHigh = ExecSyscalls.dupAbove((int) nul, 10);
+                int budgetHigh = ExecSyscalls.dupAbove(budgetFd, 10);
                 try {
                     List<HostSpawn.FdPlacement> placements = List.of(new HostSpawn.FdPlacement(nulHigh, 0),
-                            new HostSpawn.FdPlacement(nulHigh, 1), new HostSpawn.FdPlacement(theirsHigh, SPARE_FD));
-                    List<byte[]> command = herd.spareCommand(SPARE_FD, machine);
-                    int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, placements, SPARE_FD + 1);
+                            new HostSpawn.FdPlacement(nulHigh, 1), new HostSpawn.FdPlacement(theirsHigh, SPARE_FD),
+                            new HostSpawn.FdPlacement(budgetHigh, SPARE_FD + 1));
+                    List<byte[]> command = herd.spareCommand(SPARE_FD, machine, SPARE_FD + 1);
+                    int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, placements, SPARE_FD + 2);
                     return new ForkSpare(pid, mine);
                 } finally {
                     HostKernel.call(HostSyscall.CLOSE, theirsHigh);
                     HostKernel.call(HostSyscall.CLOSE, nulHigh);
+                    HostKernel.call(HostSyscall.CLOSE, budgetHigh);
                 }
             } catch (ErrnoException e) {
                 HostKernel.call(HostSyscall.CLOSE, mine);

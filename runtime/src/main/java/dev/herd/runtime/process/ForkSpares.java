@@ -17,10 +17,13 @@ public final class ForkSpares implements AutoCloseable {
     }
 
     /** Starts a spare in the background if none is ready. */
-    void replenish(ChildHerd herd, byte[] cwd, int machine) {
+    void replenish(ChildHerd herd, byte[] cwd, int machine, GuestProcess process) {
         if (closed || ready.get() != null || !ForkSpare.enabled()) return;
+        // No spare JVM when the run is at its process limit anyway.
+        ProcessBudget budget = process.budget();
+        if (Long.compareUnsigned(budget.count() + 1L, ProcessBudget.limit(process.limits())) >= 0) return;
         Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
-            ForkSpare s = ForkSpare.start(herd, cwd, machine);
+            ForkSpare s = ForkSpare.start(herd, cwd, machine, budget.fd());
             if (s == null) return;
             if (closed || !ready.compareAndSet(null, s)) s.close();
             else if (closed && ready.compareAndSet(s, null)) s.close();

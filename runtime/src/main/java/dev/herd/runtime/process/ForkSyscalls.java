@@ -52,6 +52,20 @@ public final class ForkSyscalls {
         if (herd == null) return -Errno.ENOSYS;
         GuestThread thread = ctx.thread();
         CpuArch arch = thread.arch();
+        ProcessBudget budget = process.budget();
+        if (!budget.tryAcquire(ProcessBudget.limit(process.limits()))) return -Errno.EAGAIN; // RLIMIT_NPROC, Herd's cap
+        boolean started = false;
+        try {
+            long r = forkCounted(ctx, process, herd, thread, arch, flags, newSp, ptid, ctid, tls);
+            started = r > 0;
+            return r;
+        } finally {
+            if (!started) budget.release();
+        }
+    }
+
+    private static long forkCounted(SyscallContext ctx, GuestProcess process, ChildHerd herd, GuestThread thread,
+                                    CpuArch arch, long flags, long newSp, long ptid, long ctid, long tls) {
         dev.herd.host.StartupTrace.mark("fork: called");
         byte[] registers = arch.saveThreadState(thread.engine());
         long resumePc = arch.pcAfterSyscall(thread.engine());
@@ -99,7 +113,7 @@ public final class ForkSyscalls {
                 hostPid = r[1];
             }
             dev.herd.host.StartupTrace.mark(spare != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
-            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code());
+            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
             process.children().addRunning(pid, hostPid);
             if ((flags & CLONE_PARENT_SETTID) != 0 && ptid != 0) {
@@ -179,13 +193,16 @@ public final class ForkSyscalls {
                 HostKernel.call(HostSyscall.CLOSE, stateFd);
             }
             moved.add(stateCopy);
-            int childStateFd = stateCopy + 1;
+            int budgetCopy = ExecSyscalls.dupAbove(ctx.process().budget().fd(), stateCopy + 1);
+            moved.add(budgetCopy);
+            int childStateFd = budgetCopy + 1, childBudgetFd = childStateFd + 1;
             placements.add(new HostSpawn.FdPlacement(stateCopy, childStateFd));
-            List<byte[]> command = herd.forkCommand(childStateFd);
+            placements.add(new HostSpawn.FdPlacement(budgetCopy, childBudgetFd));
+            List<byte[]> command = herd.forkCommand(childStateFd, childBudgetFd);
             int hostPid;
             try {
                 hostPid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), ExecSyscalls.hostCwd(ctx),
-                        placements, childStateFd + 1);
+                        placements, childBudgetFd + 1);
             } catch (ErrnoException e) {
                 return new int[] {-Errno.EAGAIN, 0};
             }

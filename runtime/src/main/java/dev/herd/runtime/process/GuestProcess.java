@@ -48,6 +48,12 @@ public final class GuestProcess {
     private final GuestChildren children = new GuestChildren();
     private final ForkSpares forkSpares = new ForkSpares();
 
+    private volatile ProcessBudget budget;
+
+    /** The run's count of Herd processes (set once by the launcher). */
+    public ProcessBudget budget() { return budget; }
+    public void budget(ProcessBudget b) { budget = b; }
+
     /** The warm spare for this process's forks. */
     public ForkSpares forkSpares() { return forkSpares; }
 
