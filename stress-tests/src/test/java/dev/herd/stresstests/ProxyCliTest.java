@@ -2,6 +2,7 @@ package dev.herd.stresstests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -54,7 +55,6 @@ class ProxyCliTest {
     /**
      * Debian's busybox wget through the proxy, against an HTTP server in this JVM on the host's
      * loopback: fetched intact with the proxy in the host's network, refused from an isolated one.
-     * (busybox httpd forks a child per connection, which waits for fork: issue 13.)
      */
     @Test
     void busyboxWgetThroughTheProxy() throws Exception {
@@ -80,6 +80,35 @@ class ProxyCliTest {
             assertTrue(isolated.stderrText().contains("Connection refused"), isolated.stderrText());
         } finally {
             server.stop(0);
+        }
+    }
+
+    /**
+     * busybox httpd and busybox wget, both guests, talking in an isolated network: a shell starts
+     * httpd (which forks a child per connection) and wget, every one a child Herd whose proxy joins
+     * the first one's network; the host cannot reach the server.
+     */
+    @Test
+    void busyboxHttpdAndWgetInAnIsolatedNetwork() throws Exception {
+        HerdEnv.requireStaticBusybox();
+        Path www = Files.createDirectories(base.resolve("www"));
+        String page = "served by busybox httpd under herd\n".repeat(500);
+        Files.writeString(www.resolve("index.html"), page);
+        int port = freePort();
+        String url = "http://127.0.0.1:" + port + "/index.html";
+        String bb = HerdEnv.BUSYBOX.toString();
+        String script = bb + " httpd -f -p 127.0.0.1:" + port + " -h " + www + " & p=$!; "
+                + "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+                + bb + " wget -q -O page.out " + url + " && break; sleep 0.5; done; echo \"wget $?\"; "
+                + bb + " wget -q -O - " + url + " | " + bb + " wc -c; "
+                + "kill $p; wait $p; echo \"httpd $?\"";
+        GuestRun.Result r = herd("--proxy", "--net", "isolated", bb, "sh", "-c", script);
+        assertEquals(0, r.status(), r.stdoutText() + r.stderrText());
+        assertEquals("wget 0\n" + page.length() + "\nhttpd 143\n", r.stdoutText(), r.stderrText());
+        assertEquals(page, Files.readString(base.resolve("page.out")));
+        try (java.net.Socket s = new java.net.Socket()) {
+            assertThrows(java.io.IOException.class, () -> s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000),
+                    "the host reaches a server in the isolated network");
         }
     }
 
