@@ -81,6 +81,7 @@ public final class GuestProcess {
         c.childHerdSource = () -> childHerd();
         c.delivery = delivery;
         c.personality = personality;
+        c.budget = budget;
         return c;
     }
 

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# benchmarks/processes.sh — the latency of making a process (issue 13).
+#
+#   benchmarks/processes.sh [--no-doc] [ROUNDS]
+#
+# benchmarks/processes/proc_latency.c, static, measured inside the guest: fork+exit+wait,
+# fork+execve+wait, vfork+execve+wait and posix_spawn+wait (the child is /bin/true), natively,
+# under qemu-x86_64 (fork only: qemu-user runs an exec'd x86_64 program natively) and under herd
+# with the warm spare (1.5 s between rounds, so the spare has booted) and without it
+# (HERD_FORK_SPARE=off: every fork starts a child Herd). Medians of ROUNDS (default 10) rounds.
+# Writes its table into docs/BENCHMARKS.md between the "benchmarks/processes.sh" markers.
+set -uo pipefail
+ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+CMDLINE="benchmarks/processes.sh${*:+ $*}"
+WRITE_DOC=1 ROUNDS=10
+for a in "$@"; do
+  case $a in
+    --no-doc) WRITE_DOC=0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) ROUNDS=$a ;;
+  esac
+done
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-proc-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+gcc -O2 -static -o "$TMP/proc_latency" benchmarks/processes/proc_latency.c || exit 1
+HERD=$ROOT/bin/herd
+QEMU=$(command -v qemu-x86_64-static || true)
+median() { sed -n 's/.*median \([0-9.]*\) ms.*/\1/p'; }
+row() { # label, then the command
+  local label=$1; shift
+  local out
+  out=$("$@" 2>"$TMP/err") || { echo "| $label | failed: $(head -n 1 "$TMP/err") |"; return; }
+  echo "| $label | $(echo "$out" | median) | $(echo "$out" | sed -n 's/.*min \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1 – \2/p') |"
+}
+{
+  echo "Command: \`$CMDLINE\` (from the repository root)"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "- Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r)"
+  echo "- Load average (1/5/15 min) at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  echo "| what (child: \`/bin/true\` where it execs) | median ms | min – max ms |"
+  echo "|---|---:|---:|"
+  for m in fork forkexec vfork spawn; do
+    row "native: $m" "$TMP/proc_latency" "$m" 50 0
+  done
+  [ -n "$QEMU" ] && row "qemu-x86_64: fork" "$QEMU" "$TMP/proc_latency" fork 50 0
+  for m in fork forkexec vfork spawn; do
+    row "herd, warm spare: $m" "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 1500
+  done
+  for m in fork forkexec; do
+    row "herd, no spare (HERD_FORK_SPARE=off): $m" env HERD_FORK_SPARE=off "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 300
+  done
+  row "herd, one execve for comparison: \`/bin/sh -c 'exec /bin/true'\` (whole run)" \
+      bash -c "s=\$(date +%s.%N); '$HERD' run /bin/sh -c 'exec /bin/true'; e=\$(date +%s.%N); t=\$(echo \"(\$e - \$s) * 1000\" | bc); printf 'x: median %.1f ms, min %.1f ms, max %.1f ms\n' \$t \$t \$t"
+  echo
+  echo "- Load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$TMP/section.md"
+cat "$TMP/section.md"
+if [ $WRITE_DOC = 1 ]; then
+  DOC=$ROOT/docs/BENCHMARKS.md
+  begin='<!-- benchmarks/processes.sh: begin (generated, do not edit by hand) -->'
+  end='<!-- benchmarks/processes.sh: end -->'
+  if ! grep -qF "$begin" "$DOC"; then printf '\n## Latest results: processes\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"; fi
+  awk -v b="$begin" -v e="$end" -v f="$TMP/section.md" '
+    $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+    $0 == e { skip = 0 }
+    !skip { print }' "$DOC" >"$TMP/doc" && cp "$TMP/doc" "$DOC"
+fi
