@@ -51,6 +51,7 @@ public final class HerdMain {
             if (System.getenv("HERD_DEBUG") != null) t.printStackTrace(err);
             status = LinuxKernel.INTERNAL_ERROR_STATUS;
         }
+        HostSignalForwarding.stop();
         dev.herd.host.StartupTrace.mark("guest ended, halting");
         err.flush();
         System.out.flush();

@@ -67,6 +67,30 @@ final class HostSignalForwarding {
      * thread that forwards what arrives: to the guest, or after an execve to the child Herd that
      * runs the image now.
      */
+    /** The forwarding thread and the pipe's write end, once installed (one per JVM: bin/herd's). */
+    private static volatile Thread reader;
+    private static volatile int writeEnd = -1;
+
+    /**
+     * Ends the forwarding thread before the JVM halts: HotSpot's exit waits up to 300 ms for
+     * threads blocked in native code (VM_Exit::wait_for_threads_in_native_to_block), and a read of
+     * the pipe is one. A 0 byte (no signal has number 0) tells the thread to return.
+     */
+    static void stop() {
+        Thread t = reader;
+        int w = writeEnd;
+        if (t == null || w < 0) return;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment zero = arena.allocate(1);
+            HostKernel.call(HostSyscall.WRITE, w, zero.address(), 1);
+        }
+        try {
+            t.join(100);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     static void install(GuestProcess process) {
         int read, write;
         try (Arena arena = Arena.ofConfined()) {
@@ -76,7 +100,8 @@ final class HostSignalForwarding {
             write = fds.get(ValueLayout.JAVA_INT, 4);
         }
         HostKernel.call(HostSyscall.FCNTL, write, 4 /* F_SETFL */, O_NONBLOCK);
-        Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(process, read));
+        writeEnd = write;
+        reader = Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(process, read));
         for (int number : NUMBERS) {
             dev.herd.ffm.NativeWords.call(FORWARD, number, write, 0, 0, 0, 0, 0, 0);
         }
@@ -91,6 +116,7 @@ final class HostSignalForwarding {
                 if (n <= 0) return;
                 for (int i = 0; i < n; i++) {
                     int number = buf.get(ValueLayout.JAVA_BYTE, i) & 0xff;
+                    if (number == 0) return; // stop()
                     int child = process.execChild();
                     if (child > 0) {
                         HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there

@@ -317,6 +317,7 @@ public final class GuestLauncher {
             ownedFds.close();
             ownedPaths.close();
             process.forkSpares().close();
+            process.children().close();
             budget.release();
             budget.close();
             if (ownedProxy != null) ownedProxy.close();

@@ -44,6 +44,9 @@ public final class GuestChildren {
 
     private final Map<Integer, Child> children = new LinkedHashMap<>();
     private Thread watcher;
+    /** An eventfd in the watcher's poll set: {@link #close} wakes it (then it ends). */
+    private int wake = -1;
+    private boolean closed;
     private Consumer<SigInfo> sigchld;
 
     /** Where SIGCHLD goes (set by the owner once it can deliver signals). */
@@ -70,7 +73,8 @@ public final class GuestChildren {
                 c.code = CLD_EXITED;
             }
             children.put(pid, c);
-            if (watcher == null || !watcher.isAlive()) {
+            if (!closed && (watcher == null || !watcher.isAlive())) {
+                if (wake < 0) wake = (int) HostKernel.call(HostSyscall.EVENTFD2, 0, EFD_CLOEXEC);
                 watcher = Thread.ofPlatform().daemon().name("herd-children").start(this::watch);
             }
         }
@@ -175,21 +179,26 @@ public final class GuestChildren {
     private void watch() {
         while (true) {
             List<Child> running = new ArrayList<>();
+            int wakeFd;
             synchronized (this) {
                 for (Child c : children.values()) if (c.pidfd >= 0 && !c.notified) running.add(c);
-                if (running.isEmpty()) {
+                if (running.isEmpty() || closed) {
                     watcher = null;
                     return;
                 }
+                wakeFd = wake;
             }
-            // a short timeout so that children added meanwhile join the set
+            // a short timeout so that children added meanwhile join the set; the eventfd ends the
+            // wait at close (HotSpot's exit waits up to 300 ms for a thread blocked in native code)
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment fds = a.allocate(8L * running.size(), 8);
+                MemorySegment fds = a.allocate(8L * (running.size() + 1), 8);
                 for (int i = 0; i < running.size(); i++) {
                     fds.set(ValueLayout.JAVA_INT, 8L * i, running.get(i).pidfd);
                     fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, (short) POLLIN);
                 }
-                HostKernel.call(HostSyscall.POLL, fds.address(), running.size(), 100);
+                fds.set(ValueLayout.JAVA_INT, 8L * running.size(), wakeFd);
+                fds.set(ValueLayout.JAVA_SHORT, 8L * running.size() + 4, (short) POLLIN);
+                HostKernel.call(HostSyscall.POLL, fds.address(), running.size() + (wakeFd >= 0 ? 1 : 0), 100);
             }
             List<SigInfo> toSend = new ArrayList<>();
             Consumer<SigInfo> send;
@@ -206,6 +215,43 @@ public final class GuestChildren {
             if (send != null) for (SigInfo i : toSend) send.accept(i);
         }
     }
+
+    /**
+     * The process ended: the watcher stops (it sends no more SIGCHLD) and is given a moment to
+     * leave native code; children still running go on (a fork's child outlives its parent).
+     */
+    public void close() {
+        Thread t;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            t = watcher;
+            if (wake >= 0) {
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment one = a.allocate(8, 8);
+                    one.set(ValueLayout.JAVA_LONG, 0, 1);
+                    HostKernel.call(HostSyscall.WRITE, wake, one.address(), 8);
+                }
+            }
+        }
+        if (t != null) {
+            try {
+                t.join(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            for (Child c : children.values()) {
+                if (c.pidfd >= 0) HostKernel.call(HostSyscall.CLOSE, c.pidfd);
+                c.pidfd = -1;
+            }
+            if (wake >= 0) HostKernel.call(HostSyscall.CLOSE, wake);
+            wake = -1;
+        }
+    }
+
+    private static final int EFD_CLOEXEC = 0x80000;
 
     /** SIGCHLD's siginfo (asm-generic/siginfo.h _sigchld: pid, uid, status, utime, stime). */
     private static SigInfo info(int pid, int code, int status) {
