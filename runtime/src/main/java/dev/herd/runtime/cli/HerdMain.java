@@ -6,6 +6,7 @@ import dev.herd.host.HostSyscall;
 import dev.herd.proxy.ProxyNetwork;
 import dev.herd.proxy.ProxyStartException;
 import dev.herd.runtime.launch.GuestLauncher;
+import dev.herd.runtime.launch.MainThreadSlot;
 import dev.herd.runtime.launch.ProxySettings;
 import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
@@ -59,10 +60,21 @@ public final class HerdMain {
         // (a shell, or the parent Herd of an execve or posix_spawn) sees WIFSIGNALED as for the
         // program itself; 128+N if the signal does not end the JVM.
         if (killedBy > 0) dieBy(killedBy);
-        // halt, not exit: guest threads may still be blocked in host syscalls, and no JVM shutdown
-        // work is needed (the guest's fds are host fds the kernel closes).
+        // Not exit: guest threads may still be blocked in host syscalls, and no JVM shutdown work
+        // is needed (the guest's fds are host fds the kernel closes). Not even the JVM's halt,
+        // which stops every thread at a safepoint first (milliseconds that a fork's
+        // fork+exit+wait pays): the process's own exit_group, unless this JVM must write its
+        // ahead-of-time cache at exit (the build's training run).
+        if (!WRITES_AOT_CACHE) HostKernel.call(HostSyscall.EXIT_GROUP, status);
         Runtime.getRuntime().halt(status);
     }
+
+    /**
+     * Whether this JVM may be recording an ahead-of-time cache, which it writes at exit: the
+     * build's training run (scripts/aot-cache.sh) sets HERD_AOT_OUTPUT, and bin/herd then adds
+     * -XX:AOTCacheOutput (the management API would tell for sure, at a start-up cost).
+     */
+    private static final boolean WRITES_AOT_CACHE = System.getenv("HERD_AOT_OUTPUT") != null;
 
     /** The signal that killed the guest (0: it exited), for {@link #main}. */
     private static volatile int killedBy;
@@ -315,14 +327,14 @@ public final class HerdMain {
                                     PrintStream err) throws InterruptedException {
         ForkImage image;
         try {
-            image = ForkImage.fromBytes(Files.readAllBytes(Path.of("/proc/self/fd/" + stateFd)));
+            image = ForkImage.fromFd(stateFd);
         } catch (IOException e) {
             err.println("herd: fork: cannot read the parent's state: " + e.getMessage());
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        return runForked(image, image.pidReportFd(), budgetFd, rootfs, mode, strace, proxy, err);
+        return runForked(image, image.pidReportFd(), budgetFd, rootfs, mode, strace, proxy, err, null, null);
     }
 
     /**
@@ -331,7 +343,13 @@ public final class HerdMain {
      */
     private static int runSpare(int socket, int machine, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                 PrintStream err) throws InterruptedException {
-        SpareWarmUp.run(machine);
+        // Ready before the parent can know this process: signals kept until the guest exists, the
+        // first guest thread started, whose id (the child's pid) the parent gets now, so that its
+        // fork returns as soon as it has handed the state over.
+        HostSignalForwarding.install();
+        dev.herd.runtime.syscall.SyscallTable table = SpareWarmUp.run(machine);
+        MainThreadSlot slot = new MainThreadSlot();
+        if (!sendPid(socket, slot.tid())) return 0;
         List<Integer> fds = new ArrayList<>();
         int total = -1;
         ForkImage image;
@@ -347,7 +365,7 @@ public final class HerdMain {
             }
             int imageFd = fds.getLast();
             try {
-                image = ForkImage.fromBytes(Files.readAllBytes(Path.of("/proc/self/fd/" + imageFd)));
+                image = ForkImage.fromFd(imageFd);
             } finally {
                 HostKernel.call(HostSyscall.CLOSE, imageFd);
             }
@@ -362,42 +380,56 @@ public final class HerdMain {
             if (image.guestFds()[i] == 2) HostKernel.call(HostSyscall.DUP3, image.hostFds()[i], 2, 0);
         }
         dev.herd.host.StartupTrace.mark("fork spare: image read");
-        return runForked(image, socket, budgetFd, rootfs, mode, strace, proxy, err);
+        // The pid again once the child runs: the parent starts its next spare only then, so
+        // that the two JVMs do not share the CPU while this one sets up.
+        return runForked(image, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, table);
     }
 
     /** Runs a fork's child from {@code image}; its guest pid goes to {@code report} (then closed) once known. */
     private static int runForked(ForkImage image, int report, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
-                                 ProxySettings proxy, PrintStream err) throws InterruptedException {
+                                 ProxySettings proxy, PrintStream err, MainThreadSlot slot,
+                                 dev.herd.runtime.syscall.SyscallTable table) throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
                 -1, -1, -1, err, RunConfig.ExecInheritance.budgetOnly(budgetFd), proxy);
         GuestLauncher.RunningGuest guest;
         try {
-            guest = GuestLauncher.startForked(config, image, kernel -> HostSignalForwarding.install(kernel.process()));
+            guest = GuestLauncher.startForked(config, image, kernel -> HostSignalForwarding.install(kernel.process()), slot, table);
         } catch (IOException e) {
             err.println("herd: fork: " + e.getMessage());
-            HostKernel.call(HostSyscall.CLOSE, report);
+            if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         } catch (ProxyStartException e) {
             err.println(e.getMessage());
-            HostKernel.call(HostSyscall.CLOSE, report);
+            if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
             return 1;
         }
-        try {
-            int pid = guest.started().get();
-            dev.herd.host.StartupTrace.mark("fork child: first thread started");
-            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                java.lang.foreign.MemorySegment buf = a.allocate(4, 4);
-                buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, pid);
-                while (HostKernel.call(HostSyscall.WRITE, report, buf.address(), 4) == -dev.herd.host.Errno.EINTR) {
-                    // retry
-                }
+        if (report >= 0) {
+            try {
+                int pid = guest.started().get();
+                dev.herd.host.StartupTrace.mark("fork child: first thread started");
+                sendPid(report, pid);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // the thread did not start: the parent sees EOF and fails the fork
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, report);
             }
-        } catch (java.util.concurrent.ExecutionException e) {
-            // the thread did not start: the parent sees EOF and fails the fork
-        } finally {
-            HostKernel.call(HostSyscall.CLOSE, report);
         }
         return awaitExit(guest, err);
+    }
+
+    /** Writes a fork's child pid (4 bytes) to its parent; false if the parent is gone. */
+    private static boolean sendPid(int fd, int pid) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(4, 4);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, pid);
+            long r;
+            do r = HostKernel.call(HostSyscall.SENDTO, fd, buf.address(), 4, 0x4000 /* MSG_NOSIGNAL */, 0, 0);
+            while (r == -dev.herd.host.Errno.EINTR);
+            if (r == -dev.herd.host.Errno.ENOTSOCK) {
+                do r = HostKernel.call(HostSyscall.WRITE, fd, buf.address(), 4); while (r == -dev.herd.host.Errno.EINTR);
+            }
+            return r == 4;
+        }
     }
 
     /** The host cwd seen from inside the rootfs, or "/" when the cwd is outside it. */

@@ -91,7 +91,42 @@ final class HostSignalForwarding {
         }
     }
 
+    /** The process signals go to; until it is known (a warm fork spare), they wait in {@link #early}. */
+    private static GuestProcess target;
+    private static final java.util.List<Integer> early = new java.util.ArrayList<>();
+
+    /** Installs the handlers and sends what arrives to {@code process}. */
     static void install(GuestProcess process) {
+        install();
+        attach(process);
+    }
+
+    /** From now on signals go to {@code process}, the ones that came before it first. */
+    static void attach(GuestProcess process) {
+        java.util.List<Integer> pending;
+        synchronized (HostSignalForwarding.class) {
+            target = process;
+            pending = new java.util.ArrayList<>(early);
+            early.clear();
+        }
+        for (int number : pending) deliver(process, number);
+    }
+
+    private static void deliver(GuestProcess process, int number) {
+        int child = process.execChild();
+        if (child > 0) {
+            HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there
+        } else {
+            process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
+        }
+    }
+
+    /**
+     * Installs the handlers before the process exists (a warm fork spare, whose pid its parent may
+     * signal as soon as the fork returns): signals are kept until {@link #attach}.
+     */
+    static void install() {
+        if (reader != null) return;
         int read, write;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(8, 4);
@@ -101,13 +136,13 @@ final class HostSignalForwarding {
         }
         HostKernel.call(HostSyscall.FCNTL, write, 4 /* F_SETFL */, O_NONBLOCK);
         writeEnd = write;
-        reader = Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(process, read));
+        reader = Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(read));
         for (int number : NUMBERS) {
             dev.herd.ffm.NativeWords.call(FORWARD, number, write, 0, 0, 0, 0, 0, 0);
         }
     }
 
-    private static void forward(GuestProcess process, int pipe) {
+    private static void forward(int pipe) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(64);
             while (true) {
@@ -117,12 +152,12 @@ final class HostSignalForwarding {
                 for (int i = 0; i < n; i++) {
                     int number = buf.get(ValueLayout.JAVA_BYTE, i) & 0xff;
                     if (number == 0) return; // stop()
-                    int child = process.execChild();
-                    if (child > 0) {
-                        HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there
-                    } else {
-                        process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
+                    GuestProcess process;
+                    synchronized (HostSignalForwarding.class) {
+                        process = target;
+                        if (process == null) early.add(number);
                     }
+                    if (process != null) deliver(process, number);
                 }
             }
         }

@@ -27,7 +27,8 @@ import java.util.Map;
 final class SpareWarmUp {
     private SpareWarmUp() {}
 
-    static void run(int machineCode) {
+    /** Returns the syscall table it built, for the fork to use (null if the warm-up failed). */
+    static dev.herd.runtime.syscall.SyscallTable run(int machineCode) {
         try {
             ElfFile.Machine machine = ElfFile.Machine.of(machineCode);
             GuestArch arch = GuestArchs.of(machine);
@@ -49,13 +50,25 @@ final class SpareWarmUp {
                 ForkImage image = new ForkImage(machineCode, copy, registers, 0, 0, ForkImage.NO_TLS, 0, 0, new int[0],
                         new int[0], new boolean[0], actions, 0, new long[3], "/", "/", 022, new long[0][], new byte[0],
                         new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[0], Map.of(), 1, 1, -1);
-                image = ForkImage.fromBytes(image.toBytes()).withFds(fd -> fd);
+                int imageFd = dev.herd.host.HostMm.memfdCreate("herd-warm-up", dev.herd.host.HostMm.MFD_CLOEXEC);
+                try {
+                    byte[] bytes = image.toBytes();
+                    try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                        java.lang.foreign.MemorySegment buf = a.allocate(bytes.length);
+                        java.lang.foreign.MemorySegment.copy(bytes, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+                        dev.herd.host.HostMm.pwrite(imageFd, buf.address(), bytes.length, 0);
+                    }
+                    image = ForkImage.fromFd(imageFd).withFds(fd -> fd);
+                } finally {
+                    dev.herd.host.HostMm.close(imageFd);
+                }
                 GuestAddressSpace.adopt(image.space()).close();
             }
-            LinuxSyscalls.table(machine);
             new FdTable().close();
+            return LinuxSyscalls.table(machine);
         } catch (Exception | LinkageError e) {
             if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();
+            return null;
         }
     }
 }

@@ -144,7 +144,7 @@ public final class GuestLauncher {
                     mainContext.signals().setBlocked(config.inherited().blocked());
                 }
                 arch.initProcessRegisters(main.engine(), regs[0], regs[1]);
-            }, null);
+            }, null, null, null);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
@@ -160,13 +160,15 @@ public final class GuestLauncher {
      * run's options (rootfs, mode, tracing, proxy, diagnostics); its program is the parent's.
      */
     public static RunningGuest startForked(RunConfig config, ForkImage image,
-                                           java.util.function.Consumer<LinuxKernel> beforeStart) throws IOException {
+                                           java.util.function.Consumer<LinuxKernel> beforeStart, MainThreadSlot slot,
+                                           dev.herd.runtime.syscall.SyscallTable table) throws IOException {
         GuestAddressSpace space = null;
         FdTable fds = null;
         PathResolver paths = null;
         try {
             GuestArch guestArch = GuestArchs.of(ElfFile.Machine.of(image.machine()));
             space = GuestAddressSpace.adopt(image.space());
+            dev.herd.host.StartupTrace.mark("fork: memory adopted");
             CpuArch arch = guestArch.newCpu();
             paths = new PathResolver(config.rootfs(), image.cwd());
             if (!image.chroot().equals("/")) paths.chrootTo(image.chroot());
@@ -211,7 +213,7 @@ public final class GuestLauncher {
                 arch.writeSyscallResult(main.engine(), 0);
                 if (image.stack() != 0) main.engine().regWrite(arch.spRegister(), image.stack());
                 if (image.tls() != ForkImage.NO_TLS) arch.setThreadPointer(main.engine(), image.tls());
-            }, image.atomicSites());
+            }, image.atomicSites(), slot, table);
         } catch (ErrnoException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
@@ -233,12 +235,15 @@ public final class GuestLauncher {
     /**
      * The part of a launch after the process exists: child Herd description, signals, syscall
      * dispatch, kernel proxy, atomics, engines, and the first thread. {@code forkSites}: a fork's
-     * patched atomic sites (null: scan the executable mappings instead).
+     * patched atomic sites (null: scan the executable mappings instead); {@code slot}: the thread
+     * that runs the first guest thread (null: a new one); {@code table}: the syscall table a warm
+     * fork spare built while it waited (null: build it).
      */
     private static RunningGuest launch(RunConfig config, GuestArch guestArch, CpuArch arch, GuestAddressSpace space,
                                        FdTable fds, PathResolver paths, GuestProcess process,
                                        java.util.function.Consumer<LinuxKernel> beforeStart, FirstThread firstThread,
-                                       java.util.Map<Long, byte[]> forkSites) {
+                                       java.util.Map<Long, byte[]> forkSites, MainThreadSlot slot,
+                                       dev.herd.runtime.syscall.SyscallTable table) {
         String childRootfs = config.rootfs().toString();
         boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
         ProcessBudget budget = config.inherited().budgetFd() >= 0 ? ProcessBudget.adopt(config.inherited().budgetFd())
@@ -253,7 +258,8 @@ public final class GuestLauncher {
         fds.setLimit(process.limits().openFilesLimit(FdTable.NR_OPEN));
         dev.herd.host.StartupTrace.mark("process state (fds, signals)");
         Strace strace = config.strace() ? new Strace(config.diagnostics()) : null;
-        SyscallDispatcher dispatcher = new SyscallDispatcher(LinuxSyscalls.table(guestArch.machine()), guestArch.numbering().count(),
+        SyscallDispatcher dispatcher = new SyscallDispatcher(table != null ? table : LinuxSyscalls.table(guestArch.machine()),
+                guestArch.numbering().count(),
                 guestArch.numbering()::name, config.diagnostics(), strace);
         ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
         SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
@@ -323,7 +329,7 @@ public final class GuestLauncher {
             if (ownedProxy != null) ownedProxy.close();
         });
         dev.herd.host.StartupTrace.mark("registers set");
-        Thread t = Thread.ofPlatform().name("guest-main").start(main);
+        Thread t = slot != null ? slot.start(main) : Thread.ofPlatform().name("guest-main").start(main);
         return new RunningGuest(process, t, exit, mainContext.started());
     }
 

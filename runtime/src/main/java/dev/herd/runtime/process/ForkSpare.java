@@ -17,7 +17,8 @@ import java.util.List;
  * that waits on a SOCK_SEQPACKET socket for a fork's state. The fork sends the fds (the guest's,
  * the memory file, shared files, then the {@link ForkImage} in a memfd) with SCM_RIGHTS in
  * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index}; the image
- * names them by index. The spare answers with its guest pid (4 bytes). It is this process's real
+ * names them by index. Before that, as soon as it is ready, the spare sends its guest pid (4 bytes:
+ * its first thread exists already), so the fork returns once the state is sent. It is this process's real
  * child, so wait and SIGCHLD work as for any fork's child; it exits when the socket reaches EOF
  * (this process ended without needing it) and gets /dev/null as stdin and stdout while it waits.
  */
@@ -77,6 +78,9 @@ final class ForkSpare {
      * spare is gone (the caller then closes it and forks cold).
      */
     int hand(ForkSyscalls.Parts parts, List<Integer> guestSources) {
+        // The spare says it is ready with its first thread's id, the child's pid (0: it is gone).
+        int pid = ForkSyscalls.readPid(socket);
+        if (pid <= 0) return 0;
         int n = guestSources.size();
         int[] guestHost = new int[n];
         for (int i = 0; i < n; i++) guestHost[i] = i;
@@ -99,7 +103,22 @@ final class ForkSpare {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, imageFd);
         }
-        return ForkSyscalls.readPid(socket);
+        return pid;
+    }
+
+    /**
+     * Waits until the spare's child runs (it sends its pid again) or {@code millis} pass, then
+     * releases the socket.
+     */
+    void awaitRunning(int millis) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfd = a.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, socket);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+            if (HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0) ForkSyscalls.readPid(socket);
+        } finally {
+            release();
+        }
     }
 
     /** The spare became a child (or is gone): this side of the socket is no longer needed. */

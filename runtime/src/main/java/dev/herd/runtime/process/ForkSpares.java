@@ -17,12 +17,22 @@ public final class ForkSpares implements AutoCloseable {
     }
 
     /** Starts a spare in the background if none is ready. */
-    void replenish(ChildHerd herd, byte[] cwd, int machine, GuestProcess process) {
-        if (closed || ready.get() != null || !ForkSpare.enabled()) return;
+    void replenish(ChildHerd herd, byte[] cwd, int machine, GuestProcess process, ForkSpare used) {
+        if (closed || ready.get() != null || !ForkSpare.enabled()) {
+            if (used != null) used.release();
+            return;
+        }
         // No spare JVM when the run is at its process limit anyway.
         ProcessBudget budget = process.budget();
-        if (Long.compareUnsigned(budget.count() + 1L, ProcessBudget.limit(process.limits())) >= 0) return;
+        if (Long.compareUnsigned(budget.count() + 1L, ProcessBudget.limit(process.limits())) >= 0) {
+            if (used != null) used.release();
+            return;
+        }
         Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
+            // The next spare boots once the last one's child runs (the spare says so, or gives up
+            // after a second): two JVMs starting at once would slow that child's start.
+            if (used != null) used.awaitRunning(1000);
+            if (closed) return;
             ForkSpare s = ForkSpare.start(herd, cwd, machine, budget.fd());
             if (s == null) return;
             if (closed || !ready.compareAndSet(null, s)) s.close();

@@ -101,10 +101,11 @@ public final class ForkSyscalls {
             Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, guestFds, cloexec, sites[0]);
             int pid = 0, hostPid = 0;
             ForkSpare spare = process.forkSpares().take();
+            ForkSpare used = null;
             if (spare != null) {
                 pid = spare.hand(parts, sources);
                 hostPid = spare.pid();
-                if (pid > 0) spare.release();
+                if (pid > 0) used = spare;
                 else spare.close(); // it died waiting: fork cold instead
             }
             if (pid <= 0) {
@@ -113,7 +114,7 @@ public final class ForkSyscalls {
                 hostPid = r[1];
             }
             dev.herd.host.StartupTrace.mark(spare != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
-            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process);
+            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
             process.children().addRunning(pid, hostPid);
             if ((flags & CLONE_PARENT_SETTID) != 0 && ptid != 0) {

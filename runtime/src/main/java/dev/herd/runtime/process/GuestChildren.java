@@ -125,6 +125,9 @@ public final class GuestChildren {
     public Reaped waitFor(int pid, int options) {
         while (true) {
             List<Child> candidates = new ArrayList<>();
+            SigInfo unsent = null;
+            Consumer<SigInfo> send = null;
+            Reaped reaped = null;
             synchronized (this) {
                 for (Child c : children.values()) if (pid <= 0 || c.pid == pid) candidates.add(c);
                 if (candidates.isEmpty()) throw new dev.herd.host.ErrnoException(Errno.ECHILD);
@@ -132,9 +135,21 @@ public final class GuestChildren {
                     if (c.pidfd >= 0) poll(c, false);
                     if (c.pidfd < 0) {
                         if ((options & WNOWAIT) == 0) children.remove(c.pid);
-                        return new Reaped(c.pid, c.wstatus, c.code, c.status);
+                        // Linux sends SIGCHLD at the child's death, before any wait can see it:
+                        // if the watcher has not yet, it is sent now, never after the reap.
+                        if (!c.notified) {
+                            c.notified = true;
+                            unsent = info(c.pid, c.code, c.status);
+                            send = sigchld;
+                        }
+                        reaped = new Reaped(c.pid, c.wstatus, c.code, c.status);
+                        break;
                     }
                 }
+            }
+            if (reaped != null) {
+                if (unsent != null && send != null) send.accept(unsent);
+                return reaped;
             }
             if ((options & WNOHANG) != 0) return new Reaped(0, 0, 0, 0);
             long r = block(candidates);
@@ -205,7 +220,8 @@ public final class GuestChildren {
             synchronized (this) {
                 send = sigchld;
                 for (Child c : running) {
-                    if (c.notified) continue;
+                    // reaped meanwhile (then its wait sent SIGCHLD), or notified already
+                    if (c.notified || children.get(c.pid) != c) continue;
                     if (c.pidfd < 0 || poll(c, true)) {
                         c.notified = true;
                         toSend.add(info(c.pid, c.code, c.status));
