@@ -1,8 +1,9 @@
-/* proc_self: /proc/self/status, stat and comm, /proc/thread-self and /proc/self/task/TID answer
+/* proc_self: /proc/self/status, stat and comm, /proc/thread-self, /proc/self/task and task/TID answer
  * for this process (not for whatever runs it): ids, comm (default and after PR_SET_NAME, per
  * thread), thread count, signal sets, memory sizes that follow what the program does, and the
  * stat fields a program can check against itself. Prints only invariants. */
 #include "guest.h"
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -142,6 +143,24 @@ int main(void) {
         ok &= atoi(slurp(path)) == tids[i];
     }
     CHECK(ok, "each thread's task/TID status, comm (inherited) and stat");
+    /* the task directory lists the process's threads: these four, nothing else */
+    char taskdir[64];
+    snprintf(taskdir, sizeof taskdir, "/proc/%d/task", getpid());
+    const char *dirs[] = {"/proc/self/task", taskdir};
+    for (int d = 0; d < 2; d++) {
+        DIR *dir = opendir(dirs[d]);
+        int entries = 0, found = 0, self_found = 0;
+        struct dirent *e;
+        while (dir && (e = readdir(dir)) != NULL) {
+            if (e->d_name[0] == '.') continue;
+            entries++;
+            int tid = atoi(e->d_name);
+            if (tid == (int) syscall(SYS_gettid)) self_found = 1;
+            for (int i = 0; i < 3; i++) found += tid == tids[i];
+        }
+        if (dir) closedir(dir);
+        CHECK(entries == 4 && found == 3 && self_found, "%s lists the four threads", d == 0 ? "/proc/self/task" : "/proc/PID/task");
+    }
     pthread_barrier_wait(&done);
     for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
     CHECK(field(slurp("/proc/self/status"), "Threads") == 1, "Threads: 1 again after the joins");
