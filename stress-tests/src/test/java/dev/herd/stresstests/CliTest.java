@@ -218,4 +218,21 @@ class CliTest {
                 "herd: warning: unimplemented syscall syscall_99999 (99999), returning -ENOSYS"),
                 r.stderrText().lines().toList(), what);
     }
+
+    /**
+     * A working directory whose name is not ASCII (as CPython's test suite makes, "@test_NNN_tmpæ"):
+     * the guest, and a fork's and an execve's child, see it byte for byte. Herd once took the JVM's
+     * decoded view of the cwd, and under an ASCII locale every path became ENOENT (status 70).
+     */
+    @Test
+    void aNonAsciiWorkingDirectory() throws IOException {
+        String script = "d=$(printf 'tmp\\303\\246-\\351'); mkdir -p \"$d\" && cd \"$d\" && /bin/pwd && "
+                + "'" + HerdEnv.HERD + "' run /bin/sh -c '/bin/pwd; x=$(/bin/pwd); echo \"$x\"; cd ..; cd \"$OLDPWD\"; /bin/pwd'";
+        GuestRun.Result r = GuestRun.run(List.of("/bin/bash", "-c", script), base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        assertEquals(0, r.status(), r.describe() + r.stderrText());
+        List<String> lines = r.stdoutText().lines().toList();
+        assertEquals(4, lines.size(), r.stdoutText());
+        for (String l : lines) assertEquals(lines.getFirst(), l, r.stdoutText());
+    }
 }

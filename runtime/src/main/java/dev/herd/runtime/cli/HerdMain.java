@@ -432,12 +432,24 @@ public final class HerdMain {
         }
     }
 
-    /** The host cwd seen from inside the rootfs, or "/" when the cwd is outside it. */
+    /**
+     * The host cwd seen from inside the rootfs, or "/" when the cwd is outside it. As the raw bytes
+     * of the path (Herd's strings for paths are ISO-8859-1, one char per byte): the JVM's own view
+     * of the cwd decodes them with its file-name charset, which turned a cwd such as "tmpæ" into
+     * "tmp?" under an ASCII locale (and every later path into ENOENT).
+     */
     private static String guestCwd(Path rootfs) {
-        Path cwd = Path.of("").toAbsolutePath().normalize();
-        if (!cwd.startsWith(rootfs)) return "/";
-        String rel = rootfs.relativize(cwd).toString();
-        return rel.isEmpty() ? "/" : "/" + rel;
+        String cwd;
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(4096);
+            long r = HostKernel.call(HostSyscall.GETCWD, buf.address(), 4096);
+            if (r <= 0) return "/";
+            cwd = buf.getString(0, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        String root = new String(rootfs.toString().getBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        if (root.equals("/")) return cwd;
+        if (cwd.equals(root)) return "/";
+        return cwd.startsWith(root + "/") ? cwd.substring(root.length()) : "/";
     }
 
     /**
