@@ -53,16 +53,7 @@ public final class GuestThreads {
         exclusive.acquire(self);
         try {
             self.enterGuestCode();
-            for (GuestThread t : registry.all()) {
-                if (t != self && t.inGuestCode()) t.kick();
-            }
-            for (GuestThread t : registry.all()) {
-                if (t == self) continue;
-                while (t.inGuestCode()) {
-                    LockSupport.parkNanos(REKICK_NANOS);
-                    if (t.inGuestCode()) t.kick(); // a kick can be lost: re-kick
-                }
-            }
+            kickOthersOut(self);
             step.run();
         } finally {
             exclusive.release(self);
@@ -77,19 +68,24 @@ public final class GuestThreads {
     public void whileGuestCodeStopped(GuestThread self, Runnable step) {
         exclusive.acquire(self);
         try {
-            for (GuestThread t : registry.all()) {
-                if (t != self && t.inGuestCode()) t.kick();
-            }
-            for (GuestThread t : registry.all()) {
-                if (t == self) continue;
-                while (t.inGuestCode()) {
-                    LockSupport.parkNanos(REKICK_NANOS);
-                    if (t.inGuestCode()) t.kick(); // a kick can be lost: re-kick
-                }
-            }
+            kickOthersOut(self);
             step.run();
         } finally {
             exclusive.release(self);
+        }
+    }
+
+    /** With the section held: kicks every other engine in guest code, then waits until each has left. */
+    private void kickOthersOut(GuestThread self) {
+        for (GuestThread t : registry.all()) {
+            if (t != self && t.inGuestCode()) t.kick();
+        }
+        for (GuestThread t : registry.all()) {
+            if (t == self) continue;
+            while (t.inGuestCode()) {
+                LockSupport.parkNanos(REKICK_NANOS);
+                if (t.inGuestCode()) t.kick(); // a kick can be lost: re-kick
+            }
         }
     }
 

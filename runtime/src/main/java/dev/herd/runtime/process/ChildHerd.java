@@ -124,19 +124,7 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
     }
 
     private List<byte[]> forkCommand(String fdOption, int fd, int budgetFd) {
-        List<String> head = new ArrayList<>();
-        head.add(java);
-        head.addAll(jvmOptions);
-        head.add("-cp");
-        head.add(classPath);
-        head.add("dev.herd.runtime.cli.HerdMain");
-        head.add("fork");
-        head.add("--rootfs");
-        head.add(rootfs);
-        head.add("--mode");
-        head.add(serial ? "serial" : "parallel");
-        if (strace) head.add("--strace");
-        head.addAll(proxyOptions);
+        List<String> head = head("fork");
         head.add("--budget-fd");
         head.add(Integer.toString(budgetFd));
         head.add(fdOption);
@@ -144,6 +132,24 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));
         return cmd;
+    }
+
+    /** {@code java OPTIONS -cp CP HerdMain COMMAND} and this run's options (rootfs, mode, tracing, proxy). */
+    private List<String> head(String command) {
+        List<String> head = new ArrayList<>();
+        head.add(java);
+        head.addAll(jvmOptions);
+        head.add("-cp");
+        head.add(classPath);
+        head.add("dev.herd.runtime.cli.HerdMain");
+        head.add(command);
+        head.add("--rootfs");
+        head.add(rootfs);
+        head.add("--mode");
+        head.add(serial ? "serial" : "parallel");
+        if (strace) head.add("--strace");
+        head.addAll(proxyOptions);
+        return head;
     }
 
     /**
@@ -161,19 +167,7 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      */
     public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, List<byte[]> guestArgv,
                                 int[] inheritedFds, long ignored, long blocked, String chroot) {
-        List<String> head = new ArrayList<>();
-        head.add(java);
-        head.addAll(jvmOptions);
-        head.add("-cp");
-        head.add(classPath);
-        head.add("dev.herd.runtime.cli.HerdMain");
-        head.add("run");
-        head.add("--rootfs");
-        head.add(rootfs);
-        head.add("--mode");
-        head.add(serial ? "serial" : "parallel");
-        if (strace) head.add("--strace");
-        head.addAll(proxyOptions);
+        List<String> head = head("run");
         if (!chroot.equals("/")) {
             head.add("--chroot");
             head.add(chroot);
