@@ -123,14 +123,19 @@ int main(void) {
     pid_t self = getpid();
     p = fork();
     if (p == 0) {
-        int both[2] = {getpid(), getppid()};
+        int both[3] = {getpid(), getppid(), -1};
+        FILE *f = fopen("/proc/self/status", "r");
+        char line[256];
+        while (f && fgets(line, sizeof line, f)) sscanf(line, "PPid: %d", &both[2]);
+        if (f) fclose(f);
         write(pids[1], both, sizeof both);
         _exit(0);
     }
-    int both[2] = {0, 0};
+    int both[3] = {0, 0, 0};
     CHECK(read(pids[0], both, sizeof both) == sizeof both, "the child reports its pids");
     CHECK(both[0] == p, "fork's result is the child's getpid()");
     CHECK(both[1] == self, "the child's getppid() is the parent's getpid()");
+    CHECK(both[2] == self, "the child's /proc/self/status PPid is the parent's pid");
     CHECK(reap(p) == 0, "and it exits 0");
     close(pids[0]);
     close(pids[1]);
@@ -375,6 +380,25 @@ int main(void) {
     close(sync[0]);
     reap(p);
     CHECK(getsid(0) != p, "the parent's session is another");
+
+    /* waitpid(0): a child of the caller's group; waitpid(-group): a child of that group */
+    CHECK(pipe(sync) == 0, "pipe");
+    pid_t a = fork();
+    if (a == 0) {
+        close(sync[0]);
+        setpgid(0, 0);
+        write(sync[1], "r", 1);
+        for (;;) pause();
+    }
+    CHECK(read(sync[0], &c, 1) == 1, "a child in a group of its own");
+    pid_t b = fork();
+    if (b == 0) _exit(22);
+    CHECK(waitpid(0, &st, 0) == b && WEXITSTATUS(st) == 22, "waitpid(0) takes the child of the caller's group");
+    CHECK(waitpid(0, &st, WNOHANG) == 0 || errno == ECHILD, "and none other of that group");
+    kill(a, SIGTERM);
+    CHECK(waitpid(-a, &st, 0) == a && WIFSIGNALED(st), "waitpid(-group) takes the child of that group");
+    close(sync[0]);
+    close(sync[1]);
 
     /* a grandchild: fork in a forked child */
     p = fork();

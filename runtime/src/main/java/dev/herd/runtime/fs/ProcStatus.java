@@ -106,7 +106,13 @@ final class ProcStatus {
     }
 
     private static long guestGroup(SyscallContext ctx, long id) {
-        return id == JVM_PID ? ctx.process().pid() : id;
+        return id <= 0 ? id : ctx.process().guestIdOf((int) id);
+    }
+
+    /** The guest's parent: a fork's parent process, else the Herd JVM (as getppid says). */
+    private static int parentPid(SyscallContext ctx) {
+        int p = ctx.process().forkParentPid();
+        return p != 0 ? p : JVM_PID;
     }
 
     static String status(SyscallContext ctx, int tid, boolean task) {
@@ -127,7 +133,7 @@ final class ProcStatus {
                 case "Name" -> hostTaskFile(ctx, tid, "comm").strip();
                 case "Tgid" -> Integer.toString(pid);
                 case "Pid" -> Integer.toString(task ? tid : pid);
-                case "PPid" -> Integer.toString(JVM_PID);
+                case "PPid" -> Integer.toString(parentPid(ctx));
                 case "NStgid" -> Integer.toString(pid);
                 case "NSpid" -> Integer.toString(task ? tid : pid);
                 case "NSpgid", "NSsid" -> Long.toString(guestGroup(ctx, Long.parseLong(line.substring(colon + 1).strip())));
@@ -163,7 +169,7 @@ final class ProcStatus {
         for (String x : host.substring(close + 2).split(" ")) f.add(x);
         SyscallContext t = contextOf(ctx, tid);
         Memory mem = memory(ctx);
-        f.set(4, Integer.toString(JVM_PID));
+        f.set(4, Integer.toString(parentPid(ctx)));
         for (int i : new int[]{5, 6, 8}) f.set(i, Long.toString(guestGroup(ctx, Long.parseLong(f.get(i)))));
         if (!task) {
             // the process's CPU time: all of its threads'

@@ -123,13 +123,29 @@ public final class GuestChildren {
      * such child; -EINTR when a signal interrupts the wait.
      */
     public Reaped waitFor(int pid, int options) {
+        return waitMatching(c -> pid <= 0 || c.pid == pid, options);
+    }
+
+    /**
+     * As {@link #waitFor} for the children in host process group {@code hostGroup} (wait4's 0 and
+     * -PGID, waitid's P_PGID); a child that ended before it exec'd was in its parent's group,
+     * {@code ownGroup}.
+     */
+    public Reaped waitForGroup(long hostGroup, long ownGroup, int options) {
+        return waitMatching(c -> groupOf(c, ownGroup) == hostGroup, options);
+    }
+
+    private Reaped waitMatching(java.util.function.Predicate<Child> which, int options) {
         while (true) {
             List<Child> candidates = new ArrayList<>();
             SigInfo unsent = null;
             Consumer<SigInfo> send = null;
             Reaped reaped = null;
             synchronized (this) {
-                for (Child c : children.values()) if (pid <= 0 || c.pid == pid) candidates.add(c);
+                for (Child c : children.values()) {
+                    if (!which.test(c)) continue;
+                    candidates.add(c);
+                }
                 if (candidates.isEmpty()) throw new dev.herd.host.ErrnoException(Errno.ECHILD);
                 for (Child c : candidates) {
                     if (c.pidfd >= 0) poll(c, false);
@@ -155,6 +171,13 @@ public final class GuestChildren {
             long r = block(candidates);
             if (r == -Errno.EINTR) throw new dev.herd.host.ErrnoException(Errno.EINTR);
         }
+    }
+
+    /** A child's host process group (a zombie of a vfork child that never exec'd: {@code ownGroup}). */
+    private static long groupOf(Child c, long ownGroup) {
+        if (c.hostPid == 0) return ownGroup;
+        long g = HostKernel.call(HostSyscall.GETPGID, c.hostPid);
+        return g < 0 ? -1 : g;
     }
 
     /** Reaps {@code c} if it has ended (lock held); or with {@code peek}, only looks (WNOWAIT). */

@@ -143,7 +143,7 @@ public final class ProcessSyscalls {
         t.define("wait4", "int ptr hex ptr", (ctx, pid, status, options, ru, e, f) -> {
             if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0x80000000L)) != 0) return -Errno.EINVAL;
             if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
-            GuestChildren.Reaped r = ctx.process().children().waitFor((int) pid, (int) options & 1);
+            GuestChildren.Reaped r = waitChild(ctx, (int) pid, (int) options & 1);
             if (r.pid() != 0 && status != 0) ctx.memory().writeInt(status, r.wstatus());
             if (r.pid() != 0 && ru != 0) ctx.memory().write(ru, new byte[144]);
             return r.pid();
@@ -158,7 +158,9 @@ public final class ProcessSyscalls {
             GuestChildren.Reaped got = null;
             if (r == 0) {
                 try {
-                    got = ctx.process().children().waitFor((int) which == 1 ? (int) id : -1, (int) options & (1 | 0x01000000));
+                    int o = (int) options & (1 | 0x01000000);
+                    got = (int) which == 2 ? waitChild(ctx, (int) id == 0 ? 0 : -(int) id, o) // P_PGID
+                            : ctx.process().children().waitFor((int) which == 1 ? (int) id : -1, o);
                 } catch (dev.herd.host.ErrnoException e) {
                     if (e.errno() != Errno.ECHILD) throw e;
                     r = -Errno.ECHILD;
@@ -226,6 +228,17 @@ public final class ProcessSyscalls {
 
     /** The guest's own pid means the JVM's process for process-level queries; 0 stays 0. */
     private static final long PRIO_PGRP = 1;
+
+    /**
+     * wait4's pid: > 0 that child, -1 any, 0 a child in the caller's process group, < -1 a child
+     * in group -pid (a guest group id, translated).
+     */
+    private static GuestChildren.Reaped waitChild(SyscallContext ctx, int pid, int options) {
+        if (pid > 0 || pid == -1) return ctx.process().children().waitFor(pid, options);
+        long own = HostKernel.call(HostSyscall.GETPGRP);
+        long group = pid == 0 ? own : hostPgid(ctx, -(long) pid);
+        return ctx.process().children().waitForGroup(group, own, options);
+    }
 
     /** A group or session id the guest gave, as the host's (see GuestProcess.hostIdOf). */
     private static long hostPgid(SyscallContext ctx, long id) {
