@@ -69,7 +69,21 @@ class Aarch64DebianProgramsTest {
             p("/bin/busybox", "sh", "-c", "for i in 1 2 3; do printf '%s-' $i; done; echo $((6 * 7))"),
             p("/bin/busybox", "sort", "-r", "words.txt"),
             p("/bin/busybox", "find", "tree", "-type", "f"),
-            p("/bin/busybox", "md5sum", "binary.bin"));
+            p("/bin/busybox", "md5sum", "binary.bin"),
+            // fork (issue 13): a shell's pipelines and command substitution, Python's os.fork and
+            // multiprocessing with the fork start method
+            p("/bin/busybox", "sh", "-c", "busybox sort words.txt | busybox uniq -c | busybox sort -rn | busybox head -n 3; "
+                    + "n=$(busybox wc -l < words.txt); echo \"$n words\"; (exit 3); echo $?; "
+                    + "busybox sleep 0.1 & wait $!; echo waited $?"),
+            // (a Pool needs sem_open's /dev/shm, which the arm64 rootfs does not have)
+            p("/usr/bin/python3.11", "-c", "import os, multiprocessing as mp\n"
+                    + "def child(conn): conn.send(sum(i * i for i in range(100))); conn.close()\n"
+                    + "pid = os.fork()\n"
+                    + "if pid == 0: os._exit(7)\n"
+                    + "print(os.waitpid(pid, 0)[1] >> 8)\n"
+                    + "ctx = mp.get_context('fork')\n"
+                    + "a, b = ctx.Pipe()\n"
+                    + "p = ctx.Process(target=child, args=(b,)); p.start(); print(a.recv()); p.join(); print(p.exitcode)"));
 
     static Stream<Arguments> cases() {
         return CASES.stream().flatMap(c -> Stream.of(Mode.values()).map(m -> Arguments.of(c, m)));
