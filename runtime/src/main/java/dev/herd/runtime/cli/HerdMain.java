@@ -355,7 +355,14 @@ public final class HerdMain {
         ForkImage image;
         try {
             while (total < 0 || fds.size() < total) {
-                FdPassing.Message m = FdPassing.receive(socket, 64);
+                FdPassing.Message m;
+                try {
+                    m = FdPassing.receive(socket, 64);
+                } catch (dev.herd.host.ErrnoException e) {
+                    // The parent closed its end without reading this spare's ready message: gone.
+                    if (e.errno() == ECONNRESET) return 0;
+                    throw e;
+                }
                 dev.herd.host.StartupTrace.mark("fork spare: message received");
                 if (m.eof()) return 0;
                 java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -416,6 +423,8 @@ public final class HerdMain {
         }
         return awaitExit(guest, err);
     }
+
+    private static final int ECONNRESET = 104;
 
     /** Writes a fork's child pid (4 bytes) to its parent; false if the parent is gone. */
     private static boolean sendPid(int fd, int pid) {

@@ -129,8 +129,8 @@ final class ForkSpare {
 
     /** An unused spare: ends it and reaps it. */
     void close() {
+        HostKernel.call(HostSyscall.KILL, pid, SIGKILL); // first: closing the socket would wake it
         release();
-        HostKernel.call(HostSyscall.KILL, pid, SIGKILL);
         ForkSyscalls.reap(pid);
     }
 
