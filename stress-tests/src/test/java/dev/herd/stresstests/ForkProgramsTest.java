@@ -48,7 +48,12 @@ class ForkProgramsTest {
                     + "print(r.returncode, r.stdout.splitlines()[:3])\n"
                     + "p = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
                     + "print(p.communicate(b'through a pipe')[0].decode(), p.returncode)\n"
-                    + "print(subprocess.call('exit 5', shell=True))").status(0).named("python3 subprocess"),
+                    + "print(subprocess.call('exit 5', shell=True))\n"
+                    + "import os\n"
+                    + "out = subprocess.run([sys.executable, '-c', 'import os; print(os.getppid())'], capture_output=True, text=True)\n"
+                    + "print('parent is us:', int(out.stdout) == os.getpid())").status(0).named("python3 subprocess"),
+            sys("/usr/bin/bash", "-c", "a=$PPID; exec /bin/sh -c \"test \\$PPID = $a && echo execve keeps the parent\"")
+                    .status(0).named("execve keeps getppid"),
             sys("/usr/bin/python3", "-c", "import multiprocessing as mp, os\n"
                     + "def square(x): return x * x\n"
                     + "def child(q): q.put(os.getppid() == parent)\n"

@@ -104,7 +104,7 @@ public final class HerdMain {
         boolean forkChild = args[0].equals("fork");
         int stateFd = -1;
         boolean spare = false;
-        int budgetFd = -1;
+        int budgetFd = -1, parentPid = 0, parentHostPid = 0;
         int machine = 62; // EM_X86_64
         Path rootfs = Path.of("/");
         boolean strace = false;
@@ -191,6 +191,16 @@ public final class HerdMain {
                         machine = Integer.parseInt(args[i++]);
                     } catch (NumberFormatException e) {
                         return usage(err, "--machine: not a number");
+                    }
+                }
+                case "--ppid" -> { // an execve's: the guest's parent, GUEST:HOST (see ExecInheritance)
+                    if (i >= args.length) return usage(err, "--ppid needs GUEST:HOST");
+                    String[] p = args[i++].split(":");
+                    try {
+                        parentPid = Integer.parseInt(p[0]);
+                        parentHostPid = Integer.parseInt(p[1]);
+                    } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                        return usage(err, "--ppid: not GUEST:HOST");
                     }
                 }
                 case "--budget-fd" -> { // a parent Herd's: the run's count of Herd processes
@@ -289,7 +299,8 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd), proxySettings);
+                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
+                        parentHostPid), proxySettings);
         GuestLauncher.RunningGuest guest;
         try {
             // Forwarding is in place before the first guest instruction runs.

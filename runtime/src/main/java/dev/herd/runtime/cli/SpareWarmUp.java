@@ -27,6 +27,8 @@ import java.util.Map;
 final class SpareWarmUp {
     private SpareWarmUp() {}
 
+    private static final int ROUNDS = 10, MAPPINGS = 200;
+
     /** Returns the syscall table it built, for the fork to use (null if the warm-up failed). */
     static dev.herd.runtime.syscall.SyscallTable run(int machineCode) {
         try {
@@ -41,30 +43,40 @@ final class SpareWarmUp {
             } finally {
                 engine.close();
             }
-            try (GuestAddressSpace space = GuestAddressSpace.create(1L << 30)) {
-                long at = space.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0);
-                space.memory().writeInt(at, 1);
-                space.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.SHARED | MapFlags.ANONYMOUS, -1, 0);
-                ForkedSpace copy = space.forkCopy();
-                SignalAction[] actions = new SignalAction[65];
-                ForkImage image = new ForkImage(machineCode, copy, registers, 0, 0, ForkImage.NO_TLS, 0, 0, new int[0],
-                        new int[0], new boolean[0], actions, 0, new long[3], "/", "/", 022, new long[0][], new byte[0],
-                        new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[0], Map.of(), 1, 1, -1);
-                int imageFd = dev.herd.host.HostMm.memfdCreate("herd-warm-up", dev.herd.host.HostMm.MFD_CLOEXEC);
-                try {
-                    byte[] bytes = image.toBytes();
-                    try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                        java.lang.foreign.MemorySegment buf = a.allocate(bytes.length);
-                        java.lang.foreign.MemorySegment.copy(bytes, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
-                        dev.herd.host.HostMm.pwrite(imageFd, buf.address(), bytes.length, 0);
+            // Rounds of the per-fork work on a state of a few hundred mappings, so that the JIT
+            // compiles its loops and small methods (run once, they stay interpreted: measured
+            // ~5 ms to parse a fork's image and ~4 ms for its fds and paths).
+            for (int round = 0; round < ROUNDS; round++) {
+                try (GuestAddressSpace space = GuestAddressSpace.create(1L << 30)) {
+                    for (int i = 0; i < MAPPINGS; i++) {
+                        long at = space.mmap(0, 4096, i % 2 == 0 ? Prot.READ | Prot.WRITE : Prot.READ,
+                                MapFlags.PRIVATE | MapFlags.ANONYMOUS, -1, 0);
+                        if (i % 2 == 0) space.memory().writeInt(at, i);
                     }
-                    image = ForkImage.fromFd(imageFd).withFds(fd -> fd);
-                } finally {
-                    dev.herd.host.HostMm.close(imageFd);
+                    space.mmap(0, 4096, Prot.READ | Prot.WRITE, MapFlags.SHARED | MapFlags.ANONYMOUS, -1, 0);
+                    ForkedSpace copy = space.forkCopy();
+                    SignalAction[] actions = new SignalAction[65];
+                    java.util.Arrays.fill(actions, SignalAction.DEFAULT);
+                    ForkImage image = new ForkImage(machineCode, copy, registers, 0, 0, ForkImage.NO_TLS, 0, 0,
+                            new int[] {0, 1, 2}, new int[] {0, 1, 2}, new boolean[3], actions, 0, new long[3], "/", "/", 022,
+                            new long[16][2], new byte[0], new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[512], Map.of(), 1, 1, -1);
+                    int imageFd = dev.herd.host.HostMm.memfdCreate("herd-warm-up", dev.herd.host.HostMm.MFD_CLOEXEC);
+                    try {
+                        byte[] bytes = image.toBytes();
+                        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                            java.lang.foreign.MemorySegment buf = a.allocate(bytes.length);
+                            java.lang.foreign.MemorySegment.copy(bytes, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
+                            dev.herd.host.HostMm.pwrite(imageFd, buf.address(), bytes.length, 0);
+                        }
+                        image = ForkImage.fromFd(imageFd).withFds(fd -> fd);
+                    } finally {
+                        dev.herd.host.HostMm.close(imageFd);
+                    }
+                    GuestAddressSpace.adopt(image.space()).close();
                 }
-                GuestAddressSpace.adopt(image.space()).close();
+                new FdTable().close();
+                new dev.herd.runtime.fs.PathResolver("/", "/").close();
             }
-            new FdTable().close();
             return LinuxSyscalls.table(machine);
         } catch (Exception | LinkageError e) {
             if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();

@@ -111,8 +111,7 @@ final class ProcStatus {
 
     /** The guest's parent: a fork's parent process, else the Herd JVM (as getppid says). */
     private static int parentPid(SyscallContext ctx) {
-        int p = ctx.process().forkParentPid();
-        return p != 0 ? p : JVM_PID;
+        return ctx.process().guestParentPid();
     }
 
     static String status(SyscallContext ctx, int tid, boolean task) {

@@ -137,6 +137,7 @@ public final class GuestLauncher {
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, config.program().toAbsolutePath().toString());
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
+            if (config.inherited().parentPid() != 0) process.parent(config.inherited().parentPid(), config.inherited().parentHostPid());
             long[] regs = {start.pc(), start.stackPointer()};
             return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, (main, mainContext) -> {
                 if (config.inherited().blocked() != 0) {

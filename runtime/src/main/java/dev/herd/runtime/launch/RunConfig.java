@@ -54,9 +54,13 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      * @param chroot    the guest's root directory (chroot) as a path inside the rootfs, "/" for none:
      *                  resolved confined to the rootfs by the child, like any guest path
      * @param budgetFd  the run's {@code ProcessBudget} memfd of the parent Herd, -1 for a new run
+     * @param parentPid the guest's parent (its getppid, kept across execve) while {@code parentHostPid}
+     *                  is this process's host parent; 0 for none (the Herd JVM is the parent)
+     * @param parentHostPid the host process whose child this Herd is while that holds
      */
-    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot, int budgetFd) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1);
+    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot, int budgetFd,
+                                  int parentPid, int parentHostPid) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1, 0, 0);
 
         public ExecInheritance {
             fds = fds.clone();
@@ -64,12 +68,12 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
         }
 
         public ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
-            this(fds, ignored, blocked, programFd, "/", -1);
+            this(fds, ignored, blocked, programFd, "/", -1, 0, 0);
         }
 
         /** Only the process budget of a parent Herd (a fork's child). */
         public static ExecInheritance budgetOnly(int budgetFd) {
-            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd);
+            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd, 0, 0);
         }
     }
 

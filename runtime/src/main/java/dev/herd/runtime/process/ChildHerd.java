@@ -159,13 +159,14 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param programFd     the child's fd number of the open image
      * @param envFd         the child's fd number of the memfd holding the guest's environment
      * @param budgetFd      the child's fd number of the run's {@link ProcessBudget}
+     * @param parentPid     the new image's getppid (the exec'ing process's parent; a vfork child's parent)
      * @param guestArgv     the guest's argv, argv[0] included, as bytes
      * @param inheritedFds  guest fds the child finds open at the same numbers
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      * @param chroot        the guest's root directory inside the rootfs ("/" for none)
      */
-    public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, List<byte[]> guestArgv,
+    public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, int parentPid, List<byte[]> guestArgv,
                                 int[] inheritedFds, long ignored, long blocked, String chroot) {
         List<String> head = head("run");
         if (!chroot.equals("/")) {
@@ -190,6 +191,8 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(Integer.toString(envFd));
         head.add("--budget-fd");
         head.add(Integer.toString(budgetFd));
+        head.add("--ppid");
+        head.add(parentPid + ":" + ProcessHandle.current().pid());
         head.add("--");
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));

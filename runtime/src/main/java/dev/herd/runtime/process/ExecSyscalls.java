@@ -225,7 +225,9 @@ public final class ExecSyscalls {
                     ignored |= Signals.bit(s);
                 }
             }
-            List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, argv,
+            // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
+            int parentPid = ctx.vfork() != null ? ctx.vfork().parentPid() : ctx.process().guestParentPid();
+            List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath());
             // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.

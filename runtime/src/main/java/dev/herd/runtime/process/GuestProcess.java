@@ -190,6 +190,12 @@ public final class GuestProcess {
         return host == parentHostPid ? parentPid : host;
     }
 
+    /** getppid's answer without a kernel proxy: a fork's or execve's parent, else this Herd JVM. */
+    public int guestParentPid() {
+        int p = forkParentPid();
+        return p != 0 ? p : JVM_PID;
+    }
+
     /** This JVM's pid: the host process every guest thread of this process lives in. */
     private static final int JVM_PID = (int) ProcessHandle.current().pid();
 

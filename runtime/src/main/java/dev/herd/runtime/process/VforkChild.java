@@ -54,6 +54,9 @@ public final class VforkChild {
         return 0;
     }
 
+    /** The pid of the process whose thread the child borrows: its parent. */
+    public int parentPid() { return parent.pid(); }
+
     /** The child's pid as it sees it (before an execve). */
     public int provisionalPid() { return child.pid(); }
 
