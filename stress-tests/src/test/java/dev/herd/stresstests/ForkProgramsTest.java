@@ -51,7 +51,9 @@ class ForkProgramsTest {
                     + "print(subprocess.call('exit 5', shell=True))\n"
                     + "import os\n"
                     + "out = subprocess.run([sys.executable, '-c', 'import os; print(os.getppid())'], capture_output=True, text=True)\n"
-                    + "print('parent is us:', int(out.stdout) == os.getpid())").status(0).named("python3 subprocess"),
+                    + "print('parent is us:', int(out.stdout) == os.getpid())\n"
+                    + "p = subprocess.Popen([sys.executable, '-c', 'import os; print(os.getpid())'], stdout=subprocess.PIPE, text=True)\n"
+                    + "print('Popen.pid is its getpid:', int(p.communicate()[0]) == p.pid)").status(0).named("python3 subprocess"),
             sys("/usr/bin/bash", "-c", "a=$PPID; exec /bin/sh -c \"test \\$PPID = $a && echo execve keeps the parent\"")
                     .status(0).named("execve keeps getppid"),
             sys("/usr/bin/python3", "-c", "import multiprocessing as mp, os\n"

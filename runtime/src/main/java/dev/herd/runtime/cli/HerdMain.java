@@ -104,7 +104,7 @@ public final class HerdMain {
         boolean forkChild = args[0].equals("fork");
         int stateFd = -1;
         boolean spare = false;
-        int budgetFd = -1, parentPid = 0, parentHostPid = 0;
+        int budgetFd = -1, parentPid = 0, parentHostPid = 0, reportFd = -1;
         int machine = 62; // EM_X86_64
         Path rootfs = Path.of("/");
         boolean strace = false;
@@ -191,6 +191,14 @@ public final class HerdMain {
                         machine = Integer.parseInt(args[i++]);
                     } catch (NumberFormatException e) {
                         return usage(err, "--machine: not a number");
+                    }
+                }
+                case "--report-fd" -> { // a vfork child's execve: where the new image's pid goes
+                    if (i >= args.length) return usage(err, "--report-fd needs an fd number");
+                    try {
+                        reportFd = Integer.parseInt(args[i++]);
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--report-fd: not an fd number");
                     }
                 }
                 case "--ppid" -> { // an execve's: the guest's parent, GUEST:HOST (see ExecInheritance)
@@ -301,7 +309,7 @@ public final class HerdMain {
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
                         parentHostPid), proxySettings);
-        GuestLauncher.RunningGuest guest;
+        GuestLauncher.RunningGuest guest = null;
         try {
             // Forwarding is in place before the first guest instruction runs.
             guest = GuestLauncher.start(config, kernel -> HostSignalForwarding.install(kernel.process()));
@@ -314,7 +322,10 @@ public final class HerdMain {
         } catch (ProxyStartException e) {
             err.println(e.getMessage());
             return 1;
+        } finally {
+            if (guest == null && reportFd >= 0) HostKernel.call(HostSyscall.CLOSE, reportFd);
         }
+        if (reportFd >= 0) reportPid(guest, reportFd);
         return awaitExit(guest, err);
     }
 
@@ -421,18 +432,21 @@ public final class HerdMain {
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
             return 1;
         }
-        if (report >= 0) {
-            try {
-                int pid = guest.started().get();
-                dev.herd.host.StartupTrace.mark("fork child: first thread started");
-                sendPid(report, pid);
-            } catch (java.util.concurrent.ExecutionException e) {
-                // the thread did not start: the parent sees EOF and fails the fork
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, report);
-            }
-        }
+        if (report >= 0) reportPid(guest, report);
         return awaitExit(guest, err);
+    }
+
+    /** Sends the guest's pid (its first thread's id) to a parent Herd once known, then closes {@code fd}. */
+    private static void reportPid(GuestLauncher.RunningGuest guest, int fd) throws InterruptedException {
+        try {
+            int pid = guest.started().get();
+            dev.herd.host.StartupTrace.mark("first thread started, pid reported");
+            sendPid(fd, pid);
+        } catch (java.util.concurrent.ExecutionException e) {
+            // the thread did not start: the parent sees EOF
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, fd);
+        }
     }
 
     private static final int ECONNRESET = 104;

@@ -160,14 +160,16 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param envFd         the child's fd number of the memfd holding the guest's environment
      * @param budgetFd      the child's fd number of the run's {@link ProcessBudget}
      * @param parentPid     the new image's getppid (the exec'ing process's parent; a vfork child's parent)
+     * @param reportFd      the child's fd to which it writes its guest pid once known (a vfork child's
+     *                      execve: the pid its parent's vfork returns), -1 for none
      * @param guestArgv     the guest's argv, argv[0] included, as bytes
      * @param inheritedFds  guest fds the child finds open at the same numbers
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      * @param chroot        the guest's root directory inside the rootfs ("/" for none)
      */
-    public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, int parentPid, List<byte[]> guestArgv,
-                                int[] inheritedFds, long ignored, long blocked, String chroot) {
+    public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, int parentPid, int reportFd,
+                                List<byte[]> guestArgv, int[] inheritedFds, long ignored, long blocked, String chroot) {
         List<String> head = head("run");
         if (!chroot.equals("/")) {
             head.add("--chroot");
@@ -193,6 +195,10 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         head.add(Integer.toString(budgetFd));
         head.add("--ppid");
         head.add(parentPid + ":" + ProcessHandle.current().pid());
+        if (reportFd >= 0) {
+            head.add("--report-fd");
+            head.add(Integer.toString(reportFd));
+        }
         head.add("--");
         List<byte[]> cmd = new ArrayList<>();
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));

@@ -211,6 +211,21 @@ public final class ExecSyscalls {
                 placements.add(new HostSpawn.FdPlacement(copy, g));
                 if (g > 2) inherited.add(g);
             }
+            // A vfork child's new image reports its pid (its first thread's id), which the parent's
+            // vfork returns: the same pid the image's getpid says and its wait, kill and SIGCHLD use.
+            // (Its source too is above every target.)
+            int reportRead = -1, reportCopy = -1, childReportFd = -1;
+            if (ctx.vfork() != null) {
+                MemorySegment pipe = ctx.scratch();
+                long r = HostKernel.call(HostSyscall.PIPE2, pipe.address(), O_CLOEXEC);
+                if (r < 0) return r;
+                reportRead = pipe.get(ValueLayout.JAVA_INT, 0);
+                int reportWrite = pipe.get(ValueLayout.JAVA_INT, 4);
+                copies.add(reportRead);
+                reportCopy = dupAbove(reportWrite, base);
+                HostKernel.call(HostSyscall.CLOSE, reportWrite);
+                copies.add(reportCopy);
+            }
             int childImageFd = copies.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
             int childEnvFd = childImageFd + 1;
             placements.add(new HostSpawn.FdPlacement(imageCopy, childImageFd));
@@ -218,6 +233,10 @@ public final class ExecSyscalls {
             int childBudgetFd = childEnvFd + 1;
             placements.add(new HostSpawn.FdPlacement(budgetCopy, childBudgetFd));
             int closeFrom = childBudgetFd + 1;
+            if (reportCopy >= 0) {
+                childReportFd = closeFrom++;
+                placements.add(new HostSpawn.FdPlacement(reportCopy, childReportFd));
+            }
             long ignored = 0;
             for (int s = 1; s <= Signals.MAX; s++) {
                 if (s != Signals.SIGKILL && s != Signals.SIGSTOP
@@ -227,7 +246,7 @@ public final class ExecSyscalls {
             }
             // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
             int parentPid = ctx.vfork() != null ? ctx.vfork().parentPid() : ctx.process().guestParentPid();
-            List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, argv,
+            List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath());
             // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
@@ -241,8 +260,17 @@ public final class ExecSyscalls {
                 budget.release();
                 return -e.errno();
             }
-            // A vfork child's execve: the new image is a child of the parent, which resumes now.
-            if (ctx.vfork() != null) return ctx.vfork().finish(ctx, pid, 0);
+            // A vfork child's execve: the new image is a child of the parent, which resumes once the
+            // image runs (Linux's vfork parent resumes after the exec), with the image's pid.
+            if (ctx.vfork() != null) {
+                // this side's copies of the child's fds go first: the pipe's EOF must mean its end
+                int report = reportRead;
+                for (int c : copies) if (c != report) HostKernel.call(HostSyscall.CLOSE, c);
+                copies.clear();
+                copies.add(report);
+                int guestPid = ForkSyscalls.readPid(report);
+                return ctx.vfork().finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0);
+            }
             // The old image is gone: nothing of it may handle or die of a signal any more; signals
             // sent to this process from outside go to the child (HostSignalForwarding).
             ctx.process().execChild(pid);

@@ -66,6 +66,14 @@ public final class VforkChild {
      * back; the returned value is the vfork's result in the parent (its child's pid).
      */
     public long finish(SyscallContext ctx, int execPid, int exitStatus) {
+        return finish(ctx, execPid, execPid, exitStatus);
+    }
+
+    /**
+     * As {@link #finish(SyscallContext, int, int)} for an exec'd child whose guest pid (its first
+     * thread's id, what the parent's vfork returns) differs from its Herd's host pid.
+     */
+    public long finish(SyscallContext ctx, int execPid, int hostPid, int exitStatus) {
         Unicorn engine = ctx.thread().engine();
         CpuArch arch = ctx.thread().arch();
         int pid = execPid != 0 ? execPid : child.pid();
@@ -78,7 +86,7 @@ public final class VforkChild {
         // The registers change at the safe point right after this call, outside the engine (as
         // rt_sigreturn's): a PC written from inside the syscall hook is not reliably taken.
         ctx.thread().requestSafePoint();
-        if (execPid != 0) parent.children().addRunning(execPid);
+        if (execPid != 0) parent.children().addRunning(execPid, hostPid);
         else parent.children().addExited(pid, exitStatus);
         return pid;
     }
