@@ -11,7 +11,7 @@
 #
 # Installs what is missing (scripts/setup.sh, which includes libpython3.11-testsuite) and builds
 # Herd if bin/herd has nothing to run. Exit status 0 when every case that passes natively passes
-# under herd, except those that need fork (listed in the report).
+# under herd.
 set -euo pipefail
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

@@ -14,8 +14,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The fast subset of CPython's regression suite as a differential test (issue 8): {@code
  * scripts/fidelity.py --quick} runs selected modules and classes natively and under herd in both
- * modes, and fails when a case that passes natively does not pass under herd (cases that need fork
- * are listed, not failed). The full run is {@code scripts/fidelity.sh}, outside the test command.
+ * modes, and fails when a case that passes natively does not pass under herd. The full run is {@code scripts/fidelity.sh}, outside the test command.
  */
 class CPythonSubsetTest {
     @Test
