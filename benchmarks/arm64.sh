@@ -104,14 +104,6 @@ done
 echo "- Load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$TMP/section.md"
 cat "$TMP/section.md"
 if [ $WRITE_DOC = 1 ]; then
-  DOC=$ROOT/docs/BENCHMARKS.md
-  begin='<!-- benchmarks/arm64.sh: begin (generated, do not edit by hand) -->'
-  end='<!-- benchmarks/arm64.sh: end -->'
-  if ! grep -qF "$begin" "$DOC"; then
-    printf '\n## Latest results: arm64 programs (aarch64 guests)\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"
-  fi
-  awk -v b="$begin" -v e="$end" -v f="$TMP/section.md" '
-    $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/doc" && cp "$TMP/doc" "$DOC"
+  . "$ROOT/benchmarks/doc-section.sh"
+  write_doc_section benchmarks/arm64.sh "Latest results: arm64 programs (aarch64 guests)" "$TMP/section.md"
 fi

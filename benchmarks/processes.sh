@@ -68,12 +68,6 @@ row() { # label, then the command
 } >"$TMP/section.md"
 cat "$TMP/section.md"
 if [ $WRITE_DOC = 1 ]; then
-  DOC=$ROOT/docs/BENCHMARKS.md
-  begin='<!-- benchmarks/processes.sh: begin (generated, do not edit by hand) -->'
-  end='<!-- benchmarks/processes.sh: end -->'
-  if ! grep -qF "$begin" "$DOC"; then printf '\n## Latest results: processes\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"; fi
-  awk -v b="$begin" -v e="$end" -v f="$TMP/section.md" '
-    $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/doc" && cp "$TMP/doc" "$DOC"
+  . "$ROOT/benchmarks/doc-section.sh"
+  write_doc_section benchmarks/processes.sh "Latest results: processes" "$TMP/section.md"
 fi

@@ -46,12 +46,6 @@ JVM_ARGS=(--enable-native-access=ALL-UNNAMED --add-exports java.base/jdk.interna
 } >"$TMP/section.md"
 cat "$TMP/section.md"
 if [ $WRITE_DOC = 1 ]; then
-  DOC=$ROOT/docs/BENCHMARKS.md
-  begin='<!-- benchmarks/proxy.sh: begin (generated, do not edit by hand) -->'
-  end='<!-- benchmarks/proxy.sh: end -->'
-  if ! grep -qF "$begin" "$DOC"; then printf '\n## Latest results: kernel proxy\n\n%s\n%s\n' "$begin" "$end" >>"$DOC"; fi
-  awk -v b="$begin" -v e="$end" -v f="$TMP/section.md" '
-    $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/doc" && cp "$TMP/doc" "$DOC"
+  . "$ROOT/benchmarks/doc-section.sh"
+  write_doc_section benchmarks/proxy.sh "Latest results: kernel proxy" "$TMP/section.md"
 fi

@@ -215,15 +215,13 @@ public final class GuestLauncher {
                 if (image.stack() != 0) main.engine().regWrite(arch.spRegister(), image.stack());
                 if (image.tls() != ForkImage.NO_TLS) arch.setThreadPointer(main.engine(), image.tls());
             }, image.atomicSites(), slot, table);
-        } catch (ErrnoException e) {
-            if (fds != null) fds.close();
-            if (paths != null) paths.close();
-            if (space != null) space.close();
-            throw new IOException("cannot set up the forked process: " + Errno.describe(e.errno()));
         } catch (RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
             if (space != null) space.close();
+            if (e instanceof ErrnoException errno) {
+                throw new IOException("cannot set up the forked process: " + Errno.describe(errno.errno()));
+            }
             throw e;
         }
     }

@@ -177,25 +177,8 @@ public final class ExecSyscalls {
                                  List<byte[]> argv, List<byte[]> envp) {
         FdTable fds = ctx.process().fds();
         int[] open = fds.openFds();
-        int highest = Arrays.stream(open).max().orElse(2);
-        int base = Math.max(highest + 1, 3);
-        List<HostSpawn.FdPlacement> placements = new ArrayList<>();
         List<Integer> inherited = new ArrayList<>();
-        List<Integer> copies = new ArrayList<>();
-        try {
-            // The image, the guest's environment and the run's process budget, for the child Herd
-            // only (above every guest fd).
-            int budgetCopy = dupAbove(ctx.process().budget().fd(), base);
-            copies.add(budgetCopy);
-            int imageCopy = dupAbove(imageFd, base);
-            copies.add(imageCopy);
-            int envFd = memfdWith("herd-exec-env", ChildHerd.nulTerminated(envp));
-            try {
-                copies.add(dupAbove(envFd, base));
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, envFd);
-            }
-            int envCopy = copies.getLast();
+        try (ChildFds childFds = new ChildFds(Arrays.stream(open).max().orElse(2))) {
             for (int g : open) {
                 if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
                 int host = fds.hostOrMinus1(g);
@@ -203,40 +186,27 @@ public final class ExecSyscalls {
                 // A proxy fd (a socket, an epoll instance) continues in the new image as a local
                 // copy of the same open file: its network namespace stays the proxy's.
                 int local = dev.herd.host.HostFd.isProxy(host) ? fds.sides().localCopy(host) : host;
-                // A copy above every target, so that no placement overwrites another's source.
-                int copy = (int) HostKernel.call(HostSyscall.FCNTL, local, F_DUPFD_CLOEXEC, base);
-                if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
-                if (copy < 0) return copy;
-                copies.add(copy);
-                placements.add(new HostSpawn.FdPlacement(copy, g));
+                try {
+                    childFds.at(local, g);
+                } finally {
+                    if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
+                }
                 if (g > 2) inherited.add(g);
             }
+            // The image, the guest's environment and the run's process budget, for the child Herd
+            // only (above every guest fd).
+            int childImageFd = childFds.add(imageFd);
+            int envFd = memfdWith("herd-exec-env", ChildHerd.nulTerminated(envp));
+            int childEnvFd;
+            try {
+                childEnvFd = childFds.add(envFd);
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, envFd);
+            }
+            int childBudgetFd = childFds.add(ctx.process().budget().fd());
             // A vfork child's new image reports its pid (its first thread's id), which the parent's
             // vfork returns: the same pid the image's getpid says and its wait, kill and SIGCHLD use.
-            // (Its source too is above every target.)
-            int reportRead = -1, reportCopy = -1, childReportFd = -1;
-            if (ctx.vfork() != null) {
-                MemorySegment pipe = ctx.scratch();
-                long r = HostKernel.call(HostSyscall.PIPE2, pipe.address(), O_CLOEXEC);
-                if (r < 0) return r;
-                reportRead = pipe.get(ValueLayout.JAVA_INT, 0);
-                int reportWrite = pipe.get(ValueLayout.JAVA_INT, 4);
-                copies.add(reportRead);
-                reportCopy = dupAbove(reportWrite, base);
-                HostKernel.call(HostSyscall.CLOSE, reportWrite);
-                copies.add(reportCopy);
-            }
-            int childImageFd = copies.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
-            int childEnvFd = childImageFd + 1;
-            placements.add(new HostSpawn.FdPlacement(imageCopy, childImageFd));
-            placements.add(new HostSpawn.FdPlacement(envCopy, childEnvFd));
-            int childBudgetFd = childEnvFd + 1;
-            placements.add(new HostSpawn.FdPlacement(budgetCopy, childBudgetFd));
-            int closeFrom = childBudgetFd + 1;
-            if (reportCopy >= 0) {
-                childReportFd = closeFrom++;
-                placements.add(new HostSpawn.FdPlacement(reportCopy, childReportFd));
-            }
+            int childReportFd = ctx.vfork() != null ? childFds.reportPipe() : -1;
             long ignored = 0;
             for (int s = 1; s <= Signals.MAX; s++) {
                 if (s != Signals.SIGKILL && s != Signals.SIGSTOP
@@ -255,7 +225,7 @@ public final class ExecSyscalls {
             int pid;
             try {
                 pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd(ctx),
-                        placements, closeFrom);
+                        childFds.placements(), childFds.closeFrom());
             } catch (ErrnoException e) {
                 budget.release();
                 return -e.errno();
@@ -263,12 +233,7 @@ public final class ExecSyscalls {
             // A vfork child's execve: the new image is a child of the parent, which resumes once the
             // image runs (Linux's vfork parent resumes after the exec), with the image's pid.
             if (ctx.vfork() != null) {
-                // this side's copies of the child's fds go first: the pipe's EOF must mean its end
-                int report = reportRead;
-                for (int c : copies) if (c != report) HostKernel.call(HostSyscall.CLOSE, c);
-                copies.clear();
-                copies.add(report);
-                int guestPid = ForkSyscalls.readPid(report);
+                int guestPid = childFds.readPid();
                 return ctx.vfork().finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0);
             }
             // The old image is gone: nothing of it may handle or die of a signal any more; signals
@@ -280,11 +245,12 @@ public final class ExecSyscalls {
                 }
             }
             endOtherThreads(ctx);
+            childFds.close();
             ProcessExit exit = waitFor(pid);
             ctx.process().exitGroup(exit);
             return 0;
-        } finally {
-            for (int c : copies) HostKernel.call(HostSyscall.CLOSE, c);
+        } catch (ErrnoException e) {
+            return -e.errno();
         }
     }
 

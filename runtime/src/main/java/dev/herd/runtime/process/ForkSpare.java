@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A warm spare for fork: a child Herd started ahead of need ({@code HerdMain fork --spare-fd 3})
+ * A warm spare for fork: a child Herd started ahead of need ({@code HerdMain fork --spare-fd N})
  * that waits on a SOCK_SEQPACKET socket for a fork's state. The fork sends the fds (the guest's,
  * the memory file, shared files, then the {@link ForkImage} in a memfd) with SCM_RIGHTS in
  * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index}; the image
@@ -25,8 +25,6 @@ import java.util.List;
 final class ForkSpare {
     private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, O_RDWR = 2, O_CLOEXEC = 0x80000;
     private static final int AT_FDCWD = -100, SIGKILL = 9;
-    /** The spare's fd number of its end of the socket. */
-    static final int SPARE_FD = 3;
 
     private final int pid;
     private int socket;
@@ -45,23 +43,16 @@ final class ForkSpare {
             if (HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv.address()) < 0) return null;
             int mine = sv.get(ValueLayout.JAVA_INT, 0), theirs = sv.get(ValueLayout.JAVA_INT, 4);
             long nul = HostKernel.call(HostSyscall.OPENAT, AT_FDCWD, a.allocateFrom("/dev/null").address(), O_RDWR | O_CLOEXEC, 0);
-            try {
+            try (ChildFds childFds = new ChildFds(1)) {
                 if (nul < 0) throw new ErrnoException((int) -nul);
-                // Sources above the targets (0, 1, 3), so that no placement overwrites another's source.
-                int theirsHigh = ExecSyscalls.dupAbove(theirs, 10), nulHigh = ExecSyscalls.dupAbove((int) nul, 10);
-                int budgetHigh = ExecSyscalls.dupAbove(budgetFd, 10);
-                try {
-                    List<HostSpawn.FdPlacement> placements = List.of(new HostSpawn.FdPlacement(nulHigh, 0),
-                            new HostSpawn.FdPlacement(nulHigh, 1), new HostSpawn.FdPlacement(theirsHigh, SPARE_FD),
-                            new HostSpawn.FdPlacement(budgetHigh, SPARE_FD + 1));
-                    List<byte[]> command = herd.spareCommand(SPARE_FD, machine, SPARE_FD + 1);
-                    int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, placements, SPARE_FD + 2);
-                    return new ForkSpare(pid, mine);
-                } finally {
-                    HostKernel.call(HostSyscall.CLOSE, theirsHigh);
-                    HostKernel.call(HostSyscall.CLOSE, nulHigh);
-                    HostKernel.call(HostSyscall.CLOSE, budgetHigh);
-                }
+                childFds.at((int) nul, 0);
+                childFds.at((int) nul, 1);
+                int socketFd = childFds.add(theirs);
+                int budget = childFds.add(budgetFd);
+                List<byte[]> command = herd.spareCommand(socketFd, machine, budget);
+                int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, childFds.placements(),
+                        childFds.closeFrom());
+                return new ForkSpare(pid, mine);
             } catch (ErrnoException e) {
                 HostKernel.call(HostSyscall.CLOSE, mine);
                 return null;

@@ -39,7 +39,6 @@ public final class ForkSyscalls {
 
     private static final long CSIGNAL = 0xff, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
             CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x1000000, CLONE_CLEAR_SIGHAND = 0x100000000L;
-    private static final long O_CLOEXEC = 0x80000;
 
     /**
      * The fork. {@code flags} are clone's (fork: SIGCHLD only); the caller has refused what a new
@@ -85,16 +84,19 @@ public final class ForkSyscalls {
         owned.add(space[0].memfd());
         for (ForkedSpace.File f : space[0].files()) owned.add(f.fd());
         try {
-            // The guest's fds: local copies (a proxy fd continues as a local copy of the same file).
+            // The guest's fds (a proxy fd continues as a local copy of the same file); the spare's
+            // SCM_RIGHTS and the cold child's placements make the child's own copies.
             FdTable fds = process.fds();
             List<Integer> guestFds = new ArrayList<>(), sources = new ArrayList<>();
             List<Boolean> cloexec = new ArrayList<>();
             for (int g : fds.openFds()) {
                 int host = fds.hostOrMinus1(g);
                 if (host < 0) continue;
-                int copy = HostFd.isProxy(host) ? fds.sides().localCopy(host) : ExecSyscalls.dupAbove(host, 3);
-                owned.add(copy);
-                sources.add(copy);
+                if (HostFd.isProxy(host)) {
+                    host = fds.sides().localCopy(host);
+                    owned.add(host);
+                }
+                sources.add(host);
                 guestFds.add(g);
                 cloexec.add((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0);
             }
@@ -109,11 +111,11 @@ public final class ForkSyscalls {
                 else spare.close(); // it died waiting: fork cold instead
             }
             if (pid <= 0) {
-                int[] r = cold(ctx, herd, parts, sources, owned);
+                int[] r = cold(ctx, herd, parts, sources);
                 pid = r[0];
                 hostPid = r[1];
             }
-            dev.herd.host.StartupTrace.mark(spare != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
+            dev.herd.host.StartupTrace.mark(used != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
             process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
             process.children().addRunning(pid, hostPid);
@@ -154,67 +156,35 @@ public final class ForkSyscalls {
      * A child Herd started for this fork ({@link ChildHerd#forkCommand}): every guest fd at its own
      * number, the child's own fds above them. Returns {guest pid or 0 or -errno, host pid}.
      */
-    private static int[] cold(SyscallContext ctx, ChildHerd herd, Parts parts, List<Integer> sources, List<Integer> owned) {
-        int base = Math.max(parts.guestFds().stream().mapToInt(Integer::intValue).max().orElse(2) + 1, 3);
-        List<HostSpawn.FdPlacement> placements = new ArrayList<>();
-        List<Integer> moved = new ArrayList<>();
-        int reportRead = -1;
-        try {
-            // Every source above every target, so that no placement overwrites another's source.
-            for (int i = 0; i < sources.size(); i++) {
-                int copy = ExecSyscalls.dupAbove(sources.get(i), base);
-                moved.add(copy);
-                placements.add(new HostSpawn.FdPlacement(copy, parts.guestFds().get(i)));
-            }
-            MemorySegment pipe = ctx.scratch();
-            long r = HostKernel.call(HostSyscall.PIPE2, pipe.address(), O_CLOEXEC);
-            if (r < 0) return new int[] {(int) r, 0};
-            reportRead = pipe.get(ValueLayout.JAVA_INT, 0);
-            int reportWrite = pipe.get(ValueLayout.JAVA_INT, 4);
-            moved.add(reportWrite);
-            List<Integer> extras = new ArrayList<>();
-            extras.add(ExecSyscalls.dupAbove(parts.space().memfd(), base));
-            for (ForkedSpace.File f : parts.space().files()) extras.add(ExecSyscalls.dupAbove(f.fd(), base));
-            extras.add(ExecSyscalls.dupAbove(reportWrite, base));
-            moved.addAll(extras);
-            int next = moved.stream().mapToInt(Integer::intValue).max().orElseThrow() + 1;
-            int[] targets = new int[extras.size()];
-            for (int i = 0; i < targets.length; i++) {
-                targets[i] = next++;
-                placements.add(new HostSpawn.FdPlacement(extras.get(i), targets[i]));
-            }
-            int[] files = java.util.Arrays.copyOfRange(targets, 1, targets.length - 1);
+    private static int[] cold(SyscallContext ctx, ChildHerd herd, Parts parts, List<Integer> sources) {
+        try (ChildFds childFds = new ChildFds(parts.guestFds().stream().mapToInt(Integer::intValue).max().orElse(2))) {
+            for (int i = 0; i < sources.size(); i++) childFds.at(sources.get(i), parts.guestFds().get(i));
+            int memfd = childFds.add(parts.space().memfd());
+            int[] files = new int[parts.space().files().size()];
+            for (int i = 0; i < files.length; i++) files[i] = childFds.add(parts.space().files().get(i).fd());
+            int report = childFds.reportPipe();
             int[] guestHost = parts.guestFds().stream().mapToInt(Integer::intValue).toArray();
-            ForkImage image = parts.image(guestHost, targets[0], files, targets[targets.length - 1]);
-            int stateFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
-            int stateCopy;
+            int stateFd = ExecSyscalls.memfdWith("herd-fork-image", parts.image(guestHost, memfd, files, report).toBytes());
+            int childStateFd;
             try {
-                stateCopy = ExecSyscalls.dupAbove(stateFd, next);
+                childStateFd = childFds.add(stateFd);
             } finally {
                 HostKernel.call(HostSyscall.CLOSE, stateFd);
             }
-            moved.add(stateCopy);
-            int budgetCopy = ExecSyscalls.dupAbove(ctx.process().budget().fd(), stateCopy + 1);
-            moved.add(budgetCopy);
-            int childStateFd = budgetCopy + 1, childBudgetFd = childStateFd + 1;
-            placements.add(new HostSpawn.FdPlacement(stateCopy, childStateFd));
-            placements.add(new HostSpawn.FdPlacement(budgetCopy, childBudgetFd));
+            int childBudgetFd = childFds.add(ctx.process().budget().fd());
             List<byte[]> command = herd.forkCommand(childStateFd, childBudgetFd);
             int hostPid;
             try {
                 hostPid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), ExecSyscalls.hostCwd(ctx),
-                        placements, childBudgetFd + 1);
+                        childFds.placements(), childFds.closeFrom());
             } catch (ErrnoException e) {
                 return new int[] {-Errno.EAGAIN, 0};
             }
-            for (int fd : moved) HostKernel.call(HostSyscall.CLOSE, fd);
-            moved.clear();
-            int pid = readPid(reportRead);
+            int pid = childFds.readPid();
             if (pid <= 0) reap(hostPid);
             return new int[] {pid, hostPid};
-        } finally {
-            for (int fd : moved) HostKernel.call(HostSyscall.CLOSE, fd);
-            if (reportRead >= 0) HostKernel.call(HostSyscall.CLOSE, reportRead);
+        } catch (ErrnoException e) {
+            return new int[] {-e.errno(), 0};
         }
     }
 
