@@ -32,7 +32,7 @@ class ForkProgramsTest {
                     .status(0).named("bash && || and a subshell's status"),
             sys("/usr/bin/bash", "-c", "x=here; cat <<EOF\nline one $x\n$(echo two)\nEOF\ncat <<'EOF'\nliteral $x\nEOF")
                     .status(0).named("bash here-documents"),
-            sys("/usr/bin/bash", "-c", "(sleep 0.2; echo slow) & (echo fast) & wait; echo waited; "
+            sys("/usr/bin/bash", "-c", "{ (sleep 0.2; echo slow) & (echo fast) & wait; } | sort; echo waited; "
                     + "sleep 0.1 & p=$!; wait $p; echo \"status $?\"; (exit 7) & wait $!; echo \"bg status $?\"")
                     .status(0).named("bash background jobs and wait"),
             sys("/usr/bin/bash", "-c", "sort words.txt | uniq -c | sort -rn | head -n 5 | tr a-z A-Z | wc -l")
