@@ -155,11 +155,19 @@ static const unsigned char herd_pinned_build_id[20] = {
 };
 enum { HERD_OFF_CPU_UC = 33192, HERD_OFF_UC_INVALID_ERROR = 0x530, HERD_OFF_UC_TCG_CTX = 704, HERD_OFF_TCG_TB_CFLAGS = 100, HERD_OFF_TB_CFLAGS = 24 };
 
-static __thread struct herd_engine_state *herd_running;
+/*
+ * Herd's thread-locals use the initial-exec model: the default for a shared object (general
+ * dynamic) calls __tls_get_addr on every access, and herd_running is read by every TLB fill and
+ * every guest atomic (perf of `atomics add 1`: ~2% in __tls_get_addr and the guard's register
+ * saves around it). The few bytes come from glibc's static TLS surplus kept for dlopen'd libraries.
+ */
+#define HERD_TLS __thread __attribute__((tls_model("initial-exec")))
+
+static HERD_TLS struct herd_engine_state *herd_running;
 
 /* The running load/store helper's access (herd_sync_fault_pc); ra 0: none. */
 struct herd_note { uintptr_t ra; uint64_t addr; uint32_t size; };
-static __thread struct herd_note herd_note;
+static HERD_TLS struct herd_note herd_note;
 
 /* uc_emu_start(uc, begin, until, timeout, count) with `s` as the running engine's state. */
 int herd_emu_start(struct herd_engine_state *s, int (*emu_start)(void *, uint64_t, uint64_t, uint64_t, size_t),
@@ -228,7 +236,7 @@ struct herd_tb_bracket {
     void *cpu;
     atomic_int *stop_flag;
 };
-static __thread struct herd_tb_bracket *herd_tb_brackets;
+static HERD_TLS struct herd_tb_bracket *herd_tb_brackets;
 
 static uintptr_t herd_tb_exec(void *env, void *tb_ptr)
 {
@@ -332,7 +340,7 @@ static herd_exit_check_fn herd_real_exit_check[2];
 /* tcg_gen_qemu_{ld,st}_{i32,i64}_<arch> (all called through the PLT), wrapped to mark their calls. */
 typedef void (*herd_ldst_fn)(void *tcg_ctx, intptr_t val, intptr_t addr, uintptr_t idx, int memop);
 static herd_ldst_fn herd_real_ldst[2][4];
-static __thread int herd_in_ldst;
+static HERD_TLS int herd_in_ldst;
 
 /*
  * The check after a code hook, for an engine with exact stops: it is there so that a stop or a PC
@@ -469,10 +477,14 @@ static struct herd_fill_target herd_fill_targets[2];
  * first: a guest's atomics mostly hit the same few words (a lock, a counter), and each atomic helper
  * asks (herd_atomic_guard), so the binary search was on every guest atomic.
  */
-static int herd_fast_writable(struct herd_engine_state *s, uint64_t start, uint64_t end)
+static inline int herd_in_range_hint(const struct herd_engine_state *s, uint64_t start, uint64_t end)
 {
     uint32_t h = s->range_hint;
-    if (h < s->count && s->ranges[2 * h] <= start && end <= s->ranges[2 * h + 1]) return 1;
+    return h < s->count && s->ranges[2 * h] <= start && end <= s->ranges[2 * h + 1];
+}
+
+__attribute__((noinline)) static int herd_fast_writable_search(struct herd_engine_state *s, uint64_t start, uint64_t end)
+{
     uint32_t lo = 0, hi = s->count;
     while (lo < hi) { /* first range whose end is above start */
         uint32_t mid = lo + (hi - lo) / 2;
@@ -483,6 +495,11 @@ static int herd_fast_writable(struct herd_engine_state *s, uint64_t start, uint6
         return 1;
     }
     return 0;
+}
+
+static inline int herd_fast_writable(struct herd_engine_state *s, uint64_t start, uint64_t end)
+{
+    return herd_in_range_hint(s, start, end) || herd_fast_writable_search(s, start, end);
 }
 
 static inline void herd_after_fill(struct herd_fill_target *t, void *cpu, uint64_t vaddr, uint64_t size)
@@ -746,13 +763,21 @@ static int herd_build_id_matches(const struct herd_module *m)
  * host atomic form, and Herd performs the instruction itself (its site trap checks the protection
  * and raises the exact SIGSEGV). The size is the operand's, from the helper's name.
  */
-static inline void herd_atomic_guard(int t, uint64_t addr, uint64_t size, uintptr_t ra)
+__attribute__((noinline)) static void herd_atomic_guard_slow(struct herd_engine_state *s, int t, uint64_t addr,
+                                                              uint64_t size, uintptr_t ra)
 {
-    struct herd_engine_state *s = herd_running;
-    if (s == NULL || !s->parallel || !s->guard_atomics || herd_real_exit_atomic[t] == NULL || s->cpu == NULL) return;
-    if (addr + size > addr && herd_fast_writable(s, addr, addr + size)) return;
+    if (!s->parallel || !s->guard_atomics || herd_real_exit_atomic[t] == NULL || s->cpu == NULL) return;
+    if (addr + size > addr && herd_fast_writable_search(s, addr, addr + size)) return;
     herd_mark_exclusive();
     herd_real_exit_atomic[t](s->cpu, ra); /* does not return */
+}
+
+/* Inlined into every wrapper: the word's range is nearly always the one found last. */
+static inline __attribute__((always_inline)) void herd_atomic_guard(int t, uint64_t addr, uint64_t size, uintptr_t ra)
+{
+    struct herd_engine_state *s = herd_running;
+    if (s == NULL || (addr + size > addr && herd_in_range_hint(s, addr, addr + size))) return;
+    herd_atomic_guard_slow(s, t, addr, size, ra);
 }
 
 typedef uint64_t (*herd_atomic_fn)(void *env, uint64_t addr, uint64_t a, uint64_t b, uint64_t c);

@@ -13,7 +13,8 @@ import java.util.Map;
  * engine already has (unmap regions that are gone, re-protect regions whose permissions changed,
  * {@code uc_mem_map_ptr} new ones at {@code hostBase + start}), and drops translated code for
  * every range logged as invalidated since the engine's last sync (the whole cache if the log no
- * longer reaches back that far).
+ * longer reaches back that far). It also ends an engine's plain atomics once the space has
+ * {@link GuestAddressSpace#concurrentAccess() concurrent access}.
  *
  * <p><b>Lazy data regions.</b> Only executable regions are mapped eagerly. A region without EXEC is
  * mapped when the engine first touches it ({@link #mapOnDemand}, called from the engine's
@@ -58,6 +59,14 @@ public final class EngineMemoryView {
         RegionPlan plan = as.regionPlan();
         long v = plan.version();
         if (v == synced) return v;
+        // The plan is read first: a version that published concurrent access is seen with it.
+        if (as.concurrentAccess() && engine.resumeTranslatorAtomics()) {
+            // Every block translated so far may hold plain atomics: drop them all (the engine's
+            // executable regions hold them; data regions hold no translations).
+            for (RegionPlan.Region r : current) {
+                if ((r.perms() & Prot.EXEC) != 0) engine.removeCache(r.start(), r.end());
+            }
+        }
         List<long[]> drops = new ArrayList<>();
         boolean flush = false;
         if (synced >= 0) {

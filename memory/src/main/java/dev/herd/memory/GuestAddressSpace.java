@@ -88,6 +88,8 @@ public final class GuestAddressSpace implements AutoCloseable {
     private final GuestMemory memory;
     private long brkStart = -1, brkCur = -1;
     private boolean closed;
+    /** See {@link #concurrentAccess()}; written under lock before the version that publishes it. */
+    private volatile boolean concurrentAccess;
 
     private GuestAddressSpace(HostArena arena, int regionCap) {
         this.arena = arena;
@@ -150,6 +152,40 @@ public final class GuestAddressSpace implements AutoCloseable {
     public int regionCap() { return regionCap; }
 
     Snapshot snapshot() { return snap; }
+
+    /**
+     * Whether guest code may reach this memory from more than one place at once: a second guest
+     * thread ({@link #markConcurrentAccess}), or a writable shared mapping another process can map
+     * too (MAP_SHARED of a writable file or of anonymous memory, System V shared memory). Until then
+     * an engine may translate guest atomics as plain loads and stores, which is exact with one
+     * engine and no other writer, and several times faster than the host atomics they need once
+     * another one exists (QEMU linux-user makes the same switch at a process's first thread). One
+     * way: it never becomes false again. Engines follow it at {@link EngineMemoryView#sync()}.
+     */
+    public boolean concurrentAccess() { return concurrentAccess; }
+
+    /**
+     * Declares that another engine may run guest code on this memory from now on (a guest thread is
+     * being created). Publishes a new version if that changes {@link #concurrentAccess()}, so every
+     * engine syncs (and makes its atomics host atomics) before it runs guest code again; the caller
+     * then brings engines in guest code to it like any other change.
+     */
+    public void markConcurrentAccess() {
+        if (concurrentAccess) return;
+        long published;
+        lock.lock();
+        try {
+            if (concurrentAccess || closed) return;
+            concurrentAccess = true;
+            Snapshot s = snap;
+            long v = s.version() + 1;
+            snap = new Snapshot(v, s.table(), new RegionPlan(v, s.plan().regions(), s.plan().coalesced()));
+            published = v;
+        } finally {
+            lock.unlock();
+        }
+        notifyListeners(published);
+    }
 
     // ---------------------------------------------------------------- mmap
 
@@ -244,6 +280,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             logExecPieces(t, start, start + len, inval);
             if ((prot & Prot.EXEC) != 0) inval.add(new long[] {start, start + len});
             prepareNewRange(m, hostFd, true);
+            if (sf != null && sf.writable) concurrentAccess = true; // another process may map it too
             // replaced pages no longer need a deferred punch; the rest of the old table's pages stay
             published = commit(t.insert(m), inval);
         } finally {
@@ -410,6 +447,7 @@ public final class GuestAddressSpace implements AutoCloseable {
                 Vma v = new Vma(e.start(), e.end(), e.prot(), e.flags(), e.name(), e.fileOffset(), e.kind(),
                         e.file() < 0 ? null : files.get(e.file()));
                 if (v.kind() == Vma.SHARED_FILE) {
+                    if (v.file().writable) space.concurrentAccess = true; // shared with the parent at least
                     space.hostLock.writeLock().lock();
                     try {
                         space.overlayFile(v, v.start(), v.end());

@@ -84,6 +84,9 @@ class CProgramsTest {
             c("thr_detach").status(0),
             c("thr_spin").status(0),
             c("thr_atomic").status(0),
+            // atomics translated while a process was alone, then run from two threads or two
+            // processes at once (GuestAddressSpace.concurrentAccess)
+            c("shared_atomics").status(0),
             c("thr_many").status(0),
             c("thr_malloc").status(0),
             // a thread touching its pages while another flips the pages between them: region

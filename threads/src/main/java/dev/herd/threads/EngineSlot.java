@@ -26,6 +26,8 @@ final class EngineSlot {
             if (translatorAtomics && engine.enableTranslatorAtomics() && !engine.guardTranslatorAtomics()) {
                 throw new IllegalStateException("translator atomics need the store fast path (its ranges guard them)");
             }
+            // One engine alone on its memory: plain atomics until the memory view's sync says otherwise.
+            if (!addressSpace.concurrentAccess()) engine.suspendTranslatorAtomics();
             memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookTraps(engine, () -> owner.onSyscall(), intno -> owner.onInterrupt(intno));
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,

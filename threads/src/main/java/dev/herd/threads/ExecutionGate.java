@@ -15,6 +15,9 @@ public interface ExecutionGate extends AutoCloseable {
     @Override
     void close();
 
+    /** Whether two threads' engines may execute guest code at the same moment (not in serial mode). */
+    default boolean concurrent() { return false; }
+
     /** Parallel mode: every thread runs whenever it likes. */
     static ExecutionGate parallel() {
         return ParallelGate.INSTANCE;
@@ -28,4 +31,5 @@ final class ParallelGate implements ExecutionGate {
     @Override public void enter(GuestThread thread) {}
     @Override public void leave(GuestThread thread) {}
     @Override public void close() {}
+    @Override public boolean concurrent() { return true; }
 }

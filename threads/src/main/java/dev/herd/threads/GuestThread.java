@@ -71,7 +71,7 @@ public final class GuestThread implements Runnable {
         this.engine = slot.engine;
         this.memoryView = slot.memoryView;
         slot.attach(this, env.group().preciseFaults());
-        env.group().add(this);
+        env.group().add(this, env.gate().concurrent());
     }
 
     public ThreadEnvironment environment() { return env; }

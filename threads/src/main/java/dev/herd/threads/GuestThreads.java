@@ -23,8 +23,17 @@ public final class GuestThreads {
         this.addressSpace = addressSpace;
     }
 
-    /** Adds a thread before it starts, so that barriers and exit_group see it from the start. */
-    void add(GuestThread t) { registry.add(t); }
+    /**
+     * Adds a thread before it starts, so that barriers and exit_group see it from the start. With
+     * engines that run at once ({@code concurrentEngines}: not serial mode), the second thread
+     * makes guest atomics host atomics in every engine ({@link GuestAddressSpace#markConcurrentAccess}):
+     * the one other thread there was is in the clone that creates this one (or blocked in a vfork),
+     * so it syncs before it runs guest code again.
+     */
+    void add(GuestThread t, boolean concurrentEngines) {
+        registry.add(t);
+        if (concurrentEngines && registry.count() > 1) addressSpace.markConcurrentAccess();
+    }
 
     /** Records the thread's TID once it runs. */
     void started(GuestThread t) { registry.started(t.tid(), t); }

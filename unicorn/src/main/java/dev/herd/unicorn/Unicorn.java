@@ -1284,6 +1284,42 @@ public final class Unicorn implements AutoCloseable {
         return true;
     }
 
+    /** Translator atomics are enabled but translations are made without them ({@link #suspendTranslatorAtomics}). */
+    private boolean translatorAtomicsSuspended;
+
+    /**
+     * After {@link #enableTranslatorAtomics()} (and {@link #guardTranslatorAtomics()}): translates
+     * guest atomics as plain accesses until {@link #resumeTranslatorAtomics()}, which is exact while
+     * no other engine or process can touch the memory (QEMU linux-user's single-thread mode) and
+     * several times faster. Call before the engine translates anything. Owning thread only.
+     */
+    public void suspendTranslatorAtomics() {
+        checkOpen();
+        MemorySegment s = wrapperState;
+        if (s == null || s.get(JAVA_INT, ST_PARALLEL) == 0) return;
+        s.set(JAVA_INT, ST_PARALLEL, 0);
+        translatorAtomicsSuspended = true;
+    }
+
+    /**
+     * Ends {@link #suspendTranslatorAtomics()}: translates with host atomics from now on. Blocks
+     * translated before keep their plain atomics, so the caller drops them ({@link #removeCache}
+     * over the executable memory; {@link #flushTranslations()} does it too, but 2.0.1's whole
+     * flush measured ~0.1-2 s of system time). Owning thread, engine stopped.
+     *
+     * @return whether translator atomics were suspended (and translations must be dropped)
+     */
+    public boolean resumeTranslatorAtomics() {
+        if (!translatorAtomicsSuspended) return false;
+        checkOpen();
+        wrapperState.set(JAVA_INT, ST_PARALLEL, 1);
+        translatorAtomicsSuspended = false;
+        return true;
+    }
+
+    /** Whether translations are made without translator atomics for now ({@link #suspendTranslatorAtomics()}). */
+    public boolean translatorAtomicsSuspended() { return translatorAtomicsSuspended; }
+
     /**
      * With translator atomics and fast stores: lets libunicorn's atomic helpers write only inside
      * the fast-store ranges ({@link #setFastStoreRanges}); an atomic access anywhere else (a

@@ -267,10 +267,14 @@ public final class GuestLauncher {
         LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
         dev.herd.host.StartupTrace.mark("syscall table and kernel");
         boolean serial = config.mode() == ExecutionMode.SERIAL;
-        // Serial mode runs one engine at a time, so guest atomics are atomic without patching;
-        // in parallel mode a libunicorn that is atomic already needs none, and translator atomics
-        // (DESIGN fact 13) patch only what the translator cannot do.
-        boolean translatorAtomics = !serial && !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
+        // Serial mode runs one engine at a time, so guest atomics are atomic within the process
+        // without patching; in parallel mode a libunicorn that is atomic already needs none, and
+        // translator atomics (DESIGN fact 13) patch only what the translator cannot do. Both modes
+        // use translator atomics where they work: an engine translates atomics as plain accesses
+        // until the memory is reached from elsewhere at once (GuestAddressSpace.concurrentAccess:
+        // a second thread in parallel mode, in either mode a writable shared mapping that another
+        // process may use too).
+        boolean translatorAtomics = !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
         AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
                 ? new NoAtomicPatching() : guestArch.sitePatcher(space, translatorAtomics);
         if (atomics == null) {
