@@ -26,18 +26,19 @@ final class EngineInstrumentation {
 
         /**
          * Drops translations made before the hook was added or deleted (hooks are compiled into
-         * translated blocks). Default: the whole cache, which costs seconds on libunicorn 2.0.1.
+         * translated blocks). Default: those of all mapped memory (a block of memory the engine
+         * no longer maps is dropped when the address space maps code there again).
          */
-        void invalidate(Unicorn engine) { engine.flushTranslations(); }
+        void invalidate(Unicorn engine) { engine.dropTranslations(); }
     }
 
-    /** Largest range invalidated block by block; past it the whole cache is flushed. */
+    /** Largest range invalidated page by page; past it, the mapped regions are. */
     static final long MAX_RANGE_INVALIDATION = 64L << 20;
 
-    /** Drops the translations of [start, end) (whole cache for huge ranges). */
+    /** Drops the translations of [start, end) (of every mapped region for huge ranges). */
     static void invalidateRange(Unicorn engine, long start, long end) {
         if (end - start <= MAX_RANGE_INVALIDATION) engine.removeCache(start, end);
-        else engine.flushTranslations();
+        else engine.dropTranslations();
     }
 
     /** Per engine: the installed hooks (touched only on the engine's thread) and the current thread. */

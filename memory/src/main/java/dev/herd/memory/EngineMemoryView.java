@@ -72,7 +72,7 @@ public final class EngineMemoryView {
         if (synced >= 0) {
             flush = !as.invalidations.since(synced, v, (s, e) -> drops.add(new long[] {s, e}));
         }
-        if (flush) engine.flushTranslations();
+        if (flush) engine.dropTranslations(); // not a TB flush: see Unicorn.dropTranslations
         else dropClipped(drops, current);
 
         Map<Long, RegionPlan.Region> wanted = new HashMap<>();
@@ -101,7 +101,7 @@ public final class EngineMemoryView {
         }
         current = List.copyOf(mapped);
         publishFastStores();
-        if (flush) engine.flushTranslations();
+        if (flush) engine.dropTranslations(); // not a TB flush: see Unicorn.dropTranslations
         else dropClipped(drops, current);
         synced = v;
         return v;

@@ -761,18 +761,17 @@ public final class Unicorn implements AutoCloseable {
         }
     }
 
-    /** Drops all translated code of this engine ({@code uc_ctl(UC_CTL_TB_FLUSH)}). */
-    public void flushTranslations() {
-        checkOpen();
-        int err;
-        try {
-            err = (int) NativeWords.call(Native.UC_CTL.H, uc.address(), Native.ctl(UcCtl.UC_CTL_TB_FLUSH, 0, Native.UC_CTL_IO_WRITE));
-        } catch (Throwable t) {
-            throw unexpected(t);
-        }
-        if (err != UcErr.UC_ERR_OK) {
-            throw Native.error(err, "uc_ctl(UC_CTL_TB_FLUSH)");
-        }
+    /**
+     * Drops the translated code of every mapped region ({@code uc_ctl_remove_cache} region by
+     * region: ~3 µs per MiB, measured). It keeps blocks of addresses unmapped meanwhile
+     * ({@code uc_mem_unmap} keeps them, DESIGN fact 5): drop those before unmapping, or when
+     * mapping code there again. Not {@code UC_CTL_TB_FLUSH}: 2.0.1's region reset zeroes the whole
+     * 1 GiB code buffer with memset, so an engine's first flush faults it all in (measured: 2.2 s
+     * of system time, and the gigabyte stays resident), later ones ~15 ms. The same engine,
+     * stopped or in a hook.
+     */
+    public void dropTranslations() {
+        for (MemRegion r : memRegions()) removeCache(r.begin(), r.end() + 1);
     }
 
     /**
@@ -1135,9 +1134,8 @@ public final class Unicorn implements AutoCloseable {
         if (wrapperAvailable(NativeHelpers.EXEC_STOPS_X86_64, NativeHelpers.EXEC_STOPS_AARCH64)) {
             wrapperState().set(ADDRESS, ST_STOP_FLAG, request);
             wrapperState().set(JAVA_INT, ST_EXACT_STOPS, 1);
-            // Blocks translated before would still leave at every memory access after a kick. Only
-            // then: a TB flush of an engine that never ran costs seconds and gigabytes (measured).
-            if (started) flushTranslations();
+            // Blocks translated before would still leave at every memory access after a kick.
+            if (started) dropTranslations();
             stopsByKick = true; // before the volatile publication stopAtNextBlock reads first
             stopRequest = request;
             return;
@@ -1304,8 +1302,7 @@ public final class Unicorn implements AutoCloseable {
     /**
      * Ends {@link #suspendTranslatorAtomics()}: translates with host atomics from now on. Blocks
      * translated before keep their plain atomics, so the caller drops them ({@link #removeCache}
-     * over the executable memory; {@link #flushTranslations()} does it too, but 2.0.1's whole
-     * flush measured ~0.1-2 s of system time). Owning thread, engine stopped.
+     * over the executable memory, or {@link #dropTranslations()}). Owning thread, engine stopped.
      *
      * @return whether translator atomics were suspended (and translations must be dropped)
      */

@@ -215,9 +215,9 @@ class UnicornX86Test {
             m.put(CODE + 0x10, 0x48, 0xc7, 0xc0, 0x11, 0x11, 0x00, 0x00); // mov rax, 0x1111
             uc.emuStart(CODE, end, 0, 0);
             assertEquals(0x5678, uc.regRead(RAX));
-            uc.flushTranslations();
+            uc.dropTranslations();
             uc.emuStart(CODE, end, 0, 0);
-            assertEquals(0x1111, uc.regRead(RAX), "flushTranslations drops everything");
+            assertEquals(0x1111, uc.regRead(RAX), "dropTranslations drops everything mapped");
         }
     }
 
