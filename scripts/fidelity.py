@@ -124,18 +124,18 @@ def run_once(argv, timeout, cwd, env, idle):
     """(output, status, timed out, seconds). The run is killed (its whole process group) when it
     exceeds `timeout` seconds in all, or prints nothing for `idle` seconds: a case that makes no
     progress for that long is hung, however slow the module is as a whole."""
-    t0 = time.time()
+    t0 = time.monotonic()
     with tempfile.TemporaryFile() as out:
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, start_new_session=True)
-        timed_out, rc, size, last_change = False, None, -1, time.time()
+        timed_out, rc, size, last_change = False, None, -1, time.monotonic()
         while True:
             try:
                 rc = p.wait(timeout=2)
                 break
             except subprocess.TimeoutExpired:
                 pass
-            now = time.time()
+            now = time.monotonic()
             cur = os.fstat(out.fileno()).st_size
             if cur != size:
                 size, last_change = cur, now
@@ -146,7 +146,7 @@ def run_once(argv, timeout, cwd, env, idle):
                 p.wait()
                 break
         out.seek(0)
-        return out.read().decode("utf-8", "replace"), rc, timed_out, time.time() - t0
+        return out.read().decode("utf-8", "replace"), rc, timed_out, time.monotonic() - t0
 
 
 LOGS = os.path.join(ROOT, "target", "fidelity")
@@ -259,7 +259,7 @@ def main():
     if os.path.exists(state_path):  # earlier modules' results stay; --resume skips them
         with open(state_path) as f:
             state = json.load(f)
-    started = time.time()
+    started = time.monotonic()
     for entry in ([] if a.report_only else entries):
         if a.resume and entry in state and all(m in state[entry]["row"] for m in modes):
             continue
@@ -268,11 +268,11 @@ def main():
         with open(state_path, "w") as f:
             json.dump(state, f, indent=1)
         # the report is rewritten after every module, so a long run leaves what it has measured
-        report = render(a, entries, modes, state, time.time() - started)
+        report = render(a, entries, modes, state, time.monotonic() - started)
         if not a.no_write:
             with open(a.out, "w") as f:
                 f.write(report)
-    report = render(a, entries, modes, state, time.time() - started)
+    report = render(a, entries, modes, state, time.monotonic() - started)
     if a.no_write:
         sys.stdout.write(report)
     elif a.report_only:

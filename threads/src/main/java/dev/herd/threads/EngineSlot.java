@@ -26,6 +26,9 @@ final class EngineSlot {
             if (translatorAtomics && engine.enableTranslatorAtomics() && !engine.guardTranslatorAtomics()) {
                 throw new IllegalStateException("translator atomics need the store fast path (its ranges guard them)");
             }
+            if (translatorAtomics && !"0".equals(System.getenv("HERD_DIRECT_ATOMICS"))) {
+                engine.directAtomics(addressSpace.hostBase()); // every region is mapped at hostBase + address
+            }
             // One engine alone on its memory: plain atomics until the memory view's sync says otherwise.
             if (!addressSpace.concurrentAccess()) engine.suspendTranslatorAtomics();
             memoryView = new EngineMemoryView(addressSpace, engine);

@@ -1211,12 +1211,12 @@ public final class Unicorn implements AutoCloseable {
     /**
      * struct herd_engine_state (herd_native.c): fast-store ranges pointer, count, disabled, cpu,
      * flush, uc, parallel, parallel misses, exclusive, guard, stop flag, pass PC, TLB fills and
-     * growths (native only), kick CPU (native only), exact stops by kick, stop owed, exec arch and
-     * range hint (native only).
+     * growths (native only), kick CPU (native only), exact stops by kick, stop owed, exec arch,
+     * range hint (native only) and host base.
      */
     private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
             ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_GUARD_ATOMICS = 52, ST_STOP_FLAG = 56,
-            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_SIZE = 104;
+            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_HOST_BASE = 104, ST_SIZE = 112;
     /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
     private MemorySegment wrapperState;
     private boolean fastStores;
@@ -1332,6 +1332,24 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment s = wrapperState;
         if (!fastStores || s == null || s.get(JAVA_INT, ST_PARALLEL) == 0) return false;
         s.set(JAVA_INT, ST_GUARD_ATOMICS, 1);
+        return true;
+    }
+
+    /**
+     * With {@link #guardTranslatorAtomics() guarded} translator atomics: declares that the guest
+     * memory of the fast-store ranges is host memory at {@code hostBase + address} (every such
+     * region was mapped with {@link #memMapPtr} there), so an aligned little-endian atomic inside
+     * them is done on the host memory directly instead of through libunicorn's helper and its TLB
+     * lookup (QEMU linux-user's g2h). Accesses the guard refuses still stop the engine. Owning
+     * thread only.
+     *
+     * @return false unless the atomics are guarded
+     */
+    public boolean directAtomics(long hostBase) {
+        checkOpen();
+        MemorySegment s = wrapperState;
+        if (s == null || s.get(JAVA_INT, ST_GUARD_ATOMICS) == 0) return false;
+        s.set(JAVA_LONG, ST_HOST_BASE, hostBase);
         return true;
     }
 
