@@ -840,7 +840,7 @@ static inline void *herd_direct_atomic_addr(struct herd_engine_state *s, uint64_
     }                                                                                            \
     }
 
-static inline uint64_t herd_direct_atomic(unsigned op, unsigned size, void *h, uint64_t a, uint64_t b)
+static uint64_t herd_direct_atomic(unsigned op, unsigned size, void *h, uint64_t a, uint64_t b)
 {
     switch (size) {
     case 1: HERD_ATOMIC_OPS(uint8_t, int8_t)
@@ -858,18 +858,26 @@ static uint8_t herd_aw_size[HERD_ATOMIC_WRAPPERS], herd_aw_target[HERD_ATOMIC_WR
 static uint8_t herd_aw_op[HERD_ATOMIC_WRAPPERS];
 
 /* One wrapper per replaced helper (each must know its own original): every helper of these
- * families takes at most five integer arguments in registers, so one shape forwards them all. */
+ * families takes at most five integer arguments in registers, so one shape forwards them all.
+ * The library's helper must be reached by tail jumps only: it finds its translated block by its
+ * own return address (GETPC), and a wrapper frame in between breaks its exits (measured:
+ * thr_atomic's misaligned and contended cases went wrong). So the direct path (no register saved)
+ * and the guarded path (herd_aw_slow##I, whose call is a sibling call with the same arguments)
+ * are separate functions. */
 #define HERD_AW(I)                                                                                   \
+    __attribute__((noinline)) static uint64_t herd_aw_slow##I(void *env, uint64_t addr, uint64_t a,  \
+                                                              uint64_t b, uint64_t c)                \
+    {                                                                                                \
+        herd_atomic_guard(herd_aw_target[I], addr, herd_aw_size[I], (uintptr_t)__builtin_return_address(0)); \
+        return herd_aw_real[I](env, addr, a, b, c);                                                  \
+    }                                                                                                \
     __attribute__((noinline)) static uint64_t herd_aw##I(void *env, uint64_t addr, uint64_t a,       \
                                                          uint64_t b, uint64_t c)                     \
     {                                                                                                \
         unsigned op_ = herd_aw_op[I], size_ = herd_aw_size[I];                                       \
-        if (op_ != HERD_OP_COUNT) {                                                                  \
-            void *h = herd_direct_atomic_addr(herd_running, addr, size_);                            \
-            if (h != NULL) return herd_direct_atomic(op_, size_, h, a, b);                           \
-        }                                                                                            \
-        herd_atomic_guard(herd_aw_target[I], addr, size_, (uintptr_t)__builtin_return_address(0));   \
-        return herd_aw_real[I](env, addr, a, b, c);                                                  \
+        void *h = herd_direct_atomic_addr(herd_running, addr, size_);                                \
+        if (__builtin_expect(h != NULL && op_ != HERD_OP_COUNT, 1)) return herd_direct_atomic(op_, size_, h, a, b); \
+        return herd_aw_slow##I(env, addr, a, b, c);                                                  \
     }
 HERD_AW(0) HERD_AW(1) HERD_AW(2) HERD_AW(3) HERD_AW(4) HERD_AW(5) HERD_AW(6) HERD_AW(7)
 HERD_AW(8) HERD_AW(9) HERD_AW(10) HERD_AW(11) HERD_AW(12) HERD_AW(13) HERD_AW(14) HERD_AW(15)
