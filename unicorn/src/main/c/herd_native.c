@@ -478,7 +478,7 @@ static struct herd_fill_target herd_fill_targets[2];
  * first: a guest's atomics mostly hit the same few words (a lock, a counter), and each atomic helper
  * asks (herd_atomic_guard), so the binary search was on every guest atomic.
  */
-static inline int herd_in_range_hint(const struct herd_engine_state *s, uint64_t start, uint64_t end)
+static inline __attribute__((always_inline)) int herd_in_range_hint(const struct herd_engine_state *s, uint64_t start, uint64_t end)
 {
     uint32_t h = s->range_hint;
     return h < s->count && s->ranges[2 * h] <= start && end <= s->ranges[2 * h + 1];
@@ -799,7 +799,7 @@ enum {
 };
 
 /* The host address for a direct atomic of `size` bytes at guest `addr`, or NULL (take the library's helper). */
-static inline void *herd_direct_atomic_addr(struct herd_engine_state *s, uint64_t addr, unsigned size)
+static inline __attribute__((always_inline)) void *herd_direct_atomic_addr(struct herd_engine_state *s, uint64_t addr, unsigned size)
 {
     if (s == NULL || s->host_base == 0 || s->stores_disabled || (addr & (size - 1)) != 0) return NULL;
     if (!herd_in_range_hint(s, addr, addr + size)) return NULL; /* the guard's slow path decides */

@@ -33,6 +33,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * <li>{@code translatorAtomicsLoop}: the unpatched instruction with translator atomics
  *     ({@code Unicorn.enableTranslatorAtomics}, DESIGN fact 13; Herd's default when the self-test
  *     passes); fails if the loaded libunicorn is not the build Herd knows.</li>
+ * <li>{@code directAtomicsLoop}: the same as Herd's engines run it by default: guarded by the
+ *     fast-store ranges, and done directly on host memory ({@code Unicorn.directAtomics}).</li>
  * <li>{@code plainAddLoop}: {@code add qword ptr [rdi], 1} without lock (stock slow-path store).</li>
  * </ul>
  */
@@ -45,7 +47,7 @@ public class AtomicBench {
 
     GuestAddressSpace as;
     AtomicSitesX86_64 sites;
-    Unicorn trapEngine, translatorEngine;
+    Unicorn trapEngine, translatorEngine, directEngine;
     long sitePc;
 
     @Setup(Level.Trial)
@@ -73,6 +75,15 @@ public class AtomicBench {
             System.err.println("AtomicBench: translator atomics unavailable with this libunicorn (translatorAtomicsLoop measures stock code)");
         }
         translatorEngine.regWrite(X86Reg.RDI, COUNTER);
+
+        directEngine = sharedEngine();
+        directEngine.enableExactStops();
+        if (!directEngine.enableFastStores() || !directEngine.enableTranslatorAtomics() || !directEngine.guardTranslatorAtomics()
+                || !directEngine.directAtomics(as.hostBase())) {
+            System.err.println("AtomicBench: direct atomics unavailable with this libunicorn (directAtomicsLoop measures less)");
+        }
+        directEngine.setFastStoreRanges(new long[] {Code.DATA, Code.DATA + Code.DATA_SIZE}, 1);
+        directEngine.regWrite(X86Reg.RDI, COUNTER);
     }
 
     private Unicorn sharedEngine() {
@@ -87,6 +98,7 @@ public class AtomicBench {
     public void close() {
         trapEngine.close();
         translatorEngine.close();
+        directEngine.close();
         as.close();
     }
 
@@ -105,6 +117,10 @@ public class AtomicBench {
     @Benchmark
     @OperationsPerInvocation(N)
     public void translatorAtomicsLoop() { run(translatorEngine, Code.LOCK_ADD); }
+
+    @Benchmark
+    @OperationsPerInvocation(N)
+    public void directAtomicsLoop() { run(directEngine, Code.LOCK_ADD); }
 
     @Benchmark
     @OperationsPerInvocation(N)

@@ -25,9 +25,9 @@ final class Code {
     /** {@code L: nop (66 90); dec ebx; jnz L}: the same loop without the hook (baseline). */
     static final Routine NOP_LOOP = new Routine(CODE + 0x100, new byte[] {
             0x66, b(0x90), b(0xff), b(0xcb), 0x75, b(0xfa)});
-    /** {@code L: mov eax, 110 (getppid); syscall; dec ebx; jnz L}. */
-    static final Routine GETPPID_LOOP = new Routine(CODE + 0x200, new byte[] {
-            b(0xb8), 0x6e, 0, 0, 0, 0x0f, 0x05, b(0xff), b(0xcb), 0x75, b(0xf5)});
+    /** {@code L: mov eax, 102 (getuid); syscall; dec ebx; jnz L}. */
+    static final Routine GETUID_LOOP = new Routine(CODE + 0x200, new byte[] {
+            b(0xb8), 0x66, 0, 0, 0, 0x0f, 0x05, b(0xff), b(0xcb), 0x75, b(0xf5)});
     /** {@code L: lock add qword ptr [rdi], 1; dec ebx; jnz L}: scanned and patched (atomic trap). */
     static final Routine LOCK_ADD_PATCHED = new Routine(CODE + 0x300, new byte[] {
             b(0xf0), 0x48, b(0x83), 0x07, 0x01, b(0xff), b(0xcb), 0x75, b(0xf7)});
@@ -40,7 +40,7 @@ final class Code {
     /** {@code L: jmp L}: spins forever, one block per iteration (stop-request target). */
     static final Routine SPIN = new Routine(CODE + 0x600, new byte[] {b(0xeb), b(0xfe)});
 
-    static final Routine[] ALL = {SYSCALL_LOOP, NOP_LOOP, GETPPID_LOOP, LOCK_ADD_PATCHED, LOCK_ADD, PLAIN_ADD, SPIN};
+    static final Routine[] ALL = {SYSCALL_LOOP, NOP_LOOP, GETUID_LOOP, LOCK_ADD_PATCHED, LOCK_ADD, PLAIN_ADD, SPIN};
 
     /** The code area's image: every routine at its address, NOPs elsewhere. */
     static byte[] image() {

@@ -26,13 +26,14 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * Syscall dispatch: the runtime's {@link SyscallDispatcher} over the real syscall table
- * ({@code LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.X86_64)}, as {@code GuestLauncher} builds it), for {@code getppid}.
+ * ({@code LinuxSyscalls.table(dev.herd.runtime.loader.ElfFile.Machine.X86_64)}, as {@code GuestLauncher} builds it), for {@code getuid}: a handler that needs no
+ * {@code SyscallContext} (getppid's now asks the process: a fork's child answers its parent).
  *
  * <ul>
  * <li>{@code hostGetpid}: the host call alone (JNA {@code HostKernel.call}), the floor.</li>
- * <li>{@code dispatchGetppid}: {@code SyscallDispatcher.dispatch} from Java (table lookup, handler,
- *     host call). The getppid handler ignores its {@code SyscallContext}, so none is built.</li>
- * <li>{@code hookPathGetppid}: a guest loop of {@code mov eax, 110; syscall} whose syscall hook does
+ * <li>{@code dispatchGetuid}: {@code SyscallDispatcher.dispatch} from Java (table lookup, handler,
+ *     host call). No {@code SyscallContext} is built.</li>
+ * <li>{@code hookPathGetuid}: a guest loop of {@code mov eax, 102; syscall} whose syscall hook does
  *     what {@code GuestThread.onSyscall} does on the way to the kernel layer: read RIP, ask the
  *     atomic sites (none here), leave the safe-point handshake, read the syscall registers in one
  *     batch ({@code CpuArch.readSyscall}), dispatch, write RAX, re-enter the handshake.
@@ -48,10 +49,10 @@ import org.openjdk.jmh.annotations.TearDown;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class SyscallBench {
     static final int N = 10_000;
-    static final long GETPPID = 110;
+    static final long GETUID = 102;
 
     SyscallDispatcher dispatcher;
-    final long[] args = {GETPPID, 0, 0, 0, 0, 0, 0};
+    final long[] args = {GETUID, 0, 0, 0, 0, 0, 0};
     Unicorn engine;
     CpuArch arch;
     AtomicSites atomics;
@@ -90,15 +91,15 @@ public class SyscallBench {
     }
 
     @Benchmark
-    public long dispatchGetppid() {
-        return dispatcher.dispatch(null, GETPPID, args);
+    public long dispatchGetuid() {
+        return dispatcher.dispatch(null, GETUID, args);
     }
 
     @Benchmark
     @OperationsPerInvocation(N)
-    public long hookPathGetppid() {
+    public long hookPathGetuid() {
         engine.regWrite(X86Reg.RBX, N);
-        engine.emuStart(Code.GETPPID_LOOP.address(), Code.GETPPID_LOOP.end(), 0, 0);
+        engine.emuStart(Code.GETUID_LOOP.address(), Code.GETUID_LOOP.end(), 0, 0);
         return regs[0];
     }
 }
