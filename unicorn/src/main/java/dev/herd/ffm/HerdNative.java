@@ -38,7 +38,7 @@ public final class HerdNative {
             if ("file".equals(url.getProtocol())) return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
             // Unpacked to a private temporary file, loaded, and deleted at once: the loaded
             // mapping outlives the name (deleteOnExit would never run, Herd halts the JVM).
-            Path dir = Files.createTempDirectory("herd-native");
+            Path dir = privateDirectory();
             Path file = dir.resolve("libherd-native.so");
             try {
                 try (InputStream in = url.openStream()) {
@@ -53,6 +53,28 @@ public final class HerdNative {
             throw new UncheckedIOException("cannot unpack " + RESOURCE, e);
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A new directory only this user can enter, in java.io.tmpdir. Not Files.createTempDirectory:
+     * its random names come from SecureRandom, whose first use loads the JDK's security providers
+     * (measured: ~15 ms of every start-up). The name here is predictable, which is harmless:
+     * mkdir fails on anything already there (a planted directory or symbolic link), and then
+     * another name is tried.
+     */
+    private static Path privateDirectory() throws IOException {
+        Path base = Path.of(System.getProperty("java.io.tmpdir"));
+        long pid = ProcessHandle.current().pid();
+        var ownerOnly = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        for (int attempt = 0; ; attempt++) {
+            Path dir = base.resolve("herd-native-" + pid + "-" + Long.toHexString(System.nanoTime()));
+            try {
+                return Files.createDirectory(dir, ownerOnly);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt == 100) throw e;
+            }
         }
     }
 }
