@@ -13,27 +13,19 @@ static volatile uint16_t h;
 static volatile uint32_t w;
 static volatile uint64_t x;
 
-#define LSE(NAME)                                                                                             \
-    static uint64_t NAME##_b(volatile uint8_t *p, uint64_t v) {                                               \
-        uint64_t old;                                                                                         \
-        __asm__ volatile(".arch_extension lse\n" #NAME "b %w1, %w0, [%2]" : "=&r"(old) : "r"(v), "r"(p) : "memory");                \
-        return old;                                                                                           \
-    }                                                                                                         \
-    static uint64_t NAME##_h(volatile uint16_t *p, uint64_t v) {                                              \
-        uint64_t old;                                                                                         \
-        __asm__ volatile(".arch_extension lse\n" #NAME "h %w1, %w0, [%2]" : "=&r"(old) : "r"(v), "r"(p) : "memory");                \
-        return old;                                                                                           \
-    }                                                                                                         \
-    static uint64_t NAME##_w(volatile uint32_t *p, uint64_t v) {                                              \
-        uint64_t old;                                                                                         \
-        __asm__ volatile(".arch_extension lse\n" #NAME " %w1, %w0, [%2]" : "=&r"(old) : "r"(v), "r"(p) : "memory");                 \
-        return old;                                                                                           \
-    }                                                                                                         \
-    static uint64_t NAME##_x(volatile uint64_t *p, uint64_t v) {                                              \
-        uint64_t old;                                                                                         \
-        __asm__ volatile(".arch_extension lse\n" #NAME " %x1, %x0, [%2]" : "=&r"(old) : "r"(v), "r"(p) : "memory");                 \
-        return old;                                                                                           \
+/* NAME_SIZE(p, v): the instruction MNEMONIC with register width R ("w" or "x"); returns the old value. */
+#define LSE_ONE(NAME, SIZE, TYPE, MNEMONIC, R)                                                        \
+    static uint64_t NAME##_##SIZE(volatile TYPE *p, uint64_t v) {                                     \
+        uint64_t old;                                                                                 \
+        __asm__ volatile(".arch_extension lse\n" MNEMONIC " %" R "1, %" R "0, [%2]"                   \
+                         : "=&r"(old) : "r"(v), "r"(p) : "memory");                                   \
+        return old;                                                                                   \
     }
+#define LSE(NAME)                                   \
+    LSE_ONE(NAME, b, uint8_t, #NAME "b", "w")       \
+    LSE_ONE(NAME, h, uint16_t, #NAME "h", "w")      \
+    LSE_ONE(NAME, w, uint32_t, #NAME, "w")          \
+    LSE_ONE(NAME, x, uint64_t, #NAME, "x")
 
 LSE(ldaddal)
 LSE(ldclral)
