@@ -1,13 +1,15 @@
 /* fork: exit statuses and death by signal, copy-on-write isolation, shared mappings (anonymous,
  * file), pipes between processes, SIGCHLD's siginfo, wait variants, pids, fds (numbers, CLOEXEC,
  * shared offsets), inherited dispositions and mask, pthread_atfork, and fork from a multithreaded
- * process (the child has one thread and can make its own). Children print nothing themselves
+ * process (the child has one thread and can make its own), and clone's exit signal (another
+ * signal than SIGCHLD, or none; wait's __WCLONE and __WALL). Children print nothing themselves
  * except where the parent waits for them first, so the output order is fixed. */
 #include "guest.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +61,25 @@ static int count_threads(void) {
 }
 
 static void *child_thread(void *arg) { return arg; }
+
+static volatile sig_atomic_t usr1_count, usr1_code, usr1_status, usr1_pid_ok;
+static pid_t expected_usr1;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc) {
+    (void) sig;
+    (void) uc;
+    usr1_count++;
+    usr1_code = si->si_code;
+    usr1_status = si->si_status;
+    usr1_pid_ok = si->si_pid == expected_usr1;
+}
+
+/* A fork-like clone whose child exits with `code` at once; the raw syscall, so the exit signal is ours. */
+static pid_t clone_exiting(int exit_signal, int code) {
+    pid_t p = (pid_t) syscall(SYS_clone, (long) exit_signal, 0L, 0L, 0L, 0L);
+    if (p == 0) _exit(code);
+    return p;
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -410,6 +431,42 @@ int main(void) {
     }
     st = reap(p);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 11, "a child's own fork and wait");
+
+    /* clone's exit signal: SIGUSR1 instead of SIGCHLD, and a "clone" child for wait */
+    struct sigaction ua = {0};
+    ua.sa_sigaction = on_usr1;
+    ua.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &ua, NULL);
+    int chld_before = chld_count;
+    sigset_t usr1_set, old_set;
+    sigemptyset(&usr1_set);
+    sigaddset(&usr1_set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1_set, &old_set);
+    p = clone_exiting(SIGUSR1, 31);
+    expected_usr1 = p;
+    CHECK(p > 0, "clone(SIGUSR1) made a child");
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHECK(waitid(P_PID, p, &si, WEXITED | WNOWAIT | __WCLONE) == 0 && si.si_pid == p, "waitid(__WCLONE, WNOWAIT) sees it end");
+    sigprocmask(SIG_SETMASK, &old_set, NULL); /* the pending SIGUSR1 arrives here */
+    CHECK(usr1_count == 1 && usr1_code == CLD_EXITED && usr1_status == 31 && usr1_pid_ok,
+          "its end is SIGUSR1 with SIGCHLD's siginfo (CLD_EXITED, status 31, its pid)");
+    CHECK(chld_count == chld_before, "and no SIGCHLD");
+    errno = 0;
+    CHECK(waitpid(p, &st, WNOHANG) == -1 && errno == ECHILD, "a plain waitpid does not see a clone child: ECHILD");
+    CHECK(waitpid(p, &st, __WCLONE) == p && WIFEXITED(st) && WEXITSTATUS(st) == 31, "waitpid(__WCLONE) reaps it: status 31");
+
+    p = clone_exiting(0, 32);
+    CHECK(p > 0, "clone(exit signal 0) made a child");
+    errno = 0;
+    CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD, "waitpid(-1) without __WALL: ECHILD");
+    CHECK(waitpid(-1, &st, __WALL) == p && WIFEXITED(st) && WEXITSTATUS(st) == 32, "waitpid(-1, __WALL) reaps it: status 32");
+    CHECK(usr1_count == 1 && chld_count == chld_before, "an exit signal of 0 sends nothing");
+    p = fork();
+    if (p == 0) _exit(33);
+    errno = 0;
+    CHECK(waitpid(p, &st, __WCLONE) == -1 && errno == ECHILD, "waitpid(__WCLONE) does not see a fork's child: ECHILD");
+    CHECK(reap(p) == (33 << 8), "a plain waitpid does");
 
     return guest_done();
 }

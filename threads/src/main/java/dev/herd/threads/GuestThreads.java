@@ -27,8 +27,8 @@ public final class GuestThreads {
      * Adds a thread before it starts, so that barriers and exit_group see it from the start. With
      * engines that run at once ({@code concurrentEngines}: not serial mode), the second thread
      * makes guest atomics host atomics in every engine ({@link GuestAddressSpace#markConcurrentAccess}):
-     * the one other thread there was is in the clone that creates this one (or blocked in a vfork),
-     * so it syncs before it runs guest code again.
+     * the one other thread there was is in the clone that creates this one, so it syncs before it
+     * runs guest code again. (A vfork child is no thread: it runs on its parent's.)
      */
     void add(GuestThread t, boolean concurrentEngines) {
         registry.add(t);

@@ -118,7 +118,7 @@ public final class ForkSyscalls {
             dev.herd.host.StartupTrace.mark(used != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
             process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
-            process.children().addRunning(pid, hostPid);
+            process.children().addRunning(pid, hostPid, (int) (flags & CSIGNAL));
             if ((flags & CLONE_PARENT_SETTID) != 0 && ptid != 0) {
                 try {
                     ctx.memory().writeInt(ptid, pid);

@@ -18,13 +18,16 @@ import java.util.function.Consumer;
 /**
  * A guest process's children: fork's (a child Herd) and those a vfork child started by execve (a
  * child Herd, a host process of this JVM, watched through a pidfd) and those that ended before an execve (a zombie with its
- * status). wait4/waitid reap them; SIGCHLD is sent when one ends.
+ * status). wait4/waitid reap them; the child's exit signal (SIGCHLD, unless clone chose another
+ * or none) is sent when one ends.
  *
  * <p>Only this table's own pidfds are waited on, never "any child" of the JVM: the kernel proxy is
  * the JVM's child too, and its watcher reaps it.
  */
 public final class GuestChildren {
     private static final int P_PIDFD = 3, WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
+    /** wait's __WCLONE (only children whose exit signal is not SIGCHLD) and __WALL (every child). */
+    private static final int WCLONE = 0x80000000, WALL = 0x40000000;
     private static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
     private static final int POLLIN = 1;
 
@@ -34,11 +37,13 @@ public final class GuestChildren {
         int pidfd;          // -1 once ended
         int wstatus;        // valid once ended
         int code, status;   // siginfo's si_code, si_status once ended
-        boolean notified;   // SIGCHLD sent
+        boolean notified;   // the exit signal sent (or none to send)
+        final int exitSignal; // what the parent gets when it ends (clone's CSIGNAL; 0: nothing)
 
-        Child(int pid, int pidfd) {
+        Child(int pid, int pidfd, int exitSignal) {
             this.pid = pid;
             this.pidfd = pidfd;
+            this.exitSignal = exitSignal;
         }
     }
 
@@ -54,19 +59,22 @@ public final class GuestChildren {
         this.sigchld = sendSigchld;
     }
 
-    /** A child running as host process {@code pid} (a child Herd). */
+    /** A child running as host process {@code pid} (a child Herd) that signals SIGCHLD when it ends. */
     public void addRunning(int pid) {
-        addRunning(pid, pid);
+        addRunning(pid, pid, Signals.SIGCHLD);
     }
 
     /**
      * A child the guest knows as {@code pid} running as host process {@code hostPid} (a fork's
-     * child Herd, whose guest pid is its first thread's id).
+     * child Herd, whose guest pid is its first thread's id) that sends its parent
+     * {@code exitSignal} when it ends (clone's CSIGNAL bits: SIGCHLD for fork, 0 for none). A
+     * child whose exit signal is not SIGCHLD is a "clone" child for wait: only __WCLONE or __WALL
+     * waits see it.
      */
-    public void addRunning(int pid, int hostPid) {
+    public void addRunning(int pid, int hostPid, int exitSignal) {
         long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, hostPid, 0);
         synchronized (this) {
-            Child c = new Child(pid, (int) fd);
+            Child c = new Child(pid, (int) fd, exitSignal);
             c.hostPid = hostPid;
             if (fd < 0) { // already gone and reaped by someone else: report it as exited 0
                 c.pidfd = -1;
@@ -80,11 +88,14 @@ public final class GuestChildren {
         }
     }
 
-    /** A child that ended before it could exec (a vfork child's _exit): a zombie with {@code status}. */
-    public void addExited(int pid, int exitStatus) {
+    /**
+     * A child that ended before it could exec (a vfork child's _exit): a zombie with
+     * {@code status}; its parent gets {@code exitSignal} (see {@link #addRunning(int, int, int)}).
+     */
+    public void addExited(int pid, int exitStatus, int exitSignal) {
         Consumer<SigInfo> send;
         synchronized (this) {
-            Child c = new Child(pid, -1);
+            Child c = new Child(pid, -1, exitSignal);
             c.code = CLD_EXITED;
             c.status = exitStatus & 0xff;
             c.wstatus = (exitStatus & 0xff) << 8;
@@ -92,7 +103,7 @@ public final class GuestChildren {
             children.put(pid, c);
             send = sigchld;
         }
-        if (send != null) send.accept(info(pid, CLD_EXITED, exitStatus & 0xff));
+        if (send != null && exitSignal != 0) send.accept(info(exitSignal, pid, CLD_EXITED, exitStatus & 0xff));
     }
 
     /** The host pid of the child the guest knows as {@code pid}, or 0 for none. */
@@ -123,7 +134,15 @@ public final class GuestChildren {
      * such child; -EINTR when a signal interrupts the wait.
      */
     public Reaped waitFor(int pid, int options) {
-        return waitMatching(c -> pid <= 0 || c.pid == pid, options);
+        return waitMatching(c -> (pid <= 0 || c.pid == pid) && waitable(c, options), options);
+    }
+
+    /**
+     * Linux's rule (kernel/exit.c eligible_child): without __WALL a wait sees only the children
+     * whose exit signal is SIGCHLD, or with __WCLONE only the others.
+     */
+    private static boolean waitable(Child c, int options) {
+        return (options & WALL) != 0 || ((c.exitSignal != Signals.SIGCHLD) == ((options & WCLONE) != 0));
     }
 
     /**
@@ -132,7 +151,7 @@ public final class GuestChildren {
      * {@code ownGroup}.
      */
     public Reaped waitForGroup(long hostGroup, long ownGroup, int options) {
-        return waitMatching(c -> groupOf(c, ownGroup) == hostGroup, options);
+        return waitMatching(c -> waitable(c, options) && groupOf(c, ownGroup) == hostGroup, options);
     }
 
     private Reaped waitMatching(java.util.function.Predicate<Child> which, int options) {
@@ -155,8 +174,10 @@ public final class GuestChildren {
                         // if the watcher has not yet, it is sent now, never after the reap.
                         if (!c.notified) {
                             c.notified = true;
-                            unsent = info(c.pid, c.code, c.status);
-                            send = sigchld;
+                            if (c.exitSignal != 0) {
+                                unsent = info(c.exitSignal, c.pid, c.code, c.status);
+                                send = sigchld;
+                            }
                         }
                         reaped = new Reaped(c.pid, c.wstatus, c.code, c.status);
                         break;
@@ -247,7 +268,7 @@ public final class GuestChildren {
                     if (c.notified || children.get(c.pid) != c) continue;
                     if (c.pidfd < 0 || poll(c, true)) {
                         c.notified = true;
-                        toSend.add(info(c.pid, c.code, c.status));
+                        if (c.exitSignal != 0) toSend.add(info(c.exitSignal, c.pid, c.code, c.status));
                     }
                 }
             }
@@ -292,15 +313,18 @@ public final class GuestChildren {
 
     private static final int EFD_CLOEXEC = 0x80000;
 
-    /** SIGCHLD's siginfo (asm-generic/siginfo.h _sigchld: pid, uid, status, utime, stime). */
-    private static SigInfo info(int pid, int code, int status) {
+    /**
+     * The exit signal's siginfo (asm-generic/siginfo.h _sigchld: pid, uid, status, utime, stime),
+     * filled the same way whatever the signal (kernel/signal.c do_notify_parent).
+     */
+    private static SigInfo info(int signo, int pid, int code, int status) {
         byte[] raw = new byte[128];
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.putInt(0, Signals.SIGCHLD);
+        b.putInt(0, signo);
         b.putInt(8, code);
         b.putInt(16, pid);
         b.putInt(20, (int) HostKernel.call(HostSyscall.GETUID));
         b.putInt(24, status);
-        return new SigInfo(Signals.SIGCHLD, 0, code, pid, 0, 0, 0, 0, 0, raw);
+        return new SigInfo(signo, 0, code, pid, 0, 0, 0, 0, 0, raw);
     }
 }

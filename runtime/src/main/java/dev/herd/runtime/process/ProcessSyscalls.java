@@ -141,15 +141,18 @@ public final class ProcessSyscalls {
         // Linux's: options (EINVAL), which/pid (EINVAL, ESRCH), then ECHILD; waitid stores a
         // zeroed siginfo head when nothing is reaped (EFAULT for a bad infop).
         t.define("wait4", "int ptr hex ptr", (ctx, pid, status, options, ru, e, f) -> {
-            if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0x80000000L)) != 0) return -Errno.EINVAL;
+            options = (int) options; // an int in the kernel: the register's upper half is not the guest's (aarch64 sign-extends __WCLONE)
+            if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0xffffffff80000000L)) != 0) return -Errno.EINVAL;
             if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
-            GuestChildren.Reaped r = waitChild(ctx, (int) pid, (int) options & 1);
+            // WNOHANG, __WCLONE, __WALL (WUNTRACED/WCONTINUED: a stopped or continued child is not reported yet)
+            GuestChildren.Reaped r = waitChild(ctx, (int) pid, (int) (options & (1 | 0x40000000L | 0x80000000L)));
             if (r.pid() != 0 && status != 0) ctx.memory().writeInt(status, r.wstatus());
             if (r.pid() != 0 && ru != 0) ctx.memory().write(ru, new byte[144]);
             return r.pid();
         });
         t.define("waitid", "int int ptr hex ptr", (ctx, which, id, infop, options, ru, f) -> {
-            long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0x80000000L;
+            options = (int) options; // an int in the kernel (see wait4)
+            long valid = 1L | 2 | 4 | 8 | 0x01000000L | 0x20000000L | 0x40000000L | 0xffffffff80000000L;
             long r = 0;
             if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
             else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
@@ -158,7 +161,7 @@ public final class ProcessSyscalls {
             GuestChildren.Reaped got = null;
             if (r == 0) {
                 try {
-                    int o = (int) options & (1 | 0x01000000);
+                    int o = (int) (options & (1 | 0x01000000 | 0x40000000L | 0x80000000L)); // WNOHANG WNOWAIT __WALL __WCLONE
                     got = (int) which == 2 ? waitChild(ctx, (int) id == 0 ? 0 : -(int) id, o) // P_PGID
                             : ctx.process().children().waitFor((int) which == 1 ? (int) id : -1, o);
                 } catch (dev.herd.host.ErrnoException e) {

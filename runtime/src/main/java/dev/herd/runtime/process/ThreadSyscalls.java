@@ -50,7 +50,7 @@ public final class ThreadSyscalls {
         t.passThrough("membarrier", "int hex int", (ctx, cmd, flags, cpu, d, e, f) ->
                 dev.herd.host.HostKernel.call(dev.herd.host.HostSyscall.MEMBARRIER, cmd, flags, cpu));
         t.define("fork", "", (ctx, a, b, c, d, e, f) -> ForkSyscalls.fork(ctx, SIGCHLD, 0, 0, 0, 0));
-        t.define("vfork", "", (ctx, a, b, c, d, e, f) -> VforkChild.start(ctx, 0, false));
+        t.define("vfork", "", (ctx, a, b, c, d, e, f) -> VforkChild.start(ctx, 0, false, dev.herd.signals.Signals.SIGCHLD));
     }
 
     private static long clone3(SyscallContext ctx, long argsPtr, long size, long c, long d, long e, long f) {
@@ -73,7 +73,8 @@ public final class ThreadSyscalls {
         if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
         if ((flags & CLONE_PIDFD) != 0 && pidfd == 0) return -Errno.EINVAL;
         long sp = stack == 0 ? 0 : stack + stackSize;
-        return cloneThread(ctx, flags, sp, parentTid, childTid, tls);
+        // clone3 gives the exit signal a field of its own; clone carries it in the flags' CSIGNAL bits.
+        return cloneThread(ctx, flags | exitSignal, sp, parentTid, childTid, tls);
     }
 
     private static long cloneThread(SyscallContext ctx, long flags, long newSp, long ptid, long ctid, long tls) {
@@ -88,7 +89,7 @@ public final class ThreadSyscalls {
             // it execs or exits runs on the parent's own thread (VforkChild). fork: not yet.
             if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK)
                     && (flags & ~(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND)) == 0) {
-                return VforkChild.start(ctx, newSp, (flags & CLONE_CLEAR_SIGHAND) != 0);
+                return VforkChild.start(ctx, newSp, (flags & CLONE_CLEAR_SIGHAND) != 0, (int) (flags & CSIGNAL));
             }
             // fork: a child Herd with a copy of this process. Sharing the fd table, filesystem
             // context or anything else with a process of its own is not possible across two JVMs.

@@ -28,8 +28,12 @@ public final class VforkChild {
     private final UcContext saved;
     private final long resumePc;
     private final long parentMask;
+    /** What the parent gets when the child ends (clone's CSIGNAL; vfork: SIGCHLD). */
+    private final int exitSignal;
 
-    private VforkChild(GuestProcess parent, GuestProcess child, UcContext saved, long resumePc, long parentMask) {
+    private VforkChild(GuestProcess parent, GuestProcess child, UcContext saved, long resumePc, long parentMask,
+                       int exitSignal) {
+        this.exitSignal = exitSignal;
         this.parent = parent;
         this.child = child;
         this.saved = saved;
@@ -41,14 +45,15 @@ public final class VforkChild {
      * The vfork: saves the parent, switches the thread to the child (stack {@code newSp} if not
      * 0) and returns 0, the child's view of the call.
      */
-    public static long start(SyscallContext ctx, long newSp, boolean clearHandlers) {
+    public static long start(SyscallContext ctx, long newSp, boolean clearHandlers, int exitSignal) {
         if (ctx.vfork() != null) return -dev.herd.host.Errno.EAGAIN; // a vfork child's own vfork: not supported
         Unicorn engine = ctx.thread().engine();
         CpuArch arch = ctx.thread().arch();
         GuestProcess parent = ctx.process();
         int pid = NEXT_PROVISIONAL.getAndIncrement();
         GuestProcess child = parent.vforkChild(pid, clearHandlers);
-        VforkChild v = new VforkChild(parent, child, engine.contextSave(), arch.pcAfterSyscall(engine), ctx.signals().blocked());
+        VforkChild v = new VforkChild(parent, child, engine.contextSave(), arch.pcAfterSyscall(engine), ctx.signals().blocked(),
+                exitSignal);
         if (newSp != 0) engine.regWrite(arch.spRegister(), newSp);
         ctx.actFor(child, v);
         return 0;
@@ -86,8 +91,8 @@ public final class VforkChild {
         // The registers change at the safe point right after this call, outside the engine (as
         // rt_sigreturn's): a PC written from inside the syscall hook is not reliably taken.
         ctx.thread().requestSafePoint();
-        if (execPid != 0) parent.children().addRunning(execPid, hostPid);
-        else parent.children().addExited(pid, exitStatus);
+        if (execPid != 0) parent.children().addRunning(execPid, hostPid, exitSignal);
+        else parent.children().addExited(pid, exitStatus, exitSignal);
         return pid;
     }
 
