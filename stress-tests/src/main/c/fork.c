@@ -444,7 +444,7 @@ int main(void) {
     sigprocmask(SIG_BLOCK, &usr1_set, &old_set);
     p = clone_exiting(SIGUSR1, 31);
     expected_usr1 = p;
-    CHECK(p > 0, "clone(SIGUSR1) made a child");
+    CHECK(p > 0, "a clone with SIGUSR1 as its exit signal made a child");
     siginfo_t si;
     memset(&si, 0, sizeof si);
     CHECK(waitid(P_PID, p, &si, WEXITED | WNOWAIT | __WCLONE) == 0 && si.si_pid == p, "waitid(__WCLONE, WNOWAIT) sees it end");
@@ -457,7 +457,7 @@ int main(void) {
     CHECK(waitpid(p, &st, __WCLONE) == p && WIFEXITED(st) && WEXITSTATUS(st) == 31, "waitpid(__WCLONE) reaps it: status 31");
 
     p = clone_exiting(0, 32);
-    CHECK(p > 0, "clone(exit signal 0) made a child");
+    CHECK(p > 0, "a clone with no exit signal made a child");
     errno = 0;
     CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD, "waitpid(-1) without __WALL: ECHILD");
     CHECK(waitpid(-1, &st, __WALL) == p && WIFEXITED(st) && WEXITSTATUS(st) == 32, "waitpid(-1, __WALL) reaps it: status 32");
