@@ -14,16 +14,20 @@
 #include <unistd.h>
 
 static int global_value = 1;
-static volatile sig_atomic_t chld_count, chld_code, chld_status, chld_pid_ok;
-static pid_t expected_chld;
+/* What the handler saw of one exit signal (SIGCHLD, or clone's SIGUSR1 below). */
+struct exit_note {
+    volatile sig_atomic_t count, code, status, pid_ok;
+    pid_t expected;
+};
+static struct exit_note chld_note, usr1_note;
 
-static void on_chld(int sig, siginfo_t *si, void *uc) {
-    (void) sig;
+static void on_exit_signal(int sig, siginfo_t *si, void *uc) {
     (void) uc;
-    chld_count++;
-    chld_code = si->si_code;
-    chld_status = si->si_status;
-    chld_pid_ok = si->si_pid == expected_chld;
+    struct exit_note *n = sig == SIGCHLD ? &chld_note : &usr1_note;
+    n->count++;
+    n->code = si->si_code;
+    n->status = si->si_status;
+    n->pid_ok = si->si_pid == n->expected;
 }
 
 /* Waits for pid and returns its wait status (-1 on error). */
@@ -61,18 +65,6 @@ static int count_threads(void) {
 }
 
 static void *child_thread(void *arg) { return arg; }
-
-static volatile sig_atomic_t usr1_count, usr1_code, usr1_status, usr1_pid_ok;
-static pid_t expected_usr1;
-
-static void on_usr1(int sig, siginfo_t *si, void *uc) {
-    (void) sig;
-    (void) uc;
-    usr1_count++;
-    usr1_code = si->si_code;
-    usr1_status = si->si_status;
-    usr1_pid_ok = si->si_pid == expected_usr1;
-}
 
 /* A fork-like clone whose child exits with `code` at once; the raw syscall, so the exit signal is ours. */
 static pid_t clone_exiting(int exit_signal, int code) {
@@ -288,7 +280,7 @@ int main(void) {
 
     /* SIGCHLD with siginfo */
     struct sigaction sa = {0};
-    sa.sa_sigaction = on_chld;
+    sa.sa_sigaction = on_exit_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGCHLD, &sa, NULL);
@@ -298,10 +290,10 @@ int main(void) {
     sigprocmask(SIG_BLOCK, &chld, &old);
     p = fork();
     if (p == 0) _exit(9);
-    expected_chld = p;
-    while (chld_count == 0) sigsuspend(&old);
+    chld_note.expected = p;
+    while (chld_note.count == 0) sigsuspend(&old);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    CHECK(chld_count == 1 && chld_code == CLD_EXITED && chld_status == 9 && chld_pid_ok,
+    CHECK(chld_note.count == 1 && chld_note.code == CLD_EXITED && chld_note.status == 9 && chld_note.pid_ok,
           "SIGCHLD: CLD_EXITED, status 9, the child's pid");
     siginfo_t info = {0};
     CHECK(waitid(P_PID, p, &info, WEXITED) == 0 && info.si_pid == p && info.si_code == CLD_EXITED && info.si_status == 9,
@@ -434,24 +426,24 @@ int main(void) {
 
     /* clone's exit signal: SIGUSR1 instead of SIGCHLD, and a "clone" child for wait */
     struct sigaction ua = {0};
-    ua.sa_sigaction = on_usr1;
+    ua.sa_sigaction = on_exit_signal;
     ua.sa_flags = SA_SIGINFO;
     sigaction(SIGUSR1, &ua, NULL);
-    int chld_before = chld_count;
+    int chld_before = chld_note.count;
     sigset_t usr1_set, old_set;
     sigemptyset(&usr1_set);
     sigaddset(&usr1_set, SIGUSR1);
     sigprocmask(SIG_BLOCK, &usr1_set, &old_set);
     p = clone_exiting(SIGUSR1, 31);
-    expected_usr1 = p;
+    usr1_note.expected = p;
     CHECK(p > 0, "a clone with SIGUSR1 as its exit signal made a child");
     siginfo_t si;
     memset(&si, 0, sizeof si);
     CHECK(waitid(P_PID, p, &si, WEXITED | WNOWAIT | __WCLONE) == 0 && si.si_pid == p, "waitid(__WCLONE, WNOWAIT) sees it end");
     sigprocmask(SIG_SETMASK, &old_set, NULL); /* the pending SIGUSR1 arrives here */
-    CHECK(usr1_count == 1 && usr1_code == CLD_EXITED && usr1_status == 31 && usr1_pid_ok,
+    CHECK(usr1_note.count == 1 && usr1_note.code == CLD_EXITED && usr1_note.status == 31 && usr1_note.pid_ok,
           "its end is SIGUSR1 with SIGCHLD's siginfo (CLD_EXITED, status 31, its pid)");
-    CHECK(chld_count == chld_before, "and no SIGCHLD");
+    CHECK(chld_note.count == chld_before, "and no SIGCHLD");
     errno = 0;
     CHECK(waitpid(p, &st, WNOHANG) == -1 && errno == ECHILD, "a plain waitpid does not see a clone child: ECHILD");
     CHECK(waitpid(p, &st, __WCLONE) == p && WIFEXITED(st) && WEXITSTATUS(st) == 31, "waitpid(__WCLONE) reaps it: status 31");
@@ -461,7 +453,7 @@ int main(void) {
     errno = 0;
     CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD, "waitpid(-1) without __WALL: ECHILD");
     CHECK(waitpid(-1, &st, __WALL) == p && WIFEXITED(st) && WEXITSTATUS(st) == 32, "waitpid(-1, __WALL) reaps it: status 32");
-    CHECK(usr1_count == 1 && chld_count == chld_before, "an exit signal of 0 sends nothing");
+    CHECK(usr1_note.count == 1 && chld_note.count == chld_before, "an exit signal of 0 sends nothing");
     p = fork();
     if (p == 0) _exit(33);
     errno = 0;

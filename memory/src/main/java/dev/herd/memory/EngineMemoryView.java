@@ -60,13 +60,8 @@ public final class EngineMemoryView {
         long v = plan.version();
         if (v == synced) return v;
         // The plan is read first: a version that published concurrent access is seen with it.
-        if (as.concurrentAccess() && engine.resumeTranslatorAtomics()) {
-            // Every block translated so far may hold plain atomics: drop them all (the engine's
-            // executable regions hold them; data regions hold no translations).
-            for (RegionPlan.Region r : current) {
-                if ((r.perms() & Prot.EXEC) != 0) engine.removeCache(r.start(), r.end());
-            }
-        }
+        // Every block translated so far may hold plain atomics: drop them all.
+        if (as.concurrentAccess() && engine.resumeTranslatorAtomics()) engine.dropTranslations();
         List<long[]> drops = new ArrayList<>();
         boolean flush = false;
         if (synced >= 0) {

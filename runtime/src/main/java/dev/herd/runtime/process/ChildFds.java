@@ -54,6 +54,19 @@ final class ChildFds implements AutoCloseable {
         return target;
     }
 
+    /**
+     * A memfd holding {@code bytes} (named {@code name}) for the child Herd itself, made only for
+     * it: the child gets its copy; returns its number there.
+     */
+    int addFile(String name, byte[] bytes) {
+        int fd = ExecSyscalls.memfdWith(name, bytes);
+        try {
+            return add(fd);
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+    }
+
     /** A pipe whose write end the child gets (its number is returned); {@link #readPid} reads it. */
     int reportPipe() {
         try (Arena a = Arena.ofConfined()) {

@@ -196,13 +196,7 @@ public final class ExecSyscalls {
             // The image, the guest's environment and the run's process budget, for the child Herd
             // only (above every guest fd).
             int childImageFd = childFds.add(imageFd);
-            int envFd = memfdWith("herd-exec-env", ChildHerd.nulTerminated(envp));
-            int childEnvFd;
-            try {
-                childEnvFd = childFds.add(envFd);
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, envFd);
-            }
+            int childEnvFd = childFds.addFile("herd-exec-env", ChildHerd.nulTerminated(envp));
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
             // A vfork child's new image reports its pid (its first thread's id), which the parent's
             // vfork returns: the same pid the image's getpid says and its wait, kill and SIGCHLD use.

@@ -164,13 +164,7 @@ public final class ForkSyscalls {
             for (int i = 0; i < files.length; i++) files[i] = childFds.add(parts.space().files().get(i).fd());
             int report = childFds.reportPipe();
             int[] guestHost = parts.guestFds().stream().mapToInt(Integer::intValue).toArray();
-            int stateFd = ExecSyscalls.memfdWith("herd-fork-image", parts.image(guestHost, memfd, files, report).toBytes());
-            int childStateFd;
-            try {
-                childStateFd = childFds.add(stateFd);
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, stateFd);
-            }
+            int childStateFd = childFds.addFile("herd-fork-image", parts.image(guestHost, memfd, files, report).toBytes());
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
             List<byte[]> command = herd.forkCommand(childStateFd, childBudgetFd);
             int hostPid;
