@@ -54,13 +54,15 @@ public final class NativeHelpers {
     static final int REGION_CACHE = 128;
     /** {@link #wrapperTargets()} bits: fault PCs from the load/store helpers' notes (herd_sync_fault_pc) for x86_64 / aarch64 engines. */
     static final int FAULT_PC_X86_64 = 256, FAULT_PC_AARCH64 = 512;
+    /** {@link #wrapperTargets()} bit: x86_64 blocks end with a lookup of the next block instead of a return to cpu_exec. */
+    static final int CHAINED_EOB_X86_64 = 1024;
 
     /**
      * The libunicorn wrappers of herd_native.c (store fast path, DESIGN fact 11; translator atomics,
      * fact 13; exact stops, herd_native.c; the region lookup's cache), installed once per process at
      * first use: the bits above for what is in place, 0 when nothing is. {@code HERD_FAST_STORES=0},
      * {@code HERD_TRANSLATOR_ATOMICS=0}, {@code HERD_EXEC_STOPS=0} (block-hook stops) and
-     * {@code HERD_REGION_CACHE=0} leave the respective wrapper out. Process-wide by nature (they
+     * {@code HERD_REGION_CACHE=0} and {@code HERD_CHAIN_EOB=0} leave the respective wrapper out. Process-wide by nature (they
      * patch the one libunicorn of the process); a wrapper other than the region lookup (which has no
      * state but the engine's own cache index) only acts for an engine run through
      * {@link #emuStartHandle()} with its own state, so runs sharing a JVM stay independent.
@@ -118,7 +120,8 @@ public final class NativeHelpers {
             }
             // The wrappers cannot be installed separately; a switched-off one is simply never used.
             int mask = (stores ? FAST_STORES_X86_64 | FAST_STORES_AARCH64 : 0) | (parallel ? PARALLEL_X86_64 | PARALLEL_AARCH64 : 0)
-                    | (execStops ? EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 : 0) | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64;
+                    | (execStops ? EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 : 0) | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64
+                    | CHAINED_EOB_X86_64;
             if (stores && (r & FAST_STORES_X86_64) == 0) debug("store fast path unavailable for x86_64 engines: " + Native.LIBRARY
                     + " has no PLT-called tlb_set_page_with_attrs_x86_64 or no tlb_set_dirty_x86_64");
             if (stores && (r & FAST_STORES_AARCH64) == 0) debug("store fast path unavailable for aarch64 engines: " + Native.LIBRARY
@@ -133,8 +136,11 @@ public final class NativeHelpers {
                     + " is not the pinned build or has no PLT-called memory_mapping, or HERD_REGION_CACHE=0");
             if (execStops && (r & EXEC_STOPS_X86_64) == 0) debug("exact stops by the per-block hook: " + Native.LIBRARY
                     + " is not the pinned build, or has no PLT-called cpu_exec_x86_64 or check_exit_request_x86_64");
+            if ((r & PARALLEL_X86_64) != 0 && (r & CHAINED_EOB_X86_64) == 0) debug("x86_64 blocks end in cpu_exec's loop: "
+                    + Native.LIBRARY + " has no PLT-called tcg_gen_exit_tb_x86_64, or HERD_CHAIN_EOB=0");
             return r & mask & (FAST_STORES_X86_64 | FAST_STORES_AARCH64 | PARALLEL_X86_64 | PARALLEL_AARCH64
-                    | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64);
+                    | EXEC_STOPS_X86_64 | EXEC_STOPS_AARCH64 | REGION_CACHE | FAULT_PC_X86_64 | FAULT_PC_AARCH64
+                    | CHAINED_EOB_X86_64);
         }
 
         private static void debug(String message) {

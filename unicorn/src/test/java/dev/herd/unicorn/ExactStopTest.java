@@ -39,6 +39,32 @@ class ExactStopTest {
     }
 
     @Test
+    void straightLineBlocksEndWithoutLeavingTranslatedCodeAndStillStopExactly() throws Exception {
+        // L: add qword [rip+d], 1 ; 600 x inc rax ; dec ecx ; jnz L. The translator cuts the 603
+        // instructions into blocks of at most 512 and ends the first with gen_eob; Herd turns that
+        // return to cpu_exec into a lookup of the next block (herd_exit_tb_x86_64). A kick must still
+        // stop the engine at a block start, and a resume must neither lose nor repeat an instruction.
+        assertEquals(NativeHelpers.CHAINED_EOB_X86_64, NativeHelpers.wrapperTargets() & NativeHelpers.CHAINED_EOB_X86_64,
+                "tcg_gen_exit_tb_x86_64 and tcg_gen_lookup_and_goto_ptr_x86_64 called through the PLT");
+        int incs = 600, n = 300_000;
+        byte[] loop = new byte[8 + 3 * incs + 2 + 6];
+        System.arraycopy(ONE_BLOCK, 0, loop, 0, 8);
+        for (int i = 0; i < incs; i++) System.arraycopy(new byte[]{0x48, (byte) 0xff, (byte) 0xc0}, 0, loop, 8 + 3 * i, 3);
+        int at = 8 + 3 * incs;
+        loop[at] = (byte) 0xff;
+        loop[at + 1] = (byte) 0xc9;
+        int rel = -(at + 2 + 6);
+        loop[at + 2] = 0x0f;
+        loop[at + 3] = (byte) 0x85;
+        for (int i = 0; i < 4; i++) loop[at + 4 + i] = (byte) (rel >>> (8 * i));
+        long[] rax = new long[1];
+        long[] r = kickedLoop(true, n, loop, u -> { }, u -> rax[0] = u.regRead(X86Reg.RAX));
+        assertEquals(n, r[0], "loop iterations after " + r[1] + " restarts");
+        assertEquals((long) incs * n, rax[0], "straight-line increments after " + r[1] + " restarts");
+        assertTrue(r[1] > 50, "the kicker must actually have stopped the engine: " + r[1]);
+    }
+
+    @Test
     void aStopRequestedBeforeTheRunStopsItBeforeTheFirstBlock() throws Exception {
         // inc rax ; jmp $-3 (forever): only the pending request can end this run.
         byte[] code = {0x48, (byte) 0xff, (byte) 0xc0, (byte) 0xeb, (byte) 0xfb};
@@ -111,8 +137,13 @@ class ExactStopTest {
         return kickedLoop(exact, n, ONE_BLOCK, setUp);
     }
 
-    /** Returns {final counter, restarts}. */
     private static long[] kickedLoop(boolean exact, int n, byte[] loop, java.util.function.Consumer<Unicorn> setUp) throws Exception {
+        return kickedLoop(exact, n, loop, setUp, u -> { });
+    }
+
+    /** Returns {final counter, restarts}; {@code atEnd} sees the engine after the loop. */
+    private static long[] kickedLoop(boolean exact, int n, byte[] loop, java.util.function.Consumer<Unicorn> setUp,
+                                     java.util.function.Consumer<Unicorn> atEnd) throws Exception {
         byte[] code = loop.clone();
         int d = (int) (DATA - (CODE + 8));
         for (int i = 0; i < 4; i++) code[3 + i] = (byte) (d >>> (8 * i));
@@ -143,6 +174,7 @@ class ExactStopTest {
                 running.set(false);
                 kicker.join();
             }
+            atEnd.accept(u);
             return new long[]{mem.get(ValueLayout.JAVA_LONG, DATA), restarts};
         }
     }
