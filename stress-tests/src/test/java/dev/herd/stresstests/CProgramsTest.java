@@ -63,6 +63,8 @@ class CProgramsTest {
             c("vfork_spawn").status(0),
             // fork: a child Herd from the parent's state (issue 13)
             c("fork").status(0),
+            // job control: stops and continues as wait and SIGCHLD report them (issue 13)
+            c("jobctl").status(0),
             c("thr_spawn").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
             c("exec", "{dir}").status(42),

@@ -18,12 +18,15 @@ import java.lang.foreign.ValueLayout;
  * JVM would take SIGTERM, SIGINT and SIGHUP as "shut down" and the guest's handlers would never see
  * them. The sender is not known to a JVM signal handler: si_code SI_USER, si_pid 0.
  *
- * <p>Forwarded: HUP, INT, QUIT, TERM, USR1, ALRM, WINCH, CONT, URG (the JVM keeps SIGUSR2, its
- * suspend signal, and the fault signals). The handlers are native (herd_native.c writes the number
+ * <p>Forwarded: HUP, INT, QUIT, TERM, USR1, ALRM, WINCH, CONT, URG and the terminal stop signals
+ * TSTP, TTIN, TTOU (the JVM keeps SIGUSR2, its suspend signal, and the fault signals). The handlers are native (herd_native.c writes the number
  * into a pipe that a Java thread reads), so the JVM runs with {@code -Xrs} (bin/herd): before they
  * are installed a signal has its default action, as for a native program that has not yet set a
- * handler (a child Herd still booting dies by the signal instead of the JVM's exit 128+N). Stop
- * signals are left to the host, which really stops the whole process. Only the command line
+ * handler (a child Herd still booting dies by the signal instead of the JVM's exit 128+N). A
+ * guest stop signal whose action is the default stops the whole JVM with that host signal
+ * ({@link #stopHost}), so that a shell or a parent Herd sees the job stop (WUNTRACED, CLD_STOPPED
+ * with the signal) and SIGCONT resumes it; SIGSTOP itself cannot be caught and always stops the
+ * JVM directly. Only the command line
  * installs this: an embedding application keeps its JVM's signals to itself. After an execve the
  * image runs in a child Herd, and the signals go there.
  *
@@ -36,7 +39,8 @@ final class HostSignalForwarding {
     private HostSignalForwarding() {}
 
     private static final int[] NUMBERS = {Signals.SIGHUP, Signals.SIGINT, Signals.SIGQUIT, Signals.SIGTERM,
-            Signals.SIGUSR1, Signals.SIGALRM, Signals.SIGWINCH, Signals.SIGCONT, Signals.SIGURG};
+            Signals.SIGUSR1, Signals.SIGALRM, Signals.SIGWINCH, Signals.SIGCONT, Signals.SIGURG,
+            Signals.SIGTSTP, Signals.SIGTTIN, Signals.SIGTTOU};
 
     /** The forwarded signals ignored in this process now (as a guest signal mask, bit N-1 for N). */
     static long hostIgnored() {
@@ -103,6 +107,7 @@ final class HostSignalForwarding {
 
     /** From now on signals go to {@code process}, the ones that came before it first. */
     static void attach(GuestProcess process) {
+        process.hostStop(HostSignalForwarding::stopHost);
         java.util.List<Integer> pending;
         synchronized (HostSignalForwarding.class) {
             target = process;
@@ -116,8 +121,31 @@ final class HostSignalForwarding {
         int child = process.execChild();
         if (child > 0) {
             HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there
+            // This JVM is the process its shell waits for: it stops along with the image.
+            if (Signals.defaultAction(number) == Signals.DefaultAction.STOP) stopHost(number);
         } else {
             process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
+        }
+    }
+
+    /**
+     * Stops this JVM by {@code sig} as the default action would, and returns once it continues:
+     * the signal's host action is set to SIG_DFL for the moment, the signal unblocked and sent to
+     * this thread (so it takes effect before tgkill returns), and the forwarding handler put back
+     * after the SIGCONT. A second stop signal arriving meanwhile also just stops the process.
+     */
+    static void stopHost(int sig) {
+        synchronized (HostSignalForwarding.class) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment dfl = arena.allocate(KERNEL_SIGACTION_SIZE, 8); // SIG_DFL, no flags, empty mask
+                MemorySegment set = arena.allocate(8, 8);
+                set.set(ValueLayout.JAVA_LONG, 0, Signals.bit(sig));
+                boolean forwarded = sig != Signals.SIGSTOP && writeEnd >= 0;
+                if (forwarded) HostKernel.call(HostSyscall.RT_SIGACTION, sig, dfl.address(), 0, 8);
+                HostKernel.call(HostSyscall.RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, set.address(), 0, 8);
+                HostKernel.call(HostSyscall.TGKILL, HostKernel.call(HostSyscall.GETPID), HostKernel.gettid(), sig);
+                if (forwarded) dev.herd.ffm.NativeWords.call(FORWARD, sig, writeEnd, 0, 0, 0, 0, 0, 0);
+            }
         }
     }
 

@@ -22,6 +22,7 @@ import dev.herd.signals.SignalAction;
 import dev.herd.signals.Signals;
 import dev.herd.runtime.loader.LoadedImage;
 import dev.herd.runtime.loader.StartState;
+import dev.herd.runtime.process.GuestChildren;
 import dev.herd.runtime.process.GuestProcess;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
@@ -263,7 +264,13 @@ public final class GuestLauncher {
         ProxyProcess proxy = config.proxy() == null ? null : startProxy(config, space, fds, dispatcher);
         SignalDelivery delivery = new SignalDelivery(process, guestArch.signalFrames(space), config.diagnostics());
         process.delivery(delivery);
-        process.children().onExit(info -> delivery.send(null, info));
+        process.children().onExit(info -> {
+            // A child's stop or continue signals nothing when SIGCHLD's action has SA_NOCLDSTOP.
+            boolean job = info.code() == GuestChildren.CLD_STOPPED || info.code() == GuestChildren.CLD_CONTINUED;
+            if (!job || (process.signals().actions().get(Signals.SIGCHLD).flags() & Signals.SA_NOCLDSTOP) == 0) {
+                delivery.send(null, info);
+            }
+        });
         LinuxKernel kernel = new LinuxKernel(process, dispatcher, delivery, config.diagnostics());
         dev.herd.host.StartupTrace.mark("syscall table and kernel");
         boolean serial = config.mode() == ExecutionMode.SERIAL;

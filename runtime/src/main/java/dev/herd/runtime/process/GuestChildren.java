@@ -21,14 +21,31 @@ import java.util.function.Consumer;
  * status). wait4/waitid reap them; the child's exit signal (SIGCHLD, unless clone chose another
  * or none) is sent when one ends.
  *
+ * <p>Job control: a child Herd stops as a whole host process (a stop signal's default action, or
+ * SIGSTOP from anywhere) and continues by SIGCONT. The host reports both to this JVM, its parent:
+ * each report is taken here once (waitid with WSTOPPED/WCONTINUED on the child's pidfd), kept
+ * until a wait with WUNTRACED/WSTOPPED or WCONTINUED consumes it (a stop only while the child
+ * is still stopped, as Linux's wait_task_stopped), and turned into SIGCHLD with CLD_STOPPED or
+ * CLD_CONTINUED (the owner's consumer applies SA_NOCLDSTOP). pidfds do not poll ready on a stop,
+ * so these reports are looked for at each watcher round (100 ms) and every 10 ms by a wait that
+ * asks for them.
+ *
  * <p>Only this table's own pidfds are waited on, never "any child" of the JVM: the kernel proxy is
  * the JVM's child too, and its watcher reaps it.
  */
 public final class GuestChildren {
     private static final int P_PIDFD = 3, WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
+    /** wait's WSTOPPED (wait4's WUNTRACED) and WCONTINUED. */
+    public static final int WSTOPPED = 2, WCONTINUED = 8;
+    /** What {@link #waitFor} takes as wait4's implied WEXITED. */
+    public static final int WAIT_EXITED = WEXITED;
     /** wait's __WCLONE (only children whose exit signal is not SIGCHLD) and __WALL (every child). */
     private static final int WCLONE = 0x80000000, WALL = 0x40000000;
     private static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
+    /** siginfo si_code of a child's stop and continue reports. */
+    public static final int CLD_STOPPED = 5, CLD_CONTINUED = 6;
+    /** How often a wait for stops or continues looks again (a pidfd does not poll ready on them). */
+    private static final int JOB_POLL_MS = 10;
     private static final int POLLIN = 1;
 
     private static final class Child {
@@ -38,6 +55,8 @@ public final class GuestChildren {
         int wstatus;        // valid once ended
         int code, status;   // siginfo's si_code, si_status once ended
         boolean notified;   // the exit signal sent (or none to send)
+        int stopSignal;     // a stop not yet reported to a wait (its signal), 0 for none
+        boolean continued;  // a continue not yet reported to a wait
         final int exitSignal; // what the parent gets when it ends (clone's CSIGNAL; 0: nothing)
 
         Child(int pid, int pidfd, int exitSignal) {
@@ -129,9 +148,10 @@ public final class GuestChildren {
     public record Reaped(int pid, int wstatus, int code, int status) {}
 
     /**
-     * Waits for a child ({@code pid} > 0: that one; otherwise any) to end, reaps it and returns
-     * it; with WNOHANG returns pid 0 when none has ended. -ECHILD as an exception when there is no
-     * such child; -EINTR when a signal interrupts the wait.
+     * Waits for a child ({@code pid} > 0: that one; otherwise any) to end (WEXITED in
+     * {@code options}), stop (WSTOPPED) or continue (WCONTINUED), reaps an ended one and returns
+     * it; with WNOHANG returns pid 0 when none has. -ECHILD as an exception when there is no such
+     * child; -EINTR when a signal interrupts the wait.
      */
     public Reaped waitFor(int pid, int options) {
         return waitMatching(c -> (pid <= 0 || c.pid == pid) && waitable(c, options), options);
@@ -159,6 +179,8 @@ public final class GuestChildren {
             List<Child> candidates = new ArrayList<>();
             SigInfo unsent = null;
             Consumer<SigInfo> send = null;
+            Consumer<SigInfo> jobSend = null;
+            List<SigInfo> jobSent = List.of();
             Reaped reaped = null;
             synchronized (this) {
                 for (Child c : children.values()) {
@@ -166,7 +188,26 @@ public final class GuestChildren {
                     candidates.add(c);
                 }
                 if (candidates.isEmpty()) throw new dev.herd.host.ErrnoException(Errno.ECHILD);
+                List<SigInfo> jobReports = new ArrayList<>();
+                if ((options & (WSTOPPED | WCONTINUED)) != 0) {
+                    for (Child c : candidates) {
+                        SigInfo report = pollJob(c);
+                        if (report != null) jobReports.add(report);
+                    }
+                }
+                if (!jobReports.isEmpty()) {
+                    jobSend = sigchld;
+                    jobSent = jobReports;
+                }
                 for (Child c : candidates) {
+                    if ((options & WEXITED) == 0) {
+                        Reaped job = takeJobReport(c, options);
+                        if (job != null) {
+                            reaped = job;
+                            break;
+                        }
+                        continue;
+                    }
                     if (c.pidfd >= 0) poll(c, false);
                     if (c.pidfd < 0) {
                         if ((options & WNOWAIT) == 0) children.remove(c.pid);
@@ -182,14 +223,23 @@ public final class GuestChildren {
                         reaped = new Reaped(c.pid, c.wstatus, c.code, c.status);
                         break;
                     }
+                    Reaped job = takeJobReport(c, options);
+                    if (job != null) {
+                        reaped = job;
+                        break;
+                    }
                 }
             }
+            if (jobSend != null) for (SigInfo i : jobSent) jobSend.accept(i);
+            jobSend = null;
             if (reaped != null) {
                 if (unsent != null && send != null) send.accept(unsent);
                 return reaped;
             }
             if ((options & WNOHANG) != 0) return new Reaped(0, 0, 0, 0);
-            long r = block(candidates);
+            // Without WEXITED an ended child's pidfd stays ready: then only the timeout wakes.
+            long r = block((options & WEXITED) != 0 ? candidates : List.of(),
+                    (options & (WSTOPPED | WCONTINUED)) != 0 ? JOB_POLL_MS : -1);
             if (r == -Errno.EINTR) throw new dev.herd.host.ErrnoException(Errno.EINTR);
         }
     }
@@ -218,10 +268,50 @@ public final class GuestChildren {
         }
     }
 
-    /** Sleeps until one of {@code candidates} ends; -EINTR if a signal comes first. */
-    private static long block(List<Child> candidates) {
+    /**
+     * Takes the host's stop or continue report of running child {@code c}, if there is one (lock
+     * held), into its pending state; returns the SIGCHLD it means for the parent, or null.
+     */
+    private SigInfo pollJob(Child c) {
+        if (c.pidfd < 0) return null;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = a.allocate(128, 8);
+            long r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WSTOPPED | WCONTINUED | WNOHANG, 0);
+            if (r < 0 || info.get(ValueLayout.JAVA_INT, 16) == 0) return null;
+            int code = info.get(ValueLayout.JAVA_INT, 8), status = info.get(ValueLayout.JAVA_INT, 24);
+            if (code == CLD_STOPPED) {
+                c.stopSignal = status;
+                c.continued = false;
+            } else if (code == CLD_CONTINUED) {
+                c.stopSignal = 0; // a stop is reported only while the child stays stopped
+                c.continued = true;
+            } else {
+                return null;
+            }
+            return info(Signals.SIGCHLD, c.pid, code, status);
+        }
+    }
+
+    /** The pending stop (WSTOPPED) or continue (WCONTINUED) of {@code c} as a wait result, taken unless WNOWAIT. */
+    private static Reaped takeJobReport(Child c, int options) {
+        boolean keep = (options & WNOWAIT) != 0;
+        if ((options & WSTOPPED) != 0 && c.stopSignal != 0) {
+            int sig = c.stopSignal;
+            if (!keep) c.stopSignal = 0;
+            return new Reaped(c.pid, (sig << 8) | 0x7f, CLD_STOPPED, sig);
+        }
+        if ((options & WCONTINUED) != 0 && c.continued) {
+            if (!keep) c.continued = false;
+            return new Reaped(c.pid, 0xffff, CLD_CONTINUED, Signals.SIGCONT);
+        }
+        return null;
+    }
+
+    /** Sleeps until one of {@code candidates} ends (or {@code timeoutMs} passes); -EINTR if a signal comes first. */
+    private static long block(List<Child> candidates, int timeoutMs) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fds = a.allocate(8L * Math.max(1, candidates.size()), 8);
+            if (candidates.isEmpty()) return HostKernel.call(HostSyscall.POLL, fds.address(), 0, timeoutMs);
             int n = 0;
             for (Child c : candidates) {
                 int fd = c.pidfd;
@@ -230,7 +320,7 @@ public final class GuestChildren {
                 fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, (short) POLLIN);
                 n++;
             }
-            return HostKernel.call(HostSyscall.POLL, fds.address(), n, -1);
+            return HostKernel.call(HostSyscall.POLL, fds.address(), n, timeoutMs);
         }
     }
 
@@ -266,6 +356,8 @@ public final class GuestChildren {
                 for (Child c : running) {
                     // reaped meanwhile (then its wait sent SIGCHLD), or notified already
                     if (c.notified || children.get(c.pid) != c) continue;
+                    SigInfo job = pollJob(c);
+                    if (job != null) toSend.add(job);
                     if (c.pidfd < 0 || poll(c, true)) {
                         c.notified = true;
                         if (c.exitSignal != 0) toSend.add(info(c.exitSignal, c.pid, c.code, c.status));

@@ -60,6 +60,18 @@ public final class GuestProcess {
     /** This process's children (vfork/posix_spawn), for wait and SIGCHLD. */
     public GuestChildren children() { return children; }
 
+    /** How a stop signal's default action stops this process; null: it cannot (an embedding JVM). */
+    private volatile java.util.function.IntConsumer hostStop;
+
+    /** See {@link #hostStop(java.util.function.IntConsumer)}. */
+    public java.util.function.IntConsumer hostStop() { return hostStop; }
+
+    /**
+     * Lets a stop signal's default action stop this process: {@code stop} gets the signal and
+     * returns once the process continues (bin/herd stops its whole JVM by that host signal).
+     */
+    public void hostStop(java.util.function.IntConsumer stop) { this.hostStop = stop; }
+
     /**
      * A vfork child's view of this process: the same address space and architecture, its own copy
      * of the fd table, cwd/root/umask and signal dispositions (Linux's vfork child has its own), a

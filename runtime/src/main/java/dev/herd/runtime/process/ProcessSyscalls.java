@@ -144,8 +144,10 @@ public final class ProcessSyscalls {
             options = (int) options; // an int in the kernel: the register's upper half is not the guest's (aarch64 sign-extends __WCLONE)
             if ((options & ~(1L | 2 | 8 | 0x20000000L | 0x40000000L | 0xffffffff80000000L)) != 0) return -Errno.EINVAL;
             if ((int) pid == Integer.MIN_VALUE) return -Errno.ESRCH;
-            // WNOHANG, __WCLONE, __WALL (WUNTRACED/WCONTINUED: a stopped or continued child is not reported yet)
-            GuestChildren.Reaped r = waitChild(ctx, (int) pid, (int) (options & (1 | 0x40000000L | 0x80000000L)));
+            // WNOHANG, WUNTRACED (= WSTOPPED), WCONTINUED, __WCLONE, __WALL; exits always (WEXITED)
+            GuestChildren.Reaped r = waitChild(ctx, (int) pid,
+                    (int) (options & (1 | GuestChildren.WSTOPPED | GuestChildren.WCONTINUED | 0x40000000L | 0x80000000L))
+                            | GuestChildren.WAIT_EXITED);
             if (r.pid() != 0 && status != 0) ctx.memory().writeInt(status, r.wstatus());
             if (r.pid() != 0 && ru != 0) ctx.memory().write(ru, new byte[144]);
             return r.pid();
@@ -157,11 +159,10 @@ public final class ProcessSyscalls {
             if ((options & ~valid) != 0 || (options & (2 | 4 | 8)) == 0) r = -Errno.EINVAL;
             else if ((int) which < 0 || (int) which > 3) r = -Errno.EINVAL; // P_ALL, P_PID, P_PGID, P_PIDFD
             else if ((int) which == 3) r = -Errno.ECHILD; // a pidfd of a guest child: not yet
-            else if ((options & 4) == 0 && (options & 1) == 0) r = -Errno.ECHILD; // children here only exit
             GuestChildren.Reaped got = null;
             if (r == 0) {
                 try {
-                    int o = (int) (options & (1 | 0x01000000 | 0x40000000L | 0x80000000L)); // WNOHANG WNOWAIT __WALL __WCLONE
+                    int o = (int) (options & (1 | 2 | 4 | 8 | 0x01000000 | 0x40000000L | 0x80000000L)); // WNOHANG WSTOPPED WEXITED WCONTINUED WNOWAIT __WALL __WCLONE
                     got = (int) which == 2 ? waitChild(ctx, (int) id == 0 ? 0 : -(int) id, o) // P_PGID
                             : ctx.process().children().waitFor((int) which == 1 ? (int) id : -1, o);
                 } catch (dev.herd.host.ErrnoException e) {

@@ -77,6 +77,7 @@ public final class SignalDelivery {
         ProcessSignals ps = process.signals();
         ps.lock().lock();
         try {
+            discardOpposites(sig);
             SignalAction action = ps.actions().get(sig);
             if (ignored(sig, action) && (target == null || (ctx(target).signals().blocked() & Signals.bit(sig)) == 0)) {
                 return 0; // an ignored, unblocked signal is discarded at once, as in the kernel
@@ -172,6 +173,24 @@ public final class SignalDelivery {
             ps.lock().unlock();
         }
     }
+
+    /**
+     * kernel/signal.c prepare_signal: a stop signal drops a pending SIGCONT, and SIGCONT drops every
+     * pending stop signal, from the process and all its threads (lock held).
+     */
+    private void discardOpposites(int sig) {
+        boolean cont = sig == Signals.SIGCONT;
+        if (!cont && Signals.defaultAction(sig) != Signals.DefaultAction.STOP) return;
+        for (int other : cont ? STOP_SIGNALS : new int[]{Signals.SIGCONT}) {
+            process.signals().shared().discard(other, this::dequeued);
+            for (GuestThread t : process.threads().threads()) {
+                if (t.kernelState() instanceof SyscallContext c) c.signals().pending().discard(other, this::dequeued);
+            }
+        }
+        signalFds.changedLocked();
+    }
+
+    private static final int[] STOP_SIGNALS = {Signals.SIGSTOP, Signals.SIGTSTP, Signals.SIGTTIN, Signals.SIGTTOU};
 
     /** rt_sigaction installed SIG_IGN (or a default-ignore SIG_DFL): pending instances are dropped. */
     public void discardIfIgnored(int sig) {
@@ -296,11 +315,15 @@ public final class SignalDelivery {
                 return true;
             }
             case STOP -> {
-                // Stopping needs a parent to continue the process; Herd has none yet (job control
-                // arrives with child processes). Documented: stop signals are ignored.
-                if (stopWarned.compareAndSet(false, true)) {
-                    diagnostics.println("herd: warning: signal " + sig + " would stop the process; stopping is not"
-                            + " supported, the signal is ignored");
+                // The whole process stops: bin/herd stops its JVM with the same signal (the host
+                // then tells the parent, a shell or a parent Herd, and SIGCONT resumes it). An
+                // embedding JVM has no such hook and must not stop: there the signal is ignored.
+                java.util.function.IntConsumer stop = process.hostStop();
+                if (stop != null) {
+                    stop.accept(sig);
+                } else if (stopWarned.compareAndSet(false, true)) {
+                    diagnostics.println("herd: warning: signal " + sig + " would stop the process; an embedded run"
+                            + " does not stop its JVM, the signal is ignored");
                     diagnostics.flush();
                 }
                 return true;
