@@ -65,7 +65,24 @@ class ForkProgramsTest {
                     + "q = ctx.Queue(); p = ctx.Process(target=child, args=(q,)); p.start(); print(q.get()); p.join(); print(p.exitcode)\n"
                     + "pid = os.fork()\n"
                     + "if pid == 0: os._exit(9)\n"
-                    + "print(os.waitpid(pid, 0)[1] >> 8)").status(0).named("python3 multiprocessing fork"));
+                    + "print(os.waitpid(pid, 0)[1] >> 8)").status(0).named("python3 multiprocessing fork"),
+            // job control through execve: a spawned shell stops itself (SIGTSTP's default action),
+            // and a forked one that exec'd (the waiting JVM stops with its image) by SIGSTOP
+            sys("/usr/bin/python3", "-c", "import os, signal, subprocess, sys\n"
+                    + "p = subprocess.Popen(['/bin/sh', '-c', 'kill -TSTP $$; echo resumed'])\n"
+                    + "pid, st = os.waitpid(p.pid, os.WUNTRACED)\n"
+                    + "print('spawned:', os.WIFSTOPPED(st), os.WSTOPSIG(st))\n"
+                    + "os.kill(p.pid, signal.SIGCONT)\n"
+                    + "print('spawned exit:', os.waitpid(p.pid, 0)[1]); sys.stdout.flush()\n"
+                    + "r, w = os.pipe()\n"
+                    + "pid = os.fork()\n"
+                    + "if pid == 0: os.dup2(r, 0); os.execv('/bin/sh', ['sh', '-c', 'kill -STOP $$; read x; echo resumed $x'])\n"
+                    + "_, st = os.waitpid(pid, os.WUNTRACED)\n"
+                    + "print('forked and exec\\'d:', os.WIFSTOPPED(st), os.WSTOPSIG(st))\n"
+                    + "os.kill(pid, signal.SIGCONT)\n"
+                    + "print('continued:', os.WIFCONTINUED(os.waitpid(pid, os.WCONTINUED)[1]))\n"
+                    + "os.write(w, b'too\\n')\n"
+                    + "print('exit:', os.waitpid(pid, 0)[1])").status(0).named("python3 job control"));
 
     /** fork.c with every fork cold (a child Herd started for it): the path the first fork takes. */
     @ParameterizedTest(name = "fork.c without the warm spare [{0}]")

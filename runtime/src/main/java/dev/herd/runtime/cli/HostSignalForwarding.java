@@ -120,9 +120,7 @@ final class HostSignalForwarding {
     private static void deliver(GuestProcess process, int number) {
         int child = process.execChild();
         if (child > 0) {
-            HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there
-            // This JVM is the process its shell waits for: it stops along with the image.
-            if (Signals.defaultAction(number) == Signals.DefaultAction.STOP) stopHost(number);
+            HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there (if it stops, so does this JVM: ExecSyscalls)
         } else {
             process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
         }

@@ -240,7 +240,7 @@ public final class ExecSyscalls {
             }
             endOtherThreads(ctx);
             childFds.close();
-            ProcessExit exit = waitFor(pid);
+            ProcessExit exit = waitFor(ctx.process(), pid);
             ctx.process().exitGroup(exit);
             return 0;
         } catch (ErrnoException e) {
@@ -263,21 +263,32 @@ public final class ExecSyscalls {
         }
     }
 
-    /** Waits for the child Herd; its exit status (a shell status) is this process's. */
-    private static ProcessExit waitFor(int pid) {
+    /**
+     * Waits for the child Herd; its exit status (a shell status) is this process's. This JVM is
+     * the process the guest's parent (a shell) waits for, so when the image stops, it stops too,
+     * by the same signal; the SIGCONT that resumes it is forwarded to the image.
+     */
+    private static ProcessExit waitFor(GuestProcess process, int pid) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment status = arena.allocate(4);
             while (true) {
-                long r = HostKernel.call(HostSyscall.WAIT4, pid, status.address(), 0, 0);
+                long r = HostKernel.call(HostSyscall.WAIT4, pid, status.address(), WUNTRACED, 0);
                 if (r == -Errno.EINTR) continue;
                 if (r < 0) return ProcessExit.exited(LinuxKernel.INTERNAL_ERROR_STATUS);
                 int st = status.get(ValueLayout.JAVA_INT, 0);
+                if ((st & 0xff) == 0x7f) { // stopped
+                    java.util.function.IntConsumer stop = process.hostStop();
+                    if (stop != null) stop.accept((st >> 8) & 0xff);
+                    continue;
+                }
                 int sig = st & 0x7f;
                 if (sig == 0) return ProcessExit.exited((st >> 8) & 0xff);
                 return ProcessExit.killed(sig);
             }
         }
     }
+
+    private static final int WUNTRACED = 2;
 
     /** The first bytes of the file, after the checks for a regular file with execute permission. */
     private static byte[] checkExecutable(int oPathFd) {
