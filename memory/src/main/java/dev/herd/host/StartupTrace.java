@@ -4,7 +4,8 @@ package dev.herd.host;
  * Start-up probes: with {@code HERD_STARTUP_TRACE=1} in the environment, {@link #mark} writes one
  * line per milestone to stderr: milliseconds since the JVM process started (from
  * {@code /proc/self/stat}, 10 ms resolution for the origin, so the steps between marks are the
- * exact part) and since the previous mark. Off, a mark is one static-final read. For measuring
+ * exact part) and since the previous mark, with the process and CLOCK_MONOTONIC (the same clock in
+ * every process, so a fork's parent and child line up). Off, a mark is one static-final read. For measuring
  * (docs/BENCHMARKS.md, "Start-up"); the guest's stderr is shared, so never enable it in tests.
  */
 public final class StartupTrace {
@@ -20,8 +21,8 @@ public final class StartupTrace {
     public static synchronized void mark(String what) {
         if (!ON) return;
         long now = System.nanoTime();
-        System.err.printf("herd-startup: %8.1f ms since JVM start, +%7.1f ms  %s%n",
-                (now - ORIGIN) / 1e6, (now - last) / 1e6, what);
+        System.err.printf("herd-startup: %8.1f ms since JVM start, +%7.1f ms  %s  [pid %d, monotonic %.1f ms]%n",
+                (now - ORIGIN) / 1e6, (now - last) / 1e6, what, ProcessHandle.current().pid(), now / 1e6);
         last = now;
     }
 
