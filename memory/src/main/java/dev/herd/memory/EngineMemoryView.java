@@ -144,7 +144,7 @@ public final class EngineMemoryView {
             engine.removeCache(r.start(), r.end());
         }
         next.add(r);
-        next.sort(java.util.Comparator.comparingLong(RegionPlan.Region::start));
+        next.sort(RegionPlan.Region.BY_START);
         current = List.copyOf(next);
         publishFastStores();
         return true;

@@ -13,6 +13,17 @@ import java.util.List;
 public record RegionPlan(long version, List<Region> regions, boolean coalesced) {
     /** One Unicorn region [start, end) with perms. */
     public record Region(long start, long end, int perms) {
+        /**
+         * Regions by start address. A class, not a lambda: a lambda's first use spins a class
+         * (~1-4 ms), paid again by every fork's child (see SpareWarmUp).
+         */
+        public static final java.util.Comparator<Region> BY_START = new ByStart();
+
+        private static final class ByStart implements java.util.Comparator<Region> {
+            @Override
+            public int compare(Region a, Region b) { return Long.compare(a.start, b.start); }
+        }
+
         public long length() { return end - start; }
     }
 

@@ -36,6 +36,14 @@ public final class HerdMain {
             "usage: herd run [--rootfs DIR] [--strace] [--mode parallel|serial]\n"
             + "                [--proxy [--forward NAME,NAME,...] [--net host|isolated]] PROGRAM [ARGS...]";
 
+    /**
+     * Before the guest's first instruction: signals sent to this JVM go to the guest. One instance
+     * made at class initialisation, not a lambda at each call: a lambda's first use spins a class
+     * (~1-4 ms), which a fork's child would pay after the fork.
+     */
+    private static final java.util.function.Consumer<LinuxKernel> FORWARD_HOST_SIGNALS =
+            kernel -> HostSignalForwarding.install(kernel.process());
+
     /** Status for a command line Herd does not understand (like a shell builtin's misuse). */
     static final int USAGE_STATUS = 2;
 
@@ -312,7 +320,7 @@ public final class HerdMain {
         GuestLauncher.RunningGuest guest = null;
         try {
             // Forwarding is in place before the first guest instruction runs.
-            guest = GuestLauncher.start(config, kernel -> HostSignalForwarding.install(kernel.process()));
+            guest = GuestLauncher.start(config, FORWARD_HOST_SIGNALS);
         } catch (ExecFormatException e) {
             err.println("herd: " + programArg + ": " + e.getMessage());
             return 126;
@@ -402,7 +410,9 @@ public final class HerdMain {
             err.println("herd: fork: cannot receive the parent's state: " + e.getMessage());
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         }
-        image = image.withFds(fds::get);
+        int[] received = new int[fds.size()];
+        for (int i = 0; i < received.length; i++) received[i] = fds.get(i);
+        image = image.withFds(received);
         // Herd's own lines (a fault report) go where a cold fork's child writes them: the guest's
         // stderr, not the parent Herd's that this spare started with.
         for (int i = 0; i < image.guestFds().length; i++) {
@@ -422,7 +432,7 @@ public final class HerdMain {
                 -1, -1, -1, err, RunConfig.ExecInheritance.budgetOnly(budgetFd), proxy);
         GuestLauncher.RunningGuest guest;
         try {
-            guest = GuestLauncher.startForked(config, image, kernel -> HostSignalForwarding.install(kernel.process()), slot, table);
+            guest = GuestLauncher.startForked(config, image, FORWARD_HOST_SIGNALS, slot, table);
         } catch (IOException e) {
             err.println("herd: fork: " + e.getMessage());
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);

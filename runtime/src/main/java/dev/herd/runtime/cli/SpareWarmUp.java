@@ -68,7 +68,10 @@ final class SpareWarmUp {
                             java.lang.foreign.MemorySegment.copy(bytes, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes.length);
                             dev.herd.host.HostMm.pwrite(imageFd, buf.address(), bytes.length, 0);
                         }
-                        image = ForkImage.fromFd(imageFd).withFds(fd -> fd);
+                        image = ForkImage.fromFd(imageFd);
+                        int[] same = new int[image.maxFd() + 1];
+                        for (int i = 0; i < same.length; i++) same[i] = i;
+                        image = image.withFds(same);
                     } finally {
                         dev.herd.host.HostMm.close(imageFd);
                     }
@@ -77,7 +80,14 @@ final class SpareWarmUp {
                 new FdTable().close();
                 new dev.herd.runtime.fs.PathResolver("/", "/").close();
             }
-            return LinuxSyscalls.table(machine);
+            dev.herd.runtime.syscall.SyscallTable table = LinuxSyscalls.table(machine);
+            // The rounds left the heap grown (G1 starts at 1/64 of the machine's memory and the
+            // warm-up touches much of its young generation): a full collection gives it back, so
+            // the fork's child, which ends with this JVM, unmaps that much less at its exit.
+            // Measured: exit_group to the parent's wait 16 ms -> 5 ms, fork+exit+wait median
+            // 36-45 ms -> 30-33 ms (docs/BENCHMARKS.md, "Processes").
+            System.gc();
+            return table;
         } catch (Exception | LinkageError e) {
             if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();
             return null;

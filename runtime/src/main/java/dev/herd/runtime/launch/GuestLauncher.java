@@ -204,18 +204,8 @@ public final class GuestLauncher {
             for (int sig = 1; sig < image.actions().length && sig <= Signals.MAX; sig++) {
                 if (sig != Signals.SIGKILL && sig != Signals.SIGSTOP) process.signals().actions().set(sig, image.actions()[sig]);
             }
-            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, (main, ctx) -> {
-                ctx.signals().setBlocked(image.blocked());
-                ctx.signals().restoreAltStack(image.altStack()[0], image.altStack()[1], (int) image.altStack()[2]);
-                ctx.initialComm(image.comm());
-                if (image.clearChildTid() != 0) ctx.clearChildTid(image.clearChildTid());
-                ctx.tidTargets(image.setChildTid(), 0);
-                arch.restoreThreadState(main.engine(), image.registers());
-                main.engine().regWrite(arch.pcRegister(), image.resumePc());
-                arch.writeSyscallResult(main.engine(), 0);
-                if (image.stack() != 0) main.engine().regWrite(arch.spRegister(), image.stack());
-                if (image.tls() != ForkImage.NO_TLS) arch.setThreadPointer(main.engine(), image.tls());
-            }, image.atomicSites(), slot, table);
+            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, new ForkedFirstThread(image, arch),
+                    image.atomicSites(), slot, table);
         } catch (RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
@@ -230,6 +220,27 @@ public final class GuestLauncher {
     /** Sets up the first thread's registers and kernel state before it starts. */
     private interface FirstThread {
         void accept(GuestThread main, SyscallContext context);
+    }
+
+    /**
+     * A fork's child's first thread: the forking thread's mask, altstack, comm, tid addresses and
+     * registers, with fork's result 0. A class, not a lambda: a lambda's first use spins a class
+     * (~1-4 ms), and this one's first use is in every fork's child, after the fork.
+     */
+    private record ForkedFirstThread(ForkImage image, CpuArch arch) implements FirstThread {
+        @Override
+        public void accept(GuestThread main, SyscallContext ctx) {
+            ctx.signals().setBlocked(image.blocked());
+            ctx.signals().restoreAltStack(image.altStack()[0], image.altStack()[1], (int) image.altStack()[2]);
+            ctx.initialComm(image.comm());
+            if (image.clearChildTid() != 0) ctx.clearChildTid(image.clearChildTid());
+            ctx.tidTargets(image.setChildTid(), 0);
+            arch.restoreThreadState(main.engine(), image.registers());
+            main.engine().regWrite(arch.pcRegister(), image.resumePc());
+            arch.writeSyscallResult(main.engine(), 0);
+            if (image.stack() != 0) main.engine().regWrite(arch.spRegister(), image.stack());
+            if (image.tls() != ForkImage.NO_TLS) arch.setThreadPointer(main.engine(), image.tls());
+        }
     }
 
     /**

@@ -65,22 +65,31 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
 
     /**
      * The same image with every host fd it names (memory, shared files, the guest's fds, the
-     * report fd) passed through {@code map}: a warm spare receives the fds by SCM_RIGHTS, and the
-     * image names them by their index in the message.
+     * report fd) replaced by {@code received[fd]}: a warm spare receives the fds by SCM_RIGHTS, and
+     * the image names them by their index in the message. (An array, not a function: a lambda's
+     * first use spins a class, ~1-4 ms in every fork's child.)
      */
-    public ForkImage withFds(java.util.function.IntUnaryOperator map) {
+    public ForkImage withFds(int[] received) {
         List<ForkedSpace.File> files = new ArrayList<>();
         for (ForkedSpace.File f : space.files()) {
-            files.add(new ForkedSpace.File(map.applyAsInt(f.fd()), f.writable(), f.sizeAtMap(), f.path(), f.inode()));
+            files.add(new ForkedSpace.File(received[f.fd()], f.writable(), f.sizeAtMap(), f.path(), f.inode()));
         }
-        ForkedSpace s = new ForkedSpace(map.applyAsInt(space.memfd()), space.size(), space.regionCap(), space.brkStart(),
+        ForkedSpace s = new ForkedSpace(received[space.memfd()], space.size(), space.regionCap(), space.brkStart(),
                 space.brkCur(), space.mappings(), files);
         int[] hosts = new int[hostFds.length];
-        for (int i = 0; i < hosts.length; i++) hosts[i] = map.applyAsInt(hostFds[i]);
+        for (int i = 0; i < hosts.length; i++) hosts[i] = received[hostFds[i]];
         return new ForkImage(machine, s, registers, resumePc, stack, tls, setChildTid, clearChildTid, guestFds, hosts, cloexec,
                 actions, blocked, altStack, cwd, chroot, umask, rlimits, hostname, domainname, clockOffset, personality, comm,
                 exePath, argv, envp, auxv, atomicSites, parentPid, parentHostPid,
-                pidReportFd < 0 ? pidReportFd : map.applyAsInt(pidReportFd));
+                pidReportFd < 0 ? pidReportFd : received[pidReportFd]);
+    }
+
+    /** The highest host fd number the image names (for a table that maps each to itself). */
+    public int maxFd() {
+        int max = Math.max(space.memfd(), pidReportFd);
+        for (ForkedSpace.File f : space.files()) max = Math.max(max, f.fd());
+        for (int fd : hostFds) max = Math.max(max, fd);
+        return max;
     }
 
     public byte[] toBytes() {
