@@ -25,6 +25,8 @@ import java.util.List;
 final class ForkSpare {
     private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, O_RDWR = 2, O_CLOEXEC = 0x80000;
     private static final int AT_FDCWD = -100, SIGKILL = 9;
+    /** Linux's SCHED_IDLE: runs only on a CPU nothing else wants. */
+    static final int SCHED_IDLE = 5;
 
     private final int pid;
     private int socket;
@@ -50,8 +52,15 @@ final class ForkSpare {
                 int socketFd = childFds.add(theirs);
                 int budget = childFds.add(budgetFd);
                 List<byte[]> command = herd.spareCommand(socketFd, machine, budget);
+                // SCHED_IDLE while it boots and waits: a spare is speculative, and on a small machine
+                // its boot (a JVM, ~0.8 s of CPU) slowed what runs meanwhile, such as the exec of the
+                // fork's child that bash does at once (fork+execve 340 -> 541 ms with a spare). It
+                // takes the normal policy back when a fork hands it a process (HerdMain.runSpare).
                 int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, childFds.placements(),
                         childFds.closeFrom());
+                // (glibc's posix_spawn takes no SCHED_IDLE.) The JVM's first thread, before it
+                // makes the others, which inherit it; the spare sets any it missed itself.
+                HostKernel.call(HostSyscall.SCHED_SETSCHEDULER, pid, SCHED_IDLE, a.allocate(4).address());
                 return new ForkSpare(pid, mine);
             } catch (ErrnoException e) {
                 HostKernel.call(HostSyscall.CLOSE, mine);
