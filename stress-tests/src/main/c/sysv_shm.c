@@ -1,7 +1,8 @@
 /* sysv_shm: System V shared memory (shmget, shmat, shmdt, shmctl), compared with native (issue 8):
  * keys and ids, attachments that share their bytes (also across threads and after mremap),
  * read-only attachments, nattch as Linux counts it (VMAs), shmdt's rule for fragments, IPC_RMID
- * while attached, and the errors in Linux's order. Only values that do not depend on the host's
+ * while attached, the errors in Linux's order, and a fork's child using the parent's segments by
+ * id. Only values that do not depend on the host's
  * other segments are printed. */
 #include "guest.h"
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define R(what, expr) do { errno = 0; long r_ = (long)(expr); int e_ = errno; \
@@ -151,5 +153,32 @@ int main(void) {
     CHECK(shmctl(id % 32768, SHM_STAT, &ds) == id, "SHM_STAT by index returns the id");
     R("IPC_RMID", shmctl(id, IPC_RMID, NULL));
     R("shmat(removed id)", (long)shmat(id, NULL, 0));
+
+    /* A fork's child knows the segments by id (created before the fork): it attaches one by its
+     * id, stats it and writes through it; the parent reads what it wrote. One created but never
+     * attached before the fork too, and the child removes that one. */
+    int fid = shmget(IPC_PRIVATE, page, IPC_CREAT | 0600), spare_id = shmget(IPC_PRIVATE, 2 * page, IPC_CREAT | 0600);
+    CHECK(fid >= 0 && spare_id >= 0, "two segments before the fork");
+    volatile int *mine = shmat(fid, NULL, 0);
+    CHECK(mine != (void *)-1, "the parent attaches one");
+    mine[0] = 11;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        volatile int *theirs = shmat(fid, NULL, 0);
+        struct shmid_ds cds, sds;
+        int ok = theirs != (void *)-1 && theirs[0] == 11 && shmctl(fid, IPC_STAT, &cds) == 0
+                 && cds.shm_segsz == (size_t) page && shmctl(spare_id, IPC_STAT, &sds) == 0
+                 && sds.shm_segsz == (size_t) 2 * page && shmctl(spare_id, IPC_RMID, NULL) == 0;
+        if (ok) theirs[0] = 22;
+        _exit(ok ? 0 : 1);
+    }
+    int st = -1;
+    CHECK(child > 0 && waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "the child attached, stated and removed by id");
+    CHECK(mine[0] == 22, "the parent reads what the child wrote through its own attachment");
+    shmdt((void *) mine);
+    shmctl(fid, IPC_RMID, NULL);
+    shmctl(spare_id, IPC_RMID, NULL); /* removed by the child natively: EINVAL there, a no-op here */
     return guest_done();
 }

@@ -68,7 +68,9 @@ class ForkProgramsTest {
                     + "print(os.waitpid(pid, 0)[1] >> 8)").status(0).named("python3 multiprocessing fork"),
             // job control through execve: a spawned shell stops itself (SIGTSTP's default action),
             // and a forked one that exec'd (the waiting JVM stops with its image) by SIGSTOP
+            // (a group of its own, not orphaned, so that SIGTSTP's default action stops as in a shell)
             sys("/usr/bin/python3", "-c", "import os, signal, subprocess, sys\n"
+                    + "os.setpgid(0, 0)\n"
                     + "p = subprocess.Popen(['/bin/sh', '-c', 'kill -TSTP $$; echo resumed'])\n"
                     + "pid, st = os.waitpid(p.pid, os.WUNTRACED)\n"
                     + "print('spawned:', os.WIFSTOPPED(st), os.WSTOPSIG(st))\n"

@@ -377,7 +377,6 @@ public final class HerdMain {
         // first guest thread started, whose id (the child's pid) the parent gets now, so that its
         // fork returns as soon as it has handed the state over.
         HostSignalForwarding.install();
-        scheduleAllThreads(SCHED_IDLE); // any thread made before ForkSpare.start's setting took
         dev.herd.runtime.syscall.SyscallTable table = SpareWarmUp.run(machine);
         MainThreadSlot slot = new MainThreadSlot();
         if (!sendPid(socket, slot.tid())) return 0;
@@ -395,7 +394,7 @@ public final class HerdMain {
                     throw e;
                 }
                 dev.herd.host.StartupTrace.mark("fork spare: message received");
-                if (fds.isEmpty()) scheduleAllThreads(SCHED_OTHER);
+                if (fds.isEmpty()) dev.herd.runtime.process.SpareScheduling.allThreads(0, dev.herd.runtime.process.SpareScheduling.SCHED_OTHER);
                 if (m.eof()) return 0;
                 java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
                 if (m.data().length < 8 || h.getInt(4) != fds.size()) throw new IOException("fork spare: message out of order");
@@ -424,25 +423,6 @@ public final class HerdMain {
         // The pid again once the child runs: the parent starts its next spare only then, so
         // that the two JVMs do not share the CPU while this one sets up.
         return runForked(image, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, table);
-    }
-
-    private static final int SCHED_OTHER = 0, SCHED_IDLE = 5;
-
-    /**
-     * Every thread of this JVM to scheduling policy {@code policy} (priority 0). A spare boots and
-     * waits under SCHED_IDLE (ForkSpare.start), and the process a fork hands it runs under
-     * SCHED_OTHER like any other. Policies are per thread; threads made later inherit their
-     * creator's.
-     */
-    private static void scheduleAllThreads(int policy) {
-        String[] tasks = new java.io.File("/proc/self/task").list();
-        if (tasks == null) return;
-        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment param = a.allocate(4); // struct sched_param, priority 0
-            for (String t : tasks) {
-                HostKernel.call(HostSyscall.SCHED_SETSCHEDULER, Integer.parseInt(t), policy, param.address());
-            }
-        }
     }
 
     /** Runs a fork's child from {@code image}; its guest pid goes to {@code report} (then closed) once known. */

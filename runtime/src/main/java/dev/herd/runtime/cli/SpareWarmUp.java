@@ -59,7 +59,8 @@ final class SpareWarmUp {
                     java.util.Arrays.fill(actions, SignalAction.DEFAULT);
                     ForkImage image = new ForkImage(machineCode, copy, registers, 0, 0, ForkImage.NO_TLS, 0, 0,
                             new int[] {0, 1, 2}, new int[] {0, 1, 2}, new boolean[3], actions, 0, new long[3], "/", "/", 022,
-                            new long[16][2], new byte[0], new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[512], Map.of(), 1, 1, -1);
+                            new long[16][2], new byte[0], new byte[0], 0, 0, "warm-up", "/", 0, 0, new byte[512], Map.of(), 1, 1, -1,
+                            java.util.List.of());
                     int imageFd = dev.herd.host.HostMm.memfdCreate("herd-warm-up", dev.herd.host.HostMm.MFD_CLOEXEC);
                     try {
                         byte[] bytes = image.toBytes();

@@ -188,6 +188,7 @@ public final class GuestLauncher {
                 fds.installAt(image.guestFds()[i], host, image.cloexec()[i]);
             }
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, image.exePath());
+            process.sysvShm().restore(image.sysvShm());
             process.startState(image.argv(), image.envp(), image.auxv());
             process.parent(image.parentPid(), image.parentHostPid());
             for (int r = 0; r < image.rlimits().length && r < ResourceLimits.COUNT; r++) {

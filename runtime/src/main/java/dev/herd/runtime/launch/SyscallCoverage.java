@@ -89,7 +89,9 @@ public final class SyscallCoverage {
         b.append("delivered to the guest.\n\n");
         b.append("System V shared-memory segments (`shmget`...) are this run's own, each a memfd attached as a shared\n");
         b.append("mapping: keys, ids, permissions, nattch and the errors follow Linux, but a host process asking for the\n");
-        b.append("same key gets the host's segment, not the guest's (message queues and semaphores are the host's).\n\n");
+        b.append("same key gets the host's segment, not the guest's (message queues and semaphores are the host's). A\n");
+        b.append("fork's child starts with a copy of its parent's segment table (same ids, same memory); segments made or\n");
+        b.append("removed afterwards are each process's own.\n\n");
         b.append("| nr | syscall | how | note |\n|---:|---|---|---|\n");
         b.append(rows);
         b.append("\n## ioctl requests\n\n");

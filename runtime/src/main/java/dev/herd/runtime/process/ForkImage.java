@@ -51,17 +51,18 @@ import java.util.Map;
  * @param parentPid     the parent's guest pid (the child's getppid)
  * @param parentHostPid the parent Herd's host pid (the child's host parent while it lives)
  * @param pidReportFd   the child's fd to which it writes its guest pid (4 bytes) once known
+ * @param sysvShm       the System V segments, each on a memfd (the child's number)
  */
 public record ForkImage(int machine, ForkedSpace space, byte[] registers, long resumePc, long stack, long tls,
                         long setChildTid, long clearChildTid, int[] guestFds, int[] hostFds, boolean[] cloexec, SignalAction[] actions,
                         long blocked, long[] altStack, String cwd, String chroot, int umask, long[][] rlimits,
                         byte[] hostname, byte[] domainname, long clockOffset, int personality, String comm,
                         String exePath, long argv, long envp, byte[] auxv, Map<Long, byte[]> atomicSites,
-                        int parentPid, int parentHostPid, int pidReportFd) {
+                        int parentPid, int parentHostPid, int pidReportFd, List<SysvSharedSegments.Saved> sysvShm) {
     /** {@link #tls} when CLONE_SETTLS was not given. */
     public static final long NO_TLS = Long.MIN_VALUE;
     private static final int MAGIC = 0x48657264; // "Herd"
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     /**
      * The same image with every host fd it names (memory, shared files, the guest's fds, the
@@ -78,10 +79,12 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
                 space.brkCur(), space.mappings(), files);
         int[] hosts = new int[hostFds.length];
         for (int i = 0; i < hosts.length; i++) hosts[i] = received[hostFds[i]];
+        List<SysvSharedSegments.Saved> shm = new ArrayList<>();
+        for (SysvSharedSegments.Saved v : sysvShm) shm.add(v.withFd(received[v.fd()]));
         return new ForkImage(machine, s, registers, resumePc, stack, tls, setChildTid, clearChildTid, guestFds, hosts, cloexec,
                 actions, blocked, altStack, cwd, chroot, umask, rlimits, hostname, domainname, clockOffset, personality, comm,
                 exePath, argv, envp, auxv, atomicSites, parentPid, parentHostPid,
-                pidReportFd < 0 ? pidReportFd : received[pidReportFd]);
+                pidReportFd < 0 ? pidReportFd : received[pidReportFd], shm);
     }
 
     /** The highest host fd number the image names (for a table that maps each to itself). */
@@ -89,6 +92,7 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         int max = Math.max(space.memfd(), pidReportFd);
         for (ForkedSpace.File f : space.files()) max = Math.max(max, f.fd());
         for (int fd : hostFds) max = Math.max(max, fd);
+        for (SysvSharedSegments.Saved v : sysvShm) max = Math.max(max, v.fd());
         return max;
     }
 
@@ -169,6 +173,24 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
             out.writeInt(parentPid);
             out.writeInt(parentHostPid);
             out.writeInt(pidReportFd);
+            out.writeInt(sysvShm.size());
+            for (SysvSharedSegments.Saved v : sysvShm) {
+                out.writeInt(v.id());
+                out.writeInt(v.key());
+                out.writeLong(v.size());
+                out.writeInt(v.fd());
+                out.writeLong(v.inode());
+                out.writeInt(v.uid());
+                out.writeInt(v.gid());
+                out.writeInt(v.cuid());
+                out.writeInt(v.cgid());
+                out.writeInt(v.mode());
+                out.writeInt(v.cpid());
+                out.writeInt(v.lpid());
+                out.writeLong(v.atime());
+                out.writeLong(v.dtime());
+                out.writeLong(v.ctime());
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -243,9 +265,15 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         Map<Long, byte[]> sites = new LinkedHashMap<>();
         for (int n = count(in); n > 0; n--) sites.put(in.readLong(), readBytes(in));
         int parentPid = in.readInt(), parentHostPid = in.readInt(), report = in.readInt();
+        List<SysvSharedSegments.Saved> shm = new ArrayList<>();
+        for (int n = count(in); n > 0; n--) {
+            shm.add(new SysvSharedSegments.Saved(in.readInt(), in.readInt(), in.readLong(), in.readInt(), in.readLong(),
+                    in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(),
+                    in.readLong(), in.readLong(), in.readLong()));
+        }
         return new ForkImage(machine, space, registers, resumePc, stack, tls, setChildTid, clearChildTid, fds, hosts, cloexec,
                 actions, blocked, alt, cwd, chroot, umask, rl, hostname, domainname, clockOffset, personality, comm,
-                exePath, argv, envp, auxv, sites, parentPid, parentHostPid, report);
+                exePath, argv, envp, auxv, sites, parentPid, parentHostPid, report, shm);
     }
 
     private static int count(DataInputStream in) throws IOException {

@@ -25,8 +25,6 @@ import java.util.List;
 final class ForkSpare {
     private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, O_RDWR = 2, O_CLOEXEC = 0x80000;
     private static final int AT_FDCWD = -100, SIGKILL = 9;
-    /** Linux's SCHED_IDLE: runs only on a CPU nothing else wants. */
-    static final int SCHED_IDLE = 5;
 
     private final int pid;
     private int socket;
@@ -59,8 +57,9 @@ final class ForkSpare {
                 int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, childFds.placements(),
                         childFds.closeFrom());
                 // (glibc's posix_spawn takes no SCHED_IDLE.) The JVM's first thread, before it
-                // makes the others, which inherit it; the spare sets any it missed itself.
-                HostKernel.call(HostSyscall.SCHED_SETSCHEDULER, pid, SCHED_IDLE, a.allocate(4).address());
+                // makes the others, which inherit it. Not the spare itself: a fork may have moved
+                // it back to SCHED_OTHER already (hand), and that must stick.
+                SpareScheduling.firstThread(pid, SpareScheduling.SCHED_IDLE);
                 return new ForkSpare(pid, mine);
             } catch (ErrnoException e) {
                 HostKernel.call(HostSyscall.CLOSE, mine);
@@ -78,6 +77,10 @@ final class ForkSpare {
      * spare is gone (the caller then closes it and forks cold).
      */
     int hand(ForkSyscalls.Parts parts, List<Integer> guestSources) {
+        // Back to SCHED_OTHER first: a SCHED_IDLE spare on a busy machine gets almost no CPU to
+        // finish booting or to take the state (measured: a fork's child that never started within
+        // 60 s while both cores ran other tests). The spare does the same for itself on receipt.
+        SpareScheduling.allThreads(this.pid, SpareScheduling.SCHED_OTHER);
         // The spare says it is ready with its first thread's id, the child's pid (0: it is gone).
         int pid = ForkSyscalls.readPid(socket);
         if (pid <= 0) return 0;
@@ -86,12 +89,15 @@ final class ForkSpare {
         for (int i = 0; i < n; i++) guestHost[i] = i;
         int[] files = new int[parts.space().files().size()];
         for (int i = 0; i < files.length; i++) files[i] = n + 1 + i;
-        ForkImage image = parts.image(guestHost, n, files, -1);
+        int[] shmFds = new int[parts.shm().size()];
+        for (int i = 0; i < shmFds.length; i++) shmFds[i] = n + 1 + files.length + i;
+        ForkImage image = parts.image(guestHost, n, files, shmFds, -1);
         int imageFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
         try {
             List<Integer> all = new ArrayList<>(guestSources);
             all.add(parts.space().memfd());
             for (var f : parts.space().files()) all.add(f.fd());
+            for (var v : parts.shm()) all.add(v.fd());
             all.add(imageFd);
             for (int start = 0; start < all.size(); start += FdPassing.MAX_FDS) {
                 int[] chunk = all.subList(start, Math.min(all.size(), start + FdPassing.MAX_FDS)).stream()

@@ -35,6 +35,7 @@ import java.util.Map;
  * thread's id for its process), wait and SIGCHLD go through the child's pidfd.
  */
 public final class ForkSyscalls {
+    private static final int F_DUPFD_CLOEXEC = 1030;
     private ForkSyscalls() {}
 
     private static final long CSIGNAL = 0xff, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000,
@@ -100,7 +101,15 @@ public final class ForkSyscalls {
                 guestFds.add(g);
                 cloexec.add((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0);
             }
-            Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, guestFds, cloexec, sites[0]);
+            // The System V segments, each on a copy of its memfd (the table's own may close meanwhile).
+            List<SysvSharedSegments.Saved> shm = new ArrayList<>();
+            for (SysvSharedSegments.Saved v : process.sysvShm().saved()) {
+                int copy = (int) HostKernel.call(HostSyscall.FCNTL, v.fd(), F_DUPFD_CLOEXEC, 3);
+                if (copy < 0) return copy == -Errno.EMFILE ? -Errno.ENOMEM : copy;
+                owned.add(copy);
+                shm.add(v.withFd(copy));
+            }
+            Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, guestFds, cloexec, sites[0], shm);
             int pid = 0, hostPid = 0;
             ForkSpare spare = process.forkSpares().take();
             ForkSpare used = null;
@@ -134,12 +143,14 @@ public final class ForkSyscalls {
 
     /** What the image needs besides fd numbers, which depend on how the fds reach the child. */
     record Parts(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc, long newSp, long ctid,
-                 long tls, List<Integer> guestFds, List<Boolean> cloexec, Map<Long, byte[]> sites) {
+                 long tls, List<Integer> guestFds, List<Boolean> cloexec, Map<Long, byte[]> sites,
+                 List<SysvSharedSegments.Saved> shm) {
         /**
          * The image with the child's numbers: {@code guestHost[i]} for guest fd i, {@code memfd},
-         * {@code files[i]} for shared file i, {@code report} (-1: none).
+         * {@code files[i]} for shared file i, {@code shmFds[i]} for System V segment i, {@code report}
+         * (-1: none).
          */
-        ForkImage image(int[] guestHost, int memfd, int[] files, int report) {
+        ForkImage image(int[] guestHost, int memfd, int[] files, int[] shmFds, int report) {
             List<ForkedSpace.File> childFiles = new ArrayList<>();
             for (int i = 0; i < space.files().size(); i++) {
                 ForkedSpace.File f = space.files().get(i);
@@ -147,8 +158,10 @@ public final class ForkSyscalls {
             }
             ForkedSpace childSpace = new ForkedSpace(memfd, space.size(), space.regionCap(), space.brkStart(),
                     space.brkCur(), space.mappings(), childFiles);
+            List<SysvSharedSegments.Saved> childShm = new ArrayList<>();
+            for (int i = 0; i < shm.size(); i++) childShm.add(shm.get(i).withFd(shmFds[i]));
             return ForkSyscalls.image(ctx, flags, childSpace, registers, resumePc, newSp, ctid, tls, guestFds, guestHost,
-                    cloexec, sites, report);
+                    cloexec, sites, report, childShm);
         }
     }
 
@@ -162,9 +175,11 @@ public final class ForkSyscalls {
             int memfd = childFds.add(parts.space().memfd());
             int[] files = new int[parts.space().files().size()];
             for (int i = 0; i < files.length; i++) files[i] = childFds.add(parts.space().files().get(i).fd());
+            int[] shmFds = new int[parts.shm().size()];
+            for (int i = 0; i < shmFds.length; i++) shmFds[i] = childFds.add(parts.shm().get(i).fd());
             int report = childFds.reportPipe();
             int[] guestHost = parts.guestFds().stream().mapToInt(Integer::intValue).toArray();
-            int childStateFd = childFds.addFile("herd-fork-image", parts.image(guestHost, memfd, files, report).toBytes());
+            int childStateFd = childFds.addFile("herd-fork-image", parts.image(guestHost, memfd, files, shmFds, report).toBytes());
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
             List<byte[]> command = herd.forkCommand(childStateFd, childBudgetFd);
             int hostPid;
@@ -184,7 +199,8 @@ public final class ForkSyscalls {
 
     private static ForkImage image(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc,
                                    long newSp, long ctid, long tls, List<Integer> guestFds, int[] guestHost,
-                                   List<Boolean> cloexec, Map<Long, byte[]> sites, int reportFd) {
+                                   List<Boolean> cloexec, Map<Long, byte[]> sites, int reportFd,
+                                   List<SysvSharedSegments.Saved> shm) {
         GuestProcess p = ctx.process();
         SignalAction[] actions = new SignalAction[Signals.MAX + 1];
         for (int s = 1; s <= Signals.MAX; s++) {
@@ -205,7 +221,7 @@ public final class ForkSyscalls {
                 p.paths().cwd(), p.paths().chrootPath(), p.paths().umask(), rlimits, p.uts().hostname(),
                 p.uts().domainname(), p.clock().realtimeOffsetNanos(), p.personality(), ThreadComm.current(),
                 p.exePath(), p.argvAddress(), p.envpAddress(), p.auxv(), sites, p.pid(),
-                (int) HostKernel.call(HostSyscall.GETPID), reportFd);
+                (int) HostKernel.call(HostSyscall.GETPID), reportFd, shm);
     }
 
     /** The child's guest pid from the report pipe or socket; 0 if the child ended first (EOF). */

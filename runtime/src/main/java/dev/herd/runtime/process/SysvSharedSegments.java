@@ -13,7 +13,11 @@ import java.util.function.ToIntFunction;
  *
  * <p>Not shared with host processes: a segment exists for this run only (another process that
  * asks for the same key gets the host's own segment, not this one), which is the deviation
- * docs/SYSCALLS.md states. Thread-safe: every method holds this object's lock.
+ * docs/SYSCALLS.md states. A fork's child starts with a copy of the table ({@link #saved},
+ * {@link #restore}): the same ids, keys, permissions and memory, so a child attaches, stats or
+ * removes by id what existed at the fork; from then on each process's table is its own (a segment
+ * made, or marked for removal, in one is not seen by the other). Thread-safe: every method holds
+ * this object's lock.
  */
 public final class SysvSharedSegments {
     /** Linux's IPCMNI_SHIFT: the index takes the low 15 bits of an id. */
@@ -37,6 +41,11 @@ public final class SysvSharedSegments {
         public long atime, dtime, ctime;
 
         Segment(int id, int key, long size, int memfd, long inode, int uid, int gid, int mode, int cpid, long now) {
+            this(id, key, size, memfd, inode, uid, gid, uid, gid, mode, cpid, now);
+        }
+
+        Segment(int id, int key, long size, int memfd, long inode, int uid, int gid, int cuid, int cgid, int mode, int cpid,
+                long now) {
             this.id = id;
             this.key = key;
             this.size = size;
@@ -44,8 +53,8 @@ public final class SysvSharedSegments {
             this.inode = inode;
             this.uid = uid;
             this.gid = gid;
-            this.cuid = uid;
-            this.cgid = gid;
+            this.cuid = cuid;
+            this.cgid = cgid;
             this.mode = mode;
             this.cpid = cpid;
             this.ctime = now;
@@ -53,6 +62,43 @@ public final class SysvSharedSegments {
 
         public int index() { return id & ((1 << INDEX_BITS) - 1); }
         public boolean removed() { return (mode & SHM_DEST) != 0; }
+    }
+
+    /** One segment as a fork's image carries it ({@code fd}: its memfd, a number the image maps). */
+    public record Saved(int id, int key, long size, int fd, long inode, int uid, int gid, int cuid, int cgid, int mode,
+                        int cpid, int lpid, long atime, long dtime, long ctime) {
+        public Saved withFd(int newFd) {
+            return new Saved(id, key, size, newFd, inode, uid, gid, cuid, cgid, mode, cpid, lpid, atime, dtime, ctime);
+        }
+    }
+
+    /** Every segment, for a fork's child. */
+    public synchronized List<Saved> saved() {
+        List<Saved> out = new ArrayList<>();
+        for (Segment s : byIndex) {
+            if (s == null) continue;
+            out.add(new Saved(s.id, s.key, s.size, s.memfd, s.inode, s.uid, s.gid, s.cuid, s.cgid, s.mode, s.cpid, s.lpid,
+                    s.atime, s.dtime, s.ctime));
+        }
+        return out;
+    }
+
+    /**
+     * A fork's child: the parent's segments at their ids, each on its memfd here ({@code fd},
+     * owned by the table from now on); new ids continue past the highest sequence seen.
+     */
+    public synchronized void restore(List<Saved> segments) {
+        for (Saved v : segments) {
+            int index = v.id() & ((1 << INDEX_BITS) - 1);
+            while (byIndex.size() <= index) byIndex.add(null);
+            Segment s = new Segment(v.id(), v.key(), v.size(), v.fd(), v.inode(), v.uid(), v.gid(), v.cuid(), v.cgid(),
+                    v.mode(), v.cpid(), v.ctime());
+            s.lpid = v.lpid();
+            s.atime = v.atime();
+            s.dtime = v.dtime();
+            byIndex.set(index, s);
+            seq = Math.max(seq, ((v.id() >>> INDEX_BITS) & 0xffff) + 1);
+        }
     }
 
     private final List<Segment> byIndex = new ArrayList<>();
