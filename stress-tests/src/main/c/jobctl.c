@@ -50,6 +50,23 @@ static int waitid_for(pid_t pid, siginfo_t *si, int options) {
     return r;
 }
 
+/* A child that stops itself with SIGSTOP, then exits with `code` once a byte arrives on *go (the
+ * write end, the parent's): its exit cannot overtake the report of its continue. */
+static pid_t stopping_child(int *go, int code) {
+    int p[2];
+    CHECK(pipe(p) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        raise(SIGSTOP);
+        char b;
+        _exit(read(p[0], &b, 1) == 1 ? code : 8);
+    }
+    close(p[0]);
+    *go = p[1];
+    return pid;
+}
+
 static volatile sig_atomic_t tstp_handled;
 static void on_tstp(int sig) { (void) sig; tstp_handled = 1; }
 
@@ -64,16 +81,8 @@ int main(void) {
 
     /* 1. The child stops itself with SIGSTOP; the parent sees the stop, continues it, sees that.
      * The child then waits for a byte, so that its exit cannot overtake the continue's report. */
-    int go[2];
-    CHECK(pipe(go) == 0, "pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(go[1]);
-        raise(SIGSTOP);
-        char b;
-        _exit(read(go[0], &b, 1) == 1 ? 7 : 8);
-    }
-    close(go[0]);
+    int go;
+    pid_t pid = stopping_child(&go, 7);
     chld_expected = pid;
     CHECK(wait_for(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP,
           "waitpid WUNTRACED: stopped by SIGSTOP");
@@ -84,8 +93,8 @@ int main(void) {
     CHECK(wait_for(pid, &st, WCONTINUED) == pid && WIFCONTINUED(st), "waitpid WCONTINUED: continued");
     CHECK(await_chld(2) && chld_code == CLD_CONTINUED && chld_status == SIGCONT && chld_pid_ok,
           "SIGCHLD: CLD_CONTINUED, si_status SIGCONT");
-    CHECK(write(go[1], "g", 1) == 1, "let it go on");
-    close(go[1]);
+    CHECK(write(go, "g", 1) == 1, "let it go on");
+    close(go);
     CHECK(wait_for(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 7, "then it exits 7");
     CHECK(await_chld(3) && chld_code == CLD_EXITED && chld_status == 7, "SIGCHLD: CLD_EXITED 7");
 
@@ -137,23 +146,15 @@ int main(void) {
     /* 3. With SA_NOCLDSTOP the parent gets SIGCHLD for the exit only. */
     chld_handler(SA_NOCLDSTOP);
     before = chld_count;
-    CHECK(pipe(go) == 0, "pipe");
-    pid = fork();
-    if (pid == 0) {
-        close(go[1]);
-        raise(SIGSTOP);
-        char b;
-        _exit(read(go[0], &b, 1) == 1 ? 0 : 8);
-    }
-    close(go[0]);
+    pid = stopping_child(&go, 0);
     chld_expected = pid;
     CHECK(wait_for(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st), "SA_NOCLDSTOP: the child stopped");
     usleep(300000);
     CHECK(chld_count == before, "SA_NOCLDSTOP: no SIGCHLD for the stop");
     kill(pid, SIGCONT);
     CHECK(wait_for(pid, &st, WCONTINUED) == pid && WIFCONTINUED(st), "SA_NOCLDSTOP: continued");
-    CHECK(write(go[1], "g", 1) == 1, "SA_NOCLDSTOP: let it go on");
-    close(go[1]);
+    CHECK(write(go, "g", 1) == 1, "SA_NOCLDSTOP: let it go on");
+    close(go);
     CHECK(wait_for(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0, "SA_NOCLDSTOP: exited");
     CHECK(await_chld(before + 1) && chld_code == CLD_EXITED, "SA_NOCLDSTOP: SIGCHLD for the exit");
     chld_handler(0);
