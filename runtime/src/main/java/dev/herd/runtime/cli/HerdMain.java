@@ -93,14 +93,10 @@ public final class HerdMain {
      */
     private static void dieBy(int sig) {
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment zero = a.allocate(32, 8); // rlimit {0, 0}; sigaction SIG_DFL
+            java.lang.foreign.MemorySegment zero = a.allocate(16, 8); // rlimit {0, 0}
             HostKernel.call(HostSyscall.PRLIMIT64, 0, 4 /* RLIMIT_CORE */, zero.address(), 0);
-            HostKernel.call(HostSyscall.RT_SIGACTION, sig, zero.address(), 0, 8);
-            java.lang.foreign.MemorySegment set = a.allocate(8, 8);
-            set.set(java.lang.foreign.ValueLayout.JAVA_LONG, 0, 1L << (sig - 1));
-            HostKernel.call(HostSyscall.RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, set.address(), 0, 8);
-            HostKernel.call(HostSyscall.TGKILL, HostKernel.call(HostSyscall.GETPID), HostKernel.gettid(), sig);
         }
+        HostSignalForwarding.raiseWithDefaultAction(sig);
     }
 
     static int run(String[] args, PrintStream err) throws InterruptedException {

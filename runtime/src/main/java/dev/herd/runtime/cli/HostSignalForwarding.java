@@ -134,16 +134,23 @@ final class HostSignalForwarding {
      */
     static void stopHost(int sig) {
         synchronized (HostSignalForwarding.class) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment dfl = arena.allocate(KERNEL_SIGACTION_SIZE, 8); // SIG_DFL, no flags, empty mask
-                MemorySegment set = arena.allocate(8, 8);
-                set.set(ValueLayout.JAVA_LONG, 0, Signals.bit(sig));
-                boolean forwarded = sig != Signals.SIGSTOP && writeEnd >= 0;
-                if (forwarded) HostKernel.call(HostSyscall.RT_SIGACTION, sig, dfl.address(), 0, 8);
-                HostKernel.call(HostSyscall.RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, set.address(), 0, 8);
-                HostKernel.call(HostSyscall.TGKILL, HostKernel.call(HostSyscall.GETPID), HostKernel.gettid(), sig);
-                if (forwarded) dev.herd.ffm.NativeWords.call(FORWARD, sig, writeEnd, 0, 0, 0, 0, 0, 0);
-            }
+            raiseWithDefaultAction(sig);
+            if (sig != Signals.SIGSTOP && writeEnd >= 0) dev.herd.ffm.NativeWords.call(FORWARD, sig, writeEnd, 0, 0, 0, 0, 0, 0);
+        }
+    }
+
+    /**
+     * Takes {@code sig}'s default action in this JVM: SIG_DFL installed, the signal unblocked and
+     * sent to this thread, so that the action (stop, or death) happens before tgkill returns.
+     */
+    static void raiseWithDefaultAction(int sig) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment dfl = arena.allocate(KERNEL_SIGACTION_SIZE, 8); // SIG_DFL, no flags, empty mask
+            MemorySegment set = arena.allocate(8, 8);
+            set.set(ValueLayout.JAVA_LONG, 0, Signals.bit(sig));
+            if (sig != Signals.SIGKILL && sig != Signals.SIGSTOP) HostKernel.call(HostSyscall.RT_SIGACTION, sig, dfl.address(), 0, 8);
+            HostKernel.call(HostSyscall.RT_SIGPROCMASK, 1 /* SIG_UNBLOCK */, set.address(), 0, 8);
+            HostKernel.call(HostSyscall.TGKILL, HostKernel.call(HostSyscall.GETPID), HostKernel.gettid(), sig);
         }
     }
 

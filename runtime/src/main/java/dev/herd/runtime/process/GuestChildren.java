@@ -34,11 +34,9 @@ import java.util.function.Consumer;
  * the JVM's child too, and its watcher reaps it.
  */
 public final class GuestChildren {
-    private static final int P_PIDFD = 3, WEXITED = 4, WNOHANG = 1, WNOWAIT = 0x01000000;
-    /** wait's WSTOPPED (wait4's WUNTRACED) and WCONTINUED. */
-    public static final int WSTOPPED = 2, WCONTINUED = 8;
-    /** What {@link #waitFor} takes as wait4's implied WEXITED. */
-    public static final int WAIT_EXITED = WEXITED;
+    private static final int P_PIDFD = 3, WNOHANG = 1, WNOWAIT = 0x01000000;
+    /** wait's WSTOPPED (wait4's WUNTRACED), WEXITED (implied by wait4) and WCONTINUED. */
+    public static final int WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8;
     /** wait's __WCLONE (only children whose exit signal is not SIGCHLD) and __WALL (every child). */
     private static final int WCLONE = 0x80000000, WALL = 0x40000000;
     private static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3;
@@ -178,9 +176,8 @@ public final class GuestChildren {
         while (true) {
             List<Child> candidates = new ArrayList<>();
             SigInfo unsent = null;
-            Consumer<SigInfo> send = null;
-            Consumer<SigInfo> jobSend = null;
-            List<SigInfo> jobSent = List.of();
+            Consumer<SigInfo> send;
+            List<SigInfo> jobReports = new ArrayList<>();
             Reaped reaped = null;
             synchronized (this) {
                 for (Child c : children.values()) {
@@ -188,37 +185,23 @@ public final class GuestChildren {
                     candidates.add(c);
                 }
                 if (candidates.isEmpty()) throw new dev.herd.host.ErrnoException(Errno.ECHILD);
-                List<SigInfo> jobReports = new ArrayList<>();
+                send = sigchld;
                 if ((options & (WSTOPPED | WCONTINUED)) != 0) {
                     for (Child c : candidates) {
                         SigInfo report = pollJob(c);
                         if (report != null) jobReports.add(report);
                     }
                 }
-                if (!jobReports.isEmpty()) {
-                    jobSend = sigchld;
-                    jobSent = jobReports;
-                }
+                // Per child as Linux's wait_consider_task: its exit, then its stop, then its continue.
                 for (Child c : candidates) {
-                    if ((options & WEXITED) == 0) {
-                        Reaped job = takeJobReport(c, options);
-                        if (job != null) {
-                            reaped = job;
-                            break;
-                        }
-                        continue;
-                    }
-                    if (c.pidfd >= 0) poll(c, false);
-                    if (c.pidfd < 0) {
+                    if ((options & WEXITED) != 0 && c.pidfd >= 0) poll(c, false);
+                    if ((options & WEXITED) != 0 && c.pidfd < 0) {
                         if ((options & WNOWAIT) == 0) children.remove(c.pid);
                         // Linux sends SIGCHLD at the child's death, before any wait can see it:
                         // if the watcher has not yet, it is sent now, never after the reap.
                         if (!c.notified) {
                             c.notified = true;
-                            if (c.exitSignal != 0) {
-                                unsent = info(c.exitSignal, c.pid, c.code, c.status);
-                                send = sigchld;
-                            }
+                            if (c.exitSignal != 0) unsent = info(c.exitSignal, c.pid, c.code, c.status);
                         }
                         reaped = new Reaped(c.pid, c.wstatus, c.code, c.status);
                         break;
@@ -230,8 +213,7 @@ public final class GuestChildren {
                     }
                 }
             }
-            if (jobSend != null) for (SigInfo i : jobSent) jobSend.accept(i);
-            jobSend = null;
+            if (send != null) for (SigInfo i : jobReports) send.accept(i);
             if (reaped != null) {
                 if (unsent != null && send != null) send.accept(unsent);
                 return reaped;

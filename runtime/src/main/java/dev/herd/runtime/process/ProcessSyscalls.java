@@ -147,7 +147,7 @@ public final class ProcessSyscalls {
             // WNOHANG, WUNTRACED (= WSTOPPED), WCONTINUED, __WCLONE, __WALL; exits always (WEXITED)
             GuestChildren.Reaped r = waitChild(ctx, (int) pid,
                     (int) (options & (1 | GuestChildren.WSTOPPED | GuestChildren.WCONTINUED | 0x40000000L | 0x80000000L))
-                            | GuestChildren.WAIT_EXITED);
+                            | GuestChildren.WEXITED);
             if (r.pid() != 0 && status != 0) ctx.memory().writeInt(status, r.wstatus());
             if (r.pid() != 0 && ru != 0) ctx.memory().write(ru, new byte[144]);
             return r.pid();
