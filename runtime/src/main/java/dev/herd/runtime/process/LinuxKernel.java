@@ -69,6 +69,9 @@ public final class LinuxKernel implements GuestKernel {
             thread.kernelState(ctx);
         }
         process.threadStarted(thread);
+        // A signal sent to the process before this thread existed (a fork's child gets its pid
+        // out before its first thread runs) woke no one: take it at the first safe point.
+        signals.recheck(ctx);
         // The host thread's comm is what /proc and PR_GET_NAME show for this guest thread: the
         // program's name for the first one (Linux: the basename of the file execve ran), the
         // creator's for others (instead of the JVM's thread name).
