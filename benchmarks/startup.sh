@@ -52,6 +52,7 @@ for label in variants:
             m = re.match(r"herd-startup: +([\d.]+) ms since JVM start, \+ *([\d.]+) ms  (.*)", line)
             if m:
                 name = re.sub(r"0x[0-9a-f]+-0x[0-9a-f]+: [\d.]+ ms", "RANGE", m.group(3))
+                name = re.sub(r"  \[pid \d+, monotonic [\d.]+ ms\]$", "", name.rstrip())
                 if name == "HerdMain.main": first.append(float(m.group(1)))
                 key = name; i = 2
                 while key in steps and len(steps[key]) > r: key = f"{name} #{i}"; i += 1

@@ -17,13 +17,24 @@ public final class StartupTrace {
 
     public static boolean enabled() { return ON; }
 
-    /** Records milestone {@code what}. */
+    /**
+     * Records milestone {@code what}. Formatted with integer arithmetic, not printf: the first
+     * {@code %f} loads and interprets the Formatter's floating-point code (~10 ms on a cold JVM),
+     * which the next milestone's time would wrongly include.
+     */
     public static synchronized void mark(String what) {
         if (!ON) return;
         long now = System.nanoTime();
-        System.err.printf("herd-startup: %8.1f ms since JVM start, +%7.1f ms  %s  [pid %d, monotonic %.1f ms]%n",
-                (now - ORIGIN) / 1e6, (now - last) / 1e6, what, ProcessHandle.current().pid(), now / 1e6);
+        System.err.println("herd-startup: " + millis(now - ORIGIN, 8) + " ms since JVM start, +" + millis(now - last, 7)
+                + " ms  " + what + "  [pid " + ProcessHandle.current().pid() + ", monotonic " + millis(now, 0) + " ms]");
         last = now;
+    }
+
+    /** {@code nanos} as milliseconds with one decimal, right-aligned in {@code width} characters. */
+    private static String millis(long nanos, int width) {
+        long tenths = Math.round(nanos / 1e5);
+        String s = (tenths < 0 ? "-" : "") + Math.abs(tenths) / 10 + "." + Math.abs(tenths) % 10;
+        return s.length() >= width ? s : " ".repeat(width - s.length()) + s;
     }
 
     /** The JVM's start on the nanoTime scale: its start tick in /proc/self/stat vs /proc/uptime. */
