@@ -1,6 +1,7 @@
 /* sig_external: waits up to 10 s for a signal sent from outside the process (the test sends
- * SIGTERM or SIGINT to bin/herd's pid once "ready" is printed). argv[1] "handle": handlers for
- * SIGTERM and SIGINT record it and the program exits 7; otherwise the default action ends it.
+ * SIGTERM, SIGINT, SIGUSR2 or SIGRTMIN+3 to bin/herd's pid once "ready" is printed). argv[1]
+ * "handle": handlers for those record it and the program exits 7; otherwise the default action
+ * ends it.
  * argv[1] "report": prints the signals ignored at start (inherited through execve) and exits. */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +25,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "handle")) {
         signal(SIGTERM, handler);
         signal(SIGINT, handler);
+        signal(SIGUSR2, handler);
+        signal(SIGRTMIN + 3, handler);
     }
     printf("ready\n");
     fflush(stdout);

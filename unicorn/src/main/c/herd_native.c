@@ -34,20 +34,73 @@ void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
     }
 }
 
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Host signals meant for the guest (bin/herd's SIGTERM, SIGINT, another guest process's kill...):
+ * the handler writes one struct herd_forwarded_signal to a non-blocking pipe, which a Java thread
+ * reads and forwards (one write of 24 bytes, below PIPE_BUF, so records never interleave).
+ * Native, so that the JVM can run with -Xrs (no shutdown handlers of its own): a signal arriving
+ * before Herd installs this one has its default action, as for a program that has not yet set a
+ * handler, instead of the JVM's shutdown (which printed "Runtime.exit(143) logging failed" when a
+ * child Herd was still booting).
+ *
+ * Not forwarded, because they are the kernel's answers to this JVM's own work: SIGCHLD with a
+ * CLD_* code (a child Herd's exit or stop, which Herd learns from its pidfd) and SIGPIPE or SIGXFSZ
+ * that the kernel sent this process for its own write (SI_USER from this very pid; Herd raises the
+ * guest's own SIGPIPE from the EPIPE). kill(2) from another process is forwarded in every case.
+ *
+ * Signals the JVM keeps (the fault signals, its suspend signal, glibc's and the JDK's real-time
+ * ones) and Herd's interrupt signal cannot be forwarded by number: another Herd process queues them
+ * as the interrupt signal (the carrier, HostSignalCarrier.java) whose si_value holds
+ * HERD_CARRIER_TAG in bits 48-63, the number in bits 40-47, bit 39 if it was sigqueue'd (else
+ * kill), and that sigqueue's int value in bits 0-31; the interrupt handler below forwards it.
+ */
+struct herd_forwarded_signal {
+    int32_t signo, code, pid, uid;
+    int64_t value;
+};
+
+#define HERD_CARRIER_TAG 0x4844000000000000LL /* "HD" in the top 16 bits */
+#define HERD_CARRIER_MASK 0xffff000000000000LL
+#define HERD_CARRIER_QUEUED (1LL << 39)
+
+static volatile int herd_forward_fd = -1;
+
+static void herd_forward_record(int signo, const siginfo_t *info, int code, int64_t value)
+{
+    int fd = herd_forward_fd;
+    if (fd < 0) return;
+    int saved = errno;
+    struct herd_forwarded_signal r = {signo, code, info->si_pid, (int32_t)info->si_uid, value};
+    if (write(fd, &r, sizeof r) < 0) {
+        /* a full pipe: that many signals are pending already */
+    }
+    errno = saved;
+}
+
 /*
  * Interrupting a guest thread blocked in a host syscall: Herd sends this thread one reserved host
  * real-time signal whose handler does nothing and is installed without SA_RESTART, so the blocking
  * call returns EINTR and the thread reaches its safe point. The handler must be native: a Java
- * upcall from a signal handler is not async-signal-safe.
+ * upcall from a signal handler is not async-signal-safe. The same signal, queued with a carrier
+ * tag, brings another Herd process's signal that cannot travel by its own number.
  */
-#include <errno.h>
-#include <signal.h>
-#include <string.h>
-#include <unistd.h>
-
-static void herd_interrupt_handler(int signo)
+static void herd_interrupt_handler(int signo, siginfo_t *info, void *context)
 {
     (void)signo;
+    (void)context;
+    int64_t value = (int64_t)(intptr_t)info->si_value.sival_ptr;
+    if (info->si_code == SI_QUEUE && (value & HERD_CARRIER_MASK) == HERD_CARRIER_TAG) {
+        int carried = (int)((value >> 40) & 0xff);
+        int queued = (value & HERD_CARRIER_QUEUED) != 0;
+        if (carried > 0 && carried < 65)
+            herd_forward_record(carried, info, queued ? SI_QUEUE : SI_USER, queued ? (int32_t)value : 0);
+    }
 }
 
 /* Returns 0, or -errno. */
@@ -55,30 +108,18 @@ int herd_install_interrupt_handler(int signo)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = herd_interrupt_handler;
+    sa.sa_sigaction = herd_interrupt_handler;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: the blocked syscall must return EINTR */
+    sa.sa_flags = SA_SIGINFO; /* no SA_RESTART: the blocked syscall must return EINTR */
     return sigaction(signo, &sa, NULL) == 0 ? 0 : -1;
 }
 
-/*
- * Host signals meant for the guest (bin/herd's SIGTERM, SIGINT, ...): the handler writes the
- * signal's number as one byte to a non-blocking pipe, which a Java thread reads and forwards.
- * Native, so that the JVM can run with -Xrs (no shutdown handlers of its own): a signal arriving
- * before Herd installs this one has its default action, as for a program that has not yet set a
- * handler, instead of the JVM's shutdown (which printed "Runtime.exit(143) logging failed" when a
- * child Herd was still booting).
- */
-static volatile int herd_forward_fd = -1;
-
-static void herd_forward_handler(int signo)
+static void herd_forward_handler(int signo, siginfo_t *info, void *context)
 {
-    int saved = errno;
-    unsigned char b = (unsigned char)signo;
-    if (write(herd_forward_fd, &b, 1) < 0) {
-        /* a full pipe: the signal is pending already */
-    }
-    errno = saved;
+    (void)context;
+    if (signo == SIGCHLD && info->si_code > 0) return;
+    if ((signo == SIGPIPE || signo == SIGXFSZ) && info->si_code == SI_USER && info->si_pid == getpid()) return;
+    herd_forward_record(signo, info, info->si_code, (int64_t)(intptr_t)info->si_value.sival_ptr);
 }
 
 /* Forwards signo through pipe fd from now on; returns 0 or -errno. */
@@ -87,9 +128,9 @@ long herd_forward_signal(long signo, long fd)
     struct sigaction sa;
     herd_forward_fd = (int)fd;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = herd_forward_handler;
+    sa.sa_sigaction = herd_forward_handler;
     sigfillset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     return sigaction((int)signo, &sa, NULL) == 0 ? 0 : -errno;
 }
 

@@ -65,6 +65,8 @@ class CProgramsTest {
             c("fork").status(0),
             // job control: stops and continues as wait and SIGCHLD report them (issue 13)
             c("jobctl").status(0),
+            // signals between processes: every number, by kill and sigqueue, with the sender and value
+            c("sig_xproc").status(0),
             c("thr_spawn").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
             c("exec", "{dir}").status(42),

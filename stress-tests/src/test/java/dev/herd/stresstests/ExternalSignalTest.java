@@ -88,6 +88,31 @@ class ExternalSignalTest {
         assertEquals("ready\ngot signal 2", r[1]);
     }
 
+    /** SIGUSR2 is HotSpot's suspend signal unless moved (bin/herd moves it: HostSignalCarrier). */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void handledUsr2RunsTheGuestHandler(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "USR2", guest("sig_external"), "handle");
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 12", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void handledRealTimeSignalRunsTheGuestHandler(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "37", guest("sig_external"), "handle"); // SIGRTMIN+3 (glibc's SIGRTMIN is 34)
+        assertEquals(7, r[0], (String) r[1]);
+        assertEquals("ready\ngot signal 37", r[1]);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void unhandledUsr2EndsTheGuestWith140(Mode mode) throws Exception {
+        Object[] r = runAndSignal(mode, "USR2", guest("sig_external"));
+        assertEquals(140, r[0], (String) r[1]);
+        assertEquals("ready", r[1]);
+    }
+
     @ParameterizedTest
     @EnumSource(Mode.class)
     void aHandlerGetsIntEvenWhenHerdStartedWithIntIgnored(Mode mode) throws Exception {

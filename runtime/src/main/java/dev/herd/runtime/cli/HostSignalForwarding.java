@@ -3,6 +3,7 @@ package dev.herd.runtime.cli;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.runtime.process.GuestProcess;
+import dev.herd.runtime.signal.HostSignalCarrier;
 import dev.herd.signals.SigInfo;
 import dev.herd.signals.Signals;
 
@@ -16,10 +17,15 @@ import java.lang.foreign.ValueLayout;
  * from another program) are meant for the guest: they become process-directed guest signals, so a
  * guest handler runs and an unhandled one ends the guest with 128+N, as natively. Without this the
  * JVM would take SIGTERM, SIGINT and SIGHUP as "shut down" and the guest's handlers would never see
- * them. The sender is not known to a JVM signal handler: si_code SI_USER, si_pid 0.
+ * them. The guest sees the sender's si_code, pid (as the guest names it: {@link GuestProcess#guestIdOf}),
+ * uid and sigqueue value.
  *
- * <p>Forwarded: HUP, INT, QUIT, TERM, USR1, ALRM, WINCH, CONT, URG and the terminal stop signals
- * TSTP, TTIN, TTOU (the JVM keeps SIGUSR2, its suspend signal, and the fault signals). The handlers are native (herd_native.c writes the number
+ * <p>Forwarded: every signal that nothing else in this JVM has a handler for (SIG_DFL or SIG_IGN
+ * when forwarding starts), and SIGPIPE and SIGXFSZ, which the JVM only ignores (the native handler
+ * drops the ones the kernel sends this process for its own writes). Kept: SIGKILL and SIGSTOP, the
+ * JVM's fault signals and suspend signal, glibc's and the JDK's real-time signals and Herd's
+ * interrupt signal; another Herd process sends those by carrier ({@link HostSignalCarrier}), and
+ * the interrupt handler forwards them. The handlers are native (herd_native.c writes a record
  * into a pipe that a Java thread reads), so the JVM runs with {@code -Xrs} (bin/herd): before they
  * are installed a signal has its default action, as for a native program that has not yet set a
  * handler (a child Herd still booting dies by the signal instead of the JVM's exit 128+N). A
@@ -38,16 +44,39 @@ import java.lang.foreign.ValueLayout;
 final class HostSignalForwarding {
     private HostSignalForwarding() {}
 
-    private static final int[] NUMBERS = {Signals.SIGHUP, Signals.SIGINT, Signals.SIGQUIT, Signals.SIGTERM,
-            Signals.SIGUSR1, Signals.SIGALRM, Signals.SIGWINCH, Signals.SIGCONT, Signals.SIGURG,
-            Signals.SIGTSTP, Signals.SIGTTIN, Signals.SIGTTOU};
+    /**
+     * The signals this JVM forwards (bit N-1 for N), decided once: those whose host action is
+     * SIG_DFL or SIG_IGN, and SIGPIPE and SIGXFSZ (the JVM's handlers only ignore them), minus the
+     * ones a Herd JVM keeps. Read before Herd installs a handler of its own.
+     */
+    private static long forwardable;
+
+    private static synchronized long forwardable() {
+        if (forwardable != 0) return forwardable;
+        long mask = 0;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment old = arena.allocate(KERNEL_SIGACTION_SIZE, 8);
+            for (int number = 1; number <= Signals.MAX; number++) {
+                if (number == Signals.SIGKILL || number == Signals.SIGSTOP || HostSignalCarrier.carried(number)) continue;
+                if (HostKernel.call(HostSyscall.RT_SIGACTION, number, 0, old.address(), 8) != 0) continue;
+                long handler = old.get(ValueLayout.JAVA_LONG, 0);
+                if (handler == SIG_DFL || handler == SIG_IGN || number == Signals.SIGPIPE || number == Signals.SIGXFSZ) {
+                    mask |= Signals.bit(number);
+                }
+            }
+        }
+        forwardable = mask;
+        return mask;
+    }
 
     /** The forwarded signals ignored in this process now (as a guest signal mask, bit N-1 for N). */
     static long hostIgnored() {
         long mask = 0;
+        long candidates = forwardable() & ~(Signals.bit(Signals.SIGPIPE) | Signals.bit(Signals.SIGXFSZ)); // the JVM's, not the shell's
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment old = arena.allocate(KERNEL_SIGACTION_SIZE, 8);
-            for (int number : NUMBERS) {
+            for (int number = 1; number <= Signals.MAX; number++) {
+                if ((candidates & Signals.bit(number)) == 0) continue;
                 if (HostKernel.call(HostSyscall.RT_SIGACTION, number, 0, old.address(), 8) == 0
                         && old.get(ValueLayout.JAVA_LONG, 0) == SIG_IGN) {
                     mask |= Signals.bit(number);
@@ -59,7 +88,10 @@ final class HostSignalForwarding {
 
     /** struct kernel_sigaction (handler, flags, restorer, mask) and SIG_IGN, of the x86_64 host. */
     private static final int KERNEL_SIGACTION_SIZE = 32;
-    private static final long SIG_IGN = 1;
+    private static final long SIG_DFL = 0, SIG_IGN = 1;
+
+    /** herd_native.c's struct herd_forwarded_signal: signo, code, pid, uid (int32), value (int64). */
+    private static final int RECORD = 24;
 
     /** herd_native.c's herd_forward_signal(signo, fd). */
     private static final java.lang.invoke.MethodHandle FORWARD =
@@ -78,15 +110,15 @@ final class HostSignalForwarding {
     /**
      * Ends the forwarding thread before the JVM halts: HotSpot's exit waits up to 300 ms for
      * threads blocked in native code (VM_Exit::wait_for_threads_in_native_to_block), and a read of
-     * the pipe is one. A 0 byte (no signal has number 0) tells the thread to return.
+     * the pipe is one. A record of signal 0 tells the thread to return.
      */
     static void stop() {
         Thread t = reader;
         int w = writeEnd;
         if (t == null || w < 0) return;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment zero = arena.allocate(1);
-            HostKernel.call(HostSyscall.WRITE, w, zero.address(), 1);
+            MemorySegment zero = arena.allocate(RECORD);
+            HostKernel.call(HostSyscall.WRITE, w, zero.address(), RECORD);
         }
         try {
             t.join(100);
@@ -97,7 +129,10 @@ final class HostSignalForwarding {
 
     /** The process signals go to; until it is known (a warm fork spare), they wait in {@link #early}. */
     private static GuestProcess target;
-    private static final java.util.List<Integer> early = new java.util.ArrayList<>();
+    private static final java.util.List<Received> early = new java.util.ArrayList<>();
+
+    /** One forwarded signal as the native handler saw it: the sender's host pid. */
+    private record Received(int signo, int code, int hostPid, int uid, long value) {}
 
     /** Installs the handlers and sends what arrives to {@code process}. */
     static void install(GuestProcess process) {
@@ -108,21 +143,25 @@ final class HostSignalForwarding {
     /** From now on signals go to {@code process}, the ones that came before it first. */
     static void attach(GuestProcess process) {
         process.hostStop(HostSignalForwarding::stopHost);
-        java.util.List<Integer> pending;
+        java.util.List<Received> pending;
         synchronized (HostSignalForwarding.class) {
             target = process;
             pending = new java.util.ArrayList<>(early);
             early.clear();
         }
-        for (int number : pending) deliver(process, number);
+        for (Received r : pending) deliver(process, r);
     }
 
-    private static void deliver(GuestProcess process, int number) {
+    private static void deliver(GuestProcess process, Received r) {
         int child = process.execChild();
         if (child > 0) {
-            HostKernel.call(HostSyscall.KILL, child, number); // the image now runs there (if it stops, so does this JVM: ExecSyscalls)
+            // The image now runs there (if it stops, so does this JVM: ExecSyscalls).
+            HostSignalCarrier.kill(child, r.signo(), true, r.hostPid(), r.uid());
+        } else if (r.code() > 0) {
+            process.delivery().send(null, SigInfo.kernel(r.signo())); // the kernel's own (SIGIO of F_SETOWN...)
         } else {
-            process.delivery().send(null, SigInfo.user(number, SigInfo.SI_USER, 0, 0));
+            process.delivery().send(null, new SigInfo(r.signo(), 0, r.code(), process.guestIdOf(r.hostPid()), r.uid(), 0,
+                    r.code() == SigInfo.SI_USER ? 0 : r.value(), 0, 0));
         }
     }
 
@@ -170,27 +209,40 @@ final class HostSignalForwarding {
         HostKernel.call(HostSyscall.FCNTL, write, 4 /* F_SETFL */, O_NONBLOCK);
         writeEnd = write;
         reader = Thread.ofPlatform().daemon().name("herd-host-signals").start(() -> forward(read));
-        for (int number : NUMBERS) {
-            dev.herd.ffm.NativeWords.call(FORWARD, number, write, 0, 0, 0, 0, 0, 0);
+        long numbers = forwardable();
+        for (int number = 1; number <= Signals.MAX; number++) {
+            if ((numbers & Signals.bit(number)) != 0) dev.herd.ffm.NativeWords.call(FORWARD, number, write, 0, 0, 0, 0, 0, 0);
+        }
+        // Blocked in this thread, and so in every thread it creates from now on (guest threads
+        // among them): the kernel gives a forwarded signal to a thread that does not block it (the
+        // reader, started before), so a guest thread's blocking host call never returns EINTR for
+        // a signal that is the guest's to deliver (poll and nanosleep do even with SA_RESTART).
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment set = arena.allocate(8, 8);
+            set.set(ValueLayout.JAVA_LONG, 0, numbers);
+            HostKernel.call(HostSyscall.RT_SIGPROCMASK, 0 /* SIG_BLOCK */, set.address(), 0, 8);
         }
     }
 
     private static void forward(int pipe) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(64);
+            int size = RECORD * 16;
+            MemorySegment buf = arena.allocate(size, 8);
             while (true) {
-                long n = HostKernel.call(HostSyscall.READ, pipe, buf.address(), 64);
+                long n = HostKernel.call(HostSyscall.READ, pipe, buf.address(), size);
                 if (n == -dev.herd.host.Errno.EINTR) continue;
                 if (n <= 0) return;
-                for (int i = 0; i < n; i++) {
-                    int number = buf.get(ValueLayout.JAVA_BYTE, i) & 0xff;
-                    if (number == 0) return; // stop()
+                for (int at = 0; at + RECORD <= n; at += RECORD) { // whole records: each is one write below PIPE_BUF
+                    Received r = new Received(buf.get(ValueLayout.JAVA_INT, at), buf.get(ValueLayout.JAVA_INT, at + 4),
+                            buf.get(ValueLayout.JAVA_INT, at + 8), buf.get(ValueLayout.JAVA_INT, at + 12),
+                            buf.get(ValueLayout.JAVA_LONG, at + 16));
+                    if (r.signo() == 0) return; // stop()
                     GuestProcess process;
                     synchronized (HostSignalForwarding.class) {
                         process = target;
-                        if (process == null) early.add(number);
+                        if (process == null) early.add(r);
                     }
-                    if (process != null) deliver(process, number);
+                    if (process != null) deliver(process, r);
                 }
             }
         }

@@ -29,13 +29,22 @@ final class RawCommandLine {
         return Arrays.stream(args).map(a -> a.getBytes(StandardCharsets.UTF_8)).toList();
     }
 
-    /** The JVM's initial environment, raw. */
+    /**
+     * The JVM's initial environment, raw, less the variable bin/herd added for the JVM itself
+     * (named by {@code -Dherd.jvm.sr.added}: HotSpot's suspend signal, see HostSignalCarrier).
+     */
     static List<byte[]> environment() {
-        List<byte[]> raw = entries(Path.of("/proc/self/environ"));
-        if (raw != null) return raw;
-        List<byte[]> env = new ArrayList<>();
-        for (Map.Entry<String, String> e : System.getenv().entrySet()) {
-            env.add((e.getKey() + "=" + e.getValue()).getBytes(StandardCharsets.UTF_8));
+        List<byte[]> env = entries(Path.of("/proc/self/environ"));
+        if (env == null) {
+            env = new ArrayList<>();
+            for (Map.Entry<String, String> e : System.getenv().entrySet()) {
+                env.add((e.getKey() + "=" + e.getValue()).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        String added = System.getProperty("herd.jvm.sr.added");
+        if (added != null) {
+            byte[] prefix = (added + "=").getBytes(StandardCharsets.UTF_8);
+            env.removeIf(e -> e.length >= prefix.length && Arrays.equals(e, 0, prefix.length, prefix, 0, prefix.length));
         }
         return env;
     }

@@ -62,10 +62,16 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         }
         if (opts.stream().noneMatch(o -> o.startsWith("--enable-native-access"))) opts.add("--enable-native-access=ALL-UNNAMED");
         List<byte[]> env = new ArrayList<>();
+        String suspend = dev.herd.runtime.signal.HostSignalCarrier.JVM_SUSPEND_VARIABLE + "=";
+        boolean hasSuspend = false;
         for (byte[] e : jvmEnvironment()) {
             String text = new String(e, StandardCharsets.ISO_8859_1);
             if (JVM_OPTION_VARIABLES.stream().noneMatch(text::startsWith)) env.add(e);
+            hasSuspend |= text.startsWith(suspend);
         }
+        // Every Herd JVM moves HotSpot's suspend signal off SIGUSR2 (an embedding JVM's child too),
+        // so that SIGUSR2 from another guest process reaches the guest (HostSignalCarrier).
+        if (!hasSuspend) env.add((suspend + dev.herd.runtime.signal.HostSignalCarrier.JVM_SUSPEND_SIGNAL).getBytes(StandardCharsets.ISO_8859_1));
         return new ChildHerd(java, opts, System.getProperty("java.class.path"), rootfs, serial, strace, env, proxyOptions);
     }
 

@@ -223,6 +223,15 @@ public final class GuestProcess {
         return child != 0 ? child : hostId;
     }
 
+    /**
+     * Whether guest pid {@code guestId} is a Herd process this one knows (its parent Herd or a
+     * child Herd), which can take any signal by {@code HostSignalCarrier}.
+     */
+    public boolean knowsHerd(int guestId) {
+        if (guestId <= 0) return false;
+        return (parentPid != 0 && parentHostPid != 0 && guestId == parentPid) || children.hostPidOf(guestId) != 0;
+    }
+
     /** The host's id for a guest pid, group or session id: the inverse of {@link #guestIdOf}. */
     public int hostIdOf(int guestId) {
         if (guestId == pid) return JVM_PID;

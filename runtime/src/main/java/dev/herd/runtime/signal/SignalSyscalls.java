@@ -64,13 +64,17 @@ public final class SignalSyscalls {
             // still in that group (fork's and execve's child Herds; never the whole host for -1).
             long group = HostKernel.call(HostSyscall.GETPGRP);
             for (int child : ctx.process().children().runningHostPids()) {
-                if (pid == -1 || HostKernel.call(HostSyscall.GETPGID, child) == group) HostKernel.call(HOST_KILL, child, sig);
+                if (pid == -1 || HostKernel.call(HostSyscall.GETPGID, child) == group) {
+                    HostSignalCarrier.kill(child, sig, true, ctx.process().hostIdOf(self), uid());
+                }
             }
             return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
         }
         // A child's pid or group (a fork's child Herd: its guest pid is a thread of that process).
-        int host = pid > 0 ? ctx.process().hostIdOf(pid) : -ctx.process().hostIdOf(-pid);
-        return HostKernel.call(HOST_KILL, host, sig);
+        // A group gets the host's kill by number: a carrier reaches one process only.
+        if (pid < 0) return HostKernel.call(HOST_KILL, -ctx.process().hostIdOf(-pid), sig);
+        return HostSignalCarrier.kill(ctx.process().hostIdOf(pid), sig, ctx.process().knowsHerd(pid),
+                ctx.process().hostIdOf(self), uid());
     }
 
     private static final long PIDFD_SIGNAL_THREAD = 1, PIDFD_SIGNAL_PROCESS_GROUP = 4;
@@ -89,6 +93,9 @@ public final class SignalSyscalls {
         int pid = Pidfds.pidOf(ctx, host);
         if (pid < 0) return -Errno.EBADF;
         if (pid != ctx.process().pid()) {
+            if (flags == 0 && HostSignalCarrier.carried((int) sig) && ctx.process().knowsHerd(pid)) {
+                return info == 0 ? kill(ctx, pid, (int) sig) : sigqueue(ctx, pid, 0, (int) sig, info);
+            }
             return HostKernel.call(HostSyscall.PIDFD_SEND_SIGNAL, host, sig,
                     info == 0 ? 0 : ctx.memory().hostPointer(info, SigInfoLayout.SIZE), flags);
         }
@@ -116,7 +123,13 @@ public final class SignalSyscalls {
         // thread; checked before the target is looked up, as kernel/signal.c does.
         boolean toSelf = tid == 0 ? tgid == self : tgid == self && tid == ctx.tid();
         if ((given.code() >= 0 || given.code() == SigInfo.SI_TKILL) && !toSelf) return -Errno.EPERM;
-        if (tgid != self) return -Errno.ESRCH;
+        if (tgid != self) {
+            // Another process (rt_sigqueueinfo): the host's call with the guest's siginfo as given
+            // (si_pid is the sender's guest pid, as the receiver knows it). A thread of another
+            // process is not addressable here.
+            if (tid != 0 || tgid <= 0) return -Errno.ESRCH;
+            return HostSignalCarrier.queue(ctx.process().hostIdOf(tgid), given, ctx.process().knowsHerd(tgid));
+        }
         GuestThread target = null;
         if (tid != 0) {
             target = ctx.process().threads().byTid(tid);
