@@ -11,8 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t chld_count, chld_code, chld_status, chld_pid_ok;
+static volatile sig_atomic_t chld_count, chld_code, chld_status, chld_pid;
+/* The sender is compared when checked: the child may stop (and SIGCHLD run) before the parent has
+ * even stored the pid fork returned. */
 static pid_t chld_expected;
+#define chld_pid_ok (chld_pid == chld_expected)
 
 static void on_chld(int sig, siginfo_t *si, void *uc) {
     (void) sig;
@@ -20,7 +23,7 @@ static void on_chld(int sig, siginfo_t *si, void *uc) {
     chld_count++;
     chld_code = si->si_code;
     chld_status = si->si_status;
-    chld_pid_ok = si->si_pid == chld_expected;
+    chld_pid = si->si_pid;
 }
 
 static void chld_handler(int flags) {
