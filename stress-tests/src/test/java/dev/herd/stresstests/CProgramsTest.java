@@ -63,6 +63,9 @@ class CProgramsTest {
             c("vfork_spawn").status(0),
             // fork: a child Herd from the parent's state (issue 13)
             c("fork").status(0),
+            // what a parent sees the moment wait returns: the pipe at EOF, the pid gone (the warm
+            // spare's child reports its exit before its JVM exits: GuestChildren)
+            c("fork_exit").status(0),
             // job control: stops and continues as wait and SIGCHLD report them (issue 13)
             c("jobctl").status(0),
             // signals between processes: every number, by kill and sigqueue, with the sender and value

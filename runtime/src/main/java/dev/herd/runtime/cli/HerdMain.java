@@ -329,7 +329,7 @@ public final class HerdMain {
         } finally {
             if (guest == null && reportFd >= 0) HostKernel.call(HostSyscall.CLOSE, reportFd);
         }
-        if (reportFd >= 0) reportPid(guest, reportFd);
+        if (reportFd >= 0) reportPid(guest, reportFd, false);
         return awaitExit(guest, err);
     }
 
@@ -360,7 +360,7 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        return runForked(image, image.pidReportFd(), budgetFd, rootfs, mode, strace, proxy, err, null, null);
+        return runForked(image, image.pidReportFd(), false, budgetFd, rootfs, mode, strace, proxy, err, null, null);
     }
 
     /**
@@ -418,11 +418,16 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("fork spare: image read");
         // The pid again once the child runs: the parent starts its next spare only then, so
         // that the two JVMs do not share the CPU while this one sets up.
-        return runForked(image, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, table);
+        return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, table);
     }
 
-    /** Runs a fork's child from {@code image}; its guest pid goes to {@code report} (then closed) once known. */
-    private static int runForked(ForkImage image, int report, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
+    /**
+     * Runs a fork's child from {@code image}; its guest pid goes to {@code report} once known, and
+     * with {@code exitReport} its exit status too (then the fd stays open until then; otherwise it
+     * is closed after the pid).
+     */
+    private static int runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
+                                 ExecutionMode mode, boolean strace,
                                  ProxySettings proxy, PrintStream err, MainThreadSlot slot,
                                  dev.herd.runtime.syscall.SyscallTable table) throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
@@ -439,22 +444,60 @@ public final class HerdMain {
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
             return 1;
         }
-        if (report >= 0) reportPid(guest, report);
-        return awaitExit(guest, err);
+        boolean keep = report >= 0 && reportPid(guest, report, exitReport);
+        int status = awaitExit(guest, err);
+        if (keep) reportExit(guest, report, status, err);
+        return status;
     }
 
-    /** Sends the guest's pid (its first thread's id) to a parent Herd once known, then closes {@code fd}. */
-    private static void reportPid(GuestLauncher.RunningGuest guest, int fd) throws InterruptedException {
+    /**
+     * Sends the guest's pid (its first thread's id) to a parent Herd once known, then closes
+     * {@code fd} unless {@code keep}; returns whether {@code fd} is still open.
+     */
+    private static boolean reportPid(GuestLauncher.RunningGuest guest, int fd, boolean keep) throws InterruptedException {
+        boolean sent = false;
         try {
             int pid = guest.started().get();
             dev.herd.host.StartupTrace.mark("first thread started, pid reported");
-            sendPid(fd, pid);
+            sent = sendPid(fd, pid);
         } catch (java.util.concurrent.ExecutionException e) {
             // the thread did not start: the parent sees EOF
-        } finally {
-            HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+        if (keep && sent) return true;
+        HostKernel.call(HostSyscall.CLOSE, fd);
+        return false;
+    }
+
+    /**
+     * A warm spare's child that exited (not killed: then the parent learns it from the host) tells
+     * its parent before its JVM exits, whose memory teardown takes milliseconds first
+     * (GuestChildren, "Exit reports"). Everything a parent could still see of the child is let go
+     * before: the guest's fds (a pipe's reader gets its EOF, locks are released) and this JVM's
+     * stdio (which may be the guest's too), with Herd's own output flushed.
+     */
+    private static void reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err) {
+        if (killedBy != 0) return;
+        err.flush();
+        System.out.flush();
+        guest.process().fds().close();
+        int nul = (int) HostKernel.call(HostSyscall.OPENAT, -100 /* AT_FDCWD */, DEV_NULL.address(), 2 /* O_RDWR */, 0);
+        if (nul >= 0) {
+            for (int std = 0; std <= 2; std++) if (std != nul) HostKernel.call(HostSyscall.DUP3, nul, std, 0);
+            if (nul > 2) HostKernel.call(HostSyscall.CLOSE, nul);
+        }
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE, 4);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, dev.herd.runtime.process.GuestChildren.EXIT_REPORT_MAGIC);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, status);
+            long r;
+            do r = HostKernel.call(HostSyscall.SENDTO, fd, buf.address(), dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE,
+                    0x4000 /* MSG_NOSIGNAL */, 0, 0);
+            while (r == -dev.herd.host.Errno.EINTR);
         }
     }
+
+    private static final java.lang.foreign.MemorySegment DEV_NULL =
+            java.lang.foreign.Arena.global().allocateFrom("/dev/null");
 
     private static final int ECONNRESET = 104;
 

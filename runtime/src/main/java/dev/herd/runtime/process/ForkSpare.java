@@ -112,19 +112,26 @@ final class ForkSpare {
         return pid;
     }
 
-    /**
-     * Waits until the spare's child runs (it sends its pid again) or {@code millis} pass, then
-     * releases the socket.
-     */
+    /** Waits until the spare's child runs (it sends its pid again) or {@code millis} pass. */
     void awaitRunning(int millis) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pfd = a.allocate(8, 4);
             pfd.set(ValueLayout.JAVA_INT, 0, socket);
             pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
             if (HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0) ForkSyscalls.readPid(socket);
-        } finally {
-            release();
         }
+    }
+
+    /**
+     * The spare became child {@code childPid} (0: it did not): its socket now carries that child's
+     * exit report, and {@code children} owns it.
+     */
+    void handOver(GuestChildren children, int childPid) {
+        int s = socket;
+        socket = -1;
+        if (s < 0) return;
+        if (childPid > 0) children.attachReport(childPid, s);
+        else HostKernel.call(HostSyscall.CLOSE, s);
     }
 
     /** The spare became a child (or is gone): this side of the socket is no longer needed. */

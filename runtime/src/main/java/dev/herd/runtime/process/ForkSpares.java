@@ -16,22 +16,29 @@ public final class ForkSpares implements AutoCloseable {
         return ready.getAndSet(null);
     }
 
-    /** Starts a spare in the background if none is ready. */
-    void replenish(ChildHerd herd, byte[] cwd, int machine, GuestProcess process, ForkSpare used) {
+    /**
+     * Starts a spare in the background if none is ready. {@code used}: the spare that just became
+     * child {@code childPid} (0: it did not), whose socket goes to the process's children for
+     * the child's exit report.
+     */
+    void replenish(ChildHerd herd, byte[] cwd, int machine, GuestProcess process, ForkSpare used, int childPid) {
         if (closed || ready.get() != null || !ForkSpare.enabled()) {
-            if (used != null) used.release();
+            if (used != null) used.handOver(process.children(), childPid);
             return;
         }
         // No spare JVM when the run is at its process limit anyway.
         ProcessBudget budget = process.budget();
         if (Long.compareUnsigned(budget.count() + 1L, ProcessBudget.limit(process.limits())) >= 0) {
-            if (used != null) used.release();
+            if (used != null) used.handOver(process.children(), childPid);
             return;
         }
         Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
             // The next spare boots once the last one's child runs (the spare says so, or gives up
             // after a second): two JVMs starting at once would slow that child's start.
-            if (used != null) used.awaitRunning(1000);
+            if (used != null) {
+                used.awaitRunning(1000);
+                used.handOver(process.children(), childPid);
+            }
             if (closed) return;
             ForkSpare s = ForkSpare.start(herd, cwd, machine, budget.fd());
             if (s == null) return;

@@ -125,9 +125,11 @@ public final class ForkSyscalls {
                 hostPid = r[1];
             }
             dev.herd.host.StartupTrace.mark(used != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
-            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used);
+            // A spare's child reports its exit on the spare's socket (GuestChildren.attachReport).
+            if (pid > 0) process.children().addRunning(pid, hostPid, (int) (flags & CSIGNAL), used != null);
+            process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used,
+                    pid);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
-            process.children().addRunning(pid, hostPid, (int) (flags & CSIGNAL));
             if ((flags & CLONE_PARENT_SETTID) != 0 && ptid != 0) {
                 try {
                     ctx.memory().writeInt(ptid, pid);

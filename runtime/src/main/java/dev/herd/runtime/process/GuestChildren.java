@@ -32,6 +32,13 @@ import java.util.function.Consumer;
  *
  * <p>Only this table's own pidfds are waited on, never "any child" of the JVM: the kernel proxy is
  * the JVM's child too, and its watcher reaps it.
+ *
+ * <p>Exit reports: a warm fork spare's child says it has exited (its status) on its socket once
+ * its guest fds are closed, before its JVM exits ({@link #attachReport}). A JVM's exit tears down
+ * tens of MB of memory before its pidfd is ready (measured ~7 ms of a fork+exit+wait, ~70 µs per
+ * MB on this VM); the report lets wait return without it. The host process is reaped later by
+ * the watcher ({@link #dying}: meanwhile kill of its pid is ESRCH, as for a reaped child). A
+ * child that dies without a report (a signal, a crash) is seen by its pidfd as before.
  */
 public final class GuestChildren {
     private static final int P_PIDFD = 3, WNOHANG = 1, WNOWAIT = 0x01000000;
@@ -56,6 +63,9 @@ public final class GuestChildren {
         int stopSignal;     // a stop not yet reported to a wait (its signal), 0 for none
         boolean continued;  // a continue not yet reported to a wait
         final int exitSignal; // what the parent gets when it ends (clone's CSIGNAL; 0: nothing)
+        int reportFd = -1;  // where an exit report may come (attachReport), -1 for none
+        boolean reportComing; // a report socket will be attached (a wait looks again every few ms meanwhile)
+        boolean reported;   // ended by its exit report (the host process may still be tearing down)
 
         Child(int pid, int pidfd, int exitSignal) {
             this.pid = pid;
@@ -65,6 +75,12 @@ public final class GuestChildren {
     }
 
     private final Map<Integer, Child> children = new LinkedHashMap<>();
+    /** Children reaped by their exit report whose host process is still going: guest pid to pidfd. */
+    private final Map<Integer, Integer> dying = new LinkedHashMap<>();
+    /** How often a wait looks again while a child's report socket is still to be attached. */
+    private static final int REPORT_POLL_MS = 2;
+    /** An exit report: "EXIT" then the exit status (HerdMain's fork child sends it). */
+    public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 8;
     private Thread watcher;
     /** An eventfd in the watcher's poll set: {@link #close} wakes it (then it ends). */
     private int wake = -1;
@@ -89,19 +105,33 @@ public final class GuestChildren {
      * waits see it.
      */
     public void addRunning(int pid, int hostPid, int exitSignal) {
+        addRunning(pid, hostPid, exitSignal, false);
+    }
+
+    /**
+     * As {@link #addRunning(int, int, int)}; {@code reportComing}: its exit report socket will be
+     * given by {@link #attachReport} (a warm fork spare's child).
+     */
+    public void addRunning(int pid, int hostPid, int exitSignal, boolean reportComing) {
         long fd = HostKernel.call(HostSyscall.PIDFD_OPEN, hostPid, 0);
         synchronized (this) {
             Child c = new Child(pid, (int) fd, exitSignal);
             c.hostPid = hostPid;
+            c.reportComing = reportComing && fd >= 0;
             if (fd < 0) { // already gone and reaped by someone else: report it as exited 0
                 c.pidfd = -1;
                 c.code = CLD_EXITED;
             }
             children.put(pid, c);
-            if (!closed && (watcher == null || !watcher.isAlive())) {
-                if (wake < 0) wake = (int) HostKernel.call(HostSyscall.EVENTFD2, 0, EFD_CLOEXEC);
-                watcher = Thread.ofPlatform().daemon().name("herd-children").start(this::watch);
-            }
+            ensureWatcher();
+        }
+    }
+
+    /** Starts the watcher if it is not running (lock held). */
+    private void ensureWatcher() {
+        if (!closed && (watcher == null || !watcher.isAlive())) {
+            if (wake < 0) wake = (int) HostKernel.call(HostSyscall.EVENTFD2, 0, EFD_CLOEXEC);
+            watcher = Thread.ofPlatform().daemon().name("herd-children").start(this::watch);
         }
     }
 
@@ -123,6 +153,57 @@ public final class GuestChildren {
         if (send != null && exitSignal != 0) send.accept(info(exitSignal, pid, CLD_EXITED, exitStatus & 0xff));
     }
 
+    /**
+     * {@code fd} (now this table's) is where child {@code pid} sends its exit report; closed at once
+     * if that child is no longer running.
+     */
+    public void attachReport(int pid, int fd) {
+        synchronized (this) {
+            Child c = children.get(pid);
+            if (c != null && c.pidfd >= 0 && !closed) {
+                c.reportFd = fd;
+                c.reportComing = false;
+                return;
+            }
+            if (c != null) c.reportComing = false;
+        }
+        HostKernel.call(HostSyscall.CLOSE, fd);
+    }
+
+    /** Whether {@code pid} was a child reaped by its exit report whose host process is still ending. */
+    public synchronized boolean dying(int pid) {
+        return dying.containsKey(pid);
+    }
+
+    /** Takes {@code c}'s exit report if it has come (lock held); a closed socket ends the wait for one. */
+    private static void readReport(Child c) {
+        if (c.reportFd < 0 || c.reported) return;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(16, 8);
+            while (true) {
+                long r = HostKernel.call(HostSyscall.RECVFROM, c.reportFd, buf.address(), 16, MSG_DONTWAIT, 0, 0);
+                if (r == -Errno.EINTR) continue;
+                if (r == -Errno.EAGAIN) return;
+                if (r == EXIT_REPORT_SIZE && buf.get(ValueLayout.JAVA_INT, 0) == EXIT_REPORT_MAGIC) {
+                    int status = buf.get(ValueLayout.JAVA_INT, 4) & 0xff;
+                    c.reported = true;
+                    c.code = CLD_EXITED;
+                    c.status = status;
+                    c.wstatus = status << 8;
+                    dev.herd.host.StartupTrace.mark("fork: the child's exit report");
+                } else if (r > 0) {
+                    continue; // another message (the spare's "running" pid, if its reader left it)
+                }
+                // the report, or EOF or an error: nothing more comes
+                HostKernel.call(HostSyscall.CLOSE, c.reportFd);
+                c.reportFd = -1;
+                return;
+            }
+        }
+    }
+
+    private static final int MSG_DONTWAIT = 0x40;
+
     /** The host pid of the child the guest knows as {@code pid}, or 0 for none. */
     public synchronized int hostPidOf(int pid) {
         Child c = children.get(pid);
@@ -138,7 +219,7 @@ public final class GuestChildren {
     /** Host pids of the children still running. */
     public synchronized List<Integer> runningHostPids() {
         List<Integer> out = new ArrayList<>();
-        for (Child c : children.values()) if (c.pidfd >= 0 && c.hostPid != 0) out.add(c.hostPid);
+        for (Child c : children.values()) if (c.pidfd >= 0 && !c.reported && c.hostPid != 0) out.add(c.hostPid);
         return out;
     }
 
@@ -235,6 +316,15 @@ public final class GuestChildren {
 
     /** Reaps {@code c} if it has ended (lock held); or with {@code peek}, only looks (WNOWAIT). */
     private boolean poll(Child c, boolean peek) {
+        readReport(c);
+        if (c.reported) {
+            if (!peek) {
+                dying.put(c.pid, c.pidfd); // the watcher reaps the host process
+                c.pidfd = -1;
+                ensureWatcher();
+            }
+            return true;
+        }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment info = a.allocate(128, 8);
             long r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WEXITED | WNOHANG | (peek ? WNOWAIT : 0), 0);
@@ -289,31 +379,48 @@ public final class GuestChildren {
         return null;
     }
 
-    /** Sleeps until one of {@code candidates} ends (or {@code timeoutMs} passes); -EINTR if a signal comes first. */
-    private static long block(List<Child> candidates, int timeoutMs) {
+    /**
+     * Sleeps until one of {@code candidates} ends or reports its exit (or {@code timeoutMs}
+     * passes; every few ms while a report socket is still to come); -EINTR if a signal comes first.
+     */
+    private long block(List<Child> candidates, int timeoutMs) {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment fds = a.allocate(8L * Math.max(1, candidates.size()), 8);
+            MemorySegment fds = a.allocate(16L * Math.max(1, candidates.size()), 8);
             if (candidates.isEmpty()) return HostKernel.call(HostSyscall.POLL, fds.address(), 0, timeoutMs);
             int n = 0;
-            for (Child c : candidates) {
-                int fd = c.pidfd;
-                if (fd < 0) return 0;
-                fds.set(ValueLayout.JAVA_INT, 8L * n, fd);
-                fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, (short) POLLIN);
-                n++;
+            synchronized (this) {
+                for (Child c : candidates) {
+                    int fd = c.pidfd;
+                    if (fd < 0) return 0;
+                    n = pollEntry(fds, n, fd);
+                    if (c.reportFd >= 0) n = pollEntry(fds, n, c.reportFd);
+                    if (c.reportComing && (timeoutMs < 0 || timeoutMs > REPORT_POLL_MS)) timeoutMs = REPORT_POLL_MS;
+                }
             }
             return HostKernel.call(HostSyscall.POLL, fds.address(), n, timeoutMs);
         }
     }
 
-    /** Sends SIGCHLD for each running child as it ends (without reaping: wait does that). */
+    private static int pollEntry(MemorySegment fds, int n, int fd) {
+        fds.set(ValueLayout.JAVA_INT, 8L * n, fd);
+        fds.set(ValueLayout.JAVA_SHORT, 8L * n + 4, (short) POLLIN);
+        fds.set(ValueLayout.JAVA_SHORT, 8L * n + 6, (short) 0);
+        return n + 1;
+    }
+
+    /**
+     * Sends SIGCHLD for each running child as it ends (without reaping: wait does that), and reaps
+     * the host processes of children a wait took by their exit report.
+     */
     private void watch() {
         while (true) {
             List<Child> running = new ArrayList<>();
+            List<Integer> ending = new ArrayList<>();
             int wakeFd;
             synchronized (this) {
                 for (Child c : children.values()) if (c.pidfd >= 0 && !c.notified) running.add(c);
-                if (running.isEmpty() || closed) {
+                ending.addAll(dying.values());
+                if ((running.isEmpty() && ending.isEmpty()) || closed) {
                     watcher = null;
                     return;
                 }
@@ -322,14 +429,18 @@ public final class GuestChildren {
             // a short timeout so that children added meanwhile join the set; the eventfd ends the
             // wait at close (HotSpot's exit waits up to 300 ms for a thread blocked in native code)
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment fds = a.allocate(8L * (running.size() + 1), 8);
-                for (int i = 0; i < running.size(); i++) {
-                    fds.set(ValueLayout.JAVA_INT, 8L * i, running.get(i).pidfd);
-                    fds.set(ValueLayout.JAVA_SHORT, 8L * i + 4, (short) POLLIN);
+                MemorySegment fds = a.allocate(8L * (2 * running.size() + ending.size() + 1), 8);
+                int n = 0;
+                synchronized (this) {
+                    for (Child c : running) {
+                        if (c.pidfd < 0) continue;
+                        n = pollEntry(fds, n, c.pidfd);
+                        if (c.reportFd >= 0) n = pollEntry(fds, n, c.reportFd);
+                    }
                 }
-                fds.set(ValueLayout.JAVA_INT, 8L * running.size(), wakeFd);
-                fds.set(ValueLayout.JAVA_SHORT, 8L * running.size() + 4, (short) POLLIN);
-                HostKernel.call(HostSyscall.POLL, fds.address(), running.size() + (wakeFd >= 0 ? 1 : 0), 100);
+                for (int fd : ending) n = pollEntry(fds, n, fd);
+                if (wakeFd >= 0) n = pollEntry(fds, n, wakeFd);
+                HostKernel.call(HostSyscall.POLL, fds.address(), n, 100);
             }
             List<SigInfo> toSend = new ArrayList<>();
             Consumer<SigInfo> send;
@@ -345,8 +456,26 @@ public final class GuestChildren {
                         if (c.exitSignal != 0) toSend.add(info(c.exitSignal, c.pid, c.code, c.status));
                     }
                 }
+                dying.values().removeIf(fd -> reapDying(fd, false));
             }
             if (send != null) for (SigInfo i : toSend) send.accept(i);
+        }
+    }
+
+    /**
+     * Reaps the host process behind {@code pidfd} of a child a wait took by its exit report, if it
+     * has ended (or, with {@code block}, once it does: it is past its report, so it ends soon);
+     * closes the pidfd then. Returns whether it did.
+     */
+    private static boolean reapDying(int pidfd, boolean block) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment info = a.allocate(128, 8);
+            long r;
+            do r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, pidfd, info.address(), WEXITED | (block ? 0 : WNOHANG), 0);
+            while (r == -Errno.EINTR);
+            if (r == 0 && !block && info.get(ValueLayout.JAVA_INT, 16) == 0) return false; // still going
+            HostKernel.call(HostSyscall.CLOSE, pidfd);
+            return true;
         }
     }
 
@@ -379,7 +508,13 @@ public final class GuestChildren {
             for (Child c : children.values()) {
                 if (c.pidfd >= 0) HostKernel.call(HostSyscall.CLOSE, c.pidfd);
                 c.pidfd = -1;
+                if (c.reportFd >= 0) HostKernel.call(HostSyscall.CLOSE, c.reportFd);
+                c.reportFd = -1;
             }
+            // Past their reports, these end within milliseconds: reaped here, not left as zombies
+            // for whoever inherits them.
+            for (int fd : dying.values()) reapDying(fd, true);
+            dying.clear();
             if (wake >= 0) HostKernel.call(HostSyscall.CLOSE, wake);
             wake = -1;
         }

@@ -70,6 +70,8 @@ public final class SignalSyscalls {
             }
             return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
         }
+        // A child reaped by its exit report whose JVM is still ending is gone for the guest.
+        if (pid > 0 && ctx.process().children().dying(pid)) return -Errno.ESRCH;
         // A child's pid or group (a fork's child Herd: its guest pid is a thread of that process).
         // A group gets the host's kill by number: a carrier reaches one process only.
         if (pid < 0) return HostKernel.call(HOST_KILL, -ctx.process().hostIdOf(-pid), sig);
