@@ -3,12 +3,14 @@
  * AT_SYMLINK_NOFOLLOW); then the program re-executes itself as "exec child" through a #! script
  * once and directly once, and the new image checks what execve keeps: argv and envp exactly, fds
  * without FD_CLOEXEC (with their offsets), no FD_CLOEXEC fd, SIG_IGN kept, handlers reset to
- * SIG_DFL, the blocked mask kept, the cwd. The new image's exit status (42) is the process's.
+ * SIG_DFL, the blocked mask kept, the cwd, the umask, resource limits. The new image's exit
+ * status (42) is the process's.
  * argv[1]: a scratch directory (the parent) or "child". */
 #include "guest.h"
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +39,12 @@ static int child(int argc, char **argv) {
     sigprocmask(SIG_BLOCK, NULL, &m);
     CHECK(sigismember(&m, SIGUSR2) && !sigismember(&m, SIGTERM), "the blocked mask kept");
     CHECK(access("marker", F_OK) == 0, "the cwd kept");
+    mode_t mask = umask(0);
+    CHECK(mask == 053, "the umask kept (%03o)", (unsigned) mask);
+    struct rlimit nofile, stack;
+    CHECK(getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur == 100 && nofile.rlim_max == 200,
+          "RLIMIT_NOFILE kept");
+    CHECK(getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur == 4u << 20, "RLIMIT_STACK kept");
     printf("child: %s\n", guest_failures ? "FAIL" : "ok");
     fflush(stdout);
     return guest_failures ? 1 : 42;
@@ -82,6 +90,12 @@ int main(int argc, char **argv) {
     sigemptyset(&b);
     sigaddset(&b, SIGUSR2);
     sigprocmask(SIG_BLOCK, &b, NULL);
+    umask(053);
+    struct rlimit nofile = {100, 200}, stack;
+    CHECK(setrlimit(RLIMIT_NOFILE, &nofile) == 0, "setrlimit RLIMIT_NOFILE 100/200");
+    getrlimit(RLIMIT_STACK, &stack);
+    stack.rlim_cur = 4u << 20;
+    CHECK(setrlimit(RLIMIT_STACK, &stack) == 0, "setrlimit RLIMIT_STACK 4 MiB");
 
     /* through a #! script that runs this program: the interpreter gets the script's path */
     f = open("run.sh", O_CREAT | O_WRONLY | O_TRUNC, 0755);

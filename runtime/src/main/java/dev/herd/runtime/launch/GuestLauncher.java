@@ -137,6 +137,16 @@ public final class GuestLauncher {
             // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
             for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, config.program().toAbsolutePath().toString());
+            // execve keeps the umask and the resource limits (a parent Herd's execve passes them).
+            if (config.inherited().umask() >= 0) paths.umask(config.inherited().umask());
+            long[][] limits = config.inherited().rlimits();
+            for (int r = 0; limits != null && r < limits.length && r < ResourceLimits.COUNT; r++) {
+                try {
+                    process.limits().set(r, limits[r][0], limits[r][1]);
+                } catch (ErrnoException ignored) {
+                    // above the host's hard limit: the host's stays (the parent could not exceed it either)
+                }
+            }
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             if (config.inherited().parentPid() != 0) process.parent(config.inherited().parentPid(), config.inherited().parentHostPid());
             long[] regs = {start.pc(), start.stackPointer()};

@@ -59,21 +59,22 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      * @param parentHostPid the host process whose child this Herd is while that holds
      */
     public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot, int budgetFd,
-                                  int parentPid, int parentHostPid) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1, 0, 0);
+                                  int parentPid, int parentHostPid, int umask, long[][] rlimits) {
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1, 0, 0, -1, null);
 
+        /** {@code umask} -1 and {@code rlimits} null: the host's (a top-level run). */
         public ExecInheritance {
             fds = fds.clone();
             if (chroot == null || chroot.isEmpty()) chroot = "/";
         }
 
         public ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
-            this(fds, ignored, blocked, programFd, "/", -1, 0, 0);
+            this(fds, ignored, blocked, programFd, "/", -1, 0, 0, -1, null);
         }
 
         /** Only the process budget of a parent Herd (a fork's child). */
         public static ExecInheritance budgetOnly(int budgetFd) {
-            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd, 0, 0);
+            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd, 0, 0, -1, null);
         }
     }
 

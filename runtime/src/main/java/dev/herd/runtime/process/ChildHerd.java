@@ -173,10 +173,21 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      * @param chroot        the guest's root directory inside the rootfs ("/" for none)
+     * @param umask         the guest's umask
+     * @param rlimits       the guest's resource limits, {soft, hard} per resource
      */
     public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, int parentPid, int reportFd,
-                                List<byte[]> guestArgv, int[] inheritedFds, long ignored, long blocked, String chroot) {
+                                List<byte[]> guestArgv, int[] inheritedFds, long ignored, long blocked, String chroot,
+                                int umask, long[][] rlimits) {
         List<String> head = head("run");
+        head.add("--umask");
+        head.add(Integer.toOctalString(umask));
+        StringBuilder limits = new StringBuilder();
+        for (long[] l : rlimits) {
+            limits.append(limits.isEmpty() ? "" : ",").append(Long.toHexString(l[0])).append(':').append(Long.toHexString(l[1]));
+        }
+        head.add("--rlimits");
+        head.add(limits.toString());
         if (!chroot.equals("/")) {
             head.add("--chroot");
             head.add(chroot);

@@ -212,7 +212,7 @@ public final class ExecSyscalls {
             int parentPid = ctx.vfork() != null ? ctx.vfork().parentPid() : ctx.process().guestParentPid();
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
-                    ctx.process().paths().chrootPath());
+                    ctx.process().paths().chrootPath(), ctx.process().paths().umask(), rlimits(ctx.process()));
             // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
             ProcessBudget budget = ctx.process().budget();
             if (!budget.tryAcquire(ProcessBudget.limit(ctx.process().limits()))) return -Errno.EAGAIN;
@@ -359,5 +359,12 @@ public final class ExecSyscalls {
             if (s.length > MAX_ARG_STRLEN || budget[0] < 0) throw new ErrnoException(Errno.E2BIG);
             out.add(s);
         }
+    }
+
+    /** The process's resource limits, {soft, hard} per resource: execve keeps them. */
+    private static long[][] rlimits(GuestProcess p) {
+        long[][] out = new long[ResourceLimits.COUNT][];
+        for (int r = 0; r < ResourceLimits.COUNT; r++) out[r] = new long[] {p.limits().soft(r), p.limits().hard(r)};
+        return out;
     }
 }
