@@ -1,9 +1,11 @@
 /* proc_self: /proc/self/status, stat and comm, /proc/thread-self, /proc/self/task and task/TID answer
  * for this process (not for whatever runs it): ids, comm (default and after PR_SET_NAME, per
  * thread), thread count, signal sets, memory sizes that follow what the program does, and the
- * stat fields a program can check against itself. Prints only invariants. */
+ * stat fields a program can check against itself; /proc/self/fd (and thread-self/fd) list this
+ * process's fds by their numbers. Prints only invariants. */
 #include "guest.h"
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -67,6 +69,25 @@ static void *worker(void *arg) {
 }
 
 static void on_term(int sig) { (void)sig; }
+
+/* The fd numbers in DIR, ascending, as "0 1 2 ..." into out. */
+static void list_fds(const char *dir, char *out, size_t size) {
+    int have[1024] = {0};
+    DIR *d = opendir(dir);
+    out[0] = 0;
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        int fd = atoi(e->d_name);
+        if (fd >= 0 && fd < 1024) have[fd] = 1;
+    }
+    closedir(d);
+    size_t n = 0;
+    for (int fd = 0; fd < 1024 && n + 8 < size; fd++) {
+        if (have[fd]) n += snprintf(out + n, size - n, "%s%d", n ? " " : "", fd);
+    }
+}
 
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -164,5 +185,16 @@ int main(void) {
     pthread_barrier_wait(&done);
     for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
     CHECK(field(slurp("/proc/self/status"), "Threads") == 1, "Threads: 1 again after the joins");
+    /* the fd directory lists this process's fds (opendir's own among them) */
+    int f = open("/proc/self/status", O_RDONLY);
+    CHECK(dup2(f, 9) == 9 && close(f) == 0, "fd 9 open");
+    char fds[256];
+    list_fds("/proc/self/fd", fds, sizeof fds);
+    printf("/proc/self/fd: %s\n", fds);
+    list_fds("/proc/thread-self/fd", fds, sizeof fds);
+    printf("/proc/thread-self/fd: %s\n", fds);
+    close(9);
+    list_fds("/proc/self/fd", fds, sizeof fds);
+    printf("/proc/self/fd after close: %s\n", fds);
     return guest_done();
 }

@@ -80,6 +80,7 @@ final class IoSyscalls {
             int h = Sys.fd(ctx, fd);
             long n = count & 0xffffffffL;
             if (TaskDirectory.is(ctx, h)) return TaskDirectory.getdents64(ctx, h, dirp, n);
+            if (FdDirectory.is(ctx, h)) return FdDirectory.getdents64(ctx, h, dirp, n);
             return Sys.onFd(ctx, HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
         });
         t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));
