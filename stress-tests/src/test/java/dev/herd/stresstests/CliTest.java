@@ -111,6 +111,28 @@ class CliTest {
         assertTrue(small.stderrText().contains("ulimit -f"), small.stderrText());
     }
 
+    /**
+     * fds the shell opened for bin/herd beyond 0-2 (`3<file`, a jobserver's pipes) are the guest's
+     * at the same numbers, as across an execve. Compared with the same program run natively.
+     */
+    @Test
+    void fdsInheritedFromTheShellAreTheGuests() throws IOException {
+        Files.writeString(base.resolve("three.txt"), "fd three\n");
+        String script = "exec 3<three.txt 5>five.txt; exec \"$@\"";
+        List<String> program = List.of("/bin/sh", "-c", "cat <&3; echo five >&5; ls /proc/self/fd | tr '\\n' ' '");
+        List<String> nativeCmd = new java.util.ArrayList<>(List.of("bash", "-c", script, "sh"));
+        nativeCmd.addAll(program);
+        List<String> herdCmd = new java.util.ArrayList<>(List.of("bash", "-c", script, "sh", HerdEnv.HERD.toString(), "run"));
+        herdCmd.addAll(program);
+        GuestRun.Result nat = GuestRun.run(nativeCmd, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.Result herd = GuestRun.run(herdCmd, base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(herd);
+        assertTrue(nat.stdoutText().startsWith("fd three\n"), "native (fixture check): " + nat.describe());
+        assertEquals(nat.stdoutText(), herd.stdoutText(), herd.describe() + "\n" + herd.stderrText());
+        assertEquals(nat.status(), herd.status(), herd.describe());
+        assertEquals("five\n", Files.readString(base.resolve("five.txt")));
+    }
+
     @Test
     void elfTruncatedInTheProgramHeadersIs126() throws IOException {
         byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));

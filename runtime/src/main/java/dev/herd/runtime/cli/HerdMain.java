@@ -118,6 +118,8 @@ public final class HerdMain {
         int[] inheritFds = new int[0];
         long sigIgnore = 0, sigMask = 0;
         String chroot = "/";
+        int umask = -1;
+        long[][] rlimits = null;
         ExecutionMode mode = ExecutionMode.PARALLEL;
         boolean proxy = false;
         List<String> forward = null;
@@ -241,6 +243,27 @@ public final class HerdMain {
                         return usage(err, "--inherit-fds: not a list of fd numbers");
                     }
                 }
+                case "--umask" -> { // a parent Herd's execve: the guest's umask
+                    if (i >= args.length) return usage(err, "--umask needs an octal mask");
+                    try {
+                        umask = Integer.parseInt(args[i++], 8) & 0777;
+                    } catch (NumberFormatException e) {
+                        return usage(err, "--umask: not an octal mask");
+                    }
+                }
+                case "--rlimits" -> { // a parent Herd's execve: the guest's limits, SOFT:HARD in hex per resource
+                    if (i >= args.length) return usage(err, "--rlimits needs a list");
+                    String[] parts = args[i++].split(",");
+                    rlimits = new long[parts.length][];
+                    try {
+                        for (int r = 0; r < parts.length; r++) {
+                            String[] sh = parts[r].split(":");
+                            rlimits[r] = new long[] {Long.parseUnsignedLong(sh[0], 16), Long.parseUnsignedLong(sh[1], 16)};
+                        }
+                    } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+                        return usage(err, "--rlimits: not a list of SOFT:HARD");
+                    }
+                }
                 case "--chroot" -> {
                     if (i >= args.length) return usage(err, "--chroot needs a path inside the rootfs");
                     chroot = args[i++];
@@ -312,7 +335,7 @@ public final class HerdMain {
         String cwd = guestCwd(rootfs);
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
-                        parentHostPid), proxySettings);
+                        parentHostPid, umask, rlimits), proxySettings);
         GuestLauncher.RunningGuest guest = null;
         try {
             // Forwarding is in place before the first guest instruction runs.
