@@ -39,30 +39,41 @@ final class FdDirectory {
         }
     }
 
-    /** getdents64 of the fd directory into the guest's buffer of {@code n} bytes. */
+    /**
+     * getdents64 of the fd directory into the guest's buffer of {@code n} bytes. As Linux's
+     * proc_readfd, the position is the next fd number plus 2 (0 and 1 are "." and ".."), so fds
+     * closed between two calls (a child closing what it lists) shift nothing.
+     */
     static long getdents64(SyscallContext ctx, int h, long dirp, long n) {
         long pos = HostKernel.call(HostSyscall.LSEEK, h, 0, SEEK_CUR);
         if (pos < 0) return pos;
         int[] fds = ctx.process().fds().openFds();
         ByteBuffer out = ByteBuffer.allocate((int) Math.min(n, 1 << 16)).order(ByteOrder.LITTLE_ENDIAN);
-        long index = pos;
-        while (index < fds.length + 2L) {
-            String name = index == 0 ? "." : index == 1 ? ".." : Integer.toString(fds[(int) index - 2]);
+        int k = 0; // the first open fd at or after the position
+        while (k < fds.length && fds[k] + 2L < pos) k++;
+        boolean full = false;
+        while (pos < 2 || k < fds.length) {
+            long entry = pos < 2 ? pos : fds[k] + 2L;
+            String name = entry == 0 ? "." : entry == 1 ? ".." : Integer.toString(fds[k]);
             byte[] bytes = name.getBytes(StandardCharsets.ISO_8859_1);
             int reclen = (19 + bytes.length + 1 + 7) & ~7; // struct linux_dirent64, 8-aligned
-            if (out.remaining() < reclen) break;
+            if (out.remaining() < reclen) {
+                full = true;
+                break;
+            }
             int at = out.position();
-            out.putLong(at, index < 2 ? 1 : 0x10000L + fds[(int) index - 2]); // d_ino
-            out.putLong(at + 8, index + 1);                                    // d_off: the next entry
+            out.putLong(at, entry < 2 ? 1 : 0x10000L + fds[k]); // d_ino
+            out.putLong(at + 8, entry + 1);                      // d_off: where the next entry starts
             out.putShort(at + 16, (short) reclen);
-            out.put(at + 18, (byte) (index < 2 ? DT_DIR : DT_LNK));
+            out.put(at + 18, (byte) (entry < 2 ? DT_DIR : DT_LNK));
             out.put(at + 19, bytes);
             out.position(at + reclen);
-            index++;
+            pos = entry + 1;
+            if (entry >= 2) k++;
         }
-        if (out.position() == 0 && index < fds.length + 2L) return -dev.herd.host.Errno.EINVAL; // buffer too small
+        if (out.position() == 0 && full) return -dev.herd.host.Errno.EINVAL; // not even one entry fits
         if (out.position() > 0) ctx.memory().write(dirp, java.util.Arrays.copyOf(out.array(), out.position()));
-        HostKernel.call(HostSyscall.LSEEK, h, index, SEEK_SET);
+        HostKernel.call(HostSyscall.LSEEK, h, pos, SEEK_SET);
         return out.position();
     }
 }
