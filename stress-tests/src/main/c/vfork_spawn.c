@@ -1,7 +1,9 @@
 /* vfork_spawn: children that share their parent's memory until they exec or exit (vfork, and
  * clone(CLONE_VM|CLONE_VFORK) as glibc's posix_spawn, system and popen use): exit statuses through
  * waitpid/waitid, file actions, the child's own fd table and dispositions, memory shared until
- * exec, exec failure, WNOHANG, ECHILD, SIGCHLD. Prints only invariants. */
+ * exec, exec failure, WNOHANG, ECHILD, SIGCHLD, posix_spawn's POSIX_SPAWN_SETSID and
+ * POSIX_SPAWN_SETPGROUP (the child's setsid/setpgid before its exec). Prints only invariants.
+ * argv[1] "ids": the spawned child's mode, exiting with 1 if it leads its session + 2 if its group. */
 #include "guest.h"
 #include <fcntl.h>
 #include <signal.h>
@@ -22,7 +24,23 @@ static int status_of(pid_t pid) {
     return r == pid ? st : -1000;
 }
 
+/* posix_spawn of this program in "ids" mode with spawn flags; its exit status, or -1. */
+static int spawn_ids(short flags) {
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    posix_spawnattr_setflags(&at, flags);
+    posix_spawnattr_setpgroup(&at, 0);
+    char *args[] = {"vfork_spawn", "ids", NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", NULL, &at, args, environ);
+    posix_spawnattr_destroy(&at);
+    if (rc != 0) return -1;
+    int st = status_of(pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "ids") == 0) return (getsid(0) == getpid()) | (getpgid(0) == getpid()) << 1;
     setvbuf(stdout, NULL, _IONBF, 0);
     /* "no-shell": a root without /bin/sh (the arm64 test rootfs) */
     int shell = !(argc > 1 && strcmp(argv[1], "no-shell") == 0);
@@ -114,5 +132,8 @@ int main(int argc, char **argv) {
     CHECK(chld > 0, "SIGCHLD arrived");
     errno = 0;
     CHECK(waitpid(-1, NULL, 0) == -1 && errno == ECHILD, "all reaped: ECHILD");
+    CHECK(spawn_ids(0) == 0, "a spawned child is in its parent's session and group");
+    CHECK(spawn_ids(POSIX_SPAWN_SETPGROUP) == 2, "POSIX_SPAWN_SETPGROUP 0: it leads a group of its own");
+    CHECK(spawn_ids(POSIX_SPAWN_SETSID) == 3, "POSIX_SPAWN_SETSID: it leads a session and its group");
     return guest_done();
 }

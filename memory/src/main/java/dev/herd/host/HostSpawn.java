@@ -24,7 +24,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class HostSpawn {
     private HostSpawn() {}
 
-    private static final short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
+    private static final short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08,
+            POSIX_SPAWN_SETSID = 0x80;
     /** Generous upper bounds of glibc's posix_spawn_file_actions_t, posix_spawnattr_t, sigset_t. */
     private static final int FILE_ACTIONS_SIZE = 256, ATTR_SIZE = 1024, SIGSET_SIZE = 128;
 
@@ -41,6 +42,7 @@ public final class HostSpawn {
         static final MethodHandle ATTR_SETFLAGS = fn("posix_spawnattr_setflags");
         static final MethodHandle ATTR_SETSIGMASK = fn("posix_spawnattr_setsigmask");
         static final MethodHandle ATTR_SETSIGDEFAULT = fn("posix_spawnattr_setsigdefault");
+        static final MethodHandle ATTR_SETPGROUP = fn("posix_spawnattr_setpgroup");
 
         private static MethodHandle fn(String name) {
             return NativeWords.handle(Linker.nativeLinker().defaultLookup().find(name)
@@ -61,6 +63,16 @@ public final class HostSpawn {
      */
     public static int spawn(byte[] path, List<byte[]> argv, List<byte[]> envp, byte[] cwd,
                             List<FdPlacement> fds, int closeFrom) {
+        return spawn(path, argv, envp, cwd, fds, closeFrom, -1, false);
+    }
+
+    /**
+     * As {@link #spawn(byte[], List, List, byte[], List, int)}, the child in a new session
+     * ({@code newSession}) or in process group {@code pgroup} (0: a group of its own; -1: this
+     * process's).
+     */
+    public static int spawn(byte[] path, List<byte[]> argv, List<byte[]> envp, byte[] cwd,
+                            List<FdPlacement> fds, int closeFrom, int pgroup, boolean newSession) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fa = arena.allocate(FILE_ACTIONS_SIZE, 16);
             MemorySegment attr = arena.allocate(ATTR_SIZE, 16);
@@ -75,7 +87,14 @@ public final class HostSpawn {
                     all.fill((byte) 0xff);
                     check((int) NativeWords.call(Libc.ATTR_SETSIGMASK, attr.address(), none.address()));
                     check((int) NativeWords.call(Libc.ATTR_SETSIGDEFAULT, attr.address(), all.address()));
-                    check((int) NativeWords.call(Libc.ATTR_SETFLAGS, attr.address(), POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK));
+                    int flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+                    if (newSession) {
+                        flags |= POSIX_SPAWN_SETSID;
+                    } else if (pgroup >= 0) {
+                        flags |= POSIX_SPAWN_SETPGROUP;
+                        check((int) NativeWords.call(Libc.ATTR_SETPGROUP, attr.address(), pgroup));
+                    }
+                    check((int) NativeWords.call(Libc.ATTR_SETFLAGS, attr.address(), flags));
                     MemorySegment pid = arena.allocate(JAVA_INT);
                     MemorySegment argvArray = cStringArray(arena, argv);
                     MemorySegment envArray = cStringArray(arena, envp);

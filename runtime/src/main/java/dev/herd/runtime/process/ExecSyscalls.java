@@ -218,8 +218,9 @@ public final class ExecSyscalls {
             if (!budget.tryAcquire(ProcessBudget.limit(ctx.process().limits()))) return -Errno.EAGAIN;
             int pid;
             try {
+                VforkChild v = ctx.vfork();
                 pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd(ctx),
-                        childFds.placements(), childFds.closeFrom());
+                        childFds.placements(), childFds.closeFrom(), v != null ? v.hostGroup() : -1, v != null && v.newSession());
             } catch (ErrnoException e) {
                 budget.release();
                 return -e.errno();

@@ -60,14 +60,25 @@ public final class ProcessSyscalls {
                 guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid))));
         t.define("getsid", "int", (ctx, pid, b, c, d, e, f) ->
                 guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid))));
-        t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> ctx.vfork() != null && ((int) pid == 0 || (int) pid == ctx.process().pid())
-                ? 0 // a vfork child's own group (see setsid): not made, documented
-                :
-                HostKernel.call(HostSyscall.SETPGID, hostPid(ctx, pid), hostPgid(ctx, pgid)));
+        t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> {
+            int self = ctx.process().pid();
+            if (ctx.vfork() != null && ((int) pid == 0 || (int) pid == self)) {
+                // A vfork child's own group (see setsid): made for the image its execve starts.
+                if ((int) pgid < 0) return -Errno.EINVAL;
+                if (ctx.vfork().newSession()) return -Errno.EPERM; // a session leader keeps its group
+                ctx.vfork().requestGroup((int) pgid == 0 || (int) pgid == self ? 0 : (int) hostPgid(ctx, pgid));
+                return 0;
+            }
+            return HostKernel.call(HostSyscall.SETPGID, hostPid(ctx, pid), hostPgid(ctx, pgid));
+        });
         t.define("setsid", "", (ctx, a, b, c, d, e, f) -> {
             // A vfork child runs on its parent's host thread: the host call would move the whole
-            // JVM. Its new session is not made (documented); the call succeeds as for a child.
-            if (ctx.vfork() != null) return ctx.process().pid();
+            // JVM. Its new session is made for the image its execve starts (VforkChild).
+            if (ctx.vfork() != null) {
+                if (ctx.vfork().newSession()) return -Errno.EPERM; // already a session (and group) leader
+                ctx.vfork().requestSession();
+                return ctx.process().pid();
+            }
             return guestPgid(ctx, HostKernel.call(HostSyscall.SETSID));
         });
         // Priorities: PRIO_PROCESS names a thread in Linux, and guest TIDs are host TIDs.

@@ -59,6 +59,27 @@ public final class VforkChild {
         return 0;
     }
 
+    /**
+     * setsid and setpgid in the child: its thread is its parent's, so the host calls would move the
+     * whole JVM. They are recorded and made for the child Herd its execve starts (posix_spawn's
+     * POSIX_SPAWN_SETSID and POSIX_SPAWN_SETPGROUP), which is the child from then on.
+     */
+    private volatile boolean newSession;
+    /** The host process group the child asked to be in: -1 none asked, 0 its own. */
+    private volatile int hostGroup = -1;
+
+    /** The child's setsid (it is not a group leader yet: the new session is made at its execve). */
+    public void requestSession() { newSession = true; }
+
+    /** The child's setpgid(0, pgid): {@code hostPgid} 0 for a group of its own. */
+    public void requestGroup(int hostPgid) { hostGroup = hostPgid; }
+
+    /** Whether the child asked for a session of its own. */
+    public boolean newSession() { return newSession; }
+
+    /** The host process group the child asked for (-1: none, 0: its own); none after setsid. */
+    public int hostGroup() { return newSession ? -1 : hostGroup; }
+
     /** The pid of the process whose thread the child borrows: its parent. */
     public int parentPid() { return parent.pid(); }
 
