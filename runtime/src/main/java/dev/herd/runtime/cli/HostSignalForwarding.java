@@ -47,43 +47,34 @@ final class HostSignalForwarding {
     /**
      * The signals this JVM forwards (bit N-1 for N), decided once: those whose host action is
      * SIG_DFL or SIG_IGN, and SIGPIPE and SIGXFSZ (the JVM's handlers only ignore them), minus the
-     * ones a Herd JVM keeps. Read before Herd installs a handler of its own.
+     * ones a Herd JVM keeps; and which of them were ignored then (SIGPIPE and SIGXFSZ never: the
+     * JVM's, not the shell's). Read in one pass before Herd installs a handler of its own.
      */
-    private static long forwardable;
+    private static long forwardable, ignoredAtStart;
 
     private static synchronized long forwardable() {
         if (forwardable != 0) return forwardable;
-        long mask = 0;
+        long mask = 0, ignored = 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment old = arena.allocate(KERNEL_SIGACTION_SIZE, 8);
             for (int number = 1; number <= Signals.MAX; number++) {
                 if (number == Signals.SIGKILL || number == Signals.SIGSTOP || HostSignalCarrier.carried(number)) continue;
                 if (HostKernel.call(HostSyscall.RT_SIGACTION, number, 0, old.address(), 8) != 0) continue;
                 long handler = old.get(ValueLayout.JAVA_LONG, 0);
-                if (handler == SIG_DFL || handler == SIG_IGN || number == Signals.SIGPIPE || number == Signals.SIGXFSZ) {
-                    mask |= Signals.bit(number);
-                }
+                boolean jvmIgnores = number == Signals.SIGPIPE || number == Signals.SIGXFSZ;
+                if (handler == SIG_DFL || handler == SIG_IGN || jvmIgnores) mask |= Signals.bit(number);
+                if (handler == SIG_IGN && !jvmIgnores) ignored |= Signals.bit(number);
             }
         }
+        ignoredAtStart = ignored;
         forwardable = mask;
         return mask;
     }
 
-    /** The forwarded signals ignored in this process now (as a guest signal mask, bit N-1 for N). */
-    static long hostIgnored() {
-        long mask = 0;
-        long candidates = forwardable() & ~(Signals.bit(Signals.SIGPIPE) | Signals.bit(Signals.SIGXFSZ)); // the JVM's, not the shell's
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment old = arena.allocate(KERNEL_SIGACTION_SIZE, 8);
-            for (int number = 1; number <= Signals.MAX; number++) {
-                if ((candidates & Signals.bit(number)) == 0) continue;
-                if (HostKernel.call(HostSyscall.RT_SIGACTION, number, 0, old.address(), 8) == 0
-                        && old.get(ValueLayout.JAVA_LONG, 0) == SIG_IGN) {
-                    mask |= Signals.bit(number);
-                }
-            }
-        }
-        return mask;
+    /** The forwarded signals ignored in this process before forwarding (a guest signal mask, bit N-1 for N). */
+    static synchronized long hostIgnored() {
+        forwardable();
+        return ignoredAtStart;
     }
 
     /** struct kernel_sigaction (handler, flags, restorer, mask) and SIG_IGN, of the x86_64 host. */

@@ -1,6 +1,5 @@
 package dev.herd.runtime.fs;
 
-import dev.herd.host.HostFd;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.runtime.syscall.SyscallContext;
@@ -22,21 +21,12 @@ import java.nio.charset.StandardCharsets;
 final class FdDirectory {
     private FdDirectory() {}
 
-    private static final long JVM_PID = ProcessHandle.current().pid();
     private static final java.util.regex.Pattern FDS = java.util.regex.Pattern.compile("/proc/(\\d+)(?:/task/(\\d+))?/fd");
     private static final int DT_DIR = 4, DT_LNK = 10, SEEK_SET = 0, SEEK_CUR = 1;
 
     /** Whether host fd {@code h} is an fd directory of this JVM's process (of the guest, then). */
     static boolean is(SyscallContext ctx, int h) {
-        if (HostFd.isProxy(h)) return false;
-        try {
-            java.util.regex.Matcher m = FDS.matcher(PathResolver.readlinkProcFd(h));
-            if (!m.matches()) return false;
-            long n = Long.parseLong(m.group(1));
-            return n == JVM_PID || ctx.process().threads().byTid((int) n) != null;
-        } catch (RuntimeException e) {
-            return false;
-        }
+        return TaskDirectory.ofThisProcess(ctx, h, FDS);
     }
 
     /**

@@ -21,9 +21,18 @@ final class TaskDirectory {
      * for the guest's pid or any of its threads (Linux lists the whole thread group there too).
      */
     static boolean is(SyscallContext ctx, int h) {
+        return ofThisProcess(ctx, h, TASKS);
+    }
+
+    /**
+     * Whether host fd {@code h} is a /proc directory matching {@code path} (its first group a
+     * pid) of this JVM: the JVM's pid, or one of the guest's threads (Linux answers for the whole
+     * thread group under any of its ids). Also {@link FdDirectory}'s test.
+     */
+    static boolean ofThisProcess(SyscallContext ctx, int h, java.util.regex.Pattern path) {
         if (HostFd.isProxy(h)) return false;
         try {
-            java.util.regex.Matcher m = TASKS.matcher(PathResolver.readlinkProcFd(h));
+            java.util.regex.Matcher m = path.matcher(PathResolver.readlinkProcFd(h));
             if (!m.matches()) return false;
             long n = Long.parseLong(m.group(1));
             return n == JVM_PID || ctx.process().threads().byTid((int) n) != null;
