@@ -24,9 +24,9 @@ final class FdDirectory {
     private static final java.util.regex.Pattern FDS = java.util.regex.Pattern.compile("/proc/(\\d+)(?:/task/(\\d+))?/fd");
     private static final int DT_DIR = 4, DT_LNK = 10, SEEK_SET = 0, SEEK_CUR = 1;
 
-    /** Whether host fd {@code h} is an fd directory of this JVM's process (of the guest, then). */
-    static boolean is(SyscallContext ctx, int h) {
-        return TaskDirectory.ofThisProcess(ctx, h, FDS);
+    /** Whether {@code procPath} is an fd directory of this JVM's process (of the guest, then). */
+    static boolean is(SyscallContext ctx, String procPath) {
+        return TaskDirectory.ofThisProcess(ctx, procPath, FDS);
     }
 
     /**

@@ -79,8 +79,11 @@ final class IoSyscalls {
         t.define("getdents64", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> {
             int h = Sys.fd(ctx, fd);
             long n = count & 0xffffffffL;
-            if (TaskDirectory.is(ctx, h)) return TaskDirectory.getdents64(ctx, h, dirp, n);
-            if (FdDirectory.is(ctx, h)) return FdDirectory.getdents64(ctx, h, dirp, n);
+            String proc = TaskDirectory.procPath(h); // one readlink for both checks
+            if (proc != null) {
+                if (TaskDirectory.is(ctx, proc)) return TaskDirectory.getdents64(ctx, h, dirp, n);
+                if (FdDirectory.is(ctx, proc)) return FdDirectory.getdents64(ctx, h, dirp, n);
+            }
             return Sys.onFd(ctx, HostSyscall.GETDENTS64, h, Sys.out(ctx, dirp, n), n);
         });
         t.define("getdents", "fd ptr uint", (ctx, fd, dirp, count, d, e, f) -> getdents(ctx, fd, dirp, count & 0xffffffffL));

@@ -16,27 +16,37 @@ final class TaskDirectory {
     private static final long JVM_PID = ProcessHandle.current().pid();
     private static final java.util.regex.Pattern TASKS = java.util.regex.Pattern.compile("/proc/(\\d+)/task");
 
-    /**
-     * Whether host fd {@code h} is this JVM's task directory: /proc/self/task, or /proc/N/task
-     * for the guest's pid or any of its threads (Linux lists the whole thread group there too).
-     */
-    static boolean is(SyscallContext ctx, int h) {
-        return ofThisProcess(ctx, h, TASKS);
+    /** The /proc path host fd {@code h} is open on, or null (another file, a proxy fd, closed). */
+    static String procPath(int h) {
+        if (HostFd.isProxy(h)) return null;
+        try {
+            String path = PathResolver.readlinkProcFd(h);
+            return path.startsWith("/proc/") ? path : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
     }
 
     /**
-     * Whether host fd {@code h} is a /proc directory matching {@code path} (its first group a
-     * pid) of this JVM: the JVM's pid, or one of the guest's threads (Linux answers for the whole
-     * thread group under any of its ids). Also {@link FdDirectory}'s test.
+     * Whether {@code procPath} is this JVM's task directory: /proc/self/task, or /proc/N/task for
+     * the guest's pid or any of its threads (Linux lists the whole thread group there too).
      */
-    static boolean ofThisProcess(SyscallContext ctx, int h, java.util.regex.Pattern path) {
-        if (HostFd.isProxy(h)) return false;
+    static boolean is(SyscallContext ctx, String procPath) {
+        return ofThisProcess(ctx, procPath, TASKS);
+    }
+
+    /**
+     * Whether {@code procPath} matches {@code path} (its first group a pid) for this JVM: the JVM's
+     * pid, or one of the guest's threads (Linux answers for the whole thread group under any of
+     * its ids). Also {@link FdDirectory}'s test.
+     */
+    static boolean ofThisProcess(SyscallContext ctx, String procPath, java.util.regex.Pattern path) {
+        java.util.regex.Matcher m = path.matcher(procPath);
+        if (!m.matches()) return false;
         try {
-            java.util.regex.Matcher m = path.matcher(PathResolver.readlinkProcFd(h));
-            if (!m.matches()) return false;
             long n = Long.parseLong(m.group(1));
             return n == JVM_PID || ctx.process().threads().byTid((int) n) != null;
-        } catch (RuntimeException e) {
+        } catch (NumberFormatException e) {
             return false;
         }
     }
