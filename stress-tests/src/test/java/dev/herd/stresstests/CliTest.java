@@ -133,6 +133,21 @@ class CliTest {
         assertEquals("five\n", Files.readString(base.resolve("five.txt")));
     }
 
+    /**
+     * bin/herd names the build's unpacked native helper to the JVM; a name that is no file (a
+     * cleaned build directory, a stale option) falls back to the jar's copy instead of failing.
+     */
+    @Test
+    void aMissingNativeHelperFileFallsBackToTheJarsCopy() throws IOException {
+        java.util.Map<String, String> env = new java.util.HashMap<>(HerdEnv.guestEnvironment(base));
+        env.put("HERD_JAVA_OPTS", "-Dherd.native.library=" + base.resolve("no-such-libherd-native.so"));
+        GuestRun.Result r = GuestRun.run(List.of(HerdEnv.HERD.toString(), "run", "/bin/echo", "helper"), base, null, env,
+                HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        assertEquals(0, r.status(), r.describe() + "\n" + r.stderrText());
+        assertEquals("helper\n", r.stdoutText(), r.describe());
+    }
+
     @Test
     void elfTruncatedInTheProgramHeadersIs126() throws IOException {
         byte[] hello = Files.readAllBytes(HerdEnv.guest("hello"));
