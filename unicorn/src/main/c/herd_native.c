@@ -146,8 +146,11 @@ long herd_forward_signal(long signo, long fd)
  * on this thread) the wrappers just call the real function. Java writes the struct on the
  * engine's own thread, so the wrappers read it without synchronisation.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <elf.h>
 #include <link.h>
 #include <stdio.h>
@@ -1368,6 +1371,32 @@ long herd_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
     long r = syscall(nr, a0, a1, a2, a3, a4, a5);
     return r == -1 ? -(long)errno : r;
+}
+
+/*
+ * Every thread of process `pid` (0: this one) to scheduling `policy` at priority 0, for a warm fork
+ * spare (Java's SpareScheduling): one pass over /proc/PID/task in C. The same pass in Java took
+ * 0.7-1.8 ms in the spare on a fork's path (its code interpreted). Returns the number of threads
+ * set, or -errno if the task directory cannot be read. A thread gone meanwhile is skipped.
+ */
+long herd_sched_all_threads(long pid, long policy)
+{
+    char path[48];
+    if (pid == 0) snprintf(path, sizeof path, "/proc/self/task");
+    else snprintf(path, sizeof path, "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (d == NULL) return -(long)errno;
+    struct sched_param param = { .sched_priority = 0 };
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long tid = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end != '\0') continue; /* "." and ".." */
+        if (syscall(SYS_sched_setscheduler, tid, (int)policy, &param) == 0) n++;
+    }
+    closedir(d);
+    return n;
 }
 
 /*

@@ -24,10 +24,28 @@ public final class EnginePool implements AutoCloseable {
      *                          DESIGN fact 13): guest atomics are then host atomics and need no site patching
      */
     public EnginePool(CpuArch arch, GuestAddressSpace addressSpace, int capacity, boolean translatorAtomics) {
+        this(arch, addressSpace, capacity, translatorAtomics, null);
+    }
+
+    /**
+     * A pool whose first engine is {@code prepared} (may be null), if that was made for the same
+     * architecture and atomics; otherwise {@code prepared} is closed and engines are opened as needed.
+     */
+    public EnginePool(CpuArch arch, GuestAddressSpace addressSpace, int capacity, boolean translatorAtomics,
+                      PreparedEngine prepared) {
         this.translatorAtomics = translatorAtomics;
         this.arch = arch;
         this.addressSpace = addressSpace;
         this.capacity = capacity;
+        EngineSlot slot = prepared == null ? null : prepared.take(arch, translatorAtomics);
+        if (slot != null) {
+            try {
+                slot.bind(addressSpace);
+                idle.addLast(slot);
+            } catch (RuntimeException e) {
+                // bind closed it: the first thread opens its own engine
+            }
+        }
     }
 
     /** An idle engine, or a new one. */

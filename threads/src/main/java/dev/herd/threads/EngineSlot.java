@@ -13,10 +13,22 @@ import dev.herd.unicorn.Unicorn;
  */
 final class EngineSlot {
     final Unicorn engine;
-    final EngineMemoryView memoryView;
+    /** The engine's view of the address space, from {@link #bind}; set before any thread attaches. */
+    EngineMemoryView memoryView;
+    private final boolean translatorAtomics;
     private GuestThread owner;
 
     EngineSlot(CpuArch arch, GuestAddressSpace addressSpace, boolean translatorAtomics) {
+        this(arch, translatorAtomics);
+        bind(addressSpace);
+    }
+
+    /**
+     * An engine with Herd's wrappers and hooks but no address space yet ({@link PreparedEngine}):
+     * {@link #bind} before a thread attaches.
+     */
+    EngineSlot(CpuArch arch, boolean translatorAtomics) {
+        this.translatorAtomics = translatorAtomics;
         engine = arch.openEngine();
         try {
             engine.enableExactStops();
@@ -26,12 +38,6 @@ final class EngineSlot {
             if (translatorAtomics && engine.enableTranslatorAtomics() && !engine.guardTranslatorAtomics()) {
                 throw new IllegalStateException("translator atomics need the store fast path (its ranges guard them)");
             }
-            if (translatorAtomics && !"0".equals(System.getenv("HERD_DIRECT_ATOMICS"))) {
-                engine.directAtomics(addressSpace.hostBase()); // every region is mapped at hostBase + address
-            }
-            // One engine alone on its memory: plain atomics until the memory view's sync says otherwise.
-            if (!addressSpace.concurrentAccess()) engine.suspendTranslatorAtomics();
-            memoryView = new EngineMemoryView(addressSpace, engine);
             arch.hookTraps(engine, () -> owner.onSyscall(), intno -> owner.onInterrupt(intno));
             engine.hookMemInvalid(UcHook.UC_HOOK_MEM_INVALID,
                     (uc, type, address, size, value) -> owner.onInvalidMemory(type, address));
@@ -40,6 +46,23 @@ final class EngineSlot {
             throw e;
         }
     }
+
+    /** Gives the engine its address space; once. Closes the engine if that fails. */
+    void bind(GuestAddressSpace addressSpace) {
+        try {
+            if (translatorAtomics && !"0".equals(System.getenv("HERD_DIRECT_ATOMICS"))) {
+                engine.directAtomics(addressSpace.hostBase()); // every region is mapped at hostBase + address
+            }
+            // One engine alone on its memory: plain atomics until the memory view's sync says otherwise.
+            if (!addressSpace.concurrentAccess()) engine.suspendTranslatorAtomics();
+            memoryView = new EngineMemoryView(addressSpace, engine);
+        } catch (RuntimeException e) {
+            engine.close();
+            throw e;
+        }
+    }
+
+    boolean translatorAtomics() { return translatorAtomics; }
 
     private boolean preciseFaults;
 

@@ -383,7 +383,7 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        return runForked(image, image.pidReportFd(), false, budgetFd, rootfs, mode, strace, proxy, err, null, null);
+        return runForked(image, image.pidReportFd(), false, budgetFd, rootfs, mode, strace, proxy, err, null, null, null);
     }
 
     /**
@@ -396,7 +396,7 @@ public final class HerdMain {
         // first guest thread started, whose id (the child's pid) the parent gets now, so that its
         // fork returns as soon as it has handed the state over.
         HostSignalForwarding.install();
-        dev.herd.runtime.syscall.SyscallTable table = SpareWarmUp.run(machine);
+        SpareWarmUp.Ready ready = SpareWarmUp.run(machine);
         MainThreadSlot slot = new MainThreadSlot();
         if (!sendPid(socket, slot.tid())) return 0;
         List<Integer> fds = new ArrayList<>();
@@ -441,7 +441,7 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("fork spare: image read");
         // The pid again once the child runs: the parent starts its next spare only then, so
         // that the two JVMs do not share the CPU while this one sets up.
-        return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, table);
+        return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, ready.table(), ready.engine());
     }
 
     /**
@@ -452,12 +452,13 @@ public final class HerdMain {
     private static int runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
                                  ExecutionMode mode, boolean strace,
                                  ProxySettings proxy, PrintStream err, MainThreadSlot slot,
-                                 dev.herd.runtime.syscall.SyscallTable table) throws InterruptedException {
+                                 dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine)
+            throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
                 -1, -1, -1, err, RunConfig.ExecInheritance.budgetOnly(budgetFd), proxy);
         GuestLauncher.RunningGuest guest;
         try {
-            guest = GuestLauncher.startForked(config, image, FORWARD_HOST_SIGNALS, slot, table);
+            guest = GuestLauncher.startForked(config, image, FORWARD_HOST_SIGNALS, slot, table, engine);
         } catch (IOException e) {
             err.println("herd: fork: " + e.getMessage());
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);

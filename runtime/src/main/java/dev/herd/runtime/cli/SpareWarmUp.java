@@ -29,8 +29,32 @@ final class SpareWarmUp {
 
     private static final int ROUNDS = 10, MAPPINGS = 200;
 
+    /**
+     * What the warm-up leaves for the fork: the syscall table it built and an engine opened for the
+     * child's first thread (each null if its part failed).
+     */
+    record Ready(dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine) {}
+
+    /** Warms up; never fails (a failed part leaves its work to the fork). */
+    static Ready run(int machineCode) {
+        dev.herd.runtime.syscall.SyscallTable table = warmUp(machineCode);
+        dev.herd.threads.PreparedEngine engine = null;
+        try {
+            engine = dev.herd.runtime.launch.GuestLauncher.prepareEngine(machineCode);
+        } catch (RuntimeException | LinkageError e) {
+            if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();
+        }
+        // The rounds left the heap grown (G1 starts at 1/64 of the machine's memory and the
+        // warm-up touches much of its young generation): a full collection gives it back, so
+        // the fork's child, which ends with this JVM, unmaps that much less at its exit.
+        // Measured: exit_group to the parent's wait 16 ms -> 5 ms, fork+exit+wait median
+        // 36-45 ms -> 30-33 ms (docs/BENCHMARKS.md, "Processes").
+        System.gc();
+        return new Ready(table, engine);
+    }
+
     /** Returns the syscall table it built, for the fork to use (null if the warm-up failed). */
-    static dev.herd.runtime.syscall.SyscallTable run(int machineCode) {
+    private static dev.herd.runtime.syscall.SyscallTable warmUp(int machineCode) {
         try {
             ElfFile.Machine machine = ElfFile.Machine.of(machineCode);
             GuestArch arch = GuestArchs.of(machine);
@@ -82,12 +106,10 @@ final class SpareWarmUp {
                 new dev.herd.runtime.fs.PathResolver("/", "/").close();
             }
             dev.herd.runtime.syscall.SyscallTable table = LinuxSyscalls.table(machine);
-            // The rounds left the heap grown (G1 starts at 1/64 of the machine's memory and the
-            // warm-up touches much of its young generation): a full collection gives it back, so
-            // the fork's child, which ends with this JVM, unmaps that much less at its exit.
-            // Measured: exit_group to the parent's wait 16 ms -> 5 ms, fork+exit+wait median
-            // 36-45 ms -> 30-33 ms (docs/BENCHMARKS.md, "Processes").
-            System.gc();
+            // The spare's first act on a fork's message is a pass over its threads' policy: made
+            // here with a pid that cannot exist (nothing changes), its handle and call path cost
+            // 1-2 ms on the fork's path when first made there (measured with HERD_STARTUP_TRACE).
+            dev.herd.runtime.process.SpareScheduling.allThreads(-1, dev.herd.runtime.process.SpareScheduling.SCHED_OTHER);
             return table;
         } catch (Exception | LinkageError e) {
             if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();

@@ -39,6 +39,7 @@ import dev.herd.threads.HostCallInterrupter;
 import dev.herd.threads.ExecutionGate;
 import dev.herd.threads.ExecutionMode;
 import dev.herd.threads.GuestThread;
+import dev.herd.threads.PreparedEngine;
 import dev.herd.threads.SerialGate;
 import dev.herd.threads.ThreadEnvironment;
 import dev.herd.threads.atomics.AtomicSites;
@@ -156,7 +157,7 @@ public final class GuestLauncher {
                     mainContext.signals().setBlocked(config.inherited().blocked());
                 }
                 arch.initProcessRegisters(main.engine(), regs[0], regs[1]);
-            }, null, null, null);
+            }, null, null, null, null);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
@@ -170,10 +171,13 @@ public final class GuestLauncher {
      * table, the guest fds waiting at their numbers, the process state of the image, and one
      * thread with the forking thread's registers, whose fork returns 0. {@code config} gives the
      * run's options (rootfs, mode, tracing, proxy, diagnostics); its program is the parent's.
+     * {@code engine}: the first thread's engine, opened by a warm spare before the fork
+     * ({@link #prepareEngine}; null: opened now).
      */
     public static RunningGuest startForked(RunConfig config, ForkImage image,
                                            java.util.function.Consumer<LinuxKernel> beforeStart, MainThreadSlot slot,
-                                           dev.herd.runtime.syscall.SyscallTable table) throws IOException {
+                                           dev.herd.runtime.syscall.SyscallTable table, PreparedEngine engine)
+            throws IOException {
         GuestAddressSpace space = null;
         FdTable fds = null;
         PathResolver paths = null;
@@ -216,7 +220,7 @@ public final class GuestLauncher {
                 if (sig != Signals.SIGKILL && sig != Signals.SIGSTOP) process.signals().actions().set(sig, image.actions()[sig]);
             }
             return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, new ForkedFirstThread(image, arch),
-                    image.atomicSites(), slot, table);
+                    image.atomicSites(), slot, table, engine);
         } catch (RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
@@ -255,6 +259,23 @@ public final class GuestLauncher {
     }
 
     /**
+     * Whether this process's engines translate atomics as host atomics (DESIGN fact 13): not when
+     * the library's own atomics are atomic, and only where the translator wrapper works.
+     */
+    private static boolean translatorAtomics() {
+        return !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
+    }
+
+    /**
+     * An engine for a future fork's child of machine {@code machineCode} (a warm spare makes it
+     * while it waits; {@link #startForked} gives it to the child's first thread), opened as this
+     * launcher would open it.
+     */
+    public static PreparedEngine prepareEngine(int machineCode) {
+        return PreparedEngine.open(GuestArchs.of(ElfFile.Machine.of(machineCode)).newCpu(), translatorAtomics());
+    }
+
+    /**
      * The part of a launch after the process exists: child Herd description, signals, syscall
      * dispatch, kernel proxy, atomics, engines, and the first thread. {@code forkSites}: a fork's
      * patched atomic sites (null: scan the executable mappings instead); {@code slot}: the thread
@@ -265,7 +286,7 @@ public final class GuestLauncher {
                                        FdTable fds, PathResolver paths, GuestProcess process,
                                        java.util.function.Consumer<LinuxKernel> beforeStart, FirstThread firstThread,
                                        java.util.Map<Long, byte[]> forkSites, MainThreadSlot slot,
-                                       dev.herd.runtime.syscall.SyscallTable table) {
+                                       dev.herd.runtime.syscall.SyscallTable table, PreparedEngine engine) {
         String childRootfs = config.rootfs().toString();
         boolean childSerial = config.mode() == ExecutionMode.SERIAL, childStrace = config.strace();
         ProcessBudget budget = config.inherited().budgetFd() >= 0 ? ProcessBudget.adopt(config.inherited().budgetFd())
@@ -303,7 +324,7 @@ public final class GuestLauncher {
         // until the memory is reached from elsewhere at once (GuestAddressSpace.concurrentAccess:
         // a second thread in parallel mode, in either mode a writable shared mapping that another
         // process may use too).
-        boolean translatorAtomics = !AtomicSupport.engineAtomicsAreAtomic() && AtomicSupport.translatorAtomics();
+        boolean translatorAtomics = translatorAtomics();
         AtomicSites atomics = (serial && !AtomicSupport.forced()) || AtomicSupport.engineAtomicsAreAtomic()
                 ? new NoAtomicPatching() : guestArch.sitePatcher(space, translatorAtomics);
         if (atomics == null) {
@@ -332,7 +353,7 @@ public final class GuestLauncher {
             }
         }
         dev.herd.host.StartupTrace.mark("atomic-site scan of executable mappings");
-        EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics);
+        EnginePool engines = new EnginePool(arch, space, EnginePool.DEFAULT_CAPACITY, translatorAtomics, engine);
         HostCallInterrupter interrupter = new HostCallInterrupter();
         ThreadEnvironment threads = new ThreadEnvironment(arch, space, kernel, process.threads(), gate, atomics,
                 engines, interrupter);
