@@ -2,7 +2,8 @@
  * clone(CLONE_VM|CLONE_VFORK) as glibc's posix_spawn, system and popen use): exit statuses through
  * waitpid/waitid, file actions, the child's own fd table and dispositions, memory shared until
  * exec, exec failure, WNOHANG, ECHILD, SIGCHLD, posix_spawn's POSIX_SPAWN_SETSID and
- * POSIX_SPAWN_SETPGROUP (the child's setsid/setpgid before its exec). Prints only invariants.
+ * POSIX_SPAWN_SETPGROUP (the child's setsid/setpgid before its exec), and what a vfork child that
+ * called setsid/setpgid is told before its exec. Prints only invariants.
  * argv[1] "ids": the spawned child's mode, exiting with 1 if it leads its session + 2 if its group. */
 #include "guest.h"
 #include <fcntl.h>
@@ -35,6 +36,20 @@ static int spawn_ids(short flags) {
     int rc = posix_spawn(&pid, "/proc/self/exe", NULL, &at, args, environ);
     posix_spawnattr_destroy(&at);
     if (rc != 0) return -1;
+    int st = status_of(pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* vfork, and in the child before any exec setsid (session) or setpgid(0, 0), then what it is told:
+ * 1 if getsid(0) is its pid + 2 if getpgrp() is + 4 if getpgid(0) is; 100 if the call failed. */
+static int vfork_ids(int session) {
+    pid_t pid = vfork();
+    if (pid == 0) {
+        pid_t self = getpid();
+        if (session ? setsid() != self : setpgid(0, 0) != 0) _exit(100);
+        _exit((getsid(0) == self) | (getpgrp() == self) << 1 | (getpgid(0) == self) << 2);
+    }
+    if (pid < 0) return -1;
     int st = status_of(pid);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -135,5 +150,7 @@ int main(int argc, char **argv) {
     CHECK(spawn_ids(0) == 0, "a spawned child is in its parent's session and group");
     CHECK(spawn_ids(POSIX_SPAWN_SETPGROUP) == 2, "POSIX_SPAWN_SETPGROUP 0: it leads a group of its own");
     CHECK(spawn_ids(POSIX_SPAWN_SETSID) == 3, "POSIX_SPAWN_SETSID: it leads a session and its group");
+    CHECK(vfork_ids(1) == 7, "a vfork child's setsid: getsid, getpgrp and getpgid name it before its exec");
+    CHECK(vfork_ids(0) == 6, "a vfork child's setpgid(0, 0): its own group, its parent's session, before its exec");
     return guest_done();
 }

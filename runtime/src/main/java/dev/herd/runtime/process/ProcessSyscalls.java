@@ -55,11 +55,22 @@ public final class ProcessSyscalls {
                 size <= 0 ? 0 : ctx.memory().hostPointer(list, size * 4L)));
         // Process groups and sessions are the host's (the guest shares the JVM's); where the JVM's
         // own pid appears as a group or session id, the guest sees its own pid instead.
-        t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP)));
-        t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) ->
-                guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid))));
-        t.define("getsid", "int", (ctx, pid, b, c, d, e, f) ->
-                guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid))));
+        // A vfork child's own setsid/setpgid are recorded, not made, until its execve (see setsid):
+        // until then it is told what they made, as its later image will see.
+        t.define("getpgrp", "", (ctx, a, b, c, d, e, f) -> {
+            long asked = vforkGroup(ctx, 0);
+            return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP));
+        });
+        t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) -> {
+            long asked = vforkGroup(ctx, (int) pid);
+            return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
+        });
+        t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> {
+            if (ctx.vfork() != null && ctx.vfork().newSession() && ((int) pid == 0 || (int) pid == ctx.process().pid())) {
+                return ctx.process().pid();
+            }
+            return guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
+        });
         t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> {
             int self = ctx.process().pid();
             if (ctx.vfork() != null && ((int) pid == 0 || (int) pid == self)) {
@@ -261,6 +272,21 @@ public final class ProcessSyscalls {
     }
 
     /** A group or session id the host returned (or -errno), as the guest's. */
+    /**
+     * The process group a vfork child asked for by its own setsid/setpgid before its execve, when
+     * {@code pid} names the child itself (0 or its pid): its pid for a group of its own, the guest's
+     * id of a group it joined; 0 when it asked for none (the host's answer stands).
+     */
+    private static long vforkGroup(SyscallContext ctx, int pid) {
+        VforkChild v = ctx.vfork();
+        int self = ctx.process().pid();
+        if (v == null || (pid != 0 && pid != self)) return 0;
+        if (v.newSession()) return self;
+        int group = v.hostGroup();
+        if (group < 0) return 0;
+        return group == 0 ? self : guestPgid(ctx, group);
+    }
+
     private static long guestPgid(SyscallContext ctx, long id) {
         return id <= 0 ? id : ctx.process().guestIdOf((int) id);
     }
