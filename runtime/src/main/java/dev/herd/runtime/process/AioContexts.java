@@ -52,6 +52,9 @@ public final class AioContexts {
 
     public Context get(long guestId) { return byGuestId.get(guestId); }
 
+    /** Whether no context exists. */
+    public boolean isEmpty() { return byGuestId.isEmpty(); }
+
     /** Removes a context; its requests' memory is freed (the host context is destroyed first). */
     public Context remove(long guestId) {
         Context c = byGuestId.remove(guestId);

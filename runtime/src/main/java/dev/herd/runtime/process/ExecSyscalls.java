@@ -120,6 +120,13 @@ public final class ExecSyscalls {
                 return -Errno.ENOEXEC;
             }
         }
+        if (InProcessExec.possible(ctx)) {
+            // The kernel's way: this process, this pid. The registers this call would return in
+            // are replaced at the safe point that follows (InProcessExec), which closes imageFd.
+            ctx.execPending(new InProcessExec(program, imageFd, path.isEmpty() ? program : path, finalArgv, envp));
+            ctx.thread().requestSafePoint();
+            return 0;
+        }
         try {
             return delegate(ctx, child, program, imageFd, finalArgv, envp);
         } finally {

@@ -23,7 +23,8 @@ public final class GuestProcess {
     private final GuestAddressSpace addressSpace;
     private final FdTable fds;
     private final PathResolver paths;
-    private final String exePath;
+    /** /proc/self/exe; replaced by an execve run in this process ({@link InProcessExec}). */
+    private volatile String exePath;
     private final ResourceLimits limits = new ResourceLimits();
     private final UtsNames uts = new UtsNames();
     private final GuestClock clock = new GuestClock();
@@ -182,6 +183,7 @@ public final class GuestProcess {
 
     /** Host path of the guest program, the answer to readlink("/proc/self/exe"). */
     public String exePath() { return exePath; }
+    public void exePath(String path) { exePath = path; }
 
     private volatile int parentPid, parentHostPid;
 

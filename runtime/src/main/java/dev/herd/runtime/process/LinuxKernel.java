@@ -109,6 +109,9 @@ public final class LinuxKernel implements GuestKernel {
         SyscallContext ctx = context(thread);
         VforkChild resumed = ctx.takeVforkReturn();
         if (resumed != null) resumed.resumeParent(ctx);
+        // Before signals: a signal pending now is delivered to the new image, with its actions.
+        InProcessExec exec = ctx.takeExecPending();
+        if (exec != null) exec.run(ctx);
         signals.atSafePoint(ctx);
     }
 

@@ -254,6 +254,16 @@ public final class ProcessTimers implements AutoCloseable {
         // A pending instance stays pending (and is delivered with the overruns counted so far).
     }
 
+    /**
+     * execve's part (Linux's exit_itimers at exec): every POSIX timer is deleted, as by
+     * timer_delete; ITIMER_REAL and the CPU interval timers stay.
+     */
+    public synchronized void deletePosixTimers() {
+        for (Integer id : java.util.List.copyOf(timers.keySet())) {
+            if (id != ITIMER_REAL_KEY) delete(id);
+        }
+    }
+
     private Timer timer(int id) {
         Timer t = id < 0 ? null : timers.get(id);
         if (t == null) throw new ErrnoException(Errno.EINVAL);

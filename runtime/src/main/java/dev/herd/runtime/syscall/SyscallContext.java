@@ -136,6 +136,18 @@ public final class SyscallContext {
     public void clearRestoreSigmask() { restoreSigmask = false; }
 
     /** rt_sigreturn was called: the safe point restores the frame. */
+    private dev.herd.runtime.process.InProcessExec execPending;
+
+    /** An execve past its checks, to be made at this thread's next safe point. */
+    public void execPending(dev.herd.runtime.process.InProcessExec exec) { this.execPending = exec; }
+
+    /** The pending execve, if any, which is then no longer pending. */
+    public dev.herd.runtime.process.InProcessExec takeExecPending() {
+        var e = execPending;
+        execPending = null;
+        return e;
+    }
+
     public void sigreturnPending(boolean pending) { this.sigreturnPending = pending; }
     public boolean sigreturnPending() { return sigreturnPending; }
 

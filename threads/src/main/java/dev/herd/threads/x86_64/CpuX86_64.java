@@ -127,6 +127,13 @@ public final class CpuX86_64 implements CpuArch {
         // (all exceptions masked); a fresh Unicorn engine has both at 0, i.e. unmasked exceptions.
         engine.regWrite(X86Reg.FPCW, 0x37f);
         engine.regWrite(X86Reg.MXCSR, 0x1f80);
+        // x87 and SSE registers 0, as Linux starts a process (an engine that ran the image before
+        // an execve in this process holds that image's values).
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment zero = arena.allocate(16, 16);
+            for (int i = 0; i < 8; i++) engine.regWrite(X86Reg.FP0 + i, zero);
+            for (int i = 0; i < 16; i++) engine.regWrite(X86Reg.XMM0 + i, zero);
+        }
         // All x87 registers empty (a fresh engine reports them all valid, which a signal frame's
         // abridged tag word would show).
         engine.regWrite(X86Reg.FPTAG, 0xffff);

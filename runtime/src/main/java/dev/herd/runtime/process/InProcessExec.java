@@ -1,0 +1,165 @@
+package dev.herd.runtime.process;
+
+import dev.herd.host.HostKernel;
+import dev.herd.host.HostSyscall;
+import dev.herd.memory.GuestAddressSpace;
+import dev.herd.memory.Mapping;
+import dev.herd.memory.Prot;
+import dev.herd.runtime.arch.GuestArch;
+import dev.herd.runtime.fs.ExecFiles;
+import dev.herd.runtime.fs.PathResolver;
+import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.loader.ElfLoader;
+import dev.herd.runtime.loader.ExecFormatException;
+import dev.herd.runtime.loader.InitialStack;
+import dev.herd.runtime.loader.LoadedImage;
+import dev.herd.runtime.loader.StartState;
+import dev.herd.runtime.mm.MemorySyscalls;
+import dev.herd.runtime.syscall.SyscallContext;
+import dev.herd.signals.SigInfo;
+import dev.herd.signals.SignalAction;
+import dev.herd.signals.SignalActions;
+import dev.herd.signals.Signals;
+import dev.herd.signals.ThreadSignalState;
+import dev.herd.threads.CpuArch;
+import dev.herd.threads.GuestThread;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An execve made in the calling process, as the kernel makes it: the same JVM, the same host
+ * thread and so the same pid (the guest's pid is its first thread's host tid), the new image
+ * loaded into the emptied address space. {@link ExecSyscalls} checks everything the kernel checks
+ * before the point of no return and returns those errors; then this plan runs at the thread's
+ * next safe point, outside guest code: close-on-exec fds closed, caught signals back to SIG_DFL
+ * (ignored ones stay, every action's flags and mask cleared), the alternate stack, POSIX timers,
+ * robust list and clear-child-tid dropped, every mapping unmapped, the image and its interpreter
+ * loaded, a new initial stack, /proc/self/exe and comm, and the registers Linux starts a process
+ * with. What survives is what survives Linux's execve: pid, parent, children, fds without
+ * close-on-exec, cwd and root, umask, limits, the signal mask and pending signals, ignored
+ * signals, interval timers, the process group and session.
+ *
+ * <p>Only where nothing else shares the process: one thread, not a vfork child (whose memory is its
+ * parent's), no System V segment or AIO context (whose bookkeeping an execve also ends). Otherwise,
+ * or with {@code HERD_EXEC=delegate}, {@link ExecSyscalls} delegates to a child Herd as before.
+ * Failing after the point of no return (an image that its checked headers promised but could not
+ * be loaded) ends the process with SIGSEGV and one line, as Linux does.
+ */
+public final class InProcessExec {
+    private final String program;
+    private final int imageFd;
+    private final String commandPath;
+    private final List<byte[]> argv;
+    private final List<byte[]> envp;
+
+    /**
+     * @param program     the host path of the image (for /proc/self/exe)
+     * @param imageFd     the checked image, open; this plan owns and closes it
+     * @param commandPath the path execve was given (comm and AT_EXECFN)
+     */
+    InProcessExec(String program, int imageFd, String commandPath, List<byte[]> argv, List<byte[]> envp) {
+        this.program = program;
+        this.imageFd = imageFd;
+        this.commandPath = commandPath;
+        this.argv = List.copyOf(argv);
+        this.envp = List.copyOf(envp);
+    }
+
+    /** Whether an execve by {@code ctx}'s thread may run in its own process (see the class comment). */
+    static boolean possible(SyscallContext ctx) {
+        GuestProcess p = ctx.process();
+        return ctx.vfork() == null
+                && !"delegate".equals(System.getenv("HERD_EXEC"))
+                && p.threads().count() == 1
+                && p.sysvShm().saved().isEmpty()
+                && p.aio().isEmpty();
+    }
+
+    /** Makes the execve; on {@code ctx}'s thread at a safe point (outside guest code). */
+    public void run(SyscallContext ctx) {
+        try {
+            replaceImage(ctx);
+        } catch (IOException | ExecFormatException | RuntimeException e) {
+            // Past the point of no return: the old image is gone (Linux: force_fatal_sig(SIGSEGV)).
+            ctx.process().delivery().forceFault(ctx, SigInfo.kernel(Signals.SIGSEGV), new long[3],
+                    "execve of " + commandPath + " failed after the point of no return: " + e.getMessage());
+        } finally {
+            HostKernel.call(HostSyscall.CLOSE, imageFd);
+        }
+    }
+
+    private void replaceImage(SyscallContext ctx) throws IOException, ExecFormatException {
+        GuestProcess process = ctx.process();
+        GuestThread thread = ctx.thread();
+        CpuArch cpu = thread.arch();
+        GuestArch guestArch = process.arch();
+        GuestAddressSpace space = process.addressSpace();
+
+        process.fds().closeOnExec();
+        resetSignalActions(process.signals().actions(), process);
+        ctx.signals().restoreAltStack(0, 0, ThreadSignalState.SS_DISABLE);
+        process.timers().deletePosixTimers();
+        ctx.robustList(0, 0);
+        ctx.clearChildTid(0);
+
+        // Every mapping goes (and with executable ones their translations and atomic sites).
+        for (Mapping m : space.mappings()) MemorySyscalls.unmap(ctx, m.start(), m.end() - m.start());
+
+        ElfFile elf = ElfFile.read(Path.of(PathResolver.procFd(imageFd)));
+        List<Integer> loaderFds = new ArrayList<>();
+        LoadedImage image;
+        try {
+            image = ElfLoader.load(space, elf, Path.of(PathResolver.procFd(imageFd)), interp -> {
+                try {
+                    int fd = ExecFiles.open(process.paths(), interp);
+                    loaderFds.add(fd);
+                    return Path.of(PathResolver.procFd(fd));
+                } catch (dev.herd.host.ErrnoException e) {
+                    throw new ExecFormatException("ELF interpreter " + interp + ": " + dev.herd.host.Errno.describe(e.errno()));
+                }
+            });
+        } finally {
+            for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+        for (Mapping m : space.mappings()) {
+            if ((m.prot() & Prot.EXEC) != 0) thread.environment().atomics().scan(m.start(), m.end());
+        }
+        StartState start = InitialStack.builder(space, image)
+                .hwcap(cpu.hwcap())
+                .hwcap2(cpu.hwcap2())
+                .platform(guestArch.name())
+                .minSigStkSz(guestArch.abi().minSigStackSize())
+                .argvBytes(argv)
+                .envBytes(envp)
+                .execFn(commandPath)
+                .build();
+        process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
+        process.exePath(program);
+        String base = commandPath.substring(commandPath.lastIndexOf('/') + 1);
+        ThreadComm.set(base.isEmpty() ? program.substring(program.lastIndexOf('/') + 1) : base);
+
+        cpu.initProcessRegisters(thread.engine(), start.pc(), start.stackPointer());
+        cpu.setThreadPointer(thread.engine(), 0);
+    }
+
+    /**
+     * Linux's flush_signal_handlers at exec: a caught signal goes back to SIG_DFL, an ignored one
+     * stays ignored, and every action loses its flags, restorer and mask.
+     */
+    private static void resetSignalActions(SignalActions actions, GuestProcess process) {
+        process.signals().lock().lock();
+        try {
+            for (int sig = 1; sig <= Signals.MAX; sig++) {
+                if (sig == Signals.SIGKILL || sig == Signals.SIGSTOP) continue;
+                SignalAction a = actions.get(sig);
+                long handler = a.handler() == SignalAction.SIG_IGN ? SignalAction.SIG_IGN : SignalAction.SIG_DFL;
+                actions.set(sig, new SignalAction(handler, 0, 0, 0));
+            }
+        } finally {
+            process.signals().lock().unlock();
+        }
+    }
+}
