@@ -41,6 +41,7 @@ class Aarch64ProgramsTest {
             "crash",       // the report line of an unhandled fault is each runtime's own
             "enosys",      // herd warns on stderr about unimplemented numbers
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
+            "exec_same",   // the same; self-checked under herd below
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
             "fork_limit",  // Herd's process limit is its own (ForkProgramsTest)
@@ -64,6 +65,25 @@ class Aarch64ProgramsTest {
         Path base = Differential.newRunDirectory("a64-vfork_spawn-" + mode);
         GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
                         List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("vfork_spawn").toString(), "no-shell"), "--rootfs", rootfs.toString()),
+                base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
+        assertTrue(h.stdoutText().endsWith("RESULT: ok\n") && !h.stdoutText().contains("FAIL"), h.stdoutText());
+        Differential.deleteTree(base);
+    }
+
+    /**
+     * What an execve keeps and drops of an aarch64 process (exec_same.c, self-checked: qemu-user
+     * without binfmt_misc cannot execve an aarch64 image, and the x86_64 build is compared with
+     * native by CProgramsTest).
+     */
+    @ParameterizedTest(name = "exec_same [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void execInTheSameProcess(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        Path base = Differential.newRunDirectory("a64-exec_same-" + mode);
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
+                        List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("exec_same").toString())),
                 base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
         GuestRun.assertNoJavaLeak(h);
         assertEquals(0, h.status(), h.stdoutText() + h.stderrText());

@@ -72,6 +72,9 @@ class CProgramsTest {
             c("sig_xproc").status(0),
             c("thr_spawn").status(0),
             // execve runs the new image in a child Herd; its status (42) becomes the process's
+            // what an execve keeps of the process (pid, parent, mask, a pending signal,
+            // ITIMER_REAL) and drops (alternate stack, POSIX timers): it runs in the same process
+            c("exec_same").status(0),
             c("exec", "{dir}").status(42),
             c("exec", "{dir}", "script").status(42),
             c("socket", "{dir}").status(0),

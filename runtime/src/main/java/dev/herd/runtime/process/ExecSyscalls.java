@@ -30,7 +30,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * execve and execveat, by delegation to a child Herd process.
+ * execve and execveat: in this process ({@link InProcessExec}) where nothing else shares it, else by
+ * delegation to a child Herd process (described here).
  *
  * <p>Herd checks what the kernel checks before the point of no return (the path inside the
  * rootfs, a regular file with execute permission, an x86_64 ELF or a {@code #!} script whose
