@@ -54,6 +54,21 @@ static int vfork_ids(int session) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* What a vfork child sees of its parent (it runs on the parent's thread under Herd): 1 if its
+ * getppid is the parent's pid + 2 if its getpgrp is the parent's group. */
+static volatile pid_t seen_ppid, seen_pgrp;
+static int vfork_parent_ids(void) {
+    pid_t pid = vfork();
+    if (pid == 0) {
+        seen_ppid = getppid();
+        seen_pgrp = getpgrp();
+        _exit(0);
+    }
+    if (pid < 0) return -1;
+    status_of(pid);
+    return (seen_ppid == getpid()) | (seen_pgrp == getpgrp()) << 1;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "ids") == 0) return (getsid(0) == getpid()) | (getpgid(0) == getpid()) << 1;
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -152,5 +167,9 @@ int main(int argc, char **argv) {
     CHECK(spawn_ids(POSIX_SPAWN_SETSID) == 3, "POSIX_SPAWN_SETSID: it leads a session and its group");
     CHECK(vfork_ids(1) == 7, "a vfork child's setsid: getsid, getpgrp and getpgid name it before its exec");
     CHECK(vfork_ids(0) == 6, "a vfork child's setpgid(0, 0): its own group, its parent's session, before its exec");
+    CHECK(vfork_parent_ids() == 3, "a vfork child's getppid and getpgrp are its parent's pid and group");
+    /* the same with the parent leading its own group (under Herd: the JVM is the group's leader) */
+    CHECK(setpgid(0, 0) == 0 && getpgrp() == getpid(), "the parent leads a group of its own");
+    CHECK(vfork_parent_ids() == 3, "then a vfork child's getpgrp is that group");
     return guest_done();
 }

@@ -88,6 +88,7 @@ public final class GuestProcess {
             c.signals.actions().set(sig, a);
         }
         c.pid = childPid;
+        c.vforkParent = pid;
         c.argvAddress = argvAddress;
         c.envpAddress = envpAddress;
         c.auxv = auxv;
@@ -186,6 +187,11 @@ public final class GuestProcess {
     public void exePath(String path) { exePath = path; }
 
     private volatile int parentPid, parentHostPid;
+    /**
+     * For a vfork child's view: its parent's guest pid. The child borrows a thread of its parent's
+     * JVM, so this JVM (as a process, group or session id) is its parent, not itself.
+     */
+    private int vforkParent;
 
     /** A fork's child: its parent's guest pid, and the parent Herd's host pid. */
     public void parent(int guestPid, int hostPid) {
@@ -204,8 +210,9 @@ public final class GuestProcess {
         return host == parentHostPid ? parentPid : host;
     }
 
-    /** getppid's answer without a kernel proxy: a fork's or execve's parent, else this Herd JVM. */
+    /** getppid's answer without a kernel proxy: a vfork child's, fork's or execve's parent, else this Herd JVM. */
     public int guestParentPid() {
+        if (vforkParent != 0) return vforkParent;
         int p = forkParentPid();
         return p != 0 ? p : JVM_PID;
     }
@@ -219,7 +226,7 @@ public final class GuestProcess {
      * are the host's.
      */
     public int guestIdOf(int hostId) {
-        if (hostId == JVM_PID) return pid;
+        if (hostId == JVM_PID) return vforkParent != 0 ? vforkParent : pid;
         if (parentHostPid != 0 && hostId == parentHostPid) return parentPid;
         int child = children.guestPidOf(hostId);
         return child != 0 ? child : hostId;
@@ -236,13 +243,13 @@ public final class GuestProcess {
 
     /** The host's id for a guest pid, group or session id: the inverse of {@link #guestIdOf}. */
     public int hostIdOf(int guestId) {
-        if (guestId == pid) return JVM_PID;
+        if (guestId == pid || (vforkParent != 0 && guestId == vforkParent)) return JVM_PID;
         if (parentPid != 0 && guestId == parentPid) return parentHostPid;
         int child = children.hostPidOf(guestId);
         return child != 0 ? child : guestId;
     }
 
-    /** Guest pid: the TID of the first guest thread. */    /** Guest pid: the TID of the first guest thread. */
+    /** Guest pid: the TID of the first guest thread. */
     public int pid() { return pid; }
 
     /** A thread is about to be started (before its Java thread exists). */

@@ -41,6 +41,7 @@ public final class ProcessSyscalls {
         // parent, which is the same process.
         // A fork's child: the forking process (see GuestProcess.forkParentPid).
         t.define("getppid", "", (ctx, a, b, c, d, e, f) -> {
+            if (ctx.vfork() != null) return ctx.vfork().parentPid(); // the process it borrowed the thread of
             int forkParent = ctx.process().forkParentPid();
             if (forkParent != 0) return forkParent;
             return ctx.forwarded() ? ctx.host().call(HostSyscall.GETPPID) : HostKernel.call(HostSyscall.GETPID);
@@ -272,6 +273,10 @@ public final class ProcessSyscalls {
     }
 
     /** A group or session id the host returned (or -errno), as the guest's. */
+    private static long guestPgid(SyscallContext ctx, long id) {
+        return id <= 0 ? id : ctx.process().guestIdOf((int) id);
+    }
+
     /**
      * The process group a vfork child asked for by its own setsid/setpgid before its execve, when
      * {@code pid} names the child itself (0 or its pid): its pid for a group of its own, the guest's
@@ -285,10 +290,6 @@ public final class ProcessSyscalls {
         int group = v.hostGroup();
         if (group < 0) return 0;
         return group == 0 ? self : guestPgid(ctx, group);
-    }
-
-    private static long guestPgid(SyscallContext ctx, long id) {
-        return id <= 0 ? id : ctx.process().guestIdOf((int) id);
     }
 
     /** A pid argument: 0 and the guest's own pid mean the caller; a child's, its host process. */
