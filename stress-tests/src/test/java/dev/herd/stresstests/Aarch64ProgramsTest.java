@@ -42,6 +42,7 @@ class Aarch64ProgramsTest {
             "enosys",      // herd warns on stderr about unimplemented numbers
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "exec_same",   // the same; self-checked under herd below
+            "stdio_closed", // the same
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
             "fork_limit",  // Herd's process limit is its own (ForkProgramsTest)
@@ -72,18 +73,23 @@ class Aarch64ProgramsTest {
         Differential.deleteTree(base);
     }
 
+    /** Guests that execve an aarch64 image, which qemu-user without binfmt_misc cannot. */
+    static Stream<Arguments> execGuests() {
+        return Stream.of("exec_same", "stdio_closed").flatMap(n -> Stream.of(Mode.values()).map(m -> Arguments.of(n, m)));
+    }
+
     /**
-     * What an execve keeps and drops of an aarch64 process (exec_same.c, self-checked: qemu-user
-     * without binfmt_misc cannot execve an aarch64 image, and the x86_64 build is compared with
-     * native by CProgramsTest).
+     * What an execve keeps and drops of an aarch64 process (exec_same.c), and a closed fd 0 across
+     * posix_spawn and execve (stdio_closed.c): self-checked, the x86_64 builds are compared with
+     * native by CProgramsTest.
      */
-    @ParameterizedTest(name = "exec_same [{0}]")
-    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
-    void execInTheSameProcess(Mode mode) throws IOException {
+    @ParameterizedTest(name = "{0} [{1}]")
+    @MethodSource("execGuests")
+    void execGuestsSelfChecked(String name, Mode mode) throws IOException {
         HerdEnv.requireHerd();
-        Path base = Differential.newRunDirectory("a64-exec_same-" + mode);
+        Path base = Differential.newRunDirectory("a64-" + name + "-" + mode);
         GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
-                        List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("exec_same").toString())),
+                        List.of(HerdEnv.GUESTS.resolve("aarch64").resolve(name).toString())),
                 base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
         GuestRun.assertNoJavaLeak(h);
         assertEquals(0, h.status(), h.stdoutText() + h.stderrText());

@@ -134,6 +134,22 @@ class CliTest {
     }
 
     /**
+     * bin/herd started with fd 0 closed: the guest's fd 0 is closed too (fstat EBADF, the next open
+     * takes it), though the JVM may have opened a file of its own there. Compared with native.
+     */
+    @Test
+    void aClosedStdinIsClosedInTheGuest() throws IOException {
+        String guest = HerdEnv.GUESTS.resolve("stdio_closed").toString();
+        GuestRun.Result nat = GuestRun.run(List.of("bash", "-c", "exec 0<&-; exec \"$@\"", "sh", guest, "child"),
+                base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.Result herd = GuestRun.run(List.of("bash", "-c", "exec 0<&-; exec \"$@\"", "sh", HerdEnv.HERD.toString(), "run",
+                guest, "child"), base, null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(herd);
+        assertEquals(3, nat.status(), "native (fixture check): " + nat.describe());
+        assertEquals(nat.status(), herd.status(), herd.describe() + "\n" + herd.stderrText());
+    }
+
+    /**
      * bin/herd names the build's unpacked native helper to the JVM; a name that is no file (a
      * cleaned build directory, a stale option) falls back to the jar's copy instead of failing.
      */

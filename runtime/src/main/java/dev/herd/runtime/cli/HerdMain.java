@@ -116,6 +116,7 @@ public final class HerdMain {
         String programOption = null;
         int programFd = -1, envFd = -1;
         int[] inheritFds = new int[0];
+        int stdio = 7; // bit n: fd n is the guest's
         long sigIgnore = 0, sigMask = 0;
         String chroot = "/";
         int umask = -1;
@@ -235,6 +236,17 @@ public final class HerdMain {
                     }
                     if (option.equals("--program-fd")) programFd = fd; else envFd = fd;
                 }
+                case "--stdio" -> { // which of fds 0-2 are the guest's (default all; bin/herd, a parent Herd's execve)
+                    if (i >= args.length) return usage(err, "--stdio needs a list of fds among 0-2, or -");
+                    String list = args[i++];
+                    stdio = 0;
+                    if (!list.equals("-")) {
+                        for (String n : list.split(",")) {
+                            if (!n.equals("0") && !n.equals("1") && !n.equals("2")) return usage(err, "--stdio: not a list of fds among 0-2");
+                            stdio |= 1 << Integer.parseInt(n);
+                        }
+                    }
+                }
                 case "--inherit-fds" -> {
                     if (i >= args.length) return usage(err, "--inherit-fds needs a list");
                     try {
@@ -333,7 +345,9 @@ public final class HerdMain {
         if (envFd < 0) sigIgnore |= HostSignalForwarding.hostIgnored() | startIgnored();
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
-        RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace, 0, 1, 2, err,
+        // A closed stdio fd stays closed in the guest, even where the JVM has opened a file since.
+        RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace,
+                (stdio & 1) != 0 ? 0 : -1, (stdio & 2) != 0 ? 1 : -1, (stdio & 4) != 0 ? 2 : -1, err,
                 new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
                         parentHostPid, umask, rlimits), proxySettings);
         GuestLauncher.RunningGuest guest = null;

@@ -169,7 +169,9 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param reportFd      the child's fd to which it writes its guest pid once known (a vfork child's
      *                      execve: the pid its parent's vfork returns), -1 for none
      * @param guestArgv     the guest's argv, argv[0] included, as bytes
-     * @param inheritedFds  guest fds the child finds open at the same numbers
+     * @param inheritedFds  guest fds above 2 the child finds open at the same numbers
+     * @param stdio         which of the guest's fds 0-2 the child finds open at their numbers (bit n: fd n);
+     *                      the others are closed in the guest even if its JVM opens a file there
      * @param ignored       signals ignored (SIG_IGN) across the exec, as a mask
      * @param blocked       the blocked mask across the exec
      * @param chroot        the guest's root directory inside the rootfs ("/" for none)
@@ -177,9 +179,13 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
      * @param rlimits       the guest's resource limits, {soft, hard} per resource
      */
     public List<byte[]> command(String program, int programFd, int envFd, int budgetFd, int parentPid, int reportFd,
-                                List<byte[]> guestArgv, int[] inheritedFds, long ignored, long blocked, String chroot,
-                                int umask, long[][] rlimits) {
+                                List<byte[]> guestArgv, int[] inheritedFds, int stdio, long ignored, long blocked,
+                                String chroot, int umask, long[][] rlimits) {
         List<String> head = head("run");
+        if (stdio != 7) {
+            head.add("--stdio");
+            head.add(stdioList(stdio));
+        }
         head.add("--umask");
         head.add(Integer.toOctalString(umask));
         StringBuilder limits = new StringBuilder();
@@ -221,5 +227,12 @@ public record ChildHerd(String java, List<String> jvmOptions, String classPath, 
         for (String s : head) cmd.add(s.getBytes(StandardCharsets.UTF_8));
         cmd.addAll(guestArgv);
         return cmd;
+    }
+
+    /** {@code --stdio}'s argument: the fds among 0-2 whose bits are set, "-" for none. */
+    public static String stdioList(int stdio) {
+        StringBuilder sb = new StringBuilder();
+        for (int fd = 0; fd < 3; fd++) if ((stdio & 1 << fd) != 0) sb.append(sb.isEmpty() ? "" : ",").append(fd);
+        return sb.isEmpty() ? "-" : sb.toString();
     }
 }

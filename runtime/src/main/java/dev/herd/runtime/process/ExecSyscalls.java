@@ -186,6 +186,7 @@ public final class ExecSyscalls {
         FdTable fds = ctx.process().fds();
         int[] open = fds.openFds();
         List<Integer> inherited = new ArrayList<>();
+        int stdio = 0; // which of the guest's fds 0-2 the new image has
         try (ChildFds childFds = new ChildFds(Arrays.stream(open).max().orElse(2))) {
             for (int g : open) {
                 if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
@@ -199,7 +200,7 @@ public final class ExecSyscalls {
                 } finally {
                     if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
                 }
-                if (g > 2) inherited.add(g);
+                if (g > 2) inherited.add(g); else stdio |= 1 << g;
             }
             // The image, the guest's environment and the run's process budget, for the child Herd
             // only (above every guest fd).
@@ -219,7 +220,7 @@ public final class ExecSyscalls {
             // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
             int parentPid = ctx.vfork() != null ? ctx.vfork().parentPid() : ctx.process().guestParentPid();
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
-                    inherited.stream().mapToInt(Integer::intValue).toArray(), ignored, ctx.signals().blocked(),
+                    inherited.stream().mapToInt(Integer::intValue).toArray(), stdio, ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath(), ctx.process().paths().umask(), rlimits(ctx.process()));
             // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
             ProcessBudget budget = ctx.process().budget();
