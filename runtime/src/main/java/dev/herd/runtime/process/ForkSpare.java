@@ -29,7 +29,8 @@ final class ForkSpare {
     private final int pid;
     private int socket;
 
-    private ForkSpare(int pid, int socket) {
+    /** A spare that is host process {@code pid}, talking on {@code socket} (package-private for tests). */
+    ForkSpare(int pid, int socket) {
         this.pid = pid;
         this.socket = socket;
     }
@@ -110,6 +111,20 @@ final class ForkSpare {
             HostKernel.call(HostSyscall.CLOSE, imageFd);
         }
         return pid;
+    }
+
+    /**
+     * Whether the spare has booted and warmed up: its ready message (or its end) is waiting on the
+     * socket. A spare still booting is no use to a fork, which would wait for its whole boot and
+     * warm-up (~1 s of CPU).
+     */
+    boolean booted() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfd = a.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, socket);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN (POLLHUP comes regardless)
+            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, 0) > 0;
+        }
     }
 
     /** Waits until the spare's child runs (it sends its pid again) or {@code millis} pass. */
