@@ -2,6 +2,8 @@ package dev.herd.runtime.arch;
 
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.runtime.loader.ElfFile;
+import dev.herd.runtime.loader.InitialStack;
+import dev.herd.runtime.loader.LoadedImage;
 import dev.herd.runtime.arch.FaultClassifier;
 import dev.herd.runtime.arch.SyscallNumbering;
 import dev.herd.signals.SignalFrames;
@@ -44,4 +46,17 @@ public interface GuestArch {
      * @param translatorAtomics whether the translator makes most atomics exact (only the rest is patched)
      */
     AtomicSites sitePatcher(GuestAddressSpace space, boolean translatorAtomics);
+
+    /**
+     * The initial stack of {@code image} with what this architecture and {@code cpu} tell a new
+     * image (AT_HWCAP, AT_HWCAP2, AT_PLATFORM, AT_MINSIGSTKSZ); the caller adds argv, envp and
+     * AT_EXECFN. For a run's first image and for an execve in the same process alike.
+     */
+    default InitialStack.Builder initialStack(GuestAddressSpace space, LoadedImage image, CpuArch cpu) {
+        return InitialStack.builder(space, image)
+                .hwcap(cpu.hwcap())
+                .hwcap2(cpu.hwcap2())
+                .platform(name())
+                .minSigStkSz(abi().minSigStackSize());
+    }
 }

@@ -20,6 +20,23 @@ public final class ExecFiles {
     private static final int O_RDONLY = 0, O_NONBLOCK = 04000, X_OK = 1, AT_EMPTY_PATH = 0x1000, AT_EACCESS = 0x200;
 
     /**
+     * The image's PT_INTERP for the ELF loader ({@code ElfLoader.InterpreterOpener}), opened as the
+     * kernel opens it: as the guest's own open would (relative to the guest's cwd, symlinks
+     * resolved inside the rootfs, a regular file with execute permission, {@link #open}). The
+     * returned path reads the open file; its fd is added to {@code opened} for the caller to close.
+     */
+    public static java.nio.file.Path openInterpreter(PathResolver paths, String interp, java.util.List<Integer> opened)
+            throws dev.herd.runtime.loader.ExecFormatException {
+        try {
+            int fd = open(paths, interp);
+            opened.add(fd);
+            return java.nio.file.Path.of(PathResolver.procFd(fd));
+        } catch (ErrnoException e) {
+            throw new dev.herd.runtime.loader.ExecFormatException("ELF interpreter " + interp + ": " + Errno.describe(e.errno()));
+        }
+    }
+
+    /**
      * A host fd (close-on-exec; the caller closes it) reading the file named by a guest path.
      *
      * @throws ErrnoException ENOENT, ELOOP, ... from the lookup; EACCES for anything but a

@@ -13,7 +13,6 @@ import dev.herd.runtime.fs.PathResolver;
 import dev.herd.runtime.loader.ElfFile;
 import dev.herd.runtime.loader.ElfLoader;
 import dev.herd.runtime.loader.ExecFormatException;
-import dev.herd.runtime.loader.InitialStack;
 import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.ForkImage;
 import dev.herd.runtime.process.ResourceLimits;
@@ -110,7 +109,7 @@ public final class GuestLauncher {
             PathResolver rootPaths = paths;
             LoadedImage image;
             try {
-                image = ElfLoader.load(space, elf, imageFile, interp -> openInterpreter(rootPaths, interp, loaderFds));
+                image = ElfLoader.load(space, elf, imageFile, interp -> ExecFiles.openInterpreter(rootPaths, interp, loaderFds));
             } finally {
                 for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
                 if (imageFd >= 0) HostKernel.call(HostSyscall.CLOSE, imageFd);
@@ -123,11 +122,7 @@ public final class GuestLauncher {
             GuestArch guestArch = GuestArchs.of(image.machine());
             CpuArch arch = guestArch.newCpu();
             dev.herd.host.StartupTrace.mark("CPU probes (exception latch, CPUID)");
-            StartState start = InitialStack.builder(space, image)
-                    .hwcap(arch.hwcap())
-                    .hwcap2(arch.hwcap2())
-                    .platform(guestArch.name())
-                    .minSigStkSz(guestArch.abi().minSigStackSize())
+            StartState start = guestArch.initialStack(space, image, arch)
                     .argvBytes(config.argv())
                     .envBytes(config.env())
                     .execFn(config.argv().isEmpty() ? config.program().toString()
@@ -426,20 +421,4 @@ public final class GuestLauncher {
         return proxy;
     }
 
-    /**
-     * PT_INTERP is a guest path: the kernel opens it as the guest's own open would (relative to the
-     * guest's cwd, symlinks resolved inside the rootfs, a regular file with execute permission).
-     * The returned path reads the open file; its fd is added to {@code opened} for the caller to
-     * close.
-     */
-    private static Path openInterpreter(PathResolver paths, String interp, List<Integer> opened)
-            throws ExecFormatException {
-        try {
-            int fd = ExecFiles.open(paths, interp);
-            opened.add(fd);
-            return Path.of(PathResolver.procFd(fd));
-        } catch (ErrnoException e) {
-            throw new ExecFormatException("ELF interpreter " + interp + ": " + Errno.describe(e.errno()));
-        }
-    }
 }

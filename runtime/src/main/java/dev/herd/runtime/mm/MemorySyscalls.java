@@ -127,9 +127,10 @@ public final class MemorySyscalls {
 
     /**
      * Scans the executable mappings within [start, end) for atomic sites. Mapping by mapping, never
-     * page by page: the range may be a hostile length over a mostly empty address space.
+     * page by page: the range may be a hostile length over a mostly empty address space. Also an
+     * execve's new image (InProcessExec), over the whole space.
      */
-    private static void scanExecutable(SyscallContext ctx, long start, long end) {
+    public static void scanExecutable(SyscallContext ctx, long start, long end) {
         if (end < start) end = Long.MAX_VALUE; // a length that wrapped: everything above start
         for (Mapping m : space(ctx).mappingsIn(start, end)) {
             if ((m.prot() & Prot.EXEC) != 0) atomics(ctx).scan(Math.max(start, m.start()), Math.min(end, m.end()));

@@ -218,7 +218,7 @@ public final class ExecSyscalls {
                 }
             }
             // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
-            int parentPid = ctx.vfork() != null ? ctx.vfork().parentPid() : ctx.process().guestParentPid();
+            int parentPid = ctx.process().guestParentPid();
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
                     inherited.stream().mapToInt(Integer::intValue).toArray(), stdio, ignored, ctx.signals().blocked(),
                     ctx.process().paths().chrootPath(), ctx.process().paths().umask(), rlimits(ctx.process()));

@@ -119,21 +119,21 @@ final class ForkSpare {
      * warm-up (~1 s of CPU).
      */
     boolean booted() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment pfd = a.allocate(8, 4);
-            pfd.set(ValueLayout.JAVA_INT, 0, socket);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN (POLLHUP comes regardless)
-            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, 0) > 0;
-        }
+        return messageWithin(0);
     }
 
     /** Waits until the spare's child runs (it sends its pid again) or {@code millis} pass. */
     void awaitRunning(int millis) {
+        if (messageWithin(millis)) ForkSyscalls.readPid(socket);
+    }
+
+    /** Whether a message (or the spare's end: POLLHUP comes regardless) is on the socket within {@code millis}. */
+    private boolean messageWithin(int millis) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pfd = a.allocate(8, 4);
             pfd.set(ValueLayout.JAVA_INT, 0, socket);
             pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
-            if (HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0) ForkSyscalls.readPid(socket);
+            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0;
         }
     }
 

@@ -210,10 +210,18 @@ public final class GuestProcess {
         return host == parentHostPid ? parentPid : host;
     }
 
-    /** getppid's answer without a kernel proxy: a vfork child's, fork's or execve's parent, else this Herd JVM. */
+    /**
+     * The parent Herd knows for this process: a vfork child's (the process whose thread it
+     * borrows), a fork's or an execve's (see {@link #forkParentPid}); 0 when the parent is simply
+     * whatever started this Herd JVM.
+     */
+    public int knownParentPid() {
+        return vforkParent != 0 ? vforkParent : forkParentPid();
+    }
+
+    /** getppid's answer without a kernel proxy: {@link #knownParentPid}, else this Herd JVM. */
     public int guestParentPid() {
-        if (vforkParent != 0) return vforkParent;
-        int p = forkParentPid();
+        int p = knownParentPid();
         return p != 0 ? p : JVM_PID;
     }
 

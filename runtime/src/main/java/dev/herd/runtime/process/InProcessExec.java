@@ -4,14 +4,11 @@ import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.GuestAddressSpace;
 import dev.herd.memory.Mapping;
-import dev.herd.memory.Prot;
-import dev.herd.runtime.arch.GuestArch;
 import dev.herd.runtime.fs.ExecFiles;
 import dev.herd.runtime.fs.PathResolver;
 import dev.herd.runtime.loader.ElfFile;
 import dev.herd.runtime.loader.ElfLoader;
 import dev.herd.runtime.loader.ExecFormatException;
-import dev.herd.runtime.loader.InitialStack;
 import dev.herd.runtime.loader.LoadedImage;
 import dev.herd.runtime.loader.StartState;
 import dev.herd.runtime.mm.MemorySyscalls;
@@ -95,7 +92,6 @@ public final class InProcessExec {
         GuestProcess process = ctx.process();
         GuestThread thread = ctx.thread();
         CpuArch cpu = thread.arch();
-        GuestArch guestArch = process.arch();
         GuestAddressSpace space = process.addressSpace();
 
         process.fds().closeOnExec();
@@ -112,26 +108,13 @@ public final class InProcessExec {
         List<Integer> loaderFds = new ArrayList<>();
         LoadedImage image;
         try {
-            image = ElfLoader.load(space, elf, Path.of(PathResolver.procFd(imageFd)), interp -> {
-                try {
-                    int fd = ExecFiles.open(process.paths(), interp);
-                    loaderFds.add(fd);
-                    return Path.of(PathResolver.procFd(fd));
-                } catch (dev.herd.host.ErrnoException e) {
-                    throw new ExecFormatException("ELF interpreter " + interp + ": " + dev.herd.host.Errno.describe(e.errno()));
-                }
-            });
+            image = ElfLoader.load(space, elf, Path.of(PathResolver.procFd(imageFd)),
+                    interp -> ExecFiles.openInterpreter(process.paths(), interp, loaderFds));
         } finally {
             for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
         }
-        for (Mapping m : space.mappings()) {
-            if ((m.prot() & Prot.EXEC) != 0) thread.environment().atomics().scan(m.start(), m.end());
-        }
-        StartState start = InitialStack.builder(space, image)
-                .hwcap(cpu.hwcap())
-                .hwcap2(cpu.hwcap2())
-                .platform(guestArch.name())
-                .minSigStkSz(guestArch.abi().minSigStackSize())
+        MemorySyscalls.scanExecutable(ctx, 0, Long.MAX_VALUE);
+        StartState start = process.arch().initialStack(space, image, cpu)
                 .argvBytes(argv)
                 .envBytes(envp)
                 .execFn(commandPath)

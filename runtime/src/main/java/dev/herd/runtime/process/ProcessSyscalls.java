@@ -39,11 +39,10 @@ public final class ProcessSyscalls {
         // The guest's parent is whoever started Herd.
         // The guest's parent is the Herd process. Forwarded, the proxy's kernel answers with its own
         // parent, which is the same process.
-        // A fork's child: the forking process (see GuestProcess.forkParentPid).
+        // A fork's or vfork's child: the forking process (see GuestProcess.knownParentPid).
         t.define("getppid", "", (ctx, a, b, c, d, e, f) -> {
-            if (ctx.vfork() != null) return ctx.vfork().parentPid(); // the process it borrowed the thread of
-            int forkParent = ctx.process().forkParentPid();
-            if (forkParent != 0) return forkParent;
+            int known = ctx.process().knownParentPid();
+            if (known != 0) return known;
             return ctx.forwarded() ? ctx.host().call(HostSyscall.GETPPID) : HostKernel.call(HostSyscall.GETPID);
         });
         t.define("getuid", "", (ctx, a, b, c, d, e, f) -> HostKernel.call(HostSyscall.GETUID));
@@ -67,14 +66,13 @@ public final class ProcessSyscalls {
             return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
         });
         t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> {
-            if (ctx.vfork() != null && ctx.vfork().newSession() && ((int) pid == 0 || (int) pid == ctx.process().pid())) {
-                return ctx.process().pid();
-            }
+            VforkChild v = vforkSelf(ctx, (int) pid);
+            if (v != null && v.newSession()) return ctx.process().pid();
             return guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
         });
         t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> {
             int self = ctx.process().pid();
-            if (ctx.vfork() != null && ((int) pid == 0 || (int) pid == self)) {
+            if (vforkSelf(ctx, (int) pid) != null) {
                 // A vfork child's own group (see setsid): made for the image its execve starts.
                 if ((int) pgid < 0) return -Errno.EINVAL;
                 if (ctx.vfork().newSession()) return -Errno.EPERM; // a session leader keeps its group
@@ -283,13 +281,19 @@ public final class ProcessSyscalls {
      * id of a group it joined; 0 when it asked for none (the host's answer stands).
      */
     private static long vforkGroup(SyscallContext ctx, int pid) {
-        VforkChild v = ctx.vfork();
+        VforkChild v = vforkSelf(ctx, pid);
+        if (v == null) return 0;
         int self = ctx.process().pid();
-        if (v == null || (pid != 0 && pid != self)) return 0;
         if (v.newSession()) return self;
         int group = v.hostGroup();
         if (group < 0) return 0;
         return group == 0 ? self : guestPgid(ctx, group);
+    }
+
+    /** The caller's vfork state when it is a vfork child and {@code pid} names it (0 or its pid); else null. */
+    private static VforkChild vforkSelf(SyscallContext ctx, int pid) {
+        VforkChild v = ctx.vfork();
+        return v != null && (pid == 0 || pid == ctx.process().pid()) ? v : null;
     }
 
     /** A pid argument: 0 and the guest's own pid mean the caller; a child's, its host process. */

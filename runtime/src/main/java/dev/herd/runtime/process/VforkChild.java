@@ -80,11 +80,6 @@ public final class VforkChild {
     /** The host process group the child asked for (-1: none, 0: its own); none after setsid. */
     public int hostGroup() { return newSession ? -1 : hostGroup; }
 
-    /** The pid of the process whose thread the child borrows: its parent. */
-    public int parentPid() { return parent.pid(); }
-
-    /** The child's pid as it sees it (before an execve). */
-    public int provisionalPid() { return child.pid(); }
 
     /**
      * The child ended its use of the thread: it exec'd as host process {@code execPid}, or

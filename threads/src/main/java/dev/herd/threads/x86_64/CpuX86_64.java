@@ -129,8 +129,8 @@ public final class CpuX86_64 implements CpuArch {
         engine.regWrite(X86Reg.MXCSR, 0x1f80);
         // x87 and SSE registers 0, as Linux starts a process (an engine that ran the image before
         // an execve in this process holds that image's values).
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment zero = arena.allocate(16, 16);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment zero = arena.allocate(16, 16);
             for (int i = 0; i < 8; i++) engine.regWrite(X86Reg.FP0 + i, zero);
             for (int i = 0; i < 16; i++) engine.regWrite(X86Reg.XMM0 + i, zero);
         }
