@@ -2,16 +2,28 @@ package dev.herd.host;
 
 /**
  * Start-up probes: with {@code HERD_STARTUP_TRACE=1} in the environment, {@link #mark} writes one
- * line per milestone to stderr: milliseconds since the JVM process started (from
+ * line per milestone to stderr (with {@code HERD_STARTUP_TRACE=/absolute/path}, appended to that
+ * file instead, where every Herd process of the run adds its lines): milliseconds since the JVM process started (from
  * {@code /proc/self/stat}, 10 ms resolution for the origin, so the steps between marks are the
  * exact part) and since the previous mark, with the process and CLOCK_MONOTONIC (the same clock in
  * every process, so a fork's parent and child line up). Off, a mark is one static-final read. For measuring
- * (docs/BENCHMARKS.md, "Start-up"); the guest's stderr is shared, so never enable it in tests.
+ * (docs/BENCHMARKS.md, "Start-up"); the guest's stderr is shared, so a test that needs to know
+ * which path a run took uses a file.
  */
 public final class StartupTrace {
     private StartupTrace() {}
 
     private static final boolean ON = System.getenv("HERD_STARTUP_TRACE") != null;
+    private static final java.io.PrintStream OUT = output(System.getenv("HERD_STARTUP_TRACE"));
+
+    private static java.io.PrintStream output(String setting) {
+        if (setting == null || !setting.startsWith("/")) return System.err;
+        try {
+            return new java.io.PrintStream(new java.io.FileOutputStream(setting, true), true);
+        } catch (java.io.IOException e) {
+            return System.err;
+        }
+    }
     private static long last = System.nanoTime();
     private static final long ORIGIN = jvmStartNanos();
 
@@ -25,7 +37,7 @@ public final class StartupTrace {
     public static synchronized void mark(String what) {
         if (!ON) return;
         long now = System.nanoTime();
-        System.err.println("herd-startup: " + millis(now - ORIGIN, 8) + " ms since JVM start, +" + millis(now - last, 7)
+        OUT.println("herd-startup: " + millis(now - ORIGIN, 8) + " ms since JVM start, +" + millis(now - last, 7)
                 + " ms  " + what + "  [pid " + ProcessHandle.current().pid() + ", monotonic " + millis(now, 0) + " ms]");
         last = now;
     }

@@ -43,6 +43,7 @@ class Aarch64ProgramsTest {
             "exec",        // qemu-user without binfmt_misc cannot execve an aarch64 image (ENOEXEC); herd can
             "exec_same",   // the same; self-checked under herd below
             "stdio_closed", // the same
+            "spawn_warm",  // the same (its children are itself); self-checked under herd below
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
             "fork_limit",  // Herd's process limit is its own (ForkProgramsTest)
@@ -70,6 +71,30 @@ class Aarch64ProgramsTest {
         GuestRun.assertNoJavaLeak(h);
         assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
         assertTrue(h.stdoutText().endsWith("RESULT: ok\n") && !h.stdoutText().contains("FAIL"), h.stdoutText());
+        Differential.deleteTree(base);
+    }
+
+    /**
+     * posix_spawn's children of an aarch64 guest (spawn_warm.c, self-checked) with every spawn after
+     * the first run in the warm fork spare the one before left (HERD_FORK_SPARE=wait makes the
+     * spawn wait for it to boot): the spare path is checked to have been taken three times.
+     */
+    @ParameterizedTest(name = "spawn_warm in warm spares [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void warmSpawns(Mode mode) throws IOException {
+        HerdEnv.requireHerd();
+        Path base = Differential.newRunDirectory("a64-spawn_warm-" + mode);
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>(HerdEnv.guestEnvironment(base));
+        Path trace = base.resolve("trace.txt");
+        env.put("HERD_FORK_SPARE", "wait");
+        env.put("HERD_STARTUP_TRACE", trace.toString());
+        GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode,
+                        List.of(HerdEnv.GUESTS.resolve("aarch64").resolve("spawn_warm").toString())),
+                base, null, env, HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(h);
+        assertEquals(0, h.status(), h.stdoutText() + h.stderrText());
+        assertTrue(h.stdoutText().endsWith("RESULT: ok\n") && !h.stdoutText().contains("FAIL"), h.stdoutText());
+        assertEquals(3, ForkProgramsTest.warmSpawnsIn(trace), Files.readString(trace));
         Differential.deleteTree(base);
     }
 

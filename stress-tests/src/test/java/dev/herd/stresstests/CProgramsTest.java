@@ -61,6 +61,7 @@ class CProgramsTest {
             c("procmaps", "one", "two words", "").status(0),
             c("proc_self").status(0),
             c("vfork_spawn").status(0),
+            c("spawn_warm").status(0),
             // fork: a child Herd from the parent's state (issue 13)
             c("fork").status(0),
             // what a parent sees the moment wait returns: the pipe at EOF, the pid gone (the warm

@@ -25,8 +25,11 @@ final class Differential {
         check(c, mode, java.util.Map.of(), herdOptions);
     }
 
-    /** As {@link #check(GuestCase, Mode, String...)}, with extra variables in herd's environment only. */
-    static void check(GuestCase c, Mode mode, java.util.Map<String, String> herdEnv, String... herdOptions) throws IOException {
+    /**
+     * As {@link #check(GuestCase, Mode, String...)}, with extra variables in herd's environment
+     * only; returns herd's run.
+     */
+    static GuestRun.Result check(GuestCase c, Mode mode, java.util.Map<String, String> herdEnv, String... herdOptions) throws IOException {
         HerdEnv.requireHerd();
         Path base = newRunDirectory(c.name() + "-" + mode);
         Path dir = base.resolve("d");
@@ -55,6 +58,7 @@ final class Differential {
         GuestRun.assertNoJavaLeak(herd);
         GuestRun.assertSameOutcome(c + " [" + mode + "]", nat, herd);
         deleteTree(base);
+        return herd;
     }
 
     /** A fresh directory under target/herd-work for one test run. */

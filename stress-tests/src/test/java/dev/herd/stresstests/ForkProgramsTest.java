@@ -94,6 +94,26 @@ class ForkProgramsTest {
     }
 
     /**
+     * posix_spawn's children (spawn_warm.c) against native, with every spawn after the first run
+     * in the warm fork spare the one before left (HERD_FORK_SPARE=wait makes the spawn wait for it
+     * to boot instead of starting a child Herd): the spare path is checked to have been taken.
+     */
+    @ParameterizedTest(name = "posix_spawn in warm spares [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void warmSpawns(Mode mode) throws IOException {
+        Path trace = Files.createTempFile(Files.createDirectories(HerdEnv.WORK), "spawn-trace-", ".txt");
+        Differential.check(GuestCase.c("spawn_warm").status(0), mode,
+                java.util.Map.of("HERD_FORK_SPARE", "wait", "HERD_STARTUP_TRACE", trace.toString()));
+        org.junit.jupiter.api.Assertions.assertEquals(3, warmSpawnsIn(trace), Files.readString(trace));
+        Files.delete(trace);
+    }
+
+    /** How many vfork children's execs a HERD_STARTUP_TRACE file says went to a warm spare. */
+    static int warmSpawnsIn(Path trace) throws IOException {
+        return (int) Files.readAllLines(trace).stream().filter(l -> l.contains("vfork exec: child running (warm spare)")).count();
+    }
+
+    /**
      * A fork bomb is bounded: with room for 4 Herd processes the guest makes 3 children, then fork
      * fails with EAGAIN (as at RLIMIT_NPROC), and everything ends.
      */

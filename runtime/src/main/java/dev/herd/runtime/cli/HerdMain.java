@@ -12,6 +12,7 @@ import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.ForkImage;
+import dev.herd.runtime.process.SpawnImage;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
 import dev.herd.signals.Signals;
@@ -348,7 +349,7 @@ public final class HerdMain {
         // A closed stdio fd stays closed in the guest, even where the JVM has opened a file since.
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace,
                 (stdio & 1) != 0 ? 0 : -1, (stdio & 2) != 0 ? 1 : -1, (stdio & 4) != 0 ? 2 : -1, err,
-                new RunConfig.ExecInheritance(inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
+                new RunConfig.ExecInheritance(inheritFds, inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
                         parentHostPid, umask, rlimits), proxySettings);
         GuestLauncher.RunningGuest guest = null;
         try {
@@ -416,6 +417,7 @@ public final class HerdMain {
         List<Integer> fds = new ArrayList<>();
         int total = -1;
         ForkImage image;
+        SpawnImage spawn = null;
         try {
             while (total < 0 || fds.size() < total) {
                 FdPassing.Message m;
@@ -435,15 +437,25 @@ public final class HerdMain {
                 for (int fd : m.fds()) fds.add(fd);
             }
             int imageFd = fds.getLast();
+            byte[] bytes;
             try {
-                image = ForkImage.fromFd(imageFd);
+                bytes = ForkImage.bytesOf(imageFd);
             } finally {
                 HostKernel.call(HostSyscall.CLOSE, imageFd);
+            }
+            if (SpawnImage.is(bytes)) {
+                int[] received = new int[fds.size()];
+                for (int i = 0; i < received.length; i++) received[i] = fds.get(i);
+                spawn = SpawnImage.fromBytes(bytes).withFds(received);
+                image = null;
+            } else {
+                image = ForkImage.fromBytes(bytes);
             }
         } catch (IOException | dev.herd.host.ErrnoException e) {
             err.println("herd: fork: cannot receive the parent's state: " + e.getMessage());
             return LinuxKernel.INTERNAL_ERROR_STATUS;
         }
+        if (spawn != null) return runSpawned(spawn, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, ready);
         int[] received = new int[fds.size()];
         for (int i = 0; i < received.length; i++) received[i] = fds.get(i);
         image = image.withFds(received);
@@ -456,6 +468,62 @@ public final class HerdMain {
         // The pid again once the child runs: the parent starts its next spare only then, so
         // that the two JVMs do not share the CPU while this one sets up.
         return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, ready.table(), ready.engine());
+    }
+
+    /**
+     * A warm spare that runs a vfork child's new image (see {@code ExecSyscalls.spawnInSpare}): as
+     * a cold child Herd started with the same state on its command line would, in the process
+     * group or session the child asked for, with its pid (the spare's first thread's, which the
+     * parent already has) and its running and exit reports on {@code socket}.
+     */
+    private static int runSpawned(SpawnImage spawn, int socket, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
+                                  ProxySettings proxy, PrintStream err, MainThreadSlot slot, SpareWarmUp.Ready ready)
+            throws InterruptedException {
+        // posix_spawn's POSIX_SPAWN_SETSID and POSIX_SPAWN_SETPGROUP, as a cold child's spawn makes them.
+        if (spawn.newSession()) HostKernel.call(HostSyscall.SETSID);
+        else if (spawn.hostGroup() >= 0) HostKernel.call(HostSyscall.SETPGID, 0, spawn.hostGroup());
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment cwd = a.allocate(spawn.hostCwd().length + 1L);
+            java.lang.foreign.MemorySegment.copy(spawn.hostCwd(), 0, cwd, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, spawn.hostCwd().length);
+            HostKernel.call(HostSyscall.CHDIR, cwd.address());
+        }
+        // Herd's own lines (a fault report) go to the guest's stderr, as a cold child Herd's.
+        int guestErr = spawn.hostFdOf(2);
+        if (guestErr >= 0) HostKernel.call(HostSyscall.DUP3, guestErr, 2, 0);
+        List<Integer> inherited = new ArrayList<>(), inheritedHost = new ArrayList<>();
+        for (int i = 0; i < spawn.guestFds().length; i++) {
+            if (spawn.guestFds()[i] > 2) {
+                inherited.add(spawn.guestFds()[i]);
+                inheritedHost.add(spawn.hostFds()[i]);
+            }
+        }
+        int in = spawn.hostFdOf(0), out = spawn.hostFdOf(1);
+        RunConfig config = new RunConfig(Path.of(spawn.program()), spawn.argv(), spawn.env(), rootfs, guestCwd(rootfs), mode, strace,
+                in, out, guestErr, err,
+                new RunConfig.ExecInheritance(inherited.stream().mapToInt(Integer::intValue).toArray(),
+                        inheritedHost.stream().mapToInt(Integer::intValue).toArray(), spawn.ignored(), spawn.blocked(),
+                        spawn.programFd(), spawn.chroot(), budgetFd, spawn.parentPid(), spawn.parentHostPid(), spawn.umask(),
+                        spawn.rlimits()), proxy);
+        GuestLauncher.RunningGuest guest = null;
+        try {
+            guest = GuestLauncher.start(config, FORWARD_HOST_SIGNALS, slot, ready.table(), ready.engine());
+        } catch (ExecFormatException | IOException e) {
+            // Past execve's point of no return: the image dies, as the kernel's does.
+            err.println("herd: " + spawn.program() + ": " + e.getMessage());
+            return 126;
+        } catch (ProxyStartException e) {
+            err.println(e.getMessage());
+            return 1;
+        } finally {
+            // The launcher made its own copies of the guest's stdio.
+            for (int fd : new int[] {in, out, guestErr}) if (fd > 2) HostKernel.call(HostSyscall.CLOSE, fd);
+            if (guest == null) HostKernel.call(HostSyscall.CLOSE, socket);
+        }
+        dev.herd.host.StartupTrace.mark("spawn: image started in the spare");
+        boolean keep = reportPid(guest, socket, true);
+        int status = awaitExit(guest, err);
+        if (keep) reportExit(guest, socket, status, err);
+        return status;
     }
 
     /**

@@ -79,6 +79,17 @@ public final class GuestLauncher {
      */
     public static RunningGuest start(RunConfig config, java.util.function.Consumer<LinuxKernel> beforeStart)
             throws IOException, ExecFormatException {
+        return start(config, beforeStart, null, null, null);
+    }
+
+    /**
+     * As {@link #start(RunConfig, java.util.function.Consumer)} in a warm fork spare that runs a
+     * vfork child's new image: its first thread is {@code slot}'s (whose id the parent already has
+     * as the pid), with the spare's syscall table and prepared engine (null: made now).
+     */
+    public static RunningGuest start(RunConfig config, java.util.function.Consumer<LinuxKernel> beforeStart,
+                                     MainThreadSlot slot, dev.herd.runtime.syscall.SyscallTable table, PreparedEngine engine)
+            throws IOException, ExecFormatException {
         // After an execve the parent hands over the image it checked as an open fd: reading it by
         // name again would let the guest swap the file (or a directory on its path) in between.
         int imageFd = config.inherited().programFd();
@@ -130,8 +141,9 @@ public final class GuestLauncher {
                     .build();
             dev.herd.host.StartupTrace.mark("initial stack built");
             fds = FdTable.withStdio(config.stdin(), config.stdout(), config.stderr());
-            // After a parent Herd's execve: its guest fds wait at the same numbers (see ExecSyscalls).
-            for (int fd : config.inherited().fds()) fds.installAt(fd, fd, false);
+            // After a parent Herd's execve: its guest fds (see ExecSyscalls).
+            int[] inheritedFds = config.inherited().fds(), inheritedHost = config.inherited().hostFds();
+            for (int i = 0; i < inheritedFds.length; i++) fds.installAt(inheritedFds[i], inheritedHost[i], false);
             GuestProcess process = new GuestProcess(guestArch, space, fds, paths, config.program().toAbsolutePath().toString());
             // execve keeps the umask and the resource limits (a parent Herd's execve passes them).
             if (config.inherited().umask() >= 0) paths.umask(config.inherited().umask());
@@ -152,7 +164,7 @@ public final class GuestLauncher {
                     mainContext.signals().setBlocked(config.inherited().blocked());
                 }
                 arch.initProcessRegisters(main.engine(), regs[0], regs[1]);
-            }, null, null, null, null);
+            }, null, slot, table, engine);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();

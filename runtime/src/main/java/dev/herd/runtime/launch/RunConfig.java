@@ -46,7 +46,10 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
     /**
      * State an execve keeps, handed from the parent Herd to the child Herd that runs the new image.
      *
-     * @param fds     host fds open at these numbers that are guest fds at the same numbers (beyond 0-2)
+     * @param fds     guest fds (beyond 0-2) the new image has open
+     * @param hostFds the host fd holding each of {@link #fds}: the same number after a cold child
+     *                Herd's start (placed there by the spawn), any number in a warm fork spare
+     *                (received by SCM_RIGHTS). The launcher takes them over.
      * @param ignored signals ignored (SIG_IGN), as a mask
      * @param blocked the blocked mask of the thread that called execve
      * @param programFd a host fd of the image the parent checked, read instead of the program path
@@ -58,23 +61,21 @@ public record RunConfig(Path program, List<byte[]> argv, List<byte[]> env, Path 
      *                  is this process's host parent; 0 for none (the Herd JVM is the parent)
      * @param parentHostPid the host process whose child this Herd is while that holds
      */
-    public record ExecInheritance(int[] fds, long ignored, long blocked, int programFd, String chroot, int budgetFd,
+    public record ExecInheritance(int[] fds, int[] hostFds, long ignored, long blocked, int programFd, String chroot, int budgetFd,
                                   int parentPid, int parentHostPid, int umask, long[][] rlimits) {
-        public static final ExecInheritance NONE = new ExecInheritance(new int[0], 0, 0, -1, "/", -1, 0, 0, -1, null);
+        public static final ExecInheritance NONE = new ExecInheritance(new int[0], new int[0], 0, 0, -1, "/", -1, 0, 0, -1, null);
 
         /** {@code umask} -1 and {@code rlimits} null: the host's (a top-level run). */
         public ExecInheritance {
             fds = fds.clone();
+            hostFds = hostFds.clone();
+            if (hostFds.length != fds.length) throw new IllegalArgumentException("one host fd per guest fd");
             if (chroot == null || chroot.isEmpty()) chroot = "/";
-        }
-
-        public ExecInheritance(int[] fds, long ignored, long blocked, int programFd) {
-            this(fds, ignored, blocked, programFd, "/", -1, 0, 0, -1, null);
         }
 
         /** Only the process budget of a parent Herd (a fork's child). */
         public static ExecInheritance budgetOnly(int budgetFd) {
-            return new ExecInheritance(new int[0], 0, 0, -1, "/", budgetFd, 0, 0, -1, null);
+            return new ExecInheritance(new int[0], new int[0], 0, 0, -1, "/", budgetFd, 0, 0, -1, null);
         }
     }
 

@@ -183,6 +183,11 @@ public final class ExecSyscalls {
     /** The point of no return: start the child Herd, end this image, wait, take over the status. */
     private static long delegate(SyscallContext ctx, ChildHerd child, String program, int imageFd,
                                  List<byte[]> argv, List<byte[]> envp) {
+        VforkChild vfork = ctx.vfork();
+        if (vfork != null) {
+            long r = spawnInSpare(ctx, vfork, child, program, imageFd, argv, envp);
+            if (r != NO_SPARE) return r;
+        }
         FdTable fds = ctx.process().fds();
         int[] open = fds.openFds();
         List<Integer> inherited = new ArrayList<>();
@@ -210,35 +215,32 @@ public final class ExecSyscalls {
             // A vfork child's new image reports its pid (its first thread's id), which the parent's
             // vfork returns: the same pid the image's getpid says and its wait, kill and SIGCHLD use.
             int childReportFd = ctx.vfork() != null ? childFds.reportPipe() : -1;
-            long ignored = 0;
-            for (int s = 1; s <= Signals.MAX; s++) {
-                if (s != Signals.SIGKILL && s != Signals.SIGSTOP
-                        && ctx.process().signals().actions().get(s).handler() == SignalAction.SIG_IGN) {
-                    ignored |= Signals.bit(s);
-                }
-            }
             // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
             int parentPid = ctx.process().guestParentPid();
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
-                    inherited.stream().mapToInt(Integer::intValue).toArray(), stdio, ignored, ctx.signals().blocked(),
+                    inherited.stream().mapToInt(Integer::intValue).toArray(), stdio, ignoredSignals(ctx.process()), ctx.signals().blocked(),
                     ctx.process().paths().chrootPath(), ctx.process().paths().umask(), rlimits(ctx.process()));
             // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
             ProcessBudget budget = ctx.process().budget();
             if (!budget.tryAcquire(ProcessBudget.limit(ctx.process().limits()))) return -Errno.EAGAIN;
             int pid;
             try {
-                VforkChild v = ctx.vfork();
                 pid = HostSpawn.spawn(command.getFirst(), command, child.environment(), hostCwd(ctx),
-                        childFds.placements(), childFds.closeFrom(), v != null ? v.hostGroup() : -1, v != null && v.newSession());
+                        childFds.placements(), childFds.closeFrom(), vfork != null ? vfork.hostGroup() : -1,
+                        vfork != null && vfork.newSession());
             } catch (ErrnoException e) {
                 budget.release();
                 return -e.errno();
             }
             // A vfork child's execve: the new image is a child of the parent, which resumes once the
             // image runs (Linux's vfork parent resumes after the exec), with the image's pid.
-            if (ctx.vfork() != null) {
+            if (vfork != null) {
                 int guestPid = childFds.readPid();
-                return ctx.vfork().finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0);
+                long r = vfork.finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0);
+                // A spare for the next spawn (or fork) of the parent.
+                vfork.parent().forkSpares().replenish(child, hostCwd(ctx), ctx.process().arch().machine().code(),
+                        vfork.parent(), null, 0);
+                return r;
             }
             // The old image is gone: nothing of it may handle or die of a signal any more; signals
             // sent to this process from outside go to the child (HostSignalForwarding).
@@ -256,6 +258,83 @@ public final class ExecSyscalls {
         } catch (ErrnoException e) {
             return -e.errno();
         }
+    }
+
+    /** {@link #spawnInSpare}'s answer when there is no booted spare (the caller then starts a child Herd cold). */
+    private static final long NO_SPARE = Long.MIN_VALUE;
+
+    /**
+     * A vfork child's execve in a warm fork spare: the parent's booted child Herd becomes the new
+     * image's process (its pid is the spare's first thread's id, as for a fork), so no JVM starts
+     * on the way. The spare gets what a cold child Herd gets on its command line
+     * ({@link SpawnImage}), joins the process group or session the child asked for, and says when
+     * the image runs; the parent resumes then, as Linux's vfork parent after the exec.
+     */
+    private static long spawnInSpare(SyscallContext ctx, VforkChild vfork, ChildHerd child, String program,
+                                     int imageFd, List<byte[]> argv, List<byte[]> envp) {
+        GuestProcess parent = vfork.parent();
+        ProcessBudget budget = ctx.process().budget();
+        // Linux checks RLIMIT_NPROC at execve too; here the new image is a process more.
+        if (!budget.tryAcquire(ProcessBudget.limit(ctx.process().limits()))) return -Errno.EAGAIN;
+        ForkSpare spare = parent.forkSpares().take();
+        if (spare == null) {
+            budget.release();
+            return NO_SPARE;
+        }
+        FdTable fds = ctx.process().fds();
+        List<Integer> sources = new ArrayList<>(), guestFds = new ArrayList<>(), owned = new ArrayList<>();
+        int pid = 0;
+        try {
+            for (int g : fds.openFds()) {
+                if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
+                int host = fds.hostOrMinus1(g);
+                if (host < 0) continue;
+                // A proxy fd continues in the new image as a local copy of the same open file.
+                if (dev.herd.host.HostFd.isProxy(host)) {
+                    host = fds.sides().localCopy(host);
+                    owned.add(host);
+                }
+                sources.add(host);
+                guestFds.add(g);
+            }
+            int n = sources.size();
+            int[] indexes = new int[n];
+            for (int i = 0; i < n; i++) indexes[i] = i;
+            sources.add(imageFd);
+            SpawnImage image = new SpawnImage(program, n, argv, envp, hostCwd(ctx), ctx.process().paths().chrootPath(),
+                    ctx.process().paths().umask(), rlimits(ctx.process()), ignoredSignals(ctx.process()), ctx.signals().blocked(),
+                    ctx.process().guestParentPid(), (int) ProcessHandle.current().pid(),
+                    guestFds.stream().mapToInt(Integer::intValue).toArray(), indexes, vfork.newSession(), vfork.hostGroup());
+            pid = spare.spawn(image, sources);
+        } catch (ErrnoException e) {
+            budget.release();
+            spare.close();
+            return -e.errno();
+        } finally {
+            for (int fd : owned) HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+        if (pid <= 0) {
+            budget.release();
+            spare.close(); // it died waiting
+            return NO_SPARE;
+        }
+        dev.herd.host.StartupTrace.mark("vfork exec: image handed to the warm spare");
+        spare.awaitRunning(-1);
+        dev.herd.host.StartupTrace.mark("vfork exec: child running (warm spare)");
+        long r = vfork.finish(ctx, pid, spare.pid(), 0, true);
+        parent.forkSpares().replenish(child, hostCwd(ctx), ctx.process().arch().machine().code(), parent, spare, pid);
+        return r;
+    }
+
+    /** The signals {@code process} ignores (SIG_IGN), which an execve keeps, as a mask. */
+    private static long ignoredSignals(GuestProcess process) {
+        long ignored = 0;
+        for (int s = 1; s <= Signals.MAX; s++) {
+            if (s != Signals.SIGKILL && s != Signals.SIGSTOP && process.signals().actions().get(s).handler() == SignalAction.SIG_IGN) {
+                ignored |= Signals.bit(s);
+            }
+        }
+        return ignored;
     }
 
     /** The guest's cwd as a host path, where a child Herd starts. */

@@ -202,17 +202,22 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
      * that a warm spare would first have to load.
      */
     public static ForkImage fromFd(int fd) throws IOException {
+        return fromBytes(bytesOf(fd));
+    }
+
+    /** The contents of an image file (a fork's or a spawn's memfd), read with pread. */
+    public static byte[] bytesOf(int fd) throws IOException {
         long size = dev.herd.host.HostMm.fstatModeSize(fd)[1];
-        if (size < 0 || size > 1 << 28) throw new IOException("fork image of " + size + " bytes");
+        if (size < 0 || size > 1 << 28) throw new IOException("image of " + size + " bytes");
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, size));
             long done = 0;
             while (done < size) {
                 long r = dev.herd.host.HostMm.pread(fd, buf.address() + done, size - done, done);
-                if (r <= 0) throw new IOException("fork image: short read");
+                if (r <= 0) throw new IOException("image: short read");
                 done += r;
             }
-            return fromBytes(buf.asSlice(0, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            return buf.asSlice(0, size).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         }
     }
 

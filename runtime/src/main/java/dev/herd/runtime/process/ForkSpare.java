@@ -78,12 +78,7 @@ final class ForkSpare {
      * spare is gone (the caller then closes it and forks cold).
      */
     int hand(ForkSyscalls.Parts parts, List<Integer> guestSources) {
-        // Back to SCHED_OTHER first: a SCHED_IDLE spare on a busy machine gets almost no CPU to
-        // finish booting or to take the state (measured: a fork's child that never started within
-        // 60 s while both cores ran other tests). The spare does the same for itself on receipt.
-        SpareScheduling.allThreads(this.pid, SpareScheduling.SCHED_OTHER);
-        // The spare says it is ready with its first thread's id, the child's pid (0: it is gone).
-        int pid = ForkSyscalls.readPid(socket);
+        int pid = ready();
         if (pid <= 0) return 0;
         int n = guestSources.size();
         int[] guestHost = new int[n];
@@ -93,24 +88,54 @@ final class ForkSpare {
         int[] shmFds = new int[parts.shm().size()];
         for (int i = 0; i < shmFds.length; i++) shmFds[i] = n + 1 + files.length + i;
         ForkImage image = parts.image(guestHost, n, files, shmFds, -1);
-        int imageFd = ExecSyscalls.memfdWith("herd-fork-image", image.toBytes());
+        List<Integer> all = new ArrayList<>(guestSources);
+        all.add(parts.space().memfd());
+        for (var f : parts.space().files()) all.add(f.fd());
+        for (var v : parts.shm()) all.add(v.fd());
+        return send(all, "herd-fork-image", image.toBytes()) ? pid : 0;
+    }
+
+    /**
+     * Hands a vfork child's execve to the spare, which runs the new image as its process:
+     * {@code sources} are the host fds the image's indices name. Returns the new image's guest
+     * pid, or 0 if the spare is gone (the caller then closes it and starts a child Herd cold).
+     */
+    int spawn(SpawnImage image, List<Integer> sources) {
+        int pid = ready();
+        if (pid <= 0) return 0;
+        return send(sources, "herd-spawn-image", image.toBytes()) ? pid : 0;
+    }
+
+    /** Puts the spare back to the normal policy and takes its ready message: its guest pid, 0 if it is gone. */
+    private int ready() {
+        // Back to SCHED_OTHER first: a SCHED_IDLE spare on a busy machine gets almost no CPU to
+        // finish booting or to take the state (measured: a fork's child that never started within
+        // 60 s while both cores ran other tests). The spare does the same for itself on receipt.
+        SpareScheduling.allThreads(this.pid, SpareScheduling.SCHED_OTHER);
+        // The spare says it is ready with its first thread's id, the child's pid (0: it is gone).
+        return ForkSyscalls.readPid(socket);
+    }
+
+    /**
+     * Sends {@code fds} and then a memfd holding {@code image} (the last fd), in messages of at most
+     * {@link FdPassing#MAX_FDS} fds, each with {total, first index}; false if the spare is gone.
+     */
+    private boolean send(List<Integer> fds, String name, byte[] image) {
+        int imageFd = ExecSyscalls.memfdWith(name, image);
         try {
-            List<Integer> all = new ArrayList<>(guestSources);
-            all.add(parts.space().memfd());
-            for (var f : parts.space().files()) all.add(f.fd());
-            for (var v : parts.shm()) all.add(v.fd());
+            List<Integer> all = new ArrayList<>(fds);
             all.add(imageFd);
             for (int start = 0; start < all.size(); start += FdPassing.MAX_FDS) {
                 int[] chunk = all.subList(start, Math.min(all.size(), start + FdPassing.MAX_FDS)).stream()
                         .mapToInt(Integer::intValue).toArray();
                 byte[] header = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
                         .putInt(all.size()).putInt(start).array();
-                if (FdPassing.send(socket, header, chunk) < 0) return 0;
+                if (FdPassing.send(socket, header, chunk) < 0) return false;
             }
+            return true;
         } finally {
             HostKernel.call(HostSyscall.CLOSE, imageFd);
         }
-        return pid;
     }
 
     /**
@@ -122,9 +147,21 @@ final class ForkSpare {
         return messageWithin(0);
     }
 
-    /** Waits until the spare's child runs (it sends its pid again) or {@code millis} pass. */
-    void awaitRunning(int millis) {
-        if (messageWithin(millis)) ForkSyscalls.readPid(socket);
+    /** Whether the spare boots within {@code millis} ({@code HERD_FORK_SPARE=wait}). */
+    boolean bootedWithin(int millis) {
+        return messageWithin(millis);
+    }
+
+    /** Whether the message that the spare's child runs has been taken ({@link #awaitRunning}). */
+    private boolean running;
+
+    /**
+     * Waits until the spare's child runs (it sends its pid again) or {@code millis} pass; returns
+     * whether it runs. Once taken, the message is not read again: the next one is the exit report.
+     */
+    synchronized boolean awaitRunning(int millis) {
+        if (!running && socket >= 0 && messageWithin(millis)) running = ForkSyscalls.readPid(socket) > 0;
+        return running;
     }
 
     /** Whether a message (or the spare's end: POLLHUP comes regardless) is on the socket within {@code millis}. */
@@ -164,7 +201,16 @@ final class ForkSpare {
 
     @Override public String toString() { return "ForkSpare[pid=" + pid + "]"; }
 
+    /** {@code HERD_FORK_SPARE=off}: no spares, every fork and vfork child's execve starts a child Herd cold. */
     static boolean enabled() {
         return !"off".equals(System.getenv("HERD_FORK_SPARE"));
+    }
+
+    /**
+     * {@code HERD_FORK_SPARE=wait}: a fork or spawn waits for the spare being started to boot,
+     * instead of going cold while it boots; for tests that must take the warm path every time.
+     */
+    static boolean awaitBoot() {
+        return "wait".equals(System.getenv("HERD_FORK_SPARE"));
     }
 }

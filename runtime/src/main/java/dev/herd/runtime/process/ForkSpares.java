@@ -18,10 +18,27 @@ public final class ForkSpares implements AutoCloseable {
      * spares against ~300 ms without.
      */
     ForkSpare take() {
+        if (ForkSpare.awaitBoot()) {
+            // HERD_FORK_SPARE=wait (tests, benchmarks): the spare being started is waited for.
+            Thread t = starting;
+            if (t != null) {
+                try {
+                    t.join(SPARE_WAIT_MS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
         ForkSpare s = ready.get();
-        if (s == null || !s.booted()) return null;
+        if (s == null || !(s.booted() || ForkSpare.awaitBoot() && s.bootedWithin(SPARE_WAIT_MS))) return null;
         return ready.compareAndSet(s, null) ? s : null;
     }
+
+    /** How long {@code HERD_FORK_SPARE=wait} waits for a spare to start and boot. */
+    private static final int SPARE_WAIT_MS = 60_000;
+
+    /** The thread starting the next spare, while it does. */
+    private volatile Thread starting;
 
     /**
      * Starts a spare in the background if none is ready. {@code used}: the spare that just became
@@ -39,7 +56,7 @@ public final class ForkSpares implements AutoCloseable {
             if (used != null) used.handOver(process.children(), childPid);
             return;
         }
-        Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
+        starting = Thread.ofPlatform().daemon().name("herd-fork-spare").start(() -> {
             // The next spare boots once the last one's child runs (the spare says so, or gives up
             // after a second): two JVMs starting at once would slow that child's start.
             if (used != null) {

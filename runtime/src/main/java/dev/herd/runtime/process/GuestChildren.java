@@ -297,6 +297,7 @@ public final class GuestChildren {
             if (send != null) for (SigInfo i : jobReports) send.accept(i);
             if (reaped != null) {
                 if (unsent != null && send != null) send.accept(unsent);
+                awaitWatcherSends();
                 return reaped;
             }
             if ((options & WNOHANG) != 0) return new Reaped(0, 0, 0, 0);
@@ -306,6 +307,27 @@ public final class GuestChildren {
             if (r == -Errno.EINTR) throw new dev.herd.host.ErrnoException(Errno.EINTR);
         }
     }
+
+    /**
+     * Returns once the watcher has posted the SIGCHLDs it took (it marks a child notified under
+     * the lock and posts outside it): Linux sends SIGCHLD at the death, so a wait that reaped the
+     * child must not return before its signal is pending (else it arrives later, after the guest
+     * moved on, e.g. to a handler with SA_NOCLDSTOP).
+     */
+    private synchronized void awaitWatcherSends() {
+        boolean interrupted = false;
+        while (sending > 0) {
+            try {
+                wait(10);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /** How many rounds of the watcher's SIGCHLDs are taken but not yet posted. */
+    private int sending;
 
     /** A child's host process group (a zombie of a vfork child that never exec'd: {@code ownGroup}). */
     private static long groupOf(Child c, long ownGroup) {
@@ -457,8 +479,17 @@ public final class GuestChildren {
                     }
                 }
                 dying.values().removeIf(fd -> reapDying(fd, false));
+                if (toSend.isEmpty()) continue;
+                sending++;
             }
-            if (send != null) for (SigInfo i : toSend) send.accept(i);
+            try {
+                if (send != null) for (SigInfo i : toSend) send.accept(i);
+            } finally {
+                synchronized (this) {
+                    sending--;
+                    notifyAll();
+                }
+            }
         }
     }
 

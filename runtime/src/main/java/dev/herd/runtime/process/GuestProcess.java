@@ -87,6 +87,7 @@ public final class GuestProcess {
             if (clearHandlers && handler) continue; // CLONE_CLEAR_SIGHAND: handlers become SIG_DFL
             c.signals.actions().set(sig, a);
         }
+        c.limits.copyFrom(limits); // a vfork child's setrlimit is its own, and its execve keeps them
         c.pid = childPid;
         c.vforkParent = pid;
         c.argvAddress = argvAddress;

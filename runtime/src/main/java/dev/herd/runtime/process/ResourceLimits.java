@@ -35,6 +35,19 @@ public final class ResourceLimits {
         }
     }
 
+    /** Takes {@code other}'s limits (a vfork child's copy of its parent's, as Linux's fork copies them). */
+    public void copyFrom(ResourceLimits other) {
+        long[] s, h;
+        synchronized (other) {
+            s = other.soft.clone();
+            h = other.hard.clone();
+        }
+        synchronized (this) {
+            System.arraycopy(s, 0, soft, 0, COUNT);
+            System.arraycopy(h, 0, hard, 0, COUNT);
+        }
+    }
+
     /** The soft RLIMIT_NOFILE clamped to {@code max} (RLIM_INFINITY counts as infinite, not -1). */
     public synchronized int openFilesLimit(int max) {
         return Long.compareUnsigned(soft[RLIMIT_NOFILE], max) > 0 ? max : (int) soft[RLIMIT_NOFILE];

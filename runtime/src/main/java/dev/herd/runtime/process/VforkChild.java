@@ -95,6 +95,17 @@ public final class VforkChild {
      * thread's id, what the parent's vfork returns) differs from its Herd's host pid.
      */
     public long finish(SyscallContext ctx, int execPid, int hostPid, int exitStatus) {
+        return finish(ctx, execPid, hostPid, exitStatus, false);
+    }
+
+    /** The parent this child borrowed the thread of. */
+    public GuestProcess parent() { return parent; }
+
+    /**
+     * As {@link #finish(SyscallContext, int, int, int)}; {@code reportComing}: the new image runs in
+     * a warm fork spare, whose socket will carry its exit report ({@link GuestChildren#attachReport}).
+     */
+    public long finish(SyscallContext ctx, int execPid, int hostPid, int exitStatus, boolean reportComing) {
         Unicorn engine = ctx.thread().engine();
         CpuArch arch = ctx.thread().arch();
         int pid = execPid != 0 ? execPid : child.pid();
@@ -107,7 +118,7 @@ public final class VforkChild {
         // The registers change at the safe point right after this call, outside the engine (as
         // rt_sigreturn's): a PC written from inside the syscall hook is not reliably taken.
         ctx.thread().requestSafePoint();
-        if (execPid != 0) parent.children().addRunning(execPid, hostPid, exitSignal);
+        if (execPid != 0) parent.children().addRunning(execPid, hostPid, exitSignal, reportComing);
         else parent.children().addExited(pid, exitStatus, exitSignal);
         return pid;
     }
