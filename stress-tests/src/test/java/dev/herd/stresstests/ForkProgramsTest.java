@@ -94,6 +94,16 @@ class ForkProgramsTest {
     }
 
     /**
+     * jobctl.c with every fork cold: its children stop themselves at once, which once stopped a
+     * cold child Herd before it had told its parent its pid, and the parent's fork waited for ever.
+     */
+    @ParameterizedTest(name = "jobctl.c without the warm spare [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void coldJobControl(Mode mode) throws IOException {
+        Differential.check(GuestCase.c("jobctl").status(0), mode, java.util.Map.of("HERD_FORK_SPARE", "off"));
+    }
+
+    /**
      * posix_spawn's children (spawn_warm.c) against native, with every spawn after the first run
      * in the warm fork spare the one before left (HERD_FORK_SPARE=wait makes the spawn wait for it
      * to boot instead of starting a child Herd): the spare path is checked to have been taken.

@@ -32,9 +32,18 @@ public final class HostCallInterrupter implements AutoCloseable {
     private volatile boolean closed;
 
     public HostCallInterrupter() {
-        NativeHelpers.installInterruptHandler(SIGNAL);
+        installHandler();
         resender = Thread.ofPlatform().daemon().name("herd-interrupter").unstarted(this::resend);
         resender.start();
+    }
+
+    /**
+     * Installs the native handler of {@link #SIGNAL}, which also forwards signals another Herd
+     * sends by carrier: a child Herd that tells its parent its pid before its process exists
+     * must not die of a carrier's default action meanwhile.
+     */
+    public static void installHandler() {
+        NativeHelpers.installInterruptHandler(SIGNAL);
     }
 
     /** Interrupts {@code t}'s host call now and keeps doing so until it reaches its safe point. */

@@ -351,10 +351,13 @@ public final class HerdMain {
                 (stdio & 1) != 0 ? 0 : -1, (stdio & 2) != 0 ? 1 : -1, (stdio & 4) != 0 ? 2 : -1, err,
                 new RunConfig.ExecInheritance(inheritFds, inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
                         parentHostPid, umask, rlimits), proxySettings);
+        // A vfork child's new image: its pid goes to the parent before any of its code runs (see
+        // earlyPid), and the parent resumes then.
+        MainThreadSlot slot = reportFd >= 0 ? earlyPid(reportFd) : null;
         GuestLauncher.RunningGuest guest = null;
         try {
             // Forwarding is in place before the first guest instruction runs.
-            guest = GuestLauncher.start(config, FORWARD_HOST_SIGNALS);
+            guest = GuestLauncher.start(config, FORWARD_HOST_SIGNALS, slot, null, null);
         } catch (ExecFormatException e) {
             err.println("herd: " + programArg + ": " + e.getMessage());
             return 126;
@@ -364,11 +367,24 @@ public final class HerdMain {
         } catch (ProxyStartException e) {
             err.println(e.getMessage());
             return 1;
-        } finally {
-            if (guest == null && reportFd >= 0) HostKernel.call(HostSyscall.CLOSE, reportFd);
         }
-        if (reportFd >= 0) reportPid(guest, reportFd, false);
         return awaitExit(guest, err);
+    }
+
+    /**
+     * Tells a parent Herd this child's pid (its first thread's id) on {@code fd}, then closes it,
+     * before the process exists: sent once the guest ran, the report could come too late, when
+     * a guest that stops itself at once (raise(SIGSTOP) right after fork) stopped this whole JVM
+     * first and its parent waited for the pid for ever (jobctl, ~1 run in 20 under load). Signals
+     * the parent sends from then on are kept until the process exists, as in a warm spare.
+     */
+    private static MainThreadSlot earlyPid(int fd) {
+        HostSignalForwarding.install();
+        dev.herd.threads.HostCallInterrupter.installHandler();
+        MainThreadSlot slot = new MainThreadSlot();
+        sendPid(fd, slot.tid());
+        HostKernel.call(HostSyscall.CLOSE, fd);
+        return slot;
     }
 
     private static int awaitExit(GuestLauncher.RunningGuest guest, PrintStream err) throws InterruptedException {
@@ -398,7 +414,8 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        return runForked(image, image.pidReportFd(), false, budgetFd, rootfs, mode, strace, proxy, err, null, null, null);
+        MainThreadSlot slot = image.pidReportFd() >= 0 ? earlyPid(image.pidReportFd()) : null;
+        return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, slot, null, null);
     }
 
     /**
@@ -504,6 +521,11 @@ public final class HerdMain {
                         inheritedHost.stream().mapToInt(Integer::intValue).toArray(), spawn.ignored(), spawn.blocked(),
                         spawn.programFd(), spawn.chroot(), budgetFd, spawn.parentPid(), spawn.parentHostPid(), spawn.umask(),
                         spawn.rlimits()), proxy);
+        // The parent resumes now (the session or group is made; what fails from here on ends the
+        // image, as past execve's point of no return). Not once the image runs: one that stops
+        // itself at once would stop this JVM before the message left, and the parent would wait
+        // for ever (see earlyPid).
+        boolean reporting = sendPid(socket, slot.tid());
         GuestLauncher.RunningGuest guest = null;
         try {
             guest = GuestLauncher.start(config, FORWARD_HOST_SIGNALS, slot, ready.table(), ready.engine());
@@ -520,9 +542,8 @@ public final class HerdMain {
             if (guest == null) HostKernel.call(HostSyscall.CLOSE, socket);
         }
         dev.herd.host.StartupTrace.mark("spawn: image started in the spare");
-        boolean keep = reportPid(guest, socket, true);
         int status = awaitExit(guest, err);
-        if (keep) reportExit(guest, socket, status, err);
+        if (reporting) reportExit(guest, socket, status, err);
         return status;
     }
 

@@ -319,6 +319,7 @@ public final class ExecSyscalls {
             return NO_SPARE;
         }
         dev.herd.host.StartupTrace.mark("vfork exec: image handed to the warm spare");
+        // The spare says when it is in the session or group asked for, and goes on to load the image.
         spare.awaitRunning(-1);
         dev.herd.host.StartupTrace.mark("vfork exec: child running (warm spare)");
         long r = vfork.finish(ctx, pid, spare.pid(), 0, true);
