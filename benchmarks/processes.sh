@@ -6,8 +6,8 @@
 # benchmarks/processes/proc_latency.c, static, measured inside the guest: fork+exit+wait,
 # fork+execve+wait, vfork+execve+wait and posix_spawn+wait (the child is /bin/true), natively,
 # under qemu-x86_64 (fork only: qemu-user runs an exec'd x86_64 program natively) and under herd
-# with the warm spare (1.5 s between rounds, so the spare has booted) and without it
-# (HERD_FORK_SPARE=off: every fork starts a child Herd). Medians of ROUNDS (default 10) rounds.
+# with the warm spare (1.5 s between rounds, so the spare has booted; a vfork child's execve runs
+# in it too) and without it (HERD_FORK_SPARE=off: every fork and vfork exec starts a child Herd). Medians of ROUNDS (default 10) rounds.
 # Writes its table into docs/BENCHMARKS.md between the "benchmarks/processes.sh" markers.
 set -uo pipefail
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -57,7 +57,7 @@ row() { # label, then the command
   for m in fork forkexec vfork spawn; do
     row "herd, warm spare: $m" "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 1500
   done
-  for m in fork forkexec; do
+  for m in fork forkexec vfork spawn; do
     row "herd, no spare (HERD_FORK_SPARE=off): $m" env HERD_FORK_SPARE=off "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 300
   done
   # One execve, for comparison: two whole runs whose difference is the execve (medians of 5).

@@ -507,18 +507,21 @@ public final class HerdMain {
         // Herd's own lines (a fault report) go to the guest's stderr, as a cold child Herd's.
         int guestErr = spawn.hostFdOf(2);
         if (guestErr >= 0) HostKernel.call(HostSyscall.DUP3, guestErr, 2, 0);
-        List<Integer> inherited = new ArrayList<>(), inheritedHost = new ArrayList<>();
+        // Arrays and loops, no streams: their first use in this JVM spins classes after the handoff.
+        int n = 0;
+        for (int g : spawn.guestFds()) if (g > 2) n++;
+        int[] inherited = new int[n], inheritedHost = new int[n];
+        n = 0;
         for (int i = 0; i < spawn.guestFds().length; i++) {
             if (spawn.guestFds()[i] > 2) {
-                inherited.add(spawn.guestFds()[i]);
-                inheritedHost.add(spawn.hostFds()[i]);
+                inherited[n] = spawn.guestFds()[i];
+                inheritedHost[n++] = spawn.hostFds()[i];
             }
         }
         int in = spawn.hostFdOf(0), out = spawn.hostFdOf(1);
         RunConfig config = new RunConfig(Path.of(spawn.program()), spawn.argv(), spawn.env(), rootfs, guestCwd(rootfs), mode, strace,
                 in, out, guestErr, err,
-                new RunConfig.ExecInheritance(inherited.stream().mapToInt(Integer::intValue).toArray(),
-                        inheritedHost.stream().mapToInt(Integer::intValue).toArray(), spawn.ignored(), spawn.blocked(),
+                new RunConfig.ExecInheritance(inherited, inheritedHost, spawn.ignored(), spawn.blocked(),
                         spawn.programFd(), spawn.chroot(), budgetFd, spawn.parentPid(), spawn.parentHostPid(), spawn.umask(),
                         spawn.rlimits()), proxy);
         // The parent resumes now (the session or group is made; what fails from here on ends the

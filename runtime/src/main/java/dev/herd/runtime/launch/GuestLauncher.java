@@ -97,7 +97,6 @@ public final class GuestLauncher {
         GuestAddressSpace space = null;
         FdTable fds = null;
         PathResolver paths = null;
-        List<Integer> loaderFds = new ArrayList<>();
         try {
             ElfFile elf = ElfFile.read(imageFile);
             dev.herd.host.StartupTrace.mark("ELF header read");
@@ -117,12 +116,10 @@ public final class GuestLauncher {
                     throw new IOException("the guest's root " + config.inherited().chroot() + ": " + Errno.describe(e.errno()));
                 }
             }
-            PathResolver rootPaths = paths;
             LoadedImage image;
             try {
-                image = ElfLoader.load(space, elf, imageFile, interp -> ExecFiles.openInterpreter(rootPaths, interp, loaderFds));
+                image = load(space, elf, imageFile, paths);
             } finally {
-                for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
                 if (imageFd >= 0) HostKernel.call(HostSyscall.CLOSE, imageFd);
             }
             dev.herd.host.StartupTrace.mark("ELF loaded");
@@ -157,19 +154,54 @@ public final class GuestLauncher {
             }
             process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
             if (config.inherited().parentPid() != 0) process.parent(config.inherited().parentPid(), config.inherited().parentHostPid());
-            long[] regs = {start.pc(), start.stackPointer()};
-            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart, (main, mainContext) -> {
-                if (config.inherited().blocked() != 0) {
-                    // The mask survives execve: the first thread starts with the caller's.
-                    mainContext.signals().setBlocked(config.inherited().blocked());
-                }
-                arch.initProcessRegisters(main.engine(), regs[0], regs[1]);
-            }, null, slot, table, engine);
+            return launch(config, guestArch, arch, space, fds, paths, process, beforeStart,
+                    new NewImageFirstThread(config.inherited().blocked(), arch, start.pc(), start.stackPointer()), null, slot, table, engine);
         } catch (IOException | ExecFormatException | RuntimeException e) {
             if (fds != null) fds.close();
             if (paths != null) paths.close();
             if (space != null) space.close();
             throw e;
+        }
+    }
+
+    /** Loads {@code elf} (read from {@code file}) and its interpreter, found in {@code paths}, into {@code space}. */
+    private static LoadedImage load(GuestAddressSpace space, ElfFile elf, Path file, PathResolver paths)
+            throws IOException, ExecFormatException {
+        List<Integer> loaderFds = new ArrayList<>();
+        try {
+            return ElfLoader.load(space, elf, file, interp -> ExecFiles.openInterpreter(paths, interp, loaderFds));
+        } finally {
+            for (int fd : loaderFds) HostKernel.call(HostSyscall.CLOSE, fd);
+        }
+    }
+
+    /**
+     * A warm fork spare's rehearsal of {@link #start}'s image set-up (a vfork child's execve may
+     * come to it): {@code file} and its interpreter loaded into a throwaway address space and an
+     * initial stack built, so that the loader's classes are loaded and its code warm (the first
+     * load in a JVM took ~11 ms for /bin/true, measured with HERD_STARTUP_TRACE).
+     */
+    public static void rehearseImageLoad(Path file) throws IOException, ExecFormatException {
+        ElfFile elf = ElfFile.read(file);
+        try (GuestAddressSpace space = GuestAddressSpace.create(MIN_SPACE_SIZE);
+             PathResolver paths = new PathResolver(Path.of("/"), "/")) {
+            LoadedImage image = load(space, elf, file, paths);
+            GuestArch guestArch = GuestArchs.of(image.machine());
+            guestArch.initialStack(space, image, guestArch.newCpu()).argvBytes(List.of(new byte[] {'x'}))
+                    .envBytes(List.of(new byte[] {'x', '=', 'y'})).execFn("x").build();
+        }
+    }
+
+    /**
+     * A new image's first thread: the mask of the thread that called execve (it survives the
+     * exec), the registers at the entry point. A class, not a lambda: a lambda's first use spins a
+     * class (~1-4 ms), and in a warm spare that runs a vfork child's execve it is after the handoff.
+     */
+    private record NewImageFirstThread(long blocked, CpuArch arch, long pc, long sp) implements FirstThread {
+        @Override
+        public void accept(GuestThread main, SyscallContext ctx) {
+            if (blocked != 0) ctx.signals().setBlocked(blocked);
+            arch.initProcessRegisters(main.engine(), pc, sp);
         }
     }
 
