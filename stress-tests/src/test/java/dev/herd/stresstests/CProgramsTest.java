@@ -76,6 +76,7 @@ class CProgramsTest {
             // what an execve keeps of the process (pid, parent, mask, a pending signal,
             // ITIMER_REAL) and drops (alternate stack, POSIX timers): it runs in the same process
             c("exec_same").status(0),
+            c("exec_threads").status(0),
             // a closed fd 0 stays closed: in the process, a posix_spawn'd child (a child Herd whose
             // JVM may open a file at 0), after an execve
             c("stdio_closed").status(0),

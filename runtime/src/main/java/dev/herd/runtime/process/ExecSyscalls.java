@@ -121,7 +121,7 @@ public final class ExecSyscalls {
                 return -Errno.ENOEXEC;
             }
         }
-        if (InProcessExec.possible(ctx)) {
+        if (InProcessExec.possible(ctx) && InProcessExec.soleThread(ctx)) {
             // The kernel's way: this process, this pid. The registers this call would return in
             // are replaced at the safe point that follows (InProcessExec), which closes imageFd.
             ctx.execPending(new InProcessExec(program, imageFd, path.isEmpty() ? program : path, finalArgv, envp));

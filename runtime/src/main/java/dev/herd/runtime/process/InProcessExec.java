@@ -20,6 +20,7 @@ import dev.herd.signals.Signals;
 import dev.herd.signals.ThreadSignalState;
 import dev.herd.threads.CpuArch;
 import dev.herd.threads.GuestThread;
+import dev.herd.threads.GuestThreads;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -39,7 +40,8 @@ import java.util.List;
  * close-on-exec, cwd and root, umask, limits, the signal mask and pending signals, ignored
  * signals, interval timers, the process group and session.
  *
- * <p>Only where nothing else shares the process: one thread, not a vfork child (whose memory is its
+ * <p>Only where nothing else shares the process: one thread (an execve by the first thread of
+ * several ends the others first, as the kernel's de_thread), not a vfork child (whose memory is its
  * parent's), no System V segment or AIO context (whose bookkeeping an execve also ends). Otherwise,
  * or with {@code HERD_EXEC=delegate}, {@link ExecSyscalls} delegates to a child Herd as before.
  * Failing after the point of no return (an image that its checked headers promised but could not
@@ -68,11 +70,41 @@ public final class InProcessExec {
     /** Whether an execve by {@code ctx}'s thread may run in its own process (see the class comment). */
     static boolean possible(SyscallContext ctx) {
         GuestProcess p = ctx.process();
-        return ctx.vfork() == null
-                && !"delegate".equals(System.getenv("HERD_EXEC"))
-                && p.threads().count() == 1
-                && p.sysvShm().saved().isEmpty()
-                && p.aio().isEmpty();
+        if (ctx.vfork() != null || "delegate".equals(System.getenv("HERD_EXEC"))
+                || !p.sysvShm().saved().isEmpty() || !p.aio().isEmpty()) {
+            return false;
+        }
+        return p.threads().count() == 1 || ctx.thread().tid() == p.pid();
+    }
+
+    /**
+     * Makes {@code ctx}'s thread the process's only one (see {@link #endOtherThreads}); false if
+     * others are still there, and then the execve is delegated.
+     */
+    static boolean soleThread(SyscallContext ctx) {
+        return ctx.process().threads().count() == 1 || endOtherThreads(ctx);
+    }
+
+    /** How long the kernel's de_thread may take here before the execve is delegated instead. */
+    private static final long DE_THREAD_NANOS = 2_000_000_000L;
+
+    /**
+     * The kernel's de_thread for an execve by the process's first thread (its tid is the pid, which
+     * the image keeps): every other thread is told to exit, and this waits until they have (a
+     * thread blocked in a host call is interrupted; one made meanwhile is told too). Returns
+     * whether they all did within {@link #DE_THREAD_NANOS}; if not, the caller delegates the
+     * execve, which ends them as well. An execve by another thread is delegated: its tid would
+     * have to become the pid, and a host thread's id cannot change.
+     */
+    private static boolean endOtherThreads(SyscallContext ctx) {
+        GuestThreads threads = ctx.process().threads();
+        long deadline = System.nanoTime() + DE_THREAD_NANOS;
+        while (threads.count() > 1) {
+            for (GuestThread t : threads.threads()) if (t != ctx.thread()) t.requestExit();
+            if (System.nanoTime() - deadline > 0) return false;
+            java.util.concurrent.locks.LockSupport.parkNanos(500_000);
+        }
+        return true;
     }
 
     /** Makes the execve; on {@code ctx}'s thread at a safe point (outside guest code). */
