@@ -26,7 +26,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -188,23 +187,13 @@ public final class ExecSyscalls {
             long r = spawnInSpare(ctx, vfork, child, program, imageFd, argv, envp);
             if (r != NO_SPARE) return r;
         }
-        FdTable fds = ctx.process().fds();
-        int[] open = fds.openFds();
         List<Integer> inherited = new ArrayList<>();
         int stdio = 0; // which of the guest's fds 0-2 the new image has
-        try (ChildFds childFds = new ChildFds(Arrays.stream(open).max().orElse(2))) {
-            for (int g : open) {
-                if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
-                int host = fds.hostOrMinus1(g);
-                if (host < 0) continue;
-                // A proxy fd (a socket, an epoll instance) continues in the new image as a local
-                // copy of the same open file: its network namespace stays the proxy's.
-                int local = dev.herd.host.HostFd.isProxy(host) ? fds.sides().localCopy(host) : host;
-                try {
-                    childFds.at(local, g);
-                } finally {
-                    if (local != host) HostKernel.call(HostSyscall.CLOSE, local);
-                }
+        try (InheritedFds fds = InheritedFds.forExec(ctx.process().fds());
+             ChildFds childFds = new ChildFds(fds.highestGuestFd())) {
+            for (int i = 0; i < fds.count(); i++) {
+                int g = fds.guestFd(i);
+                childFds.at(fds.hostFd(i), g);
                 if (g > 2) inherited.add(g); else stdio |= 1 << g;
             }
             // The image, the guest's environment and the run's process budget, for the child Herd
@@ -281,37 +270,22 @@ public final class ExecSyscalls {
             budget.release();
             return NO_SPARE;
         }
-        FdTable fds = ctx.process().fds();
-        List<Integer> sources = new ArrayList<>(), guestFds = new ArrayList<>(), owned = new ArrayList<>();
         int pid = 0;
-        try {
-            for (int g : fds.openFds()) {
-                if ((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0) continue;
-                int host = fds.hostOrMinus1(g);
-                if (host < 0) continue;
-                // A proxy fd continues in the new image as a local copy of the same open file.
-                if (dev.herd.host.HostFd.isProxy(host)) {
-                    host = fds.sides().localCopy(host);
-                    owned.add(host);
-                }
-                sources.add(host);
-                guestFds.add(g);
-            }
-            int n = sources.size();
+        try (InheritedFds fds = InheritedFds.forExec(ctx.process().fds())) {
+            int n = fds.count();
             int[] indexes = new int[n];
             for (int i = 0; i < n; i++) indexes[i] = i;
+            List<Integer> sources = fds.hostFdList();
             sources.add(imageFd);
             SpawnImage image = new SpawnImage(program, n, argv, envp, hostCwd(ctx), ctx.process().paths().chrootPath(),
                     ctx.process().paths().umask(), rlimits(ctx.process()), ignoredSignals(ctx.process()), ctx.signals().blocked(),
                     ctx.process().guestParentPid(), (int) ProcessHandle.current().pid(),
-                    guestFds.stream().mapToInt(Integer::intValue).toArray(), indexes, vfork.newSession(), vfork.hostGroup());
+                    fds.guestFds(), indexes, vfork.newSession(), vfork.hostGroup());
             pid = spare.spawn(image, sources);
         } catch (ErrnoException e) {
             budget.release();
             spare.close();
             return -e.errno();
-        } finally {
-            for (int fd : owned) HostKernel.call(HostSyscall.CLOSE, fd);
         }
         if (pid <= 0) {
             budget.release();

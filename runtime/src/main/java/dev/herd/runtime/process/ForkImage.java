@@ -112,7 +112,7 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
                 out.writeInt(f.fd());
                 out.writeBoolean(f.writable());
                 out.writeLong(f.sizeAtMap());
-                writeString(out, f.path());
+                ImageCodec.writeString(out, f.path());
                 out.writeLong(f.inode());
             }
             out.writeInt(space.mappings().size());
@@ -121,12 +121,12 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
                 out.writeLong(e.end());
                 out.writeInt(e.prot());
                 out.writeInt(e.flags());
-                writeString(out, e.name());
+                ImageCodec.writeString(out, e.name());
                 out.writeLong(e.fileOffset());
                 out.writeInt(e.kind());
                 out.writeInt(e.file());
             }
-            writeBytes(out, registers);
+            ImageCodec.writeBytes(out, registers);
             out.writeLong(resumePc);
             out.writeLong(stack);
             out.writeLong(tls);
@@ -148,27 +148,27 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
             }
             out.writeLong(blocked);
             for (int i = 0; i < 3; i++) out.writeLong(altStack[i]);
-            writeString(out, cwd);
-            writeString(out, chroot);
+            ImageCodec.writeString(out, cwd);
+            ImageCodec.writeString(out, chroot);
             out.writeInt(umask);
             out.writeInt(rlimits.length);
             for (long[] r : rlimits) {
                 out.writeLong(r[0]);
                 out.writeLong(r[1]);
             }
-            writeBytes(out, hostname);
-            writeBytes(out, domainname);
+            ImageCodec.writeBytes(out, hostname);
+            ImageCodec.writeBytes(out, domainname);
             out.writeLong(clockOffset);
             out.writeInt(personality);
-            writeString(out, comm);
-            writeString(out, exePath);
+            ImageCodec.writeString(out, comm);
+            ImageCodec.writeString(out, exePath);
             out.writeLong(argv);
             out.writeLong(envp);
-            writeBytes(out, auxv);
+            ImageCodec.writeBytes(out, auxv);
             out.writeInt(atomicSites.size());
             for (Map.Entry<Long, byte[]> s : atomicSites.entrySet()) {
                 out.writeLong(s.getKey());
-                writeBytes(out, s.getValue());
+                ImageCodec.writeBytes(out, s.getValue());
             }
             out.writeInt(parentPid);
             out.writeInt(parentHostPid);
@@ -231,19 +231,19 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         int cap = in.readInt();
         long brkStart = in.readLong(), brkCur = in.readLong();
         List<ForkedSpace.File> files = new ArrayList<>();
-        for (int n = count(in); n > 0; n--) {
-            files.add(new ForkedSpace.File(in.readInt(), in.readBoolean(), in.readLong(), readString(in), in.readLong()));
+        for (int n = ImageCodec.count(in); n > 0; n--) {
+            files.add(new ForkedSpace.File(in.readInt(), in.readBoolean(), in.readLong(), ImageCodec.readString(in), in.readLong()));
         }
         List<ForkedSpace.Entry> maps = new ArrayList<>();
-        for (int n = count(in); n > 0; n--) {
-            maps.add(new ForkedSpace.Entry(in.readLong(), in.readLong(), in.readInt(), in.readInt(), readString(in),
+        for (int n = ImageCodec.count(in); n > 0; n--) {
+            maps.add(new ForkedSpace.Entry(in.readLong(), in.readLong(), in.readInt(), in.readInt(), ImageCodec.readString(in),
                     in.readLong(), in.readInt(), in.readInt()));
         }
         ForkedSpace space = new ForkedSpace(memfd, size, cap, brkStart, brkCur, maps, files);
-        byte[] registers = readBytes(in);
+        byte[] registers = ImageCodec.readBytes(in);
         long resumePc = in.readLong(), stack = in.readLong(), tls = in.readLong();
         long setChildTid = in.readLong(), clearChildTid = in.readLong();
-        int nfds = count(in);
+        int nfds = ImageCodec.count(in);
         int[] fds = new int[nfds], hosts = new int[nfds];
         boolean[] cloexec = new boolean[nfds];
         for (int i = 0; i < nfds; i++) {
@@ -251,27 +251,27 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
             hosts[i] = in.readInt();
             cloexec[i] = in.readBoolean();
         }
-        SignalAction[] actions = new SignalAction[count(in)];
+        SignalAction[] actions = new SignalAction[ImageCodec.count(in)];
         for (int i = 0; i < actions.length; i++) {
             actions[i] = new SignalAction(in.readLong(), in.readLong(), in.readLong(), in.readLong());
         }
         long blocked = in.readLong();
         long[] alt = {in.readLong(), in.readLong(), in.readLong()};
-        String cwd = readString(in), chroot = readString(in);
+        String cwd = ImageCodec.readString(in), chroot = ImageCodec.readString(in);
         int umask = in.readInt();
-        long[][] rl = new long[count(in)][];
+        long[][] rl = new long[ImageCodec.count(in)][];
         for (int i = 0; i < rl.length; i++) rl[i] = new long[] {in.readLong(), in.readLong()};
-        byte[] hostname = readBytes(in), domainname = readBytes(in);
+        byte[] hostname = ImageCodec.readBytes(in), domainname = ImageCodec.readBytes(in);
         long clockOffset = in.readLong();
         int personality = in.readInt();
-        String comm = readString(in), exePath = readString(in);
+        String comm = ImageCodec.readString(in), exePath = ImageCodec.readString(in);
         long argv = in.readLong(), envp = in.readLong();
-        byte[] auxv = readBytes(in);
+        byte[] auxv = ImageCodec.readBytes(in);
         Map<Long, byte[]> sites = new LinkedHashMap<>();
-        for (int n = count(in); n > 0; n--) sites.put(in.readLong(), readBytes(in));
+        for (int n = ImageCodec.count(in); n > 0; n--) sites.put(in.readLong(), ImageCodec.readBytes(in));
         int parentPid = in.readInt(), parentHostPid = in.readInt(), report = in.readInt();
         List<SysvSharedSegments.Saved> shm = new ArrayList<>();
-        for (int n = count(in); n > 0; n--) {
+        for (int n = ImageCodec.count(in); n > 0; n--) {
             shm.add(new SysvSharedSegments.Saved(in.readInt(), in.readInt(), in.readLong(), in.readInt(), in.readLong(),
                     in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt(),
                     in.readLong(), in.readLong(), in.readLong()));
@@ -279,36 +279,5 @@ public record ForkImage(int machine, ForkedSpace space, byte[] registers, long r
         return new ForkImage(machine, space, registers, resumePc, stack, tls, setChildTid, clearChildTid, fds, hosts, cloexec,
                 actions, blocked, alt, cwd, chroot, umask, rl, hostname, domainname, clockOffset, personality, comm,
                 exePath, argv, envp, auxv, sites, parentPid, parentHostPid, report, shm);
-    }
-
-    private static int count(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > 1 << 24) throw new IOException("corrupt fork image");
-        return n;
-    }
-
-    private static void writeString(DataOutputStream out, String s) throws IOException {
-        writeBytes(out, s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
-    private static String readString(DataInputStream in) throws IOException {
-        byte[] b = readBytes(in);
-        return b == null ? null : new String(b, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
-    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
-        if (b == null) {
-            out.writeInt(-1);
-            return;
-        }
-        out.writeInt(b.length);
-        out.write(b);
-    }
-
-    private static byte[] readBytes(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n == -1) return null;
-        if (n < 0 || n > 1 << 26) throw new IOException("corrupt fork image");
-        return in.readNBytes(n);
     }
 }

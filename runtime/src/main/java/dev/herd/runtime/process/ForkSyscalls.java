@@ -2,12 +2,10 @@ package dev.herd.runtime.process;
 
 import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
-import dev.herd.host.HostFd;
 import dev.herd.host.HostKernel;
 import dev.herd.host.HostSpawn;
 import dev.herd.host.HostSyscall;
 import dev.herd.memory.ForkedSpace;
-import dev.herd.runtime.fs.FdTable;
 import dev.herd.runtime.syscall.SyscallContext;
 import dev.herd.signals.SignalAction;
 import dev.herd.signals.Signals;
@@ -17,6 +15,7 @@ import dev.herd.threads.GuestThread;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -84,23 +83,10 @@ public final class ForkSyscalls {
         List<Integer> owned = new ArrayList<>(); // host fds this call must close
         owned.add(space[0].memfd());
         for (ForkedSpace.File f : space[0].files()) owned.add(f.fd());
-        try {
-            // The guest's fds (a proxy fd continues as a local copy of the same file); the spare's
-            // SCM_RIGHTS and the cold child's placements make the child's own copies.
-            FdTable fds = process.fds();
-            List<Integer> guestFds = new ArrayList<>(), sources = new ArrayList<>();
-            List<Boolean> cloexec = new ArrayList<>();
-            for (int g : fds.openFds()) {
-                int host = fds.hostOrMinus1(g);
-                if (host < 0) continue;
-                if (HostFd.isProxy(host)) {
-                    host = fds.sides().localCopy(host);
-                    owned.add(host);
-                }
-                sources.add(host);
-                guestFds.add(g);
-                cloexec.add((fds.getFdFlags(g) & FdTable.FD_CLOEXEC) != 0);
-            }
+        // The guest's fds (a proxy fd continues as a local copy of the same file); the spare's
+        // SCM_RIGHTS and the cold child's placements make the child's own copies.
+        try (InheritedFds inherited = InheritedFds.forFork(process.fds())) {
+            List<Integer> sources = inherited.hostFdList();
             // The System V segments, each on a copy of its memfd (the table's own may close meanwhile).
             List<SysvSharedSegments.Saved> shm = new ArrayList<>();
             for (SysvSharedSegments.Saved v : process.sysvShm().saved()) {
@@ -109,7 +95,8 @@ public final class ForkSyscalls {
                 owned.add(copy);
                 shm.add(v.withFd(copy));
             }
-            Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, guestFds, cloexec, sites[0], shm);
+            Parts parts = new Parts(ctx, flags, space[0], registers, resumePc, newSp, ctid, tls, inherited.guestFds(),
+                    inherited.cloexec(), sites[0], shm);
             int pid = 0, hostPid = 0;
             ForkSpare spare = process.forkSpares().take();
             ForkSpare used = null;
@@ -145,7 +132,7 @@ public final class ForkSyscalls {
 
     /** What the image needs besides fd numbers, which depend on how the fds reach the child. */
     record Parts(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc, long newSp, long ctid,
-                 long tls, List<Integer> guestFds, List<Boolean> cloexec, Map<Long, byte[]> sites,
+                 long tls, int[] guestFds, boolean[] cloexec, Map<Long, byte[]> sites,
                  List<SysvSharedSegments.Saved> shm) {
         /**
          * The image with the child's numbers: {@code guestHost[i]} for guest fd i, {@code memfd},
@@ -172,15 +159,15 @@ public final class ForkSyscalls {
      * number, the child's own fds above them. Returns {guest pid or 0 or -errno, host pid}.
      */
     private static int[] cold(SyscallContext ctx, ChildHerd herd, Parts parts, List<Integer> sources) {
-        try (ChildFds childFds = new ChildFds(parts.guestFds().stream().mapToInt(Integer::intValue).max().orElse(2))) {
-            for (int i = 0; i < sources.size(); i++) childFds.at(sources.get(i), parts.guestFds().get(i));
+        try (ChildFds childFds = new ChildFds(Arrays.stream(parts.guestFds()).max().orElse(2))) {
+            for (int i = 0; i < sources.size(); i++) childFds.at(sources.get(i), parts.guestFds()[i]);
             int memfd = childFds.add(parts.space().memfd());
             int[] files = new int[parts.space().files().size()];
             for (int i = 0; i < files.length; i++) files[i] = childFds.add(parts.space().files().get(i).fd());
             int[] shmFds = new int[parts.shm().size()];
             for (int i = 0; i < shmFds.length; i++) shmFds[i] = childFds.add(parts.shm().get(i).fd());
             int report = childFds.reportPipe();
-            int[] guestHost = parts.guestFds().stream().mapToInt(Integer::intValue).toArray();
+            int[] guestHost = parts.guestFds().clone();
             int childStateFd = childFds.addFile("herd-fork-image", parts.image(guestHost, memfd, files, shmFds, report).toBytes());
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
             List<byte[]> command = herd.forkCommand(childStateFd, childBudgetFd);
@@ -200,8 +187,8 @@ public final class ForkSyscalls {
     }
 
     private static ForkImage image(SyscallContext ctx, long flags, ForkedSpace space, byte[] registers, long resumePc,
-                                   long newSp, long ctid, long tls, List<Integer> guestFds, int[] guestHost,
-                                   List<Boolean> cloexec, Map<Long, byte[]> sites, int reportFd,
+                                   long newSp, long ctid, long tls, int[] guestFds, int[] guestHost,
+                                   boolean[] cloexec, Map<Long, byte[]> sites, int reportFd,
                                    List<SysvSharedSegments.Saved> shm) {
         GuestProcess p = ctx.process();
         SignalAction[] actions = new SignalAction[Signals.MAX + 1];
@@ -212,13 +199,11 @@ public final class ForkSyscalls {
         }
         long[][] rlimits = new long[ResourceLimits.COUNT][];
         for (int r = 0; r < ResourceLimits.COUNT; r++) rlimits[r] = new long[] {p.limits().soft(r), p.limits().hard(r)};
-        boolean[] cx = new boolean[cloexec.size()];
-        for (int i = 0; i < cx.length; i++) cx[i] = cloexec.get(i);
         var sig = ctx.signals();
         return new ForkImage(p.arch().machine().code(), space, registers, resumePc, newSp,
                 (flags & CLONE_SETTLS) != 0 ? tls : ForkImage.NO_TLS,
                 (flags & CLONE_CHILD_SETTID) != 0 ? ctid : 0, (flags & CLONE_CHILD_CLEARTID) != 0 ? ctid : 0,
-                guestFds.stream().mapToInt(Integer::intValue).toArray(), guestHost, cx, actions, sig.blocked(),
+                guestFds, guestHost, cloexec, actions, sig.blocked(),
                 new long[] {sig.altStackBase(), sig.altStackSize(), sig.altStackFlags()},
                 p.paths().cwd(), p.paths().chrootPath(), p.paths().umask(), rlimits, p.uts().hostname(),
                 p.uts().domainname(), p.clock().realtimeOffsetNanos(), p.personality(), ThreadComm.current(),

@@ -62,12 +62,12 @@ public record SpawnImage(String program, int programFd, List<byte[]> argv, List<
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
-            writeBytes(out, program.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ImageCodec.writeBytes(out, program.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             out.writeInt(programFd);
-            writeList(out, argv);
-            writeList(out, env);
-            writeBytes(out, hostCwd);
-            writeBytes(out, chroot.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ImageCodec.writeList(out, argv);
+            ImageCodec.writeList(out, env);
+            ImageCodec.writeBytes(out, hostCwd);
+            ImageCodec.writeBytes(out, chroot.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             out.writeInt(umask);
             out.writeInt(rlimits.length);
             for (long[] l : rlimits) {
@@ -95,17 +95,17 @@ public record SpawnImage(String program, int programFd, List<byte[]> argv, List<
     public static SpawnImage fromBytes(byte[] data) throws IOException {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(data));
         if (in.readInt() != MAGIC || in.readInt() != VERSION) throw new IOException("not a spawn image of this Herd");
-        String program = new String(readBytes(in), java.nio.charset.StandardCharsets.UTF_8);
+        String program = new String(ImageCodec.readPresentBytes(in), java.nio.charset.StandardCharsets.UTF_8);
         int programFd = in.readInt();
-        List<byte[]> argv = readList(in), env = readList(in);
-        byte[] cwd = readBytes(in);
-        String chroot = new String(readBytes(in), java.nio.charset.StandardCharsets.UTF_8);
+        List<byte[]> argv = ImageCodec.readList(in), env = ImageCodec.readList(in);
+        byte[] cwd = ImageCodec.readPresentBytes(in);
+        String chroot = new String(ImageCodec.readPresentBytes(in), java.nio.charset.StandardCharsets.UTF_8);
         int umask = in.readInt();
-        long[][] rl = new long[count(in)][];
+        long[][] rl = new long[ImageCodec.count(in)][];
         for (int i = 0; i < rl.length; i++) rl[i] = new long[] {in.readLong(), in.readLong()};
         long ignored = in.readLong(), blocked = in.readLong();
         int parentPid = in.readInt(), parentHostPid = in.readInt();
-        int n = count(in);
+        int n = ImageCodec.count(in);
         int[] guest = new int[n], host = new int[n];
         for (int i = 0; i < n; i++) {
             guest[i] = in.readInt();
@@ -115,33 +115,5 @@ public record SpawnImage(String program, int programFd, List<byte[]> argv, List<
         int group = in.readInt();
         return new SpawnImage(program, programFd, argv, env, cwd, chroot, umask, rl, ignored, blocked, parentPid, parentHostPid,
                 guest, host, session, group);
-    }
-
-    private static void writeList(DataOutputStream out, List<byte[]> list) throws IOException {
-        out.writeInt(list.size());
-        for (byte[] b : list) writeBytes(out, b);
-    }
-
-    private static List<byte[]> readList(DataInputStream in) throws IOException {
-        List<byte[]> list = new ArrayList<>();
-        for (int n = count(in); n > 0; n--) list.add(readBytes(in));
-        return list;
-    }
-
-    private static int count(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > 1 << 24) throw new IOException("corrupt spawn image");
-        return n;
-    }
-
-    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
-        out.writeInt(b.length);
-        out.write(b);
-    }
-
-    private static byte[] readBytes(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > 1 << 26) throw new IOException("corrupt spawn image");
-        return in.readNBytes(n);
     }
 }
