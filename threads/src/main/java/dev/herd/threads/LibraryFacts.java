@@ -20,7 +20,8 @@ import java.util.Properties;
  * ~50 ms two-engine atomic self-test).
  *
  * <p>The file is {@code ${XDG_CACHE_HOME:-~/.cache}/herd/unicorn-KEY.properties}, KEY a hash of
- * the loaded library's path as {@code /proc/self/maps} names it. Its facts hold only while the
+ * the loaded library's path as {@code /proc/self/maps} names it and of the directory the Herd jars
+ * are in (so two installations keep a file each). Its facts hold only while the
  * identity stored with them matches: the library file's path, size, modification time and inode,
  * and the same of the Herd jars that hold the probes (a changed probe invalidates its answers).
  * It is written to a temporary file that is renamed into place, and anything unreadable,
@@ -110,10 +111,15 @@ public final class LibraryFacts {
             identify(key, codeSource(Unicorn.class));
             identify(key, codeSource(LibraryFacts.class));
             identity = key.toString();
-            // One file per library path (a rebuilt Herd overwrites its facts instead of adding a
-            // file); the identity stored inside decides whether they still hold.
+            // One file per library path and Herd installation (the directory its jars are in): a
+            // rebuilt Herd overwrites its facts instead of adding a file, and two installations
+            // (a checkout and a release, two worktrees) do not overwrite each other's at every
+            // run, each then probing again (~0.8 s). The identity stored inside decides whether
+            // the facts still hold.
+            Path herd = codeSource(Unicorn.class);
+            String where = lib + "\n" + (herd == null ? "" : herd.getParent());
             long h = 0xcbf29ce484222325L;   // FNV-1a (MessageDigest would load the security providers)
-            for (byte b : lib.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
+            for (byte b : where.getBytes(java.nio.charset.StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x100000001b3L;
             String home = System.getenv("XDG_CACHE_HOME");
             String user = System.getProperty("user.home", "");
             if ((home == null || !home.startsWith("/")) && !user.startsWith("/")) return null;   // never relative to the cwd
