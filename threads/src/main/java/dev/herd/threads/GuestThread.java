@@ -102,7 +102,7 @@ public final class GuestThread implements Runnable {
     public void requestExit() {
         exitRequested = true;
         stopEngine();
-        if (!handshake.inGuest() && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+        if (Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
     }
 
     /**
@@ -113,7 +113,10 @@ public final class GuestThread implements Runnable {
     public void requestSafePoint() {
         attention = true;
         stopEngine();
-        if (!handshake.inGuest() && Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
+        // Also when the thread is in guest code now: the engine stop takes effect at the next
+        // block, but a syscall instruction in this block may already be on its way into a
+        // blocking host call; the interrupter watches until the safe point has run.
+        if (Thread.currentThread() != javaThread) env.interrupter().interrupt(this);
     }
 
     private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> safePointTasks =
@@ -134,9 +137,9 @@ public final class GuestThread implements Runnable {
         runAtSafePoint(slot::enablePreciseFaults);
     }
 
-    /** Whether a blocking host call of this thread should still be interrupted. */
-    boolean needsInterrupt() {
-        return running && !handshake.inGuest() && (attention || exitRequested);
+    /** Whether this thread still owes a safe point (a request not yet taken) and runs. */
+    boolean awaitsSafePoint() {
+        return running && (attention || exitRequested);
     }
 
     public boolean exitRequested() { return exitRequested; }

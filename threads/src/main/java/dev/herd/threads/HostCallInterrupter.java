@@ -16,7 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A signal that lands just before the thread enters its blocking call is consumed without
  * effect (QEMU closes that window with its safe_syscall assembly). Here the request is simply
  * re-sent every {@link #RESEND_NANOS} until the thread has reached its safe point, so the window
- * costs at most that delay. One daemon thread per process does the re-sending.
+ * costs at most that delay. The same holds for a request made while the thread is in guest code
+ * just before a syscall instruction: it is watched from the request on, and signalled once it is
+ * out of guest code. One daemon thread per process does the re-sending.
  */
 public final class HostCallInterrupter implements AutoCloseable {
     /**
@@ -46,11 +48,16 @@ public final class HostCallInterrupter implements AutoCloseable {
         NativeHelpers.installInterruptHandler(SIGNAL);
     }
 
-    /** Interrupts {@code t}'s host call now and keeps doing so until it reaches its safe point. */
+    /**
+     * Interrupts {@code t}'s host call now if it is out of guest code, and keeps doing so whenever
+     * it is out of guest code until it has reached its safe point. A thread in guest code is
+     * watched too: the engine stop asked for with the request brings it out at the next block,
+     * but a syscall in the current block may go on into a blocking host call first (the signal
+     * would then be lost until something else woke the thread).
+     */
     void interrupt(GuestThread t) {
-        signal(t);
-        waiting.add(t);
-        LockSupport.unpark(resender);
+        if (!t.inGuestCode()) signal(t);
+        if (waiting.add(t)) LockSupport.unpark(resender);
     }
 
     private void signal(GuestThread t) {
@@ -66,8 +73,13 @@ public final class HostCallInterrupter implements AutoCloseable {
             }
             LockSupport.parkNanos(this, RESEND_NANOS);
             for (GuestThread t : waiting) {
-                if (t.needsInterrupt()) signal(t);
-                else waiting.remove(t);
+                if (!t.awaitsSafePoint()) {
+                    waiting.remove(t);
+                    // a request made meanwhile found t still here and did not add it again
+                    if (t.awaitsSafePoint()) waiting.add(t);
+                } else if (!t.inGuestCode()) {
+                    signal(t);
+                }
             }
         }
     }
