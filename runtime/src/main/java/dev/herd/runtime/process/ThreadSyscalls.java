@@ -82,11 +82,11 @@ public final class ThreadSyscalls {
         if ((flags & (CLONE_NEWNS | CLONE_FS)) == (CLONE_NEWNS | CLONE_FS)) return -Errno.EINVAL;
         if ((flags & CLONE_THREAD) != 0 && (flags & CLONE_SIGHAND) == 0) return -Errno.EINVAL;
         if ((flags & CLONE_SIGHAND) != 0 && (flags & CLONE_VM) == 0) return -Errno.EINVAL;
-        // A new process (fork-like, or vfork-like sharing memory as posix_spawn does): not
-        // available until child Herd processes exist; ENOSYS says so, EINVAL would blame the flags.
+        // A new process: fork-like (a child Herd) or vfork-like sharing memory as posix_spawn does.
+        // A combination no child Herd can honour is ENOSYS; EINVAL would blame valid flags.
         if ((flags & CLONE_THREAD) == 0) {
             // posix_spawn, system, popen: a child that shares memory and suspends its parent until
-            // it execs or exits runs on the parent's own thread (VforkChild). fork: not yet.
+            // it execs or exits runs on the parent's own thread (VforkChild).
             if ((flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK)
                     && (flags & ~(CSIGNAL | CLONE_VM | CLONE_VFORK | CLONE_CLEAR_SIGHAND)) == 0) {
                 return VforkChild.start(ctx, newSp, (flags & CLONE_CLEAR_SIGHAND) != 0, (int) (flags & CSIGNAL));
