@@ -163,6 +163,13 @@ class Aarch64ProgramsTest {
                 HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
         GuestRun.assertNoJavaLeak(h);
         String what = "aarch64/" + name + " [" + mode + "]";
+        if (q.status() > 128 && h.status() != q.status()) {
+            // qemu-user itself is not race-free: under load, 1 run in ~30 of sig_xproc ended by a
+            // SIGPIPE the guest handles. A crash the guest means to have happens again.
+            Differential.deleteTree(dir);
+            Files.createDirectories(dir);
+            q = GuestRun.run(oracle, dir, null, HerdEnv.guestEnvironment(base), ORACLE_TIMEOUT);
+        }
         if (q.stdoutText().contains("\nRESULT: ") || q.stdoutText().startsWith("RESULT: ")) {
             selfChecked(what, q, h);
         } else if (q.status() > 128) {
