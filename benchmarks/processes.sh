@@ -7,7 +7,10 @@
 # fork+execve+wait, vfork+execve+wait and posix_spawn+wait (the child is /bin/true), natively,
 # under qemu-x86_64 (fork only: qemu-user runs an exec'd x86_64 program natively) and under herd
 # with the warm spare (1.5 s between rounds, so the spare has booted; a vfork child's execve runs
-# in it too) and without it (HERD_FORK_SPARE=off: every fork and vfork exec starts a child Herd). Medians of ROUNDS (default 10) rounds.
+# in it too) and without it (HERD_FORK_SPARE=off: every fork and vfork exec starts a child Herd);
+# then back to back (no pause: a shell loop), where a fork's child that exited serves the next fork
+# (reused spares), against HERD_FORK_RECYCLE=off, and a bash loop of 12 /bin/true as a whole run
+# next to native and qemu-x86_64. Medians of ROUNDS (default 10) rounds.
 # Writes its table into docs/BENCHMARKS.md between the "benchmarks/processes.sh" markers.
 set -uo pipefail
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,6 +64,17 @@ row() { # label, then the command
     row "herd, no spare (HERD_FORK_SPARE=off): $m" env HERD_FORK_SPARE=off "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 300
   done
   # One execve, for comparison: two whole runs whose difference is the execve (medians of 5).
+  for m in fork forkexec spawn; do
+    row "herd, back to back (no pause): $m" "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 0
+  done
+  for m in fork forkexec spawn; do
+    row "herd, back to back, no reuse (HERD_FORK_RECYCLE=off): $m" env HERD_FORK_RECYCLE=off "$HERD" run "$TMP/proc_latency" "$m" "$ROUNDS" 0
+  done
+  LOOP='for i in 1 2 3 4 5 6 7 8 9 10 11 12; do /bin/true; done'
+  row "native, whole run: \`bash -c '$LOOP'\`" whole_run /bin/bash -c "$LOOP"
+  [ -n "$QEMU" ] && row "qemu-x86_64, whole run: the same loop (bash under qemu, its /bin/true native)" whole_run "$QEMU" /bin/bash -c "$LOOP"
+  row "herd, whole run: the same loop" whole_run "$HERD" run /bin/bash -c "$LOOP"
+  row "herd, whole run: the same loop, no reuse (HERD_FORK_RECYCLE=off)" whole_run env HERD_FORK_RECYCLE=off "$HERD" run /bin/bash -c "$LOOP"
   row "herd, whole run: \`bin/herd run /bin/true\`" whole_run "$HERD" run /bin/true
   row "herd, whole run: \`bin/herd run /bin/sh -c 'exec /bin/true'\` (one execve more)" whole_run "$HERD" run /bin/sh -c 'exec /bin/true'
   echo

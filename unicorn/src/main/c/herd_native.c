@@ -38,12 +38,15 @@ void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
  * Host signals meant for the guest (bin/herd's SIGTERM, SIGINT, another guest process's kill...):
  * the handler writes one struct herd_forwarded_signal to a non-blocking pipe, which a Java thread
- * reads and forwards (one write of 24 bytes, below PIPE_BUF, so records never interleave).
+ * reads and forwards (one write of 32 bytes, below PIPE_BUF, so records never interleave). Each
+ * record carries the CLOCK_MONOTONIC time of its arrival: a warm fork spare keeps only the signals
+ * that came after a fork handed it its child, however late its reader gets to them.
  * Native, so that the JVM can run with -Xrs (no shutdown handlers of its own): a signal arriving
  * before Herd installs this one has its default action, as for a program that has not yet set a
  * handler, instead of the JVM's shutdown (which printed "Runtime.exit(143) logging failed" when a
@@ -63,6 +66,7 @@ void herd_stop_check(void *uc, uint64_t address, uint32_t size, void *user_data)
 struct herd_forwarded_signal {
     int32_t signo, code, pid, uid;
     int64_t value;
+    int64_t monotonic_ns;
 };
 
 #define HERD_CARRIER_TAG 0x4844000000000000LL /* "HD" in the top 16 bits */
@@ -76,7 +80,10 @@ static void herd_forward_record(int signo, const siginfo_t *info, int code, int6
     int fd = herd_forward_fd;
     if (fd < 0) return;
     int saved = errno;
-    struct herd_forwarded_signal r = {signo, code, info->si_pid, (int32_t)info->si_uid, value};
+    struct timespec now = {0, 0};
+    clock_gettime(CLOCK_MONOTONIC, &now); /* async-signal-safe (POSIX) */
+    struct herd_forwarded_signal r = {signo, code, info->si_pid, (int32_t)info->si_uid, value,
+                                      (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec};
     if (write(fd, &r, sizeof r) < 0) {
         /* a full pipe: that many signals are pending already */
     }

@@ -118,6 +118,23 @@ class ForkProgramsTest {
         Files.delete(trace);
     }
 
+    /**
+     * Forks back to back (fork_reuse.c, against native): each child checks that it starts from
+     * its parent's state and from nothing an earlier child left, which matters because Herd runs
+     * a later child in an earlier child's JVM once that one exited cleanly (a reused spare;
+     * HERD_FORK_SPARE=wait makes each fork wait for it): that path is checked to have been taken.
+     */
+    @ParameterizedTest(name = "forks in reused spares [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void reusedSpares(Mode mode) throws IOException {
+        Path trace = Files.createTempFile(Files.createDirectories(HerdEnv.WORK), "fork-trace-", ".txt");
+        Differential.check(GuestCase.c("fork_reuse", "10").status(0), mode,
+                java.util.Map.of("HERD_FORK_SPARE", "wait", "HERD_STARTUP_TRACE", trace.toString()));
+        long reused = Files.readAllLines(trace).stream().filter(l -> l.contains("fork spare: reused")).count();
+        org.junit.jupiter.api.Assertions.assertTrue(reused >= 1, Files.readString(trace));
+        Files.delete(trace);
+    }
+
     /** How many vfork children's execs a HERD_STARTUP_TRACE file says went to a warm spare. */
     static int warmSpawnsIn(Path trace) throws IOException {
         return (int) Files.readAllLines(trace).stream().filter(l -> l.contains("vfork exec: child running (warm spare)")).count();

@@ -379,11 +379,17 @@ public final class HerdMain {
      * the parent sends from then on are kept until the process exists, as in a warm spare.
      */
     private static MainThreadSlot earlyPid(int fd) {
+        MainThreadSlot slot = earlyPidKept(fd);
+        HostKernel.call(HostSyscall.CLOSE, fd);
+        return slot;
+    }
+
+    /** As {@link #earlyPid}, leaving {@code fd} open (a fork's report socket). */
+    private static MainThreadSlot earlyPidKept(int fd) {
         HostSignalForwarding.install();
         dev.herd.threads.HostCallInterrupter.installHandler();
         MainThreadSlot slot = new MainThreadSlot();
         sendPid(fd, slot.tid());
-        HostKernel.call(HostSyscall.CLOSE, fd);
         return slot;
     }
 
@@ -401,7 +407,8 @@ public final class HerdMain {
     /**
      * A fork's child: the process state comes from the parent's {@link ForkImage} in
      * {@code stateFd}; once the first thread exists its pid goes back to the parent, whose fork
-     * returns it.
+     * returns it. Its report socket then carries the "running" pid and the exit report, after
+     * which this JVM may go on as the parent's next fork spare ({@link SpareRecycling}).
      */
     private static int runForkChild(int stateFd, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                     PrintStream err) throws InterruptedException {
@@ -414,13 +421,46 @@ public final class HerdMain {
         } finally {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
-        MainThreadSlot slot = image.pidReportFd() >= 0 ? earlyPid(image.pidReportFd()) : null;
-        return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, slot, null, null);
+        int report = image.pidReportFd();
+        if (report < 0) return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, null, null, null).status();
+        if (!isSocket(report)) {
+            return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, earlyPid(report), null, null).status();
+        }
+        MainThreadSlot slot = earlyPidKept(report);
+        SpareRecycling recycling = SpareRecycling.begin(); // with Herd's own signal handlers in place
+        int runBudget = recycling == null ? budgetFd : dupCloexec(budgetFd); // see serveForks
+        Finished f = runForked(image, report, true, runBudget, rootfs, mode, strace, proxy, err, slot, null, null, recycling);
+        if (!f.returning() || !recycling.reset(f.guest(), err)) return f.status();
+        return serveForks(report, image.machine(), SpareWarmUp.prepare(image.machine()), recycling, budgetFd, rootfs, mode,
+                strace, proxy, err);
+    }
+
+    /** A close-on-exec copy of {@code fd} (-1 stays -1; so does a failed copy). */
+    private static int dupCloexec(int fd) {
+        if (fd < 0) return -1;
+        long copy = HostKernel.call(HostSyscall.FCNTL, fd, 1030 /* F_DUPFD_CLOEXEC */, 3);
+        return copy < 0 ? -1 : (int) copy;
+    }
+
+    /** Whether {@code fd} is a socket. */
+    private static boolean isSocket(int fd) {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment v = a.allocate(8, 4);
+            v.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, 4);
+            return HostKernel.call(HostSyscall.GETSOCKOPT, fd, 1 /* SOL_SOCKET */, 3 /* SO_TYPE */, v.address(), v.address() + 4) == 0;
+        }
+    }
+
+    /** How a guest run of this JVM ended: its status, and whether its exit report said this JVM goes on as a spare. */
+    private record Finished(int status, GuestLauncher.RunningGuest guest, boolean returning) {
+        static Finished status(int status) {
+            return new Finished(status, null, false);
+        }
     }
 
     /**
-     * A warm spare (see {@code ForkSpare}): boots, then waits on {@code socket} for a fork's fds
-     * and image; at EOF (the parent ended without needing it) it ends quietly.
+     * A warm spare (see {@code ForkSpare}): boots, then serves forks on {@code socket}; at EOF
+     * (the parent ended without needing it) it ends quietly.
      */
     private static int runSpare(int socket, int machine, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy,
                                 PrintStream err) throws InterruptedException {
@@ -429,8 +469,33 @@ public final class HerdMain {
         // fork returns as soon as it has handed the state over.
         HostSignalForwarding.install();
         SpareWarmUp.Ready ready = SpareWarmUp.run(machine);
-        MainThreadSlot slot = new MainThreadSlot();
-        if (!sendPid(socket, slot.tid())) return 0;
+        return serveForks(socket, machine, ready, SpareRecycling.begin(), budgetFd, rootfs, mode, strace, proxy, err);
+    }
+
+    /**
+     * Serves forks on {@code socket}: announces a first guest thread (its id is the next child's
+     * pid), takes a fork's or a vfork child's execve's state and runs it; then, if the guest left
+     * this JVM as it found it ({@code recycling}, null: never), offers itself again.
+     */
+    private static int serveForks(int socket, int machine, SpareWarmUp.Ready ready, SpareRecycling recycling, int budgetFd,
+                                  Path rootfs, ExecutionMode mode, boolean strace, ProxySettings proxy, PrintStream err)
+            throws InterruptedException {
+        while (true) {
+            MainThreadSlot slot = new MainThreadSlot();
+            HostSignalForwarding.dropKept();
+            if (!sendPid(socket, slot.tid())) return 0;
+            // The run closes the budget fd it is given: a JVM that may serve again keeps its own.
+            int runBudget = recycling == null ? budgetFd : dupCloexec(budgetFd);
+            Finished f = serveOne(socket, ready, recycling, runBudget, rootfs, mode, strace, proxy, err, slot);
+            if (!f.returning() || !recycling.reset(f.guest(), err)) return f.status();
+            ready = SpareWarmUp.prepare(machine);
+        }
+    }
+
+    /** Takes one fork's (or spawn's) state from {@code socket} and runs it to its end. */
+    private static Finished serveOne(int socket, SpareWarmUp.Ready ready, SpareRecycling recycling, int budgetFd, Path rootfs,
+                                     ExecutionMode mode, boolean strace, ProxySettings proxy, PrintStream err,
+                                     MainThreadSlot slot) throws InterruptedException {
         List<Integer> fds = new ArrayList<>();
         int total = -1;
         ForkImage image;
@@ -442,14 +507,16 @@ public final class HerdMain {
                     m = FdPassing.receive(socket, 64);
                 } catch (dev.herd.host.ErrnoException e) {
                     // The parent closed its end without reading this spare's ready message: gone.
-                    if (e.errno() == ECONNRESET) return 0;
+                    if (e.errno() == ECONNRESET) return Finished.status(0);
                     throw e;
                 }
                 dev.herd.host.StartupTrace.mark("fork spare: message received");
                 if (fds.isEmpty()) dev.herd.runtime.process.SpareScheduling.allThreads(0, dev.herd.runtime.process.SpareScheduling.SCHED_OTHER);
-                if (m.eof()) return 0;
+                if (m.eof()) return Finished.status(0);
                 java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                if (m.data().length < 8 || h.getInt(4) != fds.size()) throw new IOException("fork spare: message out of order");
+                if (m.data().length < 16 || h.getInt(4) != fds.size()) throw new IOException("fork spare: message out of order");
+                // Signals that came before the parent handed the child over are not the child's.
+                if (fds.isEmpty()) HostSignalForwarding.forkHandedAt(h.getLong(8));
                 total = h.getInt(0);
                 for (int fd : m.fds()) fds.add(fd);
             }
@@ -470,9 +537,9 @@ public final class HerdMain {
             }
         } catch (IOException | dev.herd.host.ErrnoException e) {
             err.println("herd: fork: cannot receive the parent's state: " + e.getMessage());
-            return LinuxKernel.INTERNAL_ERROR_STATUS;
+            return Finished.status(LinuxKernel.INTERNAL_ERROR_STATUS);
         }
-        if (spawn != null) return runSpawned(spawn, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, ready);
+        if (spawn != null) return runSpawned(spawn, socket, budgetFd, rootfs, mode, strace, proxy, err, slot, ready, recycling);
         int[] received = new int[fds.size()];
         for (int i = 0; i < received.length; i++) received[i] = fds.get(i);
         image = image.withFds(received);
@@ -484,7 +551,8 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("fork spare: image read");
         // The pid again once the child runs: the parent starts its next spare only then, so
         // that the two JVMs do not share the CPU while this one sets up.
-        return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, ready.table(), ready.engine());
+        return runForked(image, socket, true, budgetFd, rootfs, mode, strace, proxy, err, slot, ready.table(), ready.engine(),
+                recycling);
     }
 
     /**
@@ -493,8 +561,9 @@ public final class HerdMain {
      * group or session the child asked for, with its pid (the spare's first thread's, which the
      * parent already has) and its running and exit reports on {@code socket}.
      */
-    private static int runSpawned(SpawnImage spawn, int socket, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
-                                  ProxySettings proxy, PrintStream err, MainThreadSlot slot, SpareWarmUp.Ready ready)
+    private static Finished runSpawned(SpawnImage spawn, int socket, int budgetFd, Path rootfs, ExecutionMode mode, boolean strace,
+                                       ProxySettings proxy, PrintStream err, MainThreadSlot slot, SpareWarmUp.Ready ready,
+                                       SpareRecycling recycling)
             throws InterruptedException {
         // posix_spawn's POSIX_SPAWN_SETSID and POSIX_SPAWN_SETPGROUP, as a cold child's spawn makes them.
         if (spawn.newSession()) HostKernel.call(HostSyscall.SETSID);
@@ -535,10 +604,10 @@ public final class HerdMain {
         } catch (ExecFormatException | IOException e) {
             // Past execve's point of no return: the image dies, as the kernel's does.
             err.println("herd: " + spawn.program() + ": " + e.getMessage());
-            return 126;
+            return Finished.status(126);
         } catch (ProxyStartException e) {
             err.println(e.getMessage());
-            return 1;
+            return Finished.status(1);
         } finally {
             // The launcher made its own copies of the guest's stdio.
             for (int fd : new int[] {in, out, guestErr}) if (fd > 2) HostKernel.call(HostSyscall.CLOSE, fd);
@@ -546,8 +615,9 @@ public final class HerdMain {
         }
         dev.herd.host.StartupTrace.mark("spawn: image started in the spare");
         int status = awaitExit(guest, err);
-        if (reporting) reportExit(guest, socket, status, err);
-        return status;
+        boolean returning = reporting && recycling != null && recycling.mayReturn(guest, killedBy != 0, proxy != null);
+        if (reporting) reportExit(guest, socket, status, err, returning);
+        return new Finished(status, guest, returning);
     }
 
     /**
@@ -555,10 +625,20 @@ public final class HerdMain {
      * with {@code exitReport} its exit status too (then the fd stays open until then; otherwise it
      * is closed after the pid).
      */
-    private static int runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
-                                 ExecutionMode mode, boolean strace,
-                                 ProxySettings proxy, PrintStream err, MainThreadSlot slot,
-                                 dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine)
+    private static Finished runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
+                                      ExecutionMode mode, boolean strace,
+                                      ProxySettings proxy, PrintStream err, MainThreadSlot slot,
+                                      dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine)
+            throws InterruptedException {
+        return runForked(image, report, exitReport, budgetFd, rootfs, mode, strace, proxy, err, slot, table, engine, null);
+    }
+
+    /** As above; {@code recycling} (null: never): this JVM may go on as a spare after the guest's exit. */
+    private static Finished runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
+                                      ExecutionMode mode, boolean strace,
+                                      ProxySettings proxy, PrintStream err, MainThreadSlot slot,
+                                      dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine,
+                                      SpareRecycling recycling)
             throws InterruptedException {
         RunConfig config = new RunConfig(Path.of(image.exePath()), List.of(), List.of(), rootfs, image.cwd(), mode, strace,
                 -1, -1, -1, err, RunConfig.ExecInheritance.budgetOnly(budgetFd), proxy);
@@ -568,16 +648,17 @@ public final class HerdMain {
         } catch (IOException e) {
             err.println("herd: fork: " + e.getMessage());
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
-            return LinuxKernel.INTERNAL_ERROR_STATUS;
+            return Finished.status(LinuxKernel.INTERNAL_ERROR_STATUS);
         } catch (ProxyStartException e) {
             err.println(e.getMessage());
             if (report >= 0) HostKernel.call(HostSyscall.CLOSE, report);
-            return 1;
+            return Finished.status(1);
         }
         boolean keep = report >= 0 && reportPid(guest, report, exitReport);
         int status = awaitExit(guest, err);
-        if (keep) reportExit(guest, report, status, err);
-        return status;
+        boolean returning = keep && recycling != null && recycling.mayReturn(guest, killedBy != 0, proxy != null);
+        if (keep) reportExit(guest, report, status, err, returning);
+        return new Finished(status, guest, returning);
     }
 
     /**
@@ -605,7 +686,7 @@ public final class HerdMain {
      * before: the guest's fds (a pipe's reader gets its EOF, locks are released) and this JVM's
      * stdio (which may be the guest's too), with Herd's own output flushed.
      */
-    private static void reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err) {
+    private static void reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err, boolean returning) {
         if (killedBy != 0) return;
         err.flush();
         System.out.flush();
@@ -617,7 +698,8 @@ public final class HerdMain {
         }
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
             java.lang.foreign.MemorySegment buf = a.allocate(dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE, 4);
-            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, dev.herd.runtime.process.GuestChildren.EXIT_REPORT_MAGIC);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, returning ? dev.herd.runtime.process.GuestChildren.RETURN_REPORT_MAGIC
+                    : dev.herd.runtime.process.GuestChildren.EXIT_REPORT_MAGIC);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, status);
             long r;
             do r = HostKernel.call(HostSyscall.SENDTO, fd, buf.address(), dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE,

@@ -81,8 +81,11 @@ final class HostSignalForwarding {
     private static final int KERNEL_SIGACTION_SIZE = 32;
     private static final long SIG_DFL = 0, SIG_IGN = 1;
 
-    /** herd_native.c's struct herd_forwarded_signal: signo, code, pid, uid (int32), value (int64). */
-    private static final int RECORD = 24;
+    /**
+     * herd_native.c's struct herd_forwarded_signal: signo, code, pid, uid (int32), value, arrival
+     * (int64, CLOCK_MONOTONIC ns, the clock of System.nanoTime).
+     */
+    private static final int RECORD = 32;
 
     /** herd_native.c's herd_forward_signal(signo, fd). */
     private static final java.lang.invoke.MethodHandle FORWARD =
@@ -121,9 +124,15 @@ final class HostSignalForwarding {
     /** The process signals go to; until it is known (a warm fork spare), they wait in {@link #early}. */
     private static GuestProcess target;
     private static final java.util.List<Received> early = new java.util.ArrayList<>();
+    /**
+     * While no process is attached: signals that arrived before this time (System.nanoTime) are
+     * not for the process to come. A warm spare is in its parent's process group, so it gets what
+     * is sent to that group before any fork hands it a child, which Linux would not give the child.
+     */
+    private static long keepFrom = Long.MIN_VALUE;
 
-    /** One forwarded signal as the native handler saw it: the sender's host pid. */
-    private record Received(int signo, int code, int hostPid, int uid, long value) {}
+    /** One forwarded signal as the native handler saw it: the sender's host pid, the arrival time. */
+    private record Received(int signo, int code, int hostPid, int uid, long value, long arrivedAt) {}
 
     /** Installs the handlers and sends what arrives to {@code process}. */
     static void install(GuestProcess process) {
@@ -137,10 +146,46 @@ final class HostSignalForwarding {
         java.util.List<Received> pending;
         synchronized (HostSignalForwarding.class) {
             target = process;
+            keepFrom = Long.MIN_VALUE;
             pending = new java.util.ArrayList<>(early);
             early.clear();
         }
         for (Received r : pending) deliver(process, r);
+    }
+
+    /**
+     * The guest ended and this JVM goes on as a fork spare ({@link SpareRecycling}): signals are
+     * kept again until the next {@link #attach}.
+     */
+    static void detach() {
+        synchronized (HostSignalForwarding.class) {
+            target = null;
+        }
+    }
+
+    /**
+     * Drops the signals kept so far: a reused spare does so as it offers itself again, since they
+     * were sent to the child that ran before (or to the group it was in), not to the next one,
+     * whose pid no one has yet.
+     */
+    static void dropKept() {
+        synchronized (HostSignalForwarding.class) {
+            early.clear();
+        }
+    }
+
+    /**
+     * A fork handed this spare its child at {@code handedAt} (System.nanoTime in the parent, the
+     * same clock): the signals kept that arrived before are dropped, and so are any that arrived
+     * before but are read only now; those after are the child's (its parent may signal it as soon
+     * as its fork returns, before the child exists here). Until the next {@link #attach}.
+     */
+    static void forkHandedAt(long handedAt) {
+        synchronized (HostSignalForwarding.class) {
+            keepFrom = handedAt;
+            // A loop, not removeIf: a lambda's first use spins a class, here on a fork's path.
+            for (var it = early.iterator(); it.hasNext(); ) if (it.next().arrivedAt() < handedAt) it.remove();
+        }
     }
 
     private static void deliver(GuestProcess process, Received r) {
@@ -229,12 +274,12 @@ final class HostSignalForwarding {
                 for (int at = 0; at + RECORD <= n; at += RECORD) { // whole records: each is one write below PIPE_BUF
                     Received r = new Received(buf.get(ValueLayout.JAVA_INT, at), buf.get(ValueLayout.JAVA_INT, at + 4),
                             buf.get(ValueLayout.JAVA_INT, at + 8), buf.get(ValueLayout.JAVA_INT, at + 12),
-                            buf.get(ValueLayout.JAVA_LONG, at + 16));
+                            buf.get(ValueLayout.JAVA_LONG, at + 16), buf.get(ValueLayout.JAVA_LONG, at + 24));
                     if (r.signo() == 0) return; // stop()
                     GuestProcess process;
                     synchronized (HostSignalForwarding.class) {
                         process = target;
-                        if (process == null) early.add(r);
+                        if (process == null && r.arrivedAt() >= keepFrom) early.add(r);
                     }
                     if (process != null) deliver(process, r);
                 }

@@ -55,6 +55,22 @@ final class SpareWarmUp {
         return new Ready(table, engine);
     }
 
+    /**
+     * What a reused spare ({@link SpareRecycling}) gets ready again after a child's run: a new
+     * syscall table and engine (the run closed its own); no warm-up, the run was one.
+     */
+    static Ready prepare(int machineCode) {
+        dev.herd.runtime.syscall.SyscallTable table = null;
+        dev.herd.threads.PreparedEngine engine = null;
+        try {
+            table = LinuxSyscalls.table(ElfFile.Machine.of(machineCode));
+            engine = dev.herd.runtime.launch.GuestLauncher.prepareEngine(machineCode);
+        } catch (RuntimeException | LinkageError e) {
+            if (System.getenv("HERD_DEBUG") != null) e.printStackTrace();
+        }
+        return new Ready(table, engine);
+    }
+
     /** How often {@link #rehearseRun} runs its program. */
     private static final int RUNS = 3;
 

@@ -414,8 +414,9 @@ public final class GuestLauncher {
             engines.close();
             ownedFds.close();
             ownedPaths.close();
-            process.forkSpares().close();
+            // The children first: once closed, no child comes back as a spare.
             process.children().close();
+            process.forkSpares().close();
             budget.release();
             budget.close();
             if (ownedProxy != null) ownedProxy.close();

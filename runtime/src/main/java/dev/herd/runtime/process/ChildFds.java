@@ -83,6 +83,35 @@ final class ChildFds implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #reportPipe}, a SOCK_SEQPACKET pair instead: the child keeps its end for its exit
+     * report (and, should its JVM go on as a spare, that spare's messages); {@link #takeReport}
+     * gives this end to the caller after {@link #readPid}.
+     */
+    int reportSocket() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment fds = a.allocate(8, 4);
+            long r = HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.address());
+            if (r < 0) throw new ErrnoException((int) -r);
+            reportRead = fds.get(ValueLayout.JAVA_INT, 0);
+            int theirs = fds.get(ValueLayout.JAVA_INT, 4);
+            try {
+                return add(theirs);
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, theirs);
+            }
+        }
+    }
+
+    private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000;
+
+    /** This side of the report pipe or socket, now the caller's (-1 if none). */
+    int takeReport() {
+        int r = reportRead;
+        reportRead = -1;
+        return r;
+    }
+
     /** The placements, in order. */
     List<HostSpawn.FdPlacement> placements() { return placements; }
 

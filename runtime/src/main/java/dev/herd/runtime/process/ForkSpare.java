@@ -16,7 +16,8 @@ import java.util.List;
  * A warm spare for fork: a child Herd started ahead of need ({@code HerdMain fork --spare-fd N})
  * that waits on a SOCK_SEQPACKET socket for a fork's state. The fork sends the fds (the guest's,
  * the memory file, shared files, then the {@link ForkImage} in a memfd) with SCM_RIGHTS in
- * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index}; the image
+ * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index, the time of
+ * the handover}; the image
  * names them by index. Before that, as soon as it is ready, the spare sends its guest pid (4 bytes:
  * its first thread exists already), so the fork returns once the state is sent. It is this process's real
  * child, so wait and SIGCHLD work as for any fork's child; it exits when the socket reaches EOF
@@ -28,14 +29,24 @@ final class ForkSpare {
 
     private final int pid;
     private int socket;
+    private final boolean returning;
 
     /** A spare that is host process {@code pid}, talking on {@code socket} (package-private for tests). */
     ForkSpare(int pid, int socket) {
+        this(pid, socket, false);
+    }
+
+    /** {@code returning}: a child's JVM that goes on as a spare after its guest exited (it has booted). */
+    ForkSpare(int pid, int socket, boolean returning) {
         this.pid = pid;
         this.socket = socket;
+        this.returning = returning;
     }
 
     int pid() { return pid; }
+
+    /** Whether this is a child's JVM come back after its guest exited (not a spare started as one). */
+    boolean returning() { return returning; }
 
     /** Spawns a spare with {@code herd}'s options; null if the host refuses (the fork goes cold). */
     static ForkSpare start(ChildHerd herd, byte[] cwd, int machine, int budgetFd) {
@@ -118,18 +129,22 @@ final class ForkSpare {
 
     /**
      * Sends {@code fds} and then a memfd holding {@code image} (the last fd), in messages of at most
-     * {@link FdPassing#MAX_FDS} fds, each with {total, first index}; false if the spare is gone.
+     * {@link FdPassing#MAX_FDS} fds, each with {total, first index, System.nanoTime of the
+     * handover}; false if the spare is gone.
      */
     private boolean send(List<Integer> fds, String name, byte[] image) {
         int imageFd = ExecSyscalls.memfdWith(name, image);
         try {
             List<Integer> all = new ArrayList<>(fds);
             all.add(imageFd);
+            // When the child is handed over (System.nanoTime: CLOCK_MONOTONIC, as the spare's
+            // signal records): a signal the spare got before it was not for the child.
+            long handedAt = System.nanoTime();
             for (int start = 0; start < all.size(); start += FdPassing.MAX_FDS) {
                 int[] chunk = all.subList(start, Math.min(all.size(), start + FdPassing.MAX_FDS)).stream()
                         .mapToInt(Integer::intValue).toArray();
-                byte[] header = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                        .putInt(all.size()).putInt(start).array();
+                byte[] header = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                        .putInt(all.size()).putInt(start).putLong(handedAt).array();
                 if (FdPassing.send(socket, header, chunk) < 0) return false;
             }
             return true;
@@ -163,6 +178,24 @@ final class ForkSpare {
         if (!running && socket >= 0 && messageWithin(millis)) running = ForkSyscalls.readPid(socket) > 0;
         return running;
     }
+
+    /**
+     * Whether the spare has ended (its socket's other end is closed) once it has a message or
+     * ends within {@code millis}: a returning child's JVM that found itself unfit to serve again
+     * ends instead of sending its ready message.
+     */
+    boolean endsWithin(int millis) {
+        if (!messageWithin(millis)) return false;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment pfd = a.allocate(8, 4);
+            pfd.set(ValueLayout.JAVA_INT, 0, socket);
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
+            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, 0) > 0
+                    && (pfd.get(ValueLayout.JAVA_SHORT, 6) & (POLLHUP | POLLERR)) != 0;
+        }
+    }
+
+    private static final int POLLERR = 8, POLLHUP = 16;
 
     /** Whether a message (or the spare's end: POLLHUP comes regardless) is on the socket within {@code millis}. */
     private boolean messageWithin(int millis) {

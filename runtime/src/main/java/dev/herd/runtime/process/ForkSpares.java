@@ -4,8 +4,12 @@ import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * A process's warm fork spare ({@link ForkSpare}): none until its first fork (which goes cold),
- * then one started in the background after each fork, so the next fork finds a booted child Herd.
- * {@code HERD_FORK_SPARE=off} disables it. Thread-safe; {@link #close} ends an unused spare.
+ * then one for the next fork. A child whose guest exits leaving its JVM as it found it comes
+ * back as the spare ({@link #offer}: its JVM resets and waits for the next fork, already warm);
+ * if none has come back a while after a fork ({@link #RETURN_LINGER_MS}), a new spare is started
+ * in the background. Back-to-back forks (a shell loop) so reuse one JVM after another instead of
+ * starting one per fork, which leaves a booting spare no CPU. {@code HERD_FORK_SPARE=off}
+ * disables spares. Thread-safe; {@link #close} ends an unused spare.
  */
 public final class ForkSpares implements AutoCloseable {
     private final AtomicReference<ForkSpare> ready = new AtomicReference<>();
@@ -31,7 +35,10 @@ public final class ForkSpares implements AutoCloseable {
         }
         ForkSpare s = ready.get();
         if (s == null) return null;
-        if (!s.booted()) {
+        if (!s.booted() && s.returning()) {
+            // A child's JVM resetting itself (it reported its exit a moment ago): worth the wait.
+            if (!s.bootedWithin(ForkSpare.awaitBoot() ? SPARE_WAIT_MS : RETURN_WAIT_MS)) return null;
+        } else if (!s.booted()) {
             if (!ForkSpare.awaitBoot()) return null;
             // Waited for, it boots at the normal policy: under SCHED_IDLE on a busy machine its
             // boot took longer than a test's whole time budget.
@@ -40,6 +47,19 @@ public final class ForkSpares implements AutoCloseable {
         }
         return ready.compareAndSet(s, null) ? s : null;
     }
+
+    /**
+     * How long a fork waits for a returning child's JVM to finish its reset (measured: a few ms;
+     * a cold fork instead costs a JVM start).
+     */
+    private static final int RETURN_WAIT_MS = 300;
+
+    /**
+     * How long after a fork a new spare waits for the child to come back as one before it starts
+     * (a shell's command children end within this; a longer-lived child leaves the next fork a
+     * spare started this much later).
+     */
+    static final int RETURN_LINGER_MS = 300;
 
     /** How long {@code HERD_FORK_SPARE=wait} waits for a spare to start and boot. */
     private static final int SPARE_WAIT_MS = 60_000;
@@ -70,7 +90,7 @@ public final class ForkSpares implements AutoCloseable {
                 used.awaitRunning(1000);
                 used.handOver(process.children(), childPid);
             }
-            if (closed) return;
+            if (closed || returned()) return;
             ForkSpare s = ForkSpare.start(herd, cwd, machine, budget.fd());
             if (s == null) return;
             if (closed || !ready.compareAndSet(null, s)) s.close();
@@ -78,10 +98,101 @@ public final class ForkSpares implements AutoCloseable {
         });
     }
 
+    /**
+     * Whether a child came back as the spare within {@link #RETURN_LINGER_MS} and is ready to
+     * serve; one that ends instead (it found itself unfit, {@code SpareRecycling}) is dropped, so
+     * that a new spare starts now rather than the next fork finding it gone.
+     */
+    private boolean returned() {
+        if (!awaitReturn()) return false;
+        ForkSpare back = ready.get();
+        if (back == null || !back.returning() || !back.endsWithin(ForkSpare.awaitBoot() ? SPARE_WAIT_MS : RETURN_WAIT_MS)) {
+            return true; // another spare, or this one ready (or still resetting: the fork waits for it)
+        }
+        if (ready.compareAndSet(back, null)) endLater(back);
+        return closed;
+    }
+
+    /** Waits up to {@link #RETURN_LINGER_MS} for a child to come back as the spare; whether one has. */
+    private synchronized boolean awaitReturn() {
+        long end = System.nanoTime() + RETURN_LINGER_MS * 1_000_000L;
+        try {
+            while (ready.get() == null && !closed) {
+                long left = end - System.nanoTime();
+                if (left <= 0) return false;
+                wait(Math.max(1, left / 1_000_000));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return true;
+    }
+
+    /**
+     * A child's JVM that exited its guest and goes on as a spare (GuestChildren's report): host
+     * process {@code hostPid}, whose ready message comes on {@code socket} once it has reset. It
+     * becomes the spare unless a booted one is there already (then it is ended); a spare still
+     * booting makes way for it. Does not block.
+     */
+    void offer(int hostPid, int socket) {
+        ForkSpare back = new ForkSpare(hostPid, socket, true);
+        while (true) {
+            ForkSpare current = ready.get();
+            if (closed || !ForkSpare.enabled() || (current != null && current.booted())) {
+                endLater(back);
+                return;
+            }
+            if (ready.compareAndSet(current, back)) {
+                if (current != null) endLater(current);
+                if (closed && ready.compareAndSet(back, null)) endLater(back);
+                synchronized (this) {
+                    notifyAll();
+                }
+                return;
+            }
+        }
+    }
+
+    /** Ends a spare on another thread (its reap waits for a JVM's exit); {@link #close} waits for those. */
+    private void endLater(ForkSpare s) {
+        Thread t = Thread.ofPlatform().daemon().name("herd-spare-end").unstarted(new SpareEnd(s, ending));
+        ending.add(t);
+        t.start();
+    }
+
+    /** Ends one spare, then leaves {@code ending}. */
+    private record SpareEnd(ForkSpare spare, java.util.Set<Thread> ending) implements Runnable {
+        @Override
+        public void run() {
+            try {
+                spare.close();
+            } finally {
+                ending.remove(Thread.currentThread());
+            }
+        }
+    }
+
+    /** Threads of {@link #endLater}, so that a run leaves no spare behind. */
+    private final java.util.Set<Thread> ending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** How long {@link #close} waits for each spare being ended (a JVM's exit after SIGKILL). */
+    private static final int END_WAIT_MS = 5_000;
+
     @Override
     public void close() {
         closed = true;
+        synchronized (this) {
+            notifyAll();
+        }
         ForkSpare s = ready.getAndSet(null);
         if (s != null) s.close();
+        for (Thread t : ending) {
+            try {
+                t.join(END_WAIT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 }

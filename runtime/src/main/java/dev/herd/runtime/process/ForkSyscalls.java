@@ -29,7 +29,7 @@ import java.util.Map;
  * alternate stack and registers, cwd, root, umask, limits and names travel in the image.
  *
  * <p>The pid fork returns is the child's guest pid (its first thread's tid, as for every Herd
- * process), which the child reports through a pipe once its thread exists: so the parent's fork
+ * process), which the child reports through a socket once its thread exists: so the parent's fork
  * takes as long as the child Herd's start-up. kill and /proc accept it (Linux's kill takes any
  * thread's id for its process), wait and SIGCHLD go through the child's pidfd.
  */
@@ -106,14 +106,21 @@ public final class ForkSyscalls {
                 if (pid > 0) used = spare;
                 else spare.close(); // it died waiting: fork cold instead
             }
+            int coldReport = -1;
             if (pid <= 0) {
                 int[] r = cold(ctx, herd, parts, sources);
                 pid = r[0];
                 hostPid = r[1];
+                coldReport = r[2];
             }
             dev.herd.host.StartupTrace.mark(used != null ? "fork: child running (warm spare)" : "fork: child running (cold)");
-            // A spare's child reports its exit on the spare's socket (GuestChildren.attachReport).
-            if (pid > 0) process.children().addRunning(pid, hostPid, (int) (flags & CSIGNAL), used != null);
+            // A child reports its exit on its socket (GuestChildren.attachReport): a spare's
+            // once the next spare is under way (replenish), a cold one's now.
+            if (pid > 0) process.children().addRunning(pid, hostPid, (int) (flags & CSIGNAL), used != null || coldReport >= 0);
+            if (coldReport >= 0) {
+                if (pid > 0) process.children().attachReport(pid, coldReport);
+                else HostKernel.call(HostSyscall.CLOSE, coldReport);
+            }
             process.forkSpares().replenish(herd, ExecSyscalls.hostCwd(ctx), process.arch().machine().code(), process, used,
                     pid);
             if (pid <= 0) return pid == 0 ? -Errno.EAGAIN : pid;
@@ -156,7 +163,8 @@ public final class ForkSyscalls {
 
     /**
      * A child Herd started for this fork ({@link ChildHerd#forkCommand}): every guest fd at its own
-     * number, the child's own fds above them. Returns {guest pid or 0 or -errno, host pid}.
+     * number, the child's own fds above them. Returns {guest pid or 0 or -errno, host pid, this
+     * end of the child's report socket or -1}.
      */
     private static int[] cold(SyscallContext ctx, ChildHerd herd, Parts parts, List<Integer> sources) {
         try (ChildFds childFds = new ChildFds(Arrays.stream(parts.guestFds()).max().orElse(2))) {
@@ -166,7 +174,7 @@ public final class ForkSyscalls {
             for (int i = 0; i < files.length; i++) files[i] = childFds.add(parts.space().files().get(i).fd());
             int[] shmFds = new int[parts.shm().size()];
             for (int i = 0; i < shmFds.length; i++) shmFds[i] = childFds.add(parts.shm().get(i).fd());
-            int report = childFds.reportPipe();
+            int report = childFds.reportSocket();
             int[] guestHost = parts.guestFds().clone();
             int childStateFd = childFds.addFile("herd-fork-image", parts.image(guestHost, memfd, files, shmFds, report).toBytes());
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
@@ -176,13 +184,13 @@ public final class ForkSyscalls {
                 hostPid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), ExecSyscalls.hostCwd(ctx),
                         childFds.placements(), childFds.closeFrom());
             } catch (ErrnoException e) {
-                return new int[] {-Errno.EAGAIN, 0};
+                return new int[] {-Errno.EAGAIN, 0, -1};
             }
             int pid = childFds.readPid();
             if (pid <= 0) reap(hostPid);
-            return new int[] {pid, hostPid};
+            return new int[] {pid, hostPid, pid > 0 ? childFds.takeReport() : -1};
         } catch (ErrnoException e) {
-            return new int[] {-e.errno(), 0};
+            return new int[] {-e.errno(), 0, -1};
         }
     }
 

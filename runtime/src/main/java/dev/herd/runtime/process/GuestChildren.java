@@ -38,7 +38,9 @@ import java.util.function.Consumer;
  * tens of MB of memory before its pidfd is ready (measured ~7 ms of a fork+exit+wait, ~70 µs per
  * MB on this VM); the report lets wait return without it. The host process is reaped later by
  * the watcher ({@link #dying}: meanwhile kill of its pid is ESRCH, as for a reaped child). A
- * child that dies without a report (a signal, a crash) is seen by its pidfd as before.
+ * child that dies without a report (a signal, a crash) is seen by its pidfd as before. A child
+ * whose JVM goes on as a fork spare says so in its report ({@link #RETURN_REPORT_MAGIC}): its
+ * socket and host process go to {@link #onReturn}'s taker, and no host exit is waited for.
  */
 public final class GuestChildren {
     private static final int P_PIDFD = 3, WNOHANG = 1, WNOWAIT = 0x01000000;
@@ -66,6 +68,7 @@ public final class GuestChildren {
         int reportFd = -1;  // where an exit report may come (attachReport), -1 for none
         boolean reportComing; // a report socket will be attached (a wait looks again every few ms meanwhile)
         boolean reported;   // ended by its exit report (the host process may still be tearing down)
+        boolean returned;   // its JVM went on as a fork spare of this process (no host exit to reap)
 
         Child(int pid, int pidfd, int exitSignal) {
             this.pid = pid;
@@ -81,11 +84,30 @@ public final class GuestChildren {
     private static final int REPORT_POLL_MS = 2;
     /** An exit report: "EXIT" then the exit status (HerdMain's fork child sends it). */
     public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 8;
+    /**
+     * An exit report of a child whose JVM goes on as a fork spare ("RECY" then the exit status):
+     * the socket then carries that spare's ready message, and goes with its host process to
+     * {@link #onReturn}'s taker.
+     */
+    public static final int RETURN_REPORT_MAGIC = 0x59434552;
     private Thread watcher;
     /** An eventfd in the watcher's poll set: {@link #close} wakes it (then it ends). */
     private int wake = -1;
     private boolean closed;
     private Consumer<SigInfo> sigchld;
+    /** Who takes a returning child's JVM as a spare: it must not block (it is called with this table's lock held). */
+    public interface SpareTaker {
+        /** Host process {@code hostPid}, whose ready message comes on {@code socket} (now the taker's). */
+        void take(int hostPid, int socket);
+    }
+
+    /** Takes a returning child's JVM as a spare; null: none is (then the child sees EOF and ends). */
+    private SpareTaker returning;
+
+    /** Where a child's JVM that goes on as a spare goes (see {@link #RETURN_REPORT_MAGIC}). */
+    public synchronized void onReturn(SpareTaker taker) {
+        this.returning = taker;
+    }
 
     /** Where SIGCHLD goes (set by the owner once it can deliver signals). */
     public synchronized void onExit(Consumer<SigInfo> sendSigchld) {
@@ -170,13 +192,41 @@ public final class GuestChildren {
         HostKernel.call(HostSyscall.CLOSE, fd);
     }
 
-    /** Whether {@code pid} was a child reaped by its exit report whose host process is still ending. */
+    /**
+     * Whether {@code pid} was a child reaped by its exit report whose host process is still ending,
+     * or whose JVM went on as a spare while the thread that had its id may still be ending there.
+     */
     public synchronized boolean dying(int pid) {
-        return dying.containsKey(pid);
+        if (dying.containsKey(pid)) return true;
+        Integer jvm = retired.get(pid);
+        if (jvm == null) return false;
+        if (taskExists(jvm, pid)) return true;
+        retired.remove(pid);
+        return false;
     }
 
-    /** Takes {@code c}'s exit report if it has come (lock held); a closed socket ends the wait for one. */
-    private static void readReport(Child c) {
+    /**
+     * Reaped children whose JVM went on as a spare: guest pid (the id of a thread of that JVM,
+     * which may outlive the report by a moment) to the JVM's host pid. Entries go once the thread
+     * is gone.
+     */
+    private final Map<Integer, Integer> retired = new LinkedHashMap<>();
+
+    /** Whether host process {@code pid} still has thread {@code tid}. */
+    private static boolean taskExists(int pid, int tid) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment path = a.allocateFrom("/proc/" + pid + "/task/" + tid);
+            return HostKernel.call(HostSyscall.FACCESSAT, AT_FDCWD, path.address(), 0 /* F_OK */) == 0;
+        }
+    }
+
+    private static final int AT_FDCWD = -100;
+
+    /**
+     * Takes {@code c}'s exit report if it has come (lock held); a closed socket ends the wait for
+     * one. A returning child's socket and host process go to the spare taker then.
+     */
+    private void readReport(Child c) {
         if (c.reportFd < 0 || c.reported) return;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(16, 8);
@@ -184,22 +234,42 @@ public final class GuestChildren {
                 long r = HostKernel.call(HostSyscall.RECVFROM, c.reportFd, buf.address(), 16, MSG_DONTWAIT, 0, 0);
                 if (r == -Errno.EINTR) continue;
                 if (r == -Errno.EAGAIN) return;
-                if (r == EXIT_REPORT_SIZE && buf.get(ValueLayout.JAVA_INT, 0) == EXIT_REPORT_MAGIC) {
+                int magic = r == EXIT_REPORT_SIZE ? buf.get(ValueLayout.JAVA_INT, 0) : 0;
+                if (magic == EXIT_REPORT_MAGIC || magic == RETURN_REPORT_MAGIC) {
                     int status = buf.get(ValueLayout.JAVA_INT, 4) & 0xff;
                     c.reported = true;
                     c.code = CLD_EXITED;
                     c.status = status;
                     c.wstatus = status << 8;
                     dev.herd.host.StartupTrace.mark("fork: the child's exit report");
+                    if (magic == RETURN_REPORT_MAGIC && returning != null && !closed) {
+                        c.returned = true;
+                        returning.take(c.hostPid, c.reportFd);
+                        c.reportFd = -1;
+                        return;
+                    }
                 } else if (r > 0) {
-                    continue; // another message (the spare's "running" pid, if its reader left it)
+                    continue; // another message (the child's "running" pid, if no one else took it)
                 }
-                // the report, or EOF or an error: nothing more comes
+                // the report, or EOF or an error: nothing more comes (a returning child that is
+                // not taken sees EOF and ends)
                 HostKernel.call(HostSyscall.CLOSE, c.reportFd);
                 c.reportFd = -1;
                 return;
             }
         }
+    }
+
+    /**
+     * Whether {@code pid} is a child that has exited and is not yet reaped (a zombie): a signal to
+     * it is accepted and has no effect, as Linux's. Its host process may be ending, or be a fork
+     * spare again by now, which must not get it.
+     */
+    public synchronized boolean exitedUnreaped(int pid) {
+        Child c = children.get(pid);
+        if (c == null) return false;
+        readReport(c);
+        return c.reported;
     }
 
     private static final int MSG_DONTWAIT = 0x40;
@@ -212,7 +282,8 @@ public final class GuestChildren {
 
     /** The guest pid of the child running as host process {@code hostPid}, or 0 for none. */
     public synchronized int guestPidOf(int hostPid) {
-        for (Child c : children.values()) if (c.hostPid == hostPid && c.hostPid != 0) return c.pid;
+        // Not a reported one: its JVM may run a newer child by now.
+        for (Child c : children.values()) if (c.hostPid == hostPid && c.hostPid != 0 && !c.reported) return c.pid;
         return 0;
     }
 
@@ -340,7 +411,15 @@ public final class GuestChildren {
     private boolean poll(Child c, boolean peek) {
         readReport(c);
         if (c.reported) {
-            if (!peek) {
+            if (!peek && c.returned) {
+                HostKernel.call(HostSyscall.CLOSE, c.pidfd); // its JVM is a spare now, not ending
+                c.pidfd = -1;
+                for (var it = retired.entrySet().iterator(); it.hasNext(); ) {
+                    var e = it.next();
+                    if (!taskExists(e.getValue(), e.getKey())) it.remove();
+                }
+                retired.put(c.pid, c.hostPid);
+            } else if (!peek) {
                 dying.put(c.pid, c.pidfd); // the watcher reaps the host process
                 c.pidfd = -1;
                 ensureWatcher();

@@ -44,6 +44,8 @@ public final class GuestProcess {
         this.paths = paths;
         this.exePath = exePath;
         this.threads = new GuestThreads(addressSpace);
+        // A child whose JVM outlives its guest comes back as this process's next fork spare.
+        children.onReturn(forkSpares::offer);
     }
 
     private final GuestChildren children = new GuestChildren();
