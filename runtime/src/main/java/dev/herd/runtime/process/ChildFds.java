@@ -69,18 +69,7 @@ final class ChildFds implements AutoCloseable {
 
     /** A pipe whose write end the child gets (its number is returned); {@link #readPid} reads it. */
     int reportPipe() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment fds = a.allocate(8, 4);
-            long r = HostKernel.call(HostSyscall.PIPE2, fds.address(), O_CLOEXEC);
-            if (r < 0) throw new ErrnoException((int) -r);
-            reportRead = fds.get(ValueLayout.JAVA_INT, 0);
-            int write = fds.get(ValueLayout.JAVA_INT, 4);
-            try {
-                return add(write);
-            } finally {
-                HostKernel.call(HostSyscall.CLOSE, write);
-            }
-        }
+        return reportChannel(false);
     }
 
     /**
@@ -89,9 +78,14 @@ final class ChildFds implements AutoCloseable {
      * gives this end to the caller after {@link #readPid}.
      */
     int reportSocket() {
+        return reportChannel(true);
+    }
+
+    private int reportChannel(boolean socket) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment fds = a.allocate(8, 4);
-            long r = HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.address());
+            long r = socket ? HostKernel.call(HostSyscall.SOCKETPAIR, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds.address())
+                    : HostKernel.call(HostSyscall.PIPE2, fds.address(), O_CLOEXEC);
             if (r < 0) throw new ErrnoException((int) -r);
             reportRead = fds.get(ValueLayout.JAVA_INT, 0);
             int theirs = fds.get(ValueLayout.JAVA_INT, 4);
