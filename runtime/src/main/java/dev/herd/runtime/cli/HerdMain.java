@@ -346,14 +346,18 @@ public final class HerdMain {
         if (envFd < 0) sigIgnore |= HostSignalForwarding.hostIgnored() | startIgnored();
         dev.herd.host.StartupTrace.mark("command line parsed");
         String cwd = guestCwd(rootfs);
+        // A vfork child's new image: its pid goes to the parent before any of its code runs (see
+        // earlyPid), and the parent resumes then. On a socket, its exit report follows, and this
+        // JVM may go on as the parent's fork spare (SpareRecycling).
+        boolean keepReport = reportFd >= 0 && isSocket(reportFd);
+        MainThreadSlot slot = reportFd < 0 ? null : keepReport ? earlyPidKept(reportFd) : earlyPid(reportFd);
+        SpareRecycling recycling = keepReport ? SpareRecycling.begin() : null;
         // A closed stdio fd stays closed in the guest, even where the JVM has opened a file since.
         RunConfig config = new RunConfig(program, argv, env, rootfs, cwd, mode, strace,
                 (stdio & 1) != 0 ? 0 : -1, (stdio & 2) != 0 ? 1 : -1, (stdio & 4) != 0 ? 2 : -1, err,
-                new RunConfig.ExecInheritance(inheritFds, inheritFds, sigIgnore, sigMask, programFd, chroot, budgetFd, parentPid,
+                new RunConfig.ExecInheritance(inheritFds, inheritFds, sigIgnore, sigMask, programFd, chroot,
+                        recycling == null ? budgetFd : dupCloexec(budgetFd), parentPid,
                         parentHostPid, umask, rlimits), proxySettings);
-        // A vfork child's new image: its pid goes to the parent before any of its code runs (see
-        // earlyPid), and the parent resumes then.
-        MainThreadSlot slot = reportFd >= 0 ? earlyPid(reportFd) : null;
         GuestLauncher.RunningGuest guest = null;
         try {
             // Forwarding is in place before the first guest instruction runs.
@@ -368,7 +372,14 @@ public final class HerdMain {
             err.println(e.getMessage());
             return 1;
         }
-        return awaitExit(guest, err);
+        int status = awaitExit(guest, err);
+        if (!keepReport) return status;
+        boolean returning = recycling != null && recycling.mayReturn(guest, killedBy != 0, proxySettings != null);
+        reportExit(guest, reportFd, status, err, returning);
+        if (!returning || !recycling.reset(guest, err)) return status;
+        int guestMachine = guest.process().arch().machine().code();
+        return serveForks(reportFd, guestMachine, SpareWarmUp.prepare(guestMachine), recycling, budgetFd, rootfs, mode, strace,
+                proxySettings, err);
     }
 
     /**

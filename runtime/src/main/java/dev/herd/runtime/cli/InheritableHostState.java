@@ -49,6 +49,9 @@ final class InheritableHostState {
 
     /** The state now, as seen from the calling thread. */
     static InheritableHostState capture() {
+        // The JVM's scratch area for host-call arguments (one per JVM, made at first use) is
+        // there before the first record, so that its fd is not taken for the run's.
+        dev.herd.host.SharedScratch.get();
         Map<String, String> v = new LinkedHashMap<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/thread-self/status"))) {
@@ -131,10 +134,15 @@ final class InheritableHostState {
         return out;
     }
 
-    /** Whether this JVM is in the process group and session of this state, with no child process. */
-    boolean sameGroupAndNoChildren() {
-        if (!Long.toString(HostKernel.call(HostSyscall.GETPGID, 0)).equals(values.get("pgid"))) return false;
-        if (!Long.toString(HostKernel.call(HostSyscall.GETSID, 0)).equals(values.get("sid"))) return false;
+    /**
+     * Whether this JVM is in the process group and session of this state, which are its parent's
+     * (the Herd that started it and would fork from it next), with no child process.
+     */
+    boolean fitForParent() {
+        long pgid = HostKernel.call(HostSyscall.GETPGID, 0), sid = HostKernel.call(HostSyscall.GETSID, 0);
+        long parent = HostKernel.call(HostSyscall.GETPPID);
+        if (!Long.toString(pgid).equals(values.get("pgid")) || !Long.toString(sid).equals(values.get("sid"))) return false;
+        if (HostKernel.call(HostSyscall.GETPGID, parent) != pgid || HostKernel.call(HostSyscall.GETSID, parent) != sid) return false;
         return "none".equals(children());
     }
 

@@ -40,11 +40,12 @@ final class SpareRecycling {
      * Whether a guest that has just exited may return as a spare, decided before its exit report
      * (which says so) from what is quick to see: it exited rather than being killed, runs no
      * execve's image in another Herd, had no kernel proxy, and this JVM is still in its process
-     * group and session with no child process left. The rest is {@link #reset}'s.
+     * group and session, which are its parent's (a spawn may have asked for others), with no child
+     * process left. The rest is {@link #reset}'s.
      */
     boolean mayReturn(GuestLauncher.RunningGuest guest, boolean killed, boolean proxy) {
         if (killed || proxy || guest.process().execChild() != 0) return false;
-        return before.sameGroupAndNoChildren();
+        return before.fitForParent();
     }
 
     /**

@@ -203,7 +203,8 @@ public final class ExecSyscalls {
             int childBudgetFd = childFds.add(ctx.process().budget().fd());
             // A vfork child's new image reports its pid (its first thread's id), which the parent's
             // vfork returns: the same pid the image's getpid says and its wait, kill and SIGCHLD use.
-            int childReportFd = ctx.vfork() != null ? childFds.reportPipe() : -1;
+            // On a socket, which then carries its exit report (and its return as a spare).
+            int childReportFd = ctx.vfork() != null ? childFds.reportSocket() : -1;
             // execve keeps the parent: a vfork child's is the process it borrowed the thread of.
             int parentPid = ctx.process().guestParentPid();
             List<byte[]> command = child.command(program, childImageFd, childEnvFd, childBudgetFd, parentPid, childReportFd, argv,
@@ -225,7 +226,9 @@ public final class ExecSyscalls {
             // image runs (Linux's vfork parent resumes after the exec), with the image's pid.
             if (vfork != null) {
                 int guestPid = childFds.readPid();
-                long r = vfork.finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0);
+                int report = guestPid > 0 ? childFds.takeReport() : -1;
+                long r = vfork.finish(ctx, guestPid > 0 ? guestPid : pid, pid, 0, report >= 0);
+                if (report >= 0) vfork.parent().children().attachReport(guestPid, report);
                 // A spare for the next spawn (or fork) of the parent.
                 vfork.parent().forkSpares().replenish(child, hostCwd(ctx), ctx.process().arch().machine().code(),
                         vfork.parent(), null, 0);

@@ -45,6 +45,12 @@ final class ForkSpare {
 
     int pid() { return pid; }
 
+    /** Whether the spare is in this process's process group and session. */
+    boolean inGroupOfCaller() {
+        return HostKernel.call(HostSyscall.GETPGID, pid) == HostKernel.call(HostSyscall.GETPGID, 0)
+                && HostKernel.call(HostSyscall.GETSID, pid) == HostKernel.call(HostSyscall.GETSID, 0);
+    }
+
     /** Whether this is a child's JVM come back after its guest exited (not a spare started as one). */
     boolean returning() { return returning; }
 

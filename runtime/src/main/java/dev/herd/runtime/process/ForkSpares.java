@@ -45,7 +45,14 @@ public final class ForkSpares implements AutoCloseable {
             SpareScheduling.allThreads(s.pid(), SpareScheduling.SCHED_OTHER);
             if (!s.bootedWithin(SPARE_WAIT_MS)) return null;
         }
-        return ready.compareAndSet(s, null) ? s : null;
+        if (!ready.compareAndSet(s, null)) return null;
+        // A fork's child is in its parent's group and session: a spare left in others (the
+        // process moved since it started the spare) is no use.
+        if (!s.inGroupOfCaller()) {
+            endLater(s);
+            return null;
+        }
+        return s;
     }
 
     /**
