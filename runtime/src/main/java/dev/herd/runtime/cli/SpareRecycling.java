@@ -27,6 +27,9 @@ final class SpareRecycling {
         this.before = before;
     }
 
+    /** Heap in use above which a reused JVM collects before it serves again. */
+    private static final long HEAP_TRIM_BYTES = 40L << 20;
+
     /** How long the run's threads get to end after the guest's exit (they are past exit_group). */
     private static final long THREADS_END_MS = 2000;
 
@@ -64,6 +67,15 @@ final class SpareRecycling {
         chdir(before.cwd());
         List<String> changed = before.differences(InheritableHostState.capture());
         if (!changed.isEmpty()) return refuse(err, changed);
+        // Each run leaves ~2 MB of garbage; G1 lets eden grow into the initial heap (1/64 of the
+        // machine's memory) before it collects, so a JVM reused for a long shell loop grew to
+        // ~350 MB resident (measured: 100 -> 350 MB over 400 reuses). A full collection now and
+        // then gives the memory back (~10-20 ms, once per ~20 reuses).
+        Runtime rt = Runtime.getRuntime();
+        if (rt.totalMemory() - rt.freeMemory() > HEAP_TRIM_BYTES) {
+            System.gc();
+            dev.herd.host.StartupTrace.mark("fork spare: heap collected");
+        }
         dev.herd.host.StartupTrace.mark("fork spare: reused");
         return true;
     }
