@@ -1543,3 +1543,68 @@ int herd_wrappers_install(void *inside, void *dirty_x86_64, void *flush_x86_64, 
     }
     return done;
 }
+
+/*
+ * The process title other programs read (/proc/PID/cmdline and environ, as ps and pgrep do): a
+ * Herd JVM that runs a guest shows the guest's argv and envp instead of java's command line.
+ * prctl(PR_SET_MM_MAP) moves the kernel's argument and environment ranges to a copy in anonymous
+ * memory (malloc's; the kernel reads these ranges with FOLL_ANON, so a file-backed copy would read
+ * as empty). The call sets every field of the map, so the current ones are read from
+ * /proc/self/stat (code, data, start_brk, start_stack) and the break from brk(0) just before it:
+ * a break another thread moves in between is set back, and glibc's next sbrk then fails and malloc
+ * takes mmap instead. No privilege needed, given CONFIG_CHECKPOINT_RESTORE and no executable
+ * change. The previous copy is freed (a reader racing with that reads garbage or nothing).
+ * Returns 0 or -errno.
+ */
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <linux/prctl.h>
+
+static char *herd_title;
+
+long herd_set_process_title(const char *args, long args_len, const char *env, long env_len)
+{
+    if (args_len < 0 || env_len < 0) return -EINVAL;
+    char stat[4096];
+    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0) return -EIO;
+    stat[n] = 0;
+    char *t = strrchr(stat, ')');
+    if (!t || t[1] != ' ') return -EIO;
+    t += 2;
+    unsigned long field[52] = {0}; /* field[k]: proc(5)'s field k */
+    for (int k = 3; k < 52 && *t; k++) {
+        field[k] = strtoul(t, NULL, 10);
+        while (*t && *t != ' ') t++;
+        while (*t == ' ') t++;
+    }
+    char *copy = malloc((size_t)args_len + (size_t)env_len + 1);
+    if (!copy) return -ENOMEM;
+    memcpy(copy, args, (size_t)args_len);
+    memcpy(copy + args_len, env, (size_t)env_len);
+    struct prctl_mm_map map;
+    memset(&map, 0, sizeof map);
+    map.start_code = field[26];
+    map.end_code = field[27];
+    map.start_stack = field[28];
+    map.start_data = field[45];
+    map.end_data = field[46];
+    map.start_brk = field[47];
+    map.arg_start = (unsigned long)copy;
+    map.arg_end = (unsigned long)copy + (unsigned long)args_len;
+    map.env_start = map.arg_end;
+    map.env_end = map.arg_end + (unsigned long)env_len;
+    map.exe_fd = (uint32_t)-1;
+    map.brk = (unsigned long)syscall(SYS_brk, 0);
+    if (prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0) != 0) {
+        int e = errno;
+        free(copy);
+        return -e;
+    }
+    free(herd_title);
+    herd_title = copy;
+    return 0;
+}

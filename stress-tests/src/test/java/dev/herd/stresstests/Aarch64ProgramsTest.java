@@ -50,6 +50,7 @@ class Aarch64ProgramsTest {
             "exec_same",   // the same; self-checked under herd below
             "stdio_closed", // the same
             "exec_threads", // the same
+            "proc_other",  // the same (its child is itself); self-checked under herd below
             "spawn_warm",  // the same (its children are itself); self-checked under herd below
             "openat2",     // the same: its second half runs after an execve of itself
             "net_proxy",   // the same (its last stage); ProxyProgramsTest runs it against qemu with no-exec
@@ -107,13 +108,13 @@ class Aarch64ProgramsTest {
 
     /** Guests that execve an aarch64 image, which qemu-user without binfmt_misc cannot. */
     static Stream<Arguments> execGuests() {
-        return Stream.of("exec_same", "exec_threads", "stdio_closed").flatMap(n -> Stream.of(Mode.values()).map(m -> Arguments.of(n, m)));
+        return Stream.of("exec_same", "exec_threads", "stdio_closed", "proc_other").flatMap(n -> Stream.of(Mode.values()).map(m -> Arguments.of(n, m)));
     }
 
     /**
      * What an execve keeps and drops of an aarch64 process (exec_same.c; exec_threads.c with four
      * other threads), and a closed fd 0 across
-     * posix_spawn and execve (stdio_closed.c): self-checked, the x86_64 builds are compared with
+     * posix_spawn and execve (stdio_closed.c), another process's /proc files (proc_other.c): self-checked, the x86_64 builds are compared with
      * native by CProgramsTest.
      */
     @ParameterizedTest(name = "{0} [{1}]")

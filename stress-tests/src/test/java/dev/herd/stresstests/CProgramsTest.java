@@ -60,6 +60,9 @@ class CProgramsTest {
             c("sysmisc", "{dir}").status(0),
             c("procmaps", "one", "two words", "").status(0),
             c("proc_self").status(0),
+            // another process's /proc/PID cmdline, environ, comm, stat, status, and a /proc listing
+            // (pgrep -f): a child Herd shows its guest's, not its JVM's (issue 13)
+            c("proc_other").status(0),
             c("vfork_spawn").status(0),
             c("spawn_warm").status(0),
             // fork: a child Herd from the parent's state (issue 13)

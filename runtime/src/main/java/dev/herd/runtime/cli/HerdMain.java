@@ -42,8 +42,14 @@ public final class HerdMain {
      * made at class initialisation, not a lambda at each call: a lambda's first use spins a class
      * (~1-4 ms), which a fork's child would pay after the fork.
      */
-    private static final java.util.function.Consumer<LinuxKernel> FORWARD_HOST_SIGNALS =
-            kernel -> HostSignalForwarding.install(kernel.process());
+    private static final java.util.function.Consumer<LinuxKernel> FORWARD_HOST_SIGNALS = HerdMain::beforeGuestStarts;
+
+    /** Signals to the guest, and the guest's command line as this JVM's (for ps, pgrep and other guests' /proc reads). */
+    private static void beforeGuestStarts(LinuxKernel kernel) {
+        HostSignalForwarding.install(kernel.process());
+        ProcessTitle.show(kernel.process());
+        kernel.process().onNewImage(ProcessTitle::show);
+    }
 
     /** Status for a command line Herd does not understand (like a shell builtin's misuse). */
     static final int USAGE_STATUS = 2;

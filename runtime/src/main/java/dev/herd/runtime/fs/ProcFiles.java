@@ -83,11 +83,11 @@ final class ProcFiles {
         byte[] text = switch (file) {
             case "maps" -> listing(ctx).getBytes(StandardCharsets.ISO_8859_1);
             case "auxv" -> ctx.process().auxv();
-            case "cmdline" -> strings(ctx, ctx.process().argvAddress());
+            case "cmdline" -> ArgumentArea.bytes(ctx.memory(), ctx.process().argvAddress());
             case "status" -> ProcStatus.status(ctx, own.tid(), own.task()).getBytes(StandardCharsets.ISO_8859_1);
             case "stat" -> ProcStatus.stat(ctx, own.tid(), own.task()).getBytes(StandardCharsets.ISO_8859_1);
             case "comm" -> ProcStatus.hostTaskFile(ctx, own.tid(), "comm").getBytes(StandardCharsets.ISO_8859_1);
-            default -> strings(ctx, ctx.process().envpAddress());
+            default -> ArgumentArea.bytes(ctx.memory(), ctx.process().envpAddress());
         };
         try (Arena arena = Arena.ofConfined()) {
             int memfd = (int) HostKernel.check(HostKernel.call(HostSyscall.MEMFD_CREATE,
@@ -135,41 +135,6 @@ final class ProcFiles {
             sb.append('\n');
         }
         return sb.toString();
-    }
-
-    /**
-     * The bytes from the first string a NULL-terminated pointer array names to the end of the last
-     * (the strings lie contiguously on the initial stack); empty when the array is empty, or when
-     * the memory is no longer readable.
-     */
-    private static byte[] strings(SyscallContext ctx, long array) {
-        long[] span = span(ctx, array);
-        if (span[1] <= span[0]) return new byte[0];
-        try {
-            return ctx.memory().read(span[0], (int) (span[1] - span[0]));
-        } catch (ErrnoException e) {
-            return new byte[0];
-        }
-    }
-
-    /** [first, end) of the strings a NULL-terminated pointer array names; {0, 0} when none or unreadable. */
-    static long[] span(SyscallContext ctx, long array) {
-        if (array == 0) return new long[]{0, 0};
-        try {
-            long first = ctx.memory().readLong(array);
-            if (first == 0) return new long[]{0, 0};
-            long last = first;
-            for (long at = array; ; at += 8) {
-                long p = ctx.memory().readLong(at);
-                if (p == 0) break;
-                last = p;
-            }
-            long end = last + ctx.memory().readCStringBytes(last, 1 << 20).length + 1;
-            if (end <= first || end - first > (64 << 20)) return new long[]{0, 0};
-            return new long[]{first, end};
-        } catch (ErrnoException e) {
-            return new long[]{0, 0};
-        }
     }
 
     /** st_dev and st_ino of the file a mapping names (0, 0 if it is gone). */

@@ -205,7 +205,8 @@ final class ProcStatus {
             f.set(45, Long.toString(mem.dataRange()[0]));
             f.set(46, Long.toString(mem.dataRange()[1]));
             f.set(47, Long.toString(ctx.process().addressSpace().brkStart()));
-            long[] args = ProcFiles.span(ctx, ctx.process().argvAddress()), env = ProcFiles.span(ctx, ctx.process().envpAddress());
+            long[] args = ArgumentArea.span(ctx.memory(), ctx.process().argvAddress()),
+                    env = ArgumentArea.span(ctx.memory(), ctx.process().envpAddress());
             f.set(48, Long.toString(args[0]));
             f.set(49, Long.toString(args[1]));
             f.set(50, Long.toString(env[0]));

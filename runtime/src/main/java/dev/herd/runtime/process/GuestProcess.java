@@ -143,6 +143,19 @@ public final class GuestProcess {
         argvAddress = argv;
         envpAddress = envp;
         auxv = auxvBytes.clone();
+        java.util.function.Consumer<GuestProcess> l = imageListener;
+        if (l != null) l.accept(this);
+    }
+
+    /** Told of each new image (its argv and envp are in place); null: none. */
+    private volatile java.util.function.Consumer<GuestProcess> imageListener;
+
+    /**
+     * {@code listener} hears of every image this process runs from now on (an execve's); the
+     * command line sets it, to show the guest's command line as its JVM's (cli.ProcessTitle).
+     */
+    public void onNewImage(java.util.function.Consumer<GuestProcess> listener) {
+        imageListener = listener;
     }
 
     public long argvAddress() { return argvAddress; }

@@ -151,8 +151,8 @@ public final class InProcessExec {
                 .envBytes(envp)
                 .execFn(commandPath)
                 .build();
-        process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
         process.exePath(program);
+        process.startState(start.argvAddress(), start.envpAddress(), start.auxvBytes());
         String base = commandPath.substring(commandPath.lastIndexOf('/') + 1);
         ThreadComm.set(base.isEmpty() ? program.substring(program.lastIndexOf('/') + 1) : base);
 
