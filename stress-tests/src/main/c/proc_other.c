@@ -84,7 +84,9 @@ int main(int argc, char **argv) {
     n = slurp(path, buf, sizeof buf);
     char named[40];
     snprintf(named, sizeof named, "%d (%s) ", pid, comm);
-    CHECK(n > 0 && strncmp(buf, named, strlen(named)) == 0, "its stat names it (%.40s)", buf);
+    int stat_ok = n > 0 && strncmp(buf, named, strlen(named)) == 0;
+    if (!stat_ok) printf("stat: %.60s\n", buf); /* (pids and state vary: printed only when wrong) */
+    CHECK(stat_ok, "its stat names it");
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     n = slurp(path, buf, sizeof buf);
     char name_line[40];
