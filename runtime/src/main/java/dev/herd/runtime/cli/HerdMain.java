@@ -439,9 +439,9 @@ public final class HerdMain {
             HostKernel.call(HostSyscall.CLOSE, stateFd);
         }
         int report = image.pidReportFd();
-        if (report < 0) return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, null, null, null).status();
+        if (report < 0) return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, null, null, null, null).status();
         if (!isSocket(report)) {
-            return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, earlyPid(report), null, null).status();
+            return runForked(image, -1, false, budgetFd, rootfs, mode, strace, proxy, err, earlyPid(report), null, null, null).status();
         }
         MainThreadSlot slot = earlyPidKept(report);
         SpareRecycling recycling = SpareRecycling.begin(); // with Herd's own signal handlers in place
@@ -640,17 +640,9 @@ public final class HerdMain {
     /**
      * Runs a fork's child from {@code image}; its guest pid goes to {@code report} once known, and
      * with {@code exitReport} its exit status too (then the fd stays open until then; otherwise it
-     * is closed after the pid).
+     * is closed after the pid). With {@code recycling} (null: never) this JVM may go on as a spare
+     * after the guest's exit.
      */
-    private static Finished runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
-                                      ExecutionMode mode, boolean strace,
-                                      ProxySettings proxy, PrintStream err, MainThreadSlot slot,
-                                      dev.herd.runtime.syscall.SyscallTable table, dev.herd.threads.PreparedEngine engine)
-            throws InterruptedException {
-        return runForked(image, report, exitReport, budgetFd, rootfs, mode, strace, proxy, err, slot, table, engine, null);
-    }
-
-    /** As above; {@code recycling} (null: never): this JVM may go on as a spare after the guest's exit. */
     private static Finished runForked(ForkImage image, int report, boolean exitReport, int budgetFd, Path rootfs,
                                       ExecutionMode mode, boolean strace,
                                       ProxySettings proxy, PrintStream err, MainThreadSlot slot,

@@ -191,25 +191,23 @@ final class ForkSpare {
      * ends instead of sending its ready message.
      */
     boolean endsWithin(int millis) {
-        if (!messageWithin(millis)) return false;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment pfd = a.allocate(8, 4);
-            pfd.set(ValueLayout.JAVA_INT, 0, socket);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
-            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, 0) > 0
-                    && (pfd.get(ValueLayout.JAVA_SHORT, 6) & (POLLHUP | POLLERR)) != 0;
-        }
+        return messageWithin(millis) && (pollSocket(0) & (POLLHUP | POLLERR)) != 0;
     }
 
-    private static final int POLLERR = 8, POLLHUP = 16;
+    private static final int POLLIN = 1, POLLERR = 8, POLLHUP = 16;
 
     /** Whether a message (or the spare's end: POLLHUP comes regardless) is on the socket within {@code millis}. */
     private boolean messageWithin(int millis) {
+        return pollSocket(millis) != 0;
+    }
+
+    /** poll(2) of the socket for input, {@code millis} at most: its revents, 0 when nothing came. */
+    private int pollSocket(int millis) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pfd = a.allocate(8, 4);
             pfd.set(ValueLayout.JAVA_INT, 0, socket);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) 1); // POLLIN
-            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0;
+            pfd.set(ValueLayout.JAVA_SHORT, 4, (short) POLLIN);
+            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0 ? pfd.get(ValueLayout.JAVA_SHORT, 6) & 0xffff : 0;
         }
     }
 

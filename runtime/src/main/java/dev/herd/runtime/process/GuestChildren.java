@@ -192,11 +192,27 @@ public final class GuestChildren {
         HostKernel.call(HostSyscall.CLOSE, fd);
     }
 
+    /** What a signal sent to a pid meets among the children. */
+    public enum SignalTarget {
+        /** Reaped, its process still ending ({@link #dying}): gone for the guest (ESRCH). */
+        GONE,
+        /** Exited, not yet reaped ({@link #exitedUnreaped}): the signal is taken to no effect. */
+        ZOMBIE,
+        /** Anything else: a running child, or no child of this process. */
+        OTHER
+    }
+
+    /** What a signal sent to {@code pid} meets: one look under the lock for kill and rt_sigqueueinfo. */
+    public synchronized SignalTarget signalTarget(int pid) {
+        if (dying(pid)) return SignalTarget.GONE;
+        return exitedUnreaped(pid) ? SignalTarget.ZOMBIE : SignalTarget.OTHER;
+    }
+
     /**
      * Whether {@code pid} was a child reaped by its exit report whose host process is still ending,
      * or whose JVM went on as a spare while the thread that had its id may still be ending there.
      */
-    public synchronized boolean dying(int pid) {
+    private boolean dying(int pid) {
         if (dying.containsKey(pid)) return true;
         Integer jvm = retired.get(pid);
         if (jvm == null) return false;
@@ -265,7 +281,7 @@ public final class GuestChildren {
      * it is accepted and has no effect, as Linux's. Its host process may be ending, or be a fork
      * spare again by now, which must not get it.
      */
-    public synchronized boolean exitedUnreaped(int pid) {
+    private boolean exitedUnreaped(int pid) {
         Child c = children.get(pid);
         if (c == null) return false;
         readReport(c);

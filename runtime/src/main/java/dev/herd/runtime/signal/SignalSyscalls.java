@@ -70,11 +70,16 @@ public final class SignalSyscalls {
             }
             return delivery(ctx).send(null, SigInfo.user(sig, SigInfo.SI_USER, self, uid()));
         }
-        // A child reaped by its exit report whose JVM is still ending is gone for the guest.
-        if (pid > 0 && ctx.process().children().dying(pid)) return -Errno.ESRCH;
-        // An exited child not yet reaped (a zombie) takes the signal to no effect: its JVM may be
+        // A child reaped by its exit report whose JVM is still ending is gone for the guest. An
+        // exited child not yet reaped (a zombie) takes the signal to no effect: its JVM may be
         // ending, or serving the next fork already (a reused spare), which must not get it.
-        if (pid > 0 && ctx.process().children().exitedUnreaped(pid)) return 0;
+        if (pid > 0) {
+            switch (ctx.process().children().signalTarget(pid)) {
+                case GONE -> { return -Errno.ESRCH; }
+                case ZOMBIE -> { return 0; }
+                case OTHER -> { }
+            }
+        }
         // A child's pid or group (a fork's child Herd: its guest pid is a thread of that process).
         // A group gets the host's kill by number: a carrier reaches one process only.
         if (pid < 0) return HostKernel.call(HOST_KILL, -ctx.process().hostIdOf(-pid), sig);
@@ -133,8 +138,11 @@ public final class SignalSyscalls {
             // (si_pid is the sender's guest pid, as the receiver knows it). A thread of another
             // process is not addressable here.
             if (tid != 0 || tgid <= 0) return -Errno.ESRCH;
-            if (ctx.process().children().dying(tgid)) return -Errno.ESRCH;
-            if (ctx.process().children().exitedUnreaped(tgid)) return 0; // a zombie, as kill above
+            switch (ctx.process().children().signalTarget(tgid)) { // as kill above
+                case GONE -> { return -Errno.ESRCH; }
+                case ZOMBIE -> { return 0; }
+                case OTHER -> { }
+            }
             return HostSignalCarrier.queue(ctx.process().hostIdOf(tgid), given, ctx.process().knowsHerd(tgid));
         }
         GuestThread target = null;
