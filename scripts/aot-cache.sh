@@ -30,8 +30,11 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/herd-aot.XXXXXX") || { rm -f "$tmp"; warn "
 trap 'rm -rf "$tmp" "$tmp.config" "$scratch"' EXIT
 rm -f "$tmp"   # the JVM writes it (and FILE.config) itself
 # A private cache directory: the training run then takes the paths a first run takes (the
-# libunicorn probes and the atomic self-test included) and leaves the user's cache alone.
-if ! (cd "$scratch" && XDG_CACHE_HOME=$scratch/cache HERD_AOT_OUTPUT=$tmp "$ROOT/bin/herd" run "$@" \
+# libunicorn probes and the atomic self-test included) and leaves the user's cache alone. Fd 3 is
+# open as many real starts have an fd to pass on (a test harness's, a jobserver's, a shell's
+# `3<file`): bin/herd then passes --inherit-fds, whose parsing and fd set-up the cache keeps too
+# (without it they cost 4-13 ms of such a start: their lambdas were spun at run time).
+if ! (cd "$scratch" && XDG_CACHE_HOME=$scratch/cache HERD_AOT_OUTPUT=$tmp "$ROOT/bin/herd" run "$@" 3</dev/null \
         </dev/null >"$scratch/log" 2>&1); then
   tail -n 20 "$scratch/log" >&2
   warn "the training run failed"
