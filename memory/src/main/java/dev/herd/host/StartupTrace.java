@@ -31,15 +31,17 @@ public final class StartupTrace {
 
     /**
      * Records milestone {@code what}. Formatted with integer arithmetic, not printf: the first
-     * {@code %f} loads and interprets the Formatter's floating-point code (~10 ms on a cold JVM),
-     * which the next milestone's time would wrongly include.
+     * {@code %f} loads and interprets the Formatter's floating-point code (~10 ms on a cold JVM).
+     * The time since the previous milestone starts after that milestone's line is written: the
+     * first line's own cost (string concatenation's bootstrap, the process handle, the stream:
+     * ~10 ms on a cold JVM) had been counted in the second milestone's time.
      */
     public static synchronized void mark(String what) {
         if (!ON) return;
         long now = System.nanoTime();
         OUT.println("herd-startup: " + millis(now - ORIGIN, 8) + " ms since JVM start, +" + millis(now - last, 7)
                 + " ms  " + what + "  [pid " + ProcessHandle.current().pid() + ", monotonic " + millis(now, 0) + " ms]");
-        last = now;
+        last = System.nanoTime();
     }
 
     /** {@code nanos} as milliseconds with one decimal, right-aligned in {@code width} characters. */

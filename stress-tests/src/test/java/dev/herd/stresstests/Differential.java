@@ -46,6 +46,20 @@ final class Differential {
         prepare(dir, c);
         Path stdin = c.stdin() == null ? null : dir.resolve(c.stdin());
         GuestRun.Result nat = GuestRun.run(argv, dir, stdin, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        for (int retry = 0; retry < 3 && c.expectStatus() != null && nat.status() != c.expectStatus(); retry++) {
+            // The native run shares the host with the rest of the suite: sig_rtqueue's limit counts
+            // every queued signal of the user, and a CI run once found 5 pending elsewhere at the
+            // moment its native run queued (none could; signal guests of other test classes queue
+            // up to ~100 at times, measured with SigQ). A fixture that passes again is sound.
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException();
+            }
+            prepare(dir, c);
+            nat = GuestRun.run(argv, dir, stdin, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
+        }
         if (c.expectStatus() != null) {
             assertEquals(c.expectStatus().intValue(), nat.status(),
                     "test fixture problem: the NATIVE run of " + c + " exited " + nat.status() + "\nstdout:\n"
