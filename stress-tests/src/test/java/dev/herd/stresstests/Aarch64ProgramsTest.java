@@ -189,7 +189,7 @@ class Aarch64ProgramsTest {
         List<String> failures = new ArrayList<>();
         for (Mode mode : Mode.values()) {
             GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode, List.of(program.toString()), options), emptied(dir),
-                    null, HerdEnv.guestEnvironment(base), SLOW_UNDER_HERD.contains(name) ? ORACLE_TIMEOUT : HerdEnv.TIMEOUT);
+                    null, HerdEnv.guestEnvironment(base), SLOW_UNDER_HERD.contains(name) ? HerdEnv.TIMEOUT.multipliedBy(3) : HerdEnv.TIMEOUT);
             for (int retry = 0; retry < 5 && h.status() != q.status(); retry++) {
                 // qemu-user itself is not race-free: under load, 1 run in ~30 of sig_xproc ended by
                 // a SIGPIPE the guest handles, and 9 runs in 40 on an idle host had the child's read

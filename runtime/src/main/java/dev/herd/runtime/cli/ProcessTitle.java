@@ -6,6 +6,7 @@ import dev.herd.host.HostKernel;
 import dev.herd.host.HostSyscall;
 import dev.herd.runtime.fs.ArgumentArea;
 import dev.herd.runtime.process.GuestProcess;
+import dev.herd.runtime.process.ThreadComm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,7 +30,6 @@ final class ProcessTitle {
     private ProcessTitle() {}
 
     private static final MethodHandle SET_TITLE = NativeWords.handle(HerdNative.function("herd_set_process_title"));
-    private static final int TASK_COMM_LEN = 16;
     private static volatile boolean refusalSaid;
 
     /** Shows {@code process}'s current image as this JVM's. */
@@ -53,9 +53,8 @@ final class ProcessTitle {
     /** The comm of this JVM's first thread (the process's name in /proc/PID/stat): the program's basename, as execve sets it. */
     private static void comm(Arena a, String exePath) {
         if (exePath == null) return;
-        String base = exePath.substring(exePath.lastIndexOf('/') + 1);
-        byte[] b = base.getBytes(StandardCharsets.ISO_8859_1);
-        int n = Math.min(b.length, TASK_COMM_LEN - 1);
+        byte[] b = ThreadComm.ofProgram(exePath).getBytes(StandardCharsets.ISO_8859_1);
+        int n = b.length;
         long pid = HostKernel.call(HostSyscall.GETPID);
         long fd = HostKernel.call(HostSyscall.OPENAT, -100 /* AT_FDCWD */,
                 a.allocateFrom("/proc/self/task/" + pid + "/comm").address(), 1 /* O_WRONLY */ | 0x80000 /* O_CLOEXEC */, 0);

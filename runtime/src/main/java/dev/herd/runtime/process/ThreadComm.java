@@ -8,13 +8,13 @@ import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
 
 /** A guest thread's comm: its host thread's name (prctl PR_SET_NAME / PR_GET_NAME, 15 bytes). */
-final class ThreadComm {
+public final class ThreadComm {
     private ThreadComm() {}
 
     private static final int PR_SET_NAME = 15, PR_GET_NAME = 16, TASK_COMM_LEN = 16;
 
     /** Linux's comm for a program: the basename of the file execve ran, cut to 15 bytes. */
-    static String ofProgram(String path) {
+    public static String ofProgram(String path) {
         String base = path.substring(path.lastIndexOf('/') + 1);
         byte[] b = base.getBytes(StandardCharsets.UTF_8);
         return b.length < TASK_COMM_LEN ? base : new String(b, 0, TASK_COMM_LEN - 1, StandardCharsets.ISO_8859_1);
