@@ -6,8 +6,8 @@
  * group, a nice value, a child left running), after which Herd must not reuse that JVM. Between
  * forks the parent changes what the next child inherits. A signal sent to a child that has exited
  * but is not yet reaped (a zombie) is accepted and reaches no one; after the reap the pid is gone.
- * Then: a signal sent to the process group between forks (when Herd has an idle spare in that
- * group) does not reach the child forked after it.
+ * Then: a signal sent to the process group between forks (when Herd has an idle spare) does not
+ * reach the child forked after it, and one sent once fork has returned does.
  * Usage: fork_reuse [ROUNDS] */
 #include "guest.h"
 #include <fcntl.h>
@@ -23,7 +23,7 @@ static volatile sig_atomic_t urgent;
 static void on_urg(int sig) { (void)sig; urgent++; }
 
 /* A helper in the group sends SIGURG to the whole group on request; each time, the child forked
- * right after it must not get it. */
+ * right after it must not get it, and the child forked right before it must. */
 static void group_signal_rounds(void) {
     signal(SIGURG, on_urg);
     int req[2], ack[2];
@@ -61,6 +61,16 @@ static void group_signal_rounds(void) {
         int st;
         CHECK(b > 0 && waitpid(b, &st, 0) == b, "group round %d: waitpid", round);
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "group round %d: the group's signal, sent before the fork, did not reach the child", round);
+        /* and one sent as soon as fork has returned reaches the child, which is in the group by then */
+        at_fork = urgent;
+        pid_t d = fork();
+        if (d == 0) {
+            for (int i = 0; i < 400 && urgent == at_fork; i++) usleep(5000);
+            _exit(urgent == at_fork + 1 ? 0 : 1);
+        }
+        CHECK(d > 0 && write(req[1], "x", 1) == 1 && read(ack[0], &c, 1) == 1, "group round %d: the helper signalled the group after the fork", round);
+        CHECK(waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "group round %d: the group's signal, sent once fork returned, reached the child", round);
     }
     close(req[1]);
     int st;

@@ -73,6 +73,8 @@ class CProgramsTest {
             // forks back to back: every child starts from its parent's state, not from what the
             // child before it left in the JVM Herd reuses for it (issue 13)
             c("fork_reuse", "10").status(0),
+            // forks back to back, each child's exit meeting its parent's wait at a different moment
+            c("fork_wait", "150").status(0),
             // job control: stops and continues as wait and SIGCHLD report them (issue 13)
             c("jobctl").status(0),
             // signals between processes: every number, by kill and sigqueue, with the sender and value

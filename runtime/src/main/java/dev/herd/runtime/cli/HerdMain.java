@@ -12,6 +12,7 @@ import dev.herd.runtime.launch.RunConfig;
 import dev.herd.runtime.loader.ExecFormatException;
 import dev.herd.runtime.process.ChildHerd;
 import dev.herd.runtime.process.ForkImage;
+import dev.herd.runtime.process.HandoverHeader;
 import dev.herd.runtime.process.SpawnImage;
 import dev.herd.runtime.process.LinuxKernel;
 import dev.herd.runtime.process.ProcessExit;
@@ -381,7 +382,7 @@ public final class HerdMain {
         int status = awaitExit(guest, err);
         if (!keepReport) return status;
         boolean returning = recycling != null && recycling.mayReturn(guest, killedBy != 0, proxySettings != null);
-        reportExit(guest, reportFd, status, err, returning);
+        returning = reportExit(guest, reportFd, status, err, returning);
         if (!returning || !recycling.reset(guest, err)) return status;
         int guestMachine = guest.process().arch().machine().code();
         return serveForks(reportFd, guestMachine, SpareWarmUp.prepare(guestMachine), recycling, budgetFd, rootfs, mode, strace,
@@ -530,11 +531,17 @@ public final class HerdMain {
                 dev.herd.host.StartupTrace.mark("fork spare: message received");
                 if (fds.isEmpty()) dev.herd.runtime.process.SpareScheduling.allThreads(0, dev.herd.runtime.process.SpareScheduling.SCHED_OTHER);
                 if (m.eof()) return Finished.status(0);
-                java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m.data()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                if (m.data().length < 16 || h.getInt(4) != fds.size()) throw new IOException("fork spare: message out of order");
-                // Signals that came before the parent handed the child over are not the child's.
-                if (fds.isEmpty()) HostSignalForwarding.forkHandedAt(h.getLong(8));
-                total = h.getInt(0);
+                HandoverHeader h = HandoverHeader.of(m.data());
+                if (h == null || h.first() != fds.size()) throw new IOException("fork spare: message out of order");
+                if (fds.isEmpty()) {
+                    // Signals that came before the parent handed the child over are not the child's.
+                    HostSignalForwarding.forkHandedAt(h.handedAt());
+                    // Into the parent's group (an idle spare is in one of its own: ForkSpare), and
+                    // say so: the parent's fork returns then. One that cannot join serves no one.
+                    long joined = HostKernel.call(HostSyscall.SETPGID, 0, h.group());
+                    if (!sendPid(socket, joined == 0 ? h.group() : (int) joined) || joined != 0) return Finished.status(0);
+                }
+                total = h.total();
                 for (int fd : m.fds()) fds.add(fd);
             }
             int imageFd = fds.getLast();
@@ -633,7 +640,7 @@ public final class HerdMain {
         dev.herd.host.StartupTrace.mark("spawn: image started in the spare");
         int status = awaitExit(guest, err);
         boolean returning = reporting && recycling != null && recycling.mayReturn(guest, killedBy != 0, proxy != null);
-        if (reporting) reportExit(guest, socket, status, err, returning);
+        if (reporting) returning = reportExit(guest, socket, status, err, returning);
         return new Finished(status, guest, returning);
     }
 
@@ -666,7 +673,7 @@ public final class HerdMain {
         boolean keep = report >= 0 && reportPid(guest, report, exitReport);
         int status = awaitExit(guest, err);
         boolean returning = keep && recycling != null && recycling.mayReturn(guest, killedBy != 0, proxy != null);
-        if (keep) reportExit(guest, report, status, err, returning);
+        if (keep) returning = reportExit(guest, report, status, err, returning);
         return new Finished(status, guest, returning);
     }
 
@@ -693,10 +700,14 @@ public final class HerdMain {
      * its parent before its JVM exits, whose memory teardown takes milliseconds first
      * (GuestChildren, "Exit reports"). Everything a parent could still see of the child is let go
      * before: the guest's fds (a pipe's reader gets its EOF, locks are released) and this JVM's
-     * stdio (which may be the guest's too), with Herd's own output flushed.
+     * stdio (which may be the guest's too), with Herd's own output flushed. The report carries the
+     * process group the child ended in (a wait for a group selects it by that); a JVM that goes
+     * on as a spare ({@code returning}) leaves that group then (see ForkSpare), and returns
+     * whether it did.
      */
-    private static void reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err, boolean returning) {
-        if (killedBy != 0) return;
+    private static boolean reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err, boolean returning) {
+        if (killedBy != 0) return false;
+        int group = (int) HostKernel.call(HostSyscall.GETPGID, 0);
         err.flush();
         System.out.flush();
         guest.process().fds().close();
@@ -710,11 +721,16 @@ public final class HerdMain {
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 0, returning ? dev.herd.runtime.process.GuestChildren.RETURN_REPORT_MAGIC
                     : dev.herd.runtime.process.GuestChildren.EXIT_REPORT_MAGIC);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, status);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, group);
             long r;
             do r = HostKernel.call(HostSyscall.SENDTO, fd, buf.address(), dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE,
                     0x4000 /* MSG_NOSIGNAL */, 0, 0);
             while (r == -dev.herd.host.Errno.EINTR);
         }
+        // Out of the group only now: until the parent has the report, a wait for the group must
+        // find the child there. (A signal to the group in between goes to the exited guest, or
+        // is dropped with the rest kept before the next handover.) One that cannot leave ends.
+        return returning && HostKernel.call(HostSyscall.SETPGID, 0, 0) == 0;
     }
 
     private static final java.lang.foreign.MemorySegment DEV_NULL =

@@ -126,8 +126,8 @@ final class HostSignalForwarding {
     private static final java.util.List<Received> early = new java.util.ArrayList<>();
     /**
      * While no process is attached: signals that arrived before this time (System.nanoTime) are
-     * not for the process to come. A warm spare is in its parent's process group, so it gets what
-     * is sent to that group before any fork hands it a child, which Linux would not give the child.
+     * not for the process to come. An idle spare is in a group of its own (ForkSpare), so what
+     * comes before the handover was sent to its own pid or, in a reused spare, to the child before.
      */
     private static long keepFrom = Long.MIN_VALUE;
 

@@ -19,8 +19,7 @@ import java.util.TreeSet;
 
 /**
  * The state of this JVM's host process that a guest run can change through the host calls Herd
- * makes for it, and that the next guest run in the same JVM would inherit: process group and
- * session, credentials and capabilities, umask, no_new_privs and seccomp, the calling thread's
+ * makes for it, and that the next guest run in the same JVM would inherit: session, credentials and capabilities, umask, no_new_privs and seccomp, the calling thread's
  * nice value, CPU and memory affinity and I/O priority, resource limits, dumpable, parent-death
  * signal and subreaper, POSIX timers, namespaces, host signal actions, host child processes, open
  * fds and the cwd. Taken before a guest runs and again after it, on the same thread (the per-thread
@@ -70,7 +69,6 @@ final class InheritableHostState {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(128, 8);
-            v.put("pgid", Long.toString(HostKernel.call(HostSyscall.GETPGID, 0)));
             v.put("sid", Long.toString(HostKernel.call(HostSyscall.GETSID, 0)));
             v.put("nice", Long.toString(HostKernel.call(HostSyscall.GETPRIORITY, PRIO_PROCESS, 0)));
             v.put("ioprio", Long.toString(HostKernel.call(HostSyscall.IOPRIO_GET, IOPRIO_WHO_PROCESS, 0)));
@@ -135,13 +133,15 @@ final class InheritableHostState {
     }
 
     /**
-     * Whether this JVM is in the process group and session of this state, which are its parent's
-     * (the Herd that started it and would fork from it next), with no child process.
+     * Whether this JVM is in the session of this state and in the process group of its parent
+     * (the Herd that started it and would fork from it next), as a child that moved nowhere is,
+     * with no child process. (The group is not in the state: an idle spare has one of its own
+     * and joins its parent's when a fork hands it a child.)
      */
     boolean fitForParent() {
         long pgid = HostKernel.call(HostSyscall.GETPGID, 0), sid = HostKernel.call(HostSyscall.GETSID, 0);
         long parent = HostKernel.call(HostSyscall.GETPPID);
-        if (!Long.toString(pgid).equals(values.get("pgid")) || !Long.toString(sid).equals(values.get("sid"))) return false;
+        if (!Long.toString(sid).equals(values.get("sid"))) return false;
         if (HostKernel.call(HostSyscall.GETPGID, parent) != pgid || HostKernel.call(HostSyscall.GETSID, parent) != sid) return false;
         return "none".equals(children());
     }

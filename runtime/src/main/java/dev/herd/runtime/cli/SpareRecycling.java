@@ -44,7 +44,8 @@ final class SpareRecycling {
      * (which says so) from what is quick to see: it exited rather than being killed, runs no
      * execve's image in another Herd, had no kernel proxy, and this JVM is still in its process
      * group and session, which are its parent's (a spawn may have asked for others), with no child
-     * process left. The rest is {@link #reset}'s.
+     * process left (its exit report then moves it to a group of its own, as an idle spare is:
+     * ForkSpare). The rest is {@link #reset}'s.
      */
     boolean mayReturn(GuestLauncher.RunningGuest guest, boolean killed, boolean proxy) {
         if (killed || proxy || guest.process().execChild() != 0) return false;

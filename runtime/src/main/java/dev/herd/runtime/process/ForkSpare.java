@@ -16,12 +16,18 @@ import java.util.List;
  * A warm spare for fork: a child Herd started ahead of need ({@code HerdMain fork --spare-fd N})
  * that waits on a SOCK_SEQPACKET socket for a fork's state. The fork sends the fds (the guest's,
  * the memory file, shared files, then the {@link ForkImage} in a memfd) with SCM_RIGHTS in
- * messages of at most {@link FdPassing#MAX_FDS}, each carrying {total, first index, the time of
- * the handover}; the image
+ * messages of at most {@link FdPassing#MAX_FDS}, each carrying a {@link HandoverHeader}; the image
  * names them by index. Before that, as soon as it is ready, the spare sends its guest pid (4 bytes:
- * its first thread exists already), so the fork returns once the state is sent. It is this process's real
+ * its first thread exists already), so the fork returns once the state is sent and the spare has
+ * joined the parent's process group. It is this process's real
  * child, so wait and SIGCHLD work as for any fork's child; it exits when the socket reaches EOF
  * (this process ended without needing it) and gets /dev/null as stdin and stdout while it waits.
+ *
+ * <p>An idle spare is in a process group of its own (a reused one leaves its child's group before
+ * its exit report), and joins its parent's at the handover, before the fork returns: a signal sent
+ * to the parent's group before the fork must not reach the child, as on Linux, and the spare
+ * cannot tell a late-handled signal from one sent after the handover (a spare reading its
+ * signals late under load took a signal sent to the group before the fork for the child's).
  */
 final class ForkSpare {
     private static final int AF_UNIX = 1, SOCK_SEQPACKET = 5, SOCK_CLOEXEC = 0x80000, O_RDWR = 2, O_CLOEXEC = 0x80000;
@@ -45,10 +51,9 @@ final class ForkSpare {
 
     int pid() { return pid; }
 
-    /** Whether the spare is in this process's process group and session. */
-    boolean inGroupOfCaller() {
-        return HostKernel.call(HostSyscall.GETPGID, pid) == HostKernel.call(HostSyscall.GETPGID, 0)
-                && HostKernel.call(HostSyscall.GETSID, pid) == HostKernel.call(HostSyscall.GETSID, 0);
+    /** Whether the spare is in this process's session (it can join only a group of that session). */
+    boolean inSessionOfCaller() {
+        return HostKernel.call(HostSyscall.GETSID, pid) == HostKernel.call(HostSyscall.GETSID, 0);
     }
 
     /** Whether this is a child's JVM come back after its guest exited (not a spare started as one). */
@@ -72,8 +77,9 @@ final class ForkSpare {
                 // its boot (a JVM, ~0.8 s of CPU) slowed what runs meanwhile, such as the exec of the
                 // fork's child that bash does at once (fork+execve 340 -> 541 ms with a spare). It
                 // takes the normal policy back when a fork hands it a process (HerdMain.runSpare).
+                // In a group of its own until a fork hands it a child (see the class comment).
                 int pid = HostSpawn.spawn(command.getFirst(), command, herd.environment(), cwd, childFds.placements(),
-                        childFds.closeFrom());
+                        childFds.closeFrom(), 0, false);
                 // (glibc's posix_spawn takes no SCHED_IDLE.) The JVM's first thread, before it
                 // makes the others, which inherit it. Not the spare itself: a fork may have moved
                 // it back to SCHED_OTHER already (hand), and that must stick.
@@ -135,25 +141,26 @@ final class ForkSpare {
 
     /**
      * Sends {@code fds} and then a memfd holding {@code image} (the last fd), in messages of at most
-     * {@link FdPassing#MAX_FDS} fds, each with {total, first index, System.nanoTime of the
-     * handover}; false if the spare is gone.
+     * {@link FdPassing#MAX_FDS} fds, each with a {@link HandoverHeader}, and waits for the spare to say it has joined that group
+     * (4 bytes: the group, or -errno); false if the spare is gone or could not join.
      */
     private boolean send(List<Integer> fds, String name, byte[] image) {
         int imageFd = ExecSyscalls.memfdWith(name, image);
         try {
             List<Integer> all = new ArrayList<>(fds);
             all.add(imageFd);
-            // When the child is handed over (System.nanoTime: CLOCK_MONOTONIC, as the spare's
-            // signal records): a signal the spare got before it was not for the child.
+            // When the child is handed over: a signal the spare got before it was not for the child.
             long handedAt = System.nanoTime();
+            int group = (int) HostKernel.call(HostSyscall.GETPGID, 0);
             for (int start = 0; start < all.size(); start += FdPassing.MAX_FDS) {
                 int[] chunk = all.subList(start, Math.min(all.size(), start + FdPassing.MAX_FDS)).stream()
                         .mapToInt(Integer::intValue).toArray();
-                byte[] header = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                        .putInt(all.size()).putInt(start).putLong(handedAt).array();
+                byte[] header = new HandoverHeader(all.size(), start, handedAt, group).toBytes();
                 if (FdPassing.send(socket, header, chunk) < 0) return false;
             }
-            return true;
+            // The fork returns only once the child is in the group: a signal to the group from
+            // then on must reach it.
+            return ForkSyscalls.readPid(socket) == group;
         } finally {
             HostKernel.call(HostSyscall.CLOSE, imageFd);
         }

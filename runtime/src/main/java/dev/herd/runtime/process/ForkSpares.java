@@ -46,9 +46,10 @@ public final class ForkSpares implements AutoCloseable {
             if (!s.bootedWithin(SPARE_WAIT_MS)) return null;
         }
         if (!ready.compareAndSet(s, null)) return null;
-        // A fork's child is in its parent's group and session: a spare left in others (the
+        // A fork's child is in its parent's session, and the spare joins the parent's group at the
+        // handover, which setpgid allows only within the session: a spare left in another (the
         // process moved since it started the spare) is no use.
-        if (!s.inGroupOfCaller()) {
+        if (!s.inSessionOfCaller()) {
             endLater(s);
             return null;
         }

@@ -69,6 +69,7 @@ public final class GuestChildren {
         boolean reportComing; // a report socket will be attached (a wait looks again every few ms meanwhile)
         boolean reported;   // ended by its exit report (the host process may still be tearing down)
         boolean returned;   // its JVM went on as a fork spare of this process (no host exit to reap)
+        int reportedGroup;  // the host process group it ended in, once reported
 
         Child(int pid, int pidfd, int exitSignal) {
             this.pid = pid;
@@ -82,8 +83,11 @@ public final class GuestChildren {
     private final Map<Integer, Integer> dying = new LinkedHashMap<>();
     /** How often a wait looks again while a child's report socket is still to be attached. */
     private static final int REPORT_POLL_MS = 2;
-    /** An exit report: "EXIT" then the exit status (HerdMain's fork child sends it). */
-    public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 8;
+    /**
+     * An exit report: "EXIT", the exit status, the host process group the child ended in (HerdMain's
+     * fork child sends it).
+     */
+    public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 12;
     /**
      * An exit report of a child whose JVM goes on as a fork spare ("RECY" then the exit status):
      * the socket then carries that spare's ready message, and goes with its host process to
@@ -257,6 +261,7 @@ public final class GuestChildren {
                     c.code = CLD_EXITED;
                     c.status = status;
                     c.wstatus = status << 8;
+                    c.reportedGroup = buf.get(ValueLayout.JAVA_INT, 8);
                     dev.herd.host.StartupTrace.mark("fork: the child's exit report");
                     if (magic == RETURN_REPORT_MAGIC && returning != null && !closed) {
                         c.returned = true;
@@ -416,9 +421,15 @@ public final class GuestChildren {
     /** How many rounds of the watcher's SIGCHLDs are taken but not yet posted. */
     private int sending;
 
-    /** A child's host process group (a zombie of a vfork child that never exec'd: {@code ownGroup}). */
-    private static long groupOf(Child c, long ownGroup) {
+    /**
+     * A child's host process group (a zombie of a vfork child that never exec'd: {@code ownGroup});
+     * lock held. Its exit report is read first: a JVM that goes on as a spare leaves the group
+     * right after sending it, and may serve another child by the time it is read.
+     */
+    private long groupOf(Child c, long ownGroup) {
         if (c.hostPid == 0) return ownGroup;
+        readReport(c);
+        if (c.reported) return c.reportedGroup;
         long g = HostKernel.call(HostSyscall.GETPGID, c.hostPid);
         return g < 0 ? -1 : g;
     }
@@ -508,7 +519,9 @@ public final class GuestChildren {
             synchronized (this) {
                 for (Child c : candidates) {
                     int fd = c.pidfd;
-                    if (fd < 0) return 0;
+                    // Ended meanwhile (the watcher may have taken its exit report): no wait. A
+                    // returned child's JVM serves as a spare now, and its pidfd never gets ready.
+                    if (fd < 0 || c.reported) return 0;
                     n = pollEntry(fds, n, fd);
                     if (c.reportFd >= 0) n = pollEntry(fds, n, c.reportFd);
                     if (c.reportComing && (timeoutMs < 0 || timeoutMs > REPORT_POLL_MS)) timeoutMs = REPORT_POLL_MS;
