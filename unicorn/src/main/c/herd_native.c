@@ -194,6 +194,7 @@ struct herd_engine_state {
     uint32_t exec_arch;       /* inside the cpu_exec wrapper: 1 x86_64, 2 aarch64; else 0 */
     uint32_t range_hint;      /* the range herd_fast_writable found last (checked first) */
     uint64_t host_base;       /* non-zero: guest address g of `ranges` is host memory at host_base + g (direct atomics) */
+    uint64_t exclusive_addr;  /* the operand of the atomic the guard refused (`exclusive` set by it); else 0 */
 };
 
 /*
@@ -721,12 +722,14 @@ static inline void herd_mark_exclusive(void)
 
 static void herd_exit_atomic_x86_64(void *cpu, uintptr_t retaddr)
 {
+    if (herd_running != NULL) herd_running->exclusive_addr = 0;
     herd_mark_exclusive();
     herd_real_exit_atomic[0](cpu, retaddr);
 }
 
 static void herd_exit_atomic_aarch64(void *cpu, uintptr_t retaddr)
 {
+    if (herd_running != NULL) herd_running->exclusive_addr = 0;
     herd_mark_exclusive();
     herd_real_exit_atomic[1](cpu, retaddr);
 }
@@ -852,6 +855,7 @@ __attribute__((noinline)) static void herd_atomic_guard_slow(struct herd_engine_
 {
     if (!s->parallel || !s->guard_atomics || herd_real_exit_atomic[t] == NULL || s->cpu == NULL) return;
     if (addr + size > addr && herd_fast_writable_search(s, addr, addr + size)) return;
+    s->exclusive_addr = addr; /* Herd may only have to map its region in this engine (lazy data regions) */
     herd_mark_exclusive();
     herd_real_exit_atomic[t](s->cpu, ra); /* does not return */
 }

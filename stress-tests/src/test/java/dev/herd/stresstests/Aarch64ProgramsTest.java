@@ -71,15 +71,6 @@ class Aarch64ProgramsTest {
     private static final Set<String> NATIVE_ORACLE = Set.of("mm_hostile");
 
     /**
-     * Guests whose herd run gets 3x the usual bound: sig_storm's aarch64 build takes herd 5-23 s
-     * in parallel mode on an idle machine, whatever the number of signals (2,000 or 100,000; the
-     * x86_64 build takes 2-3 s, qemu-user 1 s; the host sees 4x the futex calls; cause not found
-     * yet), and one CI run passed 60 s beside the suite. A lost signal still fails its checks, and
-     * a hang still ends at the bound.
-     */
-    private static final Set<String> SLOW_UNDER_HERD = Set.of("sig_storm");
-
-    /**
      * vfork, posix_spawn and wait for an aarch64 guest (vfork_spawn.c, self-checked): its children
      * run Debian's arm64 programs from the arm64 rootfs (which has no /bin/sh: "no-shell").
      */
@@ -189,7 +180,7 @@ class Aarch64ProgramsTest {
         List<String> failures = new ArrayList<>();
         for (Mode mode : Mode.values()) {
             GuestRun.Result h = GuestRun.run(GuestRun.herdCommand(mode, List.of(program.toString()), options), emptied(dir),
-                    null, HerdEnv.guestEnvironment(base), SLOW_UNDER_HERD.contains(name) ? HerdEnv.TIMEOUT.multipliedBy(3) : HerdEnv.TIMEOUT);
+                    null, HerdEnv.guestEnvironment(base), HerdEnv.TIMEOUT);
             for (int retry = 0; retry < 5 && h.status() != q.status(); retry++) {
                 // qemu-user itself is not race-free: under load, 1 run in ~30 of sig_xproc ended by
                 // a SIGPIPE the guest handles, and 9 runs in 40 on an idle host had the child's read

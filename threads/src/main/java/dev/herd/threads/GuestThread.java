@@ -241,8 +241,17 @@ public final class GuestThread implements Runnable {
                 // engines that meet it stop the same way); one that is not a known atomic site runs
                 // as libunicorn does it, atomic only within this engine.
                 long at = engine.regRead(arch.pcRegister());
-                if (env.atomics().patchInstruction(at)) engine.removeCache(at, at + 16);
-                else exclusiveStepAt = at;
+                long operand = engine.takeExclusiveAddress();
+                if (operand != 0 && memoryView.mapOnDemand(operand)) {
+                    // The operand's region was only not mapped in this engine yet (lazy data
+                    // regions): now it is, with its fast-store range, and the instruction runs
+                    // again as a host atomic. (Run alone instead, each first touch of another
+                    // thread's stack by an aarch64 CAS cost a translation-cache flush: sig_storm.)
+                } else if (env.atomics().patchInstruction(at)) {
+                    engine.removeCache(at, at + 16);
+                } else {
+                    exclusiveStepAt = at;
+                }
             }
             handshake.leaveGuest();
             gate.leave(this);

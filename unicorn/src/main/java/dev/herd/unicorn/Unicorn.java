@@ -1216,7 +1216,7 @@ public final class Unicorn implements AutoCloseable {
      */
     private static final long ST_RANGES = 0, ST_COUNT = 8, ST_STORES_DISABLED = 12, ST_UC = 32,
             ST_PARALLEL = 40, ST_PARALLEL_MISSES = 44, ST_EXCLUSIVE = 48, ST_GUARD_ATOMICS = 52, ST_STOP_FLAG = 56,
-            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_HOST_BASE = 104, ST_SIZE = 112;
+            ST_PASS_PC = 64, ST_EXACT_STOPS = 88, ST_HOST_BASE = 104, ST_EXCLUSIVE_ADDR = 112, ST_SIZE = 120;
     /** This engine's herd_engine_state, once a wrapper was enabled for it; owning thread only. */
     private MemorySegment wrapperState;
     private boolean fastStores;
@@ -1366,6 +1366,20 @@ public final class Unicorn implements AutoCloseable {
         if (s == null || s.get(JAVA_INT, ST_EXCLUSIVE) == 0) return false;
         s.set(JAVA_INT, ST_EXCLUSIVE, 0);
         return true;
+    }
+
+    /**
+     * After {@link #takeExclusiveStep}: the guest address of the atomic operand that stopped the
+     * engine because it lay outside the fast-store ranges ({@link #guardTranslatorAtomics}), or 0
+     * when the stop had another cause (no host atomic form); clears it. The caller may find that
+     * the operand's region is only not mapped in this engine yet. Owning thread only.
+     */
+    public long takeExclusiveAddress() {
+        MemorySegment s = wrapperState;
+        if (s == null) return 0;
+        long a = s.get(JAVA_LONG, ST_EXCLUSIVE_ADDR);
+        s.set(JAVA_LONG, ST_EXCLUSIVE_ADDR, 0);
+        return a;
     }
 
     /**
