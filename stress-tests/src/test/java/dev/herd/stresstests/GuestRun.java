@@ -21,7 +21,8 @@ final class GuestRun {
     private GuestRun() {}
 
     /** What a process did. {@code status} is Java's view: 128 + signal for a death by signal. */
-    record Result(List<String> command, byte[] stdout, byte[] stderr, int status, boolean timedOut, long millis) {
+    record Result(List<String> command, byte[] stdout, byte[] stderr, int status, boolean timedOut, long millis,
+                  String hang) {
         String stdoutText() {
             return new String(stdout, StandardCharsets.UTF_8);
         }
@@ -32,7 +33,8 @@ final class GuestRun {
 
         String describe() {
             return String.join(" ", command.stream().map(GuestRun::shellQuote).toList())
-                    + (timedOut ? "  [TIMED OUT, killed]" : "  [status " + status + ", " + millis + " ms]");
+                    + (timedOut ? "  [TIMED OUT, killed]" : "  [status " + status + ", " + millis + " ms]")
+                    + (hang.isEmpty() ? "" : "\n" + hang);
         }
     }
 
@@ -62,10 +64,15 @@ final class GuestRun {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while running " + command, e);
             }
-            if (!done) killTree(p);
+            String hang = "";
+            if (!done) {
+                hang = HangReport.of(p.toHandle());
+                killTree(p);
+            }
             long millis = (System.nanoTime() - t0) / 1_000_000;
             int status = done ? p.exitValue() : -1;
-            return new Result(List.copyOf(command), Files.readAllBytes(out), Files.readAllBytes(err), status, !done, millis);
+            return new Result(List.copyOf(command), Files.readAllBytes(out), Files.readAllBytes(err), status, !done, millis,
+                    hang);
         } finally {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);

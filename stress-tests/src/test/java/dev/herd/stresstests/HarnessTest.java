@@ -43,8 +43,8 @@ class HarnessTest {
 
     @Test
     void mismatchReportsADiff() {
-        var a = new GuestRun.Result(List.of("a"), "1\n2\n3\n4\n5\n6\n7\n8\n9\n".getBytes(), new byte[0], 0, false, 1);
-        var b = new GuestRun.Result(List.of("b"), "1\n2\n3\n4\nfive\n6\n7\n8\n9\n".getBytes(), "oops\n".getBytes(), 3, false, 1);
+        var a = new GuestRun.Result(List.of("a"), "1\n2\n3\n4\n5\n6\n7\n8\n9\n".getBytes(), new byte[0], 0, false, 1, "");
+        var b = new GuestRun.Result(List.of("b"), "1\n2\n3\n4\nfive\n6\n7\n8\n9\n".getBytes(), "oops\n".getBytes(), 3, false, 1, "");
         AssertionFailedError e = assertThrows(AssertionFailedError.class, () -> GuestRun.assertSameOutcome("demo", a, b));
         String m = e.getMessage();
         assertTrue(m.contains("exit status differs: native 0, herd 3"), m);
@@ -57,7 +57,22 @@ class HarnessTest {
     void javaExceptionsInStderrAreCaught() {
         var r = new GuestRun.Result(List.of("x"), new byte[0],
                 "Exception in thread \"main\" java.lang.IllegalStateException\n\tat dev.herd.X.y(X.java:1)\n".getBytes(),
-                1, false, 1);
+                1, false, 1, "");
         assertThrows(AssertionFailedError.class, () -> GuestRun.assertNoJavaLeak(r));
+    }
+
+    /** A run that passes its bound is described with what its processes were doing then. */
+    @Test
+    void aTimeoutShowsTheProcessTree() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("hang-");
+        var r = GuestRun.run(List.of("/bin/sh", "-c", "sleep 30 & wait"), dir, null, java.util.Map.of("PATH", "/usr/bin:/bin"),
+                java.time.Duration.ofMillis(1500));
+        assertTrue(r.timedOut(), r.describe());
+        String d = r.describe();
+        assertTrue(d.contains("process tree at the timeout"), d);
+        assertTrue(d.contains(": /bin/sh -c sleep 30 & wait"), d);
+        assertTrue(d.contains(": sleep 30"), "the descendant, with its command line: " + d);
+        assertTrue(d.contains(" sleep state S"), "its thread, sleeping: " + d);
+        java.nio.file.Files.delete(dir);
     }
 }
