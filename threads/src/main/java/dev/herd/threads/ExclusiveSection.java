@@ -3,9 +3,10 @@ package dev.herd.threads;
 /**
  * Lets one guest thread at a time run while no other guest thread executes guest code: QEMU's
  * {@code start_exclusive}/{@code end_exclusive}. Herd uses it for the instructions the translator
- * cannot make host atomics (libunicorn's EXCP_ATOMIC; with Debian's build, which has no 128-bit
- * host cmpxchg, aarch64's exclusive pairs and CASP): the instruction then runs alone, which makes
- * it atomic with respect to every other guest thread.
+ * cannot make host atomics and no site patch handles (libunicorn's EXCP_ATOMIC: a misaligned
+ * operand, or one the atomic guard refuses on a page the engine may not write; measured: none of
+ * the aarch64 {@code atomics} guest's instructions, pairs and CASP included): the instruction then
+ * runs alone, which makes it atomic with respect to every other guest thread.
  *
  * <p>Contract, a Dekker pair with {@link SafePointHandshake}'s in-guest flag: a thread announces
  * guest code (a volatile write) and only then asks {@link #heldByOther} (a volatile read); the
