@@ -711,26 +711,25 @@ static void herd_gen_aarch64(void *cpu, void *tb, int max_insns) { herd_translat
 typedef void (*herd_exit_atomic_fn)(void *cpu, uintptr_t retaddr);
 static herd_exit_atomic_fn herd_real_exit_atomic[2];
 
-static inline void herd_mark_exclusive(void)
+static inline void herd_mark_exclusive(uint64_t operand)
 {
     struct herd_engine_state *s = herd_running;
     if (s != NULL && s->parallel && s->stop_flag != NULL) {
         s->exclusive = 1;
+        s->exclusive_addr = operand;
         atomic_store_explicit(s->stop_flag, 1, memory_order_release);
     }
 }
 
 static void herd_exit_atomic_x86_64(void *cpu, uintptr_t retaddr)
 {
-    if (herd_running != NULL) herd_running->exclusive_addr = 0;
-    herd_mark_exclusive();
+    herd_mark_exclusive(0);
     herd_real_exit_atomic[0](cpu, retaddr);
 }
 
 static void herd_exit_atomic_aarch64(void *cpu, uintptr_t retaddr)
 {
-    if (herd_running != NULL) herd_running->exclusive_addr = 0;
-    herd_mark_exclusive();
+    herd_mark_exclusive(0);
     herd_real_exit_atomic[1](cpu, retaddr);
 }
 
@@ -855,8 +854,7 @@ __attribute__((noinline)) static void herd_atomic_guard_slow(struct herd_engine_
 {
     if (!s->parallel || !s->guard_atomics || herd_real_exit_atomic[t] == NULL || s->cpu == NULL) return;
     if (addr + size > addr && herd_fast_writable_search(s, addr, addr + size)) return;
-    s->exclusive_addr = addr; /* Herd may only have to map its region in this engine (lazy data regions) */
-    herd_mark_exclusive();
+    herd_mark_exclusive(addr); /* Herd may only have to map its region in this engine (lazy data regions) */
     herd_real_exit_atomic[t](s->cpu, ra); /* does not return */
 }
 

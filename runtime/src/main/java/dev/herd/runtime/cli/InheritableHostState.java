@@ -19,8 +19,9 @@ import java.util.TreeSet;
 
 /**
  * The state of this JVM's host process that a guest run can change through the host calls Herd
- * makes for it, and that the next guest run in the same JVM would inherit: session, credentials and capabilities, umask, no_new_privs and seccomp, the calling thread's
- * nice value, CPU and memory affinity and I/O priority, resource limits, dumpable, parent-death
+ * makes for it, and that the next guest run in the same JVM would inherit: session, credentials
+ * and capabilities, umask, no_new_privs and seccomp, the calling thread's nice value, CPU and
+ * memory affinity and I/O priority, resource limits, dumpable, parent-death
  * signal and subreaper, POSIX timers, namespaces, host signal actions, host child processes, open
  * fds and the cwd. Taken before a guest runs and again after it, on the same thread (the per-thread
  * parts are that thread's, which starts every guest thread of a spare): a JVM whose state is not

@@ -23,8 +23,8 @@ import java.util.List;
  * child, so wait and SIGCHLD work as for any fork's child; it exits when the socket reaches EOF
  * (this process ended without needing it) and gets /dev/null as stdin and stdout while it waits.
  *
- * <p>An idle spare is in a process group of its own (a reused one leaves its child's group before
- * its exit report), and joins its parent's at the handover, before the fork returns: a signal sent
+ * <p>An idle spare is in a process group of its own (a reused one leaves its child's group right
+ * after its exit report), and joins its parent's at the handover, before the fork returns: a signal sent
  * to the parent's group before the fork must not reach the child, as on Linux, and the spare
  * cannot tell a late-handled signal from one sent after the handover (a spare reading its
  * signals late under load took a signal sent to the group before the fork for the child's).
@@ -141,8 +141,9 @@ final class ForkSpare {
 
     /**
      * Sends {@code fds} and then a memfd holding {@code image} (the last fd), in messages of at most
-     * {@link FdPassing#MAX_FDS} fds, each with a {@link HandoverHeader}, and waits for the spare to say it has joined that group
-     * (4 bytes: the group, or -errno); false if the spare is gone or could not join.
+     * {@link FdPassing#MAX_FDS} fds, each with a {@link HandoverHeader}, and waits for the spare to
+     * say it has joined this process's group (4 bytes: the group, or -errno); false if the spare is
+     * gone or could not join.
      */
     private boolean send(List<Integer> fds, String name, byte[] image) {
         int imageFd = ExecSyscalls.memfdWith(name, image);
