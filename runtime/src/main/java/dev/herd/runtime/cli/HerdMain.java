@@ -708,6 +708,7 @@ public final class HerdMain {
     private static boolean reportExit(GuestLauncher.RunningGuest guest, int fd, int status, PrintStream err, boolean returning) {
         if (killedBy != 0) return false;
         int group = (int) HostKernel.call(HostSyscall.GETPGID, 0);
+        int session = (int) HostKernel.call(HostSyscall.GETSID, 0);
         err.flush();
         System.out.flush();
         guest.process().fds().close();
@@ -722,6 +723,7 @@ public final class HerdMain {
                     : dev.herd.runtime.process.GuestChildren.EXIT_REPORT_MAGIC);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 4, status);
             buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 8, group);
+            buf.set(java.lang.foreign.ValueLayout.JAVA_INT, 12, session);
             long r;
             do r = HostKernel.call(HostSyscall.SENDTO, fd, buf.address(), dev.herd.runtime.process.GuestChildren.EXIT_REPORT_SIZE,
                     0x4000 /* MSG_NOSIGNAL */, 0, 0);

@@ -1,5 +1,6 @@
 package dev.herd.runtime.process;
 
+import dev.herd.host.Errno;
 import dev.herd.host.ErrnoException;
 import dev.herd.host.FdPassing;
 import dev.herd.host.HostKernel;
@@ -209,13 +210,24 @@ final class ForkSpare {
         return pollSocket(millis) != 0;
     }
 
-    /** poll(2) of the socket for input, {@code millis} at most: its revents, 0 when nothing came. */
+    /**
+     * poll(2) of the socket for input, {@code millis} at most (-1: no limit): its revents, 0 when
+     * nothing came. A signal to this JVM (a child's SIGCHLD, a forwarded one) does not end the
+     * wait: taken for "nothing came", it let a spawn return before its child had made its session.
+     */
     private int pollSocket(int millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pfd = a.allocate(8, 4);
             pfd.set(ValueLayout.JAVA_INT, 0, socket);
             pfd.set(ValueLayout.JAVA_SHORT, 4, (short) POLLIN);
-            return HostKernel.call(HostSyscall.POLL, pfd.address(), 1, millis) > 0 ? pfd.get(ValueLayout.JAVA_SHORT, 6) & 0xffff : 0;
+            int wait = millis;
+            while (true) {
+                long r = HostKernel.call(HostSyscall.POLL, pfd.address(), 1, wait);
+                if (r > 0) return pfd.get(ValueLayout.JAVA_SHORT, 6) & 0xffff;
+                if (r != -Errno.EINTR) return 0;
+                if (millis >= 0) wait = (int) Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
+            }
         }
     }
 

@@ -69,7 +69,9 @@ public final class GuestChildren {
         boolean reportComing; // a report socket will be attached (a wait looks again every few ms meanwhile)
         boolean reported;   // ended by its exit report (the host process may still be tearing down)
         boolean returned;   // its JVM went on as a fork spare of this process (no host exit to reap)
-        int reportedGroup;  // the host process group it ended in, once reported
+        boolean endedKnown; // ended (reported, or its host process found dead): endedGroup and endedSession hold
+        int endedGroup;     // the host process group it ended in
+        int endedSession;   // the host session it ended in
 
         Child(int pid, int pidfd, int exitSignal) {
             this.pid = pid;
@@ -84,10 +86,10 @@ public final class GuestChildren {
     /** How often a wait looks again while a child's report socket is still to be attached. */
     private static final int REPORT_POLL_MS = 2;
     /**
-     * An exit report: "EXIT", the exit status, the host process group the child ended in (HerdMain's
-     * fork child sends it).
+     * An exit report: "EXIT", the exit status, the host process group and session the child ended
+     * in (HerdMain's fork child sends it).
      */
-    public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 12;
+    public static final int EXIT_REPORT_MAGIC = 0x54495845, EXIT_REPORT_SIZE = 16;
     /**
      * An exit report of a child whose JVM goes on as a fork spare ("RECY" then the exit status):
      * the socket then carries that spare's ready message, and goes with its host process to
@@ -261,7 +263,9 @@ public final class GuestChildren {
                     c.code = CLD_EXITED;
                     c.status = status;
                     c.wstatus = status << 8;
-                    c.reportedGroup = buf.get(ValueLayout.JAVA_INT, 8);
+                    c.endedGroup = buf.get(ValueLayout.JAVA_INT, 8);
+                    c.endedSession = buf.get(ValueLayout.JAVA_INT, 12);
+                    c.endedKnown = true;
                     dev.herd.host.StartupTrace.mark("fork: the child's exit report");
                     if (magic == RETURN_REPORT_MAGIC && returning != null && !closed) {
                         c.returned = true;
@@ -306,6 +310,27 @@ public final class GuestChildren {
         // Not a reported one: its JVM may run a newer child by now.
         for (Child c : children.values()) if (c.hostPid == hostPid && c.hostPid != 0 && !c.reported) return c.pid;
         return 0;
+    }
+
+    /** {@link #groupOrSession}'s answer for a pid that is no child with a host process of its own. */
+    public static final long NOT_A_CHILD = Long.MIN_VALUE;
+
+    /**
+     * getpgid ({@code session} false) or getsid of child {@code pid} (host ids, or -errno); the
+     * child's own JVM's id is its guest pid. A child that has exited and is not yet reaped answers
+     * with the group and session it ended in, as a zombie does on Linux: its JVM may serve as a
+     * spare elsewhere by then, or be reaped. {@link #NOT_A_CHILD} for another pid, or for a vfork
+     * child that never exec'd (it has no host process).
+     */
+    public synchronized long groupOrSession(int pid, boolean session) {
+        Child c = children.get(pid);
+        if (c == null || c.hostPid == 0) return NOT_A_CHILD;
+        readReport(c);
+        if (!c.endedKnown && c.pidfd >= 0) poll(c, true);
+        // Under the lock: the watcher cannot reap the host process between the look and the call.
+        long id = c.endedKnown ? (session ? c.endedSession : c.endedGroup)
+                : HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, c.hostPid);
+        return id == c.hostPid ? c.pid : id;
     }
 
     /** Host pids of the children still running. */
@@ -429,7 +454,7 @@ public final class GuestChildren {
     private long groupOf(Child c, long ownGroup) {
         if (c.hostPid == 0) return ownGroup;
         readReport(c);
-        if (c.reported) return c.reportedGroup;
+        if (c.endedKnown) return c.endedGroup;
         long g = HostKernel.call(HostSyscall.GETPGID, c.hostPid);
         return g < 0 ? -1 : g;
     }
@@ -455,12 +480,19 @@ public final class GuestChildren {
         }
         try (Arena a = Arena.ofConfined()) {
             MemorySegment info = a.allocate(128, 8);
-            long r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WEXITED | WNOHANG | (peek ? WNOWAIT : 0), 0);
+            long r = HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WEXITED | WNOHANG | WNOWAIT, 0);
             if (r < 0 || info.get(ValueLayout.JAVA_INT, 16) == 0) return false;
             c.code = info.get(ValueLayout.JAVA_INT, 8);
             c.status = info.get(ValueLayout.JAVA_INT, 24);
             c.wstatus = c.code == CLD_EXITED ? (c.status & 0xff) << 8 : (c.status & 0x7f) | (c.code == CLD_DUMPED ? 0x80 : 0);
+            if (!c.endedKnown) {
+                // Still a host zombie: where it ended, which the guest's zombie keeps (groupOrSession).
+                c.endedGroup = (int) HostKernel.call(HostSyscall.GETPGID, c.hostPid);
+                c.endedSession = (int) HostKernel.call(HostSyscall.GETSID, c.hostPid);
+                c.endedKnown = true;
+            }
             if (!peek) {
+                HostKernel.call(HostSyscall.WAITID, P_PIDFD, c.pidfd, info.address(), WEXITED | WNOHANG, 0);
                 HostKernel.call(HostSyscall.CLOSE, c.pidfd);
                 c.pidfd = -1;
             }

@@ -61,14 +61,18 @@ public final class ProcessSyscalls {
             long asked = vforkGroup(ctx, 0);
             return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP));
         });
+        // A child's is asked of its table (an exited one answers with where it ended).
         t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) -> {
             long asked = vforkGroup(ctx, (int) pid);
-            return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
+            if (asked != 0) return asked;
+            long child = ctx.process().children().groupOrSession((int) pid, false);
+            return guestPgid(ctx, child != GuestChildren.NOT_A_CHILD ? child : HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
         });
         t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> {
             VforkChild v = vforkSelf(ctx, (int) pid);
             if (v != null && v.newSession()) return ctx.process().pid();
-            return guestPgid(ctx, HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
+            long child = ctx.process().children().groupOrSession((int) pid, true);
+            return guestPgid(ctx, child != GuestChildren.NOT_A_CHILD ? child : HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
         });
         t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> {
             int self = ctx.process().pid();
