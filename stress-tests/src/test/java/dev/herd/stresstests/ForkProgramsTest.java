@@ -157,6 +157,37 @@ class ForkProgramsTest {
         org.junit.jupiter.api.Assertions.assertEquals("forked 3 then EAGAIN\n", r.stdoutText(), r.describe() + r.stderrText());
     }
 
+    /**
+     * A run's JVMs leave nothing in /tmp. HotSpot's attach listener, which -Xrs starts with the
+     * JVM, makes /tmp/.java_pidPID and removes it only at a normal exit, and an unused spare ends
+     * by SIGKILL: every run that forked left one such file (28,000 had piled up on the CI machine).
+     * The run's JVMs are the pids its start-up trace names (each Herd JVM, spares too, marks its main).
+     */
+    @ParameterizedTest(name = "nothing left in /tmp [{0}]")
+    @org.junit.jupiter.params.provider.EnumSource(Mode.class)
+    void nothingLeftInTmp(Mode mode) throws IOException {
+        Path base = Differential.newRunDirectory("fork-tmp-" + mode);
+        Path trace = base.resolve("startup-trace.txt");
+        java.util.Map<String, String> env = new java.util.LinkedHashMap<>(HerdEnv.guestEnvironment(base));
+        env.put("HERD_FORK_SPARE", "wait"); // a spare is booted, and unused at the end
+        env.put("HERD_STARTUP_TRACE", trace.toString());
+        long started = System.currentTimeMillis() - 2000; // file times are coarser than the clock
+        GuestRun.Result r = GuestRun.run(GuestRun.herdCommand(mode, List.of(HerdEnv.guest("fork").toString())), base, null, env,
+                HerdEnv.TIMEOUT);
+        GuestRun.assertNoJavaLeak(r);
+        org.junit.jupiter.api.Assertions.assertEquals(0, r.status(), r.describe() + r.stderrText());
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("HerdMain.main +\\[pid ([0-9]+)").matcher(Files.readString(trace));
+        List<String> jvms = new java.util.ArrayList<>();
+        while (m.find()) jvms.add(m.group(1));
+        org.junit.jupiter.api.Assertions.assertTrue(jvms.size() >= 3, "the parent, a child and a spare: " + jvms);
+        // Made during the run (an older file with the same pid is another JVM's, pids wrap).
+        List<String> left = jvms.stream().filter(pid -> {
+            java.io.File f = new java.io.File("/tmp/.java_pid" + pid);
+            return f.exists() && f.lastModified() >= started;
+        }).toList();
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), left, "JVMs of the run with an attach file left in /tmp");
+    }
+
     static Stream<Arguments> cases() {
         return Differential.inAllModes(CASES.stream().map(c -> c.setup(dir -> {
             Fixtures.populate(dir);
