@@ -130,6 +130,8 @@ int main(int argc, char **argv) {
         int st = 0;
         pid_t w;
         do w = waitpid(pid, &st, 0); while (w < 0 && errno == EINTR);
+        errno = 0;
+        int reaped_gone = getsid(pid) == -1 && errno == ESRCH;
         CHECK(rc == 0, "round %d: posix_spawn", round);
         CHECK(n == sizeof reported && reported == pid, "round %d: the pid posix_spawn gave is the child's getpid", round);
         /* Ids only in failures: the lines are compared with a native run's. */
@@ -143,6 +145,7 @@ int main(int argc, char **argv) {
                    (int) session, (int) zombie_session);
         }
         CHECK(w == pid, "round %d: waitpid", round);
+        CHECK(reaped_gone, "round %d: once reaped, getsid of its pid is ESRCH", round);
         if (round == 3) CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "round %d: killed by SIGKILL", round);
         else CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 40 + round, "round %d: exit status %d", round, 40 + round);
         posix_spawn_file_actions_destroy(&fa);

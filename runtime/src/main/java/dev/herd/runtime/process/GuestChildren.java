@@ -319,12 +319,15 @@ public final class GuestChildren {
      * getpgid ({@code session} false) or getsid of child {@code pid} (host ids, or -errno); the
      * child's own JVM's id is its guest pid. A child that has exited and is not yet reaped answers
      * with the group and session it ended in, as a zombie does on Linux: its JVM may serve as a
-     * spare elsewhere by then, or be reaped. {@link #NOT_A_CHILD} for another pid, or for a vfork
-     * child that never exec'd (it has no host process).
+     * spare elsewhere by then, or be reaped. -ESRCH for a reaped child whose host process or
+     * thread is still ending. {@link #NOT_A_CHILD} for another pid, or for a vfork child that
+     * never exec'd (it has no host process).
      */
     public synchronized long groupOrSession(int pid, boolean session) {
         Child c = children.get(pid);
-        if (c == null || c.hostPid == 0) return NOT_A_CHILD;
+        // Reaped: gone for the guest, though its JVM (or a thread with its id) may still be there.
+        if (c == null) return dying(pid) ? -Errno.ESRCH : NOT_A_CHILD;
+        if (c.hostPid == 0) return NOT_A_CHILD;
         readReport(c);
         if (!c.endedKnown && c.pidfd >= 0) poll(c, true);
         // Under the lock: the watcher cannot reap the host process between the look and the call.
