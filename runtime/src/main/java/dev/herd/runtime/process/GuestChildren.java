@@ -328,12 +328,20 @@ public final class GuestChildren {
         // Reaped: gone for the guest, though its JVM (or a thread with its id) may still be there.
         if (c == null) return dying(pid) ? -Errno.ESRCH : NOT_A_CHILD;
         if (c.hostPid == 0) return NOT_A_CHILD;
+        long id = hostGroupOrSession(c, session);
+        return id == c.hostPid ? c.pid : id;
+    }
+
+    /**
+     * The host group or session of child {@code c}, which has a host process (lock held: the
+     * watcher cannot reap it between the look and the call): where it ended once it has (its
+     * report, or its host zombie's); else its host process's now (or -errno).
+     */
+    private long hostGroupOrSession(Child c, boolean session) {
         readReport(c);
         if (!c.endedKnown && c.pidfd >= 0) poll(c, true);
-        // Under the lock: the watcher cannot reap the host process between the look and the call.
-        long id = c.endedKnown ? (session ? c.endedSession : c.endedGroup)
-                : HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, c.hostPid);
-        return id == c.hostPid ? c.pid : id;
+        if (c.endedKnown) return session ? c.endedSession : c.endedGroup;
+        return HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, c.hostPid);
     }
 
     /** Host pids of the children still running. */
@@ -456,9 +464,7 @@ public final class GuestChildren {
      */
     private long groupOf(Child c, long ownGroup) {
         if (c.hostPid == 0) return ownGroup;
-        readReport(c);
-        if (c.endedKnown) return c.endedGroup;
-        long g = HostKernel.call(HostSyscall.GETPGID, c.hostPid);
+        long g = hostGroupOrSession(c, false);
         return g < 0 ? -1 : g;
     }
 

@@ -61,18 +61,14 @@ public final class ProcessSyscalls {
             long asked = vforkGroup(ctx, 0);
             return asked != 0 ? asked : guestPgid(ctx, HostKernel.call(HostSyscall.GETPGRP));
         });
-        // A child's is asked of its table (an exited one answers with where it ended).
         t.define("getpgid", "int", (ctx, pid, b, c, d, e, f) -> {
             long asked = vforkGroup(ctx, (int) pid);
-            if (asked != 0) return asked;
-            long child = ctx.process().children().groupOrSession((int) pid, false);
-            return guestPgid(ctx, child != GuestChildren.NOT_A_CHILD ? child : HostKernel.call(HostSyscall.GETPGID, hostPid(ctx, pid)));
+            return asked != 0 ? asked : groupOrSession(ctx, (int) pid, false);
         });
         t.define("getsid", "int", (ctx, pid, b, c, d, e, f) -> {
             VforkChild v = vforkSelf(ctx, (int) pid);
             if (v != null && v.newSession()) return ctx.process().pid();
-            long child = ctx.process().children().groupOrSession((int) pid, true);
-            return guestPgid(ctx, child != GuestChildren.NOT_A_CHILD ? child : HostKernel.call(HostSyscall.GETSID, hostPid(ctx, pid)));
+            return groupOrSession(ctx, (int) pid, true);
         });
         t.define("setpgid", "int int", (ctx, pid, pgid, c, d, e, f) -> {
             int self = ctx.process().pid();
@@ -267,6 +263,18 @@ public final class ProcessSyscalls {
         long own = HostKernel.call(HostSyscall.GETPGRP);
         long group = pid == 0 ? own : hostPgid(ctx, -(long) pid);
         return ctx.process().children().waitForGroup(group, own, options);
+    }
+
+    /**
+     * getpgid ({@code session} false) or getsid of {@code pid}, as the guest's id: a child's is
+     * asked of its table (an exited one answers with where it ended, a reaped one ESRCH).
+     */
+    private static long groupOrSession(SyscallContext ctx, int pid, boolean session) {
+        long child = ctx.process().children().groupOrSession(pid, session);
+        if (child == GuestChildren.NOT_A_CHILD) {
+            child = HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, hostPid(ctx, pid));
+        }
+        return guestPgid(ctx, child);
     }
 
     /** A group or session id the guest gave, as the host's (see GuestProcess.hostIdOf). */
