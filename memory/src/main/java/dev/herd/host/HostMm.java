@@ -18,6 +18,8 @@ public final class HostMm {
     public static final int MFD_CLOEXEC = 1;
     public static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
     public static final int SEEK_SET = 0, SEEK_DATA = 3, SEEK_HOLE = 4;
+    /** madvise advice (Linux 5.14+): fault a range in writable, in one call. */
+    static final int MADV_POPULATE_WRITE = 23;
     public static final int F_GETFL = 3, F_DUPFD_CLOEXEC = 1030;
     public static final int O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
     public static final int S_IFMT = 0xF000, S_IFREG = 0x8000;
@@ -82,6 +84,16 @@ public final class HostMm {
     /** lseek; returns the raw result (offset or -errno), because SEEK_DATA/SEEK_HOLE report ENXIO at EOF. */
     public static long lseekRaw(int fd, long off, int whence) {
         return HostKernel.call(HostSyscall.LSEEK, fd, off, whence);
+    }
+
+    /**
+     * Faults [addr, addr+len) in writable with one madvise(MADV_POPULATE_WRITE), before a copy into
+     * fresh pages: a page fault costs ~14 us per 4 KiB page on the VMs Herd is measured on, a
+     * populated page ~1 us. Best effort: false when the kernel refuses (before 5.14: EINVAL), and
+     * the copy then faults page by page as before.
+     */
+    public static boolean populateWrite(long addr, long len) {
+        return len > 0 && HostKernel.call(HostSyscall.MADVISE, addr, len, MADV_POPULATE_WRITE) == 0;
     }
 
     /** pread64 into host memory; returns bytes read (0 at EOF). Retries EINTR. */

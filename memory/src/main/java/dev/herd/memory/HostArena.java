@@ -137,6 +137,15 @@ final class HostArena implements AutoCloseable {
 
     /** Fills [g, g+len) of the memfd from a host file with pread; bytes past EOF stay as they are. Returns bytes read. */
     long readFile(int fd, long fileOff, long g, long len) {
+        // The pages pread fills, faulted in at once (HostMm.populateWrite): only as far as the file
+        // goes, so that a mapping longer than its file keeps its tail as holes. g is page-aligned.
+        long inFile;
+        try {
+            inFile = Math.min(len, HostMm.fstatModeSize(fd)[1] - fileOff);
+        } catch (ErrnoException e) {
+            inFile = 0; // pread reports what is wrong with the fd
+        }
+        if (inFile > 0) HostMm.populateWrite(aliasBase + g, (inFile + PAGE - 1) & -PAGE);
         long done = 0;
         while (done < len) {
             long r = HostMm.pread(fd, aliasBase + g + done, len - done, fileOff + done);

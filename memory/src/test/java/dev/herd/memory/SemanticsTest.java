@@ -304,6 +304,46 @@ class SemanticsTest {
         assertEquals(11, mem.read(a + 10, 1)[0]);
     }
 
+    /**
+     * A private file mapping is filled from the file with its pages faulted in at once
+     * (HostArena.readFile): as far as the file goes and no further, so a mapping much longer than
+     * its file (ld.so maps a library's whole span first) allocates no memfd pages for its tail.
+     */
+    @Test
+    void privateFileMappingAllocatesOnlyTheFilesPages() throws IOException {
+        Path f = Files.createTempFile("herd-sem", ".bin");
+        try {
+            byte[] content = new byte[(int) P + 100];
+            for (int i = 0; i < content.length; i++) content[i] = (byte) (i * 7 + 1);
+            Files.write(f, content);
+            int fd = open(f, 0);
+            try {
+                long before = memfdBytes();
+                long a = as.mmap(0, 64 * P, R, PRIVATE, fd, 0, null);
+                assertEquals(2 * P, memfdBytes() - before, "memfd pages allocated for a 2-page file in a 64-page mapping");
+                assertArrayEquals(content, mem.read(a, content.length));
+                assertArrayEquals(new byte[(int) (64 * P) - content.length], mem.read(a + content.length, (int) (64 * P) - content.length));
+                // from an offset: the file's one remaining page
+                long b = as.mmap(0, 8 * P, R, PRIVATE, fd, P, null);
+                assertEquals(content[(int) P + 99], mem.read(b + 99, 1)[0]);
+                assertEquals(0, mem.read(b + 100, 1)[0]);
+            } finally {
+                HostKernel.call(HostSyscall.CLOSE, fd);
+            }
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    /** Bytes the address space's memfd has allocated (st_blocks of the x86_64 struct stat, in 512-byte units). */
+    private long memfdBytes() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(144, 8);
+            assertEquals(0, HostKernel.call(HostSyscall.FSTAT, as.arena.memfd, st.address()));
+            return st.get(ValueLayout.JAVA_LONG, 64) * 512;
+        }
+    }
+
     /** Opens path with host openat (flags: 0 read-only, 2 read-write) for the test's own fd. */
     static int open(Path path, int flags) {
         try (Arena a = Arena.ofConfined()) {
