@@ -279,7 +279,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             List<long[]> inval = new ArrayList<>();
             logExecPieces(t, start, start + len, inval);
             if ((prot & Prot.EXEC) != 0) inval.add(new long[] {start, start + len});
-            prepareNewRange(m, hostFd, true);
+            prepareNewRange(m, hostFd, fileSize, true);
             if (sf != null && sf.writable) concurrentAccess = true; // another process may map it too
             // replaced pages no longer need a deferred punch; the rest of the old table's pages stay
             published = commit(t.insert(m), inval);
@@ -305,7 +305,7 @@ public final class GuestAddressSpace implements AutoCloseable {
      * there, zero it (punch), then fill it from the file (private) or overlay the file (shared).
      * fd is the guest's host fd for a private file mapping (the SharedFile's own fd is used for shared).
      */
-    private void prepareNewRange(Vma m, int fd, boolean fillPrivateFile) {
+    private void prepareNewRange(Vma m, int fd, long fileSize, boolean fillPrivateFile) {
         long s = m.start(), e = m.end();
         boolean touchOverlays = !overlays.segments(s, e).isEmpty() || m.kind() == Vma.SHARED_FILE;
         if (touchOverlays) hostLock.writeLock().lock();
@@ -320,7 +320,7 @@ public final class GuestAddressSpace implements AutoCloseable {
             }
             arena.punch(s, e - s);
             if (m.kind() == Vma.PRIVATE_FILE && fillPrivateFile) {
-                arena.readFile(fd, m.fileOffset(), s, e - s);
+                arena.readFile(fd, m.fileOffset(), s, e - s, fileSize);
             } else if (m.kind() == Vma.SHARED_FILE) {
                 overlayFile(m, s, e);
             }
@@ -580,7 +580,7 @@ public final class GuestAddressSpace implements AutoCloseable {
                 long guardEnd = Math.min(arena.size, newTop + PAGE);
                 if (t.anyMapped(oldTop, guardEnd) || oldTop < MMAP_MIN_ADDR) return brkCur;
                 Vma m = new Vma(oldTop, newTop, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.ANONYMOUS, "[heap]", 0, Vma.ANON, null);
-                prepareNewRange(m, -1, false);
+                prepareNewRange(m, -1, 0, false);
                 published = commit(t.insert(m), List.of());
             }
             brkCur = requested;
@@ -675,7 +675,7 @@ public final class GuestAddressSpace implements AutoCloseable {
                         && !t.anyMapped(vma.end(), grownEnd)) {
                     Vma grown = vma.withRange(vma.start(), grownEnd);
                     Vma ext = grown.clip(vma.end(), grownEnd);
-                    prepareNewRange(ext, -1, false);
+                    prepareNewRange(ext, -1, 0, false);
                     if ((vma.prot() & Prot.EXEC) != 0) inval.add(new long[] {vma.end(), grownEnd});
                     t = t.insert(grown);
                     result = oldAddr;
@@ -704,7 +704,7 @@ public final class GuestAddressSpace implements AutoCloseable {
         Vma moved = src.withRange(src.start(), src.start() + newLen); // keeps file offset of src.start
         moved = new Vma(dest, dest + newLen, moved.prot(), moved.flags(), moved.name(), moved.fileOffset(), moved.kind(), moved.file());
         logExecPieces(t, dest, dest + newLen, inval);
-        prepareNewRange(moved, -1, false);
+        prepareNewRange(moved, -1, 0, false);
         if (moved.kind() != Vma.SHARED_FILE) arena.copySparse(src.start(), dest, Math.min(src.length(), newLen));
         if ((src.prot() & Prot.EXEC) != 0) {
             inval.add(new long[] {src.start(), src.end()});

@@ -135,16 +135,14 @@ final class HostArena implements AutoCloseable {
         }
     }
 
-    /** Fills [g, g+len) of the memfd from a host file with pread; bytes past EOF stay as they are. Returns bytes read. */
-    long readFile(int fd, long fileOff, long g, long len) {
+    /**
+     * Fills [g, g+len) of the memfd from a host file of fileSize bytes with pread; bytes past EOF
+     * stay as they are. Returns bytes read.
+     */
+    long readFile(int fd, long fileOff, long g, long len, long fileSize) {
         // The pages pread fills, faulted in at once (HostMm.populateWrite): only as far as the file
         // goes, so that a mapping longer than its file keeps its tail as holes. g is page-aligned.
-        long inFile;
-        try {
-            inFile = Math.min(len, HostMm.fstatModeSize(fd)[1] - fileOff);
-        } catch (ErrnoException e) {
-            inFile = 0; // pread reports what is wrong with the fd
-        }
+        long inFile = Math.min(len, fileSize - fileOff);
         if (inFile > 0) HostMm.populateWrite(aliasBase + g, (inFile + PAGE - 1) & -PAGE);
         long done = 0;
         while (done < len) {
