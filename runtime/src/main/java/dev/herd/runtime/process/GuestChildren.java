@@ -86,6 +86,11 @@ public final class GuestChildren {
     /** How often a wait looks again while a child's report socket is still to be attached. */
     private static final int REPORT_POLL_MS = 2;
     /**
+     * How long a lookup of a child's group or session waits for its report socket to be attached
+     * (ForkSpares.replenish attaches it once the child runs, within ForkSpare.awaitRunning's second).
+     */
+    private static final long REPORT_ATTACH_MS = 1500;
+    /**
      * An exit report: "EXIT", the exit status, the host process group and session the child ended
      * in (HerdMain's fork child sends it).
      */
@@ -191,9 +196,11 @@ public final class GuestChildren {
             if (c != null && c.pidfd >= 0 && !closed) {
                 c.reportFd = fd;
                 c.reportComing = false;
+                notifyAll(); // awaitReportSockets
                 return;
             }
             if (c != null) c.reportComing = false;
+            notifyAll();
         }
         HostKernel.call(HostSyscall.CLOSE, fd);
     }
@@ -324,6 +331,7 @@ public final class GuestChildren {
      * never exec'd (it has no host process).
      */
     public synchronized long groupOrSession(int pid, boolean session) {
+        awaitReportSockets(c -> c.pid == pid);
         Child c = children.get(pid);
         // Reaped: gone for the guest, though its JVM (or a thread with its id) may still be there.
         if (c == null) return dying(pid) ? -Errno.ESRCH : NOT_A_CHILD;
@@ -341,7 +349,44 @@ public final class GuestChildren {
         readReport(c);
         if (!c.endedKnown && c.pidfd >= 0) poll(c, true);
         if (c.endedKnown) return session ? c.endedSession : c.endedGroup;
-        return HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, c.hostPid);
+        long id = HostKernel.call(session ? HostSyscall.GETSID : HostSyscall.GETPGID, c.hostPid);
+        // A child whose JVM goes on as a spare sends its report and then leaves the child's group
+        // (HerdMain.reportExit): a report that came between the first look and the call says where
+        // the child ended, which the call may no longer show. (Missed, a waitpid(0) for a child
+        // that had just exited found no child of the group: ECHILD, 3 runs in 60 of fork.c under load.)
+        readReport(c);
+        if (c.endedKnown) return session ? c.endedSession : c.endedGroup;
+        return id;
+    }
+
+    /**
+     * Waits (lock held; {@code wait} lets go of it meanwhile) until no child {@code concerns}
+     * still awaits its report socket, {@link #REPORT_ATTACH_MS} at most. Until the socket is
+     * attached an exited child's report cannot be read, while its JVM, going on as a spare, may
+     * have left the child's group already (HerdMain.reportExit): its group looked up on the host
+     * then is the spare's, and a waitpid(0) for a child that had just exited found no child of
+     * the group (ECHILD; fork.c under load). Not called while iterating the table.
+     */
+    private void awaitReportSockets(java.util.function.Predicate<Child> concerns) {
+        long end = System.nanoTime() + REPORT_ATTACH_MS * 1_000_000L;
+        boolean interrupted = false;
+        while (true) {
+            boolean coming = false;
+            for (Child c : children.values()) {
+                if (c.reportComing && c.pidfd >= 0 && concerns.test(c)) {
+                    coming = true;
+                    break;
+                }
+            }
+            long left = end - System.nanoTime();
+            if (!coming || left <= 0) break;
+            try {
+                wait(Math.max(1, Math.min(REPORT_POLL_MS, left / 1_000_000L)));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     /** Host pids of the children still running. */
@@ -378,10 +423,17 @@ public final class GuestChildren {
      * {@code ownGroup}.
      */
     public Reaped waitForGroup(long hostGroup, long ownGroup, int options) {
-        return waitMatching(c -> waitable(c, options) && groupOf(c, ownGroup) == hostGroup, options);
+        return waitMatching(c -> waitable(c, options) && groupOf(c, ownGroup) == hostGroup, options,
+                c -> waitable(c, options));
     }
 
     private Reaped waitMatching(java.util.function.Predicate<Child> which, int options) {
+        return waitMatching(which, options, null);
+    }
+
+    /** {@code byGroup}: a wait by group, for the children it may concern (see awaitReportSockets). */
+    private Reaped waitMatching(java.util.function.Predicate<Child> which, int options,
+                                java.util.function.Predicate<Child> byGroup) {
         while (true) {
             List<Child> candidates = new ArrayList<>();
             SigInfo unsent = null;
@@ -389,6 +441,7 @@ public final class GuestChildren {
             List<SigInfo> jobReports = new ArrayList<>();
             Reaped reaped = null;
             synchronized (this) {
+                if (byGroup != null) awaitReportSockets(byGroup);
                 for (Child c : children.values()) {
                     if (!which.test(c)) continue;
                     candidates.add(c);
