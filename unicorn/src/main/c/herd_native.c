@@ -925,7 +925,8 @@ static inline __attribute__((always_inline)) void *herd_direct_atomic_addr(struc
     }                                                                                            \
     }
 
-static uint64_t herd_direct_atomic(unsigned op, unsigned size, void *h, uint64_t a, uint64_t b)
+/* Always inlined with constant op and size (the wrappers below), so both switches fold away. */
+static inline __attribute__((always_inline)) uint64_t herd_direct_atomic(unsigned op, unsigned size, void *h, uint64_t a, uint64_t b)
 {
     switch (size) {
     case 1: HERD_ATOMIC_OPS(uint8_t, int8_t)
@@ -936,100 +937,54 @@ static uint64_t herd_direct_atomic(unsigned op, unsigned size, void *h, uint64_t
 }
 
 typedef uint64_t (*herd_atomic_fn)(void *env, uint64_t addr, uint64_t a, uint64_t b, uint64_t c);
-#define HERD_ATOMIC_WRAPPERS 256
-static herd_atomic_fn herd_aw_real[HERD_ATOMIC_WRAPPERS];
-static uint8_t herd_aw_size[HERD_ATOMIC_WRAPPERS], herd_aw_target[HERD_ATOMIC_WRAPPERS];
-/* The operation (HERD_OP_*), or HERD_OP_COUNT: no direct form (a big-endian helper). */
-static uint8_t herd_aw_op[HERD_ATOMIC_WRAPPERS];
+/* The helper variants by size, in the library's naming; the _be ones have no direct form. */
+#define HERD_AW_SIZES 7
+static const char *const herd_aw_size_names[HERD_AW_SIZES] = { "b", "w_le", "w_be", "l_le", "l_be", "q_le", "q_be" };
+#define HERD_AW_BYTES(Z) ((Z) == 0 ? 1 : (Z) <= 2 ? 2 : (Z) <= 4 ? 4 : 8)
+#define HERD_AW_BE(Z) ((Z) == 2 || (Z) == 4 || (Z) == 6)
+/* The library's helper for target T, operation O (HERD_OP_*), size variant Z. */
+static herd_atomic_fn herd_aw_real[2][HERD_OP_COUNT][HERD_AW_SIZES];
 
-/* One wrapper per replaced helper (each must know its own original): every helper of these
- * families takes at most five integer arguments in registers, so one shape forwards them all.
+/* One wrapper per (target, operation, size variant), each knowing its own original, with the
+ * operation and size as constants (measured: `atomics add 1` spent a third of its time in a
+ * generic wrapper's table loads and in herd_direct_atomic's two jump tables). Every helper of
+ * these families takes at most five integer arguments in registers, so one shape forwards them all.
  * The library's helper must be reached by tail jumps only: it finds its translated block by its
  * own return address (GETPC), and a wrapper frame in between breaks its exits (measured:
  * thr_atomic's misaligned and contended cases went wrong). So the direct path (no register saved)
- * and the guarded path (herd_aw_slow##I, whose call is a sibling call with the same arguments)
+ * and the guarded path (herd_aw_slow_*, whose call is a sibling call with the same arguments)
  * are separate functions. */
-#define HERD_AW(I)                                                                                   \
-    __attribute__((noinline)) static uint64_t herd_aw_slow##I(void *env, uint64_t addr, uint64_t a,  \
-                                                              uint64_t b, uint64_t c)                \
+#define HERD_AW(T, O, Z)                                                                             \
+    __attribute__((noinline)) static uint64_t herd_aw_slow_##T##_##O##_##Z(void *env, uint64_t addr, \
+                                                                          uint64_t a, uint64_t b, uint64_t c) \
     {                                                                                                \
-        herd_atomic_guard(herd_aw_target[I], addr, herd_aw_size[I], (uintptr_t)__builtin_return_address(0)); \
-        return herd_aw_real[I](env, addr, a, b, c);                                                  \
+        herd_atomic_guard(T, addr, HERD_AW_BYTES(Z), (uintptr_t)__builtin_return_address(0));       \
+        return herd_aw_real[T][O][Z](env, addr, a, b, c);                                           \
     }                                                                                                \
-    __attribute__((noinline)) static uint64_t herd_aw##I(void *env, uint64_t addr, uint64_t a,       \
-                                                         uint64_t b, uint64_t c)                     \
+    __attribute__((noinline)) static uint64_t herd_aw_##T##_##O##_##Z(void *env, uint64_t addr, uint64_t a, \
+                                                                     uint64_t b, uint64_t c)         \
     {                                                                                                \
-        unsigned op_ = herd_aw_op[I], size_ = herd_aw_size[I];                                       \
-        void *h = herd_direct_atomic_addr(herd_running, addr, size_);                                \
-        if (__builtin_expect(h != NULL && op_ != HERD_OP_COUNT, 1)) return herd_direct_atomic(op_, size_, h, a, b); \
-        return herd_aw_slow##I(env, addr, a, b, c);                                                  \
+        if (!HERD_AW_BE(Z)) {                                                                        \
+            void *h = herd_direct_atomic_addr(herd_running, addr, HERD_AW_BYTES(Z));                 \
+            if (__builtin_expect(h != NULL, 1)) return herd_direct_atomic(O, HERD_AW_BYTES(Z), h, a, b); \
+        }                                                                                            \
+        return herd_aw_slow_##T##_##O##_##Z(env, addr, a, b, c);                                     \
     }
-HERD_AW(0) HERD_AW(1) HERD_AW(2) HERD_AW(3) HERD_AW(4) HERD_AW(5) HERD_AW(6) HERD_AW(7)
-HERD_AW(8) HERD_AW(9) HERD_AW(10) HERD_AW(11) HERD_AW(12) HERD_AW(13) HERD_AW(14) HERD_AW(15)
-HERD_AW(16) HERD_AW(17) HERD_AW(18) HERD_AW(19) HERD_AW(20) HERD_AW(21) HERD_AW(22) HERD_AW(23)
-HERD_AW(24) HERD_AW(25) HERD_AW(26) HERD_AW(27) HERD_AW(28) HERD_AW(29) HERD_AW(30) HERD_AW(31)
-HERD_AW(32) HERD_AW(33) HERD_AW(34) HERD_AW(35) HERD_AW(36) HERD_AW(37) HERD_AW(38) HERD_AW(39)
-HERD_AW(40) HERD_AW(41) HERD_AW(42) HERD_AW(43) HERD_AW(44) HERD_AW(45) HERD_AW(46) HERD_AW(47)
-HERD_AW(48) HERD_AW(49) HERD_AW(50) HERD_AW(51) HERD_AW(52) HERD_AW(53) HERD_AW(54) HERD_AW(55)
-HERD_AW(56) HERD_AW(57) HERD_AW(58) HERD_AW(59) HERD_AW(60) HERD_AW(61) HERD_AW(62) HERD_AW(63)
-HERD_AW(64) HERD_AW(65) HERD_AW(66) HERD_AW(67) HERD_AW(68) HERD_AW(69) HERD_AW(70) HERD_AW(71)
-HERD_AW(72) HERD_AW(73) HERD_AW(74) HERD_AW(75) HERD_AW(76) HERD_AW(77) HERD_AW(78) HERD_AW(79)
-HERD_AW(80) HERD_AW(81) HERD_AW(82) HERD_AW(83) HERD_AW(84) HERD_AW(85) HERD_AW(86) HERD_AW(87)
-HERD_AW(88) HERD_AW(89) HERD_AW(90) HERD_AW(91) HERD_AW(92) HERD_AW(93) HERD_AW(94) HERD_AW(95)
-HERD_AW(96) HERD_AW(97) HERD_AW(98) HERD_AW(99) HERD_AW(100) HERD_AW(101) HERD_AW(102) HERD_AW(103)
-HERD_AW(104) HERD_AW(105) HERD_AW(106) HERD_AW(107) HERD_AW(108) HERD_AW(109) HERD_AW(110) HERD_AW(111)
-HERD_AW(112) HERD_AW(113) HERD_AW(114) HERD_AW(115) HERD_AW(116) HERD_AW(117) HERD_AW(118) HERD_AW(119)
-HERD_AW(120) HERD_AW(121) HERD_AW(122) HERD_AW(123) HERD_AW(124) HERD_AW(125) HERD_AW(126) HERD_AW(127)
-HERD_AW(128) HERD_AW(129) HERD_AW(130) HERD_AW(131) HERD_AW(132) HERD_AW(133) HERD_AW(134) HERD_AW(135)
-HERD_AW(136) HERD_AW(137) HERD_AW(138) HERD_AW(139) HERD_AW(140) HERD_AW(141) HERD_AW(142) HERD_AW(143)
-HERD_AW(144) HERD_AW(145) HERD_AW(146) HERD_AW(147) HERD_AW(148) HERD_AW(149) HERD_AW(150) HERD_AW(151)
-HERD_AW(152) HERD_AW(153) HERD_AW(154) HERD_AW(155) HERD_AW(156) HERD_AW(157) HERD_AW(158) HERD_AW(159)
-HERD_AW(160) HERD_AW(161) HERD_AW(162) HERD_AW(163) HERD_AW(164) HERD_AW(165) HERD_AW(166) HERD_AW(167)
-HERD_AW(168) HERD_AW(169) HERD_AW(170) HERD_AW(171) HERD_AW(172) HERD_AW(173) HERD_AW(174) HERD_AW(175)
-HERD_AW(176) HERD_AW(177) HERD_AW(178) HERD_AW(179) HERD_AW(180) HERD_AW(181) HERD_AW(182) HERD_AW(183)
-HERD_AW(184) HERD_AW(185) HERD_AW(186) HERD_AW(187) HERD_AW(188) HERD_AW(189) HERD_AW(190) HERD_AW(191)
-HERD_AW(192) HERD_AW(193) HERD_AW(194) HERD_AW(195) HERD_AW(196) HERD_AW(197) HERD_AW(198) HERD_AW(199)
-HERD_AW(200) HERD_AW(201) HERD_AW(202) HERD_AW(203) HERD_AW(204) HERD_AW(205) HERD_AW(206) HERD_AW(207)
-HERD_AW(208) HERD_AW(209) HERD_AW(210) HERD_AW(211) HERD_AW(212) HERD_AW(213) HERD_AW(214) HERD_AW(215)
-HERD_AW(216) HERD_AW(217) HERD_AW(218) HERD_AW(219) HERD_AW(220) HERD_AW(221) HERD_AW(222) HERD_AW(223)
-HERD_AW(224) HERD_AW(225) HERD_AW(226) HERD_AW(227) HERD_AW(228) HERD_AW(229) HERD_AW(230) HERD_AW(231)
-HERD_AW(232) HERD_AW(233) HERD_AW(234) HERD_AW(235) HERD_AW(236) HERD_AW(237) HERD_AW(238) HERD_AW(239)
-HERD_AW(240) HERD_AW(241) HERD_AW(242) HERD_AW(243) HERD_AW(244) HERD_AW(245) HERD_AW(246) HERD_AW(247)
-HERD_AW(248) HERD_AW(249) HERD_AW(250) HERD_AW(251) HERD_AW(252) HERD_AW(253) HERD_AW(254) HERD_AW(255)
-static const herd_atomic_fn herd_aw[HERD_ATOMIC_WRAPPERS] = {
-    herd_aw0, herd_aw1, herd_aw2, herd_aw3, herd_aw4, herd_aw5, herd_aw6, herd_aw7,
-    herd_aw8, herd_aw9, herd_aw10, herd_aw11, herd_aw12, herd_aw13, herd_aw14, herd_aw15,
-    herd_aw16, herd_aw17, herd_aw18, herd_aw19, herd_aw20, herd_aw21, herd_aw22, herd_aw23,
-    herd_aw24, herd_aw25, herd_aw26, herd_aw27, herd_aw28, herd_aw29, herd_aw30, herd_aw31,
-    herd_aw32, herd_aw33, herd_aw34, herd_aw35, herd_aw36, herd_aw37, herd_aw38, herd_aw39,
-    herd_aw40, herd_aw41, herd_aw42, herd_aw43, herd_aw44, herd_aw45, herd_aw46, herd_aw47,
-    herd_aw48, herd_aw49, herd_aw50, herd_aw51, herd_aw52, herd_aw53, herd_aw54, herd_aw55,
-    herd_aw56, herd_aw57, herd_aw58, herd_aw59, herd_aw60, herd_aw61, herd_aw62, herd_aw63,
-    herd_aw64, herd_aw65, herd_aw66, herd_aw67, herd_aw68, herd_aw69, herd_aw70, herd_aw71,
-    herd_aw72, herd_aw73, herd_aw74, herd_aw75, herd_aw76, herd_aw77, herd_aw78, herd_aw79,
-    herd_aw80, herd_aw81, herd_aw82, herd_aw83, herd_aw84, herd_aw85, herd_aw86, herd_aw87,
-    herd_aw88, herd_aw89, herd_aw90, herd_aw91, herd_aw92, herd_aw93, herd_aw94, herd_aw95,
-    herd_aw96, herd_aw97, herd_aw98, herd_aw99, herd_aw100, herd_aw101, herd_aw102, herd_aw103,
-    herd_aw104, herd_aw105, herd_aw106, herd_aw107, herd_aw108, herd_aw109, herd_aw110, herd_aw111,
-    herd_aw112, herd_aw113, herd_aw114, herd_aw115, herd_aw116, herd_aw117, herd_aw118, herd_aw119,
-    herd_aw120, herd_aw121, herd_aw122, herd_aw123, herd_aw124, herd_aw125, herd_aw126, herd_aw127,
-    herd_aw128, herd_aw129, herd_aw130, herd_aw131, herd_aw132, herd_aw133, herd_aw134, herd_aw135,
-    herd_aw136, herd_aw137, herd_aw138, herd_aw139, herd_aw140, herd_aw141, herd_aw142, herd_aw143,
-    herd_aw144, herd_aw145, herd_aw146, herd_aw147, herd_aw148, herd_aw149, herd_aw150, herd_aw151,
-    herd_aw152, herd_aw153, herd_aw154, herd_aw155, herd_aw156, herd_aw157, herd_aw158, herd_aw159,
-    herd_aw160, herd_aw161, herd_aw162, herd_aw163, herd_aw164, herd_aw165, herd_aw166, herd_aw167,
-    herd_aw168, herd_aw169, herd_aw170, herd_aw171, herd_aw172, herd_aw173, herd_aw174, herd_aw175,
-    herd_aw176, herd_aw177, herd_aw178, herd_aw179, herd_aw180, herd_aw181, herd_aw182, herd_aw183,
-    herd_aw184, herd_aw185, herd_aw186, herd_aw187, herd_aw188, herd_aw189, herd_aw190, herd_aw191,
-    herd_aw192, herd_aw193, herd_aw194, herd_aw195, herd_aw196, herd_aw197, herd_aw198, herd_aw199,
-    herd_aw200, herd_aw201, herd_aw202, herd_aw203, herd_aw204, herd_aw205, herd_aw206, herd_aw207,
-    herd_aw208, herd_aw209, herd_aw210, herd_aw211, herd_aw212, herd_aw213, herd_aw214, herd_aw215,
-    herd_aw216, herd_aw217, herd_aw218, herd_aw219, herd_aw220, herd_aw221, herd_aw222, herd_aw223,
-    herd_aw224, herd_aw225, herd_aw226, herd_aw227, herd_aw228, herd_aw229, herd_aw230, herd_aw231,
-    herd_aw232, herd_aw233, herd_aw234, herd_aw235, herd_aw236, herd_aw237, herd_aw238, herd_aw239,
-    herd_aw240, herd_aw241, herd_aw242, herd_aw243, herd_aw244, herd_aw245, herd_aw246, herd_aw247,
-    herd_aw248, herd_aw249, herd_aw250, herd_aw251, herd_aw252, herd_aw253, herd_aw254, herd_aw255,
-};
+#define HERD_AW_Z(T, O) HERD_AW(T, O, 0) HERD_AW(T, O, 1) HERD_AW(T, O, 2) HERD_AW(T, O, 3) HERD_AW(T, O, 4) \
+                        HERD_AW(T, O, 5) HERD_AW(T, O, 6)
+#define HERD_AW_O(T) HERD_AW_Z(T, 0) HERD_AW_Z(T, 1) HERD_AW_Z(T, 2) HERD_AW_Z(T, 3) HERD_AW_Z(T, 4) HERD_AW_Z(T, 5) \
+                     HERD_AW_Z(T, 6) HERD_AW_Z(T, 7) HERD_AW_Z(T, 8) HERD_AW_Z(T, 9) HERD_AW_Z(T, 10) HERD_AW_Z(T, 11) \
+                     HERD_AW_Z(T, 12) HERD_AW_Z(T, 13) HERD_AW_Z(T, 14) HERD_AW_Z(T, 15) HERD_AW_Z(T, 16)
+HERD_AW_O(0)
+HERD_AW_O(1)
+#define HERD_AW_REF_Z(T, O) { herd_aw_##T##_##O##_0, herd_aw_##T##_##O##_1, herd_aw_##T##_##O##_2, herd_aw_##T##_##O##_3, \
+                              herd_aw_##T##_##O##_4, herd_aw_##T##_##O##_5, herd_aw_##T##_##O##_6 }
+#define HERD_AW_REF_O(T) { HERD_AW_REF_Z(T, 0), HERD_AW_REF_Z(T, 1), HERD_AW_REF_Z(T, 2), HERD_AW_REF_Z(T, 3), \
+                           HERD_AW_REF_Z(T, 4), HERD_AW_REF_Z(T, 5), HERD_AW_REF_Z(T, 6), HERD_AW_REF_Z(T, 7), \
+                           HERD_AW_REF_Z(T, 8), HERD_AW_REF_Z(T, 9), HERD_AW_REF_Z(T, 10), HERD_AW_REF_Z(T, 11), \
+                           HERD_AW_REF_Z(T, 12), HERD_AW_REF_Z(T, 13), HERD_AW_REF_Z(T, 14), HERD_AW_REF_Z(T, 15), \
+                           HERD_AW_REF_Z(T, 16) }
+static const herd_atomic_fn herd_aw[2][HERD_OP_COUNT][HERD_AW_SIZES] = { HERD_AW_REF_O(0), HERD_AW_REF_O(1) };
 
 /*
  * 2.0.1's xchg helpers are not atomic. Under CF_PARALLEL the translator calls
@@ -1208,25 +1163,17 @@ static int herd_guard_atomics(const struct herd_module *m, int t)
     static const char *ops[HERD_OP_COUNT] = { "fetch_add", "fetch_and", "fetch_or", "fetch_xor", "fetch_smin", "fetch_smax",
                                  "fetch_umin", "fetch_umax", "add_fetch", "and_fetch", "or_fetch", "xor_fetch",
                                  "smin_fetch", "smax_fetch", "umin_fetch", "umax_fetch", "cmpxchg" }; /* HERD_OP_* order */
-    static const char *sizes[] = { "b", "w_le", "w_be", "l_le", "l_be", "q_le", "q_be" };
-    static const uint8_t bytes[] = { 1, 2, 2, 4, 4, 8, 8 };
-    static int used;
     void *lib = dlopen(m->name, RTLD_NOW | RTLD_NOLOAD);
     if (lib == NULL) return 0;
     int ok = 1;
     char name[80];
-    for (size_t o = 0; o < sizeof ops / sizeof *ops && ok; o++) {
-        for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
-            snprintf(name, sizeof name, "helper_atomic_%s%s_%s", ops[o], sizes[z], targets[t]);
+    for (int o = 0; o < HERD_OP_COUNT && ok; o++) {
+        for (int z = 0; z < HERD_AW_SIZES; z++) {
+            snprintf(name, sizeof name, "helper_atomic_%s%s_%s", ops[o], herd_aw_size_names[z], targets[t]);
             void *real = dlsym(lib, name);
             if (real == NULL) continue; /* not in this build */
-            if (used == HERD_ATOMIC_WRAPPERS) { ok = 0; break; }
-            int i = used++;
-            herd_aw_real[i] = (herd_atomic_fn)real;
-            herd_aw_size[i] = bytes[z];
-            herd_aw_target[i] = (uint8_t)t;
-            herd_aw_op[i] = strstr(sizes[z], "_be") != NULL ? HERD_OP_COUNT : (uint8_t)o;
-            if (herd_retarget_symbol(m, name, (void *)herd_aw[i]) < 0) { ok = 0; break; }
+            herd_aw_real[t][o][z] = (herd_atomic_fn)real;
+            if (herd_retarget_symbol(m, name, (void *)herd_aw[t][o][z]) < 0) { ok = 0; break; }
         }
     }
     dlclose(lib);
