@@ -712,7 +712,7 @@ public final class HerdMain {
         err.flush();
         System.out.flush();
         guest.process().fds().close();
-        int nul = (int) HostKernel.call(HostSyscall.OPENAT, -100 /* AT_FDCWD */, DEV_NULL.address(), 2 /* O_RDWR */, 0);
+        int nul = (int) HostKernel.call(HostSyscall.OPENAT, -100 /* AT_FDCWD */, DevNull.PATH.address(), 2 /* O_RDWR */, 0);
         if (nul >= 0) {
             for (int std = 0; std <= 2; std++) if (std != nul) HostKernel.call(HostSyscall.DUP3, nul, std, 0);
             if (nul > 2) HostKernel.call(HostSyscall.CLOSE, nul);
@@ -735,8 +735,12 @@ public final class HerdMain {
         return returning && HostKernel.call(HostSyscall.SETPGID, 0, 0) == 0;
     }
 
-    private static final java.lang.foreign.MemorySegment DEV_NULL =
-            java.lang.foreign.Arena.global().allocateFrom("/dev/null");
+    /** "/dev/null" for {@link #reportExit}, made at first use: HerdMain's class initialisation runs
+     *  before anything else, and a string copied into native memory there was the JVM's first
+     *  memory-segment access, whose set-up (var handles, spun classes) then delayed every start. */
+    private static final class DevNull {
+        static final java.lang.foreign.MemorySegment PATH = java.lang.foreign.Arena.global().allocateFrom("/dev/null");
+    }
 
     private static final int ECONNRESET = 104;
 
