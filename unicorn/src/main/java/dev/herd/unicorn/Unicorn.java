@@ -141,7 +141,10 @@ public final class Unicorn implements AutoCloseable {
         try (Arena tmp = Arena.ofConfined()) {
             MemorySegment out = tmp.allocate(ADDRESS);
             err = (int) NativeWords.call(Native.UC_OPEN.H, arch.value(), mode, out.address());
-            engine = out.get(ADDRESS, 0);
+            // Pointers are read and written as JAVA_LONG addresses throughout this class: the first
+            // ADDRESS access of each kind (get, set, setAtIndex) made the JVM build another var
+            // handle and spin its adapter classes at every start.
+            engine = MemorySegment.ofAddress(out.get(JAVA_LONG, 0));
         } catch (Throwable t) {
             throw unexpected(t);
         } finally {
@@ -379,7 +382,7 @@ public final class Unicorn implements AutoCloseable {
         int count;
         try {
             err = (int) NativeWords.call(Native.UC_MEM_REGIONS.H, uc.address(), outSlot.address(), outSlot.address() + 8);
-            regions = outSlot.get(ADDRESS, 0);
+            regions = MemorySegment.ofAddress(outSlot.get(JAVA_LONG, 0));
             count = outSlot.get(JAVA_INT, 8);
         } catch (Throwable t) {
             throw unexpected(t);
@@ -669,7 +672,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment ptrs = all.asSlice(align(4L * n, 8), 8L * n);
         MemorySegment vals = all.asSlice(valsOff, 8L * n);
         for (int i = 0; i < n; i++) {
-            ptrs.setAtIndex(ADDRESS, i, vals.asSlice(8L * i));
+            ptrs.setAtIndex(JAVA_LONG, i, vals.address() + 8L * i);
         }
         BatchScratch b = new BatchScratch(ids, ptrs, vals);
         batches[n] = b;
@@ -837,7 +840,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment ctx;
         try {
             err = (int) NativeWords.call(Native.UC_CONTEXT_ALLOC.H, uc.address(), outSlot.address());
-            ctx = outSlot.get(ADDRESS, 0);
+            ctx = MemorySegment.ofAddress(outSlot.get(JAVA_LONG, 0));
         } catch (Throwable t) {
             throw unexpected(t);
         }
@@ -1132,7 +1135,7 @@ public final class Unicorn implements AutoCloseable {
         MemorySegment request = arena.allocate(16, 8); // struct herd_stop_request {atomic_int; fnptr}
         request.set(JAVA_LONG, 8, NativeHelpers.emuStopFunction().address());
         if (wrapperAvailable(NativeHelpers.EXEC_STOPS_X86_64, NativeHelpers.EXEC_STOPS_AARCH64)) {
-            wrapperState().set(ADDRESS, ST_STOP_FLAG, request);
+            wrapperState().set(JAVA_LONG, ST_STOP_FLAG, request.address());
             wrapperState().set(JAVA_INT, ST_EXACT_STOPS, 1);
             // Blocks translated before would still leave at every memory access after a kick.
             if (started) dropTranslations();
@@ -1239,7 +1242,7 @@ public final class Unicorn implements AutoCloseable {
         if (wrapperState == null) {
             MemorySegment s = arena.allocate(ST_SIZE, 8);
             wrapperState = MemorySegment.ofAddress(s.address()).reinterpret(ST_SIZE);
-            wrapperState.set(ADDRESS, ST_UC, uc);
+            wrapperState.set(JAVA_LONG, ST_UC, uc.address());
         }
         return wrapperState;
     }
@@ -1277,7 +1280,7 @@ public final class Unicorn implements AutoCloseable {
         checkOpen();
         if (!wrapperAvailable(NativeHelpers.PARALLEL_X86_64, NativeHelpers.PARALLEL_AARCH64)) return false;
         if (stopRequest == null) throw new IllegalStateException("enableExactStops() first: an exclusive step must stop exactly");
-        wrapperState().set(ADDRESS, ST_STOP_FLAG, stopRequest);
+        wrapperState().set(JAVA_LONG, ST_STOP_FLAG, stopRequest.address());
         wrapperState().set(JAVA_INT, ST_PARALLEL, 1);
         return true;
     }
@@ -1421,7 +1424,7 @@ public final class Unicorn implements AutoCloseable {
         boolean wasEmpty = fastRangesEmpty;
         s.set(JAVA_INT, ST_COUNT, 0);
         MemorySegment.copy(pairs, 0, fastRanges, JAVA_LONG, 0, 2 * count);
-        s.set(ADDRESS, ST_RANGES, fastRanges);
+        s.set(JAVA_LONG, ST_RANGES, fastRanges.address());
         s.set(JAVA_INT, ST_COUNT, count);
         fastRangesEmpty = count == 0;
         // Pages that left the set may still have fast entries when Unicorn's own regions did not
