@@ -193,14 +193,12 @@ public final class GuestChildren {
     public void attachReport(int pid, int fd) {
         synchronized (this) {
             Child c = children.get(pid);
+            if (c != null) c.reportComing = false;
+            notifyAll(); // awaitReportSockets
             if (c != null && c.pidfd >= 0 && !closed) {
                 c.reportFd = fd;
-                c.reportComing = false;
-                notifyAll(); // awaitReportSockets
                 return;
             }
-            if (c != null) c.reportComing = false;
-            notifyAll();
         }
         HostKernel.call(HostSyscall.CLOSE, fd);
     }
