@@ -85,11 +85,23 @@ static int itimer(void) {
     return guest_done();
 }
 
+/* Waits for signals with `sig` blocked between waits: a `while (!flag) pause()` loop hangs when
+ * the signal lands after the test of the flag but before pause (the handler runs in that window
+ * and pause then waits for a signal that already came). sigsuspend unblocks and waits atomically. */
+static void wait_until(volatile int *flag, int expect, int sig) {
+    sigset_t b, old;
+    sigemptyset(&b);
+    sigaddset(&b, sig);
+    sigprocmask(SIG_BLOCK, &b, &old);
+    while (*flag == expect) sigsuspend(&old);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 static volatile pid_t other_tid;
 static volatile int other_stop;
 static void *other(void *arg) {
     other_tid = gettid();
-    while (!other_stop) pause();
+    wait_until(&other_stop, 0, (int)(intptr_t)arg);
     return NULL;
 }
 
@@ -150,7 +162,7 @@ static int posix(void) {
     if (abs.tv_nsec >= 1000000000) { abs.tv_sec++; abs.tv_nsec -= 1000000000; }
     struct itimerspec at = {{0, 0}, abs};
     CHECK(timer_settime(t, TIMER_ABSTIME, &at, NULL) == 0, "timer_settime TIMER_ABSTIME");
-    while (count == 0) pause();
+    wait_until(&count, 0, sig);
     struct timespec done;
     clock_gettime(CLOCK_MONOTONIC, &done);
     CHECK(done.tv_sec > abs.tv_sec || (done.tv_sec == abs.tv_sec && done.tv_nsec >= abs.tv_nsec),
@@ -160,7 +172,7 @@ static int posix(void) {
 
     /* SIGEV_THREAD_ID: the signal goes to the named thread */
     pthread_t th;
-    pthread_create(&th, NULL, other, NULL);
+    pthread_create(&th, NULL, other, (void *)(intptr_t)sig);
     while (!other_tid) sched_yield();
     memset(&ev, 0, sizeof ev);
     ev.sigev_notify = SIGEV_THREAD_ID;
