@@ -4,7 +4,7 @@
 # writes docs/FIDELITY.md. Not part of scripts/test.sh (hours under herd); its fast subset is
 # (`--quick`, run by stress-tests' CPythonSubsetTest).
 #
-#   scripts/fidelity.sh                      the issue-8 module list, both modes
+#   scripts/fidelity.sh                      the default module list (fidelity.py), both modes
 #   scripts/fidelity.sh test_json test_re    chosen modules
 #   scripts/fidelity.sh --quick --no-write   the fast subset, report on stdout
 #   options: --modes parallel|serial|parallel,serial  --timeout SECONDS (per module run under herd)
