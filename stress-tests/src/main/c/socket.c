@@ -1,7 +1,7 @@
 /* socket: BSD sockets on loopback and AF_UNIX. argv[1]: a scratch directory.
  * socketpair stream and datagram; sendmsg/recvmsg with several iovecs; SCM_RIGHTS passing a
  * pipe's write end (the received fd works); AF_UNIX pathname bind/listen/connect/accept with
- * paths relative to the cwd, getsockname, EADDRINUSE, ENOENT; an abstract address; TCP on
+ * paths relative to the cwd, getsockname (the path as bound; connect to it), EADDRINUSE, ENOENT; an abstract address; TCP on
  * 127.0.0.1 (port 0, getsockname, accept4 SOCK_CLOEXEC, getpeername, shutdown -> EOF, refused
  * connection); UDP sendto/recvfrom with the peer's address; socket options; hostile arguments
  * (bad pointers, bad fds, bad lengths). Prints only invariants. */
@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -128,6 +129,37 @@ static void unix_paths(const char *dir) {
     int a = accept(s, NULL, NULL);
     CHECK(a >= 0, "accept");
     CHECK(write(c, "q", 1) == 1 && read(a, abs, 1) == 1 && abs[0] == 'q', "data flows");
+
+    /* getsockname gives the path as it was bound (2 + strlen + 1 bytes), and programs connect to it */
+    struct sockaddr_un name;
+    socklen_t nlen = sizeof name;
+    memset(&name, 0xaa, sizeof name);
+    CHECK(getsockname(s, (struct sockaddr *)&name, &nlen) == 0 && nlen == offsetof(struct sockaddr_un, sun_path) + 5 &&
+          name.sun_family == AF_UNIX && !strcmp(name.sun_path, "sock"), "getsockname: the relative path as bound");
+    int c2 = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(c2, (struct sockaddr *)&name, nlen) == 0, "connect to the address getsockname gave");
+    int a2 = accept(s, NULL, NULL);
+    CHECK(a2 >= 0, "accept that connection");
+    close(a2);
+    close(c2);
+    int sd = dup(s);
+    memset(&name, 0xaa, sizeof name);
+    nlen = 4; /* a short buffer: 4 bytes copied, the length says the whole size, the rest untouched */
+    CHECK(getsockname(sd, (struct sockaddr *)&name, &nlen) == 0 && nlen == offsetof(struct sockaddr_un, sun_path) + 5 &&
+          !memcmp(name.sun_path, "so", 2) && (unsigned char)name.sun_path[2] == 0xaa,
+          "getsockname on a dup, short buffer: truncated copy, full length");
+    close(sd);
+    mkdir("sub", 0700);
+    unlink("sub/s");
+    int s3 = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un sub = {.sun_family = AF_UNIX};
+    strcpy(sub.sun_path, "sub/s");
+    CHECK(bind(s3, (struct sockaddr *)&sub, sizeof sub) == 0, "bind a datagram socket in a subdirectory");
+    nlen = sizeof name;
+    CHECK(getsockname(s3, (struct sockaddr *)&name, &nlen) == 0 && nlen == offsetof(struct sockaddr_un, sun_path) + 6 &&
+          !strcmp(name.sun_path, "sub/s"), "getsockname: sub/s");
+    close(s3);
+    CHECK(unlink("sub/s") == 0 && rmdir("sub") == 0, "remove sub/s and sub");
     struct sockaddr_un missing = {.sun_family = AF_UNIX};
     strcpy(missing.sun_path, "no-such-socket");
     EXPECT_ERRNO(connect(s2, (struct sockaddr *)&missing, sizeof missing), ENOENT, "connect to a missing path");

@@ -60,6 +60,8 @@ public final class FdTable implements AutoCloseable {
     private final HostSides sides;
     /** False for a copy (a vfork child's table): the sides, and the proxy link, are its parent's. */
     private final boolean ownsSides;
+    /** The guest's spelling of its bound AF_UNIX paths; a copy shares its parent's (same host sockets). */
+    private final UnixSocketNames unixNames;
     private final ReentrantLock lock = new ReentrantLock();
     private int limit = DEFAULT_LIMIT;
     /** No free slot below this index (Linux's next_fd); guarded by lock. */
@@ -68,12 +70,13 @@ public final class FdTable implements AutoCloseable {
     private boolean closed;
 
     public FdTable() {
-        this(new HostSides(), true);
+        this(new HostSides(), true, new UnixSocketNames());
     }
 
-    private FdTable(HostSides sides, boolean ownsSides) {
+    private FdTable(HostSides sides, boolean ownsSides, UnixSocketNames unixNames) {
         this.sides = sides;
         this.ownsSides = ownsSides;
+        this.unixNames = unixNames;
         slots = newSlots(64);
     }
 
@@ -103,6 +106,9 @@ public final class FdTable implements AutoCloseable {
 
     /** Where this table's host fds live, and how calls on them are routed. */
     public HostSides sides() { return sides; }
+
+    /** The guest's spelling of the AF_UNIX paths its sockets were bound to. */
+    UnixSocketNames unixNames() { return unixNames; }
 
     /** Host fd handle of guest fd, or throws {@code EBADF}. */
     public int get(int guestFd) {
@@ -379,7 +385,7 @@ public final class FdTable implements AutoCloseable {
      * each on its own side; it shares this table's sides (the run's proxy).
      */
     public FdTable copy() {
-        FdTable t = new FdTable(sides, false);
+        FdTable t = new FdTable(sides, false, unixNames);
         lock.lock();
         try {
             checkOpen();

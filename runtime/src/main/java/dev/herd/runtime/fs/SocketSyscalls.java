@@ -1,5 +1,7 @@
 package dev.herd.runtime.fs;
 
+import dev.herd.host.HostFd;
+import dev.herd.host.HostStat;
 import dev.herd.host.HostSyscall;
 
 import dev.herd.host.Errno;
@@ -21,8 +23,10 @@ import java.nio.charset.StandardCharsets;
  * and the paths of AF_UNIX addresses, which name files inside {@code --rootfs} relative to the
  * guest's cwd: a bound path's directory (or a connected socket itself) is opened inside the root and
  * named to the host as {@code /proc/self/fd/N[/name]}. With the default root an absolute path is
- * passed unchanged, so {@code getsockname} shows it as the guest gave it; otherwise it shows the
- * host's spelling (documented limit). Abstract and unnamed AF_UNIX addresses and every other
+ * passed unchanged. {@code getsockname} shows a bound path as the guest gave it (the kernel's copy
+ * is the host spelling: {@link UnixSocketNames} keeps the guest's); the peer's name that
+ * getpeername, accept and recvfrom report is the host's spelling when it was translated
+ * (documented limit). Abstract and unnamed AF_UNIX addresses and every other
  * family pass through.
  */
 final class SocketSyscalls {
@@ -48,7 +52,12 @@ final class SocketSyscalls {
         t.define("socketpair", "int hex int ptr", SocketSyscalls::socketpair);
         t.define("bind", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddress(ctx, host, addr, len, true, (p, l) -> Sys.onFd(ctx, HostSyscall.BIND, host, p, l));
+            byte[][] guestPath = new byte[1][];
+            long r = withAddress(ctx, host, addr, len, true, (p, l) -> Sys.onFd(ctx, HostSyscall.BIND, host, p, l), guestPath);
+            if (r == 0 && guestPath[0] != null && !HostFd.isProxy(host)) {
+                ctx.process().fds().unixNames().bound(HostStat.of(HostFd.number(host)).ino(), guestPath[0]);
+            }
+            return r;
         });
         t.define("connect", "fd ptr int", (ctx, fd, addr, len, d, e, f) -> {
             // Linux: the fd (EBADF), the address copied in (EINVAL, EFAULT), then ENOTSOCK
@@ -64,7 +73,17 @@ final class SocketSyscalls {
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            return withAddressOut(ctx, addr, len, (p, l) -> Sys.onFd(ctx, HostSyscall.GETSOCKNAME, host, p, l));
+            byte[] path = HostFd.isProxy(host) ? null
+                    : ctx.process().fds().unixNames().pathOf(HostStat.of(HostFd.number(host)).ino());
+            // the guest's buffer as it was: the host writes its longer spelling over bytes Linux leaves alone
+            int given = path == null ? 0 : peekInt(ctx, len); // the host call overwrites it
+            byte[] before = path == null || addr == 0 ? null : peekBytes(ctx, addr, Math.min(given, SOCKADDR_MAX));
+            long r = withAddressOut(ctx, addr, len, (p, l) -> Sys.onFd(ctx, HostSyscall.GETSOCKNAME, host, p, l));
+            if (r == 0 && path != null) {
+                if (before != null) ctx.memory().write(addr, before);
+                putUnixName(ctx, addr, len, given, path);
+            }
+            return r;
         });
         t.define("getpeername", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
@@ -133,6 +152,15 @@ final class SocketSyscalls {
      * an AF_UNIX path translated into the root. EINVAL for a length Linux refuses.
      */
     private static long withAddress(SyscallContext ctx, int socket, long addr, long lenArg, boolean binding, AddressCall call) {
+        return withAddress(ctx, socket, addr, lenArg, binding, call, null);
+    }
+
+    /**
+     * As above; when the address is an AF_UNIX path that went to the host in another spelling,
+     * {@code translatedPath[0]} is set to the guest's path (the bytes before its NUL).
+     */
+    private static long withAddress(SyscallContext ctx, int socket, long addr, long lenArg, boolean binding, AddressCall call,
+                                    byte[][] translatedPath) {
         int len = (int) lenArg;
         if (len < 0 || len > SOCKADDR_MAX) return -Errno.EINVAL;
         byte[] sa = len == 0 ? new byte[0] : ctx.memory().read(addr, len);
@@ -158,6 +186,7 @@ final class SocketSyscalls {
                     long p = s.alloc(2 + hb.length + 1);
                     Scratch.putShort(p, (short) AF_UNIX);
                     Scratch.copyIn(hb, 0, p + 2, hb.length);
+                    if (translatedPath != null) translatedPath[0] = java.util.Arrays.copyOfRange(sa, 2, end);
                     return call.call(p, 2 + hb.length + 1);
                 }
             }
@@ -189,6 +218,30 @@ final class SocketSyscalls {
             return call.call(s.alloc(1), lenHost); // written nowhere: the kernel copies min(len, size) bytes
         } finally {
             s.release(m);
+        }
+    }
+
+    /**
+     * Replaces the address a successful call stored at {@code addr} by AF_UNIX {@code path} as
+     * Linux reports a bound path: {@code sun_path} with its NUL, the length 2 + strlen + 1, of which
+     * as many bytes are copied as the guest's buffer held ({@code given}, read before the call) and
+     * the length word says the whole size.
+     */
+    private static void putUnixName(SyscallContext ctx, long addr, long lenPtr, int given, byte[] path) {
+        byte[] sa = new byte[2 + path.length + 1];
+        sa[0] = (byte) AF_UNIX;
+        System.arraycopy(path, 0, sa, 2, path.length);
+        if (addr != 0 && given > 0) ctx.memory().write(addr, sa, 0, Math.min(given, sa.length));
+        ctx.memory().writeInt(lenPtr, sa.length);
+    }
+
+    /** The {@code n} bytes at g, or null when n <= 0 or they cannot be read. */
+    private static byte[] peekBytes(SyscallContext ctx, long g, int n) {
+        if (n <= 0) return null;
+        try {
+            return ctx.memory().read(g, n);
+        } catch (ErrnoException e) {
+            return null;
         }
     }
 
