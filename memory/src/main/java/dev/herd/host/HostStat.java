@@ -16,7 +16,9 @@ public record HostStat(long dev, long ino, int mode) {
     public static final int S_IFMT = 0170000, S_IFREG = 0100000, S_IFLNK = 0120000;
     /** AT_EMPTY_PATH: stat the dirfd itself (an O_PATH fd of the file). */
     public static final int AT_EMPTY_PATH = 0x1000;
-    private static final int STAT_SIZE = 144, ST_DEV = 0, ST_INO = 8, ST_MODE = 24;
+    /** sizeof(struct stat) and the offset of st_ino, for a stat made by another process (a kernel proxy). */
+    public static final int STAT_SIZE = 144, ST_INO = 8;
+    private static final int ST_DEV = 0, ST_MODE = 24;
 
     /**
      * {@code newfstatat(dirFd, name, flags)}.

@@ -1,6 +1,5 @@
 package dev.herd.runtime.fs;
 
-import dev.herd.host.HostFd;
 import dev.herd.host.HostStat;
 import dev.herd.host.HostSyscall;
 
@@ -54,8 +53,9 @@ final class SocketSyscalls {
             int host = Sys.socket(ctx, fd);
             byte[][] guestPath = new byte[1][];
             long r = withAddress(ctx, host, addr, len, true, (p, l) -> Sys.onFd(ctx, HostSyscall.BIND, host, p, l), guestPath);
-            if (r == 0 && guestPath[0] != null && !HostFd.isProxy(host)) {
-                ctx.process().fds().unixNames().bound(HostStat.of(HostFd.number(host)).ino(), guestPath[0]);
+            if (r == 0 && guestPath[0] != null) {
+                long ino = socketInode(ctx, host);
+                if (ino >= 0) ctx.process().fds().unixNames().bound(ino, guestPath[0]);
             }
             return r;
         });
@@ -73,8 +73,8 @@ final class SocketSyscalls {
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            byte[] path = HostFd.isProxy(host) ? null
-                    : ctx.process().fds().unixNames().pathOf(HostStat.of(HostFd.number(host)).ino());
+            long ino = socketInode(ctx, host);
+            byte[] path = ino < 0 ? null : ctx.process().fds().unixNames().pathOf(ino);
             // the guest's buffer as it was: the host writes its longer spelling over bytes Linux leaves alone
             int given = path == null ? 0 : peekInt(ctx, len); // the host call overwrites it
             byte[] before = path == null || addr == 0 ? null : peekBytes(ctx, addr, Math.min(given, SOCKADDR_MAX));
@@ -233,6 +233,21 @@ final class SocketSyscalls {
         System.arraycopy(path, 0, sa, 2, path.length);
         if (addr != 0 && given > 0) ctx.memory().write(addr, sa, 0, Math.min(given, sa.length));
         ctx.memory().writeInt(lenPtr, sa.length);
+    }
+
+    /**
+     * The host inode of socket handle {@code h}, by fstat on the side it lives on (a proxy's socket
+     * is one of the same host kernel's sockfs inodes), or -1.
+     */
+    private static long socketInode(SyscallContext ctx, int h) {
+        Scratch s = Scratch.get();
+        int m = s.mark();
+        try {
+            long st = s.alloc(HostStat.STAT_SIZE);
+            return Sys.onFd(ctx, HostSyscall.FSTAT, h, st) < 0 ? -1 : Scratch.getLong(st + HostStat.ST_INO);
+        } finally {
+            s.release(m);
+        }
     }
 
     /** The {@code n} bytes at g, or null when n <= 0 or they cannot be read. */
