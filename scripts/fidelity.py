@@ -32,7 +32,8 @@ PYTHON = "/usr/bin/python3.11"
 # The modules issue 8 asks for, in its order, then test_subprocess (processes, issue 13), then
 # modules added later for the system calls and signals they reach: files and paths, processes and
 # waits, ptys, fault handlers, ctypes' executable memory, local servers, TLS over loopback, archives,
-# interpreters started by the tests themselves, EINTR retries, the mail and RPC protocol servers.
+# interpreters started by the tests themselves, EINTR retries, the mail and RPC protocol servers,
+# imports from files and zips, time zones and locales.
 DEFAULT_MODULES = """test_thread test_threading test_threading_local test_queue test_signal test_select
 test_selectors test_epoll test_socket test_time test_mmap test_fcntl test_os test_io test_struct test_re
 test_json test_zlib test_hashlib test_bz2 test_lzma test_sqlite3 test_pickle test_math test_float
@@ -43,7 +44,9 @@ test_sys test_logging test_httpservers test_urllib2_localnet test_pwd test_grp t
 test_exceptions test_wait4 test_wait3 test_fork1 test_ssl test_zipfile test_tarfile test_gzip test_cmd_line
 test_cmd_line_script test_threadsignals test_tracemalloc test_atexit test_compileall test_mailbox test_array
 test_memoryview test_unicode test_eintr test_openpty test_getpass test_popen test_largefile test_ftplib
-test_smtplib test_poplib test_imaplib test_xmlrpc test_wsgiref test_asyncore test_asynchat test_telnetlib""".split()
+test_smtplib test_poplib test_imaplib test_xmlrpc test_wsgiref test_asyncore test_asynchat test_telnetlib
+test_platform test_site test_sysconfig test_dbm_dumb test_shelve test_zipimport test_zipapp test_datetime
+test_strftime test_locale test_threadedtempfile test_netrc test_importlib""".split()
 
 # The fast subset the README's test command runs (stress-tests CPythonSubsetTest): whole modules
 # that take a few seconds under herd, and selected classes of bigger ones. Each entry is
