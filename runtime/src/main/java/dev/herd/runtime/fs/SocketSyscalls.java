@@ -73,8 +73,9 @@ final class SocketSyscalls {
         t.define("accept4", "fd ptr ptr hex", (ctx, fd, addr, len, flags, e, f) -> accept4(ctx, fd, addr, len, flags));
         t.define("getsockname", "fd ptr ptr", (ctx, fd, addr, len, d, e, f) -> {
             int host = Sys.socket(ctx, fd);
-            long ino = socketInode(ctx, host);
-            byte[] path = ino < 0 ? null : ctx.process().fds().unixNames().pathOf(ino);
+            UnixSocketNames names = ctx.process().fds().unixNames();
+            long ino = names.isEmpty() ? -1 : socketInode(ctx, host); // no fstat in a process that bound no such path
+            byte[] path = ino < 0 ? null : names.pathOf(ino);
             // the guest's buffer as it was: the host writes its longer spelling over bytes Linux leaves alone
             int given = path == null ? 0 : peekInt(ctx, len); // the host call overwrites it
             byte[] before = path == null || addr == 0 ? null : peekBytes(ctx, addr, Math.min(given, SOCKADDR_MAX));
